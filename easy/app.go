@@ -1,0 +1,208 @@
+package easy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/cors"
+	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/internal/problem"
+	"github.com/fastapi-easy/easy-go/internal/route"
+)
+
+// App is an easy application: a chi router with the API's operations, its
+// OpenAPI document and its database. It is an http.Handler.
+type App struct {
+	cfg    config
+	mux    *chi.Mux
+	spec   *openapi.Spec
+	logger *slog.Logger
+
+	builtins sync.Once // adds the document and docs routes before the first request
+
+	dbOnce  sync.Once
+	db      *gorm.DB
+	dbErr   error
+	ownsDB  bool
+	dialect gorm.Dialector
+
+	mu       sync.Mutex
+	startup  []func(context.Context) error
+	shutdown []func(context.Context) error
+	running  bool
+}
+
+// New returns an App configured by opts. A malformed DATABASE_URL is
+// reported by Run (and by DB, which panics with it).
+func New(opts ...Option) *App {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a := &App{cfg: cfg, mux: chi.NewRouter(), logger: cfg.logger}
+	if a.logger == nil {
+		a.logger = slog.Default()
+	}
+	a.spec = openapi.New(openapi.Info{Title: cfg.title, Version: cfg.version, Description: cfg.description, Servers: cfg.servers})
+	if cfg.db != nil {
+		a.db = cfg.db
+		a.dbOnce.Do(func() {})
+	} else {
+		a.dialect, a.dbErr = dialectorFromEnv()
+	}
+
+	a.mux.Use(requestID, requestLogger(a.logger), recoverer(a.logger))
+	if cfg.cors != nil {
+		a.mux.Use(cors.Handler(*cfg.cors))
+	}
+	a.mux.Use(bodyLimit(cfg.bodyLimit))
+	a.mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		problem.Text(w, http.StatusNotFound, "Not Found")
+	})
+	a.mux.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		problem.Text(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+	})
+	return a
+}
+
+// ServeHTTP serves a request.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.builtins.Do(a.addBuiltins)
+	a.mux.ServeHTTP(w, r)
+}
+
+func (a *App) addBuiltins() {
+	if a.cfg.openAPIPath == "" {
+		return
+	}
+	a.mux.Method(http.MethodGet, a.cfg.openAPIPath, a.spec.JSONHandler())
+	a.mux.Method(http.MethodGet, strings.TrimSuffix(a.cfg.openAPIPath, ".json")+".yaml", a.spec.YAMLHandler())
+	if d := strings.TrimSuffix(a.cfg.docsPath, "/"); d != "" {
+		docs := openapi.Docs(a.cfg.title, a.cfg.openAPIPath, d)
+		a.mux.Method(http.MethodGet, d, docs)
+		a.mux.Method(http.MethodGet, d+"/*", docs)
+	}
+}
+
+// Use appends middleware to every route. As with chi, all middleware
+// must be added before the first route.
+func (a *App) Use(mw ...func(http.Handler) http.Handler) { a.mux.Use(mw...) }
+
+// Handle routes pattern (any method) to h, outside the OpenAPI document:
+// for WebSocket endpoints, static files and the like.
+func (a *App) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
+
+// HandleFunc is Handle for a function.
+func (a *App) HandleFunc(pattern string, h http.HandlerFunc) { a.mux.HandleFunc(pattern, h) }
+
+// Mux returns the chi router under the App, for what the App does not
+// wrap. Routes added there are not in the OpenAPI document.
+func (a *App) Mux() chi.Router { return a.mux }
+
+// AddOperation routes op.Method op.Path to h and adds op to the OpenAPI
+// document. Typed operations (Get, Post, ...) and routers call it; a
+// mistake in op panics, as it is found at start-up.
+func (a *App) AddOperation(op openapi.Operation, h http.Handler) {
+	if op.ID == "" {
+		op.ID = defaultOperationID(op.Method, op.Path)
+	}
+	if err := a.spec.Add(op); err != nil {
+		panic("easy: " + err.Error())
+	}
+	a.mux.Method(op.Method, op.Path, h)
+}
+
+// Spec returns the App's OpenAPI document.
+func (a *App) Spec() *openapi.Spec { return a.spec }
+
+// Logger returns the App's logger.
+func (a *App) Logger() *slog.Logger { return a.logger }
+
+// DB returns the App's database, opening it on first use. It panics when
+// the database cannot be opened: that is a mistake found at start-up.
+func (a *App) DB() *gorm.DB {
+	db, err := a.Database()
+	if err != nil {
+		panic(err.Error())
+	}
+	return db
+}
+
+// Database returns the App's database, opening it on first use, or why it
+// cannot be opened.
+func (a *App) Database() (*gorm.DB, error) {
+	a.dbOnce.Do(func() {
+		if a.dbErr != nil {
+			return
+		}
+		a.db, a.dbErr = openDatabase(a.dialect)
+		a.ownsDB = a.dbErr == nil
+	})
+	return a.db, a.dbErr
+}
+
+// Router is a router an App can include, such as CRUDRouter's. Mount adds
+// its routes to r.
+type Router = route.Mounter
+
+// Registrar is where a Router adds its routes: the App or a Group.
+type Registrar = route.Registrar
+
+// Include mounts routers on the App. Unless WithoutMigrate was given, it
+// first migrates the models of routers that have them.
+func (a *App) Include(routers ...Router) { include(a, a.cfg.migrate, routers) }
+
+func include(r Registrar, migrate bool, routers []Router) {
+	for _, rt := range routers {
+		if m, ok := rt.(route.Migrator); ok && migrate {
+			if err := r.DB().AutoMigrate(m.Models()...); err != nil {
+				panic(fmt.Sprintf("easy: migrate %T: %v", rt, err))
+			}
+		}
+		if err := rt.Mount(r); err != nil {
+			panic(fmt.Sprintf("easy: include %T: %v", rt, err))
+		}
+	}
+}
+
+// OnStartup adds a function that Run calls before it serves; an error
+// stops Run.
+func (a *App) OnStartup(fn func(context.Context) error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.startup = append(a.startup, fn)
+}
+
+// OnShutdown adds a function that Run calls when it stops, while in-flight
+// requests finish. Its context ends when the shutdown timeout does.
+func (a *App) OnShutdown(fn func(context.Context) error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.shutdown = append(a.shutdown, fn)
+}
+
+// Close runs the shutdown hooks and closes the database the App opened.
+// Run and Serve call it; call it yourself when you serve the App another way.
+func (a *App) Close(ctx context.Context) error {
+	return errors.Join(a.closeHooks(ctx), a.closeDB())
+}
+
+// requestID gives every request an ID (the client's X-Request-Id when it
+// sends one) and returns it in the response.
+func requestID(next http.Handler) http.Handler {
+	return middleware.RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(middleware.RequestIDHeader, middleware.GetReqID(r.Context()))
+		next.ServeHTTP(w, r)
+	}))
+}
+
+

@@ -1,0 +1,73 @@
+package openapi
+
+import (
+	"github.com/swaggest/jsonschema-go"
+)
+
+// Operation describes one route for the document.
+type Operation struct {
+	Method      string
+	Path        string // with {name} parameters
+	ID          string
+	Summary     string
+	Description string
+	Tags        []string
+	Deprecated  bool
+	// Input is a pointer to the input struct: its path, query, header and
+	// cookie fields are parameters, its json fields the request body.
+	Input any
+	// Body is an extra request body structure, for inputs that take the
+	// body in another type than Input.
+	Body any
+	// BodyRef names a schema component (see Spec.Derive) used as the
+	// request body instead of one reflected from Input or Body.
+	BodyRef string
+	// Output is a pointer to the response body; nil for no body.
+	Output any
+	// Status is the success status; 200 when zero.
+	Status int
+	// Errors are the error statuses the operation can return. 422 is
+	// documented as HTTPValidationError, the others as HTTPError.
+	Errors   []int
+	Security []Security
+}
+
+// Security names a security scheme an operation requires.
+type Security struct {
+	Name   string
+	Scopes []string
+}
+
+// HTTPError is the body of every error response but 422.
+type HTTPError struct {
+	Detail string `json:"detail" required:"true" description:"What went wrong."`
+}
+
+// HTTPValidationError is the body of a 422 response, as FastAPI writes it.
+type HTTPValidationError struct {
+	Detail []ValidationError `json:"detail"`
+}
+
+// ValidationError is one problem with a request.
+type ValidationError struct {
+	Loc   Location       `json:"loc" required:"true"`
+	Msg   string         `json:"msg" required:"true"`
+	Type  string         `json:"type" required:"true"`
+	Input any            `json:"input,omitempty"`
+	Ctx   map[string]any `json:"ctx,omitempty"`
+}
+
+// Location is where a problem is: "body", "query", "path", "header" or
+// "cookie", then field names and list indexes.
+type Location []any
+
+// PrepareJSONSchema documents a location as a list of strings and integers.
+func (Location) PrepareJSONSchema(s *jsonschema.Schema) error {
+	str := jsonschema.String.ToSchemaOrBool()
+	integer := jsonschema.Integer.ToSchemaOrBool()
+	item := (&jsonschema.Schema{}).WithAnyOf(str, integer).ToSchemaOrBool()
+	s.Type = nil
+	s.WithType(jsonschema.Array.Type())
+	s.Items = &jsonschema.Items{SchemaOrBool: &item}
+	return nil
+}

@@ -1,0 +1,255 @@
+package openapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/swaggest/jsonschema-go"
+	oapi "github.com/swaggest/openapi-go"
+	"github.com/swaggest/openapi-go/openapi31"
+	"gopkg.in/yaml.v2"
+)
+
+// Spec collects operations into an OpenAPI 3.1 document. It is safe for
+// concurrent use; the document is rendered once and cached until the next
+// operation is added.
+type Spec struct {
+	mu        sync.Mutex
+	reflector *openapi31.Reflector
+	names     map[string]reflect.Type // schema name → the type that has it
+	ids       map[string]string       // operation ID → "METHOD path"
+	rendered  []byte
+	yaml      []byte
+}
+
+// Info describes the API in the document.
+type Info struct {
+	Title       string
+	Version     string
+	Description string
+	Servers     []string
+}
+
+// New returns an empty document with info.
+func New(info Info) *Spec {
+	r := openapi31.NewReflector()
+	s := &Spec{reflector: r, names: map[string]reflect.Type{}, ids: map[string]string{}}
+	if info.Title == "" {
+		info.Title = "easy"
+	}
+	if info.Version == "" {
+		info.Version = "0.1.0"
+	}
+	r.Spec.Info.WithTitle(info.Title).WithVersion(info.Version)
+	if info.Description != "" {
+		r.Spec.Info.WithDescription(info.Description)
+	}
+	for _, u := range info.Servers {
+		r.Spec.Servers = append(r.Spec.Servers, openapi31.Server{URL: u})
+	}
+	r.DefaultOptions = append(r.DefaultOptions, jsonschema.InterceptDefName(s.defName))
+	return s
+}
+
+// Namer is implemented by types that choose their own schema name.
+type Namer interface {
+	SchemaName() string
+}
+
+// defName gives a type a readable schema name: its Go name (Item, not
+// MainItem), with its package in front only when two packages both have
+// a type of that name.
+func (s *Spec) defName(t reflect.Type, def string) string {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n, ok := reflect.New(t).Interface().(Namer); ok {
+		return n.SchemaName()
+	}
+	name := typeName(t)
+	if name == "" {
+		return def
+	}
+	if prev, ok := s.names[name]; ok && prev != t {
+		return def
+	}
+	s.names[name] = t
+	return name
+}
+
+// typeName is t's name with generic arguments folded in: Page[pkg.Item] is PageItem.
+func typeName(t reflect.Type) string {
+	name := t.Name()
+	base, args, ok := strings.Cut(name, "[")
+	if !ok {
+		return name
+	}
+	var b strings.Builder
+	b.WriteString(base)
+	for _, a := range strings.Split(strings.TrimSuffix(args, "]"), ",") {
+		a = a[strings.LastIndex(a, "/")+1:]
+		a = a[strings.LastIndex(a, ".")+1:]
+		b.WriteString(strings.Trim(a, "*[]"))
+	}
+	return b.String()
+}
+
+// Add puts op into the document.
+func (s *Spec) Add(op Operation) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rendered, s.yaml = nil, nil
+	if prev, ok := s.ids[op.ID]; ok && op.ID != "" {
+		return fmt.Errorf("openapi: %s %s: operation ID %q is taken by %s", op.Method, op.Path, op.ID, prev)
+	}
+	oc, err := s.reflector.NewOperationContext(op.Method, op.Path)
+	if err != nil {
+		return fmt.Errorf("openapi: %s %s: %w", op.Method, op.Path, err)
+	}
+	oc.SetID(op.ID)
+	if op.Summary != "" {
+		oc.SetSummary(op.Summary)
+	}
+	if op.Description != "" {
+		oc.SetDescription(op.Description)
+	}
+	oc.SetTags(op.Tags...)
+	if op.Deprecated {
+		oc.SetIsDeprecated(true)
+	}
+	for _, sec := range op.Security {
+		oc.AddSecurity(sec.Name, sec.Scopes...)
+	}
+	if op.Input != nil {
+		oc.AddReqStructure(op.Input)
+	}
+	if op.Body != nil {
+		oc.AddReqStructure(op.Body)
+	}
+	status := op.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if op.Output != nil {
+		oc.AddRespStructure(op.Output, oapi.WithHTTPStatus(status))
+	} else {
+		oc.AddRespStructure(nil, oapi.WithHTTPStatus(status))
+	}
+	for _, code := range op.Errors {
+		if code == http.StatusUnprocessableEntity {
+			oc.AddRespStructure(new(HTTPValidationError), oapi.WithHTTPStatus(code))
+			continue
+		}
+		oc.AddRespStructure(new(HTTPError), oapi.WithHTTPStatus(code))
+	}
+	if err := s.reflector.AddOperation(oc); err != nil {
+		return fmt.Errorf("openapi: %s %s: %w", op.Method, op.Path, err)
+	}
+	s.ids[op.ID] = op.Method + " " + op.Path
+	if op.BodyRef != "" {
+		o, _ := oc.(openapi31.OperationExposer)
+		req := true
+		o.Operation().RequestBody = &openapi31.RequestBodyOrReference{RequestBody: &openapi31.RequestBody{
+			Required: &req,
+			Content: map[string]openapi31.MediaType{"application/json": {
+				Schema: map[string]any{"$ref": "#/components/schemas/" + op.BodyRef},
+			}},
+		}}
+	}
+	return nil
+}
+
+// Derive adds a schema component called name: the schema of model without
+// the properties in drop. With optional, no property is required (the
+// body of a PATCH). It returns name, for Operation.BodyRef.
+func (s *Spec) Derive(name string, model any, drop []string, optional bool) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rendered, s.yaml = nil, nil
+	r := s.reflector
+	sch, err := r.Reflect(model,
+		jsonschema.DefinitionsPrefix("#/components/schemas/"),
+		jsonschema.CollectDefinitions(func(n string, d jsonschema.Schema) {
+			m, err := d.ToSchemaOrBool().ToSimpleMap()
+			if err == nil {
+				r.SpecEns().ComponentsEns().WithSchemasItem(n, m)
+			}
+		}),
+	)
+	if err != nil {
+		return "", fmt.Errorf("openapi: schema %s: %w", name, err)
+	}
+	if sch.Ref != nil {
+		comp := strings.TrimPrefix(*sch.Ref, "#/components/schemas/")
+		var sb jsonschema.SchemaOrBool
+		if err := sb.FromSimpleMap(r.Spec.Components.Schemas[comp]); err != nil || sb.TypeObject == nil {
+			return "", fmt.Errorf("openapi: schema %s: cannot read component %s", name, comp)
+		}
+		sch = *sb.TypeObject
+	}
+	dropped := map[string]bool{}
+	for _, d := range drop {
+		dropped[d] = true
+		delete(sch.Properties, d)
+	}
+	var req []string
+	for _, p := range sch.Required {
+		if !dropped[p] && !optional {
+			req = append(req, p)
+		}
+	}
+	sch.Required = req
+	sch.Title = nil
+	m, err := sch.ToSchemaOrBool().ToSimpleMap()
+	if err != nil {
+		return "", err
+	}
+	r.SpecEns().ComponentsEns().WithSchemasItem(name, m)
+	return name, nil
+}
+
+// Reflector gives access to the underlying swaggest reflector, for what
+// this package does not wrap (security schemes, for example).
+func (s *Spec) Reflector() *openapi31.Reflector { return s.reflector }
+
+// MarshalJSON renders the document.
+func (s *Spec) MarshalJSON() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.renderJSON()
+}
+
+func (s *Spec) renderJSON() ([]byte, error) {
+	if s.rendered == nil {
+		b, err := json.Marshal(s.reflector.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("openapi: render: %w", err)
+		}
+		s.rendered = b
+	}
+	return s.rendered, nil
+}
+
+// YAML renders the document as YAML.
+func (s *Spec) YAML() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.yaml == nil {
+		b, err := s.renderJSON()
+		if err != nil {
+			return nil, err
+		}
+		var v yaml.MapSlice
+		if err := yaml.Unmarshal(b, &v); err != nil {
+			return nil, fmt.Errorf("openapi: render yaml: %w", err)
+		}
+		if s.yaml, err = yaml.Marshal(v); err != nil {
+			return nil, fmt.Errorf("openapi: render yaml: %w", err)
+		}
+	}
+	return s.yaml, nil
+}

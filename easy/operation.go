@@ -1,0 +1,152 @@
+package easy
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/internal/binding"
+	"github.com/fastapi-easy/easy-go/internal/handler"
+)
+
+// Handler is a typed operation: it takes the bound and validated input
+// and returns the response body, or an error (an *HTTPError for a client
+// error; any other error is a 500).
+type Handler[I, O any] func(ctx context.Context, in *I) (*O, error)
+
+// NoInput is the input of an operation that takes nothing.
+type NoInput struct{}
+
+// NoContent is the output of an operation that answers with no body
+// (204 unless Status says otherwise).
+type NoContent struct{}
+
+// Get adds a GET operation at path. An input struct's fields tagged path,
+// query, header and cookie are parameters; its fields tagged json are the
+// body. Constraint tags (required, minimum, maxLength, pattern, enum, ...)
+// are enforced and shown in the OpenAPI document.
+func Get[I, O any](r Operations, path string, h Handler[I, O], opts ...OperationOption) {
+	add(r, http.MethodGet, path, h, opts)
+}
+
+// Post adds a POST operation; see Get.
+func Post[I, O any](r Operations, path string, h Handler[I, O], opts ...OperationOption) {
+	add(r, http.MethodPost, path, h, opts)
+}
+
+// Put adds a PUT operation; see Get.
+func Put[I, O any](r Operations, path string, h Handler[I, O], opts ...OperationOption) {
+	add(r, http.MethodPut, path, h, opts)
+}
+
+// Patch adds a PATCH operation; see Get.
+func Patch[I, O any](r Operations, path string, h Handler[I, O], opts ...OperationOption) {
+	add(r, http.MethodPatch, path, h, opts)
+}
+
+// Delete adds a DELETE operation; see Get.
+func Delete[I, O any](r Operations, path string, h Handler[I, O], opts ...OperationOption) {
+	add(r, http.MethodDelete, path, h, opts)
+}
+
+// Operations is where typed operations are added: the App or a Group.
+type Operations interface {
+	Registrar
+	options() *config
+}
+
+func (a *App) options() *config { return &a.cfg }
+
+// OperationOption configures a typed operation.
+type OperationOption func(*operation)
+
+type operation struct {
+	op          openapi.Operation
+	middleware  []func(http.Handler) http.Handler
+	forbidExtra bool
+}
+
+// Summary sets the operation's summary in the OpenAPI document.
+func Summary(s string) OperationOption { return func(o *operation) { o.op.Summary = s } }
+
+// Description sets the operation's description (Markdown).
+func Description(s string) OperationOption { return func(o *operation) { o.op.Description = s } }
+
+// Tags adds tags that group the operation in the docs.
+func Tags(tags ...string) OperationOption {
+	return func(o *operation) { o.op.Tags = append(o.op.Tags, tags...) }
+}
+
+// OperationID sets the operation's ID; by default it is made from the
+// method and path (get_items_id for GET /items/{id}).
+func OperationID(id string) OperationOption { return func(o *operation) { o.op.ID = id } }
+
+// Deprecated marks the operation deprecated.
+func Deprecated() OperationOption { return func(o *operation) { o.op.Deprecated = true } }
+
+// Status sets the success status (201 for a create, say).
+func Status(code int) OperationOption { return func(o *operation) { o.op.Status = code } }
+
+// Errors documents error statuses the handler returns (404, 409, ...).
+// 422 is documented by itself for operations that take input.
+func Errors(codes ...int) OperationOption {
+	return func(o *operation) { o.op.Errors = append(o.op.Errors, codes...) }
+}
+
+// Middleware wraps this operation alone in mw.
+func Middleware(mw ...func(http.Handler) http.Handler) OperationOption {
+	return func(o *operation) { o.middleware = append(o.middleware, mw...) }
+}
+
+// ForbidUnknownFields rejects bodies with properties the input does not
+// declare, for this operation.
+func ForbidUnknownFields() OperationOption { return func(o *operation) { o.forbidExtra = true } }
+
+func add[I, O any](r Operations, method, path string, h Handler[I, O], opts []OperationOption) {
+	o := operation{op: openapi.Operation{Method: method, Path: path}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.op.Status == 0 && reflect.TypeFor[O]() == reflect.TypeFor[NoContent]() {
+		o.op.Status = http.StatusNoContent
+	}
+	cfg := r.options()
+	hh, plan, err := handler.Typed(h, handler.Config{
+		Status: o.op.Status,
+		Logger: r.Logger(),
+		Body:   binding.ObjectOptions{ForbidUnknown: o.forbidExtra || cfg.forbidUnknown},
+	})
+	if err != nil {
+		panic(fmt.Sprintf("easy: %s %s: %v", method, path, err))
+	}
+	if plan.HasParams() || plan.HasBody() {
+		o.op.Input = new(I)
+		o.op.Errors = append(o.op.Errors, http.StatusUnprocessableEntity)
+	}
+	if plan.HasBody() {
+		o.op.Errors = append(o.op.Errors, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
+	}
+	if reflect.TypeFor[O]() != reflect.TypeFor[NoContent]() && o.op.Status != http.StatusNoContent {
+		o.op.Output = new(O)
+	}
+	var hnd http.Handler = hh
+	for i := len(o.middleware) - 1; i >= 0; i-- {
+		hnd = o.middleware[i](hnd)
+	}
+	r.AddOperation(o.op, hnd)
+}
+
+var nonWord = regexp.MustCompile(`[^a-zA-Z0-9]+`)
+
+// defaultOperationID makes an ID from the method and path: get_items_id.
+func defaultOperationID(method, path string) string {
+	id := strings.Trim(nonWord.ReplaceAllString(path, "_"), "_")
+	if id == "" {
+		id = "root"
+	}
+	return strings.ToLower(method) + "_" + strings.ToLower(id)
+}

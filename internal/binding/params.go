@@ -1,0 +1,226 @@
+package binding
+
+import (
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/fastapi-easy/easy-go/internal/problem"
+)
+
+// param is one path, query, header or cookie parameter.
+type param struct {
+	in       string
+	name     string
+	index    []int
+	typ      reflect.Type // the field's type
+	required bool
+	def      string // default, as the client would send it
+	hasDef   bool
+	rules    *rules
+	parse    func(s string, v reflect.Value) *problem.FieldError // into a value of the scalar type
+	value    func(r *http.Request, query url.Values) []string
+}
+
+func compileParams(t reflect.Type, in string, opt Options) ([]*param, error) {
+	if !hasTag(t, in) {
+		return nil, nil
+	}
+	s, err := reflectSchema(t, in)
+	if err != nil {
+		return nil, err
+	}
+	var out []*param
+	var walk func(t reflect.Type, index []int) error
+	walk = func(t reflect.Type, index []int) error {
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			idx := append(append([]int(nil), index...), i)
+			name, ok := tagName(sf, in)
+			if !ok {
+				if sf.Anonymous && sf.Type.Kind() == reflect.Struct {
+					if err := walk(sf.Type, idx); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if !sf.IsExported() {
+				continue
+			}
+			ps := property(s, name)
+			p := &param{in: in, name: name, index: idx, typ: sf.Type, required: in == "path" || requiredIn(s, name)}
+			if p.rules, err = compileRules(ps); err != nil {
+				return fmt.Errorf("%s parameter %s: %w", in, name, err)
+			}
+			if ps != nil && ps.Default != nil {
+				p.hasDef = true
+				if str, ok := (*ps.Default).(string); ok {
+					p.def = str
+				} else {
+					b, _ := json.Marshal(*ps.Default)
+					p.def = string(b)
+				}
+			}
+			scalar := sf.Type
+			if scalar.Kind() == reflect.Pointer {
+				scalar = scalar.Elem()
+			}
+			if scalar.Kind() == reflect.Slice && !scalar.Implements(textUnmarshalerType) && scalar.Elem().Kind() != reflect.Uint8 {
+				scalar = scalar.Elem()
+			}
+			if p.parse, err = parserFor(scalar); err != nil {
+				return fmt.Errorf("%s parameter %s: %w", in, name, err)
+			}
+			if p.value, err = source(in, name, opt); err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return nil
+	}
+	return out, walk(t, nil)
+}
+
+func source(in, name string, opt Options) (func(*http.Request, url.Values) []string, error) {
+	switch in {
+	case "path":
+		if opt.PathValue == nil {
+			return nil, errors.New("path parameters need Options.PathValue")
+		}
+		pv := opt.PathValue
+		return func(r *http.Request, _ url.Values) []string {
+			if v := pv(r, name); v != "" {
+				return []string{v}
+			}
+			return nil
+		}, nil
+	case "query":
+		return func(_ *http.Request, q url.Values) []string { return q[name] }, nil
+	case "header":
+		key := http.CanonicalHeaderKey(name)
+		return func(r *http.Request, _ url.Values) []string { return r.Header[key] }, nil
+	default:
+		return func(r *http.Request, _ url.Values) []string {
+			c, err := r.Cookie(name)
+			if err != nil {
+				return nil
+			}
+			return []string{c.Value}
+		}, nil
+	}
+}
+
+func (p *param) bind(r *http.Request, q url.Values, v reflect.Value, errs *problem.ValidationError) {
+	vals := p.value(r, q)
+	if len(vals) == 0 {
+		switch {
+		case p.hasDef:
+			vals = []string{p.def}
+		case p.required:
+			errs.Errors = append(errs.Errors, problem.FieldError{Type: "missing", Loc: []any{p.in, p.name}, Msg: "Field required"})
+			return
+		default:
+			return
+		}
+	}
+	fv := v.FieldByIndex(p.index)
+	if fv.Kind() == reflect.Pointer {
+		fv.Set(reflect.New(fv.Type().Elem()))
+		fv = fv.Elem()
+	}
+	before := len(errs.Errors)
+	if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() != reflect.Uint8 && !reflect.PointerTo(fv.Type()).Implements(textUnmarshalerType) {
+		s := reflect.MakeSlice(fv.Type(), len(vals), len(vals))
+		for i, str := range vals {
+			if fe := p.parse(str, s.Index(i)); fe != nil {
+				fe.Loc = []any{p.in, p.name, i}
+				errs.Errors = append(errs.Errors, *fe)
+			}
+		}
+		fv.Set(s)
+	} else if fe := p.parse(vals[0], fv); fe != nil {
+		fe.Loc = []any{p.in, p.name}
+		errs.Errors = append(errs.Errors, *fe)
+	}
+	if len(errs.Errors) == before && p.rules != nil {
+		p.rules.check(fv, []any{p.in, p.name}, errs)
+	}
+}
+
+// parserFor returns the function that parses a parameter into a value of t.
+func parserFor(t reflect.Type) (func(string, reflect.Value) *problem.FieldError, error) {
+	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		return func(s string, v reflect.Value) *problem.FieldError {
+			if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+				return &problem.FieldError{Type: "value_error", Msg: "Value error, " + err.Error(), Input: s}
+			}
+			return nil
+		}, nil
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return func(s string, v reflect.Value) *problem.FieldError { v.SetString(s); return nil }, nil
+	case reflect.Bool:
+		return func(s string, v reflect.Value) *problem.FieldError {
+			switch strings.ToLower(s) {
+			case "1", "true", "t", "yes", "y", "on":
+				v.SetBool(true)
+			case "0", "false", "f", "no", "n", "off":
+				v.SetBool(false)
+			default:
+				return &problem.FieldError{Type: "bool_parsing", Msg: "Input should be a valid boolean, unable to interpret input", Input: s}
+			}
+			return nil
+		}, nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		bits := t.Bits()
+		return func(s string, v reflect.Value) *problem.FieldError {
+			n, err := strconv.ParseInt(s, 10, bits)
+			if err != nil {
+				return intError(err, s)
+			}
+			v.SetInt(n)
+			return nil
+		}, nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		bits := t.Bits()
+		return func(s string, v reflect.Value) *problem.FieldError {
+			n, err := strconv.ParseUint(s, 10, bits)
+			if err != nil {
+				if _, ierr := strconv.ParseInt(s, 10, 64); ierr == nil {
+					return &problem.FieldError{Type: "greater_than_equal", Msg: "Input should be greater than or equal to 0",
+						Input: s, Ctx: map[string]any{"ge": 0}}
+				}
+				return intError(err, s)
+			}
+			v.SetUint(n)
+			return nil
+		}, nil
+	case reflect.Float32, reflect.Float64:
+		bits := t.Bits()
+		return func(s string, v reflect.Value) *problem.FieldError {
+			f, err := strconv.ParseFloat(s, bits)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return &problem.FieldError{Type: "float_parsing", Msg: "Input should be a valid number, unable to parse string as a number", Input: s}
+			}
+			v.SetFloat(f)
+			return nil
+		}, nil
+	}
+	return nil, fmt.Errorf("unsupported parameter type %s", t)
+}
+
+func intError(err error, s string) *problem.FieldError {
+	if errors.Is(err, strconv.ErrRange) {
+		return &problem.FieldError{Type: "int_parsing_size", Msg: "Unable to parse input string as an integer, exceeded maximum size", Input: s}
+	}
+	return &problem.FieldError{Type: "int_parsing", Msg: "Input should be a valid integer, unable to parse string as an integer", Input: s}
+}

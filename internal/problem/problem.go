@@ -1,0 +1,168 @@
+// Package problem defines the errors an operation returns to a client and
+// writes them in FastAPI's shape: {"detail": ...}.
+package problem
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+)
+
+// HTTPError is an error with an HTTP status and a detail for the client.
+// Detail is usually a string; any JSON value is allowed.
+type HTTPError struct {
+	Status  int
+	Detail  any
+	Headers http.Header
+	// Err is the cause, kept for logs and errors.Is; it is never shown to the client.
+	Err error
+}
+
+// New returns an HTTPError with the given status and detail.
+func New(status int, detail any) *HTTPError {
+	return &HTTPError{Status: status, Detail: detail}
+}
+
+func (e *HTTPError) Error() string {
+	if s, ok := e.Detail.(string); ok {
+		return fmt.Sprintf("%d %s", e.Status, s)
+	}
+	return fmt.Sprintf("%d %v", e.Status, e.Detail)
+}
+
+// Unwrap returns the cause.
+func (e *HTTPError) Unwrap() error { return e.Err }
+
+// FieldError is one entry of a 422 response, as pydantic reports it.
+type FieldError struct {
+	Type  string         `json:"type"`
+	Loc   []any          `json:"loc"`
+	Msg   string         `json:"msg"`
+	Input any            `json:"input"`
+	Ctx   map[string]any `json:"ctx,omitempty"`
+}
+
+// ValidationError is a request that failed validation: status 422 with
+// every problem found, not only the first.
+type ValidationError struct {
+	Errors []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	if len(e.Errors) == 0 {
+		return "validation failed"
+	}
+	f := e.Errors[0]
+	msg := fmt.Sprintf("validation failed: %v: %s", f.Loc, f.Msg)
+	if n := len(e.Errors) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %d more)", n)
+	}
+	return msg
+}
+
+// Add appends a field error.
+func (e *ValidationError) Add(typ string, loc []any, msg string, input any) {
+	e.Errors = append(e.Errors, FieldError{Type: typ, Loc: loc, Msg: msg, Input: input})
+}
+
+// Err returns e when it holds errors, else nil.
+func (e *ValidationError) Err() error {
+	if e == nil || len(e.Errors) == 0 {
+		return nil
+	}
+	return e
+}
+
+// Invalid returns a ValidationError with a single entry.
+func Invalid(typ string, loc []any, msg string, input any) *ValidationError {
+	return &ValidationError{Errors: []FieldError{{Type: typ, Loc: loc, Msg: msg, Input: input}}}
+}
+
+// ErrUnavailable marks an error caused by a database or service that
+// cannot be reached; it is written as 503.
+var ErrUnavailable = errors.New("service unavailable")
+
+// Write writes err to w as a JSON error response. An *HTTPError keeps its
+// status and detail, a *ValidationError is a 422, an error wrapping
+// ErrUnavailable is a 503, and anything else is logged and written as a
+// 500 that shows nothing internal.
+func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var he *HTTPError
+	var ve *ValidationError
+	switch {
+	case errors.As(err, &ve):
+		writeJSON(w, http.StatusUnprocessableEntity, detail{ve.Errors})
+	case errors.As(err, &he):
+		for k, v := range he.Headers {
+			w.Header()[k] = v
+		}
+		if he.Status >= 500 && he.Err != nil {
+			logError(r, log, he.Err)
+		}
+		writeJSON(w, he.Status, detail{he.Detail})
+	case errors.Is(err, ErrUnavailable):
+		logError(r, log, err)
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, detail{"Service Unavailable"})
+	default:
+		logError(r, log, err)
+		writeJSON(w, http.StatusInternalServerError, detail{"Internal Server Error"})
+	}
+}
+
+// Status returns the HTTP status Write would use for err.
+func Status(err error) int {
+	var he *HTTPError
+	var ve *ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return http.StatusUnprocessableEntity
+	case errors.As(err, &he):
+		return he.Status
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// Text writes a plain HTTP error with the given status as {"detail": text}.
+func Text(w http.ResponseWriter, status int, text string) {
+	writeJSON(w, status, detail{text})
+}
+
+// Panic logs a recovered panic with its stack and writes a 500.
+func Panic(w http.ResponseWriter, r *http.Request, log *slog.Logger, v any) {
+	if log == nil {
+		log = slog.Default()
+	}
+	log.ErrorContext(r.Context(), "panic serving request",
+		"method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	writeJSON(w, http.StatusInternalServerError, detail{"Internal Server Error"})
+}
+
+type detail struct {
+	Detail any `json:"detail"`
+}
+
+func logError(r *http.Request, log *slog.Logger, err error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"detail":"Internal Server Error"}`)
+		status = http.StatusInternalServerError
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Del("Content-Length")
+	w.WriteHeader(status)
+	w.Write(b)
+}
