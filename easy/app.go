@@ -204,5 +204,3 @@ func requestID(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	}))
 }
-
-

@@ -157,13 +157,13 @@ func (r *rules) checkList(v reflect.Value, loc []any, errs *problem.ValidationEr
 	n := int64(v.Len())
 	if r.minItems > 0 && n < r.minItems {
 		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_short", Loc: loc, Input: v.Interface(),
-			Msg:  fmt.Sprintf("List should have at least %d %s after validation, not %d", r.minItems, plural(r.minItems, "item"), n),
-			Ctx:  map[string]any{"min_length": r.minItems, "actual_length": n}})
+			Msg: fmt.Sprintf("List should have at least %d %s after validation, not %d", r.minItems, plural(r.minItems, "item"), n),
+			Ctx: map[string]any{"min_length": r.minItems, "actual_length": n}})
 	}
 	if r.maxItems != nil && n > *r.maxItems {
 		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_long", Loc: loc, Input: v.Interface(),
-			Msg:  fmt.Sprintf("List should have at most %d %s after validation, not %d", *r.maxItems, plural(*r.maxItems, "item"), n),
-			Ctx:  map[string]any{"max_length": *r.maxItems, "actual_length": n}})
+			Msg: fmt.Sprintf("List should have at most %d %s after validation, not %d", *r.maxItems, plural(*r.maxItems, "item"), n),
+			Ctx: map[string]any{"max_length": *r.maxItems, "actual_length": n}})
 	}
 	if r.items != nil && v.Type().Elem().Kind() != reflect.Uint8 {
 		for i := 0; i < v.Len(); i++ {
