@@ -1,0 +1,89 @@
+package easy_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/fastapi-easy/easy-go/easy"
+)
+
+type benchIn struct {
+	ID      int  `path:"id"`
+	Verbose bool `query:"verbose"`
+}
+
+type benchOut struct {
+	ID      int    `json:"id"`
+	Name    string `json:"name"`
+	Verbose bool   `json:"verbose"`
+}
+
+// handWritten is the same operation as the typed one, written by hand as
+// a chi user would: parse, check, encode.
+func handWritten(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(chi.URLParam(r, "id"))
+	if err != nil {
+		http.Error(w, `{"detail":"bad id"}`, http.StatusUnprocessableEntity)
+		return
+	}
+	verbose := false
+	if v := r.URL.Query().Get("verbose"); v != "" {
+		if verbose, err = strconv.ParseBool(v); err != nil {
+			http.Error(w, `{"detail":"bad verbose"}`, http.StatusUnprocessableEntity)
+			return
+		}
+	}
+	b, err := json.Marshal(benchOut{ID: id, Name: "apple", Verbose: verbose})
+	if err != nil {
+		http.Error(w, `{"detail":"Internal Server Error"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+func quietApp() *easy.App {
+	return easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))))
+}
+
+// BenchmarkGet compares a typed GET with a path and a query parameter to
+// the same handler written by hand, on a bare chi router and on the App's
+// router (which adds request IDs, panic recovery and the body limit).
+//
+//	go test -run '^$' -bench BenchmarkGet -benchmem -count 5 ./easy/
+func BenchmarkGet(b *testing.B) {
+	typed := quietApp()
+	easy.Get(typed, "/items/{id}", func(ctx context.Context, in *benchIn) (*benchOut, error) {
+		return &benchOut{ID: in.ID, Name: "apple", Verbose: in.Verbose}, nil
+	})
+	onApp := quietApp()
+	onApp.Mux().Get("/items/{id}", handWritten)
+	bare := chi.NewRouter()
+	bare.Get("/items/{id}", handWritten)
+
+	for _, c := range []struct {
+		name string
+		h    http.Handler
+	}{{"chi", bare}, {"chi-on-app", onApp}, {"typed", typed}} {
+		b.Run(c.name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", "/items/42?verbose=true", nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				c.h.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,134 @@
+package easy_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/internal/spectest"
+)
+
+func TestSpecIsValidOpenAPI31(t *testing.T) {
+	srv := serve(t, operationsApp(t))
+	v, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+
+	var doc struct {
+		OpenAPI string `json:"openapi"`
+		Paths   map[string]map[string]struct {
+			OperationID string                     `json:"operationId"`
+			Responses   map[string]json.RawMessage `json:"responses"`
+			Parameters  []struct {
+				Name, In string
+				Required bool
+			} `json:"parameters"`
+		} `json:"paths"`
+		Components struct {
+			Schemas map[string]json.RawMessage `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Errorf("openapi = %q", doc.OpenAPI)
+	}
+	for _, name := range []string{"Item", "HTTPError", "HTTPValidationError", "ValidationError"} {
+		if _, ok := doc.Components.Schemas[name]; !ok {
+			t.Errorf("schema %s missing; have %v", name, keys(doc.Components.Schemas))
+		}
+	}
+	post := doc.Paths["/items"]["post"]
+	for _, code := range []string{"201", "409", "413", "415", "422"} {
+		if _, ok := post.Responses[code]; !ok {
+			t.Errorf("POST /items does not document %s", code)
+		}
+	}
+	get := doc.Paths["/params/{id}"]["get"]
+	in := map[string]string{}
+	for _, p := range get.Parameters {
+		in[p.Name] = p.In
+	}
+	want := map[string]string{"id": "path", "verbose": "query", "limit": "query", "tag": "query", "after": "query", "kind": "query", "X-Token": "header", "session": "cookie"}
+	for name, where := range want {
+		if in[name] != where {
+			t.Errorf("parameter %s in %q, want %q", name, in[name], where)
+		}
+	}
+	if !strings.Contains(string(raw), `"name":{"maxLength":20,"minLength":1,"type":"string"}`) {
+		t.Errorf("constraints of Item.name are not in the spec")
+	}
+
+	// The responses of the app are what the document promises.
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/params/3?tag=a", ""},
+		{"GET", "/params/x", ""},
+		{"POST", "/items", `{"name":"apple","price":1}`},
+		{"POST", "/items", `{"name":""}`},
+		{"POST", "/items", `{"name":"taken"}`},
+		{"GET", "/items/1", ""},
+		{"GET", "/items/2", ""},
+		{"DELETE", "/items/1", ""},
+	} {
+		r := call(t, srv, c.method, c.path, c.body)
+		v.Response(t, r.req, r.res, []byte(r.body))
+	}
+
+	yaml := call(t, srv, "GET", "/openapi.yaml", "")
+	if yaml.status != http.StatusOK || !strings.HasPrefix(yaml.body, "openapi: 3.1.0") {
+		t.Errorf("/openapi.yaml: %d %.80s", yaml.status, yaml.body)
+	}
+}
+
+func keys(m map[string]json.RawMessage) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestDocsServeEmbeddedSwaggerUI(t *testing.T) {
+	srv := serve(t, operationsApp(t))
+	page := call(t, srv, "GET", "/docs", "")
+	if page.status != http.StatusOK || !strings.Contains(page.body, "swagger-ui") {
+		t.Fatalf("/docs: %d\n%s", page.status, page.body)
+	}
+	if !strings.Contains(page.body, "/openapi.json") {
+		t.Error("the docs page does not point at /openapi.json")
+	}
+	if m := regexp.MustCompile(`(?:src|href)="(https?:)?//[^"]*"`).FindString(page.body); m != "" {
+		t.Errorf("the docs page loads %s from outside", m)
+	}
+	assets := regexp.MustCompile(`(?:src|href)="([^"]+\.(?:js|css))"`).FindAllStringSubmatch(page.body, -1)
+	if len(assets) == 0 {
+		t.Fatalf("no scripts in the docs page:\n%s", page.body)
+	}
+	for _, a := range assets {
+		path := a[1]
+		if !strings.HasPrefix(path, "/") {
+			path = "/docs/" + strings.TrimPrefix(path, "./")
+		}
+		r := call(t, srv, "GET", path, "")
+		if r.status != http.StatusOK || len(r.body) < 100 {
+			t.Errorf("asset %s: %d, %d bytes", path, r.status, len(r.body))
+		}
+	}
+}
+
+func TestDocsMovedOrOff(t *testing.T) {
+	srv := serve(t, operationsApp(t, easy.WithOpenAPI("/api/spec.json"), easy.WithDocs("/api/docs")))
+	if r := call(t, srv, "GET", "/api/spec.json", ""); r.status != http.StatusOK {
+		t.Errorf("moved spec: %d", r.status)
+	}
+	if r := call(t, srv, "GET", "/api/docs", ""); r.status != http.StatusOK || !strings.Contains(r.body, "/api/spec.json") {
+		t.Errorf("moved docs: %d", r.status)
+	}
+	call(t, srv, "GET", "/openapi.json", "").expect(t, http.StatusNotFound, `{"detail":"Not Found"}`)
+
+	off := serve(t, operationsApp(t, easy.WithOpenAPI("")))
+	call(t, off, "GET", "/openapi.json", "").expect(t, http.StatusNotFound, `{"detail":"Not Found"}`)
+	call(t, off, "GET", "/docs", "").expect(t, http.StatusNotFound, `{"detail":"Not Found"}`)
+}
