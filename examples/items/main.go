@@ -43,15 +43,23 @@ func main() {
 	addr := flag.String("addr", defaultAddr(), "address to listen on")
 	flag.Parse()
 
-	app := easy.New(easy.WithTitle("Items", "1.0.0"))
-	if err := app.DB().AutoMigrate(&Item{}); err != nil {
+	app, err := newApp()
+	if err != nil {
 		log.Fatal(err)
 	}
-	routes(app)
 	log.Fatal(app.Run(*addr))
 }
 
-func routes(app *easy.App) {
+// newApp builds the app; the tests build it with their own options.
+func newApp(opts ...easy.Option) (*easy.App, error) {
+	app := easy.New(append([]easy.Option{easy.WithTitle("Items", "1.0.0")}, opts...)...)
+	db, err := app.Database()
+	if err != nil {
+		return nil, err
+	}
+	if err := db.AutoMigrate(&Item{}); err != nil {
+		return nil, err
+	}
 	items := app.Group("/items", easy.GroupTags("items"))
 	easy.Get(items, "", func(ctx context.Context, _ *easy.NoInput) (*[]Item, error) {
 		var out []Item
@@ -71,6 +79,7 @@ func routes(app *easy.App) {
 		}
 		return &item, err
 	}, easy.Summary("Read an item"), easy.OperationID("get_item"), easy.Errors(404))
+	return app, nil
 }
 
 // defaultAddr is 127.0.0.1:8000, or what HOST and PORT say.
