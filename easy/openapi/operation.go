@@ -30,6 +30,18 @@ type Operation struct {
 	// documented as HTTPValidationError, the others as HTTPError.
 	Errors   []int
 	Security []Security
+	// ResponseHeaders are headers of the success response (X-Total-Count
+	// of a list, say).
+	ResponseHeaders []Header
+}
+
+// Header documents a response header.
+type Header struct {
+	Name        string
+	Description string
+	// Schema is the header value's JSON Schema, such as
+	// map[string]any{"type": "integer"}; a string when nil.
+	Schema map[string]any
 }
 
 // Security names a security scheme an operation requires.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -21,6 +22,7 @@ type Spec struct {
 	mu        sync.Mutex
 	reflector *openapi31.Reflector
 	names     map[string]reflect.Type // schema name → the type that has it
+	derived   map[string]reflect.Type // derived schema name → the model it was derived from
 	ids       map[string]string       // operation ID → "METHOD path"
 	rendered  []byte
 	yaml      []byte
@@ -37,7 +39,7 @@ type Info struct {
 // New returns an empty document with info.
 func New(info Info) *Spec {
 	r := openapi31.NewReflector()
-	s := &Spec{reflector: r, names: map[string]reflect.Type{}, ids: map[string]string{}}
+	s := &Spec{reflector: r, names: map[string]reflect.Type{}, derived: map[string]reflect.Type{}, ids: map[string]string{}}
 	if info.Title == "" {
 		info.Title = "easy"
 	}
@@ -150,8 +152,11 @@ func (s *Spec) Add(op Operation) error {
 		return fmt.Errorf("openapi: %s %s: %w", op.Method, op.Path, err)
 	}
 	s.ids[op.ID] = op.Method + " " + op.Path
+	o, _ := oc.(openapi31.OperationExposer)
+	if len(op.ResponseHeaders) > 0 {
+		addResponseHeaders(o.Operation(), status, op.ResponseHeaders)
+	}
 	if op.BodyRef != "" {
-		o, _ := oc.(openapi31.OperationExposer)
 		req := true
 		o.Operation().RequestBody = &openapi31.RequestBodyOrReference{RequestBody: &openapi31.RequestBody{
 			Required: &req,
@@ -163,12 +168,44 @@ func (s *Spec) Add(op Operation) error {
 	return nil
 }
 
+func addResponseHeaders(o *openapi31.Operation, status int, headers []Header) {
+	code := strconv.Itoa(status)
+	resp, ok := o.Responses.MapOfResponseOrReferenceValues[code]
+	if !ok || resp.Response == nil {
+		return
+	}
+	if resp.Response.Headers == nil {
+		resp.Response.Headers = map[string]openapi31.HeaderOrReference{}
+	}
+	for _, h := range headers {
+		sch := h.Schema
+		if sch == nil {
+			sch = map[string]any{"type": "string"}
+		}
+		hd := openapi31.Header{Schema: sch}
+		if h.Description != "" {
+			hd.WithDescription(h.Description)
+		}
+		resp.Response.Headers[h.Name] = openapi31.HeaderOrReference{Header: &hd}
+	}
+	o.Responses.MapOfResponseOrReferenceValues[code] = resp
+}
+
 // Derive adds a schema component called name: the schema of model without
 // the properties in drop. With optional, no property is required (the
-// body of a PATCH). It returns name, for Operation.BodyRef.
+// body of a PATCH). It returns name, for Operation.BodyRef. Deriving a
+// name again from the same model type replaces the component; from
+// another type it is an error, as the two would share one name.
 func (s *Spec) Derive(name string, model any, drop []string, optional bool) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	mt := reflect.TypeOf(model)
+	for mt != nil && mt.Kind() == reflect.Pointer {
+		mt = mt.Elem()
+	}
+	if prev, ok := s.derived[name]; ok && prev != mt {
+		return "", fmt.Errorf("openapi: schema %s is already derived from %s, not %s", name, prev, mt)
+	}
 	s.rendered, s.yaml = nil, nil
 	r := s.reflector
 	sch, err := r.Reflect(model,
@@ -209,7 +246,19 @@ func (s *Spec) Derive(name string, model any, drop []string, optional bool) (str
 		return "", err
 	}
 	r.SpecEns().ComponentsEns().WithSchemasItem(name, m)
+	s.derived[name] = mt
 	return name, nil
+}
+
+// MapType documents every value of src's type as if it were of dst's
+// type: a type whose JSON differs from its Go structure, such as
+// gorm.DeletedAt (a nullable date-time, not an object). Call it before
+// adding operations that use src.
+func (s *Spec) MapType(src, dst any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rendered, s.yaml = nil, nil
+	s.reflector.AddTypeMapping(src, dst)
 }
 
 // Reflector gives access to the underlying swaggest reflector, for what

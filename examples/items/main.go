@@ -47,7 +47,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Fatal(app.Run(*addr))
+	if err := app.Run(*addr); err != nil {
+		log.Fatal(err)
+	}
 }
 
 // newApp builds the app; the tests build it with their own options.

@@ -155,6 +155,15 @@ func (p *param) bind(r *http.Request, q url.Values, v reflect.Value, errs *probl
 	}
 }
 
+// Parser returns the function that parses the text of a parameter into v,
+// a settable value of type t, as a query parameter of type t is parsed. It
+// reports a bad value as a FieldError without its Loc, which the caller
+// sets. t is a string, bool, integer or float kind, or implements
+// encoding.TextUnmarshaler through a pointer.
+func Parser(t reflect.Type) (func(s string, v reflect.Value) *problem.FieldError, error) {
+	return parserFor(t)
+}
+
 // parserFor returns the function that parses a parameter into a value of t.
 func parserFor(t reflect.Type) (func(string, reflect.Value) *problem.FieldError, error) {
 	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
