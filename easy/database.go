@@ -11,6 +11,8 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
 )
 
 // DefaultDatabase is the SQLite file used when neither WithDB nor
@@ -46,11 +48,9 @@ func dialectorFromEnv() (gorm.Dialector, error) {
 }
 
 // sqliteDialector opens path in WAL mode, with a busy timeout and foreign
-// keys on. A write transaction takes the write lock when it begins, so
-// that two writers never deadlock upgrading a read lock.
+// keys on, letting writers in one at a time (see internal/sqlitedb).
 func sqliteDialector(path string) gorm.Dialector {
-	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
-	return sqlite.Open(dsn)
+	return sqlite.Dialector{Conn: sqlitedb.Open(path, sqlitedb.Options{})}
 }
 
 func openDatabase(d gorm.Dialector) (*gorm.DB, error) {

@@ -1,0 +1,141 @@
+// Package sqlitedb opens the embedded SQLite database the way a web server
+// needs it: many readers at once, and writers let in one at a time in the
+// order they came.
+//
+// SQLite allows one writer. When many connections try to write at once,
+// the ones that lose wait in SQLite's busy handler, which sleeps and
+// retries with growing pauses: under 64 concurrent writers the slowest
+// requests wait close to a second. Here every write transaction first
+// takes a gate, a one-slot queue in Go, so writers wait in line and each
+// gets the lock as soon as the one before it commits. Readers never touch
+// the gate; with WAL they do not block the writer nor it them.
+package sqlitedb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/fastapi-easy/easy-go/internal/problem"
+)
+
+// Options say how to open the database.
+type Options struct {
+	// BusyTimeout bounds how long a writer waits for the gate and for
+	// SQLite's lock; past it the write fails with problem.ErrUnavailable.
+	BusyTimeout time.Duration
+	// MaxConns bounds the open connections.
+	MaxConns int
+}
+
+// Open opens the SQLite file at path in WAL mode, with foreign keys on
+// and write transactions that take the write lock when they begin.
+func Open(path string, opt Options) *sql.DB {
+	if opt.BusyTimeout == 0 {
+		opt.BusyTimeout = 5 * time.Second
+	}
+	if opt.MaxConns == 0 {
+		opt.MaxConns = 32
+	}
+	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_busy_timeout=%d&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate",
+		path, opt.BusyTimeout.Milliseconds())
+	c := &connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{}, gate: make(chan struct{}, 1), wait: opt.BusyTimeout}
+	db := sql.OpenDB(c)
+	db.SetMaxOpenConns(opt.MaxConns)
+	db.SetMaxIdleConns(opt.MaxConns)
+	return db
+}
+
+type connector struct {
+	dsn  string
+	drv  *sqlite3.SQLiteDriver
+	gate chan struct{} // holds a token while a write transaction is open
+	wait time.Duration
+}
+
+func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.drv.Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &gatedConn{SQLiteConn: conn.(*sqlite3.SQLiteConn), c: c}, nil
+}
+
+func (c *connector) Driver() driver.Driver { return c.drv }
+
+// acquire waits for the gate, at most the busy timeout.
+func (c *connector) acquire(ctx context.Context) error {
+	select {
+	case c.gate <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(c.wait)
+	defer t.Stop()
+	select {
+	case c.gate <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return fmt.Errorf("sqlite: waited %s for the write lock: %w", c.wait, problem.ErrUnavailable)
+	}
+}
+
+func (c *connector) release() { <-c.gate }
+
+// gatedConn is a SQLite connection whose transactions pass the gate.
+type gatedConn struct {
+	*sqlite3.SQLiteConn
+	c *connector
+}
+
+func (g *gatedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if err := g.c.acquire(ctx); err != nil {
+		return nil, err
+	}
+	tx, err := g.SQLiteConn.BeginTx(ctx, opts)
+	if err != nil {
+		g.c.release()
+		return nil, err
+	}
+	return &gatedTx{Tx: tx, release: g.c.release}, nil
+}
+
+func (g *gatedConn) Begin() (driver.Tx, error) {
+	return g.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+// ExecContext lets a statement outside a transaction (a write made with
+// GORM's SkipDefaultTransaction, say) through the gate as well.
+func (g *gatedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if !g.AutoCommit() {
+		return g.SQLiteConn.ExecContext(ctx, query, args)
+	}
+	if err := g.c.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer g.c.release()
+	return g.SQLiteConn.ExecContext(ctx, query, args)
+}
+
+type gatedTx struct {
+	driver.Tx
+	once    sync.Once
+	release func()
+}
+
+func (t *gatedTx) Commit() error {
+	defer t.once.Do(t.release)
+	return t.Tx.Commit()
+}
+
+func (t *gatedTx) Rollback() error {
+	defer t.once.Do(t.release)
+	return t.Tx.Rollback()
+}
