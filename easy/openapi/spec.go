@@ -152,13 +152,17 @@ func (s *Spec) Add(op Operation) error {
 		return fmt.Errorf("openapi: %s %s: %w", op.Method, op.Path, err)
 	}
 	s.ids[op.ID] = op.Method + " " + op.Path
-	o, _ := oc.(openapi31.OperationExposer)
+	// AddOperation stored a copy of the operation: change that one.
+	stored, err := s.reflector.Spec.Paths.MapOfPathItemValues[oc.PathPattern()].Operation(strings.ToLower(op.Method))
+	if err != nil || stored == nil {
+		return fmt.Errorf("openapi: %s %s: the operation was not stored", op.Method, op.Path)
+	}
 	if len(op.ResponseHeaders) > 0 {
-		addResponseHeaders(o.Operation(), status, op.ResponseHeaders)
+		addResponseHeaders(stored, status, op.ResponseHeaders)
 	}
 	if op.BodyRef != "" {
 		req := true
-		o.Operation().RequestBody = &openapi31.RequestBodyOrReference{RequestBody: &openapi31.RequestBody{
+		stored.RequestBody = &openapi31.RequestBodyOrReference{RequestBody: &openapi31.RequestBody{
 			Required: &req,
 			Content: map[string]openapi31.MediaType{"application/json": {
 				Schema: map[string]any{"$ref": "#/components/schemas/" + op.BodyRef},

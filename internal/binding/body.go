@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/swaggest/jsonschema-go"
@@ -140,11 +141,16 @@ func (o *object) decode(raw []byte, v reflect.Value, loc []any, errs *problem.Va
 		f.decode(praw, v.FieldByIndex(f.index), floc, errs)
 	}
 	if o.forbidUnknown {
-		for name, raw := range props {
+		var extra []string
+		for name := range props {
 			if _, ok := o.byName[name]; !ok {
-				errs.Errors = append(errs.Errors, problem.FieldError{Type: "extra_forbidden", Loc: appendLoc(loc, name),
-					Msg: "Extra inputs are not permitted", Input: rawInput(raw)})
+				extra = append(extra, name)
 			}
+		}
+		slices.Sort(extra) // in a stable order, not the map's
+		for _, name := range extra {
+			errs.Errors = append(errs.Errors, problem.FieldError{Type: "extra_forbidden", Loc: appendLoc(loc, name),
+				Msg: "Extra inputs are not permitted", Input: rawInput(props[name])})
 		}
 	}
 }
@@ -204,7 +210,7 @@ func decodeError(err error, t reflect.Type, loc []any, raw json.RawMessage) prob
 		if te.Type != nil {
 			t = te.Type
 		}
-		if isInt(t) && strings.HasPrefix(te.Value, "number") && strings.ContainsAny(te.Value, ".eE") {
+		if num, ok := strings.CutPrefix(te.Value, "number "); ok && isInt(t) && strings.ContainsAny(num, ".eE") {
 			return problem.FieldError{Type: "int_from_float", Loc: loc, Input: rawInput(raw),
 				Msg: "Input should be a valid integer, got a number with a fractional part"}
 		}

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"reflect"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -56,9 +58,17 @@ func Typed[I, O any](fn func(context.Context, *I) (*O, error), cfg Config) (http
 	return h, plan, nil
 }
 
-// PathValue returns a path parameter of a request routed by chi.
+// PathValue returns a path parameter of a request routed by chi,
+// unescaped: chi routes on the escaped path when there is one (a %2F in a
+// segment, say), and then leaves its parameters escaped.
 func PathValue(r *http.Request, name string) string {
-	return chi.URLParam(r, name)
+	v := chi.URLParam(r, name)
+	if r.URL.RawPath != "" && strings.IndexByte(v, '%') >= 0 {
+		if u, err := url.PathUnescape(v); err == nil {
+			return u
+		}
+	}
+	return v
 }
 
 // Writer writes a typed result: the fields tagged header as response

@@ -1,0 +1,62 @@
+// Package crud is the generic CRUD router of easy: from a GORM model T it
+// serves, under the table name, a list with filters, sorting and pages,
+// create, read, replace, update and delete, all validated from T's
+// constraint tags and all in the App's OpenAPI document.
+//
+//	type Item struct {
+//		ID    uint    `json:"id" gorm:"primaryKey"`
+//		Name  string  `json:"name" required:"true" minLength:"1"`
+//		Price float64 `json:"price" minimum:"0"`
+//	}
+//
+//	app := easy.New()
+//	app.Include(easy.CRUDRouter[Item]()) // or crud.New[Item]()
+//
+// gives
+//
+//	GET    /items        list: ?skip=0&limit=100&sort=name,-price&price__gt=10&name__ilike=app
+//	POST   /items        create (201); 409 on a unique or foreign key conflict
+//	GET    /items/{id}   read; 404
+//	PUT    /items/{id}   replace the fields a client may write
+//	PATCH  /items/{id}   change the fields sent, even to 0, "" or false
+//	DELETE /items/{id}   delete (soft delete when T has gorm.DeletedAt); the row
+//	DELETE /items        delete all, only with DeleteAll(true)
+//
+// with operation IDs list_items, create_item, get_item, replace_item,
+// update_item, delete_item and delete_all_items, and the body schemas
+// ItemCreate, ItemUpdate and ItemPatch: T without its primary key and its
+// read-only fields (CreatedAt, UpdatedAt, DeletedAt, fields gorm does not
+// let a client write and fields tagged easy:"readonly"), which a client
+// cannot set.
+//
+// # The list query language
+//
+// A key is a field's JSON name for equality (name=apple) or the name, two
+// underscores and an operator: ne, gt, gte, lt, lte (numbers and times),
+// in (a comma-separated list), like and ilike (strings: contains, with or
+// without case; %, _ and \ are plain characters). Filters are AND-combined.
+// sort=name,-price orders by name, then price descending; the primary key
+// breaks ties, so pages are stable. skip and limit choose the page, and
+// X-Total-Count says how many rows pass the filters. Column names come
+// from T's parsed schema, never from the request, and values are parsed
+// as the field's type and bound as parameters: a bad key, operator or
+// value is a 422 naming the parameter. ParseFilter (and ParseAnyFilter,
+// for a model known at run time) parses the same filters for matching
+// values in memory.
+//
+// # Hooks
+//
+// Before and after hooks run around each route (BeforeCreate,
+// AfterCreate, BeforeUpdate, ..., BeforeList, AfterList). The hooks of a
+// write get its transaction: what they write commits or rolls back with
+// the row. A Before hook's error stops the route with that error as the
+// response (an *easy.HTTPError keeps its status) and writes nothing; an
+// After hook's error rolls the write back.
+//
+// # Errors
+//
+// A missing row is a 404 ({"detail": "Item not found"}), a unique or
+// foreign-key violation a 409 naming the field when it can, a database
+// that cannot be reached a 503, and any other failure a 500 that shows
+// nothing internal. See docs/crud.md for the whole story.
+package crud

@@ -1,0 +1,259 @@
+package crud
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+)
+
+// Route names one route of a Router, for the options that pick or
+// configure routes.
+type Route string
+
+// The routes of a Router.
+const (
+	ListRoute      Route = "list"       // GET    /items
+	CreateRoute    Route = "create"     // POST   /items
+	GetRoute       Route = "get"        // GET    /items/{id}
+	ReplaceRoute   Route = "replace"    // PUT    /items/{id}
+	UpdateRoute    Route = "update"     // PATCH  /items/{id}
+	DeleteRoute    Route = "delete"     // DELETE /items/{id}
+	DeleteAllRoute Route = "delete_all" // DELETE /items, only with DeleteAll(true)
+)
+
+// routes lists every route in the order they are mounted.
+var routes = [...]Route{ListRoute, CreateRoute, GetRoute, ReplaceRoute, UpdateRoute, DeleteRoute, DeleteAllRoute}
+
+func (r Route) valid() bool {
+	for _, x := range routes {
+		if r == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Option configures a Router.
+type Option func(*config)
+
+type config struct {
+	prefix    *string
+	tags      []string
+	exclude   map[Route]bool
+	only      map[Route]bool
+	mw        []func(http.Handler) http.Handler
+	routeMW   map[Route][]func(http.Handler) http.Handler
+	pageSize  int
+	maxPage   int
+	maxIn     int
+	filter    []string // nil: every field that can be filtered
+	sort      []string // nil: every field that can be sorted
+	deleteAll bool
+	deleted   bool
+	ids       map[Route]string
+	singular  string
+	plural    string
+	schema    string
+	errors    []int
+	forbid    *bool
+	hooks     []hookOption
+	create    *input
+	update    *input
+	problems  []string // option mistakes, reported by New
+}
+
+func defaultConfig() config {
+	return config{pageSize: 100, maxPage: 1000, maxIn: 500}
+}
+
+// Prefix mounts the routes under prefix instead of "/" + the table name.
+func Prefix(prefix string) Option {
+	return func(c *config) {
+		p := "/" + strings.Trim(prefix, "/")
+		if p == "/" {
+			p = ""
+		}
+		c.prefix = &p
+	}
+}
+
+// Tags sets the tags that group the routes in the docs; the table name by
+// default.
+func Tags(tags ...string) Option {
+	return func(c *config) { c.tags = append(c.tags, tags...) }
+}
+
+// Exclude leaves routes out: they are neither served nor documented.
+func Exclude(routes ...Route) Option {
+	return func(c *config) {
+		if c.exclude == nil {
+			c.exclude = map[Route]bool{}
+		}
+		for _, r := range routes {
+			c.check(r, "Exclude")
+			c.exclude[r] = true
+		}
+	}
+}
+
+// Only mounts the given routes and no others.
+func Only(routes ...Route) Option {
+	return func(c *config) {
+		if c.only == nil {
+			c.only = map[Route]bool{}
+		}
+		for _, r := range routes {
+			c.check(r, "Only")
+			c.only[r] = true
+		}
+	}
+}
+
+// Middleware wraps every route in mw (chi middleware), outside the
+// middleware of RouteMiddleware.
+func Middleware(mw ...func(http.Handler) http.Handler) Option {
+	return func(c *config) { c.mw = append(c.mw, mw...) }
+}
+
+// RouteMiddleware wraps one route in mw: authentication on the writes
+// alone, say.
+func RouteMiddleware(route Route, mw ...func(http.Handler) http.Handler) Option {
+	return func(c *config) {
+		c.check(route, "RouteMiddleware")
+		if c.routeMW == nil {
+			c.routeMW = map[Route][]func(http.Handler) http.Handler{}
+		}
+		c.routeMW[route] = append(c.routeMW[route], mw...)
+	}
+}
+
+// PageSize sets the number of rows a list returns when the request has no
+// limit (100 by default) and the largest limit it accepts (1000).
+func PageSize(def, max int) Option {
+	return func(c *config) {
+		if def < 0 || max < 1 || def > max {
+			c.problems = append(c.problems, fmt.Sprintf("PageSize(%d, %d): want 0 <= default <= max and max >= 1", def, max))
+			return
+		}
+		c.pageSize, c.maxPage = def, max
+	}
+}
+
+// MaxInValues sets how many values a filter with the in operator takes;
+// 500 by default.
+func MaxInValues(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			c.problems = append(c.problems, fmt.Sprintf("MaxInValues(%d): want at least 1", n))
+			return
+		}
+		c.maxIn = n
+	}
+}
+
+// Filterable limits the fields a list can be filtered by to those named
+// (JSON names). By default every column of a scalar type can be.
+func Filterable(fields ...string) Option {
+	return func(c *config) { c.filter = append(make([]string, 0, len(fields)), fields...) }
+}
+
+// Sortable limits the fields a list can be sorted by to those named (JSON
+// names). By default every column of a scalar type can be.
+func Sortable(fields ...string) Option {
+	return func(c *config) { c.sort = append(make([]string, 0, len(fields)), fields...) }
+}
+
+// DeleteAll mounts DELETE on the collection, which deletes every row (soft
+// deleting when the model has gorm.DeletedAt). It is off by default.
+func DeleteAll(on bool) Option { return func(c *config) { c.deleteAll = on } }
+
+// IncludeDeleted lets a list or read of a soft-deleted model ask for
+// deleted rows too, with include_deleted=true. It is off by default.
+func IncludeDeleted(on bool) Option { return func(c *config) { c.deleted = on } }
+
+// OperationID overrides the operation ID of a route (list_items,
+// create_item, ...).
+func OperationID(route Route, id string) Option {
+	return func(c *config) {
+		c.check(route, "OperationID")
+		if c.ids == nil {
+			c.ids = map[Route]string{}
+		}
+		c.ids[route] = id
+	}
+}
+
+// Name sets the singular and plural names the operation IDs are made of:
+// Name("product", "products") gives list_products, create_product, and so
+// on. By default they come from the model's type name and its table.
+// Two routers over one model need different names.
+func Name(singular, plural string) Option {
+	return func(c *config) { c.singular, c.plural = singular, plural }
+}
+
+// SchemaName sets the name the derived schemas start with (ItemCreate,
+// ItemUpdate, ItemPatch); the model's type name by default.
+func SchemaName(name string) Option { return func(c *config) { c.schema = name } }
+
+// Errors documents more error statuses on every route: those a hook or a
+// middleware returns, such as 401 or 403.
+func Errors(codes ...int) Option {
+	return func(c *config) { c.errors = append(c.errors, codes...) }
+}
+
+// ForbidUnknownFields sets whether request bodies with properties the
+// input does not take, read-only fields among them, are rejected with 422
+// (extra_forbidden) or ignored. By default the App decides
+// (easy.WithForbidUnknownFields).
+func ForbidUnknownFields(on bool) Option { return func(c *config) { c.forbid = &on } }
+
+// CreateInput makes POST take a C as its body instead of the model less
+// its read-only fields; convert fills the new row from it. C is bound and
+// validated as a typed operation's body is, and named in the docs by its
+// type.
+func CreateInput[T, C any](convert func(ctx context.Context, in *C, item *T) error) Option {
+	return func(c *config) { c.create = newInput(convert) }
+}
+
+// UpdateInput makes PUT take a U as its body instead of the model less its
+// read-only fields; convert applies it to the stored row, and every column
+// it changes is written.
+func UpdateInput[T, U any](convert func(ctx context.Context, in *U, item *T) error) Option {
+	return func(c *config) { c.update = newInput(convert) }
+}
+
+// input is a custom body type and how it becomes a row.
+type input struct {
+	typ     reflect.Type // the body type
+	model   reflect.Type // the T the conversion is for
+	convert func(ctx context.Context, in, item any) error
+}
+
+func newInput[T, C any](convert func(context.Context, *C, *T) error) *input {
+	return &input{
+		typ:   reflect.TypeFor[C](),
+		model: reflect.TypeFor[T](),
+		convert: func(ctx context.Context, in, item any) error {
+			return convert(ctx, in.(*C), item.(*T))
+		},
+	}
+}
+
+func (c *config) check(r Route, option string) {
+	if !r.valid() {
+		c.problems = append(c.problems, fmt.Sprintf("%s: unknown route %q", option, r))
+	}
+}
+
+// enabled reports whether route r is mounted.
+func (c *config) enabled(r Route) bool {
+	if r == DeleteAllRoute && !c.deleteAll {
+		return false
+	}
+	if c.only != nil && !c.only[r] {
+		return false
+	}
+	return !c.exclude[r]
+}

@@ -1,0 +1,424 @@
+package crud
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/fastapi-easy/easy-go/internal/problem"
+)
+
+// DeleteAllResult is the answer of DELETE on the collection.
+type DeleteAllResult struct {
+	Deleted int64 `json:"deleted" required:"true" description:"How many rows were deleted."`
+}
+
+// list serves GET /items: a page of the rows that pass the filters, in
+// order, with the number of all of them in X-Total-Count.
+func (rt *Router[T]) list(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q, err := rt.parser.list(r.URL.Query())
+	if err != nil {
+		rt.fail(w, r, err)
+		return
+	}
+	var scopes []func(*gorm.DB) *gorm.DB
+	if len(rt.hooks.beforeList) > 0 {
+		eq := q.export()
+		for _, fn := range rt.hooks.beforeList {
+			if err := fn(ctx, eq); err != nil {
+				rt.fail(w, r, rt.failure(ctx, ListRoute, nil, err))
+				return
+			}
+		}
+		if q, err = rt.parser.resolve(eq); err != nil {
+			rt.fail(w, r, err)
+			return
+		}
+		scopes = eq.Scopes
+	}
+
+	items, total, err := rt.find(ctx, q, scopes)
+	if err != nil {
+		rt.fail(w, r, rt.failure(ctx, ListRoute, nil, err))
+		return
+	}
+	for _, fn := range rt.hooks.afterList {
+		if err := fn(ctx, items); err != nil {
+			rt.fail(w, r, rt.failure(ctx, ListRoute, nil, err))
+			return
+		}
+	}
+	w.Header().Set("X-Total-Count", strconv.FormatInt(total, 10))
+	rt.write(w, r, http.StatusOK, items)
+}
+
+// find runs a list query: the page of rows and the number of all rows
+// that pass the filters.
+func (rt *Router[T]) find(ctx context.Context, q *listQuery, scopes []func(*gorm.DB) *gorm.DB) ([]T, int64, error) {
+	db := rt.db.WithContext(ctx)
+	if q.deleted {
+		db = db.Unscoped()
+	}
+	where := rt.where(q.conds)
+	var total int64
+	count := db.Model(new(T))
+	if where != nil {
+		count = count.Where(where)
+	}
+	if err := count.Scopes(scopes...).Count(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	if q.limit == 0 || int64(q.skip) >= total {
+		return []T{}, total, nil
+	}
+	items := make([]T, 0, min(int64(q.limit), total-int64(q.skip)))
+	find := db
+	if where != nil {
+		find = find.Where(where)
+	}
+	find = find.Scopes(scopes...).Order(rt.order(q.sort)).Limit(q.limit)
+	if q.skip > 0 {
+		find = find.Offset(q.skip)
+	}
+	if err := find.Find(&items).Error; err != nil {
+		return nil, 0, err
+	}
+	return items, total, nil
+}
+
+// where is the conditions in SQL; nil for none.
+func (c *core) where(conds []cond) clause.Expression {
+	switch len(conds) {
+	case 0:
+		return nil
+	case 1:
+		return conds[0].expr(conds[0].f.column, c.m.dialect)
+	}
+	exprs := make([]clause.Expression, len(conds))
+	for i := range conds {
+		exprs[i] = conds[i].expr(conds[i].f.column, c.m.dialect)
+	}
+	return clause.And(exprs...)
+}
+
+// order is the ORDER BY of a list: the keys asked for, then the primary
+// key, so that pages are stable.
+func (c *core) order(keys []sortKey) clause.OrderBy {
+	if len(keys) == 0 {
+		return c.byKey
+	}
+	cols := make([]clause.OrderByColumn, 0, len(keys)+1)
+	pk := false
+	for _, k := range keys {
+		cols = append(cols, clause.OrderByColumn{Column: k.f.column, Desc: k.desc})
+		pk = pk || k.f == c.m.pk
+	}
+	if !pk {
+		cols = append(cols, clause.OrderByColumn{Column: c.m.pk.column})
+	}
+	return clause.OrderBy{Columns: cols}
+}
+
+// createOne serves POST /items.
+func (rt *Router[T]) createOne(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	item := new(T)
+	if in := rt.cfg.create; in != nil {
+		body := reflect.New(in.typ).Interface()
+		if err := rt.create.Bind(r, body); err != nil {
+			rt.fail(w, r, err)
+			return
+		}
+		if err := in.convert(ctx, body, item); err != nil {
+			rt.fail(w, r, rt.failure(ctx, CreateRoute, nil, err))
+			return
+		}
+	} else if err := rt.create.Bind(r, item); err != nil {
+		rt.fail(w, r, err)
+		return
+	}
+	if err := rt.m.check(item, creatable); err != nil {
+		rt.fail(w, r, err)
+		return
+	}
+	if err := rt.insert(ctx, item); err != nil {
+		rt.fail(w, r, rt.failure(ctx, CreateRoute, item, err))
+		return
+	}
+	rt.write(w, r, http.StatusCreated, item)
+}
+
+// insert writes a new row, in one transaction with the create hooks.
+func (rt *Router[T]) insert(ctx context.Context, item *T) error {
+	db := rt.db.WithContext(ctx)
+	if !rt.hooks.has(beforeCreate, afterCreate) {
+		return db.Create(item).Error
+	}
+	return db.Transaction(func(tx *gorm.DB) error {
+		if err := rt.hooks.run(beforeCreate, ctx, tx, item); err != nil {
+			return err
+		}
+		if err := tx.Create(item).Error; err != nil {
+			return err
+		}
+		return rt.hooks.run(afterCreate, ctx, tx, item)
+	})
+}
+
+// get serves GET /items/{id}.
+func (rt *Router[T]) get(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := rt.bindID(r)
+	if err != nil {
+		rt.fail(w, r, err)
+		return
+	}
+	db := rt.db.WithContext(ctx)
+	if rt.parser.deleted {
+		if v := r.URL.Query()[paramDeleted]; len(v) > 0 {
+			deleted, fe := parseBool(paramDeleted, v[len(v)-1])
+			if fe != nil {
+				rt.fail(w, r, &problem.ValidationError{Errors: []problem.FieldError{*fe}})
+				return
+			}
+			if deleted {
+				db = db.Unscoped()
+			}
+		}
+	}
+	item := new(T)
+	if rt.hooks.has(beforeGet) {
+		reflect.ValueOf(item).Elem().FieldByIndex(rt.m.pk.index).Set(reflect.ValueOf(id).Convert(rt.m.pk.typ))
+		if err := rt.hooks.run(beforeGet, ctx, db, item); err != nil {
+			rt.fail(w, r, rt.failure(ctx, GetRoute, nil, err))
+			return
+		}
+	}
+	if err := db.Where(clause.Eq{Column: rt.m.pk.column, Value: id}).Take(item).Error; err != nil {
+		rt.fail(w, r, rt.failure(ctx, GetRoute, nil, err))
+		return
+	}
+	if err := rt.hooks.run(afterGet, ctx, db, item); err != nil {
+		rt.fail(w, r, rt.failure(ctx, GetRoute, nil, err))
+		return
+	}
+	rt.write(w, r, http.StatusOK, item)
+}
+
+// replaceOne serves PUT /items/{id}: every field a client may write is
+// set from the body, the others are kept.
+func (rt *Router[T]) replaceOne(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := rt.bindID(r)
+	in := rt.cfg.update
+	var body any
+	if in != nil {
+		body = reflect.New(in.typ).Interface()
+	} else {
+		body = new(T)
+	}
+	berr := rt.replace.Bind(r, body)
+	if berr == nil && in == nil {
+		berr = rt.m.check(body, updatable)
+	}
+	if err != nil || berr != nil {
+		rt.fail(w, r, joinInvalid(err, berr))
+		return
+	}
+	var cols []string
+	if in == nil {
+		cols = slices.Clone(rt.replaceCols) // gorm may append to it
+	}
+	item, err := rt.modify(ctx, ReplaceRoute, id, cols, func(item *T) error {
+		if in != nil {
+			if err := in.convert(ctx, body, item); err != nil {
+				return err
+			}
+			return rt.m.check(item, updatable)
+		}
+		rt.m.copy(item, body.(*T), updatable)
+		return nil
+	})
+	if err != nil {
+		rt.fail(w, r, err)
+		return
+	}
+	rt.write(w, r, http.StatusOK, item)
+}
+
+// update serves PATCH /items/{id}: the fields in the body are set, even to
+// 0, "" or false; the others are kept.
+func (rt *Router[T]) update(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := rt.bindID(r)
+	patch := new(T)
+	present, berr := rt.patch.BindPresent(r, patch)
+	sent := func(f *field) bool { return f.update && present[f.name] }
+	if berr == nil {
+		berr = rt.m.check(patch, sent)
+	}
+	if err != nil || berr != nil {
+		rt.fail(w, r, joinInvalid(err, berr))
+		return
+	}
+	item, err := rt.modify(ctx, UpdateRoute, id, rt.m.columns(sent), func(item *T) error {
+		rt.m.copy(item, patch, sent)
+		return nil
+	})
+	if err != nil {
+		rt.fail(w, r, err)
+		return
+	}
+	rt.write(w, r, http.StatusOK, item)
+}
+
+// modify loads row id, changes it with change and the update hooks, and
+// writes the columns cols and any other the change or a hook made, all in
+// one transaction. It returns the row as written, or the error for the
+// client.
+func (rt *Router[T]) modify(ctx context.Context, route Route, id any, cols []string, change func(*T) error) (*T, error) {
+	item := new(T)
+	err := rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		old := new(T)
+		if err := tx.Where(clause.Eq{Column: rt.m.pk.column, Value: id}).Take(old).Error; err != nil {
+			return err
+		}
+		*item = *old
+		if err := change(item); err != nil {
+			return err
+		}
+		if err := rt.hooks.run(beforeUpdate, ctx, tx, item); err != nil {
+			return err
+		}
+		if cols == nil || rt.hooks.has(beforeUpdate) {
+			cols = rt.m.changed(old, item, cols)
+		}
+		// The key is the stored row's, whatever a hook or conversion did.
+		pk := reflect.ValueOf(item).Elem().FieldByIndex(rt.m.pk.index)
+		pk.Set(reflect.ValueOf(old).Elem().FieldByIndex(rt.m.pk.index))
+		if len(cols) > 0 {
+			res := tx.Model(item).Select(cols).Updates(item)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return gorm.ErrRecordNotFound
+			}
+		}
+		return rt.hooks.run(afterUpdate, ctx, tx, item)
+	})
+	if err != nil {
+		return nil, rt.failure(ctx, route, item, err)
+	}
+	return item, nil
+}
+
+// deleteOne serves DELETE /items/{id}; it answers with the deleted row.
+func (rt *Router[T]) deleteOne(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := rt.bindID(r)
+	if err != nil {
+		rt.fail(w, r, err)
+		return
+	}
+	item := new(T)
+	err = rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		where := clause.Eq{Column: rt.m.pk.column, Value: id}
+		if err := tx.Where(where).Take(item).Error; err != nil {
+			return err
+		}
+		return rt.remove(ctx, tx, item)
+	})
+	if err != nil {
+		rt.fail(w, r, rt.failure(ctx, DeleteRoute, nil, err))
+		return
+	}
+	rt.write(w, r, http.StatusOK, item)
+}
+
+// remove deletes a loaded row with the delete hooks, in tx.
+func (rt *Router[T]) remove(ctx context.Context, tx *gorm.DB, item *T) error {
+	if err := rt.hooks.run(beforeDelete, ctx, tx, item); err != nil {
+		return err
+	}
+	id := reflect.ValueOf(item).Elem().FieldByIndex(rt.m.pk.index).Interface()
+	res := tx.Where(clause.Eq{Column: rt.m.pk.column, Value: id}).Delete(item)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return gorm.ErrRecordNotFound
+	}
+	return rt.hooks.run(afterDelete, ctx, tx, item)
+}
+
+// deleteAll serves DELETE /items. With delete hooks it deletes row by row,
+// so that every hook sees every row.
+func (rt *Router[T]) deleteAll(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var n int64
+	err := rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if !rt.hooks.has(beforeDelete, afterDelete) {
+			res := tx.Session(&gorm.Session{AllowGlobalUpdate: true}).Delete(new(T))
+			n = res.RowsAffected
+			return res.Error
+		}
+		var batch []T
+		return tx.Order(rt.order(nil)).FindInBatches(&batch, 500, func(btx *gorm.DB, _ int) error {
+			for i := range batch {
+				if err := rt.remove(ctx, tx, &batch[i]); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		}).Error
+	})
+	if err != nil {
+		rt.fail(w, r, rt.failure(ctx, DeleteAllRoute, nil, err))
+		return
+	}
+	rt.write(w, r, http.StatusOK, &DeleteAllResult{Deleted: n})
+}
+
+// fail writes err.
+func (c *core) fail(w http.ResponseWriter, r *http.Request, err error) {
+	problem.Write(w, r, c.log, err)
+}
+
+// write writes v as the JSON response.
+func (c *core) write(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.fail(w, r, fmt.Errorf("crud: encode response: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// joinInvalid reports the problems of a request's path and body together,
+// as one 422, or the first error that is not a validation error.
+func joinInvalid(errs ...error) error {
+	var all problem.ValidationError
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		ve, ok := err.(*problem.ValidationError)
+		if !ok {
+			return err
+		}
+		all.Errors = append(all.Errors, ve.Errors...)
+	}
+	return all.Err()
+}

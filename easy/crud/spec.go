@@ -1,0 +1,241 @@
+package crud
+
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/swaggest/jsonschema-go"
+	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/internal/route"
+)
+
+// document adds the schemas of the bodies to the OpenAPI document:
+// ItemCreate and ItemUpdate (the model less its read-only fields) and
+// ItemPatch (the same, every property optional).
+func (c *core) document(r route.Registrar) error {
+	spec := r.Spec()
+	// gorm.DeletedAt is written as a date-time or null, not as its struct.
+	spec.MapType(gorm.DeletedAt{}, deletedAtDoc{})
+	model := reflect.New(c.typ).Interface()
+	derive := func(suffix string, drop func(*field) bool, optional bool) error {
+		_, err := spec.Derive(c.names.schema+suffix, model, c.m.names(drop), optional)
+		if err != nil {
+			return fmt.Errorf("crud: %w (name the schemas with crud.SchemaName)", err)
+		}
+		return nil
+	}
+	notCreate := func(f *field) bool { return !f.create }
+	notUpdate := func(f *field) bool { return !f.update }
+	if c.cfg.enabled(CreateRoute) && c.cfg.create == nil {
+		if err := derive("Create", notCreate, false); err != nil {
+			return err
+		}
+	}
+	if c.cfg.enabled(ReplaceRoute) && c.cfg.update == nil {
+		if err := derive("Update", notUpdate, false); err != nil {
+			return err
+		}
+	}
+	if c.cfg.enabled(UpdateRoute) {
+		if err := derive("Patch", notUpdate, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deletedAtDoc documents gorm.DeletedAt.
+type deletedAtDoc struct{}
+
+// SchemaName names its schema component.
+func (deletedAtDoc) SchemaName() string { return "DeletionTime" }
+
+// JSONSchema is a date-time or null.
+func (deletedAtDoc) JSONSchema() (jsonschema.Schema, error) {
+	var s jsonschema.Schema
+	s.WithType(*(&jsonschema.Type{}).WithSliceOfSimpleTypeValues(jsonschema.Null, jsonschema.String)).WithFormat("date-time").
+		WithDescription("When the row was deleted; null while it is not.")
+	return s, nil
+}
+
+type routeOp struct {
+	route Route
+	op    openapi.Operation
+}
+
+// operations describes the mounted routes for the OpenAPI document.
+func (c *core) operations() []routeOp {
+	prefix := c.prefix()
+	one := prefix + "/{id}"
+	tags := c.cfg.tags
+	if len(tags) == 0 {
+		tags = []string{c.names.plural}
+	}
+	title := strings.ToLower(c.m.name)
+	id := reflect.New(c.idType).Interface()
+	body := []int{http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
+	all := []routeOp{
+		{ListRoute, openapi.Operation{
+			Method: http.MethodGet, Path: prefix, Summary: "List " + c.names.plural,
+			Description: c.listDescription(),
+			Input:       reflect.New(c.listParams()).Interface(), Output: reflect.New(reflect.SliceOf(c.typ)).Interface(),
+			Errors: []int{http.StatusUnprocessableEntity},
+			ResponseHeaders: []openapi.Header{{Name: "X-Total-Count", Description: "How many rows pass the filters, on every page.",
+				Schema: map[string]any{"type": "integer", "minimum": 0}}},
+		}},
+		{CreateRoute, openapi.Operation{
+			Method: http.MethodPost, Path: prefix, Summary: "Create " + article(title),
+			Output: reflect.New(c.typ).Interface(), Status: http.StatusCreated,
+			Errors: append([]int{http.StatusConflict}, body...),
+		}},
+		{GetRoute, openapi.Operation{
+			Method: http.MethodGet, Path: one, Summary: "Read " + article(title),
+			Input: reflect.New(c.getParams()).Interface(), Output: reflect.New(c.typ).Interface(),
+			Errors: []int{http.StatusNotFound, http.StatusUnprocessableEntity},
+		}},
+		{ReplaceRoute, openapi.Operation{
+			Method: http.MethodPut, Path: one, Summary: "Replace " + article(title),
+			Description: "Sets every field a client may write from the body; fields left out take their zero value or default.",
+			Input:       id, Output: reflect.New(c.typ).Interface(),
+			Errors: append([]int{http.StatusNotFound, http.StatusConflict}, body...),
+		}},
+		{UpdateRoute, openapi.Operation{
+			Method: http.MethodPatch, Path: one, Summary: "Update " + article(title),
+			Description: "Sets the fields sent in the body, even to 0, \"\" or false, and keeps the others.",
+			Input:       id, Output: reflect.New(c.typ).Interface(), BodyRef: c.names.schema + "Patch",
+			Errors: append([]int{http.StatusNotFound, http.StatusConflict}, body...),
+		}},
+		{DeleteRoute, openapi.Operation{
+			Method: http.MethodDelete, Path: one, Summary: "Delete " + article(title),
+			Description: "Answers with the deleted row.",
+			Input:       id, Output: reflect.New(c.typ).Interface(),
+			Errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
+		}},
+		{DeleteAllRoute, openapi.Operation{
+			Method: http.MethodDelete, Path: prefix, Summary: "Delete all " + c.names.plural,
+			Output: new(DeleteAllResult), Errors: []int{http.StatusConflict},
+		}},
+	}
+	if c.m.soft {
+		all[5].op.Description = "Marks the row deleted (soft delete) and answers with it."
+		all[6].op.Description = "Marks every row deleted (soft delete)."
+	}
+	if in := c.cfg.create; in != nil {
+		all[1].op.Body = reflect.New(in.typ).Interface()
+	} else {
+		all[1].op.BodyRef = c.names.schema + "Create"
+	}
+	if in := c.cfg.update; in != nil {
+		all[3].op.Body = reflect.New(in.typ).Interface()
+	} else {
+		all[3].op.BodyRef = c.names.schema + "Update"
+	}
+	var out []routeOp
+	for _, ro := range all {
+		if !c.cfg.enabled(ro.route) {
+			continue
+		}
+		ro.op.ID = c.names.ids[ro.route]
+		ro.op.Tags = tags
+		ro.op.Errors = append(append(ro.op.Errors, c.cfg.errors...), http.StatusServiceUnavailable)
+		out = append(out, ro)
+	}
+	return out
+}
+
+func article(noun string) string {
+	if noun != "" && strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "an " + noun
+	}
+	return "a " + noun
+}
+
+func (c *core) listDescription() string {
+	return "Filters are AND-combined: `field=value` for equality, `field__op=value` with op one of " +
+		"`ne`, `gt`, `gte`, `lt`, `lte` (numbers and times), `in` (a comma-separated list), " +
+		"`like` and `ilike` (strings: contains, with and without case; `%`, `_` and `\\` are plain characters). " +
+		"`sort=name,-price` sorts by name, then by price descending; the primary key breaks ties. " +
+		"X-Total-Count is the number of rows that pass the filters."
+}
+
+// listParams is a struct type whose fields document the list's query
+// parameters: skip, limit, sort and each filter, typed as its field.
+func (c *core) listParams() reflect.Type {
+	fields := []reflect.StructField{
+		{Name: "Skip", Type: reflect.TypeFor[int](), Tag: `query:"skip" default:"0" minimum:"0" description:"How many rows to skip."`},
+		{Name: "Limit", Type: reflect.TypeFor[int](), Tag: reflect.StructTag(fmt.Sprintf(
+			`query:"limit" default:"%d" minimum:"0" maximum:"%d" description:"How many rows to return, at most %d."`,
+			c.cfg.pageSize, c.cfg.maxPage, c.cfg.maxPage))},
+		{Name: "Sort", Type: reflect.TypeFor[string](), Tag: reflect.StructTag(fmt.Sprintf(
+			`query:"sort" description:%q`, "Comma-separated fields to sort by, each with - in front for descending order: "+
+				strings.Join(c.m.names(func(f *field) bool { return f.sort }), ", ")+"."))},
+	}
+	if c.parser.deleted {
+		fields = append(fields, reflect.StructField{Name: "IncludeDeleted", Type: reflect.TypeFor[bool](),
+			Tag: `query:"include_deleted" default:"false" description:"List soft-deleted rows too."`})
+	}
+	str := reflect.TypeFor[string]()
+	for _, f := range c.m.fields {
+		if !f.filter {
+			continue
+		}
+		for _, op := range append([]Op{Eq}, ops[:]...) {
+			if !op.applies(f.kind) {
+				continue
+			}
+			name, typ := f.name, f.base
+			if op != Eq {
+				name += "__" + string(op)
+			}
+			if op == In || op == Like || op == ILike {
+				typ = str
+			}
+			desc := fmt.Sprintf("Only rows whose %s %s.", f.name, opText(op, c.cfg.maxIn))
+			fields = append(fields, reflect.StructField{
+				Name: "F" + strconv.Itoa(len(fields)), Type: typ,
+				Tag: reflect.StructTag(fmt.Sprintf(`query:%q description:%q`, name, desc)),
+			})
+		}
+	}
+	return reflect.StructOf(fields)
+}
+
+func opText(op Op, maxIn int) string {
+	switch op {
+	case Ne:
+		return "is not this value"
+	case Gt:
+		return "is greater than this value"
+	case Gte:
+		return "is greater than or equal to this value"
+	case Lt:
+		return "is less than this value"
+	case Lte:
+		return "is less than or equal to this value"
+	case In:
+		return fmt.Sprintf("is one of these comma-separated values (at most %d)", maxIn)
+	case Like:
+		return "contains this text, case-sensitive"
+	case ILike:
+		return "contains this text, ignoring case"
+	}
+	return "is this value"
+}
+
+// getParams documents the parameters of a read: the id, and
+// include_deleted when it is allowed.
+func (c *core) getParams() reflect.Type {
+	if !c.parser.deleted {
+		return c.idType
+	}
+	return reflect.StructOf([]reflect.StructField{
+		c.idType.Field(0),
+		{Name: "IncludeDeleted", Type: reflect.TypeFor[bool](),
+			Tag: `query:"include_deleted" default:"false" description:"Read the row even if it is soft-deleted."`},
+	})
+}

@@ -1,0 +1,348 @@
+package crud_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/internal/spectest"
+	"github.com/fastapi-easy/easy-go/internal/testdb"
+)
+
+// doc is the part of an OpenAPI document the tests read.
+type doc struct {
+	Paths map[string]map[string]struct {
+		OperationID string   `json:"operationId"`
+		Tags        []string `json:"tags"`
+		Parameters  []struct {
+			Name   string         `json:"name"`
+			In     string         `json:"in"`
+			Schema map[string]any `json:"schema"`
+		} `json:"parameters"`
+		RequestBody *struct {
+			Content map[string]struct {
+				Schema map[string]any `json:"schema"`
+			} `json:"content"`
+		} `json:"requestBody"`
+		Responses map[string]struct {
+			Headers map[string]struct {
+				Schema map[string]any `json:"schema"`
+			} `json:"headers"`
+			Content map[string]struct {
+				Schema map[string]any `json:"schema"`
+			} `json:"content"`
+		} `json:"responses"`
+	} `json:"paths"`
+	Components struct {
+		Schemas map[string]struct {
+			Type       any            `json:"type"`
+			Format     string         `json:"format"`
+			Properties map[string]any `json:"properties"`
+			Required   []string       `json:"required"`
+		} `json:"schemas"`
+	} `json:"components"`
+}
+
+func (s *server) spec() doc {
+	s.t.Helper()
+	res := s.do("GET", "/openapi.json", "")
+	var d doc
+	if err := json.Unmarshal([]byte(res.body), &d); err != nil {
+		s.t.Fatalf("spec: %v", err)
+	}
+	return d
+}
+
+// operations lists "METHOD path operationId" of a document, sorted.
+func (d doc) operations() []string {
+	var out []string
+	for path, ops := range d.Paths {
+		for method, op := range ops {
+			out = append(out, strings.ToUpper(method)+" "+path+" "+op.OperationID)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestSpec checks that every route is in the document with its
+// operation ID, parameters, bodies, responses and errors.
+func TestSpec(t *testing.T) {
+	s := serve(t, testdb.SQLite(t, nil), easy.CRUDRouter[Item](), easy.CRUDRouter[Task](crud.IncludeDeleted(true), crud.DeleteAll(true)))
+	d := s.spec()
+	want := []string{
+		"DELETE /items/{id} delete_item",
+		"DELETE /tasks delete_all_tasks",
+		"DELETE /tasks/{id} delete_task",
+		"GET /items list_items",
+		"GET /items/{id} get_item",
+		"GET /tasks list_tasks",
+		"GET /tasks/{id} get_task",
+		"PATCH /items/{id} update_item",
+		"PATCH /tasks/{id} update_task",
+		"POST /items create_item",
+		"POST /tasks create_task",
+		"PUT /items/{id} replace_item",
+		"PUT /tasks/{id} replace_task",
+	}
+	if got := d.operations(); !slices.Equal(got, want) {
+		t.Errorf("operations:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	list := d.Paths["/items"]["get"]
+	var params []string
+	for _, p := range list.Parameters {
+		params = append(params, p.Name+":"+p.In+":"+typeOf(p.Schema))
+	}
+	wantParams := []string{
+		"skip:query:integer", "limit:query:integer", "sort:query:string",
+		"id:query:integer", "id__ne:query:integer", "id__gt:query:integer", "id__gte:query:integer", "id__lt:query:integer", "id__lte:query:integer", "id__in:query:string",
+		"name:query:string", "name__ne:query:string", "name__in:query:string", "name__like:query:string", "name__ilike:query:string",
+		"price:query:number", "price__ne:query:number", "price__gt:query:number", "price__gte:query:number", "price__lt:query:number", "price__lte:query:number", "price__in:query:string",
+		"stock:query:integer", "stock__ne:query:integer", "stock__gt:query:integer", "stock__gte:query:integer", "stock__lt:query:integer", "stock__lte:query:integer", "stock__in:query:string",
+		"active:query:boolean", "active__ne:query:boolean", "active__in:query:string",
+		"note:query:string", "note__ne:query:string", "note__in:query:string", "note__like:query:string", "note__ilike:query:string",
+	}
+	if !slices.Equal(params, wantParams) {
+		t.Errorf("list parameters:\n%v\nwant\n%v", params, wantParams)
+	}
+	if got := keys(list.Responses); !slices.Equal(got, []string{"200", "422", "503"}) {
+		t.Errorf("list responses %v", got)
+	}
+	if h, ok := list.Responses["200"].Headers["X-Total-Count"]; !ok || h.Schema["type"] != "integer" {
+		t.Errorf("list has no X-Total-Count header: %+v", list.Responses["200"])
+	}
+	if ref := list.Responses["200"].Content["application/json"].Schema["items"]; ref.(map[string]any)["$ref"] != "#/components/schemas/Item" {
+		t.Errorf("list items: %v", ref)
+	}
+
+	bodies := map[string]string{
+		"POST /items": "ItemCreate", "PUT /items/{id}": "ItemUpdate", "PATCH /items/{id}": "ItemPatch",
+		"POST /tasks": "TaskCreate", "PUT /tasks/{id}": "TaskUpdate", "PATCH /tasks/{id}": "TaskPatch",
+	}
+	for route, schema := range bodies {
+		method, path, _ := strings.Cut(route, " ")
+		op := d.Paths[path][strings.ToLower(method)]
+		if op.RequestBody == nil || op.RequestBody.Content["application/json"].Schema["$ref"] != "#/components/schemas/"+schema {
+			t.Errorf("%s: body is not %s", route, schema)
+		}
+	}
+	errs := map[string][]string{
+		"post /items":        {"201", "409", "413", "415", "422", "503"},
+		"get /items/{id}":    {"200", "404", "422", "503"},
+		"put /items/{id}":    {"200", "404", "409", "413", "415", "422", "503"},
+		"patch /items/{id}":  {"200", "404", "409", "413", "415", "422", "503"},
+		"delete /items/{id}": {"200", "404", "409", "422", "503"},
+		"delete /tasks":      {"200", "409", "503"},
+		"get /tasks/{id}":    {"200", "404", "422", "503"},
+		"delete /tasks/{id}": {"200", "404", "409", "422", "503"},
+		"patch /tasks/{id}":  {"200", "404", "409", "413", "415", "422", "503"},
+		"post /tasks":        {"201", "409", "413", "415", "422", "503"},
+		"put /tasks/{id}":    {"200", "404", "409", "413", "415", "422", "503"},
+		"get /tasks":         {"200", "422", "503"},
+		"get /items":         {"200", "422", "503"},
+	}
+	for route, want := range errs {
+		method, path, _ := strings.Cut(route, " ")
+		if got := keys(d.Paths[path][method].Responses); !slices.Equal(got, want) {
+			t.Errorf("%s responses %v, want %v", route, got, want)
+		}
+	}
+
+	schemas := d.Components.Schemas
+	for name, want := range map[string][]string{
+		"Item":       {"active", "id", "name", "note", "price", "stock"},
+		"ItemCreate": {"active", "name", "note", "price", "stock"},
+		"ItemPatch":  {"active", "name", "note", "price", "stock"},
+		"Task":       {"created_at", "deleted_at", "done", "id", "owner", "title", "updated_at"},
+		"TaskCreate": {"done", "title"},
+		"TaskUpdate": {"done", "title"},
+		"TaskPatch":  {"done", "title"},
+	} {
+		if got := keys(schemas[name].Properties); !slices.Equal(got, want) {
+			t.Errorf("%s properties %v, want %v", name, got, want)
+		}
+	}
+	if got := schemas["ItemCreate"].Required; !slices.Equal(got, []string{"name"}) {
+		t.Errorf("ItemCreate required %v", got)
+	}
+	if got := schemas["ItemPatch"].Required; len(got) != 0 {
+		t.Errorf("ItemPatch required %v, want none", got)
+	}
+	if ref := schemas["Task"].Properties["deleted_at"].(map[string]any)["$ref"]; ref != "#/components/schemas/DeletionTime" {
+		t.Errorf("deleted_at is documented as %v", ref)
+	}
+
+	if da := schemas["DeletionTime"]; typeOf(map[string]any{"type": da.Type}) != "null|string" || da.Format != "date-time" {
+		t.Errorf("DeletionTime is %+v", da)
+	}
+
+	var deleted []string
+	for path, ops := range d.Paths {
+		for method, op := range ops {
+			for _, p := range op.Parameters {
+				if p.Name == "include_deleted" {
+					deleted = append(deleted, method+" "+path)
+				}
+			}
+		}
+	}
+	sort.Strings(deleted)
+	if !slices.Equal(deleted, []string{"get /tasks", "get /tasks/{id}"}) {
+		t.Errorf("include_deleted is on %v", deleted)
+	}
+	if path := d.Paths["/items/{id}"]["get"].Parameters; len(path) != 1 || path[0].Name != "id" || path[0].In != "path" || typeOf(path[0].Schema) != "integer" {
+		t.Errorf("id parameter: %+v", path)
+	}
+}
+
+func typeOf(s map[string]any) string {
+	switch t := s["type"].(type) {
+	case string:
+		return t
+	case []any:
+		var parts []string
+		for _, p := range t {
+			parts = append(parts, p.(string))
+		}
+		sort.Strings(parts)
+		return strings.Join(parts, "|")
+	}
+	return ""
+}
+
+// TestTwoRouters checks that routers of several models, and of one model
+// twice, live in one app without colliding operation IDs or schemas.
+func TestTwoRouters(t *testing.T) {
+	type Item struct { // another Item, in another scope
+		ID    uint   `json:"id" gorm:"primaryKey"`
+		Label string `json:"label"`
+	}
+	db := testdb.SQLite(t, nil)
+	s := serve(t, db,
+		easy.CRUDRouter[Task](),
+		crud.New[Task](crud.Prefix("/archive"), crud.Name("archived_task", "archived_tasks"), crud.Only(crud.ListRoute, crud.GetRoute)),
+		easy.CRUDRouter[Item](crud.Prefix("/labels"), crud.Name("label", "labels"), crud.SchemaName("Label"), crud.Tags("labels")),
+	)
+	d := s.spec()
+	want := []string{
+		"DELETE /labels/{id} delete_label",
+		"DELETE /tasks/{id} delete_task",
+		"GET /archive list_archived_tasks",
+		"GET /archive/{id} get_archived_task",
+		"GET /labels list_labels",
+		"GET /labels/{id} get_label",
+		"GET /tasks list_tasks",
+		"GET /tasks/{id} get_task",
+		"PATCH /labels/{id} update_label",
+		"PATCH /tasks/{id} update_task",
+		"POST /labels create_label",
+		"POST /tasks create_task",
+		"PUT /labels/{id} replace_label",
+		"PUT /tasks/{id} replace_task",
+	}
+	if got := d.operations(); !slices.Equal(got, want) {
+		t.Errorf("operations:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := keys(d.Components.Schemas["LabelCreate"].Properties); !slices.Equal(got, []string{"label"}) {
+		t.Errorf("LabelCreate %v", got)
+	}
+	s.expect("POST", "/labels", `{"label":"x"}`, 201, `{"id":1,"label":"x"}`)
+	s.do("POST", "/tasks", `{"title":"t"}`)
+	if res := s.do("GET", "/archive/1", ""); res.status != 200 {
+		t.Errorf("archive read: %d %s", res.status, res.body)
+	}
+	s.expect("POST", "/archive", `{"title":"t"}`, 405, `{"detail":"Method Not Allowed"}`)
+
+	t.Run("same names", func(t *testing.T) {
+		app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(quietLogger()))
+		app.Include(easy.CRUDRouter[Task]())
+		defer func() {
+			got, _ := recover().(string)
+			if !strings.Contains(got, `operation ID "list_tasks" is taken by GET /tasks`) {
+				t.Errorf("panic %q", got)
+			}
+		}()
+		app.Include(easy.CRUDRouter[Task](crud.Prefix("/again")))
+	})
+	t.Run("same schema names", func(t *testing.T) {
+		app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(quietLogger()))
+		app.Include(easy.CRUDRouter[Task]())
+		defer func() {
+			got, _ := recover().(string)
+			if !strings.Contains(got, "schema TaskCreate is already derived from crud_test.Task") || !strings.Contains(got, "crud.SchemaName") {
+				t.Errorf("panic %q", got)
+			}
+		}()
+		type Task struct {
+			ID uint `json:"id" gorm:"primaryKey"`
+		}
+		app.Include(easy.CRUDRouter[Task](crud.Prefix("/other"), crud.Name("other", "others")))
+	})
+}
+
+// TestResponsesMatchSpec checks the document with a third-party validator,
+// then every kind of answer of every route against it.
+func TestResponsesMatchSpec(t *testing.T) {
+	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		s := serve(t, db, easy.CRUDRouter[Item](crud.DeleteAll(true)), easy.CRUDRouter[Task](crud.IncludeDeleted(true)))
+		v, _ := spectest.Fetch(t, s.srv.URL+"/openapi.json")
+		requests := []struct{ method, path, body string }{
+			{"POST", "/items", `{"name":"apple","price":1.5,"note":"x"}`},
+			{"POST", "/items", `{"name":"apple"}`},
+			{"POST", "/items", `{"name":""}`},
+			{"POST", "/items", `{"name":`},
+			{"GET", "/items", ""},
+			{"GET", "/items?price__gt=1&sort=-name&limit=5", ""},
+			{"GET", "/items?price__gt=x", ""},
+			{"GET", "/items/1", ""},
+			{"GET", "/items/9", ""},
+			{"GET", "/items/x", ""},
+			{"PUT", "/items/1", `{"name":"pear"}`},
+			{"PUT", "/items/9", `{"name":"pear"}`},
+			{"PATCH", "/items/1", `{"stock":2}`},
+			{"PATCH", "/items/1", `{"stock":"2"}`},
+			{"DELETE", "/items/1", ""},
+			{"DELETE", "/items/1", ""},
+			{"DELETE", "/items", ""},
+			{"POST", "/tasks", `{"title":"t"}`},
+			{"DELETE", "/tasks/1", ""},
+			{"GET", "/tasks?include_deleted=true", ""},
+			{"GET", "/tasks/1?include_deleted=true", ""},
+		}
+		for _, r := range requests {
+			var body io.Reader
+			if r.body != "" {
+				body = strings.NewReader(r.body)
+			}
+			req, _ := http.NewRequest(r.method, s.srv.URL+r.path, body)
+			if r.body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			res, err := s.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			v.Response(t, req, res, b)
+		}
+	})
+}

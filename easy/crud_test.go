@@ -1,0 +1,141 @@
+package easy_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/internal/testdb"
+)
+
+// crudItem is the model of the README.
+type crudItem struct {
+	ID    uint    `json:"id" gorm:"primaryKey"`
+	Name  string  `json:"name" required:"true" minLength:"1"`
+	Price float64 `json:"price" minimum:"0"`
+}
+
+func (crudItem) TableName() string { return "items" }
+
+func (crudItem) SchemaName() string { return "Item" }
+
+func crudQuiet() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError + 1}))
+}
+
+// crudCall sends a request to srv and returns the status and body.
+func crudCall(t *testing.T, srv *httptest.Server, method, path, body string) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, srv.URL+path, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// TestCRUDRouterEndToEnd runs the README's program: an App on the
+// database DATABASE_URL names, CRUDRouter[Item] included, driven over
+// HTTP.
+func TestCRUDRouterEndToEnd(t *testing.T) {
+	t.Setenv("DATABASE_URL", "sqlite:"+filepath.Join(t.TempDir(), "easy.db"))
+	app := easy.New(easy.WithLogger(crudQuiet()))
+	app.Include(easy.CRUDRouter[crudItem]())
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+	defer app.Close(t.Context())
+
+	steps := []struct {
+		method, path, body string
+		status             int
+		want               string
+	}{
+		{"POST", "/items", `{"name":"apple","price":10.5}`, 201, `{"id":1,"name":"apple","price":10.5}`},
+		{"POST", "/items", `{"name":"","price":-1}`, 422, `{"detail":[{"type":"string_too_short","loc":["body","name"],"msg":"String should have at least 1 character","input":"","ctx":{"min_length":1}},{"type":"greater_than_equal","loc":["body","price"],"msg":"Input should be greater than or equal to 0","input":-1,"ctx":{"ge":0}}]}`},
+		{"GET", "/items?name__ilike=APP", "", 200, `[{"id":1,"name":"apple","price":10.5}]`},
+		{"PUT", "/items/1", `{"name":"orange","price":12}`, 200, `{"id":1,"name":"orange","price":12}`},
+		{"PATCH", "/items/1", `{"price":0}`, 200, `{"id":1,"name":"orange","price":0}`},
+		{"DELETE", "/items/1", "", 200, `{"id":1,"name":"orange","price":0}`},
+		{"GET", "/items/1", "", 404, `{"detail":"Item not found"}`},
+		{"GET", "/items?sort=" + "name%3BDROP%20TABLE%20items", "", 422, `{"detail":[{"type":"sort_field","loc":["query","sort"],"msg":"Cannot sort by \"name;DROP TABLE items\": use a comma-separated list of id, name, price, each with - in front to sort descending","input":"name;DROP TABLE items"}]}`},
+		{"GET", "/items", "", 200, `[]`},
+	}
+	for _, s := range steps {
+		if status, body := crudCall(t, srv, s.method, s.path, s.body); status != s.status || body != s.want {
+			t.Errorf("%s %s %s\n got %d %s\nwant %d %s", s.method, s.path, s.body, status, body, s.status, s.want)
+		}
+	}
+
+	status, body := crudCall(t, srv, "GET", "/openapi.json", "")
+	var spec struct {
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+		} `json:"paths"`
+		Components struct {
+			Schemas map[string]json.RawMessage `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal([]byte(body), &spec); status != 200 || err != nil {
+		t.Fatalf("spec: %d %v", status, err)
+	}
+	for path, ops := range map[string]map[string]string{
+		"/items":      {"get": "list_items", "post": "create_item"},
+		"/items/{id}": {"get": "get_item", "put": "replace_item", "patch": "update_item", "delete": "delete_item"},
+	} {
+		for method, id := range ops {
+			if got := spec.Paths[path][method].OperationID; got != id {
+				t.Errorf("%s %s: operation ID %q, want %q", method, path, got, id)
+			}
+		}
+	}
+	for _, name := range []string{"Item", "ItemCreate", "ItemUpdate", "ItemPatch", "HTTPError", "HTTPValidationError"} {
+		if _, ok := spec.Components.Schemas[name]; !ok {
+			t.Errorf("no schema %s", name)
+		}
+	}
+}
+
+// TestCRUDRouterInGroup includes routers in a Group, on each database: the
+// group's prefix and middleware apply, and the App's forbid-unknown option
+// reaches the router.
+func TestCRUDRouterInGroup(t *testing.T) {
+	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		app := easy.New(easy.WithDB(db), easy.WithLogger(crudQuiet()), easy.WithForbidUnknownFields())
+		seen := 0
+		api := app.Group("/api", easy.GroupMiddleware(func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen++; next.ServeHTTP(w, r) })
+		}))
+		api.Include(easy.CRUDRouter[crudItem](crud.DeleteAll(true)))
+		srv := httptest.NewServer(app)
+		defer srv.Close()
+		if status, body := crudCall(t, srv, "POST", "/api/items", `{"name":"a","id":3}`); status != 422 ||
+			body != `{"detail":[{"type":"extra_forbidden","loc":["body","id"],"msg":"Extra inputs are not permitted","input":3}]}` {
+			t.Errorf("create with id: %d %s", status, body)
+		}
+		crudCall(t, srv, "POST", "/api/items", `{"name":"a"}`)
+		if status, body := crudCall(t, srv, "DELETE", "/api/items", ""); status != 200 || body != `{"deleted":1}` {
+			t.Errorf("delete all: %d %s", status, body)
+		}
+		if seen != 3 {
+			t.Errorf("group middleware ran %d times, want 3", seen)
+		}
+	})
+}

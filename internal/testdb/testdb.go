@@ -1,0 +1,155 @@
+// Package testdb opens the databases the tests of easy run on: SQLite in a
+// temporary file always, and PostgreSQL when EASY_TEST_POSTGRES_DSN names
+// a server, each test in a schema of its own.
+//
+//	func TestThing(t *testing.T) {
+//		testdb.Each(t, func(t *testing.T, db *gorm.DB) { ... })
+//	}
+//
+// A test that needs what the machine may lack (a PostgreSQL server, a
+// browser) calls Require: it skips without the variable, and fails
+// instead when EASY_TEST_REQUIRE=all, as CI sets it.
+package testdb
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
+)
+
+// The environment variables the tests read.
+const (
+	PostgresEnv = "EASY_TEST_POSTGRES_DSN" // postgres://user:password@host:port/db?sslmode=disable
+	RequireEnv  = "EASY_TEST_REQUIRE"      // "all", or a comma-separated list of the variables above
+)
+
+// Require returns the value of the environment variable env. When it is
+// unset, it skips t, or fails it when EASY_TEST_REQUIRE is "all" or lists
+// env.
+func Require(t testing.TB, env string) string {
+	t.Helper()
+	if v := os.Getenv(env); v != "" {
+		return v
+	}
+	req := strings.Split(os.Getenv(RequireEnv), ",")
+	if slices.Contains(req, "all") || slices.Contains(req, env) {
+		t.Fatalf("%s is not set, and %s=%s requires it", env, RequireEnv, os.Getenv(RequireEnv))
+	}
+	t.Skipf("%s is not set", env)
+	return ""
+}
+
+// config is the gorm configuration of the App's own database: quiet, and
+// translating unique and foreign-key errors.
+func config(cfg *gorm.Config) *gorm.Config {
+	if cfg == nil {
+		return &gorm.Config{Logger: logger.Discard, TranslateError: true}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = logger.Discard
+	}
+	return cfg
+}
+
+// SQLite opens a new SQLite database in a file of t.TempDir(), as the App
+// opens its own (internal/sqlitedb: WAL, foreign keys on, writers let in
+// one at a time). cfg nil is the App's configuration.
+// The database is closed when the test ends.
+func SQLite(t testing.TB, cfg *gorm.Config) *gorm.DB {
+	t.Helper()
+	return SQLiteFile(t, filepath.Join(t.TempDir(), "test.db"), cfg)
+}
+
+// SQLiteFile opens the SQLite database in path, as SQLite does in a
+// temporary one.
+func SQLiteFile(t testing.TB, path string, cfg *gorm.Config) *gorm.DB {
+	t.Helper()
+	db, err := gorm.Open(sqlite.Dialector{Conn: sqlitedb.Open(path, sqlitedb.Options{})}, config(cfg))
+	if err != nil {
+		t.Fatalf("testdb: open %s: %v", path, err)
+	}
+	t.Cleanup(func() { closeDB(db) })
+	return db
+}
+
+// Postgres opens the server EASY_TEST_POSTGRES_DSN names, in a new schema
+// that is dropped when the test ends, so that tests share no tables. It
+// skips without the variable (see Require). cfg nil is the App's
+// configuration.
+func Postgres(t testing.TB, cfg *gorm.Config) *gorm.DB {
+	t.Helper()
+	dsn := Require(t, PostgresEnv)
+	admin, err := gorm.Open(postgres.Open(dsn), config(nil))
+	if err != nil {
+		t.Fatalf("testdb: connect to %s: %v", PostgresEnv, err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "test_" + hex.EncodeToString(b[:])
+	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		closeDB(admin)
+		t.Fatalf("testdb: create schema: %v", err)
+	}
+	db, err := gorm.Open(postgres.Open(withSearchPath(dsn, schema)), config(cfg))
+	if err != nil {
+		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		closeDB(admin)
+		t.Fatalf("testdb: connect to schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		closeDB(db)
+		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		closeDB(admin)
+	})
+	return db
+}
+
+// withSearchPath sets the schema of a URL or key=value DSN.
+func withSearchPath(dsn, schema string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
+}
+
+// Each runs fn as a subtest on each database: "sqlite" always, "postgres"
+// when EASY_TEST_POSTGRES_DSN is set (skipped, or failed under
+// EASY_TEST_REQUIRE=all, when not). cfg nil is the App's configuration.
+func Each(t *testing.T, cfg *gorm.Config, fn func(t *testing.T, db *gorm.DB)) {
+	t.Helper()
+	open := []struct {
+		name string
+		open func(testing.TB, *gorm.Config) *gorm.DB
+	}{{"sqlite", SQLite}, {"postgres", Postgres}}
+	for _, o := range open {
+		t.Run(o.name, func(t *testing.T) {
+			var c *gorm.Config
+			if cfg != nil {
+				cp := *cfg
+				c = &cp
+			}
+			fn(t, o.open(t, c))
+		})
+	}
+}
+
+func closeDB(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.Close()
+	}
+}
