@@ -32,6 +32,12 @@ func TestItemsAppMatchesItsSpec(t *testing.T) {
 		{"GET", "/items/1", "", 200},
 		{"GET", "/items/99", "", 404},
 		{"GET", "/items/abc", "", 422},
+		{"PATCH", "/items/1", `{"price":12}`, 200},
+		{"PUT", "/items/1", `{"name":"orange","price":3}`, 200},
+		{"GET", "/items?price__gte=1&sort=-price", "", 200},
+		{"GET", "/items?price__zz=1", "", 422},
+		{"DELETE", "/items/1", "", 200},
+		{"DELETE", "/items/1", "", 404},
 	}
 	for _, c := range cases {
 		req, _ := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader(c.body))
