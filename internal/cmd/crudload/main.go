@@ -1,0 +1,144 @@
+// Command crudload measures the CRUD API under concurrent clients on the
+// embedded SQLite database: easy's defaults against the same API written
+// by hand on chi and GORM, with GORM's default pool and with one write
+// connection, all in one run on this machine.
+//
+//	go run ./internal/cmd/crudload -clients 64 -d 10s
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/internal/load"
+)
+
+// Item is the model every server serves.
+type Item struct {
+	ID    uint    `json:"id" gorm:"primaryKey"`
+	Name  string  `json:"name" required:"true" minLength:"1"`
+	Price float64 `json:"price" minimum:"0"`
+}
+
+const seedRows = 1000
+
+func main() {
+	clients := flag.Int("clients", 64, "concurrent clients")
+	d := flag.Duration("d", 10e9, "duration of each phase")
+	flag.Parse()
+
+	dir, err := os.MkdirTemp("", "crudload")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	servers := []struct {
+		name  string
+		build func(path string) (http.Handler, func())
+	}{
+		{"chi+gorm, default pool", func(path string) (http.Handler, func()) {
+			db := openGORM(path)
+			return baseline(db), closeGORM(db)
+		}},
+		{"chi+gorm, one writer", func(path string) (http.Handler, func()) {
+			db := openGORM(path)
+			sqlDB, _ := db.DB()
+			sqlDB.SetMaxOpenConns(1)
+			return baseline(db), closeGORM(db)
+		}},
+		{"easy defaults", func(path string) (http.Handler, func()) {
+			os.Setenv("DATABASE_URL", "sqlite:"+path)
+			app := easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))))
+			app.Include(easy.CRUDRouter[Item]())
+			return app, func() { app.Close(context.Background()) }
+		}},
+	}
+	fmt.Printf("crudload: %d clients, %s per phase, SQLite in %s\n", *clients, *d, dir)
+	for i, s := range servers {
+		path := filepath.Join(dir, fmt.Sprintf("s%d.db", i))
+		h, closeDB := s.build(path)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			log.Fatal(err)
+		}
+		srv := &http.Server{Handler: h}
+		go srv.Serve(ln)
+		base := "http://" + ln.Addr().String()
+		seed(base)
+
+		get := load.Run(context.Background(), s.name+" GET /items/{id}", *clients, *d, http.StatusOK, func(w, i int) (*http.Request, error) {
+			return http.NewRequest("GET", fmt.Sprintf("%s/items/%d", base, 1+rand.IntN(seedRows)), nil)
+		})
+		list := load.Run(context.Background(), s.name+" GET /items?…", *clients, *d, http.StatusOK, func(w, i int) (*http.Request, error) {
+			return http.NewRequest("GET", base+"/items?price__gte=10&sort=-price&limit=50", nil)
+		})
+		post := load.Run(context.Background(), s.name+" POST", *clients, *d, http.StatusCreated, func(w, i int) (*http.Request, error) {
+			body := fmt.Sprintf(`{"name":"item %d-%d","price":%d}`, w, i, i%100)
+			req, err := http.NewRequest("POST", base+"/items", bytes.NewBufferString(body))
+			if err == nil {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			return req, err
+		})
+		// Reads run first, on the seeded table, so that every server's
+		// list scans the same rows.
+		for _, r := range []load.Result{get, list, post} {
+			fmt.Println(r)
+		}
+		srv.Close()
+		closeDB()
+	}
+}
+
+func seed(base string) {
+	for i := 0; i < seedRows; i++ {
+		body := fmt.Sprintf(`{"name":"seed %d","price":%d}`, i, i%100)
+		res, err := http.Post(base+"/items", "application/json", bytes.NewBufferString(body))
+		if err != nil {
+			log.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			log.Fatalf("seed: status %d", res.StatusCode)
+		}
+	}
+}
+
+// openGORM opens the file as a GORM user following GORM's docs would:
+// WAL, a busy timeout, and the default pool.
+func openGORM(path string) *gorm.DB {
+	db, err := gorm.Open(sqlite.Open("file:"+path+"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on"),
+		&gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := db.AutoMigrate(&Item{}); err != nil {
+		log.Fatal(err)
+	}
+	return db
+}
+
+func closeGORM(db *gorm.DB) func() {
+	return func() {
+		if sqlDB, err := db.DB(); err == nil {
+			sqlDB.Close()
+		}
+	}
+}
