@@ -1,0 +1,305 @@
+package ws_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/fastapi-easy/easy-go/easy/ws"
+	"github.com/fastapi-easy/easy-go/internal/problem"
+)
+
+// refusal dials and returns the status and body of the refused handshake.
+func refusal(t *testing.T, url string, header http.Header) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: header})
+	if err == nil {
+		c.CloseNow()
+		t.Fatalf("dial %s: upgraded, want a refusal", url)
+	}
+	if resp == nil {
+		t.Fatalf("dial %s: %v, want an HTTP refusal", url, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestRefusedBeforeUpgrade(t *testing.T) {
+	auth := ws.Authenticate(func(r *http.Request) (any, error) {
+		switch r.URL.Query().Get("token") {
+		case "good":
+			return "alice", nil
+		case "expired":
+			return nil, problem.New(http.StatusUnauthorized, "token expired")
+		case "db-down":
+			return nil, fmt.Errorf("session store: %w", problem.ErrUnavailable)
+		}
+		return nil, errors.New("secret reason that must not leak")
+	})
+	m, _, srv := newServer(t, auth)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	origin := func(o string) http.Header { return http.Header{"Origin": {o}} }
+
+	for _, tc := range []struct {
+		name, path string
+		header     http.Header
+		status     int
+		body       string
+	}{
+		{"foreign origin", "/ws/items?token=good", origin("http://evil.example"), 403,
+			fmt.Sprintf("request Origin %q is not authorized for Host %q\n", "evil.example", host)},
+		{"failed authentication", "/ws/items?token=bad", nil, 403, `{"detail":"Forbidden"}`},
+		{"authentication error with a status", "/ws/items?token=expired", nil, 401, `{"detail":"token expired"}`},
+		{"authentication store down", "/ws/items?token=db-down", nil, 503, `{"detail":"Service Unavailable"}`},
+		{"unknown resource", "/ws/nothing?token=good", nil, 404, `{"detail":"Not Found"}`},
+		{"since not a number", "/ws/items?token=good&since=yesterday", nil, 422,
+			`{"detail":[{"type":"int_parsing","loc":["query","since"],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"yesterday"}]}`},
+		{"filter not JSON", "/ws/items?token=good&filter=" + url.QueryEscape("{x"), nil, 422,
+			`{"detail":[{"type":"value_error","loc":["query","filter"],"msg":"Value error, filter must be an object","input":"{x"}]}`},
+		{"filter on an unknown field", "/ws/items?token=good&filter=" + url.QueryEscape(`{"colour":"red"}`), nil, 422,
+			`{"detail":[{"type":"value_error","loc":["query","filter"],"msg":"Value error, unknown filter field \"colour\"","input":"{\"colour\":\"red\"}"}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := refusal(t, wsURL(srv, tc.path), tc.header)
+			if status != tc.status || body != tc.body {
+				t.Fatalf("got %d %s\nwant %d %s", status, body, tc.status, tc.body)
+			}
+		})
+	}
+	// The origin and the three authentication refusals; a 404 or a 422 is
+	// a bad request, not a refusal.
+	if got := m.Stats().Refused; got != 4 {
+		t.Fatalf("Refused = %d, want 4", got)
+	}
+}
+
+func TestAllowedOrigins(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		allowed []string
+		origin  string
+		ok      bool
+	}{
+		{"same host by default", nil, "", true},
+		{"no Origin header (not a browser)", nil, "-", true},
+		{"foreign by default", nil, "http://app.example", false},
+		{"host pattern", []string{"*.example"}, "http://app.example", true},
+		{"host pattern, other host", []string{"*.example"}, "http://app.other", false},
+		{"scheme pattern", []string{"https://app.example"}, "https://app.example", true},
+		{"scheme pattern, other scheme", []string{"https://app.example"}, "http://app.example", false},
+		{"any origin", []string{"*"}, "http://anything.example", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, srv := newServer(t, ws.AllowedOrigins(tc.allowed...))
+			h := http.Header{}
+			switch tc.origin {
+			case "":
+				h.Set("Origin", srv.URL)
+			case "-":
+			default:
+				h.Set("Origin", tc.origin)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, resp, err := websocket.Dial(ctx, wsURL(srv, "/ws/items"), &websocket.DialOptions{HTTPHeader: h})
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				c.CloseNow()
+				return
+			}
+			if err == nil {
+				c.CloseNow()
+				t.Fatal("upgraded, want 403")
+			}
+			if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("status %d, want 403", resp.StatusCode)
+			}
+		})
+	}
+}
+
+func TestMaxConnectionsRefusesWith503(t *testing.T) {
+	m, _, srv := newServer(t, ws.MaxConnections(2))
+	dialReady(t, wsURL(srv, "/ws/items"))
+	last := dialReady(t, wsURL(srv, "/ws/items"))
+
+	status, body := refusal(t, wsURL(srv, "/ws/items"), nil)
+	if status != 503 || body != `{"detail":"Too many connections"}` {
+		t.Fatalf("got %d %s, want 503 Too many connections", status, body)
+	}
+
+	last.Close(websocket.StatusNormalClosure, "")
+	eventually(t, "a slot is free", func() bool { return m.Count() == 1 })
+	dialReady(t, wsURL(srv, "/ws/items"))
+	if got := m.Stats().Refused; got != 1 {
+		t.Fatalf("Refused = %d, want 1", got)
+	}
+}
+
+func TestCloseCodes(t *testing.T) {
+	expires := time.Now().Add(100 * time.Millisecond)
+	for _, tc := range []struct {
+		name string
+		opts []ws.Option
+		path string
+		act  func(t *testing.T, m *ws.Manager, c *websocket.Conn)
+		code websocket.StatusCode
+	}{
+		{
+			name: "message over the read limit",
+			opts: []ws.Option{ws.ReadLimit(64)},
+			act: func(t *testing.T, _ *ws.Manager, c *websocket.Conn) {
+				send(t, c, `{"type":"ping","pad":"`+strings.Repeat("x", 100)+`"}`)
+			},
+			code: websocket.StatusMessageTooBig,
+		},
+		{
+			name: "flood",
+			opts: []ws.Option{ws.RateLimit(1, 5)},
+			act: func(t *testing.T, _ *ws.Manager, c *websocket.Conn) {
+				for range 20 {
+					if c.Write(context.Background(), websocket.MessageText, []byte(`{"type":"ping"}`)) != nil {
+						return // closed already
+					}
+				}
+			},
+			code: websocket.StatusPolicyViolation,
+		},
+		{
+			name: "authorisation expired",
+			opts: []ws.Option{ws.Authenticate(func(*http.Request) (any, error) { return session{expires}, nil })},
+			act:  func(*testing.T, *ws.Manager, *websocket.Conn) {},
+			code: websocket.StatusPolicyViolation,
+		},
+		{
+			name: "shutdown",
+			act: func(t *testing.T, m *ws.Manager, _ *websocket.Conn) {
+				go m.Shutdown(context.Background())
+			},
+			code: websocket.StatusGoingAway,
+		},
+		{
+			name: "handler returns",
+			path: "/custom/return",
+			code: websocket.StatusNormalClosure,
+		},
+		{
+			name: "handler fails",
+			path: "/custom/fail",
+			code: websocket.StatusInternalError,
+		},
+		{
+			name: "handler panics",
+			path: "/custom/panic",
+			code: websocket.StatusInternalError,
+		},
+		{
+			name: "handler closes with its own code",
+			path: "/custom/close",
+			code: 4000,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _, _ := newServer(t, tc.opts...)
+			handlers := map[string]http.Handler{
+				"/custom/return": m.Handler("custom", func(ctx context.Context, c *ws.Conn) error {
+					return c.Send([]byte("bye")) // sent before the close frame
+				}),
+				"/custom/fail": m.Handler("custom", func(ctx context.Context, c *ws.Conn) error {
+					return errors.New("database gone")
+				}),
+				"/custom/panic": m.Handler("custom", func(ctx context.Context, c *ws.Conn) error {
+					panic("bug")
+				}),
+				"/custom/close": m.Handler("custom", func(ctx context.Context, c *ws.Conn) error {
+					c.Close(4000, "done")
+					_, err := c.Read(ctx)
+					return err
+				}),
+			}
+			srv := serve(t, m, handlers)
+			path := tc.path
+			if path == "" {
+				path = "/ws/items"
+			}
+			c := dial(t, wsURL(srv, path))
+			if tc.act != nil {
+				tc.act(t, m, c)
+			}
+			if tc.path == "/custom/return" {
+				expect(t, c, "bye")
+			}
+			expectClose(t, c, tc.code)
+		})
+	}
+}
+
+// session is a principal whose authorisation expires.
+type session struct{ until time.Time }
+
+func (s session) Expiry() time.Time { return s.until }
+
+func TestShutdownClosesEveryConnectionWith1001AndRefusesNewOnes(t *testing.T) {
+	m, _, srv := newServer(t)
+	echo := m.Handler("echo", func(ctx context.Context, c *ws.Conn) error {
+		for {
+			msg, err := c.Read(ctx)
+			if err != nil {
+				return err
+			}
+			c.Send(msg)
+		}
+	})
+	srv2 := serve(t, m, map[string]http.Handler{"/echo": echo})
+	conns := []*websocket.Conn{
+		dialReady(t, wsURL(srv, "/ws/items")),
+		dialReady(t, wsURL(srv, "/ws/items")),
+		dial(t, wsURL(srv2, "/echo")),
+	}
+	send(t, conns[2], "hi")
+	expect(t, conns[2], "hi")
+
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() { expectClose(t, c, websocket.StatusGoingAway) })
+	}
+	if err := m.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	wg.Wait()
+	if n := m.Count(); n != 0 {
+		t.Fatalf("Count after Shutdown = %d, want 0", n)
+	}
+	status, body := refusal(t, wsURL(srv, "/ws/items"), nil)
+	if status != 503 || body != `{"detail":"Server is shutting down"}` {
+		t.Fatalf("after Shutdown got %d %s, want 503", status, body)
+	}
+}
+
+func TestShutdownGivesUpWhenItsContextEnds(t *testing.T) {
+	m, _, srv := newServer(t)
+	dial(t, wsURL(srv, "/ws/items")) // never read: the close handshake cannot finish
+	eventually(t, "connected", func() bool { return m.Count() == 1 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := m.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want context.DeadlineExceeded", err)
+	}
+	if err := m.Shutdown(context.Background()); err != nil {
+		t.Fatalf("second Shutdown = %v, want nil once the connection was dropped", err)
+	}
+}

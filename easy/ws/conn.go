@@ -1,0 +1,373 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Conn is one open WebSocket connection of a Manager. Every message to it
+// goes through a bounded send queue that one writer goroutine empties, so
+// sending never blocks: a connection whose queue is full is closed with
+// 1013. Its methods are safe for concurrent use, except Read.
+type Conn struct {
+	m           *Manager
+	ws          *websocket.Conn
+	sock        atomic.Pointer[net.Conn] // the network connection under ws, once upgraded; see drop
+	num         uint64                   // the order of connection
+	id          string
+	group       string
+	principal   any
+	remoteAddr  string
+	connectedAt time.Time
+
+	// ctx ends when the connection starts to close; closeWith cancels it
+	// after setting the fields below, which are read only once ctx is done.
+	ctx         context.Context
+	cancel      context.CancelFunc
+	closeOnce   sync.Once
+	closeCode   websocket.StatusCode
+	closeReason string
+	flush       bool // write what is queued before the close frame
+
+	queue   chan outbound
+	limiter limiter        // only the reading goroutine uses it
+	wg      sync.WaitGroup // the writer and keepalive goroutines
+	expiry  *time.Timer
+}
+
+// outbound is one item of a send queue: a message, then events. A resume
+// queues the events it replays as one item, so that replaying a history
+// longer than the queue does not look like a slow consumer.
+type outbound struct {
+	msg    []byte
+	events []*event
+}
+
+// newConn returns a connection that is not yet upgraded; open sets ws.
+func newConn(m *Manager, group string, principal any, r *http.Request) *Conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	num := m.nextID.Add(1)
+	return &Conn{
+		m:           m,
+		num:         num,
+		id:          strconv.FormatUint(num, 10),
+		group:       group,
+		principal:   principal,
+		remoteAddr:  r.RemoteAddr,
+		connectedAt: time.Now(),
+		ctx:         ctx,
+		cancel:      cancel,
+		queue:       make(chan outbound, m.cfg.sendQueue),
+		limiter:     limiter{rate: m.cfg.rate, burst: float64(m.cfg.burst), tokens: float64(m.cfg.burst), last: time.Now()},
+	}
+}
+
+// ID returns the connection's identifier, unique within its Manager.
+func (c *Conn) ID() string { return c.id }
+
+// Group returns the resource or custom endpoint group the connection
+// belongs to; Broadcast addresses it by this name.
+func (c *Conn) Group() string { return c.group }
+
+// Principal returns what the Authenticate hook returned for the
+// connection, or nil.
+func (c *Conn) Principal() any { return c.principal }
+
+// RemoteAddr returns the client's network address, as the HTTP request
+// had it.
+func (c *Conn) RemoteAddr() string { return c.remoteAddr }
+
+// ConnectedAt returns when the connection was opened.
+func (c *Conn) ConnectedAt() time.Time { return c.connectedAt }
+
+// Context returns a context that ends when the connection starts to close.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// Send queues msg to be written to the client as a text message and
+// returns at once; msg must not be changed afterwards. It returns ErrClosed
+// when the connection is closing, and when the queue is full, in which
+// case it closes the connection with 1013.
+func (c *Conn) Send(msg []byte) error {
+	if !c.enqueue(msg) {
+		return ErrClosed
+	}
+	return nil
+}
+
+// SendJSON queues v, encoded as JSON, as Send does.
+func (c *Conn) SendJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("ws: encode message: %w", err)
+	}
+	return c.Send(b)
+}
+
+// Read waits for the client's next message, on a custom endpoint (on a
+// resource endpoint the Manager reads). Only one goroutine may call it at
+// a time. It enforces the rate limit (1008) and the read limit (1009). As
+// in coder/websocket, a ctx that ends closes the connection: here with
+// 1000, after what is queued has been written. Once the connection is
+// closing, Read returns an error that wraps ErrClosed.
+func (c *Conn) Read(ctx context.Context) ([]byte, error) {
+	if c.ctx.Err() != nil {
+		return nil, ErrClosed // the close handshake reads what is left
+	}
+	if ctx != c.ctx {
+		stop := context.AfterFunc(ctx, func() {
+			c.closeWith(websocket.StatusNormalClosure, "", true)
+		})
+		defer stop()
+	}
+	// Reading without a deadline is safe: closeWith makes the writer close
+	// the socket, which ends the read. A context here would close the
+	// socket without the close handshake when it ends.
+	_, msg, err := c.ws.Read(context.Background())
+	if err != nil {
+		c.readFailed(err)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	if !c.limiter.allow(time.Now()) {
+		if c.closeWith(websocket.StatusPolicyViolation, "rate limit exceeded", false) {
+			c.m.stats.rateLimited.Add(1)
+		}
+		return nil, fmt.Errorf("%w: rate limit exceeded", ErrClosed)
+	}
+	return msg, nil
+}
+
+// CloseRead is for a custom endpoint that only sends: it reads in the
+// background so that pings and the close handshake are answered, and
+// closes the connection with 1008 if the client sends a message. Call it
+// instead of Read, never with it. When the client closes, the connection's
+// context ends; OnDisconnect then reports 1005, as the code is not known.
+func (c *Conn) CloseRead() {
+	done := c.ws.CloseRead(context.Background())
+	context.AfterFunc(done, func() { c.closeWith(websocket.StatusNoStatusRcvd, "", false) })
+}
+
+// Close closes the connection with code and reason (at most 123 bytes)
+// after what is queued has been written. It returns at once; the close
+// handshake goes on in the background.
+func (c *Conn) Close(code websocket.StatusCode, reason string) {
+	c.closeWith(code, reason, true)
+}
+
+// readFailed closes the connection after a failed read, with the code
+// that explains it.
+func (c *Conn) readFailed(err error) {
+	switch code := websocket.CloseStatus(err); {
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		// coder/websocket has already sent the close frame.
+		c.closeWith(websocket.StatusMessageTooBig, "message too big", false)
+	case code != -1:
+		c.closeWith(code, "", false) // the peer closed; its code is the one to report
+	default:
+		c.closeWith(websocket.StatusAbnormalClosure, "", false)
+	}
+}
+
+// closeWith starts closing the connection; the first call decides the
+// code. It reports whether it was the first.
+func (c *Conn) closeWith(code websocket.StatusCode, reason string, flush bool) bool {
+	first := false
+	c.closeOnce.Do(func() {
+		c.closeCode, c.closeReason, c.flush = code, reason, flush
+		first = true
+		c.cancel()
+	})
+	return first
+}
+
+// enqueue hands msg to the writer without waiting; see enqueueItem.
+func (c *Conn) enqueue(msg []byte) bool {
+	return c.enqueueItem(outbound{msg: msg})
+}
+
+// enqueueItem hands o to the writer without waiting. A full queue means
+// the client does not keep up: the connection is closed with 1013, and
+// only this connection pays for it.
+func (c *Conn) enqueueItem(o outbound) bool {
+	select {
+	case <-c.ctx.Done():
+		return false
+	default:
+	}
+	select {
+	case c.queue <- o:
+		return true
+	default:
+		if c.closeWith(websocket.StatusTryAgainLater, "slow consumer", false) {
+			c.m.stats.droppedSlow.Add(1)
+		}
+		return false
+	}
+}
+
+// start starts the connection's goroutines.
+func (c *Conn) start(appPing bool) {
+	// The writer is the only goroutine that writes data messages. It is
+	// owned by the Conn and stops once the connection starts to close,
+	// after it has sent the close frame (or given up on a dead peer).
+	c.wg.Add(1)
+	go c.writeLoop()
+	if c.m.cfg.heartbeat > 0 {
+		// keepalive sends the heartbeats. It is owned by the Conn and stops
+		// when the connection starts to close.
+		c.wg.Add(1)
+		go c.keepalive(appPing)
+	}
+	if e, ok := c.principal.(Expiring); ok && !e.Expiry().IsZero() {
+		c.expiry = time.AfterFunc(time.Until(e.Expiry()), func() {
+			c.closeWith(websocket.StatusPolicyViolation, "authorisation expired", false)
+		})
+	}
+}
+
+// drop closes the network connection at once, which ends a close
+// handshake that coder/websocket would otherwise give 10 seconds.
+func (c *Conn) drop() {
+	if sock := c.sock.Load(); sock != nil {
+		(*sock).Close()
+	}
+}
+
+// wait waits until the connection is closed and its goroutines have
+// returned, and reports the close code.
+func (c *Conn) wait() websocket.StatusCode {
+	c.wg.Wait()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+	return c.closeCode
+}
+
+func (c *Conn) writeLoop() {
+	defer c.wg.Done()
+	defer c.closeSocket()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case o := <-c.queue:
+			if err := c.writeItem(o); err != nil {
+				c.closeWith(websocket.StatusAbnormalClosure, "", false)
+				return
+			}
+		}
+	}
+}
+
+// writeItem writes the messages of o, and stops early when the connection
+// starts to close without a flush.
+func (c *Conn) writeItem(o outbound) error {
+	if o.msg != nil {
+		if c.ctx.Err() != nil && !c.flush {
+			return nil
+		}
+		if err := c.write(o.msg); err != nil {
+			return err
+		}
+	}
+	for _, ev := range o.events {
+		if c.ctx.Err() != nil && !c.flush {
+			return nil
+		}
+		if err := c.write(ev.msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Conn) write(msg []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.m.cfg.writeTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, msg); err != nil {
+		return err
+	}
+	c.m.stats.messagesSent.Add(1)
+	c.m.stats.bytesSent.Add(uint64(len(msg)))
+	return nil
+}
+
+// closeSocket runs once the connection is closing: it writes what is
+// queued if asked to, then performs the close handshake, or just drops a
+// connection that broke.
+func (c *Conn) closeSocket() {
+	broken := c.closeCode == websocket.StatusAbnormalClosure
+	if c.flush {
+	drain:
+		for !broken {
+			select {
+			case o := <-c.queue:
+				broken = c.writeItem(o) != nil
+			default:
+				break drain
+			}
+		}
+	}
+	if broken {
+		c.ws.CloseNow()
+		return
+	}
+	c.ws.Close(c.closeCode, c.closeReason)
+}
+
+func (c *Conn) keepalive(appPing bool) {
+	defer c.wg.Done()
+	t := time.NewTicker(c.m.cfg.heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if appPing && !c.enqueue([]byte(pingMessage)) {
+			return
+		}
+		// Not c.ctx: a context that ends while the ping frame is written
+		// makes coder/websocket drop the socket, and the close handshake
+		// with it. Ping returns anyway once the socket is closed.
+		ctx, cancel := context.WithTimeout(context.Background(), c.m.cfg.writeTimeout)
+		err := c.ws.Ping(ctx)
+		cancel()
+		if err != nil && c.ctx.Err() == nil {
+			c.closeWith(websocket.StatusAbnormalClosure, "", false) // a dead peer cannot take part in a close handshake
+			return
+		}
+	}
+}
+
+// limiter is a token bucket: rate tokens a second, at most burst.
+type limiter struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+func (l *limiter) allow(now time.Time) bool {
+	if l.rate <= 0 {
+		return true
+	}
+	l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	l.last = now
+	if l.tokens < 1 {
+		return false
+	}
+	l.tokens--
+	return true
+}

@@ -1,0 +1,64 @@
+// Package ws pushes the committed changes of a resource to WebSocket
+// clients, serves custom WebSocket endpoints, and holds a Go client with
+// reconnect and resume.
+//
+// A Manager owns the connections of an application. Change capture calls
+// Publish after each commit; every client connected to the resource's
+// endpoint receives the event:
+//
+//	m := ws.NewManager()
+//	m.AddResource("items", source) // source reads snapshots; see Source
+//	mux.Handle("/ws/{resource}", m)
+//	...
+//	m.Publish("items", ws.Change{Op: "create", Key: 1, Row: &item, Data: itemJSON})
+//	...
+//	m.Shutdown(ctx) // closes every connection with 1001
+//
+// # Protocol
+//
+// Text frames, one JSON object each. The server sends
+//
+//	{"type":"create","resource":"items","id":1,"data":{...},"seq":41}
+//	{"type":"update","resource":"items","id":1,"data":{...},"seq":42}
+//	{"type":"delete","resource":"items","id":1,"seq":43}
+//	{"type":"initial","resource":"items","data":[...],"seq":43}  the answer to subscribe
+//	{"type":"ping"}                                              heartbeat
+//	{"type":"pong"}                                              the answer to a client's ping
+//	{"type":"error","detail":"..."}                              a bad client message; the connection stays open
+//	{"type":"reset","resource":"items"}                          resume is impossible: subscribe again
+//
+// and the client may send
+//
+//	{"type":"subscribe","filter":{"price__gt":"10"},"limit":100}  a snapshot, then only matching events
+//	{"type":"unsubscribe"}                                        no events until the next subscribe
+//	{"type":"ping"}
+//
+// A client receives every event published after its handshake completed;
+// it subscribes only to get a snapshot or to narrow the stream. seq rises by one per
+// event of a resource, starting from the time the resource was added in
+// microseconds, so that the seqs of a restarted server are never mistaken
+// for those of the last run. After an initial message with seq S the
+// client receives exactly the events after S that pass its filter, each
+// once, whatever is published meanwhile. A client that reconnects with
+// ?since=SEQ gets the events after SEQ from a bounded history, or a reset.
+//
+// A filtered subscriber receives an update when the new row matches, and
+// every delete whose Change has no Row; a row that stops matching is not
+// announced.
+//
+// Close codes: 1000 normal, 1001 shutdown, 1008 rate limit or expired
+// authorisation, 1009 message too big, 1011 internal error, 1013 a client
+// too slow to follow. A foreign Origin or a failed authentication is
+// refused with 403 before the upgrade, and a connection over the limit
+// with 503.
+//
+// # Goroutines
+//
+// Publish only numbers and encodes events; each resource has one fan-out
+// goroutine, owned by the Manager and stopped by Shutdown, that queues
+// them to the connections. Each connection has a bounded send queue, one
+// writer goroutine that empties it and a keepalive goroutine that sends the
+// heartbeats; both stop when the connection starts to close. The goroutine
+// of the HTTP request reads the client's messages and, when the connection
+// ends, waits for the other two.
+package ws

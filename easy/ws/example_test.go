@@ -1,0 +1,243 @@
+package ws_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/fastapi-easy/easy-go/easy/ws"
+)
+
+// A resource endpoint pushes every published change; the Go client
+// receives it as a typed Event.
+func Example() {
+	m := ws.NewManager()
+	m.AddResource("items", nil) // nil: events only, no snapshots
+	mux := http.NewServeMux()
+	mux.Handle("/ws/{resource}", m)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer m.Shutdown(context.Background())
+
+	ctx := context.Background()
+	client, err := ws.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws/items")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer client.Close()
+
+	// Change capture does this after each commit.
+	m.Publish("items", ws.Change{Op: ws.TypeCreate, Key: 1, Data: json.RawMessage(`{"id":1,"name":"apple","price":10.5}`)})
+
+	ev, _ := client.Next(ctx)
+	var item struct {
+		Name  string  `json:"name"`
+		Price float64 `json:"price"`
+	}
+	ev.Decode(&item)
+	fmt.Println(ev.Type, ev.Resource, string(ev.ID), item.Name, item.Price)
+	// Output: create items 1 apple 10.5
+}
+
+// The echo endpoint of FastAPI-Easy's WebSocket guide.
+func ExampleManager_Handler_echo() {
+	m := ws.NewManager()
+	echo := m.Handler("echo", func(ctx context.Context, c *ws.Conn) error {
+		for {
+			msg, err := c.Read(ctx)
+			if err != nil {
+				return err
+			}
+			c.Send(append([]byte("Echo: "), msg...))
+		}
+	})
+	srv := httptest.NewServer(echo)
+	defer srv.Close()
+	defer m.Shutdown(context.Background())
+
+	ctx := context.Background()
+	conn, _, err := websocket.Dial(ctx, srv.URL, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	conn.Write(ctx, websocket.MessageText, []byte("Hello Server!"))
+	_, reply, _ := conn.Read(ctx)
+	fmt.Println(string(reply))
+	conn.Close(websocket.StatusNormalClosure, "")
+	// Output: Echo: Hello Server!
+}
+
+// A chat room: every message goes to everyone in the room, and the room
+// hears who comes and goes.
+func ExampleManager_Handler_chat() {
+	m := ws.NewManager(ws.Authenticate(func(r *http.Request) (any, error) {
+		name := r.URL.Query().Get("name")
+		if name == "" {
+			return nil, errors.New("no name") // 403 before the upgrade
+		}
+		return name, nil
+	}))
+	chat := m.Handler("chat", func(ctx context.Context, c *ws.Conn) error {
+		name := c.Principal().(string)
+		m.Broadcast("chat", []byte(name+" joined"))
+		defer m.Broadcast("chat", []byte(name+" left"))
+		for {
+			msg, err := c.Read(ctx)
+			if err != nil {
+				return err
+			}
+			m.Broadcast("chat", fmt.Appendf(nil, "%s: %s", name, msg))
+		}
+	})
+	srv := httptest.NewServer(chat)
+	defer srv.Close()
+	defer m.Shutdown(context.Background())
+
+	ctx := context.Background()
+	join := func(name string) *websocket.Conn {
+		c, _, err := websocket.Dial(ctx, srv.URL+"?name="+name, nil)
+		if err != nil {
+			panic(err)
+		}
+		return c
+	}
+	hear := func(who string, c *websocket.Conn) {
+		_, msg, _ := c.Read(ctx)
+		fmt.Printf("%s hears %q\n", who, msg)
+	}
+	alice := join("alice")
+	hear("alice", alice)
+	bob := join("bob")
+	hear("alice", alice)
+	hear("bob", bob)
+	bob.Write(ctx, websocket.MessageText, []byte("hi"))
+	hear("alice", alice)
+	hear("bob", bob)
+	bob.Close(websocket.StatusNormalClosure, "")
+	hear("alice", alice)
+	alice.Close(websocket.StatusNormalClosure, "")
+	// Output:
+	// alice hears "alice joined"
+	// alice hears "bob joined"
+	// bob hears "bob joined"
+	// alice hears "bob: hi"
+	// bob hears "bob: hi"
+	// alice hears "bob left"
+}
+
+// The heartbeat, the timeouts, the limits and the authentication of the
+// guide are options of the Manager.
+func ExampleNewManager() {
+	m := ws.NewManager(
+		ws.Heartbeat(30*time.Second),             // {"type":"ping"} and a protocol ping
+		ws.WriteTimeout(10*time.Second),          // a client that cannot take a message in time is dropped
+		ws.ReadLimit(64<<10),                     // a bigger message closes with 1009
+		ws.RateLimit(20, 40),                     // a flood closes with 1008
+		ws.MaxConnections(10000),                 // one more gets 503
+		ws.AllowedOrigins("https://app.example"), // other browsers' origins get 403
+		ws.Authenticate(func(r *http.Request) (any, error) {
+			if r.URL.Query().Get("token") != "secret" {
+				return nil, errors.New("bad token") // 403 before the upgrade
+			}
+			return "alice", nil
+		}),
+	)
+	m.AddResource("items", nil)
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	defer m.Shutdown(context.Background())
+
+	_, err := ws.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws/items?token=wrong")
+	fmt.Println(err)
+	// Output: ws: handshake refused with 403 Forbidden
+}
+
+// A push-only endpoint, like the guide's "real-time data push", calls
+// CloseRead so that pings and the close handshake are still answered.
+func ExampleConn_CloseRead() {
+	m := ws.NewManager()
+	ticker := m.Handler("ticker", func(ctx context.Context, c *ws.Conn) error {
+		c.CloseRead()
+		for i := 1; i <= 3; i++ {
+			if err := c.SendJSON(map[string]int{"tick": i}); err != nil {
+				return err
+			}
+		}
+		return nil // closes with 1000 once the ticks are written
+	})
+	srv := httptest.NewServer(ticker)
+	defer srv.Close()
+	defer m.Shutdown(context.Background())
+
+	ctx := context.Background()
+	conn, _, _ := websocket.Dial(ctx, srv.URL, nil)
+	for {
+		_, msg, err := conn.Read(ctx)
+		if err != nil {
+			fmt.Println("closed with", websocket.CloseStatus(err))
+			return
+		}
+		fmt.Println(string(msg))
+	}
+	// Output:
+	// {"tick":1}
+	// {"tick":2}
+	// {"tick":3}
+	// closed with StatusNormalClosure
+}
+
+// Subscribe gets a snapshot, then the events after it; the client resumes
+// by itself after a dropped connection.
+func ExampleClient_Subscribe() {
+	m := ws.NewManager()
+	m.AddResource("items", fruit{m})
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	defer m.Shutdown(context.Background())
+
+	ctx := context.Background()
+	client, err := ws.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws/items")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer client.Close()
+	client.Subscribe(ctx, nil, 100)
+	for {
+		ev, err := client.Next(ctx)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if ev.Type == ws.TypeReset {
+			client.Subscribe(ctx, nil, 100) // what was missed is gone: start again
+			continue
+		}
+		fmt.Println(ev.Type, string(ev.Data))
+		if ev.Type == ws.TypeInitial {
+			return
+		}
+	}
+	// Output: initial [{"name":"apple"},{"name":"pear"}]
+}
+
+// fruit is a Source with two fixed rows.
+type fruit struct{ m *ws.Manager }
+
+func (fruit) Filter(map[string]string) (ws.Filter, error) { return nil, errors.New("no filters") }
+
+func (f fruit) Snapshot(context.Context, ws.Filter, int) ([]ws.Change, uint64, error) {
+	return []ws.Change{
+		{Key: 1, Data: json.RawMessage(`{"name":"apple"}`)},
+		{Key: 2, Data: json.RawMessage(`{"name":"pear"}`)},
+	}, f.m.Seq("items"), nil
+}

@@ -1,0 +1,328 @@
+package ws_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/fastapi-easy/easy-go/easy/ws"
+)
+
+// churn runs n random creates, updates and deletes on s from each of
+// writers goroutines, pausing now and then so that readers keep up, and
+// closes the returned channel when all are done.
+func churn(s *store, writers, n int) <-chan struct{} {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range n {
+				s.mu.Lock()
+				id := rand.IntN(s.next + 1)
+				s.mu.Unlock()
+				switch rand.IntN(4) {
+				case 0:
+					s.create(fmt.Sprintf("w%d-%d-%s", w, i, []string{"odd", "even"}[i%2]), float64(i))
+				case 1:
+					s.delete(id)
+				default:
+					s.update(id, float64(i))
+				}
+				if i%5 == 0 {
+					time.Sleep(100 * time.Microsecond)
+				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(done) }()
+	return done
+}
+
+func TestSnapshotThenLiveEventsHaveNoGapAndNoRepeat(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		filter string
+		match  func(*item) bool
+	}{
+		{"all rows", "", func(*item) bool { return true }},
+		{"filtered", `,"filter":{"name__like":"even"}`, func(it *item) bool { return strings.Contains(it.Name, "even") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, s, srv := newServer(t, ws.SendQueue(1<<14), ws.RateLimit(0, 0))
+			for i := range 20 {
+				s.create(fmt.Sprintf("seed-%d-%s", i, []string{"odd", "even"}[i%2]), float64(i))
+			}
+			c := dialReady(t, wsURL(srv, "/ws/items"))
+			done := churn(s, 2, 1500)
+
+			// passes reports whether the logged change is one the
+			// subscriber must receive: it matches, or it is a delete.
+			passes := func(l logged) bool { return l.change.Row == nil || tc.match(l.change.Row.(*item)) }
+			for round := 0; ; round++ {
+				send(t, c, `{"type":"subscribe"`+tc.filter+`}`)
+				var initial ws.Event
+				for initial.Type != ws.TypeInitial {
+					// Events of the stream before the initial message may come first.
+					initial = event(t, next(t, c))
+				}
+				var rows []item
+				if err := initial.Decode(&rows); err != nil {
+					t.Fatal(err)
+				}
+				state := make(map[int]item)
+				for _, it := range rows {
+					state[it.ID] = it
+				}
+
+				// pos is the index in the log of the next event the
+				// subscriber must get: the first one after the initial's seq
+				// that passes its filter.
+				s.mu.Lock()
+				pos := 0
+				for pos < len(s.log) && s.log[pos].seq <= initial.Seq {
+					pos++
+				}
+				s.mu.Unlock()
+				for n := 0; ; n++ {
+					finished := closed(done) // before looking at the log, which is then complete
+					s.mu.Lock()
+					for pos < len(s.log) && !passes(s.log[pos]) {
+						pos++
+					}
+					caughtUp := pos == len(s.log)
+					var want logged
+					if !caughtUp {
+						want = s.log[pos]
+					}
+					s.mu.Unlock()
+					if caughtUp && finished {
+						if round == 0 {
+							t.Fatal("no second subscribe happened while publishing")
+						}
+						if want := s.snapshotRows(filter{tc.match}); !maps.Equal(state, want) {
+							t.Fatalf("after %d rounds the subscriber's rows differ from the store's: %s", round, diff(state, want))
+						}
+						return
+					}
+					if caughtUp {
+						time.Sleep(time.Millisecond) // nothing to read until the writers publish again
+						continue
+					}
+					if n >= 40 {
+						break // subscribe again while the writers go on
+					}
+					ev := event(t, next(t, c))
+					if ev.Seq != want.seq || ev.Type != want.change.Op {
+						t.Fatalf("round %d, after initial %d: got %s %d, want %s %d",
+							round, initial.Seq, ev.Type, ev.Seq, want.change.Op, want.seq)
+					}
+					pos++
+					var id int
+					json.Unmarshal(ev.ID, &id)
+					if ev.Type == ws.TypeDelete {
+						delete(state, id)
+						continue
+					}
+					var it item
+					if err := ev.Decode(&it); err != nil {
+						t.Fatal(err)
+					}
+					state[id] = it
+				}
+			}
+		})
+	}
+}
+
+func TestResumeUnderConcurrentPublishHasNoGapAndNoRepeat(t *testing.T) {
+	m, s, srv := newServer(t, ws.SendQueue(1<<14))
+	c := dialReady(t, wsURL(srv, "/ws/items"))
+	first := m.Seq("items") + 1
+	done := churn(s, 1, 3000)
+
+	last := first - 1
+	for reconnects := 0; ; {
+		finished := closed(done) // before reading the seq, which is then the last
+		if last == m.Seq("items") {
+			if finished {
+				if reconnects < 5 {
+					t.Fatalf("only %d reconnects happened while publishing", reconnects)
+				}
+				return
+			}
+			time.Sleep(time.Millisecond) // nothing to read until the writer publishes again
+			continue
+		}
+		ev := event(t, next(t, c))
+		if ev.Seq != last+1 {
+			t.Fatalf("after %d reconnects got seq %d, want %d", reconnects, ev.Seq, last+1)
+		}
+		last = ev.Seq
+		if (last-first)%300 == 299 {
+			c.Close(websocket.StatusNormalClosure, "")
+			c = dial(t, wsURL(srv, fmt.Sprintf("/ws/items?since=%d", last)))
+			reconnects++
+		}
+	}
+}
+
+func closed(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
+// smallBuffers makes the server's sockets small, so that a client that
+// does not read fills them after a few messages.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		c.(*net.TCPConn).SetWriteBuffer(8 << 10)
+	}
+	return c, err
+}
+
+func TestSlowConsumerIsClosedWith1013WhileOthersGetEveryEvent(t *testing.T) {
+	var mu sync.Mutex
+	codes := make(map[string]websocket.StatusCode)
+	m := ws.NewManager(quiet, ws.SendQueue(32), ws.WriteTimeout(30*time.Second),
+		ws.OnDisconnect(func(c *ws.Conn, code websocket.StatusCode) {
+			mu.Lock()
+			codes[c.ID()] = code
+			mu.Unlock()
+		}))
+	s := newStore(m)
+	m.AddResource("items", s)
+	srv := httptest.NewUnstartedServer(m)
+	srv.Listener = smallBuffers{srv.Listener}
+	srv.Start()
+	t.Cleanup(func() { m.Shutdown(context.Background()); srv.Close() })
+	url := wsURL(srv, "/ws/items")
+
+	slow := dial(t, url, func(o *websocket.DialOptions) {
+		o.HTTPClient = &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				if err == nil {
+					c.(*net.TCPConn).SetReadBuffer(4 << 10)
+				}
+				return c, err
+			},
+		}}
+	})
+	send(t, slow, `{"type":"ping"}`)
+	expect(t, slow, `{"type":"pong"}`) // it follows the resource; from now on it reads nothing
+	slowID := m.Conns()[0].ID()
+
+	const fast = 100
+	base := m.Seq("items")
+	var received [fast]atomic.Uint64 // the last seq each fast client got
+	var readers sync.WaitGroup
+	failures := make(chan error, fast)
+	for i := range fast {
+		c := dialReady(t, url)
+		readers.Go(func() {
+			for want := base + 1; ; want++ {
+				_, b, err := c.Read(context.Background())
+				if err != nil {
+					return // the test is over
+				}
+				var ev ws.Event
+				json.Unmarshal(b, &ev)
+				if ev.Seq != want {
+					failures <- fmt.Errorf("fast client %d got %s, want seq %d", i, b, want)
+					return
+				}
+				received[i].Store(ev.Seq)
+			}
+		})
+	}
+
+	payload := strings.Repeat("x", 1024)
+	var slowest time.Duration
+	publish := func(n int) {
+		for range n {
+			start := time.Now()
+			s.create(payload, 1)
+			slowest = max(slowest, time.Since(start))
+		}
+		eventually(t, "the fast clients got every event", func() bool {
+			select {
+			case err := <-failures:
+				t.Fatal(err)
+			default:
+			}
+			for i := range received {
+				if received[i].Load() != m.Seq("items") {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	for m.Stats().DroppedSlow == 0 {
+		if m.Seq("items")-base > 5000 {
+			t.Fatal("5000 events published and the slow client is still open")
+		}
+		publish(8)
+	}
+	publish(20) // the others go on as before
+
+	if slowest > time.Second {
+		t.Fatalf("a Publish took %v while a client was stuck", slowest)
+	}
+	if got := m.Stats().DroppedSlow; got != 1 {
+		t.Fatalf("DroppedSlow = %d, want 1", got)
+	}
+	// What the server wrote before it gave up is still on its way; then
+	// comes the close frame.
+	expectClose(t, slow, websocket.StatusTryAgainLater)
+	eventually(t, "the slow connection is gone", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return codes[slowID] == websocket.StatusTryAgainLater
+	})
+	if st := m.Stats(); st.Connections != fast || st.DroppedSlow != 1 {
+		t.Fatalf("Stats = %+v, want %d connections and DroppedSlow 1", st, fast)
+	}
+	for i := range fast {
+		if got := received[i].Load(); got != m.Seq("items") {
+			t.Fatalf("fast client %d stopped at %d of %d", i, got, m.Seq("items"))
+		}
+	}
+	m.Shutdown(context.Background())
+	readers.Wait()
+}
+
+// diff lists the rows that differ between the subscriber's and the store's.
+func diff(got, want map[int]item) string {
+	var b strings.Builder
+	for id, it := range got {
+		if w, ok := want[id]; !ok || w != it {
+			fmt.Fprintf(&b, "\n  id %d: subscriber %+v, store %+v (present %t)", id, it, w, ok)
+		}
+	}
+	for id, w := range want {
+		if _, ok := got[id]; !ok {
+			fmt.Fprintf(&b, "\n  id %d: subscriber lacks %+v", id, w)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,317 @@
+package ws
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+
+	"github.com/coder/websocket"
+
+	"github.com/fastapi-easy/easy-go/internal/problem"
+)
+
+// HandlerFunc serves one connection of a custom endpoint. ctx ends when
+// the connection starts to close. When it returns nil, the connection is
+// closed with 1000 after what is queued has been written; when it returns
+// an error while the connection is still open, the error is logged and the
+// connection is closed with 1011, as it is when it panics.
+type HandlerFunc func(ctx context.Context, c *Conn) error
+
+// ServeHTTP serves the event stream of the resource named by the last
+// element of the request path, so that one Manager can be mounted at
+// /ws/{resource}. An unknown resource is a 404.
+//
+// The client receives every event of the resource from the moment it
+// connects. The query may hold since=SEQ, to resume after the event SEQ
+// from the history (or get a reset), and filter={...}, a JSON object in
+// the CRUD list language that narrows the stream as subscribe does; a bad
+// value of either is a 422 before the upgrade.
+func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	res := m.resource(path.Base(r.URL.Path))
+	if res == nil {
+		problem.Text(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	f, since, resume, err := parseQuery(res, r.URL.Query())
+	if err != nil {
+		problem.Write(w, r, m.log, err)
+		return
+	}
+	c := m.open(w, r, endpoint{group: res.name, res: res, filter: f, since: since, resume: resume})
+	if c == nil {
+		return
+	}
+	defer m.release(c, res)
+	defer m.recoverConn(c, nil)
+	for {
+		msg, err := c.Read(c.ctx)
+		if err != nil {
+			return
+		}
+		m.handleRequest(c, res, msg)
+	}
+}
+
+// Handler returns an endpoint for a custom protocol, such as an echo or a
+// chat room: each connection is served by h, with the Manager's limits,
+// heartbeat (protocol pings only) and registry. group names the
+// connections for Broadcast; it should differ from every resource name.
+func (m *Manager) Handler(group string, h HandlerFunc) http.Handler {
+	if group == "" || h == nil {
+		panic("ws: Handler needs a group name and a HandlerFunc")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := m.open(w, r, endpoint{group: group})
+		if c == nil {
+			return
+		}
+		defer m.release(c, nil)
+		defer m.recoverConn(c, nil)
+		if err := h(c.ctx, c); err != nil && c.ctx.Err() == nil {
+			m.log.Error("ws: handler failed", "conn", c.id, "group", group, "error", err)
+			c.closeWith(websocket.StatusInternalError, "internal error", false)
+		}
+	})
+}
+
+// handleRequest answers one client message of the resource protocol.
+func (m *Manager) handleRequest(c *Conn, res *resource, msg []byte) {
+	req, err := parseRequest(msg, m.cfg.snapshotLimit)
+	if err != nil {
+		c.enqueue(errorMessage(err.Error()))
+		return
+	}
+	switch req.Type {
+	case TypePing:
+		c.enqueue([]byte(pongMessage))
+	case TypeSubscribe:
+		m.subscribe(c, res, req)
+	case TypeUnsubscribe:
+		res.unsubscribe(c)
+	default:
+		if fn := m.cfg.onMessage; fn != nil {
+			if err := fn(c.ctx, c, msg); err != nil {
+				c.enqueue(errorMessage(err.Error()))
+			}
+			return
+		}
+		c.enqueue(errorMessage(fmt.Sprintf("unknown message type %q", req.Type)))
+	}
+}
+
+// subscribe answers a subscribe message with a snapshot and narrows the
+// connection's events to its filter.
+func (m *Manager) subscribe(c *Conn, res *resource, req request) {
+	if res.src == nil {
+		c.enqueue(errorMessage("subscribe is not available for this resource"))
+		return
+	}
+	var f Filter
+	if len(req.Filter) > 0 {
+		var err error
+		if f, err = res.src.Filter(req.Filter); err != nil {
+			c.enqueue(errorMessage(err.Error()))
+			return
+		}
+	}
+	limit := req.Limit
+	if limit == 0 {
+		limit = m.cfg.snapshotLimit
+	}
+	initial, seq, err := res.snapshot(c, f, limit)
+	if err != nil {
+		if c.ctx.Err() == nil {
+			m.log.Error("ws: snapshot failed", "resource", res.name, "conn", c.id, "error", err)
+			c.enqueue(errorMessage("snapshot failed"))
+		}
+		return
+	}
+	res.subscribe(c, f, seq, initial)
+}
+
+// parseQuery reads since and filter from the query of a resource endpoint.
+func parseQuery(res *resource, q url.Values) (f Filter, since uint64, resume bool, err error) {
+	if q.Has("since") {
+		s := q.Get("since")
+		since, err = strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil, 0, false, problem.Invalid("int_parsing", []any{"query", "since"},
+				"Input should be a valid integer, unable to parse string as an integer", s)
+		}
+		resume = true
+	}
+	if q.Has("filter") {
+		s := q.Get("filter")
+		invalid := func(msg string) error {
+			return problem.Invalid("value_error", []any{"query", "filter"}, "Value error, "+msg, s)
+		}
+		if res.src == nil {
+			return nil, 0, false, invalid("this resource cannot be filtered")
+		}
+		fields, err := parseFilter([]byte(s))
+		if err != nil {
+			return nil, 0, false, invalid(err.Error())
+		}
+		if len(fields) > 0 {
+			if f, err = res.src.Filter(fields); err != nil {
+				return nil, 0, false, invalid(err.Error())
+			}
+		}
+	}
+	return f, since, resume, nil
+}
+
+// endpoint says what a connection is opened for.
+type endpoint struct {
+	group  string
+	res    *resource // nil on a custom endpoint
+	filter Filter
+	since  uint64
+	resume bool
+}
+
+// open runs the checks that come before the upgrade, upgrades and
+// registers the connection, and starts its goroutines. It returns nil
+// when it has refused the request, having written the response.
+func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Conn {
+	if err := m.reserve(); err != nil {
+		m.refuse(w, r, err)
+		return nil
+	}
+	principal, err := m.authenticate(r)
+	if err != nil {
+		m.slots.Add(-1)
+		m.refuse(w, r, err)
+		return nil
+	}
+	c := newConn(m, ep.group, principal, r)
+	registered := false
+	u := &upgrader{ResponseWriter: w, upgrade: func() {
+		// This runs as Accept writes the 101, so a client whose handshake
+		// has completed receives every event published after that.
+		if registered = m.register(c); registered {
+			m.connected(c, ep)
+		}
+	}}
+	// Accept checks the Origin (403) and the handshake (426), and writes
+	// the response itself when it refuses.
+	wsc, err := websocket.Accept(u, r, &m.accept)
+	switch {
+	case err != nil && !registered:
+		m.slots.Add(-1)
+		m.stats.refused.Add(1)
+		m.log.Debug("ws: upgrade refused", "remote", r.RemoteAddr, "error", err)
+		return nil
+	case err != nil: // the hijack failed after the 101
+		c.closeWith(websocket.StatusAbnormalClosure, "", false)
+		m.release(c, ep.res)
+		return nil
+	}
+	wsc.SetReadLimit(m.cfg.readLimit)
+	c.ws = wsc
+	c.sock.Store(&u.conn)
+	if !registered {
+		m.slots.Add(-1)
+		wsc.Close(websocket.StatusGoingAway, "server shutting down")
+		return nil
+	}
+	c.start(ep.res != nil)
+	return c
+}
+
+// connected runs the OnConnect hook, then makes c follow its resource.
+func (m *Manager) connected(c *Conn, ep endpoint) {
+	if fn := m.cfg.onConnect; fn != nil {
+		func() {
+			defer m.recoverConn(c, nil)
+			fn(c)
+		}()
+	}
+	switch {
+	case ep.res == nil:
+	case ep.resume:
+		ep.res.resume(c, ep.filter, ep.since)
+	default:
+		ep.res.follow(c, ep.filter)
+	}
+}
+
+// reserve takes a connection slot, or returns the 503 that refuses one.
+func (m *Manager) reserve() error {
+	if m.ctx.Err() != nil {
+		return problem.New(http.StatusServiceUnavailable, "Server is shutting down")
+	}
+	if n := m.slots.Add(1); m.cfg.maxConns > 0 && n > int64(m.cfg.maxConns) {
+		m.slots.Add(-1)
+		return problem.New(http.StatusServiceUnavailable, "Too many connections")
+	}
+	return nil
+}
+
+// authenticate runs the Authenticate hook. An error that carries no status
+// of its own is a 403 that does not show its text.
+func (m *Manager) authenticate(r *http.Request) (any, error) {
+	if m.cfg.authenticate == nil {
+		return nil, nil
+	}
+	p, err := m.cfg.authenticate(r)
+	if err == nil {
+		return p, nil
+	}
+	if problem.Status(err) == http.StatusInternalServerError {
+		m.log.Debug("ws: authentication failed", "remote", r.RemoteAddr, "error", err)
+		return nil, problem.New(http.StatusForbidden, "Forbidden")
+	}
+	return nil, err
+}
+
+func (m *Manager) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	m.stats.refused.Add(1)
+	problem.Write(w, r, m.log, err)
+}
+
+// release runs when the goroutine serving c returns: it closes c if
+// nothing has yet, waits until the socket is closed, and forgets c.
+func (m *Manager) release(c *Conn, res *resource) {
+	c.closeWith(websocket.StatusNormalClosure, "", true)
+	if res != nil {
+		res.detach(c)
+	}
+	code := c.wait()
+	m.unregister(c)
+	m.slots.Add(-1)
+	if fn := m.cfg.onDisconnect; fn != nil {
+		func() {
+			defer m.recoverConn(c, nil)
+			fn(c, code)
+		}()
+	}
+	m.wg.Done()
+}
+
+// upgrader lets open act at the moment Accept writes the 101, and keeps
+// the network connection that Accept takes over, so that Shutdown can
+// drop a connection whose close handshake takes longer than it may wait.
+type upgrader struct {
+	http.ResponseWriter
+	upgrade func()
+	conn    net.Conn
+}
+
+func (u *upgrader) WriteHeader(status int) {
+	if status == http.StatusSwitchingProtocols {
+		u.upgrade()
+	}
+	u.ResponseWriter.WriteHeader(status)
+}
+
+func (u *upgrader) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(u.ResponseWriter).Hijack()
+	u.conn = conn
+	return conn, brw, err
+}

@@ -1,0 +1,61 @@
+package ws
+
+// event is one published change, encoded once and shared by every
+// connection that receives it.
+type event struct {
+	seq    uint64
+	change Change
+	msg    []byte // the whole message, seq included
+}
+
+// history keeps the latest events of a resource, oldest first, so that a
+// client can resume with ?since and a subscriber can catch up with what
+// was published while its snapshot was read. It is a ring of fixed size;
+// the resource's pubMu guards it.
+type history struct {
+	ring  []*event
+	start int // index of the oldest event
+	n     int // events held
+}
+
+func newHistory(size int) history {
+	return history{ring: make([]*event, size)}
+}
+
+// add appends ev, whose seq is one more than the last one added, and
+// forgets the oldest event when the ring is full.
+func (h *history) add(ev *event) {
+	size := len(h.ring)
+	if size == 0 {
+		return
+	}
+	if h.n < size {
+		h.ring[(h.start+h.n)%size] = ev
+		h.n++
+		return
+	}
+	h.ring[h.start] = ev
+	h.start = (h.start + 1) % size
+}
+
+// between returns the events with after < seq <= upto, oldest first. It
+// reports false when some of them are no longer held.
+func (h *history) between(after, upto uint64) ([]*event, bool) {
+	if after >= upto {
+		return nil, true
+	}
+	if h.n == 0 {
+		return nil, false
+	}
+	size := len(h.ring)
+	oldest := h.ring[h.start].seq
+	newest := h.ring[(h.start+h.n-1)%size].seq
+	if after+1 < oldest || upto > newest {
+		return nil, false
+	}
+	out := make([]*event, 0, upto-after)
+	for seq := after + 1; seq <= upto; seq++ {
+		out = append(out, h.ring[(h.start+int(seq-oldest))%size])
+	}
+	return out, true
+}

@@ -1,0 +1,302 @@
+// The JavaScript client of easy's realtime endpoints: a dependency-free ES
+// module, served by the app at /ws/client.js.
+//
+//   import { connect } from "/ws/client.js";
+//   const live = connect("items", {
+//     onInitial(rows, seq) { ... },    // the snapshot
+//     onCreate(ev) { ... }, onUpdate(ev) { ... }, onDelete(ev) { ... },
+//     onStatus(status) { ... },        // "connecting", "connected", "reconnecting", "offline"
+//   });
+//   live.subscribe({ price__gt: 10 }); // a new filter: a fresh snapshot, then only matching events
+//   live.close();
+//
+// It reconnects with jittered exponential backoff and resumes with
+// ?since=SEQ, so that no event is lost or doubled; when the server cannot
+// resume it sends a reset, and the client asks for a fresh snapshot. A
+// connection that brings no message (the server pings every 30 s) for two
+// heartbeat intervals is taken for dead and replaced. See docs/realtime-js.md.
+
+/**
+ * @typedef {"connecting" | "connected" | "reconnecting" | "offline"} Status
+ *
+ * @typedef {object} ChangeEvent A committed change of one row.
+ * @property {"create" | "update" | "delete"} type
+ * @property {string} resource
+ * @property {string | number} id the primary key
+ * @property {any} [data] the row as the REST API renders it; absent on delete
+ * @property {number} seq rises by one per event of the resource
+ *
+ * @typedef {Record<string, string | number | boolean>} Filter
+ *   In the CRUD list language: { name: "apple", price__gt: 10 }.
+ *
+ * @typedef {object} Options
+ * @property {string} [url] the endpoint, ws(s):// or http(s):// or a path;
+ *   default ws(s)://<this page's host>/ws/<resource>
+ * @property {Filter} [filter] only the rows and events that match
+ * @property {number} [limit] at most this many rows in a snapshot
+ * @property {boolean} [snapshot] ask for a snapshot (an initial message)
+ *   on connect and after a reset; default true
+ * @property {number} [since] resume after this seq on the first connection
+ * @property {number} [heartbeatInterval] the server's ping interval in ms
+ *   (default 30000); no message for two of them means a dead connection;
+ *   0 turns the check off
+ * @property {{initial?: number, max?: number}} [backoff] the first and the
+ *   longest wait between attempts in ms (default 250 and 30000); each wait
+ *   is jittered between half and all of its value
+ * @property {(rows: any[], seq: number) => void} [onInitial] the snapshot
+ * @property {(ev: ChangeEvent) => void} [onCreate]
+ * @property {(ev: ChangeEvent) => void} [onUpdate]
+ * @property {(ev: ChangeEvent) => void} [onDelete]
+ * @property {(ev: ChangeEvent) => void} [onEvent] every change, after its own callback
+ * @property {() => void} [onReset] what was missed is gone; a snapshot follows
+ *   when snapshot is on
+ * @property {(status: Status) => void} [onStatus]
+ * @property {(detail: string) => void} [onError] an error message from the
+ *   server, or why the client stopped
+ * @property {typeof WebSocket} [WebSocket] the WebSocket class; default the global one
+ *
+ * @typedef {object} Live
+ * @property {(filter?: Filter, limit?: number) => void} subscribe replaces the
+ *   filter and limit and asks for a fresh snapshot
+ * @property {() => void} close closes with 1000 and stops reconnecting
+ * @property {Status} status
+ * @property {number | null} seq the seq of the last event or snapshot, null
+ *   before the first one and after a reset
+ */
+
+/**
+ * The wait before reconnection attempt number attempt (0 for the first):
+ * initial doubled per attempt, at most max, jittered between half and all
+ * of it so that clients dropped together do not come back together.
+ *
+ * @param {number} attempt
+ * @param {{initial?: number, max?: number}} [backoff]
+ * @param {() => number} [random] in [0, 1)
+ * @returns {number} milliseconds
+ */
+export function backoffDelay(attempt, backoff = {}, random = Math.random) {
+  const initial = backoff.initial ?? 250;
+  const max = Math.max(backoff.max ?? 30000, initial);
+  const d = Math.min(initial * 2 ** Math.min(attempt, 30), max);
+  return d / 2 + random() * (d / 2);
+}
+
+/**
+ * The URL of a connection: the endpoint with since (to resume) and filter.
+ *
+ * @param {string} base an absolute ws:// or wss:// URL
+ * @param {number | null} since
+ * @param {Filter | undefined} filter
+ * @returns {string}
+ */
+export function endpointURL(base, since, filter) {
+  const u = new URL(base);
+  if (since !== null) u.searchParams.set("since", String(since));
+  else u.searchParams.delete("since");
+  if (filter && Object.keys(filter).length > 0) u.searchParams.set("filter", JSON.stringify(filter));
+  else u.searchParams.delete("filter");
+  return u.toString();
+}
+
+/**
+ * Follows the events of resource until close.
+ *
+ * @param {string} resource the table name, such as "items"
+ * @param {Options} [options]
+ * @returns {Live}
+ */
+export function connect(resource, options = {}) {
+  const opts = { ...options };
+  const WS = opts.WebSocket ?? globalThis.WebSocket;
+  const base = resolveURL(opts.url ?? "/ws/" + encodeURIComponent(resource));
+  const heartbeat = opts.heartbeatInterval ?? 30000;
+  let wantSnapshot = opts.snapshot ?? true;
+  let filter = opts.filter; // of the next subscribe
+  let limit = opts.limit;
+  let activeFilter = opts.filter; // the server's, sent again on resume
+
+  /** @type {WebSocket | null} */
+  let sock = null;
+  /** @type {Status} */
+  let status = "connecting";
+  /** @type {number | null} */
+  let seq = opts.since ?? null;
+  let needSnapshot = wantSnapshot && seq === null;
+  // The filters of the subscribes sent on this socket and not yet
+  // answered. Meanwhile events are dropped: each is in the snapshot or is
+  // sent again after it.
+  let pending = [];
+  let opened = false; // some connection has opened
+  let attempt = 0; // attempts since the last open
+  let stopped = false;
+  let retryTimer = null;
+  let deadTimer = null;
+
+  const call = (name, ...args) => {
+    const fn = opts[name];
+    if (typeof fn !== "function") return;
+    try {
+      fn(...args);
+    } catch (err) {
+      console.error(`ws client: ${name} threw`, err);
+    }
+  };
+  const setStatus = (s) => {
+    if (s === status) return;
+    status = s;
+    call("onStatus", s);
+  };
+
+  const sendSubscribe = () => {
+    const msg = { type: "subscribe" };
+    if (filter && Object.keys(filter).length > 0) msg.filter = filter;
+    if (limit) msg.limit = limit;
+    pending.push(filter);
+    sock.send(JSON.stringify(msg));
+  };
+
+  // armDeadline restarts the heartbeat check: any message proves the
+  // connection alive.
+  const armDeadline = () => {
+    clearTimeout(deadTimer);
+    if (heartbeat > 0) deadTimer = setTimeout(drop, 2 * heartbeat);
+  };
+
+  const detach = () => {
+    if (!sock) return null;
+    const s = sock;
+    s.onopen = s.onmessage = s.onclose = s.onerror = null;
+    sock = null;
+    pending = [];
+    clearTimeout(deadTimer);
+    return s;
+  };
+
+  // drop abandons a silent socket without waiting for its close
+  // handshake, which a dead connection never completes, and reconnects.
+  const drop = () => {
+    detach()?.close(4000, "heartbeat timeout");
+    scheduleReconnect();
+  };
+
+  const scheduleReconnect = () => {
+    if (stopped || retryTimer !== null) return;
+    setStatus("reconnecting");
+    retryTimer = setTimeout(open, backoffDelay(attempt++, opts.backoff));
+  };
+
+  const open = () => {
+    retryTimer = null;
+    if (wantSnapshot && seq === null) needSnapshot = true; // the last one failed, or a reset came
+    // With a snapshot to come there is nothing to resume.
+    const since = needSnapshot ? null : seq;
+    let s;
+    try {
+      s = new WS(endpointURL(base, since, needSnapshot ? undefined : activeFilter));
+    } catch (err) {
+      stop(`cannot connect: ${err.message}`);
+      return;
+    }
+    sock = s;
+    s.onopen = () => {
+      const again = opened;
+      opened = true;
+      attempt = 0;
+      armDeadline();
+      setStatus("connected");
+      if (needSnapshot) sendSubscribe();
+      else if (seq === null && again) call("onReset"); // what was missed is unknown
+    };
+    s.onmessage = (e) => {
+      armDeadline();
+      if (typeof e.data === "string") receive(e.data);
+    };
+    s.onclose = (e) => {
+      detach();
+      if (stopped) return;
+      if (e.code === 1008) stop(e.reason || "closed by the server: policy violation");
+      else scheduleReconnect();
+    };
+  };
+
+  const receive = (text) => {
+    let ev;
+    try {
+      ev = JSON.parse(text);
+    } catch {
+      call("onError", "bad message from the server");
+      return;
+    }
+    switch (ev.type) {
+      case "create":
+      case "update":
+      case "delete":
+        if (pending.length > 0 || (seq !== null && ev.seq <= seq)) return;
+        if (typeof ev.seq === "number") seq = ev.seq;
+        call(ev.type === "create" ? "onCreate" : ev.type === "update" ? "onUpdate" : "onDelete", ev);
+        call("onEvent", ev);
+        return;
+      case "initial":
+        activeFilter = pending.shift();
+        if (pending.length > 0) return; // the answer to a later subscribe follows
+        needSnapshot = false;
+        seq = ev.seq;
+        call("onInitial", ev.data ?? [], ev.seq);
+        return;
+      case "reset":
+        seq = null;
+        call("onReset");
+        if (wantSnapshot) {
+          needSnapshot = true;
+          sendSubscribe();
+        }
+        return;
+      case "error":
+        // The client sends only subscribes, so an error answers the oldest
+        // one: it changed nothing on the server.
+        pending.shift();
+        if (pending.length === 0) needSnapshot = false;
+        call("onError", ev.detail);
+        return;
+      default: // ping, pong, and types added later
+    }
+  };
+
+  const stop = (reason) => {
+    stopped = true;
+    clearTimeout(retryTimer);
+    detach()?.close(1000);
+    setStatus("offline");
+    if (reason) call("onError", reason);
+  };
+
+  call("onStatus", status);
+  open();
+
+  return {
+    subscribe(newFilter, newLimit) {
+      filter = newFilter;
+      limit = newLimit;
+      wantSnapshot = needSnapshot = true;
+      if (sock && sock.readyState === 1) sendSubscribe(); // else when the next connection opens
+    },
+    close() {
+      if (!stopped) stop();
+    },
+    get status() {
+      return status;
+    },
+    get seq() {
+      return seq;
+    },
+  };
+}
+
+// resolveURL makes an absolute ws:// or wss:// URL of url, which may be
+// relative to the page and may use http(s).
+function resolveURL(url) {
+  const u = new URL(url, globalThis.location?.href);
+  if (u.protocol === "http:") u.protocol = "ws:";
+  if (u.protocol === "https:") u.protocol = "wss:";
+  return u.toString();
+}

@@ -1,0 +1,294 @@
+package ws
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/coder/websocket"
+)
+
+// ErrClosed is returned when sending to or reading from a connection that
+// is closing or closed.
+var ErrClosed = errors.New("ws: connection closed")
+
+// ErrUnknownConn is returned by Manager.Send for an ID that names no open
+// connection.
+var ErrUnknownConn = errors.New("ws: no open connection with that ID")
+
+// Manager owns a set of WebSocket connections: it accepts them, serves the
+// resource endpoints and custom endpoints, numbers and fans out the events
+// of each resource, and closes everything on Shutdown. An application has
+// one; its zero value is not usable, call NewManager.
+type Manager struct {
+	cfg    config
+	accept websocket.AcceptOptions
+	log    *slog.Logger
+
+	// ctx ends at Shutdown, which stops the fan-out goroutines. wg counts
+	// them and every open connection.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// resMu guards resources apart from the registry, so that Publish
+	// never waits for connections coming and going.
+	resMu     sync.RWMutex
+	resources map[string]*resource
+
+	mu     sync.RWMutex // guards the registry
+	closed bool
+	conns  map[string]*Conn
+	groups map[string]map[*Conn]struct{}
+
+	slots  atomic.Int64 // connections open or being opened
+	nextID atomic.Uint64
+	stats  counters
+}
+
+type counters struct {
+	eventsPublished, messagesSent, bytesSent, droppedSlow, rateLimited, refused atomic.Uint64
+}
+
+// Stats is a snapshot of a Manager's counters.
+type Stats struct {
+	Connections     int    // open now
+	EventsPublished uint64 // events numbered by Publish
+	MessagesSent    uint64 // messages written to connections
+	BytesSent       uint64 // bytes of those messages
+	DroppedSlow     uint64 // connections closed with 1013 because their queue was full
+	RateLimited     uint64 // connections closed with 1008 for sending too fast
+	Refused         uint64 // requests refused before the upgrade
+}
+
+// NewManager returns a Manager configured by opts.
+func NewManager(opts ...Option) *Manager {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Manager{
+		cfg:       cfg,
+		log:       cfg.logger,
+		ctx:       ctx,
+		cancel:    cancel,
+		resources: make(map[string]*resource),
+		conns:     make(map[string]*Conn),
+		groups:    make(map[string]map[*Conn]struct{}),
+	}
+	m.accept.CompressionMode = cfg.compression
+	if slices.Contains(cfg.origins, "*") {
+		m.accept.InsecureSkipVerify = true
+	} else {
+		m.accept.OriginPatterns = cfg.origins
+	}
+	return m
+}
+
+// AddResource makes the Manager serve the events of the resource name,
+// which ServeHTTP serves at a path ending in /name. src answers subscribe
+// messages; with a nil src, clients get the events but cannot subscribe.
+// Adding a name twice, or after Shutdown, panics.
+func (m *Manager) AddResource(name string, src Source) {
+	if name == "" {
+		panic("ws: AddResource with an empty name")
+	}
+	m.mu.Lock() // with m.closed, so that Shutdown waits for the goroutine started here
+	defer m.mu.Unlock()
+	if m.closed {
+		panic(fmt.Sprintf("ws: AddResource(%q) after Shutdown", name))
+	}
+	m.resMu.Lock()
+	defer m.resMu.Unlock()
+	if _, ok := m.resources[name]; ok {
+		panic(fmt.Sprintf("ws: resource %q added twice", name))
+	}
+	r := newResource(m, name, src)
+	m.resources[name] = r
+	// The fan-out goroutine of the resource is owned by the Manager and
+	// stops when Shutdown cancels m.ctx.
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		r.fanOut(m.ctx)
+	}()
+}
+
+func (m *Manager) resource(name string) *resource {
+	m.resMu.RLock()
+	defer m.resMu.RUnlock()
+	return m.resources[name]
+}
+
+// Publish numbers the changes of a resource (seq rises by one per event),
+// encodes each event once, keeps it in the resource's history and hands
+// it to the connections. Change capture calls it after a commit, in
+// commit order. It never waits for a connection: fan-out happens on a
+// goroutine of the Manager. Changes to a resource that was never added,
+// or published after Shutdown, are logged and dropped.
+func (m *Manager) Publish(resource string, changes ...Change) {
+	if len(changes) == 0 {
+		return
+	}
+	r := m.resource(resource)
+	if r == nil || m.ctx.Err() != nil {
+		m.log.Error("ws: events dropped: unknown resource or Manager shut down", "resource", resource, "events", len(changes))
+		return
+	}
+	m.stats.eventsPublished.Add(uint64(r.publish(changes)))
+}
+
+// Seq returns the seq of the last event published for resource, or 0 for
+// a resource that was never added. A snapshot that includes every event
+// published so far is consistent with this seq.
+func (m *Manager) Seq(resource string) uint64 {
+	if r := m.resource(resource); r != nil {
+		return r.seq.Load()
+	}
+	return 0
+}
+
+// Send queues msg to the connection with the given ID; see Conn.Send.
+func (m *Manager) Send(id string, msg []byte) error {
+	m.mu.RLock()
+	c := m.conns[id]
+	m.mu.RUnlock()
+	if c == nil {
+		return ErrUnknownConn
+	}
+	return c.Send(msg)
+}
+
+// Broadcast queues msg to every connection of group (a resource name or
+// the group of a custom endpoint) and returns how many it reached. On a
+// resource endpoint msg goes to every connection, whatever its filter.
+func (m *Manager) Broadcast(group string, msg []byte) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n := 0
+	for c := range m.groups[group] {
+		if c.enqueue(msg) {
+			n++
+		}
+	}
+	return n
+}
+
+// BroadcastAll queues msg to every open connection and returns how many
+// it reached.
+func (m *Manager) BroadcastAll(msg []byte) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n := 0
+	for _, c := range m.conns {
+		if c.enqueue(msg) {
+			n++
+		}
+	}
+	return n
+}
+
+// Count returns how many connections are open, counting those whose close
+// handshake is under way.
+func (m *Manager) Count() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.conns)
+}
+
+// Conns returns the open connections, in the order they were opened.
+func (m *Manager) Conns() []*Conn {
+	m.mu.RLock()
+	conns := make([]*Conn, 0, len(m.conns))
+	for _, c := range m.conns {
+		conns = append(conns, c)
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(conns, func(a, b *Conn) int { return cmp.Compare(a.num, b.num) })
+	return conns
+}
+
+// Stats returns the Manager's counters.
+func (m *Manager) Stats() Stats {
+	return Stats{
+		Connections:     m.Count(),
+		EventsPublished: m.stats.eventsPublished.Load(),
+		MessagesSent:    m.stats.messagesSent.Load(),
+		BytesSent:       m.stats.bytesSent.Load(),
+		DroppedSlow:     m.stats.droppedSlow.Load(),
+		RateLimited:     m.stats.rateLimited.Load(),
+		Refused:         m.stats.refused.Load(),
+	}
+}
+
+// Shutdown refuses new connections, closes every open one with 1001 and
+// waits until they and the Manager's goroutines are gone, or until ctx
+// ends; then it drops the connections that are left without waiting for
+// their close handshake, and returns ctx's error. A Manager cannot be used
+// again after Shutdown.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.mu.Lock()
+	m.closed = true
+	conns := make([]*Conn, 0, len(m.conns))
+	for _, c := range m.conns {
+		conns = append(conns, c)
+	}
+	m.mu.Unlock()
+	m.cancel()
+	for _, c := range conns {
+		c.closeWith(websocket.StatusGoingAway, "server shutting down", false)
+	}
+	done := make(chan struct{})
+	// This goroutine turns m.wg into a channel; it is owned by Shutdown and
+	// returns once every connection and fan-out goroutine has, which
+	// CloseNow below hastens when ctx ends first.
+	go func() {
+		m.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, c := range conns {
+			c.drop()
+		}
+		return fmt.Errorf("ws: shutdown: %w", ctx.Err())
+	}
+}
+
+// register adds an accepted connection to the registry; it reports false
+// once Shutdown has begun.
+func (m *Manager) register(c *Conn) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false
+	}
+	m.wg.Add(1)
+	m.conns[c.id] = c
+	g := m.groups[c.group]
+	if g == nil {
+		g = make(map[*Conn]struct{})
+		m.groups[c.group] = g
+	}
+	g[c] = struct{}{}
+	return true
+}
+
+func (m *Manager) unregister(c *Conn) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.conns, c.id)
+	g := m.groups[c.group]
+	delete(g, c)
+	if len(g) == 0 {
+		delete(m.groups, c.group)
+	}
+}

@@ -1,0 +1,239 @@
+package ws
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Option configures a Manager. Every option has a default; an invalid
+// value is a setup mistake and panics in NewManager.
+type Option func(*config)
+
+type config struct {
+	heartbeat     time.Duration
+	writeTimeout  time.Duration
+	readLimit     int64
+	rate          float64
+	burst         int
+	maxConns      int
+	origins       []string
+	compression   websocket.CompressionMode
+	historySize   int
+	sendQueue     int
+	snapshotLimit int
+	logger        *slog.Logger
+	authenticate  func(*http.Request) (any, error)
+	authorize     func(principal any, resource string, c Change) bool
+	onConnect     func(*Conn)
+	onDisconnect  func(*Conn, websocket.StatusCode)
+	onMessage     func(ctx context.Context, c *Conn, msg []byte) error
+	prefix        string
+}
+
+func defaultConfig() config {
+	return config{
+		heartbeat:     30 * time.Second,
+		writeTimeout:  10 * time.Second,
+		readLimit:     32 << 10,
+		rate:          20,
+		burst:         40,
+		maxConns:      10000,
+		historySize:   1024,
+		sendQueue:     256,
+		snapshotLimit: 1000,
+		logger:        slog.Default(),
+		prefix:        "/ws",
+	}
+}
+
+// Prefix moves the endpoints Setup mounts: /ws/{resource} and
+// /ws/client.js by default.
+func Prefix(p string) Option {
+	return func(c *config) {
+		if p == "" || p[0] != '/' || p[len(p)-1] == '/' {
+			panic(fmt.Sprintf("ws: Prefix(%q): want a path like /ws", p))
+		}
+		c.prefix = p
+	}
+}
+
+// Heartbeat sets how often the server sends {"type":"ping"} on a resource
+// endpoint and a protocol ping on every connection; a peer that does not
+// answer the protocol ping within the write timeout is dropped. Zero turns
+// both off. The default is 30 seconds.
+func Heartbeat(d time.Duration) Option {
+	return func(c *config) {
+		if d < 0 {
+			panic(fmt.Sprintf("ws: Heartbeat(%v): negative interval", d))
+		}
+		c.heartbeat = d
+	}
+}
+
+// WriteTimeout bounds each write to a connection and the wait for the
+// answer to a protocol ping; a connection that exceeds it is closed. The
+// default is 10 seconds.
+func WriteTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			panic(fmt.Sprintf("ws: WriteTimeout(%v): must be positive", d))
+		}
+		c.writeTimeout = d
+	}
+}
+
+// ReadLimit sets the largest message a client may send, in bytes; a
+// larger one closes the connection with 1009. The default is 32 KiB.
+func ReadLimit(n int64) Option {
+	return func(c *config) {
+		if n <= 0 {
+			panic(fmt.Sprintf("ws: ReadLimit(%d): must be positive", n))
+		}
+		c.readLimit = n
+	}
+}
+
+// RateLimit sets how many messages per second a client may send on
+// average, with bursts of up to burst messages; a client that sends more
+// is closed with 1008. A rate of zero turns the limit off. The default is
+// 20 messages per second with bursts of 40.
+func RateLimit(perSecond float64, burst int) Option {
+	return func(c *config) {
+		if perSecond < 0 || perSecond > 0 && burst < 1 {
+			panic(fmt.Sprintf("ws: RateLimit(%v, %d): need a rate >= 0 and a burst >= 1", perSecond, burst))
+		}
+		c.rate, c.burst = perSecond, burst
+	}
+}
+
+// MaxConnections sets how many connections may be open at once; one more
+// is refused with 503 before the upgrade. Zero means no limit. The default
+// is 10,000.
+func MaxConnections(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			panic(fmt.Sprintf("ws: MaxConnections(%d): negative", n))
+		}
+		c.maxConns = n
+	}
+}
+
+// AllowedOrigins lets browsers on other origins connect. Each pattern is
+// matched against the Origin header's host, or against scheme://host when
+// it contains "://", with path.Match ("*.example.com"). The pattern "*"
+// allows every origin. By default only the request's own host may connect;
+// a foreign Origin is refused with 403 before the upgrade. Requests
+// without an Origin header (non-browser clients) are always allowed.
+func AllowedOrigins(patterns ...string) Option {
+	return func(c *config) { c.origins = slices.Clone(patterns) }
+}
+
+// Compression turns on per-message compression (RFC 7692) for clients
+// that offer it. It costs CPU on every message of every connection, so it
+// is off by default.
+func Compression(mode websocket.CompressionMode) Option {
+	return func(c *config) { c.compression = mode }
+}
+
+// HistorySize sets how many of its latest events each resource keeps for
+// clients that resume with ?since. Zero keeps none: resuming always gets
+// a reset. The default is 1024.
+func HistorySize(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			panic(fmt.Sprintf("ws: HistorySize(%d): negative", n))
+		}
+		c.historySize = n
+	}
+}
+
+// SendQueue sets how many messages may wait to be written to one
+// connection. A connection whose queue is full is too slow to follow and
+// is closed with 1013; nobody else waits for it. The default is 256.
+func SendQueue(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			panic(fmt.Sprintf("ws: SendQueue(%d): must be at least 1", n))
+		}
+		c.sendQueue = n
+	}
+}
+
+// SnapshotLimit sets the most rows an initial message may hold, which is
+// also the limit when a subscribe names none. The default is 1000.
+func SnapshotLimit(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			panic(fmt.Sprintf("ws: SnapshotLimit(%d): must be at least 1", n))
+		}
+		c.snapshotLimit = n
+	}
+}
+
+// Logger sets where the Manager logs the errors it cannot hand to anyone:
+// panics of hooks and handlers, failed snapshots. The default is
+// slog.Default().
+func Logger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l == nil {
+			panic("ws: Logger(nil)")
+		}
+		c.logger = l
+	}
+}
+
+// Authenticate sets a hook that runs before the upgrade and returns the
+// principal of the request (a user, a token's claims), which the
+// connection keeps. An error refuses the connection before the upgrade:
+// an *easy.HTTPError with its own status and detail, any other error with
+// 403 {"detail":"Forbidden"}. If the principal implements Expiring, the
+// connection is closed with 1008 when its authorisation expires. By
+// default every request is let in with a nil principal.
+func Authenticate(fn func(r *http.Request) (principal any, err error)) Option {
+	return func(c *config) { c.authenticate = fn }
+}
+
+// Expiring is implemented by a principal whose authorisation ends: its
+// connection is closed with 1008 at Expiry. A zero time never expires.
+type Expiring interface {
+	Expiry() time.Time
+}
+
+// Authorize sets a filter that decides, per connection, which events and
+// snapshot rows its principal may see. It is called for every event and
+// every connection of the resource (for a snapshot row, c.Op is
+// "initial"), so it must be fast and must not block. By default everyone
+// sees everything.
+func Authorize(fn func(principal any, resource string, c Change) bool) Option {
+	return func(c *config) { c.authorize = fn }
+}
+
+// OnConnect sets a hook called for each new connection once it is
+// registered, as the handshake response is written and before any event
+// is queued to it, so a message it sends comes first. It may Send and
+// Close, but not Read.
+func OnConnect(fn func(c *Conn)) Option {
+	return func(c *config) { c.onConnect = fn }
+}
+
+// OnDisconnect sets a hook called once a connection is closed, with the
+// close code: the one the server closed with, the one the peer sent, or
+// 1006 when the connection broke without a close frame.
+func OnDisconnect(fn func(c *Conn, code websocket.StatusCode)) Option {
+	return func(c *config) { c.onDisconnect = fn }
+}
+
+// OnMessage sets a hook for the messages of a resource endpoint whose
+// type the resource protocol does not know, so an application can extend
+// the protocol. An error it returns is sent to the client as
+// {"type":"error","detail":...}. Without it such messages get that error
+// with the detail `unknown message type "..."`.
+func OnMessage(fn func(ctx context.Context, c *Conn, msg []byte) error) Option {
+	return func(c *config) { c.onMessage = fn }
+}

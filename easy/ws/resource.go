@@ -1,0 +1,271 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Source is what a resource endpoint needs from the database side: it
+// compiles filters and reads snapshots.
+type Source interface {
+	// Filter compiles a filter written in the CRUD list language, such as
+	// {"price__gt": "10", "name__like": "ap"}. Its error text is sent to the
+	// client as the detail of an error message.
+	Filter(filter map[string]string) (Filter, error)
+	// Snapshot returns the rows that match f (all rows when f is nil), at
+	// most limit of them, and the seq of the last event they include. It
+	// must hold off commits while it reads and call Manager.Seq inside that
+	// window, so that the rows and the seq agree. Each row needs Key, Row
+	// and Data; Op is not used.
+	Snapshot(ctx context.Context, f Filter, limit int) (rows []Change, seq uint64, err error)
+}
+
+// Filter decides which rows a subscriber receives.
+type Filter interface {
+	// Match reports whether row (a Change's Row) passes the filter.
+	Match(row any) bool
+}
+
+// resource holds the events of one resource and the connections that
+// follow it.
+//
+// Publish appends to pending under pubMu and wakes the fan-out goroutine,
+// which hands the events to the connections under fanMu. A connection
+// joins (attach) under fanMu too, so it sees a point between two events:
+// everything up to delivered has been handed out, nothing after it.
+// Lock order: fanMu, then pubMu.
+type resource struct {
+	m    *Manager
+	name string
+	src  Source
+
+	seq atomic.Uint64 // the last seq assigned; written under pubMu
+
+	pubMu   sync.Mutex
+	hist    history
+	pending []*event
+	wake    chan struct{} // capacity 1: "pending is not empty"
+
+	fanMu     sync.Mutex
+	delivered uint64 // the seq of the last event handed out
+	subs      map[*Conn]*subscription
+	spare     []*event // the fan-out goroutine's second buffer
+}
+
+// subscription is what a connection of the resource wants to receive.
+type subscription struct {
+	filter Filter // nil: every row
+	after  uint64 // events up to this seq are not sent
+	paused bool   // unsubscribed: no events until the next subscribe
+}
+
+func newResource(m *Manager, name string, src Source) *resource {
+	// A resource's seq starts at the time it was created, in microseconds,
+	// rather than at zero: a client that resumes with a seq of an earlier
+	// run of the server is then always behind the history and gets a reset,
+	// instead of the events of the new run that happen to share its seq.
+	base := uint64(time.Now().UnixMicro())
+	r := &resource{
+		m:         m,
+		name:      name,
+		src:       src,
+		hist:      newHistory(m.cfg.historySize),
+		wake:      make(chan struct{}, 1),
+		delivered: base,
+		subs:      make(map[*Conn]*subscription),
+	}
+	r.seq.Store(base)
+	return r
+}
+
+// publish numbers the changes, records them and hands them to the fan-out
+// goroutine. It never waits for a connection. It returns how many events
+// it published: a change that cannot be encoded is logged and skipped, and
+// takes no seq.
+func (r *resource) publish(changes []Change) int {
+	bodies := make([][]byte, 0, len(changes))
+	kept := make([]Change, 0, len(changes))
+	for _, c := range changes {
+		body, err := encodeEventBody(r.name, c)
+		if err != nil {
+			r.m.log.Error("ws: change not published", "resource", r.name, "op", c.Op, "key", c.Key, "error", err)
+			continue
+		}
+		bodies = append(bodies, body)
+		kept = append(kept, c)
+	}
+	if len(kept) == 0 {
+		return 0
+	}
+	r.pubMu.Lock()
+	seq := r.seq.Load()
+	for i, c := range kept {
+		seq++
+		ev := &event{seq: seq, change: c, msg: withSeq(bodies[i], seq)}
+		r.hist.add(ev)
+		r.pending = append(r.pending, ev)
+	}
+	r.seq.Store(seq)
+	r.pubMu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	return len(kept)
+}
+
+// fanOut hands published events to the connections, in seq order. It runs
+// on its own goroutine until ctx ends.
+func (r *resource) fanOut(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		}
+		r.pubMu.Lock()
+		batch := r.pending
+		r.pending = r.spare[:0]
+		r.pubMu.Unlock()
+
+		r.fanMu.Lock()
+		for _, ev := range batch {
+			for c, sub := range r.subs {
+				if r.wants(c, sub, ev) {
+					c.enqueue(ev.msg)
+				}
+			}
+			r.delivered = ev.seq
+		}
+		clear(batch)
+		r.spare = batch
+		r.fanMu.Unlock()
+	}
+}
+
+// wants reports whether connection c, with subscription sub, is to
+// receive ev. A panicking filter or Authorize hook closes c with 1011.
+func (r *resource) wants(c *Conn, sub *subscription, ev *event) (ok bool) {
+	if sub.paused || ev.seq <= sub.after {
+		return false
+	}
+	auth := r.m.cfg.authorize
+	if sub.filter == nil && auth == nil {
+		return true
+	}
+	defer r.m.recoverConn(c, &ok)
+	if sub.filter != nil && ev.change.Row != nil && !sub.filter.Match(ev.change.Row) {
+		return false
+	}
+	return auth == nil || auth(c.principal, r.name, ev.change)
+}
+
+// follow makes c receive the events published from now on that pass f.
+func (r *resource) follow(c *Conn, f Filter) {
+	r.fanMu.Lock()
+	defer r.fanMu.Unlock()
+	r.subs[c] = &subscription{filter: f, after: r.delivered}
+}
+
+// resume makes c receive the events after seq since that pass f, first
+// from the history, then live, with no gap and nothing twice. When that
+// is impossible, c gets a reset message and the events from now on.
+func (r *resource) resume(c *Conn, f Filter, since uint64) {
+	r.attach(c, &subscription{filter: f, after: since}, nil)
+}
+
+// subscribe sends c the initial message of a snapshot that includes the
+// events up to seq, then the events after seq that pass f.
+func (r *resource) subscribe(c *Conn, f Filter, seq uint64, initial []byte) {
+	r.attach(c, &subscription{filter: f, after: seq}, initial)
+}
+
+// attach replaces c's subscription with sub. Under fanMu, the events up to
+// delivered have already been queued to c or skipped, and the later ones
+// will be handed to it by the fan-out goroutine with sub in force. So
+// queueing first (the initial message, if any) together with the events
+// of the history after sub.after, up to delivered, puts every event after
+// sub.after behind first exactly once.
+func (r *resource) attach(c *Conn, sub *subscription, first []byte) {
+	r.fanMu.Lock()
+	defer r.fanMu.Unlock()
+	r.pubMu.Lock()
+	missed, ok := r.hist.between(sub.after, r.delivered)
+	ok = ok && sub.after <= r.seq.Load()
+	r.pubMu.Unlock()
+	if !ok {
+		sub.after = r.delivered
+		r.subs[c] = sub
+		c.enqueue(resetMessage(r.name))
+		return
+	}
+	r.subs[c] = sub
+	wanted := missed[:0]
+	for _, ev := range missed {
+		if r.wants(c, sub, ev) {
+			wanted = append(wanted, ev)
+		}
+	}
+	if first != nil || len(wanted) > 0 {
+		c.enqueueItem(outbound{msg: first, events: wanted})
+	}
+}
+
+// unsubscribe stops events to c until its next subscribe.
+func (r *resource) unsubscribe(c *Conn) {
+	r.fanMu.Lock()
+	defer r.fanMu.Unlock()
+	if sub := r.subs[c]; sub != nil {
+		sub.paused = true
+	}
+}
+
+func (r *resource) detach(c *Conn) {
+	r.fanMu.Lock()
+	defer r.fanMu.Unlock()
+	delete(r.subs, c)
+}
+
+// snapshot reads a snapshot for c and encodes it as an initial message,
+// leaving out the rows that c's principal may not see.
+func (r *resource) snapshot(c *Conn, f Filter, limit int) (initial []byte, seq uint64, err error) {
+	rows, seq, err := r.src.Snapshot(c.ctx, f, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	data := make([]json.RawMessage, 0, len(rows))
+	auth := r.m.cfg.authorize
+	for _, row := range rows {
+		row.Op = TypeInitial
+		if auth == nil || auth(c.principal, r.name, row) {
+			data = append(data, row.Data)
+		}
+	}
+	initial, err = encodeInitial(r.name, data, seq)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encode snapshot: %w", err)
+	}
+	return initial, seq, nil
+}
+
+// recoverConn turns a panic of application code run for c (a hook, a
+// handler, a Source, a Filter) into a logged error and closes c with 1011.
+// It must be deferred directly; *ok, when given, is set to false.
+func (m *Manager) recoverConn(c *Conn, ok *bool) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	m.log.Error("ws: panic", "conn", c.id, "group", c.group, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	c.closeWith(websocket.StatusInternalError, "internal error", false)
+	if ok != nil {
+		*ok = false
+	}
+}

@@ -1,0 +1,171 @@
+package ws
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"sync"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/internal/capture"
+)
+
+// Setup makes every committed write to the given models, through the CRUD
+// routes or through any code using app.DB(), reach the WebSocket clients
+// of /ws/{table}, and returns the Manager that serves them. Options may be
+// given among the models:
+//
+//	m := ws.Setup(app, Item{}, Order{}, ws.Heartbeat(10*time.Second))
+//
+// It also serves the JavaScript client at /ws/client.js, and closes every
+// connection with 1001 when the app shuts down. Call it once per app; a
+// mistake (a value that is not a model, a second call) panics.
+func Setup(app *easy.App, models ...any) *Manager {
+	var opts []Option
+	var watched []any
+	for _, m := range models {
+		if o, ok := m.(Option); ok {
+			opts = append(opts, o)
+			continue
+		}
+		watched = append(watched, m)
+	}
+	m := NewManager(append([]Option{Logger(app.Logger())}, opts...)...)
+	db := app.DB()
+	sources := make([]*gormSource, 0, len(watched))
+	for _, model := range watched {
+		src, err := newGORMSource(db, m, model)
+		if err != nil {
+			panic("ws: Setup: " + err.Error())
+		}
+		sources = append(sources, src)
+	}
+	c, err := capture.Watch(db, func(changes []capture.Change) { publish(m, changes) }, watched...)
+	if err != nil {
+		panic("ws: Setup: " + err.Error())
+	}
+	prefix := m.cfg.prefix
+	for _, src := range sources {
+		src.capture = c
+		m.AddResource(src.table, src)
+	}
+	app.Handle(prefix+"/client.js", http.HandlerFunc(serveClientJS))
+	app.Handle(prefix+"/{resource}", m)
+	app.OnShutdown(m.Shutdown)
+	return m
+}
+
+// publish hands the changes of one commit to the Manager, resource by
+// resource, keeping their order within each.
+func publish(m *Manager, changes []capture.Change) {
+	start := 0
+	for i := 1; i <= len(changes); i++ {
+		if i < len(changes) && changes[i].Table == changes[start].Table {
+			continue
+		}
+		batch := make([]Change, 0, i-start)
+		for _, c := range changes[start:i] {
+			batch = append(batch, Change{Op: string(c.Op), Key: c.Key, Row: c.Row, Data: c.Data})
+		}
+		m.Publish(changes[start].Table, batch...)
+		start = i
+	}
+}
+
+// gormSource reads snapshots of one model's table.
+type gormSource struct {
+	db      *gorm.DB
+	m       *Manager
+	capture *capture.Capture
+	table   string
+	typ     reflect.Type
+	sch     *schema.Schema
+}
+
+func newGORMSource(db *gorm.DB, m *Manager, model any) (*gormSource, error) {
+	t := reflect.TypeOf(model)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("%T is not a model struct", model)
+	}
+	sch, err := schema.Parse(reflect.New(t).Interface(), &sync.Map{}, db.NamingStrategy)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t, err)
+	}
+	if sch.PrioritizedPrimaryField == nil {
+		return nil, fmt.Errorf("%s has no primary key", t)
+	}
+	// A filter that does not parse for the model means the CRUD list
+	// language cannot serve it either; find out now, not on subscribe.
+	if _, err := crud.ParseAnyFilter(reflect.New(t).Interface(), nil); err != nil {
+		return nil, err
+	}
+	return &gormSource{db: db, m: m, table: sch.Table, typ: t, sch: sch}, nil
+}
+
+func (s *gormSource) Filter(values map[string]string) (Filter, error) {
+	f, err := crud.ParseAnyFilter(reflect.New(s.typ).Interface(), values)
+	if err != nil {
+		var ve *easy.ValidationError
+		if errors.As(err, &ve) && len(ve.Errors) > 0 {
+			e := ve.Errors[0]
+			return nil, fmt.Errorf("filter %v: %s", e.Loc[len(e.Loc)-1], e.Msg)
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// Snapshot reads the matching rows while no watched write can commit, and
+// the seq of the last event published so far: the two agree exactly.
+func (s *gormSource) Snapshot(ctx context.Context, f Filter, limit int) ([]Change, uint64, error) {
+	rows := reflect.New(reflect.SliceOf(s.typ))
+	var seq uint64
+	err := s.capture.Exclusive(ctx, func(tx *gorm.DB) error {
+		q := tx.Model(reflect.New(s.typ).Interface())
+		if af, ok := f.(*crud.AnyFilter); ok && af != nil {
+			q = af.Apply(q)
+		}
+		order := clause.OrderByColumn{Column: clause.Column{Table: clause.CurrentTable, Name: s.sch.PrioritizedPrimaryField.DBName}}
+		if err := q.Order(order).Limit(limit).Find(rows.Interface()).Error; err != nil {
+			return err
+		}
+		seq = s.m.Seq(s.table)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("ws: snapshot of %s: %w", s.table, err)
+	}
+	list := rows.Elem()
+	out := make([]Change, list.Len())
+	for i := range out {
+		row := list.Index(i).Addr()
+		data, err := json.Marshal(row.Interface())
+		if err != nil {
+			return nil, 0, fmt.Errorf("ws: encode %s row: %w", s.table, err)
+		}
+		key, _ := s.sch.PrioritizedPrimaryField.ValueOf(ctx, row.Elem())
+		out[i] = Change{Op: TypeInitial, Key: key, Row: row.Interface(), Data: data}
+	}
+	return out, seq, nil
+}
+
+//go:embed js/client.js
+var clientJS []byte
+
+func serveClientJS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(clientJS)
+}
