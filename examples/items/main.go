@@ -16,6 +16,7 @@ import (
 	"os"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/ws"
 )
 
 // Item is a thing for sale.
@@ -44,7 +45,9 @@ func newApp(opts ...easy.Option) (*easy.App, error) {
 	if _, err := app.Database(); err != nil {
 		return nil, err
 	}
-	app.Include(easy.CRUDRouter[Item]())
+	app.Include(easy.CRUDRouter[Item]()) // /items: list, create, read, replace, patch, delete
+	ws.Setup(app, Item{})                // /ws/items: every committed write, pushed as JSON
+	mountDashboard(app)                  // the live dashboard at /
 	return app, nil
 }
 

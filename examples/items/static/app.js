@@ -1,0 +1,179 @@
+// The live dashboard of the items app: a table kept in step with /ws/items,
+// and forms that change the items through the REST API. The table follows
+// the events only, so a change from anywhere shows up the same way.
+import { connect } from "/ws/client.js";
+
+const tbody = document.querySelector("#items tbody");
+const empty = document.getElementById("empty");
+const errors = document.getElementById("errors");
+const status = document.getElementById("status");
+const eventCount = document.getElementById("event-count");
+const form = document.getElementById("add-form");
+let events = 0;
+
+connect("items", {
+  onInitial(rows) {
+    tbody.replaceChildren(...rows.sort((a, b) => a.id - b.id).map(rowFor));
+    updateEmpty();
+  },
+  onCreate: (ev) => upsert(ev.data),
+  onUpdate: (ev) => upsert(ev.data),
+  onDelete: (ev) => remove(ev.id),
+  onEvent() {
+    eventCount.textContent = String(++events);
+  },
+  onStatus(s) {
+    status.dataset.status = s;
+    status.textContent = s;
+  },
+  onError(detail) {
+    status.title = detail;
+  },
+});
+
+form.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const item = { name: form.elements.name.value };
+  if (form.elements.price.value !== "") item.price = Number(form.elements.price.value);
+  if (await call("POST", "/items", item)) {
+    form.reset();
+    form.elements.name.focus();
+  }
+});
+
+// call sends a request to the API and shows its errors next to the form;
+// it returns the response's JSON, or undefined after an error.
+async function call(method, path, body, what = "") {
+  errors.replaceChildren();
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch {
+    showErrors(what, ["Cannot reach the server"]);
+    return undefined;
+  }
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    showErrors(what, messages(data, res));
+    return undefined;
+  }
+  return data;
+}
+
+// messages reads FastAPI's error body: a string detail, or a list of
+// validation errors, each with the field it concerns.
+function messages(data, res) {
+  const detail = data?.detail;
+  if (typeof detail === "string") return [detail];
+  if (Array.isArray(detail)) {
+    return detail.map((d) => {
+      const field = (d.loc ?? []).slice(1).join(".");
+      return field ? `${field}: ${d.msg}` : d.msg;
+    });
+  }
+  return [`${res.status} ${res.statusText}`];
+}
+
+function showErrors(what, list) {
+  errors.replaceChildren(...list.map((m) => el("li", {}, what + m)));
+}
+
+function upsert(item) {
+  const old = rowOf(item.id);
+  if (old?.classList.contains("editing")) {
+    old.dataset.item = JSON.stringify(item); // seen after the edit is cancelled
+    return;
+  }
+  const row = rowFor(item);
+  row.classList.add("flash");
+  if (old) {
+    old.replaceWith(row);
+  } else {
+    const after = [...tbody.rows].find((r) => Number(r.dataset.id) > item.id);
+    tbody.insertBefore(row, after ?? null);
+  }
+  updateEmpty();
+}
+
+function remove(id) {
+  rowOf(id)?.remove();
+  updateEmpty();
+}
+
+function rowOf(id) {
+  return tbody.querySelector(`tr[data-id="${CSS.escape(String(id))}"]`);
+}
+
+function updateEmpty() {
+  empty.hidden = tbody.rows.length > 0;
+  empty.textContent = "No items yet.";
+}
+
+// rowFor renders an item as a table row with its Edit and Delete buttons.
+function rowFor(item) {
+  const row = el("tr", { "data-id": item.id, "data-item": JSON.stringify(item) },
+    el("td", { class: "id" }, String(item.id)),
+    el("td", { class: "name" }, item.name),
+    el("td", { class: "price" }, formatPrice(item.price)),
+    el("td", { class: "actions" },
+      button("Edit", "edit", () => edit(row)),
+      button("Delete", "delete", () => call("DELETE", `/items/${item.id}`, undefined, `Item ${item.id}: `)),
+    ),
+  );
+  return row;
+}
+
+// edit turns a row into inputs; Save sends a PATCH, whose event redraws
+// the row; Escape or Cancel puts back the item as last seen.
+function edit(row) {
+  const item = JSON.parse(row.dataset.item);
+  const name = el("input", { name: "name", value: item.name, "aria-label": "Name" });
+  const price = el("input", { name: "price", type: "number", min: "0", step: "0.01", value: item.price, "aria-label": "Price" });
+  const cancel = () => {
+    row.classList.remove("editing");
+    upsert(JSON.parse(row.dataset.item));
+  };
+  const save = async () => {
+    const body = { name: name.value, price: price.value === "" ? undefined : Number(price.value) };
+    const saved = await call("PATCH", `/items/${item.id}`, body, `Item ${item.id}: `);
+    if (saved && row.isConnected) {
+      row.dataset.item = JSON.stringify(saved);
+      cancel();
+    }
+  };
+  row.classList.add("editing");
+  row.cells[1].replaceChildren(name);
+  row.cells[2].replaceChildren(price);
+  row.cells[3].replaceChildren(button("Save", "save", save), button("Cancel", "cancel", cancel));
+  for (const input of [name, price]) {
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") save();
+      if (e.key === "Escape") cancel();
+    });
+  }
+  name.focus();
+}
+
+function button(text, cls, onClick) {
+  const b = el("button", { type: "button", class: cls }, text);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function formatPrice(p) {
+  return typeof p === "number" ? p.toFixed(2) : "";
+}
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "value") e.value = String(v);
+    else e.setAttribute(k, String(v));
+  }
+  e.append(...children);
+  return e;
+}
