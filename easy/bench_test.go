@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -86,4 +87,38 @@ func BenchmarkGet(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkGetRatio alternates, request by request, the typed GET on the
+// App, the same handler written by hand on the App's router (the same
+// middleware: request IDs, panic recovery, logging, the body limit), and
+// on a bare chi router, so that all three see the same machine load. It
+// reports typed/hand-on-app (the cost of the typed layer) and typed/chi
+// (the cost of the whole framework).
+//
+//	go test -run '^$' -bench BenchmarkGetRatio -count 5 ./easy/
+func BenchmarkGetRatio(b *testing.B) {
+	typed := quietApp()
+	easy.Get(typed, "/items/{id}", func(ctx context.Context, in *benchIn) (*benchOut, error) {
+		return &benchOut{ID: in.ID, Name: "apple", Verbose: in.Verbose}, nil
+	})
+	onApp := quietApp()
+	onApp.Mux().Get("/items/{id}", handWritten)
+	bare := chi.NewRouter()
+	bare.Get("/items/{id}", handWritten)
+	req := httptest.NewRequest("GET", "/items/42?verbose=true", nil)
+	var spent [3]time.Duration
+	for b.Loop() {
+		for i, h := range []http.Handler{typed, onApp, bare} {
+			w := httptest.NewRecorder()
+			start := time.Now()
+			h.ServeHTTP(w, req)
+			spent[i] += time.Since(start)
+		}
+	}
+	b.ReportMetric(float64(spent[0])/float64(spent[1]), "typed/hand-on-app")
+	b.ReportMetric(float64(spent[0])/float64(spent[2]), "typed/chi")
+	b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "typed-ns/op")
+	b.ReportMetric(float64(spent[1].Nanoseconds())/float64(b.N), "hand-on-app-ns/op")
+	b.ReportMetric(float64(spent[2].Nanoseconds())/float64(b.N), "chi-ns/op")
 }

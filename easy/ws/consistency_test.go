@@ -51,11 +51,14 @@ func TestSnapshotConsistentUnderConcurrentWrites(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		c.Write(context.Background(), websocket.MessageText, []byte(`{"type":"subscribe"}`))
 		state := map[string]json.RawMessage{}
-		var snapshotSeq, last uint64
+		var snapshotSeq, last, before uint64
 		for snapshotSeq == 0 {
 			w := receive(t, c)
 			if w.Type != "initial" {
-				continue // events before the snapshot are superseded by it
+				// Events before the snapshot are superseded by it: none
+				// may be newer than the snapshot itself.
+				before = max(before, w.Seq)
+				continue
 			}
 			var rows []json.RawMessage
 			json.Unmarshal(w.Data, &rows)
@@ -65,6 +68,9 @@ func TestSnapshotConsistentUnderConcurrentWrites(t *testing.T) {
 				state[jsonID(k.ID)] = row
 			}
 			snapshotSeq, last = w.Seq, w.Seq
+			if before > snapshotSeq {
+				t.Fatalf("event %d arrived before the snapshot at %d", before, snapshotSeq)
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 		cancel()

@@ -123,8 +123,10 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 	if limit == 0 {
 		limit = m.cfg.snapshotLimit
 	}
+	undo := res.hold(c)
 	initial, seq, err := res.snapshot(c, f, limit)
 	if err != nil {
+		undo()
 		if c.ctx.Err() == nil {
 			m.log.Error("ws: snapshot failed", "resource", res.name, "conn", c.id, "error", err)
 			c.enqueue(errorMessage("snapshot failed"))

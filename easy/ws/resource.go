@@ -218,6 +218,24 @@ func (r *resource) attach(c *Conn, sub *subscription, first []byte) {
 	}
 }
 
+// hold stops c's events while a snapshot is read for it, so that nothing
+// the snapshot will hold, nor anything after it, reaches c before the
+// initial message (attach then sends what followed the snapshot). The
+// returned function resumes c's previous subscription where it stopped,
+// for when the snapshot fails.
+func (r *resource) hold(c *Conn) (undo func()) {
+	r.fanMu.Lock()
+	defer r.fanMu.Unlock()
+	old := r.subs[c]
+	if old == nil || old.paused {
+		return func() {}
+	}
+	resumed := *old
+	resumed.after = r.delivered
+	r.subs[c] = &subscription{paused: true}
+	return func() { r.attach(c, &resumed, nil) }
+}
+
 // unsubscribe stops events to c until its next subscribe.
 func (r *resource) unsubscribe(c *Conn) {
 	r.fanMu.Lock()

@@ -21,7 +21,7 @@ import (
 
 // Item is a thing for sale.
 type Item struct {
-	ID    uint    `json:"id" gorm:"primaryKey"`
+	ID    uint    `json:"id" gorm:"primaryKey" example:"1"`
 	Name  string  `json:"name" required:"true" minLength:"1" maxLength:"100" example:"apple"`
 	Price float64 `json:"price" minimum:"0" example:"10.5"`
 }
