@@ -1,0 +1,100 @@
+package main
+
+import (
+	"encoding/json"
+	"maps"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+func TestBrowserDocsRunSwaggerUIOffline(t *testing.T) {
+	ctx := newBrowser(t)
+	s := startServer(t, filepath.Join(t.TempDir(), "items.db"), "127.0.0.1:0")
+	s.create(t, "quince", 2)
+
+	var mu sync.Mutex
+	var requests []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if ev, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			requests = append(requests, ev.Request.URL)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	do(t, ctx, chromedp.Navigate(s.url+"/docs"))
+	waitFor(t, ctx, 10*time.Second, "Swagger UI lists the operations", `document.querySelectorAll(".opblock").length >= 6`)
+	screenshot(t, ctx, "docs.png")
+	ops := eval[[]string](t, ctx, `[...document.querySelectorAll(".opblock")].map(o =>
+		o.querySelector(".opblock-summary-method").textContent + " " + o.querySelector(".opblock-summary-path").dataset.path)`)
+	for _, op := range []string{"GET /items", "POST /items", "GET /items/{id}", "PUT /items/{id}", "PATCH /items/{id}", "DELETE /items/{id}"} {
+		if !slices.Contains(ops, op) {
+			t.Errorf("Swagger UI does not list %s; it lists %q", op, ops)
+		}
+	}
+
+	// Try it out: GET /items, as a user would.
+	list := `#operations-items-list_items `
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(list+`.opblock-summary-control`)),
+		chromedp.Click(chromedp.CSS(list+`.try-out__btn`)),
+		chromedp.Click(chromedp.CSS(list+`.execute`)),
+	)
+	waitFor(t, ctx, 5*time.Second, `"Execute" on GET /items answers 200`,
+		`document.querySelector("`+list+`.live-responses-table tr.response .response-col_status")?.textContent.trim() === "200"`)
+	body := eval[string](t, ctx, `document.querySelector("`+list+`.live-responses-table tr.response .highlight-code pre").textContent`)
+	var items []Item
+	if err := json.Unmarshal([]byte(body), &items); err != nil || len(items) != 1 || items[0].Name != "quince" {
+		t.Errorf("GET /items from Swagger UI shows %s", body)
+	}
+
+	// Try it out: POST /items is filled in with the spec's example, and
+	// creates it.
+	create := `#operations-items-create_item `
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(create+`.opblock-summary-control`)),
+		chromedp.Click(chromedp.CSS(create+`.try-out__btn`)),
+	)
+	sample := eval[string](t, ctx, `document.querySelector("`+create+`textarea.body-param__text").value`)
+	var filled, example map[string]any
+	if err := json.Unmarshal([]byte(sample), &filled); err != nil {
+		t.Fatalf("the request body Swagger UI fills in is not JSON: %q", sample)
+	}
+	if example = specExample(t, s, "ItemCreate"); !maps.Equal(filled, example) {
+		t.Errorf("Try it out fills in %s, want the spec's example %v", sample, example)
+	}
+	do(t, ctx, chromedp.Click(chromedp.CSS(create+`.execute`)))
+	waitFor(t, ctx, 5*time.Second, `"Execute" on POST /items answers 201`,
+		`document.querySelector("`+create+`.live-responses-table tr.response .response-col_status")?.textContent.trim() === "201"`)
+	var n int64
+	if err := s.app.DB().Model(&Item{}).Count(&n).Error; err != nil || n != 2 {
+		t.Errorf("after POST %s from Swagger UI the database has %d items (%v), want 2", sample, n, err)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(requests) == 0 {
+		t.Fatal("no network requests recorded")
+	}
+	embedded := false
+	for _, r := range requests {
+		u, err := url.Parse(r)
+		if err != nil || (u.Scheme != "data" && u.Hostname() != "127.0.0.1") {
+			t.Errorf("the docs page requested %s, outside 127.0.0.1", r)
+		}
+		embedded = embedded || u.Path == "/docs/swagger-ui-bundle.js"
+	}
+	if !embedded {
+		t.Errorf("Swagger UI's script did not come from /docs/: %q", requests)
+	}
+	t.Logf("%d requests, all to 127.0.0.1", len(requests))
+}
