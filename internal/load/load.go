@@ -98,3 +98,17 @@ func (r Result) String() string {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Merge adds up runs of the same load, made in turns with other loads so
+// that all of them see the same machine.
+func Merge(name string, runs ...Result) Result {
+	out := Result{Name: name}
+	for _, r := range runs {
+		out.Requests += r.Requests
+		out.Errors += r.Errors
+		out.Duration += r.Duration
+		out.latencies = append(out.latencies, r.latencies...)
+	}
+	slices.Sort(out.latencies)
+	return out
+}

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -69,40 +70,70 @@ func main() {
 			return app, func() { app.Close(context.Background()) }
 		}},
 	}
-	fmt.Printf("crudload: %d clients, %s per phase, SQLite in %s\n", *clients, *d, dir)
+	rounds := *d / (2 * time.Second)
+	if rounds < 1 {
+		rounds = 1
+	}
+	slice := *d / rounds
+	fmt.Printf("crudload: %d clients, %s per phase in %d turns of %s, SQLite in %s\n", *clients, *d, rounds, slice, dir)
+
+	// Every server runs at once on its own database; the phases take turns
+	// between them in slices, so that each sees the same machine load.
+	bases := make([]string, len(servers))
 	for i, s := range servers {
 		path := filepath.Join(dir, fmt.Sprintf("s%d.db", i))
 		h, closeDB := s.build(path)
+		defer closeDB()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			log.Fatal(err)
 		}
 		srv := &http.Server{Handler: h}
 		go srv.Serve(ln)
-		base := "http://" + ln.Addr().String()
-		seed(base)
+		defer srv.Close()
+		bases[i] = "http://" + ln.Addr().String()
+		seed(bases[i])
+	}
 
-		get := load.Run(context.Background(), s.name+" GET /items/{id}", *clients, *d, http.StatusOK, func(w, i int) (*http.Request, error) {
-			return http.NewRequest("GET", fmt.Sprintf("%s/items/%d", base, 1+rand.IntN(seedRows)), nil)
-		})
-		list := load.Run(context.Background(), s.name+" GET /items?…", *clients, *d, http.StatusOK, func(w, i int) (*http.Request, error) {
-			return http.NewRequest("GET", base+"/items?price__gte=10&sort=-price&limit=50", nil)
-		})
-		post := load.Run(context.Background(), s.name+" POST", *clients, *d, http.StatusCreated, func(w, i int) (*http.Request, error) {
-			body := fmt.Sprintf(`{"name":"item %d-%d","price":%d}`, w, i, i%100)
-			req, err := http.NewRequest("POST", base+"/items", bytes.NewBufferString(body))
-			if err == nil {
-				req.Header.Set("Content-Type", "application/json")
+	// Reads run first, on the seeded tables, so that every server's list
+	// scans the same rows.
+	phases := []struct {
+		name string
+		want int
+		mk   func(base string) load.Request
+	}{
+		{"GET /items/{id}", http.StatusOK, func(base string) load.Request {
+			return func(w, i int) (*http.Request, error) {
+				return http.NewRequest("GET", fmt.Sprintf("%s/items/%d", base, 1+rand.IntN(seedRows)), nil)
 			}
-			return req, err
-		})
-		// Reads run first, on the seeded table, so that every server's
-		// list scans the same rows.
-		for _, r := range []load.Result{get, list, post} {
-			fmt.Println(r)
+		}},
+		{"GET /items?price__gte=10&sort=-price&limit=50", http.StatusOK, func(base string) load.Request {
+			return func(w, i int) (*http.Request, error) {
+				return http.NewRequest("GET", base+"/items?price__gte=10&sort=-price&limit=50", nil)
+			}
+		}},
+		{"POST /items", http.StatusCreated, func(base string) load.Request {
+			return func(w, i int) (*http.Request, error) {
+				body := fmt.Sprintf(`{"name":"item %d-%d","price":%d}`, w, i, i%100)
+				req, err := http.NewRequest("POST", base+"/items", bytes.NewBufferString(body))
+				if err == nil {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				return req, err
+			}
+		}},
+	}
+	for _, ph := range phases {
+		runs := make([][]load.Result, len(servers))
+		for range int(rounds) {
+			for i, s := range servers {
+				runs[i] = append(runs[i], load.Run(context.Background(), s.name, *clients, slice, ph.want, ph.mk(bases[i])))
+			}
 		}
-		srv.Close()
-		closeDB()
+		fmt.Println(ph.name)
+		for i, s := range servers {
+			fmt.Println("  ", load.Merge(s.name, runs[i]...))
+		}
 	}
 }
 
