@@ -17,6 +17,7 @@ type Group struct {
 	prefix     string
 	tags       []string
 	middleware []func(http.Handler) http.Handler
+	uses       []Dep
 	sealed     bool // an operation was added: no more middleware
 }
 
@@ -50,6 +51,7 @@ func (g *Group) Group(prefix string, opts ...GroupOption) *Group {
 		prefix:     g.prefix + strings.TrimSuffix(prefix, "/"),
 		tags:       append([]string(nil), g.tags...),
 		middleware: append([]func(http.Handler) http.Handler(nil), g.middleware...),
+		uses:       append([]Dep(nil), g.uses...),
 	}
 	for _, o := range opts {
 		o(n)
@@ -66,14 +68,15 @@ func (g *Group) Use(mw ...func(http.Handler) http.Handler) {
 	g.middleware = append(g.middleware, mw...)
 }
 
-// AddOperation adds op under the group's prefix, with its tags and
-// middleware.
+// AddOperation adds op under the group's prefix, with its tags,
+// dependencies and middleware.
 func (g *Group) AddOperation(op openapi.Operation, h http.Handler) {
 	g.sealed = true
 	op.Path = g.prefix + op.Path
 	if len(g.tags) > 0 {
 		op.Tags = append(append([]string(nil), g.tags...), op.Tags...)
 	}
+	h = useDeps(g.app.spec, g.app.logger, &op, g.uses, h)
 	for i := len(g.middleware) - 1; i >= 0; i-- {
 		h = g.middleware[i](h)
 	}

@@ -67,6 +67,7 @@ type OperationOption func(*operation)
 type operation struct {
 	op          openapi.Operation
 	middleware  []func(http.Handler) http.Handler
+	uses        []Dep
 	forbidExtra bool
 }
 
@@ -133,7 +134,7 @@ func add[I, O any](r Operations, method, path string, h Handler[I, O], opts []Op
 	if reflect.TypeFor[O]() != reflect.TypeFor[NoContent]() && o.op.Status != http.StatusNoContent {
 		o.op.Output = new(O)
 	}
-	var hnd http.Handler = hh
+	hnd := useDeps(r.Spec(), r.Logger(), &o.op, o.uses, hh)
 	for i := len(o.middleware) - 1; i >= 0; i-- {
 		hnd = o.middleware[i](hnd)
 	}

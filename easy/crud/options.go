@@ -59,6 +59,9 @@ type config struct {
 	errors    []int
 	forbid    *bool
 	hooks     []hookOption
+	uses      []Requirement
+	routeUses map[Route][]Requirement
+	scope     *scope
 	create    *input
 	update    *input
 	problems  []string // option mistakes, reported by New

@@ -98,7 +98,8 @@ func (rt *Router[T]) Mount(r route.Registrar) error {
 		UpdateRoute: rt.update, DeleteRoute: rt.deleteOne, DeleteAllRoute: rt.deleteAll,
 	}
 	for _, op := range rt.operations() {
-		r.AddOperation(op.op, rt.wrap(op.route, handlers[op.route]))
+		rt.describeUses(r.Spec(), op.route, &op.op)
+		r.AddOperation(op.op, rt.wrap(op.route, rt.wrapUses(op.route, handlers[op.route])))
 	}
 	rt.mounted = true
 	return nil
@@ -133,6 +134,9 @@ func (c *core) setup(r route.Registrar) error {
 	}
 	m.dialect = db.Dialector.Name()
 	c.m, c.db, c.log = m, db, r.Logger()
+	if err := c.setupScope(); err != nil {
+		return err
+	}
 	if c.parser, err = newParser(m, c.cfg.pageSize, c.cfg.maxPage, c.cfg.maxIn, c.cfg.deleted); err != nil {
 		return err
 	}

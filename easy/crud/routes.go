@@ -44,6 +44,14 @@ func (rt *Router[T]) list(w http.ResponseWriter, r *http.Request) {
 		}
 		scopes = eq.Scopes
 	}
+	sc, err := rt.scopeOf(ctx)
+	if err != nil {
+		rt.fail(w, r, rt.failure(ctx, ListRoute, nil, err))
+		return
+	}
+	if sc.on() {
+		scopes = append(scopes[:len(scopes):len(scopes)], sc.where)
+	}
 
 	items, total, err := rt.find(ctx, q, scopes)
 	if err != nil {
@@ -149,6 +157,12 @@ func (rt *Router[T]) createOne(w http.ResponseWriter, r *http.Request) {
 		rt.fail(w, r, err)
 		return
 	}
+	sc, err := rt.scopeOf(ctx)
+	if err != nil {
+		rt.fail(w, r, rt.failure(ctx, CreateRoute, nil, err))
+		return
+	}
+	sc.fill(item)
 	if err := rt.insert(ctx, item); err != nil {
 		rt.fail(w, r, rt.failure(ctx, CreateRoute, item, err))
 		return
@@ -194,6 +208,11 @@ func (rt *Router[T]) get(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	sc, err := rt.scopeOf(ctx)
+	if err != nil {
+		rt.fail(w, r, rt.failure(ctx, GetRoute, nil, err))
+		return
+	}
 	item := new(T)
 	if rt.hooks.has(beforeGet) {
 		reflect.ValueOf(item).Elem().FieldByIndex(rt.m.pk.index).Set(reflect.ValueOf(id).Convert(rt.m.pk.typ))
@@ -202,7 +221,7 @@ func (rt *Router[T]) get(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := db.Where(clause.Eq{Column: rt.m.pk.column, Value: id}).Take(item).Error; err != nil {
+	if err := sc.where(db.Where(clause.Eq{Column: rt.m.pk.column, Value: id})).Take(item).Error; err != nil {
 		rt.fail(w, r, rt.failure(ctx, GetRoute, nil, err))
 		return
 	}
@@ -285,10 +304,14 @@ func (rt *Router[T]) update(w http.ResponseWriter, r *http.Request) {
 // one transaction. It returns the row as written, or the error for the
 // client.
 func (rt *Router[T]) modify(ctx context.Context, route Route, id any, cols []string, change func(*T) error) (*T, error) {
+	sc, err := rt.scopeOf(ctx)
+	if err != nil {
+		return nil, rt.failure(ctx, route, nil, err)
+	}
 	item := new(T)
-	err := rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		old := new(T)
-		if err := tx.Where(clause.Eq{Column: rt.m.pk.column, Value: id}).Take(old).Error; err != nil {
+		if err := sc.where(tx.Where(clause.Eq{Column: rt.m.pk.column, Value: id})).Take(old).Error; err != nil {
 			return err
 		}
 		*item = *old
@@ -298,6 +321,8 @@ func (rt *Router[T]) modify(ctx context.Context, route Route, id any, cols []str
 		if err := rt.hooks.run(beforeUpdate, ctx, tx, item); err != nil {
 			return err
 		}
+		// The row stays in its scope, whatever the body or a hook said.
+		sc.fill(item)
 		if cols == nil || rt.hooks.has(beforeUpdate) {
 			cols = rt.m.changed(old, item, cols)
 		}
@@ -329,10 +354,15 @@ func (rt *Router[T]) deleteOne(w http.ResponseWriter, r *http.Request) {
 		rt.fail(w, r, err)
 		return
 	}
+	sc, err := rt.scopeOf(ctx)
+	if err != nil {
+		rt.fail(w, r, rt.failure(ctx, DeleteRoute, nil, err))
+		return
+	}
 	item := new(T)
 	err = rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		where := clause.Eq{Column: rt.m.pk.column, Value: id}
-		if err := tx.Where(where).Take(item).Error; err != nil {
+		if err := sc.where(tx.Where(where)).Take(item).Error; err != nil {
 			return err
 		}
 		return rt.remove(ctx, tx, item)
@@ -364,15 +394,20 @@ func (rt *Router[T]) remove(ctx context.Context, tx *gorm.DB, item *T) error {
 // so that every hook sees every row.
 func (rt *Router[T]) deleteAll(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	sc, err := rt.scopeOf(ctx)
+	if err != nil {
+		rt.fail(w, r, rt.failure(ctx, DeleteAllRoute, nil, err))
+		return
+	}
 	var n int64
-	err := rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if !rt.hooks.has(beforeDelete, afterDelete) {
-			res := tx.Session(&gorm.Session{AllowGlobalUpdate: true}).Delete(new(T))
+			res := sc.where(tx.Session(&gorm.Session{AllowGlobalUpdate: true})).Delete(new(T))
 			n = res.RowsAffected
 			return res.Error
 		}
 		var batch []T
-		return tx.Order(rt.order(nil)).FindInBatches(&batch, 500, func(btx *gorm.DB, _ int) error {
+		return sc.where(tx).Order(rt.order(nil)).FindInBatches(&batch, 500, func(btx *gorm.DB, _ int) error {
 			for i := range batch {
 				if err := rt.remove(ctx, tx, &batch[i]); err != nil {
 					return err

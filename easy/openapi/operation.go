@@ -16,6 +16,10 @@ type Operation struct {
 	// Input is a pointer to the input struct: its path, query, header and
 	// cookie fields are parameters, its json fields the request body.
 	Input any
+	// Params are more pointers to structures whose path, query, header
+	// and cookie fields are parameters of the operation: those of the
+	// dependencies it uses.
+	Params []any
 	// Body is an extra request body structure, for inputs that take the
 	// body in another type than Input.
 	Body any
@@ -28,7 +32,9 @@ type Operation struct {
 	Status int
 	// Errors are the error statuses the operation can return. 422 is
 	// documented as HTTPValidationError, the others as HTTPError.
-	Errors   []int
+	Errors []int
+	// Security lists the security schemes the operation requires, all of
+	// them at once; see Spec.AddSecurityScheme.
 	Security []Security
 	// ResponseHeaders are headers of the success response (X-Total-Count
 	// of a list, say).

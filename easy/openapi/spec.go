@@ -123,11 +123,11 @@ func (s *Spec) Add(op Operation) error {
 	if op.Deprecated {
 		oc.SetIsDeprecated(true)
 	}
-	for _, sec := range op.Security {
-		oc.AddSecurity(sec.Name, sec.Scopes...)
-	}
 	if op.Input != nil {
 		oc.AddReqStructure(op.Input)
+	}
+	for _, p := range op.Params {
+		oc.AddReqStructure(p)
 	}
 	if op.Body != nil {
 		oc.AddReqStructure(op.Body)
@@ -156,6 +156,14 @@ func (s *Spec) Add(op Operation) error {
 	stored, err := s.reflector.Spec.Paths.MapOfPathItemValues[oc.PathPattern()].Operation(strings.ToLower(op.Method))
 	if err != nil || stored == nil {
 		return fmt.Errorf("openapi: %s %s: the operation was not stored", op.Method, op.Path)
+	}
+	if len(op.Security) > 0 {
+		// One requirement naming every scheme: all of them are required.
+		req := make(map[string][]string, len(op.Security))
+		for _, sec := range op.Security {
+			req[sec.Name] = append(append([]string{}, req[sec.Name]...), sec.Scopes...)
+		}
+		stored.Security = []map[string][]string{req}
 	}
 	if len(op.ResponseHeaders) > 0 {
 		addResponseHeaders(stored, status, op.ResponseHeaders)

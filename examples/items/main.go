@@ -4,9 +4,11 @@
 //
 //	go run ./examples/items            # http://127.0.0.1:8000/ (docs at /docs)
 //	go run ./examples/items -addr 127.0.0.1:9000
+//	go run ./examples/items -auth          # with logins: each user sees their own items
 //
 // HOST and PORT in the environment also choose the address; DATABASE_URL
-// chooses the database (the SQLite file easy.db by default).
+// chooses the database (the SQLite file easy.db by default); with -auth,
+// ITEMS_SECRET is the key that signs access tokens.
 package main
 
 import (
@@ -28,9 +30,14 @@ type Item struct {
 
 func main() {
 	addr := flag.String("addr", defaultAddr(), "address to listen on")
+	auth := flag.Bool("auth", false, "require a login; each user sees only their own items")
 	flag.Parse()
 
-	app, err := newApp()
+	build := newApp
+	if *auth {
+		build = func(opts ...easy.Option) (*easy.App, error) { return newAuthApp(tokenSecret(), opts...) }
+	}
+	app, err := build()
 	if err != nil {
 		log.Fatal(err)
 	}

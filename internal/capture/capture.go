@@ -33,8 +33,9 @@ type Change struct {
 	// (uint, int64, string, ...). For a composite key it is a []any in the
 	// order of the model's primary fields.
 	Key any
-	// Row points to a copy of the row as written, of the watched model's type;
-	// nil for Delete. It is a deep copy, so later changes the caller makes to
+	// Row points to a copy of the row as written, of the watched model's type.
+	// For a Delete it is the row as it was deleted when the database returned
+	// it (RETURNING), and nil when only its key is known. It is a deep copy, so later changes the caller makes to
 	// its own value do not reach it. Only the model's columns are filled when
 	// the row was read back from the database (updates, bulk writes).
 	Row any
@@ -82,11 +83,10 @@ type model struct {
 	schema *schema.Schema
 	pk     []*schema.Field
 	pkCols []string
-	// returnRow and returnKey are the RETURNING clauses that read a written
-	// row back, whole or its key only, with columns qualified by the table so
-	// that an UPDATE ... FROM stays unambiguous.
+	// returnRow is the RETURNING clause that reads a written row back, with
+	// columns qualified by the table so that an UPDATE ... FROM stays
+	// unambiguous.
 	returnRow string
-	returnKey string
 	flat      bool // a plain assignment copies the struct deeply
 }
 
@@ -153,7 +153,7 @@ func (c *Capture) parse(db *gorm.DB, m any) (*model, error) {
 	w.flat = c.isFlat(w.typ)
 	var table strings.Builder
 	db.Dialector.QuoteTo(&table, s.Table)
-	var row, key strings.Builder
+	var row strings.Builder
 	for _, f := range s.Fields {
 		if f.DBName == "" || !f.Readable {
 			continue
@@ -161,12 +161,10 @@ func (c *Capture) parse(db *gorm.DB, m any) (*model, error) {
 		col := table.String() + "." + quote(db, f.DBName)
 		appendCol(&row, col)
 		if f.PrimaryKey {
-			appendCol(&key, col)
 			w.pkCols = append(w.pkCols, f.DBName)
 		}
 	}
 	w.returnRow = row.String()
-	w.returnKey = key.String()
 	return w, nil
 }
 

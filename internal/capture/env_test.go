@@ -251,7 +251,7 @@ func names(commits [][]capture.Change) []string {
 	for _, c := range commits {
 		parts := make([]string, len(c))
 		for i, ch := range c {
-			if it, ok := ch.Row.(*Item); ok {
+			if it, ok := ch.Row.(*Item); ok && ch.Op != capture.Delete {
 				parts[i] = fmt.Sprintf("%s:%s", ch.Op, it.Name)
 			} else {
 				parts[i] = fmt.Sprintf("%s:%v", ch.Op, ch.Key)

@@ -79,11 +79,9 @@ func (s *stmtConn) ExecContext(ctx context.Context, query string, args ...any) (
 		}
 		return s.ConnPool.ExecContext(ctx, query, args...)
 	}
-	ret := s.w.returnRow
-	if s.op == Delete {
-		ret = s.w.returnKey
-	}
-	rows, err := s.ConnPool.QueryContext(ctx, query+ret, args...)
+	// A delete returns the whole row too, so that its event can be
+	// authorised by what the row held (its owner, say).
+	rows, err := s.ConnPool.QueryContext(ctx, query+s.w.returnRow, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +212,7 @@ func (c *Capture) fromRows(db *gorm.DB, w *model, op Op, rows []reflect.Value) [
 	changes := make([]Change, 0, len(rows))
 	for _, r := range rows {
 		if op == Delete {
-			changes = append(changes, Change{Table: w.table, Op: Delete, Key: w.keyOf(db.Statement.Context, r.Elem())})
+			changes = append(changes, Change{Table: w.table, Op: Delete, Key: w.keyOf(db.Statement.Context, r.Elem()), Row: r.Interface()})
 			continue
 		}
 		changes = append(changes, c.change(db, w, op, r))

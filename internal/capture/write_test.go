@@ -354,3 +354,28 @@ func TestNestedWrites(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteCarriesTheRow proves that a delete's change holds the row as
+// it was deleted (so realtime rules can authorise it by its columns) and
+// no Data, for one row and for a bulk delete.
+func TestDeleteCarriesTheRow(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		e.seed(t, &Item{Name: "a", Price: 1}, &Item{Name: "b", Price: 2}, &Item{Name: "c", Price: 3})
+		must(t, e.db.Delete(&Item{ID: 1}).Error)
+		must(t, e.db.Where("price > ?", 1).Delete(&Item{}).Error)
+		var got []string
+		for _, c := range e.rec.take() {
+			for _, ch := range c {
+				row, ok := ch.Row.(*Item)
+				if ch.Op != capture.Delete || !ok || ch.Data != nil {
+					t.Fatalf("change %+v: want a delete with its row and no data", ch)
+				}
+				got = append(got, row.Name)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, []string{"a", "b", "c"}) {
+			t.Fatalf("deleted rows %q, want a b c", got)
+		}
+	})
+}

@@ -33,3 +33,15 @@ type Mounter interface {
 type Migrator interface {
 	Models() []any
 }
+
+// Requirement is what an operation needs before its handler runs: a
+// dependency of package easy. Routers that cannot import easy take it
+// through this interface.
+type Requirement interface {
+	// Wrap returns next behind the requirement: it resolves the
+	// requirement for each request and stops the request with its error.
+	Wrap(next http.Handler) http.Handler
+	// Describe documents the requirement in op (its parameters, security
+	// and error statuses) and adds the security schemes it uses to spec.
+	Describe(spec *openapi.Spec, op *openapi.Operation)
+}

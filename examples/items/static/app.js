@@ -9,9 +9,85 @@ const errors = document.getElementById("errors");
 const status = document.getElementById("status");
 const eventCount = document.getElementById("event-count");
 const form = document.getElementById("add-form");
+const dashboard = document.getElementById("dashboard");
+const login = document.getElementById("login-form");
+const loginErrors = document.getElementById("login-errors");
+const who = document.getElementById("who");
 let events = 0;
+// The access token, when the app requires a login (go run ./examples/items
+// -auth); it lasts for the tab.
+let token = sessionStorage.getItem("access_token");
 
-connect("items", {
+async function signedOut() {
+  const res = await fetch("/items?limit=0", { headers: authHeaders() }).catch(() => null);
+  if (res?.status !== 401) return false;
+  sessionStorage.removeItem("access_token");
+  token = null;
+  return true;
+}
+
+function authHeaders() {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+// showLogin shows the sign-in form, which gets a token with the OAuth2
+// password flow (POST /token) and signs up at POST /users.
+function showLogin() {
+  dashboard.hidden = true;
+  login.hidden = false;
+  login.elements.username.focus();
+  const signIn = async () => {
+    const res = await fetch("/token", {
+      method: "POST",
+      body: new URLSearchParams({ username: login.elements.username.value, password: login.elements.password.value }),
+    });
+    const data = await res.json().catch(() => null);
+    if (!res.ok) {
+      loginErrors.replaceChildren(...messages(data, res).map((m) => el("li", {}, m)));
+      return;
+    }
+    token = data.access_token;
+    sessionStorage.setItem("access_token", token);
+    login.hidden = true;
+    dashboard.hidden = false;
+    start();
+  };
+  login.addEventListener("submit", (e) => {
+    e.preventDefault();
+    signIn();
+  });
+  document.getElementById("signup").addEventListener("click", async () => {
+    const res = await fetch("/users", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: login.elements.username.value, password: login.elements.password.value }),
+    });
+    if (!res.ok) {
+      const data = await res.json().catch(() => null);
+      loginErrors.replaceChildren(...messages(data, res).map((m) => el("li", {}, m)));
+      return;
+    }
+    signIn();
+  });
+}
+
+// start follows /ws/items, with the token when there is one.
+function start() {
+  if (token) {
+    who.hidden = false;
+    who.querySelector("b").textContent = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sub;
+    document.getElementById("signout").addEventListener("click", () => {
+      sessionStorage.removeItem("access_token");
+      location.reload();
+    });
+  }
+  connect("items", {
+    url: token ? `/ws/items?access_token=${encodeURIComponent(token)}` : undefined,
+    ...handlers,
+  });
+}
+
+const handlers = {
   onInitial(rows) {
     tbody.replaceChildren(...rows.sort((a, b) => a.id - b.id).map(rowFor));
     updateEmpty();
@@ -29,7 +105,7 @@ connect("items", {
   onError(detail) {
     status.title = detail;
   },
-});
+};
 
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -49,7 +125,7 @@ async function call(method, path, body, what = "") {
   try {
     res = await fetch(path, {
       method,
-      headers: body ? { "Content-Type": "application/json" } : {},
+      headers: { ...authHeaders(), ...(body ? { "Content-Type": "application/json" } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch {
@@ -57,6 +133,11 @@ async function call(method, path, body, what = "") {
     return undefined;
   }
   const data = await res.json().catch(() => null);
+  if (res.status === 401 && token) { // the token expired: sign in again
+    sessionStorage.removeItem("access_token");
+    location.reload();
+    return undefined;
+  }
   if (!res.ok) {
     showErrors(what, messages(data, res));
     return undefined;
@@ -177,3 +258,7 @@ function el(tag, attrs, ...children) {
   e.append(...children);
   return e;
 }
+
+// Without a login the list answers 401: ask for one before connecting.
+if (await signedOut()) showLogin();
+else start();

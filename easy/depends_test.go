@@ -1,0 +1,240 @@
+package easy_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/internal/spectest"
+	"github.com/fastapi-easy/easy-go/internal/testdb"
+)
+
+type depUser struct {
+	Name string `json:"name"`
+}
+
+type tokenIn struct {
+	Token string `header:"X-Token" required:"true" description:"The caller's token."`
+}
+
+type pageIn struct {
+	Skip  int `query:"skip" minimum:"0" default:"0"`
+	Limit int `query:"limit" minimum:"1" maximum:"50" default:"10"`
+}
+
+type page struct{ Skip, Limit int }
+
+type whoami struct {
+	User  string `json:"user"`
+	Admin bool   `json:"admin"`
+	Skip  int    `json:"skip"`
+	Limit int    `json:"limit"`
+}
+
+// depFixture is an app whose operations share a current user (counted
+// per resolution), an admin check that needs it, and pagination.
+func depFixture(t *testing.T) (*easy.App, *atomic.Int64) {
+	t.Helper()
+	var resolved atomic.Int64
+	currentUser := easy.Depends(func(ctx context.Context, in *tokenIn) (*depUser, error) {
+		resolved.Add(1)
+		name, ok := strings.CutPrefix(in.Token, "token-")
+		if !ok {
+			return nil, easy.NewHTTPError(http.StatusUnauthorized, "Invalid token")
+		}
+		return &depUser{Name: name}, nil
+	})
+	isAdmin := easy.Depends(func(ctx context.Context, _ *easy.NoInput) (bool, error) {
+		return currentUser.From(ctx).Name == "root", nil
+	}, currentUser)
+	pagination := easy.Depends(func(ctx context.Context, in *pageIn) (page, error) {
+		return page{in.Skip, in.Limit}, nil
+	})
+
+	app, _ := newApp(t)
+	easy.Get(app, "/me", func(ctx context.Context, _ *easy.NoInput) (*whoami, error) {
+		p := pagination.From(ctx)
+		return &whoami{User: currentUser.From(ctx).Name, Admin: isAdmin.From(ctx), Skip: p.Skip, Limit: p.Limit}, nil
+	}, easy.Uses(currentUser, isAdmin, pagination))
+	easy.Get(app, "/public", func(ctx context.Context, _ *easy.NoInput) (*page, error) {
+		p := pagination.From(ctx)
+		return &p, nil
+	}, easy.Uses(pagination))
+	admin := app.Group("/admin", easy.GroupUses(isAdmin))
+	easy.Get(admin, "/check", func(ctx context.Context, _ *easy.NoInput) (*whoami, error) {
+		if !isAdmin.From(ctx) {
+			return nil, easy.Forbidden("Admins only")
+		}
+		return &whoami{User: currentUser.From(ctx).Name, Admin: true}, nil
+	})
+	easy.Get(app, "/forgotten", func(ctx context.Context, _ *easy.NoInput) (*whoami, error) {
+		return &whoami{User: currentUser.From(ctx).Name}, nil
+	})
+	return app, &resolved
+}
+
+func TestDependencyResolvedOncePerRequestAndTyped(t *testing.T) {
+	app, resolved := depFixture(t)
+	srv := serve(t, app)
+	call(t, srv, "GET", "/me?limit=5", "", "X-Token", "token-root").
+		expect(t, 200, `{"user":"root","admin":true,"skip":0,"limit":5}`)
+	// /me lists currentUser and isAdmin, which needs it too: one resolution.
+	if n := resolved.Load(); n != 1 {
+		t.Errorf("the current user was resolved %d times in one request, want 1", n)
+	}
+	call(t, srv, "GET", "/me", "", "X-Token", "token-ann").
+		expect(t, 200, `{"user":"ann","admin":false,"skip":0,"limit":10}`)
+	if n := resolved.Load(); n != 2 {
+		t.Errorf("resolved %d times in two requests, want 2", n)
+	}
+}
+
+func TestDependencyErrorStopsTheRequest(t *testing.T) {
+	app, _ := depFixture(t)
+	srv := serve(t, app)
+	call(t, srv, "GET", "/me", "", "X-Token", "bogus").expect(t, 401, `{"detail":"Invalid token"}`)
+	call(t, srv, "GET", "/me", "").expect(t, 422,
+		`{"detail":[{"type":"missing","loc":["header","X-Token"],"msg":"Field required","input":null}]}`)
+	call(t, srv, "GET", "/public?limit=51", "").expect(t, 422,
+		`{"detail":[{"type":"less_than_equal","loc":["query","limit"],"msg":"Input should be less than or equal to 50","input":51,"ctx":{"le":50}}]}`)
+	call(t, srv, "GET", "/public?skip=3", "").expect(t, 200, `{"Skip":3,"Limit":10}`)
+}
+
+func TestGroupUsesResolvesForEveryOperation(t *testing.T) {
+	app, _ := depFixture(t)
+	srv := serve(t, app)
+	call(t, srv, "GET", "/admin/check", "", "X-Token", "token-root").expect(t, 200, `{"user":"root","admin":true,"skip":0,"limit":0}`)
+	call(t, srv, "GET", "/admin/check", "", "X-Token", "token-ann").expect(t, 403, `{"detail":"Admins only"}`)
+	call(t, srv, "GET", "/admin/check", "", "X-Token", "nope").expect(t, 401, `{"detail":"Invalid token"}`)
+}
+
+func TestDependencyNotListedIsA500(t *testing.T) {
+	app, logs := newApp(t)
+	dep := easy.Depends(func(ctx context.Context, _ *easy.NoInput) (int, error) { return 1, nil })
+	easy.Get(app, "/x", func(ctx context.Context, _ *easy.NoInput) (*page, error) {
+		return &page{Skip: dep.From(ctx)}, nil
+	})
+	call(t, serve(t, app), "GET", "/x", "").expect(t, 500, `{"detail":"Internal Server Error"}`)
+	if !strings.Contains(logs.String(), "was not resolved for this request") {
+		t.Errorf("the log does not say why:\n%s", logs)
+	}
+}
+
+func TestDependencyParametersInTheSpec(t *testing.T) {
+	app, _ := depFixture(t)
+	srv := serve(t, app)
+	_, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct{ Name, In string }
+			Responses  map[string]json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	params := func(path string) []string {
+		var out []string
+		for _, p := range doc.Paths[path]["get"].Parameters {
+			out = append(out, p.In+":"+p.Name)
+		}
+		return out
+	}
+	for path, want := range map[string]string{
+		"/me":          "header:X-Token query:skip query:limit",
+		"/public":      "query:skip query:limit",
+		"/admin/check": "header:X-Token",
+	} {
+		if got := strings.Join(params(path), " "); got != want {
+			t.Errorf("%s parameters: got %q, want %q", path, got, want)
+		}
+		if _, ok := doc.Paths[path]["get"].Responses["422"]; !ok {
+			t.Errorf("%s: 422 is not documented", path)
+		}
+	}
+}
+
+type txRow struct {
+	ID   uint   `json:"id" gorm:"primaryKey"`
+	Name string `json:"name"`
+}
+
+type txIn struct {
+	Name string `json:"name" required:"true"`
+	Fail bool   `query:"fail"`
+}
+
+// A transaction per request: committed when the handler succeeds, rolled
+// back when it fails or panics, and a failed commit is the response.
+func TestDependsYieldTransactionPerRequest(t *testing.T) {
+	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		if err := db.AutoMigrate(&txRow{}); err != nil {
+			t.Fatal(err)
+		}
+		var failCommit atomic.Bool
+		tx := easy.DependsYield(func(ctx context.Context, _ *easy.NoInput) (*gorm.DB, easy.Release, error) {
+			tx := db.WithContext(ctx).Begin()
+			if tx.Error != nil {
+				return nil, nil, tx.Error
+			}
+			return tx, func(ctx context.Context, failed bool) error {
+				if failed {
+					return tx.Rollback().Error
+				}
+				if failCommit.Load() {
+					tx.Rollback()
+					return easy.Conflict("Commit refused")
+				}
+				return tx.Commit().Error
+			}, nil
+		})
+		app, _ := newApp(t, easy.WithDB(db))
+		easy.Post(app, "/rows", func(ctx context.Context, in *txIn) (*txRow, error) {
+			row := &txRow{Name: in.Name}
+			if err := tx.From(ctx).Create(row).Error; err != nil {
+				return nil, err
+			}
+			if in.Name == "panic" {
+				panic("boom")
+			}
+			if in.Fail {
+				return nil, easy.BadRequest("Failed after the write")
+			}
+			return row, nil
+		}, easy.Uses(tx))
+		srv := serve(t, app)
+		call(t, srv, "POST", "/rows", `{"name":"kept"}`).expect(t, 200, `{"id":1,"name":"kept"}`)
+		call(t, srv, "POST", "/rows?fail=true", `{"name":"gone"}`).expect(t, 400, `{"detail":"Failed after the write"}`)
+		call(t, srv, "POST", "/rows", `{"name":"panic"}`).expect(t, 500, `{"detail":"Internal Server Error"}`)
+		failCommit.Store(true)
+		call(t, srv, "POST", "/rows", `{"name":"refused"}`).expect(t, 409, `{"detail":"Commit refused"}`)
+		var names []string
+		if err := db.Model(&txRow{}).Order("id").Pluck("name", &names).Error; err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(names, ",") != "kept" {
+			t.Errorf("rows after the requests: %v, want only kept", names)
+		}
+	})
+}
+
+func TestDependencyResolveOutsideAnOperation(t *testing.T) {
+	user := easy.Depends(func(ctx context.Context, in *tokenIn) (string, error) {
+		if in.Token == "" {
+			return "", errors.New("no token")
+		}
+		return in.Token, nil
+	})
+	r, _ := http.NewRequest("GET", "/ws", nil)
+	r.Header.Set("X-Token", "abc")
+	if v, err := user.Resolve(r); err != nil || v != "abc" {
+		t.Errorf("Resolve: %q, %v", v, err)
+	}
+}

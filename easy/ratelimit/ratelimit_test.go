@@ -1,0 +1,104 @@
+package ratelimit_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/ratelimit"
+	"github.com/fastapi-easy/easy-go/easy/security"
+	"github.com/fastapi-easy/easy-go/internal/spectest"
+)
+
+type ok struct {
+	OK bool `json:"ok"`
+}
+
+func handler(ctx context.Context, _ *easy.NoInput) (*ok, error) { return &ok{true}, nil }
+
+// limited serves /ip, limited to 3 requests a minute per client IP (from
+// X-Real-IP), /user, limited per user (from X-User), and /free.
+func limited(t *testing.T) *httptest.Server {
+	t.Helper()
+	app := easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app.Use(middleware.ClientIPFromHeader("X-Real-IP", "127.0.0.0/8", "::1/128"))
+	perMinute := ratelimit.Rate{Requests: 3, Per: time.Minute}
+	easy.Get(app, "/ip", handler, easy.Uses(ratelimit.ByIP(perMinute)))
+	user := security.APIKeyHeader("X-User", func(ctx context.Context, key string) (string, error) { return key, nil })
+	easy.Get(app, "/user", handler, easy.Uses(ratelimit.By(user, func(u string) string { return u }, perMinute)))
+	easy.Get(app, "/free", handler)
+	srv := httptest.NewServer(app)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func get(t *testing.T, srv *httptest.Server, path string, header ...string) (int, string, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", srv.URL+path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Retry-After"), string(b)
+}
+
+// A burst over the limit gets 429s with Retry-After; other clients, and
+// routes the limit does not cover, are unaffected.
+func TestBurstOverTheLimit(t *testing.T) {
+	srv := limited(t)
+	for _, c := range []struct{ path, header, value string }{{"/ip", "X-Real-IP", "10.0.0."}, {"/user", "X-User", "user-"}} {
+		for i := 0; i < 3; i++ {
+			if status, _, body := get(t, srv, c.path, c.header, c.value+"1"); status != 200 {
+				t.Fatalf("%s request %d: %d %s", c.path, i+1, status, body)
+			}
+		}
+		for i := 0; i < 5; i++ {
+			status, retry, body := get(t, srv, c.path, c.header, c.value+"1")
+			if status != 429 || body != `{"detail":"Too Many Requests"}` || (retry != "20" && retry != "19") {
+				t.Fatalf("%s over the limit: %d Retry-After %q %s, want 429 with Retry-After 20", c.path, status, retry, body)
+			}
+		}
+		if status, retry, _ := get(t, srv, c.path, c.header, c.value+"2"); status != 200 || retry != "" {
+			t.Errorf("%s: another client got %d", c.path, status)
+		}
+	}
+	if status, _, _ := get(t, srv, "/free", "X-Real-IP", "10.0.0.1"); status != 200 {
+		t.Errorf("an uncovered route got %d", status)
+	}
+	if status, _, body := get(t, srv, "/user"); status != 401 {
+		t.Errorf("/user without a user: %d %s, want the scheme's 401 first", status, body)
+	}
+}
+
+// The routes a limit covers document its 429; the validator accepts the
+// document.
+func TestLimitInTheSpec(t *testing.T) {
+	srv := limited(t)
+	_, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]json.RawMessage `json:"responses"`
+		}
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]bool{"/ip": true, "/user": true, "/free": false} {
+		if _, got := doc.Paths[path]["get"].Responses["429"]; got != want {
+			t.Errorf("%s documents 429: %v, want %v", path, got, want)
+		}
+	}
+}
