@@ -52,6 +52,16 @@
 // refused with 403 before the upgrade, and a connection over the limit
 // with 503.
 //
+// # Several instances
+//
+// With WithBroker (or REDIS_URL under Setup) the instances of an
+// application share one log per resource in a Broker: Publish queues the
+// events for the resource's publisher goroutine, which appends them to the
+// log, and the resource's reader goroutine hands every entry of the log,
+// whichever instance appended it, to the fan-out. The broker numbers the
+// entries, so that seq, history and resume are the same on every
+// instance. docs/scaling.md states the guarantees.
+//
 // # Goroutines
 //
 // Publish only numbers and encodes events; each resource has one fan-out

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -53,6 +54,8 @@ type Manager struct {
 
 type counters struct {
 	eventsPublished, messagesSent, bytesSent, droppedSlow, rateLimited, refused atomic.Uint64
+	brokerReconnects, brokerDropped                                             atomic.Uint64
+	brokerLag                                                                   atomic.Int64 // microseconds
 }
 
 // Stats is a snapshot of a Manager's counters.
@@ -64,6 +67,12 @@ type Stats struct {
 	DroppedSlow     uint64 // connections closed with 1013 because their queue was full
 	RateLimited     uint64 // connections closed with 1008 for sending too fast
 	Refused         uint64 // requests refused before the upgrade
+
+	// With a broker (WithBroker):
+	BrokerLag        time.Duration // from append to delivery here, of the last event read
+	BrokerPending    int           // events waiting to be appended
+	BrokerReconnects uint64        // times the broker was reachable again after failing
+	BrokerDropped    uint64        // events dropped while the broker was unreachable
 }
 
 // NewManager returns a Manager configured by opts.
@@ -95,9 +104,23 @@ func NewManager(opts ...Option) *Manager {
 // which ServeHTTP serves at a path ending in /name. src answers subscribe
 // messages; with a nil src, clients get the events but cannot subscribe.
 // Adding a name twice, or after Shutdown, panics.
+//
+// With a broker, AddResource reads the tail of the resource's log first,
+// waiting a few seconds at most: when the broker is unreachable it logs
+// the error and returns, and the Manager keeps trying in the background
+// (see WithBroker).
 func (m *Manager) AddResource(name string, src Source) {
 	if name == "" {
 		panic("ws: AddResource with an empty name")
+	}
+	r := newResource(m, name, src)
+	if m.cfg.broker != nil {
+		r.link = newRelay(r, m.cfg.broker, &m.stats)
+		ctx, cancel := context.WithTimeout(m.ctx, syncTimeout)
+		if err := r.link.sync(ctx); err != nil {
+			m.log.Error("ws: broker unreachable at start: events flow once it is", "resource", name, "error", err)
+		}
+		cancel()
 	}
 	m.mu.Lock() // with m.closed, so that Shutdown waits for the goroutine started here
 	defer m.mu.Unlock()
@@ -109,7 +132,6 @@ func (m *Manager) AddResource(name string, src Source) {
 	if _, ok := m.resources[name]; ok {
 		panic(fmt.Sprintf("ws: resource %q added twice", name))
 	}
-	r := newResource(m, name, src)
 	m.resources[name] = r
 	// The fan-out goroutine of the resource is owned by the Manager and
 	// stops when Shutdown cancels m.ctx.
@@ -118,6 +140,19 @@ func (m *Manager) AddResource(name string, src Source) {
 		defer m.wg.Done()
 		r.fanOut(m.ctx)
 	}()
+	// With a broker, the relay's publisher and reader are the Manager's
+	// too, and stop with it.
+	if r.link != nil {
+		m.wg.Add(2)
+		go func() {
+			defer m.wg.Done()
+			r.link.publish(m.ctx)
+		}()
+		go func() {
+			defer m.wg.Done()
+			r.link.read(m.ctx)
+		}()
+	}
 }
 
 func (m *Manager) resource(name string) *resource {
@@ -141,12 +176,17 @@ func (m *Manager) Publish(resource string, changes ...Change) {
 		m.log.Error("ws: events dropped: unknown resource or Manager shut down", "resource", resource, "events", len(changes))
 		return
 	}
+	if r.link != nil {
+		m.stats.eventsPublished.Add(uint64(r.link.enqueue(changes)))
+		return
+	}
 	m.stats.eventsPublished.Add(uint64(r.publish(changes)))
 }
 
 // Seq returns the seq of the last event published for resource, or 0 for
 // a resource that was never added. A snapshot that includes every event
-// published so far is consistent with this seq.
+// published so far is consistent with this seq. With a broker it is the
+// seq of the last event this Manager has read from the broker's log.
 func (m *Manager) Seq(resource string) uint64 {
 	if r := m.resource(resource); r != nil {
 		return r.seq.Load()
@@ -224,7 +264,25 @@ func (m *Manager) Stats() Stats {
 		DroppedSlow:     m.stats.droppedSlow.Load(),
 		RateLimited:     m.stats.rateLimited.Load(),
 		Refused:         m.stats.refused.Load(),
+
+		BrokerLag:        time.Duration(m.stats.brokerLag.Load()) * time.Microsecond,
+		BrokerPending:    m.brokerPending(),
+		BrokerReconnects: m.stats.brokerReconnects.Load(),
+		BrokerDropped:    m.stats.brokerDropped.Load(),
 	}
+}
+
+func (m *Manager) brokerPending() int {
+	if m.cfg.broker == nil {
+		return 0
+	}
+	m.resMu.RLock()
+	defer m.resMu.RUnlock()
+	n := 0
+	for _, r := range m.resources {
+		n += int(r.link.pending.Load())
+	}
+	return n
 }
 
 // Shutdown refuses new connections, closes every open one with 1001 and

@@ -34,6 +34,7 @@ type config struct {
 	onDisconnect  func(*Conn, websocket.StatusCode)
 	onMessage     func(ctx context.Context, c *Conn, msg []byte) error
 	prefix        string
+	broker        Broker
 }
 
 func defaultConfig() config {

@@ -45,6 +45,7 @@ type resource struct {
 	m    *Manager
 	name string
 	src  Source
+	link *relay // nil without a broker: publish numbers the events
 
 	seq atomic.Uint64 // the last seq assigned; written under pubMu
 
@@ -121,6 +122,43 @@ func (r *resource) publish(changes []Change) int {
 	return len(kept)
 }
 
+// deliver records events numbered by a broker, each one more than the
+// last, and hands them to the fan-out goroutine, as publish does.
+func (r *resource) deliver(evs []*event) {
+	r.pubMu.Lock()
+	for _, ev := range evs {
+		r.hist.add(ev)
+	}
+	r.pending = append(r.pending, evs...)
+	r.seq.Store(evs[len(evs)-1].seq)
+	r.pubMu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// restart replaces the history with evs, the tail of a broker's log up to
+// seq, and sends reset to every connection: the events they have may not
+// be continuous with it.
+func (r *resource) restart(evs []*event, seq uint64) {
+	r.fanMu.Lock()
+	defer r.fanMu.Unlock()
+	r.pubMu.Lock()
+	r.hist = newHistory(len(r.hist.ring))
+	for _, ev := range evs {
+		r.hist.add(ev)
+	}
+	r.pending = nil
+	r.seq.Store(seq)
+	r.pubMu.Unlock()
+	r.delivered = seq
+	for c, sub := range r.subs {
+		sub.after = seq
+		c.enqueue(resetMessage(r.name))
+	}
+}
+
 // fanOut hands published events to the connections, in seq order. It runs
 // on its own goroutine until ctx ends.
 func (r *resource) fanOut(ctx context.Context) {
@@ -137,6 +175,9 @@ func (r *resource) fanOut(ctx context.Context) {
 
 		r.fanMu.Lock()
 		for _, ev := range batch {
+			if ev.seq <= r.delivered {
+				continue // taken before a broker's restart, which superseded it
+			}
 			for c, sub := range r.subs {
 				if r.wants(c, sub, ev) {
 					c.enqueue(ev.msg)

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"reflect"
 	"sync"
 
+	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
@@ -39,7 +41,13 @@ func Setup(app *easy.App, models ...any) *Manager {
 		}
 		watched = append(watched, m)
 	}
-	m := NewManager(append([]Option{Logger(app.Logger())}, opts...)...)
+	opts = append([]Option{Logger(app.Logger())}, opts...)
+	if url := os.Getenv("REDIS_URL"); url != "" && !hasBroker(opts) {
+		client := redisClient(url)
+		app.OnShutdown(func(context.Context) error { return client.Close() })
+		opts = append(opts, WithBroker(NewRedisBroker(client, "")))
+	}
+	m := NewManager(opts...)
 	db := app.DB()
 	sources := make([]*gormSource, 0, len(watched))
 	for _, model := range watched {
@@ -62,6 +70,24 @@ func Setup(app *easy.App, models ...any) *Manager {
 	app.Handle(prefix+"/{resource}", m)
 	app.OnShutdown(m.Shutdown)
 	return m
+}
+
+func hasBroker(opts []Option) bool {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg.broker != nil
+}
+
+// redisClient connects to the Redis server of REDIS_URL; a URL that does
+// not parse is a setup mistake.
+func redisClient(url string) *redis.Client {
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		panic("ws: Setup: REDIS_URL: " + err.Error())
+	}
+	return redis.NewClient(o)
 }
 
 // publish hands the changes of one commit to the Manager, resource by
@@ -138,11 +164,11 @@ func (s *gormSource) Snapshot(ctx context.Context, f Filter, limit int) ([]Chang
 			q = af.Apply(q)
 		}
 		order := clause.OrderByColumn{Column: clause.Column{Table: clause.CurrentTable, Name: s.sch.PrioritizedPrimaryField.DBName}}
-		if err := q.Order(order).Limit(limit).Find(rows.Interface()).Error; err != nil {
-			return err
-		}
+		// The seq is taken before the rows are read: with a broker, an event
+		// delivered meanwhile may carry a state the rows already have, and
+		// is sent again after the snapshot, but none is left out.
 		seq = s.m.Seq(s.table)
-		return nil
+		return q.Order(order).Limit(limit).Find(rows.Interface()).Error
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("ws: snapshot of %s: %w", s.table, err)
@@ -159,6 +185,58 @@ func (s *gormSource) Snapshot(ctx context.Context, f Filter, limit int) ([]Chang
 		out[i] = Change{Op: TypeInitial, Key: key, Row: row.Interface(), Data: data}
 	}
 	return out, seq, nil
+}
+
+// currentRows implements rowSource.
+func (s *gormSource) currentRows(ctx context.Context, keys []json.RawMessage) (map[string]json.RawMessage, error) {
+	pk := s.sch.PrioritizedPrimaryField
+	vals := make([]any, len(keys))
+	for i, k := range keys {
+		v := reflect.New(pk.FieldType)
+		if err := json.Unmarshal(k, v.Interface()); err != nil {
+			return nil, fmt.Errorf("ws: key %s of %s: %w", k, s.table, err)
+		}
+		vals[i] = v.Elem().Interface()
+	}
+	rows := reflect.New(reflect.SliceOf(s.typ))
+	col := clause.Column{Table: clause.CurrentTable, Name: pk.DBName}
+	err := s.db.WithContext(ctx).Model(reflect.New(s.typ).Interface()).
+		Where(clause.IN{Column: col, Values: vals}).Find(rows.Interface()).Error
+	if err != nil {
+		return nil, fmt.Errorf("ws: read %s: %w", s.table, err)
+	}
+	list := rows.Elem()
+	out := make(map[string]json.RawMessage, list.Len())
+	for i := range list.Len() {
+		row := list.Index(i).Addr()
+		data, err := json.Marshal(row.Interface())
+		if err != nil {
+			return nil, fmt.Errorf("ws: encode %s row: %w", s.table, err)
+		}
+		v, _ := pk.ValueOf(ctx, row.Elem())
+		key, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("ws: encode %s key: %w", s.table, err)
+		}
+		out[string(key)] = data
+	}
+	return out, nil
+}
+
+// decodeRow implements rowSource.
+func (s *gormSource) decodeRow(key, data json.RawMessage) (any, any, error) {
+	k := reflect.New(s.sch.PrioritizedPrimaryField.FieldType)
+	if err := json.Unmarshal(key, k.Interface()); err != nil {
+		return nil, nil, err
+	}
+	if data == nil {
+		return k.Elem().Interface(), nil, nil
+	}
+	row := reflect.New(s.typ)
+	if err := json.Unmarshal(data, row.Interface()); err != nil {
+		return nil, nil, err
+	}
+	return k.Elem().Interface(), row.Interface(), nil
 }
 
 //go:embed js/client.js

@@ -32,6 +32,7 @@ import (
 // The environment variables the tests read.
 const (
 	PostgresEnv = "EASY_TEST_POSTGRES_DSN" // postgres://user:password@host:port/db?sslmode=disable
+	RedisEnv    = "EASY_TEST_REDIS_URL"    // redis://host:port/db
 	RequireEnv  = "EASY_TEST_REQUIRE"      // "all", or a comma-separated list of the variables above
 )
 
