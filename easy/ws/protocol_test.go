@@ -270,8 +270,13 @@ func TestEventPublishedRightAfterTheHandshakeIsDelivered(t *testing.T) {
 func TestResumeLongerThanTheSendQueueIsNotASlowConsumer(t *testing.T) {
 	m, s, srv := newServer(t, ws.SendQueue(4), ws.HistorySize(100))
 	base := m.Seq("items")
+	// A witness sees the 60 events go by, so that the fan-out is past them
+	// when the resuming client connects: what it missed is then one resume
+	// from the history, not 60 live events racing a 4-slot queue.
+	witness := dial(t, wsURL(srv, "/ws/items"))
 	for i := range 60 {
 		s.create(fmt.Sprint("item", i), float64(i))
+		next(t, witness)
 	}
 	c := dial(t, wsURL(srv, fmt.Sprintf("/ws/items?since=%d", base)))
 	for want := base + 1; want <= base+60; want++ {
