@@ -5,6 +5,9 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
@@ -39,4 +42,34 @@ func BenchmarkCreate(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkCreateRatio alternates the two Creates of BenchmarkCreate write
+// by write, so that both see the same machine load, and reports
+// watched/plain as "ratio".
+//
+//	go test -run '^$' -bench BenchmarkCreateRatio -count 5 ./easy/ws/
+func BenchmarkCreateRatio(b *testing.B) {
+	quiet := easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	plain := easy.New(easy.WithDB(testdb.SQLite(b, nil)), quiet)
+	plain.DB().AutoMigrate(&Product{})
+	watched := easy.New(easy.WithDB(testdb.SQLite(b, nil)), quiet)
+	watched.DB().AutoMigrate(&Product{})
+	m := ws.Setup(watched, Product{})
+	defer m.Shutdown(context.Background())
+
+	dbs := []*gorm.DB{plain.DB(), watched.DB()}
+	var spent [2]time.Duration
+	for b.Loop() {
+		for i, db := range dbs {
+			start := time.Now()
+			if err := db.Create(&Product{Name: "apple", Price: 1.5}).Error; err != nil {
+				b.Fatal(err)
+			}
+			spent[i] += time.Since(start)
+		}
+	}
+	b.ReportMetric(float64(spent[1])/float64(spent[0]), "ratio")
+	b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "plain-ns/op")
+	b.ReportMetric(float64(spent[1].Nanoseconds())/float64(b.N), "watched-ns/op")
 }
