@@ -39,9 +39,18 @@ type Conn struct {
 	closeReason string
 	flush       bool // write what is queued before the close frame
 
-	queue   chan outbound
+	// The send queue: enqueueItem appends to pending and wakes the
+	// writer, which takes everything at once. It is allocated as it
+	// fills, so that an idle connection costs nothing for it. Items
+	// taken but not yet written (inflight) count against the limit.
+	qmu      sync.Mutex
+	pending  []outbound
+	inflight int
+	spare    []outbound    // the writer's second buffer
+	wake     chan struct{} // capacity 1: "pending is not empty"
+
 	limiter limiter        // only the reading goroutine uses it
-	wg      sync.WaitGroup // the writer and keepalive goroutines
+	wg      sync.WaitGroup // the writer and the goroutines waiting for pongs
 	expiry  *time.Timer
 }
 
@@ -67,7 +76,7 @@ func newConn(m *Manager, group string, principal any, r *http.Request) *Conn {
 		connectedAt: time.Now(),
 		ctx:         ctx,
 		cancel:      cancel,
-		queue:       make(chan outbound, m.cfg.sendQueue),
+		wake:        make(chan struct{}, 1),
 		limiter:     limiter{rate: m.cfg.rate, burst: float64(m.cfg.burst), tokens: float64(m.cfg.burst), last: time.Now()},
 	}
 }
@@ -206,30 +215,56 @@ func (c *Conn) enqueueItem(o outbound) bool {
 		return false
 	default:
 	}
-	select {
-	case c.queue <- o:
-		return true
-	default:
+	c.qmu.Lock()
+	full := len(c.pending)+c.inflight >= c.m.cfg.sendQueue
+	if !full {
+		c.pending = append(c.pending, o)
+	}
+	c.qmu.Unlock()
+	if full {
 		if c.closeWith(websocket.StatusTryAgainLater, "slow consumer", false) {
 			c.m.stats.droppedSlow.Add(1)
 		}
 		return false
 	}
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take returns what is queued and empties the queue.
+func (c *Conn) take() []outbound {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	batch := c.pending
+	c.pending = c.spare[:0]
+	c.spare = nil
+	c.inflight = len(batch)
+	return batch
+}
+
+// recycle keeps a written batch's array for the next one, unless it grew
+// large in a burst.
+func (c *Conn) recycle(batch []outbound) {
+	clear(batch)
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	c.inflight = 0
+	if cap(batch) <= 64 {
+		c.spare = batch[:0]
+	}
 }
 
 // start starts the connection's goroutines.
 func (c *Conn) start(appPing bool) {
-	// The writer is the only goroutine that writes data messages. It is
-	// owned by the Conn and stops once the connection starts to close,
-	// after it has sent the close frame (or given up on a dead peer).
+	// The writer is the only goroutine that writes data messages, and it
+	// sends the heartbeats. It is owned by the Conn and stops once the
+	// connection starts to close, after it has sent the close frame (or
+	// given up on a dead peer).
 	c.wg.Add(1)
-	go c.writeLoop()
-	if c.m.cfg.heartbeat > 0 {
-		// keepalive sends the heartbeats. It is owned by the Conn and stops
-		// when the connection starts to close.
-		c.wg.Add(1)
-		go c.keepalive(appPing)
-	}
+	go c.writeLoop(appPing)
 	if e, ok := c.principal.(Expiring); ok && !e.Expiry().IsZero() {
 		c.expiry = time.AfterFunc(time.Until(e.Expiry()), func() {
 			c.closeWith(websocket.StatusPolicyViolation, "authorisation expired", false)
@@ -255,18 +290,36 @@ func (c *Conn) wait() websocket.StatusCode {
 	return c.closeCode
 }
 
-func (c *Conn) writeLoop() {
+func (c *Conn) writeLoop(appPing bool) {
 	defer c.wg.Done()
 	defer c.closeSocket()
+	var beat <-chan time.Time
+	if c.m.cfg.heartbeat > 0 {
+		t := time.NewTicker(c.m.cfg.heartbeat)
+		defer t.Stop()
+		beat = t.C
+	}
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
-		case o := <-c.queue:
-			if err := c.writeItem(o); err != nil {
-				c.closeWith(websocket.StatusAbnormalClosure, "", false)
-				return
+		case <-c.wake:
+			batch := c.take()
+			for _, o := range batch {
+				if err := c.writeItem(o); err != nil {
+					c.closeWith(websocket.StatusAbnormalClosure, "", false)
+					return
+				}
 			}
+			c.recycle(batch)
+		case <-beat:
+			if appPing {
+				if err := c.write([]byte(pingMessage)); err != nil {
+					c.closeWith(websocket.StatusAbnormalClosure, "", false)
+					return
+				}
+			}
+			c.ping()
 		}
 	}
 }
@@ -310,14 +363,11 @@ func (c *Conn) write(msg []byte) error {
 func (c *Conn) closeSocket() {
 	broken := c.closeCode == websocket.StatusAbnormalClosure
 	if c.flush {
-	drain:
-		for !broken {
-			select {
-			case o := <-c.queue:
-				broken = c.writeItem(o) != nil
-			default:
-				break drain
+		for _, o := range c.take() {
+			if broken {
+				break
 			}
+			broken = c.writeItem(o) != nil
 		}
 	}
 	if broken {
@@ -327,30 +377,24 @@ func (c *Conn) closeSocket() {
 	c.ws.Close(c.closeCode, c.closeReason)
 }
 
-func (c *Conn) keepalive(appPing bool) {
-	defer c.wg.Done()
-	t := time.NewTicker(c.m.cfg.heartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-t.C:
-		}
-		if appPing && !c.enqueue([]byte(pingMessage)) {
-			return
-		}
+// ping sends a protocol ping and drops the connection when no pong comes
+// within the write timeout. The goroutine that waits for the pong is
+// owned by the Conn and lives only that long; Ping returns anyway once
+// the socket is closed.
+func (c *Conn) ping() {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
 		// Not c.ctx: a context that ends while the ping frame is written
 		// makes coder/websocket drop the socket, and the close handshake
-		// with it. Ping returns anyway once the socket is closed.
+		// with it.
 		ctx, cancel := context.WithTimeout(context.Background(), c.m.cfg.writeTimeout)
 		err := c.ws.Ping(ctx)
 		cancel()
 		if err != nil && c.ctx.Err() == nil {
 			c.closeWith(websocket.StatusAbnormalClosure, "", false) // a dead peer cannot take part in a close handshake
-			return
 		}
-	}
+	}()
 }
 
 // limiter is a token bucket: rate tokens a second, at most burst.

@@ -66,9 +66,11 @@
 //
 // Publish only numbers and encodes events; each resource has one fan-out
 // goroutine, owned by the Manager and stopped by Shutdown, that queues
-// them to the connections. Each connection has a bounded send queue, one
-// writer goroutine that empties it and a keepalive goroutine that sends the
-// heartbeats; both stop when the connection starts to close. The goroutine
-// of the HTTP request reads the client's messages and, when the connection
-// ends, waits for the other two.
+// them to the connections. Each connection has a bounded send queue,
+// allocated as it fills, and two goroutines: a writer that empties it and
+// sends the heartbeats (a short-lived goroutine waits for each pong), and a
+// reader, started by the HTTP handler, which returns once the connection
+// is upgraded so that its stack and request are freed. The writer stops
+// when the connection starts to close; the reader then waits for it and
+// releases the connection.
 package ws

@@ -46,15 +46,19 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
-	defer m.release(c, res)
-	defer m.recoverConn(c, nil)
-	for {
-		msg, err := c.Read(c.ctx)
-		if err != nil {
-			return
+	// The reader runs on a goroutine of its own, so that the handler's
+	// deep stack, request and middleware are released after the upgrade.
+	go func() {
+		defer m.release(c, res)
+		defer m.recoverConn(c, nil)
+		for {
+			msg, err := c.Read(c.ctx)
+			if err != nil {
+				return
+			}
+			m.handleRequest(c, res, msg)
 		}
-		m.handleRequest(c, res, msg)
-	}
+	}()
 }
 
 // Handler returns an endpoint for a custom protocol, such as an echo or a
@@ -216,7 +220,8 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 	}
 	wsc.SetReadLimit(m.cfg.readLimit)
 	c.ws = wsc
-	c.sock.Store(&u.conn)
+	sock := u.conn // a copy: a pointer into u would keep the request and its response alive
+	c.sock.Store(&sock)
 	if !registered {
 		m.slots.Add(-1)
 		wsc.Close(websocket.StatusGoingAway, "server shutting down")

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// receipt is one event as a subscriber received it.
+type receipt struct {
+	seq   uint64
+	write int32 // the number of the write, from the item's name
+	at    int64 // nanoseconds since the fleet's epoch
+}
+
+// subscriber is one WebSocket client of /ws/items.
+type subscriber struct {
+	conn     *websocket.Conn
+	receipts []receipt
+}
+
+// fleet is a set of subscribers, each read by a goroutine of its own.
+type fleet struct {
+	epoch  time.Time
+	subs   []*subscriber
+	record bool
+	fault  fault
+
+	wg       sync.WaitGroup // the readers
+	stopping atomic.Bool
+	mu       sync.Mutex
+	broken   map[websocket.StatusCode]int // readers that ended before stop, by close code (-1: none)
+
+	got     atomic.Int64 // events received, by all subscribers
+	want    atomic.Int64 // await's target for got
+	reached chan struct{}
+}
+
+// dialFleet connects n subscribers to url, 32 at a time. With record,
+// they keep a receipt of every event, as flt has it; otherwise they only
+// read.
+func dialFleet(ctx context.Context, url string, n int, epoch time.Time, record bool, flt fault) (*fleet, error) {
+	f := &fleet{epoch: epoch, subs: make([]*subscriber, n), record: record, fault: flt,
+		broken: make(map[websocket.StatusCode]int), reached: make(chan struct{}, 1)}
+	f.want.Store(-1)
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, 32)
+	var dialers sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		dialers.Add(1)
+		// Each dialer ends with its dial.
+		go func() {
+			defer func() { <-sem; dialers.Done() }()
+			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			conn, _, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPClient: hc})
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("dial subscriber %d: %w", i, err)
+				}
+				mu.Unlock()
+				return
+			}
+			f.subs[i] = &subscriber{conn: conn}
+		}()
+	}
+	dialers.Wait()
+	if firstErr != nil {
+		f.close()
+		return nil, firstErr
+	}
+	for i, s := range f.subs {
+		f.wg.Add(1)
+		// The reader of s ends when close closes its connection, or when
+		// the server does.
+		go f.read(i, s)
+	}
+	return f, nil
+}
+
+// read receives the events of s, taking each one's time as soon as it is
+// read, and skips messages that are not create events (heartbeats).
+func (f *fleet) read(i int, s *subscriber) {
+	defer f.wg.Done()
+	if f.record {
+		s.receipts = make([]receipt, 0, 1024)
+	}
+	buf := make([]byte, 0, 512)
+	n := 0
+	for {
+		_, r, err := s.conn.Reader(context.Background())
+		if err == nil {
+			buf, err = readAll(r, buf[:0])
+		}
+		if err != nil {
+			if !f.stopping.Load() {
+				f.mu.Lock()
+				f.broken[websocket.CloseStatus(err)]++
+				f.mu.Unlock()
+			}
+			return
+		}
+		at := time.Since(f.epoch).Nanoseconds()
+		seq, write, ok := parseEvent(buf)
+		if !ok {
+			continue
+		}
+		n++
+		if f.record {
+			switch {
+			case i == 0 && n == f.fault.drop:
+			case i == 0 && n == f.fault.dup:
+				s.receipts = append(s.receipts, receipt{seq, write, at}, receipt{seq, write, at})
+			default:
+				s.receipts = append(s.receipts, receipt{seq, write, at})
+			}
+		}
+		if f.got.Add(1) == f.want.Load() {
+			select {
+			case f.reached <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// await waits until the subscribers have received total events between
+// them, at most d, and reports whether they did.
+func (f *fleet) await(total int64, d time.Duration) bool {
+	select { // a signal left by an earlier await
+	case <-f.reached:
+	default:
+	}
+	f.want.Store(total)
+	if f.got.Load() >= total {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-f.reached:
+		return true
+	case <-t.C:
+		return f.got.Load() >= total
+	}
+}
+
+// close drops every connection and waits for the readers to end.
+func (f *fleet) close() {
+	f.stopping.Store(true)
+	for _, s := range f.subs {
+		if s != nil {
+			s.conn.CloseNow()
+		}
+	}
+	f.wg.Wait()
+}
+
+// readAll appends what r holds to buf.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+const (
+	createPrefix = `{"type":"create","resource":"items",`
+	seqField     = `,"seq":`
+	nameField    = `"name":"w`
+)
+
+// parseEvent reads the seq and the write number (the item is named
+// "w<number>") of a create event of items, without a JSON decoder: the
+// server's message format is fixed, and a decoder would load the
+// machine that the servers are measured on.
+func parseEvent(msg []byte) (seq uint64, write int32, ok bool) {
+	if !bytes.HasPrefix(msg, []byte(createPrefix)) {
+		return 0, 0, false
+	}
+	i := bytes.LastIndex(msg, []byte(seqField))
+	j := bytes.Index(msg, []byte(nameField))
+	if i < 0 || j < 0 {
+		return 0, 0, false
+	}
+	seq, ok = leadingUint(msg[i+len(seqField):])
+	w, ok2 := leadingUint(msg[j+len(nameField):])
+	return seq, int32(w), ok && ok2 && w <= 1<<30
+}
+
+func leadingUint(b []byte) (uint64, bool) {
+	n := 0
+	for n < len(b) && b[n] >= '0' && b[n] <= '9' {
+		n++
+	}
+	v, err := strconv.ParseUint(string(b[:n]), 10, 64)
+	return v, err == nil
+}
+
+// poster sends the writes: POST /items with an item named after the
+// write's number.
+type poster struct {
+	url    string
+	client *http.Client
+}
+
+func newPoster(addr string) *poster {
+	return &poster{
+		url:    "http://" + addr + "/items",
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}, Timeout: 30 * time.Second},
+	}
+}
+
+// post creates item number n and checks the answer is 201.
+func (p *poster) post(n int) error {
+	body := `{"name":"w` + strconv.Itoa(n) + `","price":1}`
+	res, err := p.client.Post(p.url, "application/json", bytes.NewBufferString(body))
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		return fmt.Errorf("POST /items: status %d", res.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// printDeliveries prints the table of b or c; with ratio, also easy's
+// p99 over the baseline's. CPU is in percent of one processor, over the
+// writes and their delivery.
+func printDeliveries(w io.Writer, rs []deliveryResult, ratio bool) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "server\twrites\twrites/s\tPOST errors\tdeliveries\tlost\tdup\tholes\treordered\tbad subs\tbroken\tp50\tp99\tmax\tserver CPU\twsload CPU\t")
+	for _, r := range rs {
+		rate := "-"
+		if r.rate > 0 {
+			rate = fmt.Sprintf("%.1f", r.rate)
+		}
+		a := r.acct
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%.0f%%\t%.0f%%\t\n",
+			r.kind, r.writes, rate, r.postErrors, len(r.lat), a.lost, a.dups, a.holes, a.reordered, a.bad, a.broken,
+			ms(r.lat.percentile(50)), ms(r.lat.percentile(99)), ms(r.lat.percentile(100)), 100*r.serverCPU, 100*r.loadCPU)
+	}
+	tw.Flush()
+	for _, r := range rs {
+		if r.acct.broken > 0 {
+			fmt.Fprintf(w, "%s: subscribers closed before the end, count×close code (-1: no close frame):%s\n", r.kind, r.acct.closeCodes)
+		}
+	}
+	if ratio {
+		if e, b, ok := easyAndBaseline(rs); ok && b.lat.percentile(99) > 0 {
+			fmt.Fprintf(w, "p99 easy / baseline = %.2f\n", float64(e.lat.percentile(99))/float64(b.lat.percentile(99)))
+		}
+	}
+}
+
+func easyAndBaseline(rs []deliveryResult) (e, b deliveryResult, ok bool) {
+	var okE, okB bool
+	for _, r := range rs {
+		switch r.kind {
+		case "easy":
+			e, okE = r, true
+		case "baseline":
+			b, okB = r, true
+		}
+	}
+	return e, b, okE && okB
+}
+
+// printIdle prints the table of d: resident memory, and the runtime's
+// heap and stacks, per connection.
+func printIdle(w io.Writer, rs []idleResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "server\tconns\tRSS before\tRSS with\tKiB/conn\tKiB/conn after GC\tgoroutines/conn\theap KiB/conn\tstack KiB/conn\t")
+	for _, r := range rs {
+		n := float64(r.conns)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.1f\t%.1f\t%.2f\t%.1f\t%.1f\t\n",
+			r.kind, r.conns, mib(r.rssBefore), mib(r.rss),
+			kib(r.rss-r.rssBefore)/n, kib(r.rssAfter-r.rssBefore)/n,
+			float64(r.with.Goroutines-r.before.Goroutines)/n,
+			kib(int64(r.afterGC.HeapInuse)-int64(r.before.HeapInuse))/n,
+			kib(int64(r.afterGC.StackInuse)-int64(r.before.StackInuse))/n)
+	}
+	tw.Flush()
+	for _, r := range rs {
+		if r.profile != "" {
+			fmt.Fprintf(w, "heap profile of %s with the connections open: %s\n", r.kind, r.profile)
+		}
+	}
+}
+
+// printLoad prints the machine's load averages: it is shared, and what
+// else runs on it shows in the numbers.
+func printLoad(w io.Writer) {
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) >= 3 {
+			fmt.Fprintf(w, "load average: %s %s %s\n", f[0], f[1], f[2])
+		}
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+func mib(b int64) string { return fmt.Sprintf("%.1fMiB", float64(b)/(1<<20)) }
+
+func kib(b int64) float64 { return float64(b) / 1024 }

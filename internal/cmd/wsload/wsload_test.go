@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary serve as wsload's child process.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		if err := serve(os.Args[2:], os.Stdin, os.Stdout); err != nil {
+			os.Stderr.WriteString("serve: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func smallRun(t *testing.T, kinds ...string) config {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return config{
+		exe: exe, run: "bcd", kinds: kinds, dir: t.TempDir(), out: &bytes.Buffer{},
+		clients: 20, writes: 3, rate: 20, dur: time.Second, idle: 50, beat: -1,
+	}
+}
+
+// TestSmallRunMeasuresBothServers runs b, c and d with 20 subscribers
+// and checks what they counted.
+func TestSmallRunMeasuresBothServers(t *testing.T) {
+	cfg := smallRun(t, "easy", "baseline")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := run(ctx, cfg)
+	t.Log("\n" + cfg.out.(*bytes.Buffer).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		rs     []deliveryResult
+		writes int
+	}{{"b", res.oneWrite, 3}, {"c", res.steady, 20}} {
+		if len(c.rs) != 2 {
+			t.Fatalf("%s: %d results, want 2", c.name, len(c.rs))
+		}
+		for _, r := range c.rs {
+			a := r.acct
+			if r.writes != c.writes || r.postErrors != 0 || len(r.lat) != 20*c.writes ||
+				a.subscribers != 20 || a.received != 20*(c.writes+1) || a.bad != 0 || a.broken != 0 {
+				t.Errorf("%s, %s: %d writes, %d POST errors, %d latencies, account %+v; want %d writes, each (and the warm-up) received once by 20 subscribers",
+					c.name, r.kind, r.writes, r.postErrors, len(r.lat), a, c.writes)
+			}
+		}
+	}
+	if len(res.idle) != 2 {
+		t.Fatalf("d: %d results, want 2", len(res.idle))
+	}
+	for _, r := range res.idle {
+		if r.rssBefore <= 0 || r.rss <= r.rssBefore || r.with.Goroutines < r.before.Goroutines+2*50 {
+			t.Errorf("d, %s: RSS %d then %d, goroutines %d then %d; want both to grow with 50 connections",
+				r.kind, r.rssBefore, r.rss, r.before.Goroutines, r.with.Goroutines)
+		}
+	}
+}
+
+// TestAccountingCatchesALostAndADuplicatedEvent makes the first
+// subscriber drop one event and record another twice.
+func TestAccountingCatchesALostAndADuplicatedEvent(t *testing.T) {
+	cfg := smallRun(t, "baseline")
+	cfg.run = "c"
+	cfg.fault = fault{drop: 3, dup: 5}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := res.steady[0].acct
+	want := account{subscribers: 20, bad: 1, received: 20 * 21, lost: 1, holes: 1, dups: 1}
+	if a != want {
+		t.Fatalf("account %+v, want %+v", a, want)
+	}
+}
+
+func TestCheckCountsLossDuplicatesHolesAndOrder(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		seqs []uint64
+		want int
+		t    tally
+	}{
+		{"every event once, in order", []uint64{7, 8, 9}, 3, tally{received: 3, distinct: 3}},
+		{"none", nil, 2, tally{lost: 2}},
+		{"one missing inside", []uint64{7, 9}, 3, tally{received: 2, distinct: 2, holes: 1, lost: 1}},
+		{"one missing at the end", []uint64{7, 8}, 3, tally{received: 2, distinct: 2, lost: 1}},
+		{"one twice", []uint64{7, 8, 8, 9}, 3, tally{received: 4, distinct: 3, dups: 1}},
+		{"out of order", []uint64{7, 9, 8}, 3, tally{received: 3, distinct: 3, reordered: 1}},
+		{"more than the writes", []uint64{7, 8, 9, 10}, 3, tally{received: 4, distinct: 4}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := check(c.seqs, c.want); got != c.t {
+				t.Fatalf("check(%v, %d) = %+v, want %+v", c.seqs, c.want, got, c.t)
+			}
+		})
+	}
+}
+
+func TestParseEventReadsTheSeqAndTheWriteNumber(t *testing.T) {
+	for _, c := range []struct {
+		msg   string
+		seq   uint64
+		write int32
+		ok    bool
+	}{
+		{`{"type":"create","resource":"items","id":3,"data":{"id":3,"name":"w12","price":1},"seq":1750000000000003}`, 1750000000000003, 12, true},
+		{`{"type":"create","resource":"items","id":3,"data":{"id":3,"name":"w0","price":1},"seq":1}`, 1, 0, true},
+		{`{"type":"ping"}`, 0, 0, false},
+		{`{"type":"create","resource":"items","id":3,"data":{"id":3,"name":"apple","price":1},"seq":1}`, 0, 0, false},
+	} {
+		seq, write, ok := parseEvent([]byte(c.msg))
+		if ok != c.ok || ok && (seq != c.seq || write != c.write) {
+			t.Errorf("parseEvent(%s) = %d, %d, %v; want %d, %d, %v", c.msg, seq, write, ok, c.seq, c.write, c.ok)
+		}
+	}
+}
