@@ -3,6 +3,8 @@ package easy_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -162,3 +164,27 @@ func TestCRUDSecurityInTheSpec(t *testing.T) {
 		}
 	}
 }
+
+// TestCRUDDependencyErrorIsLoggedByTheApp checks that a dependency that
+// fails with a plain error on a CRUD route answers 500 without internals
+// and that the App's own logger records why.
+func TestCRUDDependencyErrorIsLoggedByTheApp(t *testing.T) {
+	app, logs := newApp(t, easy.WithDB(testdb.SQLite(t, nil)))
+	broken := easy.Depends(func(ctx context.Context, _ *struct{}) (string, error) {
+		return "", errors.New("token store unreachable")
+	})
+	app.Include(easy.CRUDRouter[Doc](crud.Uses(broken)))
+	srv := serve(t, app)
+	call(t, srv, "GET", "/docs_items", "").expect(t, http.StatusInternalServerError, `{"detail":"Internal Server Error"}`)
+	if !strings.Contains(logs.String(), "token store unreachable") {
+		t.Fatalf("the App's logger did not record the error:\n%s", logs.String())
+	}
+}
+
+// Doc is a model for TestCRUDDependencyErrorIsLoggedByTheApp.
+type Doc struct {
+	ID   uint   `json:"id" gorm:"primaryKey"`
+	Text string `json:"text"`
+}
+
+func (Doc) TableName() string { return "docs_items" }

@@ -188,10 +188,10 @@ func (d Dependency[T]) Resolve(r *http.Request) (T, error) {
 }
 
 // Wrap returns next behind the dependency: each request resolves it, and
-// its error is the response. CRUD routers call it; operations list
-// dependencies with Uses.
-func (d Dependency[T]) Wrap(next http.Handler) http.Handler {
-	return resolver(nil, []*dependency{d.node()}, next)
+// its error is the response (a 500 is logged to log). CRUD routers call
+// it; operations list dependencies with Uses.
+func (d Dependency[T]) Wrap(next http.Handler, log *slog.Logger) http.Handler {
+	return resolver(log, []*dependency{d.node()}, next)
 }
 
 // Describe documents the dependency and those it needs in op, and adds

@@ -139,7 +139,7 @@ func (c *core) describeUses(spec *openapi.Spec, r Route, op *openapi.Operation) 
 func (c *core) wrapUses(r Route, h http.Handler) http.Handler {
 	reqs := c.requirements(r)
 	for i := len(reqs) - 1; i >= 0; i-- {
-		h = reqs[i].Wrap(h)
+		h = reqs[i].Wrap(h, c.log)
 	}
 	return h
 }

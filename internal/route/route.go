@@ -39,8 +39,9 @@ type Migrator interface {
 // through this interface.
 type Requirement interface {
 	// Wrap returns next behind the requirement: it resolves the
-	// requirement for each request and stops the request with its error.
-	Wrap(next http.Handler) http.Handler
+	// requirement for each request and stops the request with its error,
+	// logging to log the errors it answers with a 500.
+	Wrap(next http.Handler, log *slog.Logger) http.Handler
 	// Describe documents the requirement in op (its parameters, security
 	// and error statuses) and adds the security schemes it uses to spec.
 	Describe(spec *openapi.Spec, op *openapi.Operation)
