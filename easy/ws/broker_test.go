@@ -382,81 +382,17 @@ func TestResumeOnTheOtherInstance(t *testing.T) {
 // snapshot plus the events after its seq rebuild the table exactly.
 func TestSnapshotOnOneInstanceWhileAnotherWrites(t *testing.T) {
 	eachSetup(t, func(t *testing.T, a, b *instance, db *gorm.DB) {
-		for i := range 20 {
-			db.Create(&Product{Name: fmt.Sprint("seed", i), Price: float64(i)})
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		for w := range 3 {
-			// Each writer stops when ctx ends.
-			wg.Go(func() {
-				r := rand.New(rand.NewPCG(uint64(w), 9))
-				for i := 0; ctx.Err() == nil; i++ {
-					id := 1 + r.IntN(40)
-					switch r.IntN(3) {
-					case 0:
-						db.Create(&Product{Name: fmt.Sprint("w", w, "-", i), Price: 1})
-					case 1:
-						db.Model(&Product{}).Where("id = ?", id).Update("price", float64(i))
-					case 2:
-						db.Delete(&Product{}, id)
-					}
-				}
-			})
-		}
+		seedProducts(db, 20)
+		stop := churnDB(db, 3, 9)
 		c := listen(t, b.srv, "products")
 		time.Sleep(50 * time.Millisecond)
-		c.Write(context.Background(), websocket.MessageText, []byte(`{"type":"subscribe"}`))
-		state := map[string]json.RawMessage{}
-		var snapshotSeq, last uint64
-		for snapshotSeq == 0 {
-			w := receive(t, c)
-			if w.Type != "initial" {
-				continue
-			}
-			var rows []json.RawMessage
-			json.Unmarshal(w.Data, &rows)
-			for _, row := range rows {
-				var k struct{ ID uint }
-				json.Unmarshal(row, &k)
-				state[jsonID(k.ID)] = row
-			}
-			snapshotSeq, last = w.Seq, w.Seq
-		}
+		rep := subscribeReplica(t, c)
 		time.Sleep(200 * time.Millisecond)
-		cancel()
-		wg.Wait()
-		// A sentinel write marks the end: a's publisher appends in order,
-		// so every earlier write's events come before it.
-		end := Product{Name: "end", Price: 1}
-		db.Create(&end)
-		for {
-			w := receive(t, c)
-			if w.Seq != last+1 {
-				t.Fatalf("after seq %d came %d (%s)", last, w.Seq, w.Type)
-			}
-			last = w.Seq
-			switch w.Type {
-			case "create", "update":
-				state[string(w.ID)] = w.Data
-			case "delete":
-				delete(state, string(w.ID))
-			}
-			if string(w.ID) == jsonID(end.ID) {
-				break
-			}
-		}
-		var rows []Product
-		db.Order("id").Find(&rows)
-		if len(rows) != len(state) {
-			t.Fatalf("rebuilt %d rows, the database has %d", len(state), len(rows))
-		}
-		for _, p := range rows {
-			want, _ := json.Marshal(p)
-			if got := state[jsonID(p.ID)]; !sameJSON(got, string(want)) {
-				t.Fatalf("row %d: rebuilt %s, database %s", p.ID, got, want)
-			}
-		}
+		stop()
+		// The sentinel marks the end: a's publisher appends in order, so
+		// every earlier write's events come before it.
+		rep.followToEnd(t, c, db)
+		rep.matches(t, db)
 	})
 }
 

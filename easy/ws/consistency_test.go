@@ -21,92 +21,129 @@ import (
 func TestSnapshotConsistentUnderConcurrentWrites(t *testing.T) {
 	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		_, srv := realtimeApp(t, db)
-		for i := 0; i < 20; i++ {
-			db.Create(&Product{Name: fmt.Sprint("seed", i), Price: float64(i)})
-		}
-
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		for w := 0; w < 4; w++ {
-			wg.Add(1)
-			// Each writer stops when ctx ends.
-			go func(w int) {
-				defer wg.Done()
-				r := rand.New(rand.NewPCG(uint64(w), 7))
-				for i := 0; ctx.Err() == nil; i++ {
-					id := 1 + r.IntN(40)
-					switch r.IntN(3) {
-					case 0:
-						db.Create(&Product{Name: fmt.Sprint("w", w, "-", i), Price: 1})
-					case 1:
-						db.Model(&Product{}).Where("id = ?", id).Update("price", float64(i))
-					case 2:
-						db.Delete(&Product{}, id)
-					}
-				}
-			}(w)
-		}
+		seedProducts(db, 20)
+		stop := churnDB(db, 4, 7)
 
 		c := listen(t, srv, "products")
 		time.Sleep(20 * time.Millisecond)
-		c.Write(context.Background(), websocket.MessageText, []byte(`{"type":"subscribe"}`))
-		state := map[string]json.RawMessage{}
-		var snapshotSeq, last, before uint64
-		for snapshotSeq == 0 {
-			w := receive(t, c)
-			if w.Type != "initial" {
-				// Events before the snapshot are superseded by it: none
-				// may be newer than the snapshot itself.
-				before = max(before, w.Seq)
-				continue
-			}
-			var rows []json.RawMessage
-			json.Unmarshal(w.Data, &rows)
-			for _, row := range rows {
-				var k struct{ ID uint }
-				json.Unmarshal(row, &k)
-				state[jsonID(k.ID)] = row
-			}
-			snapshotSeq, last = w.Seq, w.Seq
-			if before > snapshotSeq {
-				t.Fatalf("event %d arrived before the snapshot at %d", before, snapshotSeq)
-			}
+		rep := subscribeReplica(t, c)
+		// Events before the snapshot are superseded by it: none may be
+		// newer than the snapshot itself.
+		if rep.newestBefore > rep.snapshotSeq {
+			t.Fatalf("event %d arrived before the snapshot at %d", rep.newestBefore, rep.snapshotSeq)
 		}
 		time.Sleep(100 * time.Millisecond)
+		stop()
+		rep.followToEnd(t, c, db)
+		if rep.last-rep.snapshotSeq < 5 {
+			t.Fatalf("only %d events after the snapshot: the writers did not overlap it", rep.last-rep.snapshotSeq)
+		}
+		rep.matches(t, db)
+	})
+}
+
+func seedProducts(db *gorm.DB, n int) {
+	for i := range n {
+		db.Create(&Product{Name: fmt.Sprint("seed", i), Price: float64(i)})
+	}
+}
+
+// churnDB starts writers that create, update and delete products through db
+// at random; the returned stop ends them and waits until they have.
+func churnDB(db *gorm.DB, writers int, seed uint64) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for w := range writers {
+		// Each writer stops when ctx ends.
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), seed))
+			for i := 0; ctx.Err() == nil; i++ {
+				id := 1 + r.IntN(40)
+				switch r.IntN(3) {
+				case 0:
+					db.Create(&Product{Name: fmt.Sprint("w", w, "-", i), Price: 1})
+				case 1:
+					db.Model(&Product{}).Where("id = ?", id).Update("price", float64(i))
+				case 2:
+					db.Delete(&Product{}, id)
+				}
+			}
+		})
+	}
+	return func() {
 		cancel()
 		wg.Wait()
-		// A sentinel write marks the end of the stream.
-		end := Product{Name: "end", Price: 1}
-		db.Create(&end)
-		for {
-			w := receive(t, c)
-			if w.Seq != last+1 {
-				t.Fatalf("after seq %d came %d (%s)", last, w.Seq, w.Type)
-			}
-			last = w.Seq
-			switch w.Type {
-			case "create", "update":
-				state[string(w.ID)] = w.Data
-			case "delete":
-				delete(state, string(w.ID))
-			}
-			if string(w.ID) == jsonID(end.ID) {
-				break
-			}
+	}
+}
+
+// replica is the products table as a subscriber rebuilds it: its snapshot,
+// then every event after the snapshot's seq.
+type replica struct {
+	rows              map[string]json.RawMessage // by JSON id
+	snapshotSeq, last uint64
+	newestBefore      uint64 // the newest event that came before the snapshot
+}
+
+// subscribeReplica subscribes on c and reads until the snapshot.
+func subscribeReplica(t *testing.T, c *websocket.Conn) *replica {
+	t.Helper()
+	c.Write(context.Background(), websocket.MessageText, []byte(`{"type":"subscribe"}`))
+	rep := &replica{rows: map[string]json.RawMessage{}}
+	for rep.snapshotSeq == 0 {
+		w := receive(t, c)
+		if w.Type != "initial" {
+			rep.newestBefore = max(rep.newestBefore, w.Seq)
+			continue
 		}
-		if last-snapshotSeq < 5 {
-			t.Fatalf("only %d events after the snapshot: the writers did not overlap it", last-snapshotSeq)
+		var rows []json.RawMessage
+		json.Unmarshal(w.Data, &rows)
+		for _, row := range rows {
+			var k struct{ ID uint }
+			json.Unmarshal(row, &k)
+			rep.rows[jsonID(k.ID)] = row
 		}
-		var rows []Product
-		db.Order("id").Find(&rows)
-		if len(rows) != len(state) {
-			t.Fatalf("rebuilt %d rows, the database has %d", len(state), len(rows))
+		rep.snapshotSeq, rep.last = w.Seq, w.Seq
+	}
+	return rep
+}
+
+// followToEnd writes a sentinel row through db and applies c's events, each
+// seq one more than the last, up to the sentinel's: every write committed
+// before it comes first.
+func (rep *replica) followToEnd(t *testing.T, c *websocket.Conn, db *gorm.DB) {
+	t.Helper()
+	end := Product{Name: "end", Price: 1}
+	db.Create(&end)
+	for {
+		w := receive(t, c)
+		if w.Seq != rep.last+1 {
+			t.Fatalf("after seq %d came %d (%s)", rep.last, w.Seq, w.Type)
 		}
-		for _, p := range rows {
-			want, _ := json.Marshal(p)
-			if !sameJSON(state[jsonID(p.ID)], string(want)) {
-				t.Fatalf("row %d: rebuilt %s, database %s", p.ID, state[jsonID(p.ID)], want)
-			}
+		rep.last = w.Seq
+		switch w.Type {
+		case "create", "update":
+			rep.rows[string(w.ID)] = w.Data
+		case "delete":
+			delete(rep.rows, string(w.ID))
 		}
-	})
+		if string(w.ID) == jsonID(end.ID) {
+			return
+		}
+	}
+}
+
+// matches fails t unless the replica equals the products table.
+func (rep *replica) matches(t *testing.T, db *gorm.DB) {
+	t.Helper()
+	var rows []Product
+	db.Order("id").Find(&rows)
+	if len(rows) != len(rep.rows) {
+		t.Fatalf("rebuilt %d rows, the database has %d", len(rep.rows), len(rows))
+	}
+	for _, p := range rows {
+		want, _ := json.Marshal(p)
+		if got := rep.rows[jsonID(p.ID)]; !sameJSON(got, string(want)) {
+			t.Fatalf("row %d: rebuilt %s, database %s", p.ID, got, want)
+		}
+	}
 }
