@@ -56,20 +56,27 @@ func quietApp() *easy.App {
 	return easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))))
 }
 
+// getRoutes returns the GET of the benchmarks three ways: typed on an App,
+// written by hand on an App's router, and by hand on a bare chi router.
+func getRoutes() (typed, onApp http.Handler, bare chi.Router) {
+	app := quietApp()
+	easy.Get(app, "/items/{id}", func(ctx context.Context, in *benchIn) (*benchOut, error) {
+		return &benchOut{ID: in.ID, Name: "apple", Verbose: in.Verbose}, nil
+	})
+	hand := quietApp()
+	hand.Mux().Get("/items/{id}", handWritten)
+	bare = chi.NewRouter()
+	bare.Get("/items/{id}", handWritten)
+	return app, hand, bare
+}
+
 // BenchmarkGet compares a typed GET with a path and a query parameter to
 // the same handler written by hand, on a bare chi router and on the App's
 // router (which adds request IDs, panic recovery and the body limit).
 //
 //	go test -run '^$' -bench BenchmarkGet -benchmem -count 5 ./easy/
 func BenchmarkGet(b *testing.B) {
-	typed := quietApp()
-	easy.Get(typed, "/items/{id}", func(ctx context.Context, in *benchIn) (*benchOut, error) {
-		return &benchOut{ID: in.ID, Name: "apple", Verbose: in.Verbose}, nil
-	})
-	onApp := quietApp()
-	onApp.Mux().Get("/items/{id}", handWritten)
-	bare := chi.NewRouter()
-	bare.Get("/items/{id}", handWritten)
+	typed, onApp, bare := getRoutes()
 
 	for _, c := range []struct {
 		name string
@@ -98,14 +105,7 @@ func BenchmarkGet(b *testing.B) {
 //
 //	go test -run '^$' -bench BenchmarkGetRatio -count 5 ./easy/
 func BenchmarkGetRatio(b *testing.B) {
-	typed := quietApp()
-	easy.Get(typed, "/items/{id}", func(ctx context.Context, in *benchIn) (*benchOut, error) {
-		return &benchOut{ID: in.ID, Name: "apple", Verbose: in.Verbose}, nil
-	})
-	onApp := quietApp()
-	onApp.Mux().Get("/items/{id}", handWritten)
-	bare := chi.NewRouter()
-	bare.Get("/items/{id}", handWritten)
+	typed, onApp, bare := getRoutes()
 	req := httptest.NewRequest("GET", "/items/42?verbose=true", nil)
 	var spent [3]time.Duration
 	for b.Loop() {
