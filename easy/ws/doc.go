@@ -42,9 +42,9 @@
 // once, whatever is published meanwhile. A client that reconnects with
 // ?since=SEQ gets the events after SEQ from a bounded history, or a reset.
 //
-// A filtered subscriber receives an update when the new row matches, and
-// every delete whose Change has no Row; a row that stops matching is not
-// announced.
+// A filtered subscriber receives an update when the new row matches, a
+// delete when the deleted row matched, and every delete whose Change has
+// no Row; a row that stops matching is not announced.
 //
 // Close codes: 1000 normal, 1001 shutdown, 1008 rate limit or expired
 // authorisation, 1009 message too big, 1011 internal error, 1013 a client
