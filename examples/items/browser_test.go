@@ -129,12 +129,19 @@ func TestBrowserFormShowsTheAPIsErrors(t *testing.T) {
 		t.Errorf("database holds %d items (%v), want none", n, err)
 	}
 
-	// A good item clears them.
+	// A good item clears them. The page clears the list while a request is
+	// in flight, so wait for the row first: the errors must stay cleared
+	// after the answer.
 	do(t, ctx,
 		chromedp.SendKeys(chromedp.CSS(`#add-form input[name="name"]`), "fig"),
+		chromedp.SetValue(chromedp.CSS(`#add-form input[name="price"]`), "2"),
 		chromedp.Click(chromedp.CSS(`#add-form button[type="submit"]`)),
 	)
-	waitFor(t, ctx, live, "the errors clear", `document.querySelectorAll("#errors li").length === 0`)
+	waitFor(t, ctx, live, "the good item shows", `[...document.querySelectorAll("#items tbody tr td:nth-child(2)")].some(td => td.textContent === "fig")`)
+	waitFor(t, ctx, live, "the form is cleared after a success", `document.querySelector('#add-form input[name="name"]').value === ""`)
+	if got := eval[int](t, ctx, `document.querySelectorAll("#errors li").length`); got != 0 {
+		t.Errorf("%d errors still show after a good item", got)
+	}
 }
 
 func TestBrowserInlineEditAndDelete(t *testing.T) {
