@@ -83,7 +83,10 @@ func (c *core) operations() []routeOp {
 		{ListRoute, openapi.Operation{
 			Method: http.MethodGet, Path: prefix, Summary: "List " + c.names.plural,
 			Description: c.listDescription(),
-			Input:       reflect.New(c.listParams()).Interface(), Output: reflect.New(reflect.SliceOf(c.typ)).Interface(),
+			Input:       reflect.New(c.listParams()).Interface(),
+			// A slice, not a pointer to one: a pointer would be documented
+			// as nullable, and the list is never null.
+			Output: reflect.MakeSlice(reflect.SliceOf(c.typ), 0, 0).Interface(),
 			Errors: []int{http.StatusUnprocessableEntity},
 			ResponseHeaders: []openapi.Header{{Name: "X-Total-Count", Description: "How many rows pass the filters, on every page.",
 				Schema: map[string]any{"type": "integer", "minimum": 0}}},

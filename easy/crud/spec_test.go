@@ -132,6 +132,10 @@ func TestSpec(t *testing.T) {
 	if ref := list.Responses["200"].Content["application/json"].Schema["items"]; ref.(map[string]any)["$ref"] != "#/components/schemas/Item" {
 		t.Errorf("list items: %v", ref)
 	}
+	// The list answers [] when nothing matches, never null.
+	if typ := list.Responses["200"].Content["application/json"].Schema["type"]; typ != "array" {
+		t.Errorf("list type %v, want array", typ)
+	}
 
 	bodies := map[string]string{
 		"POST /items": "ItemCreate", "PUT /items/{id}": "ItemUpdate", "PATCH /items/{id}": "ItemPatch",
