@@ -93,31 +93,63 @@ func encodeEventBody(resource string, c Change) ([]byte, error) {
 		if len(c.Data) == 0 {
 			return nil, fmt.Errorf("%s event without data", c.Op)
 		}
+		if !json.Valid(c.Data) {
+			return nil, fmt.Errorf("%s event: data is not valid JSON", c.Op)
+		}
 	case TypeDelete:
 	default:
 		return nil, fmt.Errorf("unknown change op %q", c.Op)
 	}
-	data := c.Data
-	if c.Op == TypeDelete {
-		data = nil
-	}
-	b, err := encode(struct {
-		Type     string          `json:"type"`
-		Resource string          `json:"resource"`
-		ID       any             `json:"id"`
-		Data     json.RawMessage `json:"data,omitempty"`
-	}{c.Op, resource, c.Key, data})
+	// Built by hand rather than by encoding a struct: this runs on the
+	// committing writer's goroutine, and encoding/json would scan and copy
+	// Data a second time.
+	b := make([]byte, 0, 80+len(resource)+len(c.Data)) // room for withSeq
+	b = append(b, `{"type":"`...)
+	b = append(b, c.Op...)
+	b = append(b, `","resource":`...)
+	b, err := appendJSON(b, resource)
 	if err != nil {
 		return nil, err
 	}
-	return b[:len(b)-1], nil // drop the closing brace
+	b = append(b, `,"id":`...)
+	if b, err = appendJSON(b, c.Key); err != nil {
+		return nil, fmt.Errorf("encode id: %w", err)
+	}
+	if c.Op != TypeDelete {
+		b = append(b, `,"data":`...)
+		b = append(b, c.Data...)
+	}
+	return b, nil
 }
 
-// withSeq closes an event body with its seq.
+// appendJSON appends v encoded as JSON, without the reflection of
+// encoding/json for the integer keys most models have.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case uint:
+		return strconv.AppendUint(b, uint64(v), 10), nil
+	case uint32:
+		return strconv.AppendUint(b, uint64(v), 10), nil
+	case uint64:
+		return strconv.AppendUint(b, v, 10), nil
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case int32:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
+	}
+	j, err := encode(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, j...), nil
+}
+
+// withSeq closes an event body with its seq, appending to it: body is
+// not to be used again.
 func withSeq(body []byte, seq uint64) []byte {
-	msg := make([]byte, 0, len(body)+30)
-	msg = append(msg, body...)
-	msg = append(msg, `,"seq":`...)
+	msg := append(body, `,"seq":`...)
 	msg = strconv.AppendUint(msg, seq, 10)
 	return append(msg, '}')
 }

@@ -39,7 +39,9 @@ type Filter interface {
 // Publish appends to pending under pubMu and wakes the fan-out goroutine,
 // which hands the events to the connections under fanMu. A connection
 // joins (attach) under fanMu too, so it sees a point between two events:
-// everything up to delivered has been handed out, nothing after it.
+// everything up to delivered has been handed out, nothing after it. With
+// no connection to hand them to, handing events out only moves delivered,
+// and the publisher does it itself rather than wake the goroutine.
 // Lock order: fanMu, then pubMu.
 type resource struct {
 	m    *Manager
@@ -57,7 +59,8 @@ type resource struct {
 	fanMu     sync.Mutex
 	delivered uint64 // the seq of the last event handed out
 	subs      map[*Conn]*subscription
-	spare     []*event // the fan-out goroutine's second buffer
+	spare     []*event    // handOut's second buffer
+	followed  atomic.Bool // len(subs) > 0; written under fanMu
 }
 
 // subscription is what a connection of the resource wants to receive.
@@ -115,6 +118,16 @@ func (r *resource) publish(changes []Change) int {
 	}
 	r.seq.Store(seq)
 	r.pubMu.Unlock()
+	if !r.followed.Load() && r.fanMu.TryLock() {
+		alone := len(r.subs) == 0
+		if alone {
+			r.handOut()
+		}
+		r.fanMu.Unlock()
+		if alone {
+			return len(kept)
+		}
+	}
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -168,27 +181,32 @@ func (r *resource) fanOut(ctx context.Context) {
 			return
 		case <-r.wake:
 		}
-		r.pubMu.Lock()
-		batch := r.pending
-		r.pending = r.spare[:0]
-		r.pubMu.Unlock()
-
 		r.fanMu.Lock()
-		for _, ev := range batch {
-			if ev.seq <= r.delivered {
-				continue // taken before a broker's restart, which superseded it
-			}
-			for c, sub := range r.subs {
-				if r.wants(c, sub, ev) {
-					c.enqueue(ev.msg)
-				}
-			}
-			r.delivered = ev.seq
-		}
-		clear(batch)
-		r.spare = batch
+		r.handOut()
 		r.fanMu.Unlock()
 	}
+}
+
+// handOut queues the pending events to the connections that want them.
+// The caller holds fanMu.
+func (r *resource) handOut() {
+	r.pubMu.Lock()
+	batch := r.pending
+	r.pending = r.spare[:0]
+	r.pubMu.Unlock()
+	for _, ev := range batch {
+		if ev.seq <= r.delivered {
+			continue // published before a broker's restart, which superseded it
+		}
+		for c, sub := range r.subs {
+			if r.wants(c, sub, ev) {
+				c.enqueue(ev.msg)
+			}
+		}
+		r.delivered = ev.seq
+	}
+	clear(batch)
+	r.spare = batch
 }
 
 // wants reports whether connection c, with subscription sub, is to
@@ -213,6 +231,7 @@ func (r *resource) follow(c *Conn, f Filter) {
 	r.fanMu.Lock()
 	defer r.fanMu.Unlock()
 	r.subs[c] = &subscription{filter: f, after: r.delivered}
+	r.followed.Store(true)
 }
 
 // resume makes c receive the events after seq since that pass f, first
@@ -244,10 +263,12 @@ func (r *resource) attach(c *Conn, sub *subscription, first []byte) {
 	if !ok {
 		sub.after = r.delivered
 		r.subs[c] = sub
+		r.followed.Store(true)
 		c.enqueue(resetMessage(r.name))
 		return
 	}
 	r.subs[c] = sub
+	r.followed.Store(true)
 	wanted := missed[:0]
 	for _, ev := range missed {
 		if r.wants(c, sub, ev) {
@@ -290,6 +311,7 @@ func (r *resource) detach(c *Conn) {
 	r.fanMu.Lock()
 	defer r.fanMu.Unlock()
 	delete(r.subs, c)
+	r.followed.Store(len(r.subs) > 0)
 }
 
 // snapshot reads a snapshot for c and encodes it as an initial message,
