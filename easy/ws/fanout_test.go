@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"net"
@@ -17,7 +19,9 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
+	"github.com/fastapi-easy/easy-go/internal/testdb"
 )
 
 // churn runs n random creates, updates and deletes on s from each of
@@ -199,6 +203,20 @@ func (l smallBuffers) Accept() (net.Conn, error) {
 	return c, err
 }
 
+// smallReadBuffer makes a client's socket buffer small, so that a client
+// that reads nothing fills it soon.
+func smallReadBuffer(o *websocket.DialOptions) {
+	o.HTTPClient = &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				c.(*net.TCPConn).SetReadBuffer(4 << 10)
+			}
+			return c, err
+		},
+	}}
+}
+
 func TestSlowConsumerIsClosedWith1013WhileOthersGetEveryEvent(t *testing.T) {
 	var mu sync.Mutex
 	codes := make(map[string]websocket.StatusCode)
@@ -216,17 +234,7 @@ func TestSlowConsumerIsClosedWith1013WhileOthersGetEveryEvent(t *testing.T) {
 	t.Cleanup(func() { m.Shutdown(context.Background()); srv.Close() })
 	url := wsURL(srv, "/ws/items")
 
-	slow := dial(t, url, func(o *websocket.DialOptions) {
-		o.HTTPClient = &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-				if err == nil {
-					c.(*net.TCPConn).SetReadBuffer(4 << 10)
-				}
-				return c, err
-			},
-		}}
-	})
+	slow := dial(t, url, smallReadBuffer)
 	send(t, slow, `{"type":"ping"}`)
 	expect(t, slow, `{"type":"pong"}`) // it follows the resource; from now on it reads nothing
 	slowID := m.Conns()[0].ID()
@@ -325,4 +333,91 @@ func diff(got, want map[int]item) string {
 		}
 	}
 	return b.String()
+}
+
+// TestSlowConsumerDoesNotHoldUpWritesThroughTheAPI writes through a CRUD
+// route of a real App while one client reads nothing: every POST is
+// answered (each has a deadline far above its usual time, so one that
+// waited for the stuck client fails the test rather than hanging it), the
+// stuck client is closed with 1013, and a client that reads gets every
+// event. BenchmarkPostWithStalledClient measures that the writes are not
+// slowed.
+func TestSlowConsumerDoesNotHoldUpWritesThroughTheAPI(t *testing.T) {
+	app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
+	app.Include(easy.CRUDRouter[Product]())
+	m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.SendQueue(32), ws.WriteTimeout(30*time.Second))
+	srv := httptest.NewUnstartedServer(app)
+	srv.Listener = smallBuffers{srv.Listener}
+	srv.Start()
+	t.Cleanup(func() { app.Close(context.Background()); srv.Close() })
+	url := wsURL(srv, "/ws/products")
+
+	slow := dial(t, url, smallReadBuffer)
+	send(t, slow, `{"type":"ping"}`)
+	expect(t, slow, `{"type":"pong"}`) // it follows the resource; from now on it reads nothing
+
+	reader := dialReady(t, url)
+	var received atomic.Int64
+	failures := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for want := m.Seq("products") + 1; ; want++ {
+			_, b, err := reader.Read(context.Background())
+			if err != nil {
+				return // the test is over
+			}
+			var ev ws.Event
+			if err := json.Unmarshal(b, &ev); err != nil || ev.Type != ws.TypeCreate || ev.Seq != want {
+				failures <- fmt.Errorf("the reading client got %.80s, want a create with seq %d", b, want)
+				return
+			}
+			received.Add(1)
+		}
+	}()
+
+	body := fmt.Sprintf(`{"name":%q,"price":1}`, strings.Repeat("x", 1024))
+	posts := 0
+	post := func() {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/products", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("POST %d while a client is stuck: %v", posts+1, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("POST %d: status %d", posts+1, res.StatusCode)
+		}
+		posts++
+	}
+	for m.Stats().DroppedSlow == 0 {
+		if posts == 5000 {
+			t.Fatal("5000 writes and the stuck client is still open")
+		}
+		post()
+	}
+	for range 20 {
+		post() // and the writes go on
+	}
+
+	expectClose(t, slow, websocket.StatusTryAgainLater)
+	eventually(t, "the reading client got every event", func() bool {
+		select {
+		case err := <-failures:
+			t.Fatal(err)
+		default:
+		}
+		return received.Load() == int64(posts)
+	})
+	var n int64
+	if err := app.DB().Model(&Product{}).Count(&n).Error; err != nil || n != int64(posts) {
+		t.Fatalf("the table holds %d rows (%v), want %d", n, err, posts)
+	}
+	reader.CloseNow()
+	<-done
 }

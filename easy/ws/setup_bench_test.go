@@ -1,9 +1,12 @@
 package ws_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -60,10 +63,11 @@ func BenchmarkCreateRatio(b *testing.B) {
 
 	dbs := []*gorm.DB{plain.DB(), watched.DB()}
 	var spent [2]time.Duration
-	for b.Loop() {
-		for i, db := range dbs {
+	for n := 0; b.Loop(); n++ {
+		for k := range dbs {
+			i := (k + n) % 2 // take turns at going first
 			start := time.Now()
-			if err := db.Create(&Product{Name: "apple", Price: 1.5}).Error; err != nil {
+			if err := dbs[i].Create(&Product{Name: "apple", Price: 1.5}).Error; err != nil {
 				b.Fatal(err)
 			}
 			spent[i] += time.Since(start)
@@ -72,4 +76,73 @@ func BenchmarkCreateRatio(b *testing.B) {
 	b.ReportMetric(float64(spent[1])/float64(spent[0]), "ratio")
 	b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "plain-ns/op")
 	b.ReportMetric(float64(spent[1].Nanoseconds())/float64(b.N), "watched-ns/op")
+}
+
+// BenchmarkPostWithStalledClient alternates POSTs to two Apps serving the
+// same CRUD route with ws.Setup, each followed by a client that reads every
+// event; on the second, one more client reads nothing (and is dialled again
+// whenever it is closed as too slow, outside the timing). It reports
+// stalled/healthy as "ratio": what a stuck client costs a write through
+// the API.
+//
+//	go test -run '^$' -bench BenchmarkPostWithStalledClient -count 5 ./easy/ws/
+func BenchmarkPostWithStalledClient(b *testing.B) {
+	type target struct {
+		m   *ws.Manager
+		srv *httptest.Server
+	}
+	start := func() target {
+		app := easy.New(easy.WithDB(testdb.SQLite(b, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
+		app.Include(easy.CRUDRouter[Product]())
+		m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.SendQueue(64))
+		srv := httptest.NewUnstartedServer(app)
+		srv.Listener = smallBuffers{srv.Listener}
+		srv.Start()
+		b.Cleanup(func() { app.Close(context.Background()); srv.Close() })
+		reader := dialReady(b, wsURL(srv, "/ws/products"))
+		go func() {
+			for {
+				if _, _, err := reader.Read(context.Background()); err != nil {
+					return
+				}
+			}
+		}()
+		return target{m, srv}
+	}
+	targets := []target{start(), start()}
+	stall := func() {
+		c := dial(b, wsURL(targets[1].srv, "/ws/products"), smallReadBuffer)
+		send(b, c, `{"type":"ping"}`)
+		expect(b, c, `{"type":"pong"}`)
+	}
+	stall()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
+	body := []byte(`{"name":"apple","price":1.5}`)
+	var spent [2]time.Duration
+	var dropped uint64
+	for n := 0; b.Loop(); n++ {
+		if d := targets[1].m.Stats().DroppedSlow; d > dropped {
+			dropped = d
+			stall() // the last one was closed as too slow
+		}
+		for k := range targets {
+			i := (k + n) % 2
+			start := time.Now()
+			res, err := client.Post(targets[i].srv.URL+"/products", "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusCreated {
+				b.Fatalf("POST: %d", res.StatusCode)
+			}
+			spent[i] += time.Since(start)
+		}
+	}
+	b.ReportMetric(float64(spent[1])/float64(spent[0]), "ratio")
+	b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "healthy-ns/op")
+	b.ReportMetric(float64(spent[1].Nanoseconds())/float64(b.N), "stalled-ns/op")
+	b.ReportMetric(float64(targets[1].m.Stats().DroppedSlow), "dropped")
 }
