@@ -64,9 +64,11 @@
 //
 // # Goroutines
 //
-// Publish only numbers and encodes events; each resource has one fan-out
+// Publish only numbers and records events; each resource has one fan-out
 // goroutine, owned by the Manager and stopped by Shutdown, that queues
-// them to the connections. Each connection has a bounded send queue,
+// them to the connections. Events of change capture are encoded when first
+// sent, on that goroutine; with nobody following the resource, Publish
+// marks them handed out itself and nothing is woken. Each connection has a bounded send queue,
 // allocated as it fills, and two goroutines: a writer that empties it and
 // sends the heartbeats (a short-lived goroutine waits for each pong), and a
 // reader, started by the HTTP handler, which returns once the connection

@@ -168,6 +168,12 @@ func (m *Manager) resource(name string) *resource {
 // goroutine of the Manager. Changes to a resource that was never added,
 // or published after Shutdown, are logged and dropped.
 func (m *Manager) Publish(resource string, changes ...Change) {
+	m.publish(resource, changes, false)
+}
+
+// publish is Publish; encoded says the changes' Data is encoding/json's
+// output, as change capture's is, and need not be checked now.
+func (m *Manager) publish(resource string, changes []Change, encoded bool) {
 	if len(changes) == 0 {
 		return
 	}
@@ -180,7 +186,7 @@ func (m *Manager) Publish(resource string, changes ...Change) {
 		m.stats.eventsPublished.Add(uint64(r.link.enqueue(changes)))
 		return
 	}
-	m.stats.eventsPublished.Add(uint64(r.publish(changes)))
+	m.stats.eventsPublished.Add(uint64(r.publish(changes, encoded)))
 }
 
 // Seq returns the seq of the last event published for resource, or 0 for

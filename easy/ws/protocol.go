@@ -88,21 +88,13 @@ func encode(v any) ([]byte, error) {
 // object is left open so that withSeq can close it once the seq is known,
 // which keeps the encoding outside the publish lock.
 func encodeEventBody(resource string, c Change) ([]byte, error) {
-	switch c.Op {
-	case TypeCreate, TypeUpdate:
-		if len(c.Data) == 0 {
-			return nil, fmt.Errorf("%s event without data", c.Op)
-		}
-		if !json.Valid(c.Data) {
-			return nil, fmt.Errorf("%s event: data is not valid JSON", c.Op)
-		}
-	case TypeDelete:
-	default:
-		return nil, fmt.Errorf("unknown change op %q", c.Op)
+	if err := checkChange(c); err != nil {
+		return nil, err
 	}
-	// Built by hand rather than by encoding a struct: this runs on the
-	// committing writer's goroutine, and encoding/json would scan and copy
-	// Data a second time.
+	if c.Op != TypeDelete && !json.Valid(c.Data) {
+		return nil, fmt.Errorf("%s event: data is not valid JSON", c.Op)
+	}
+	// Built by hand: encoding a struct would scan and copy Data again.
 	b := make([]byte, 0, 80+len(resource)+len(c.Data)) // room for withSeq
 	b = append(b, `{"type":"`...)
 	b = append(b, c.Op...)
@@ -120,6 +112,21 @@ func encodeEventBody(resource string, c Change) ([]byte, error) {
 		b = append(b, c.Data...)
 	}
 	return b, nil
+}
+
+// checkChange reports what makes c no event: an unknown op, or a create
+// or update without data.
+func checkChange(c Change) error {
+	switch c.Op {
+	case TypeCreate, TypeUpdate:
+		if len(c.Data) == 0 {
+			return fmt.Errorf("%s event without data", c.Op)
+		}
+	case TypeDelete:
+	default:
+		return fmt.Errorf("unknown change op %q", c.Op)
+	}
+	return nil
 }
 
 // appendJSON appends v encoded as JSON, without the reflection of

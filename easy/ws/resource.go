@@ -93,26 +93,40 @@ func newResource(m *Manager, name string, src Source) *resource {
 // goroutine. It never waits for a connection. It returns how many events
 // it published: a change that cannot be encoded is logged and skipped, and
 // takes no seq.
-func (r *resource) publish(changes []Change) int {
-	bodies := make([][]byte, 0, len(changes))
-	kept := make([]Change, 0, len(changes))
+//
+// With encoded true the changes come from change capture, whose Data is
+// encoding/json's own output. Their events are encoded when first sent
+// (see message): by the fan-out goroutine when somebody follows the
+// resource, and not at all when nobody does, so that the committing writer
+// pays only for numbering them.
+func (r *resource) publish(changes []Change, encoded bool) int {
+	evs := make([]event, 0, len(changes))
 	for _, c := range changes {
-		body, err := encodeEventBody(r.name, c)
+		var body []byte
+		var err error
+		if encoded {
+			err = checkChange(c)
+		} else {
+			body, err = encodeEventBody(r.name, c)
+		}
 		if err != nil {
 			r.m.log.Error("ws: change not published", "resource", r.name, "op", c.Op, "key", c.Key, "error", err)
 			continue
 		}
-		bodies = append(bodies, body)
-		kept = append(kept, c)
+		evs = append(evs, event{change: c, msg: body})
 	}
-	if len(kept) == 0 {
+	if len(evs) == 0 {
 		return 0
 	}
 	r.pubMu.Lock()
 	seq := r.seq.Load()
-	for i, c := range kept {
+	for i := range evs {
 		seq++
-		ev := &event{seq: seq, change: c, msg: withSeq(bodies[i], seq)}
+		ev := &evs[i]
+		ev.seq = seq
+		if ev.msg != nil {
+			ev.msg = withSeq(ev.msg, seq)
+		}
 		r.hist.add(ev)
 		r.pending = append(r.pending, ev)
 	}
@@ -125,14 +139,31 @@ func (r *resource) publish(changes []Change) int {
 		}
 		r.fanMu.Unlock()
 		if alone {
-			return len(kept)
+			return len(evs)
 		}
 	}
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
-	return len(kept)
+	return len(evs)
+}
+
+// message returns the message of ev, encoding it the first time. The
+// caller holds fanMu, which makes the first time unique; the message is
+// set before ev is queued to any connection.
+func (r *resource) message(ev *event) []byte {
+	if ev.msg == nil {
+		body, err := encodeEventBody(r.name, ev.change)
+		if err != nil {
+			// publish checked the change; only a key that cannot be
+			// encoded gets here, and the event goes out without it.
+			r.m.log.Error("ws: event id not encoded", "resource", r.name, "seq", ev.seq, "key", ev.change.Key, "error", err)
+			body, _ = encodeEventBody(r.name, Change{Op: ev.change.Op, Data: ev.change.Data})
+		}
+		ev.msg = withSeq(body, ev.seq)
+	}
+	return ev.msg
 }
 
 // deliver records events numbered by a broker, each one more than the
@@ -200,7 +231,7 @@ func (r *resource) handOut() {
 		}
 		for c, sub := range r.subs {
 			if r.wants(c, sub, ev) {
-				c.enqueue(ev.msg)
+				c.enqueue(r.message(ev))
 			}
 		}
 		r.delivered = ev.seq
@@ -272,6 +303,7 @@ func (r *resource) attach(c *Conn, sub *subscription, first []byte) {
 	wanted := missed[:0]
 	for _, ev := range missed {
 		if r.wants(c, sub, ev) {
+			r.message(ev)
 			wanted = append(wanted, ev)
 		}
 	}

@@ -57,7 +57,7 @@ func Setup(app *easy.App, models ...any) *Manager {
 		}
 		sources = append(sources, src)
 	}
-	c, err := capture.Watch(db, func(changes []capture.Change) { publish(m, changes) }, watched...)
+	c, err := capture.Watch(db, func(changes []capture.Change) { publishCaptured(m, changes) }, watched...)
 	if err != nil {
 		panic("ws: Setup: " + err.Error())
 	}
@@ -90,9 +90,9 @@ func redisClient(url string) *redis.Client {
 	return redis.NewClient(o)
 }
 
-// publish hands the changes of one commit to the Manager, resource by
-// resource, keeping their order within each.
-func publish(m *Manager, changes []capture.Change) {
+// publishCaptured hands the changes of one commit to the Manager, resource
+// by resource, keeping their order within each.
+func publishCaptured(m *Manager, changes []capture.Change) {
 	start := 0
 	for i := 1; i <= len(changes); i++ {
 		if i < len(changes) && changes[i].Table == changes[start].Table {
@@ -102,7 +102,7 @@ func publish(m *Manager, changes []capture.Change) {
 		for _, c := range changes[start:i] {
 			batch = append(batch, Change{Op: string(c.Op), Key: c.Key, Row: c.Row, Data: c.Data})
 		}
-		m.Publish(changes[start].Table, batch...)
+		m.publish(changes[start].Table, batch, true)
 		start = i
 	}
 }
