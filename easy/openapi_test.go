@@ -2,6 +2,7 @@ package easy_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -131,4 +132,73 @@ func TestDocsMovedOrOff(t *testing.T) {
 	off := serve(t, operationsApp(t, easy.WithOpenAPI("")))
 	call(t, off, "GET", "/openapi.json", "").expect(t, http.StatusNotFound, `{"detail":"Not Found"}`)
 	call(t, off, "GET", "/docs", "").expect(t, http.StatusNotFound, `{"detail":"Not Found"}`)
+}
+
+// TestSpecNullability checks that a schema allows null only where the app
+// can send null: the 422 body's lists never are, nor are parameters, while
+// a user's slice or pointer without omitempty is (ParamsOut.tags is null
+// when no tag is given; see TestParameters).
+func TestSpecNullability(t *testing.T) {
+	srv := serve(t, operationsApp(t))
+	_, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	schema := func(p ...string) []string { return append([]string{"components", "schemas"}, p...) }
+	param := func(name string) []string {
+		return []string{"paths", "/params/{id}", "get", "parameters", "name=" + name, "schema"}
+	}
+	cases := []struct {
+		name string
+		path []string
+		want string // the JSON found at path
+	}{
+		{"422 body", []string{"paths", "/items", "post", "responses", "422", "content", "application/json", "schema", "$ref"},
+			`"#/components/schemas/HTTPValidationError"`},
+		{"detail", schema("HTTPValidationError", "properties", "detail", "type"), `"array"`},
+		{"detail is required", schema("HTTPValidationError", "required"), `["detail"]`},
+		{"detail items", schema("HTTPValidationError", "properties", "detail", "items", "$ref"),
+			`"#/components/schemas/ValidationError"`},
+		{"loc", schema("ValidationError", "properties", "loc"), `{"$ref":"#/components/schemas/Location"}`},
+		{"Location", schema("Location", "type"), `"array"`},
+		{"Location items", schema("Location", "items"), `{"anyOf":[{"type":"string"},{"type":"integer"}]}`},
+		{"query slice", param("tag"), `{"items":{"type":"string"},"type":"array"}`},
+		{"query pointer", param("after"), `{"type":"integer"}`},
+		{"user slice", schema("ParamsOut", "properties", "tags", "type"), `["array","null"]`},
+		{"user slice with omitempty", schema("Item", "properties", "tags", "type"), `"array"`},
+		{"user pointer", schema("ParamsOut", "properties", "after", "type"), `["null","integer"]`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := json.Marshal(at(doc, c.path...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != c.want {
+				t.Errorf("%s = %s, want %s", strings.Join(c.path, " "), got, c.want)
+			}
+		})
+	}
+}
+
+// at finds path in a decoded JSON document; "name=x" picks the element of
+// a list whose name is x.
+func at(v any, path ...string) any {
+	for _, p := range path {
+		switch vv := v.(type) {
+		case map[string]any:
+			v = vv[p]
+		case []any:
+			v = nil
+			for _, e := range vv {
+				if m, ok := e.(map[string]any); ok && "name="+fmt.Sprint(m["name"]) == p {
+					v = e
+				}
+			}
+		default:
+			return nil
+		}
+	}
+	return v
 }

@@ -62,13 +62,18 @@ type HTTPError struct {
 }
 
 // HTTPValidationError is the body of a 422 response, as FastAPI writes it.
+//
+// Its slices are never null on the wire, but jsonschema-go documents a Go
+// slice without omitempty as nullable; nullable:"false" says otherwise.
+// On Loc it also keeps the shared Location component from turning
+// nullable, which jsonschema-go would do through the $ref.
 type HTTPValidationError struct {
-	Detail []ValidationError `json:"detail"`
+	Detail []ValidationError `json:"detail" required:"true" nullable:"false"`
 }
 
 // ValidationError is one problem with a request.
 type ValidationError struct {
-	Loc   Location       `json:"loc" required:"true"`
+	Loc   Location       `json:"loc" required:"true" nullable:"false"`
 	Msg   string         `json:"msg" required:"true"`
 	Type  string         `json:"type" required:"true"`
 	Input any            `json:"input,omitempty"`

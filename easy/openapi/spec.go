@@ -53,8 +53,23 @@ func New(info Info) *Spec {
 	for _, u := range info.Servers {
 		r.Spec.Servers = append(r.Spec.Servers, openapi31.Server{URL: u})
 	}
-	r.DefaultOptions = append(r.DefaultOptions, jsonschema.InterceptDefName(s.defName))
+	r.DefaultOptions = append(r.DefaultOptions,
+		jsonschema.InterceptDefName(s.defName),
+		jsonschema.InterceptNullability(paramsNotNull))
 	return s
+}
+
+// paramsNotNull keeps null out of the schemas of parameters. jsonschema-go
+// makes a slice, map or pointer field nullable because encoding/json
+// writes a nil one as null, but a path, query, header or cookie value is
+// text with no null in it: a nil value is an absent parameter.
+func paramsNotNull(p jsonschema.InterceptNullabilityParams) {
+	switch p.Context.PropertyNameTag {
+	case "path", "query", "header", "cookie":
+		if p.NullAdded {
+			p.Schema.RemoveType(jsonschema.Null)
+		}
+	}
 }
 
 // Namer is implemented by types that choose their own schema name.
