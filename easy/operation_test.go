@@ -191,6 +191,24 @@ func TestResponses(t *testing.T) {
 	call(t, srv, "GET", "/health", "").expect(t, http.StatusOK, `{"status":"ok"}`)
 }
 
+// A ValidationError a handler builds itself is written as the document
+// describes it: detail a list, each loc a list, even when left empty.
+func TestHandlerValidationErrorsAreNeverNull(t *testing.T) {
+	app, _ := newApp(t)
+	easy.Get(app, "/empty", func(context.Context, *easy.NoInput) (*struct{}, error) {
+		return nil, &easy.ValidationError{}
+	})
+	easy.Get(app, "/noloc", func(context.Context, *easy.NoInput) (*struct{}, error) {
+		var ve easy.ValidationError
+		ve.Add("value_error", nil, "Not today", nil)
+		return nil, &ve
+	})
+	srv := serve(t, app)
+	call(t, srv, "GET", "/empty", "").expect(t, http.StatusUnprocessableEntity, `{"detail":[]}`)
+	call(t, srv, "GET", "/noloc", "").expect(t, http.StatusUnprocessableEntity,
+		`{"detail":[{"type":"value_error","loc":[],"msg":"Not today","input":null}]}`)
+}
+
 func TestForbidUnknownFields(t *testing.T) {
 	srv := serve(t, operationsApp(t, easy.WithForbidUnknownFields()))
 	call(t, srv, "POST", "/items", `{"name":"apple","colour":"red"}`).expect(t, http.StatusUnprocessableEntity,

@@ -76,6 +76,19 @@ func (e *ValidationError) Err() error {
 	return e
 }
 
+// wire returns the errors as the 422 body lists them: never null, and
+// each loc a list, as the OpenAPI document promises.
+func (e *ValidationError) wire() []FieldError {
+	out := make([]FieldError, len(e.Errors))
+	for i, f := range e.Errors {
+		if f.Loc == nil {
+			f.Loc = []any{}
+		}
+		out[i] = f
+	}
+	return out
+}
+
 // Invalid returns a ValidationError with a single entry.
 func Invalid(typ string, loc []any, msg string, input any) *ValidationError {
 	return &ValidationError{Errors: []FieldError{{Type: typ, Loc: loc, Msg: msg, Input: input}}}
@@ -94,7 +107,7 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	var ve *ValidationError
 	switch {
 	case errors.As(err, &ve):
-		writeJSON(w, http.StatusUnprocessableEntity, detail{ve.Errors})
+		writeJSON(w, http.StatusUnprocessableEntity, detail{ve.wire()})
 	case errors.As(err, &he):
 		for k, v := range he.Headers {
 			w.Header()[k] = v
