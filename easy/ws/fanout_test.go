@@ -203,18 +203,33 @@ func (l smallBuffers) Accept() (net.Conn, error) {
 	return c, err
 }
 
-// smallReadBuffer makes a client's socket buffer small, so that a client
-// that reads nothing fills it soon.
-func smallReadBuffer(o *websocket.DialOptions) {
-	o.HTTPClient = &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			if err == nil {
-				c.(*net.TCPConn).SetReadBuffer(4 << 10)
-			}
-			return c, err
-		},
-	}}
+// serveSmallBuffers serves h on a real socket with small buffers on the
+// server's side, so that a client that reads nothing fills them soon.
+func serveSmallBuffers(h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener = smallBuffers{srv.Listener}
+	srv.Start()
+	return srv
+}
+
+// dialStuck connects a client with a small socket buffer that follows the
+// resource at url and, once its pong is in, reads nothing more.
+func dialStuck(t testing.TB, url string) *websocket.Conn {
+	t.Helper()
+	c := dial(t, url, func(o *websocket.DialOptions) {
+		o.HTTPClient = &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				if err == nil {
+					c.(*net.TCPConn).SetReadBuffer(4 << 10)
+				}
+				return c, err
+			},
+		}}
+	})
+	send(t, c, `{"type":"ping"}`)
+	expect(t, c, `{"type":"pong"}`)
+	return c
 }
 
 func TestSlowConsumerIsClosedWith1013WhileOthersGetEveryEvent(t *testing.T) {
@@ -228,15 +243,11 @@ func TestSlowConsumerIsClosedWith1013WhileOthersGetEveryEvent(t *testing.T) {
 		}))
 	s := newStore(m)
 	m.AddResource("items", s)
-	srv := httptest.NewUnstartedServer(m)
-	srv.Listener = smallBuffers{srv.Listener}
-	srv.Start()
+	srv := serveSmallBuffers(m)
 	t.Cleanup(func() { m.Shutdown(context.Background()); srv.Close() })
 	url := wsURL(srv, "/ws/items")
 
-	slow := dial(t, url, smallReadBuffer)
-	send(t, slow, `{"type":"ping"}`)
-	expect(t, slow, `{"type":"pong"}`) // it follows the resource; from now on it reads nothing
+	slow := dialStuck(t, url)
 	slowID := m.Conns()[0].ID()
 
 	const fast = 100
@@ -346,15 +357,11 @@ func TestSlowConsumerDoesNotHoldUpWritesThroughTheAPI(t *testing.T) {
 	app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
 	app.Include(easy.CRUDRouter[Product]())
 	m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.SendQueue(32), ws.WriteTimeout(30*time.Second))
-	srv := httptest.NewUnstartedServer(app)
-	srv.Listener = smallBuffers{srv.Listener}
-	srv.Start()
+	srv := serveSmallBuffers(app)
 	t.Cleanup(func() { app.Close(context.Background()); srv.Close() })
 	url := wsURL(srv, "/ws/products")
 
-	slow := dial(t, url, smallReadBuffer)
-	send(t, slow, `{"type":"ping"}`)
-	expect(t, slow, `{"type":"pong"}`) // it follows the resource; from now on it reads nothing
+	slow := dialStuck(t, url)
 
 	reader := dialReady(t, url)
 	var received atomic.Int64

@@ -122,9 +122,7 @@ func BenchmarkPostWithStalledClient(b *testing.B) {
 		app := easy.New(easy.WithDB(testdb.SQLite(b, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
 		app.Include(easy.CRUDRouter[Product]())
 		m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.SendQueue(64))
-		srv := httptest.NewUnstartedServer(app)
-		srv.Listener = smallBuffers{srv.Listener}
-		srv.Start()
+		srv := serveSmallBuffers(app)
 		b.Cleanup(func() { app.Close(context.Background()); srv.Close() })
 		reader := dialReady(b, wsURL(srv, "/ws/products"))
 		go func() {
@@ -137,11 +135,7 @@ func BenchmarkPostWithStalledClient(b *testing.B) {
 		return target{m, srv}
 	}
 	targets := []target{start(), start()}
-	stall := func() {
-		c := dial(b, wsURL(targets[1].srv, "/ws/products"), smallReadBuffer)
-		send(b, c, `{"type":"ping"}`)
-		expect(b, c, `{"type":"pong"}`)
-	}
+	stall := func() { dialStuck(b, wsURL(targets[1].srv, "/ws/products")) }
 	stall()
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
