@@ -130,7 +130,7 @@ func TestBrowserLoginShowsOwnItemsLive(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#add-form input[name="price"]`), "2"),
 		chromedp.Click(chromedp.CSS(`#add-form button[type="submit"]`)),
 	)
-	waitFor(t, bob, live, "bob's item appears on his page", `[...document.querySelectorAll("#items tbody tr")].some(r => r.cells[1].textContent === "pear")`)
+	waitFor(t, bob, settled, "bob's item appears on his page", `[...document.querySelectorAll("#items tbody tr")].some(r => r.cells[1].textContent === "pear")`)
 	apple := s.createAs(t, s.token(t, "alice"), "apple")
 	waitFor(t, alice, live, "alice's item from the API appears on her page", hasRow(row{apple.ID, "apple", "1.00"}))
 
