@@ -58,8 +58,8 @@ type Conn struct {
 // queues the events it replays as one item, so that replaying a history
 // longer than the queue does not look like a slow consumer.
 type outbound struct {
-	msg    []byte
-	events []*event
+	msg  []byte
+	msgs [][]byte
 }
 
 // newConn returns a connection that is not yet upgraded; open sets ws.
@@ -335,11 +335,11 @@ func (c *Conn) writeItem(o outbound) error {
 			return err
 		}
 	}
-	for _, ev := range o.events {
+	for _, msg := range o.msgs {
 		if c.ctx.Err() != nil && !c.flush {
 			return nil
 		}
-		if err := c.write(ev.msg); err != nil {
+		if err := c.write(msg); err != nil {
 			return err
 		}
 	}

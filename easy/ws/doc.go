@@ -42,9 +42,14 @@
 // once, whatever is published meanwhile. A client that reconnects with
 // ?since=SEQ gets the events after SEQ from a bounded history, or a reset.
 //
-// A filtered subscriber receives an update when the new row matches, a
-// delete when the deleted row matched, and every delete whose Change has
-// no Row; a row that stops matching is not announced.
+// A subscriber's view is the rows that pass its filter and the Authorize
+// hook. It receives an update when the new row matches, and a delete (with
+// the update's seq) when an update takes a row it holds out of its view.
+// What it holds is known from its snapshot and the events since; a
+// connection that read no snapshot (?filter= on connect, or a resume) gets
+// a delete for every update it may see that fails its filter, since it may
+// hold that row. A row outside what the client may see is never named to
+// it unless it held it.
 //
 // Close codes: 1000 normal, 1001 shutdown, 1008 rate limit or expired
 // authorisation, 1009 message too big, 1011 internal error, 1013 a client

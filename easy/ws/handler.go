@@ -128,7 +128,7 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 		limit = m.cfg.snapshotLimit
 	}
 	undo := res.hold(c)
-	initial, seq, err := res.snapshot(c, f, limit)
+	initial, seq, held, err := res.snapshot(c, f, limit)
 	if err != nil {
 		undo()
 		if c.ctx.Err() == nil {
@@ -137,7 +137,7 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 		}
 		return
 	}
-	res.subscribe(c, f, seq, initial)
+	res.subscribe(c, f, seq, initial, held)
 }
 
 // parseQuery reads since and filter from the query of a resource endpoint.

@@ -1,11 +1,14 @@
 package ws
 
 // event is one published change, encoded once and shared by every
-// connection that receives it.
+// connection that receives it. Its messages and id are made under the
+// resource's fanMu the first time they are needed.
 type event struct {
 	seq    uint64
 	change Change
 	msg    []byte // the whole message, seq included
+	leave  []byte // a delete of the row, for those who may no longer see it
+	id     string // the key as JSON; "" until needed
 }
 
 // history keeps the latest events of a resource, oldest first, so that a

@@ -68,6 +68,12 @@ type subscription struct {
 	filter Filter // nil: every row
 	after  uint64 // events up to this seq are not sent
 	paused bool   // unsubscribed: no events until the next subscribe
+
+	// held is the set of rows (by id) the client has from this
+	// subscription, when it began with a snapshot and narrows the events
+	// (a filter, or the Authorize hook); nil when what the client holds
+	// is unknown or does not matter. See route.
+	held map[string]struct{}
 }
 
 func newResource(m *Manager, name string, src Source) *resource {
@@ -151,7 +157,8 @@ func (r *resource) publish(changes []Change, encoded bool) int {
 
 // message returns the message of ev, encoding it the first time. The
 // caller holds fanMu, which makes the first time unique; the message is
-// set before ev is queued to any connection.
+// set before ev is queued to any connection. So are leaveMessage's and
+// id's.
 func (r *resource) message(ev *event) []byte {
 	if ev.msg == nil {
 		body, err := encodeEventBody(r.name, ev.change)
@@ -164,6 +171,38 @@ func (r *resource) message(ev *event) []byte {
 		ev.msg = withSeq(body, ev.seq)
 	}
 	return ev.msg
+}
+
+// leaveMessage returns a delete of ev's row, with ev's seq.
+func (r *resource) leaveMessage(ev *event) []byte {
+	if ev.leave == nil {
+		body, err := encodeEventBody(r.name, Change{Op: TypeDelete, Key: ev.change.Key})
+		if err != nil {
+			r.m.log.Error("ws: event id not encoded", "resource", r.name, "seq", ev.seq, "key", ev.change.Key, "error", err)
+			body, _ = encodeEventBody(r.name, Change{Op: TypeDelete})
+		}
+		ev.leave = withSeq(body, ev.seq)
+	}
+	return ev.leave
+}
+
+// id returns ev's key as JSON, the name of its row in a subscription's
+// held set.
+func (r *resource) id(ev *event) string {
+	if ev.id == "" {
+		ev.id = rowID(ev.change.Key)
+	}
+	return ev.id
+}
+
+// rowID is a key as JSON; a key that cannot be encoded is named by its Go
+// form, which only has to be the same each time.
+func rowID(key any) string {
+	b, err := appendJSON(nil, key)
+	if err != nil {
+		return fmt.Sprintf("%#v", key)
+	}
+	return string(b)
 }
 
 // deliver records events numbered by a broker, each one more than the
@@ -230,8 +269,8 @@ func (r *resource) handOut() {
 			continue // published before a broker's restart, which superseded it
 		}
 		for c, sub := range r.subs {
-			if r.wants(c, sub, ev) {
-				c.enqueue(r.message(ev))
+			if msg := r.route(c, sub, ev); msg != nil {
+				c.enqueue(msg)
 			}
 		}
 		r.delivered = ev.seq
@@ -240,21 +279,66 @@ func (r *resource) handOut() {
 	r.spare = batch
 }
 
-// wants reports whether connection c, with subscription sub, is to
-// receive ev. A panicking filter or Authorize hook closes c with 1011.
-func (r *resource) wants(c *Conn, sub *subscription, ev *event) (ok bool) {
+// maxHeld bounds the rows a subscription keeps track of; past it, the
+// subscription goes on as one whose rows are unknown.
+var maxHeld = 10_000
+
+// route returns what connection c, with subscription sub, gets of ev: its
+// message, a delete of its row, or nil. A row leaves a narrowed view with
+// a delete: when the client holds it (sub.held) and an update takes it out
+// of the filter or out of what the client may see. When what the client
+// holds is unknown (it followed or resumed without a snapshot), every
+// update it may see that fails its filter goes out as a delete: it may
+// have held that row. A row the client may not see is never named to it
+// unless it held it. A panicking filter or Authorize hook closes c with
+// 1011.
+func (r *resource) route(c *Conn, sub *subscription, ev *event) (msg []byte) {
 	if sub.paused || ev.seq <= sub.after {
-		return false
+		return nil
 	}
 	auth := r.m.cfg.authorize
 	if sub.filter == nil && auth == nil {
-		return true
+		return r.message(ev)
 	}
+	ok := true
+	defer func() {
+		if !ok {
+			msg = nil
+		}
+	}()
 	defer r.m.recoverConn(c, &ok)
-	if sub.filter != nil && ev.change.Row != nil && !sub.filter.Match(ev.change.Row) {
-		return false
+	ch := ev.change
+	allowed := auth == nil || auth(c.principal, r.name, ch)
+	matches := allowed && (sub.filter == nil || ch.Row == nil || sub.filter.Match(ch.Row))
+	if sub.held == nil {
+		switch {
+		case matches:
+			return r.message(ev)
+		case allowed && ch.Op == TypeUpdate:
+			return r.leaveMessage(ev)
+		}
+		return nil
 	}
-	return auth == nil || auth(c.principal, r.name, ev.change)
+	id := r.id(ev)
+	_, had := sub.held[id]
+	switch {
+	case ch.Op == TypeDelete:
+		delete(sub.held, id)
+		if had || matches {
+			return r.message(ev)
+		}
+	case matches:
+		if len(sub.held) < maxHeld {
+			sub.held[id] = struct{}{}
+		} else {
+			sub.held = nil // too many to follow: from now on, as if unknown
+		}
+		return r.message(ev)
+	case had:
+		delete(sub.held, id)
+		return r.leaveMessage(ev)
+	}
+	return nil
 }
 
 // follow makes c receive the events published from now on that pass f.
@@ -273,9 +357,10 @@ func (r *resource) resume(c *Conn, f Filter, since uint64) {
 }
 
 // subscribe sends c the initial message of a snapshot that includes the
-// events up to seq, then the events after seq that pass f.
-func (r *resource) subscribe(c *Conn, f Filter, seq uint64, initial []byte) {
-	r.attach(c, &subscription{filter: f, after: seq}, initial)
+// events up to seq, then the events after seq that pass f. held names the
+// rows of the snapshot, as snapshot returned it.
+func (r *resource) subscribe(c *Conn, f Filter, seq uint64, initial []byte, held map[string]struct{}) {
+	r.attach(c, &subscription{filter: f, after: seq, held: held}, initial)
 }
 
 // attach replaces c's subscription with sub. Under fanMu, the events up to
@@ -300,15 +385,14 @@ func (r *resource) attach(c *Conn, sub *subscription, first []byte) {
 	}
 	r.subs[c] = sub
 	r.followed.Store(true)
-	wanted := missed[:0]
+	var msgs [][]byte
 	for _, ev := range missed {
-		if r.wants(c, sub, ev) {
-			r.message(ev)
-			wanted = append(wanted, ev)
+		if msg := r.route(c, sub, ev); msg != nil {
+			msgs = append(msgs, msg)
 		}
 	}
-	if first != nil || len(wanted) > 0 {
-		c.enqueueItem(outbound{msg: first, events: wanted})
+	if first != nil || len(msgs) > 0 {
+		c.enqueueItem(outbound{msg: first, msgs: msgs})
 	}
 }
 
@@ -347,25 +431,33 @@ func (r *resource) detach(c *Conn) {
 }
 
 // snapshot reads a snapshot for c and encodes it as an initial message,
-// leaving out the rows that c's principal may not see.
-func (r *resource) snapshot(c *Conn, f Filter, limit int) (initial []byte, seq uint64, err error) {
+// leaving out the rows that c's principal may not see. When the events
+// that follow are narrowed (f, or the Authorize hook), held names the
+// rows sent, for route; else it is nil.
+func (r *resource) snapshot(c *Conn, f Filter, limit int) (initial []byte, seq uint64, held map[string]struct{}, err error) {
 	rows, seq, err := r.src.Snapshot(c.ctx, f, limit)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	data := make([]json.RawMessage, 0, len(rows))
 	auth := r.m.cfg.authorize
+	if f != nil || auth != nil {
+		held = make(map[string]struct{}, len(rows))
+	}
 	for _, row := range rows {
 		row.Op = TypeInitial
 		if auth == nil || auth(c.principal, r.name, row) {
 			data = append(data, row.Data)
+			if held != nil {
+				held[rowID(row.Key)] = struct{}{}
+			}
 		}
 	}
 	initial, err = encodeInitial(r.name, data, seq)
 	if err != nil {
-		return nil, 0, fmt.Errorf("encode snapshot: %w", err)
+		return nil, 0, nil, fmt.Errorf("encode snapshot: %w", err)
 	}
-	return initial, seq, nil
+	return initial, seq, held, nil
 }
 
 // recoverConn turns a panic of application code run for c (a hook, a

@@ -1,0 +1,9 @@
+package ws
+
+// SetMaxHeld lowers how many rows a subscription keeps track of, for a
+// test, and returns what puts it back.
+func SetMaxHeld(n int) (restore func()) {
+	old := maxHeld
+	maxHeld = n
+	return func() { maxHeld = old }
+}
