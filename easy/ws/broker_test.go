@@ -386,7 +386,7 @@ func TestSnapshotOnOneInstanceWhileAnotherWrites(t *testing.T) {
 		stop := churnDB(db, 3, 9)
 		c := listen(t, b.srv, "products")
 		time.Sleep(50 * time.Millisecond)
-		rep := subscribeReplica(t, c)
+		rep := subscribeReplica(t, c, "")
 		time.Sleep(200 * time.Millisecond)
 		stop()
 		// The sentinel marks the end: a's publisher appends in order, so

@@ -26,7 +26,7 @@ func TestSnapshotConsistentUnderConcurrentWrites(t *testing.T) {
 
 		c := listen(t, srv, "products")
 		time.Sleep(20 * time.Millisecond)
-		rep := subscribeReplica(t, c)
+		rep := subscribeReplica(t, c, "")
 		// Events before the snapshot are superseded by it: none may be
 		// newer than the snapshot itself.
 		if rep.newestBefore > rep.snapshotSeq {
@@ -39,6 +39,47 @@ func TestSnapshotConsistentUnderConcurrentWrites(t *testing.T) {
 			t.Fatalf("only %d events after the snapshot: the writers did not overlap it", rep.last-rep.snapshotSeq)
 		}
 		rep.matches(t, db)
+	})
+}
+
+// TestFilteredViewConsistentUnderConcurrentWrites does the same with a
+// filter that rows keep moving in and out of: the snapshot plus the events
+// after it (deletes for the rows that leave) must rebuild exactly the rows
+// of the table that pass the filter.
+func TestFilteredViewConsistentUnderConcurrentWrites(t *testing.T) {
+	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		_, srv := realtimeApp(t, db)
+		seedProducts(db, 20)
+		everything := listen(t, srv, "products") // what each seq was
+		send(t, everything, `{"type":"ping"}`)
+		expect(t, everything, `{"type":"pong"}`)
+		stop := churnDB(db, 4, 11)
+
+		c := listen(t, srv, "products")
+		time.Sleep(20 * time.Millisecond)
+		rep := subscribeReplica(t, c, `{"price__gt":"10"}`)
+		time.Sleep(100 * time.Millisecond)
+		stop()
+		rep.followToEnd(t, c, db)
+		rep.matches(t, db)
+
+		types := map[uint64]string{}
+		for w := receive(t, everything); w.Seq < rep.last; w = receive(t, everything) {
+			types[w.Seq] = w.Type
+		}
+		left := 0
+		for _, seq := range rep.deletes {
+			switch types[seq] {
+			case "update":
+				left++
+			case "delete":
+			default:
+				t.Fatalf("the subscriber got a delete for seq %d, which was a %q", seq, types[seq])
+			}
+		}
+		if left < 3 {
+			t.Fatalf("only %d rows left the view: the writers did not move rows out of it", left)
+		}
 	})
 }
 
@@ -62,10 +103,10 @@ func churnDB(db *gorm.DB, writers int, seed uint64) (stop func()) {
 				switch r.IntN(3) {
 				case 0:
 					db.Create(&Product{Name: fmt.Sprint("w", w, "-", i), Price: 1})
-				case 1:
-					db.Model(&Product{}).Where("id = ?", id).Update("price", float64(i))
-				case 2:
-					db.Delete(&Product{}, id)
+				case 1: // in and out of a filter on price > 10
+					db.Model(&Product{}).Where("id = ?", id).Update("price", float64(i%20))
+				case 2: // the seeded rows 1-20 stay, and move in and out
+					db.Delete(&Product{}, 21+r.IntN(20))
 				}
 			}
 		})
@@ -81,14 +122,22 @@ func churnDB(db *gorm.DB, writers int, seed uint64) (stop func()) {
 type replica struct {
 	rows              map[string]json.RawMessage // by JSON id
 	snapshotSeq, last uint64
-	newestBefore      uint64 // the newest event that came before the snapshot
+	newestBefore      uint64   // the newest event that came before the snapshot
+	filtered          bool     // price > 10 only; seqs then skip what fails it
+	deletes           []uint64 // the seqs of the deletes after the snapshot
 }
 
-// subscribeReplica subscribes on c and reads until the snapshot.
-func subscribeReplica(t *testing.T, c *websocket.Conn) *replica {
+// subscribeReplica subscribes on c, with filter unless it is "", and reads
+// until the snapshot. A filter must be {"price__gt":"10"}, which matches
+// knows how to query.
+func subscribeReplica(t *testing.T, c *websocket.Conn, filter string) *replica {
 	t.Helper()
-	c.Write(context.Background(), websocket.MessageText, []byte(`{"type":"subscribe"}`))
-	rep := &replica{rows: map[string]json.RawMessage{}}
+	msg := `{"type":"subscribe"}`
+	if filter != "" {
+		msg = `{"type":"subscribe","filter":` + filter + `}`
+	}
+	c.Write(context.Background(), websocket.MessageText, []byte(msg))
+	rep := &replica{rows: map[string]json.RawMessage{}, filtered: filter != ""}
 	for rep.snapshotSeq == 0 {
 		w := receive(t, c)
 		if w.Type != "initial" {
@@ -108,15 +157,15 @@ func subscribeReplica(t *testing.T, c *websocket.Conn) *replica {
 }
 
 // followToEnd writes a sentinel row through db and applies c's events, each
-// seq one more than the last, up to the sentinel's: every write committed
-// before it comes first.
+// seq one more than the last (above it, when filtered), up to the
+// sentinel's: every write committed before it comes first.
 func (rep *replica) followToEnd(t *testing.T, c *websocket.Conn, db *gorm.DB) {
 	t.Helper()
-	end := Product{Name: "end", Price: 1}
+	end := Product{Name: "end", Price: 100}
 	db.Create(&end)
 	for {
 		w := receive(t, c)
-		if w.Seq != rep.last+1 {
+		if w.Seq != rep.last+1 && !(rep.filtered && w.Seq > rep.last) {
 			t.Fatalf("after seq %d came %d (%s)", rep.last, w.Seq, w.Type)
 		}
 		rep.last = w.Seq
@@ -125,6 +174,7 @@ func (rep *replica) followToEnd(t *testing.T, c *websocket.Conn, db *gorm.DB) {
 			rep.rows[string(w.ID)] = w.Data
 		case "delete":
 			delete(rep.rows, string(w.ID))
+			rep.deletes = append(rep.deletes, w.Seq)
 		}
 		if string(w.ID) == jsonID(end.ID) {
 			return
@@ -132,11 +182,16 @@ func (rep *replica) followToEnd(t *testing.T, c *websocket.Conn, db *gorm.DB) {
 	}
 }
 
-// matches fails t unless the replica equals the products table.
+// matches fails t unless the replica equals the products table, or its
+// rows that pass the filter.
 func (rep *replica) matches(t *testing.T, db *gorm.DB) {
 	t.Helper()
 	var rows []Product
-	db.Order("id").Find(&rows)
+	q := db.Order("id")
+	if rep.filtered {
+		q = q.Where("price > ?", 10)
+	}
+	q.Find(&rows)
 	if len(rows) != len(rep.rows) {
 		t.Fatalf("rebuilt %d rows, the database has %d", len(rep.rows), len(rows))
 	}
