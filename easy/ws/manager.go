@@ -163,9 +163,9 @@ func (m *Manager) resource(name string) *resource {
 
 // Publish numbers the changes of a resource (seq rises by one per event),
 // encodes each event once, keeps it in the resource's history and hands
-// it to the connections. Change capture calls it after a commit, in
-// commit order. It never waits for a connection: fan-out happens on a
-// goroutine of the Manager. Changes to a resource that was never added,
+// it to the connections. Call it after a commit, in commit order, as the
+// change capture of Setup does. It never waits for a connection: fan-out
+// happens on a goroutine of the Manager. Changes to a resource that was never added,
 // or published after Shutdown, are logged and dropped.
 func (m *Manager) Publish(resource string, changes ...Change) {
 	m.publish(resource, changes, false)

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,6 +187,30 @@ func TestPublishToAnUnknownResourceIsDropped(t *testing.T) {
 	}
 	if seq := m.Seq("ghosts"); seq != 0 {
 		t.Fatalf("Seq = %d, want 0", seq)
+	}
+}
+
+// The history keeps the latest events of a large batch, and only those:
+// the rows of the rest of the batch can be freed.
+func TestHistoryKeepsOnlyItsEventsOfABatch(t *testing.T) {
+	m := ws.NewManager(quiet, ws.HistorySize(10))
+	t.Cleanup(func() { m.Shutdown(context.Background()) })
+	m.AddResource("items", nil)
+	type row struct{ Payload [4096]byte }
+	var freed atomic.Int64
+	batch := make([]ws.Change, 100)
+	for i := range batch {
+		r := &row{}
+		runtime.SetFinalizer(r, func(*row) { freed.Add(1) })
+		batch[i] = ws.Change{Op: ws.TypeUpdate, Key: i, Row: r, Data: []byte(`{}`)}
+	}
+	m.Publish("items", batch...)
+	eventually(t, "90 of the 100 rows are freed", func() bool {
+		runtime.GC()
+		return freed.Load() >= 90
+	})
+	if got := freed.Load(); got != 90 {
+		t.Fatalf("%d rows freed, want 90: the history holds the last 10", got)
 	}
 }
 

@@ -94,8 +94,14 @@ func encodeEventBody(resource string, c Change) ([]byte, error) {
 	if c.Op != TypeDelete && !json.Valid(c.Data) {
 		return nil, fmt.Errorf("%s event: data is not valid JSON", c.Op)
 	}
-	// Built by hand: encoding a struct would scan and copy Data again.
-	b := make([]byte, 0, 80+len(resource)+len(c.Data)) // room for withSeq
+	return buildEventBody(resource, c)
+}
+
+// buildEventBody is encodeEventBody for a change known to be good: only
+// its key can fail to encode. Built by hand: encoding a struct would scan
+// and copy Data again.
+func buildEventBody(resource string, c Change) ([]byte, error) {
+	b := make([]byte, 0, 128+len(resource)+len(c.Data)) // room for a UUID key and withSeq
 	b = append(b, `{"type":"`...)
 	b = append(b, c.Op...)
 	b = append(b, `","resource":`...)

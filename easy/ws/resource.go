@@ -105,8 +105,11 @@ func newResource(m *Manager, name string, src Source) *resource {
 // (see message): by the fan-out goroutine when somebody follows the
 // resource, and not at all when nobody does, so that the committing writer
 // pays only for numbering them.
+//
+// Each event is allocated on its own: the history keeps the last ones,
+// and must not keep a whole large batch alive with them.
 func (r *resource) publish(changes []Change, encoded bool) int {
-	evs := make([]event, 0, len(changes))
+	evs := make([]*event, 0, len(changes))
 	for _, c := range changes {
 		var body []byte
 		var err error
@@ -119,16 +122,15 @@ func (r *resource) publish(changes []Change, encoded bool) int {
 			r.m.log.Error("ws: change not published", "resource", r.name, "op", c.Op, "key", c.Key, "error", err)
 			continue
 		}
-		evs = append(evs, event{change: c, msg: body})
+		evs = append(evs, &event{change: c, msg: body})
 	}
 	if len(evs) == 0 {
 		return 0
 	}
 	r.pubMu.Lock()
 	seq := r.seq.Load()
-	for i := range evs {
+	for _, ev := range evs {
 		seq++
-		ev := &evs[i]
 		ev.seq = seq
 		if ev.msg != nil {
 			ev.msg = withSeq(ev.msg, seq)
@@ -161,14 +163,7 @@ func (r *resource) publish(changes []Change, encoded bool) int {
 // id's.
 func (r *resource) message(ev *event) []byte {
 	if ev.msg == nil {
-		body, err := encodeEventBody(r.name, ev.change)
-		if err != nil {
-			// publish checked the change; only a key that cannot be
-			// encoded gets here, and the event goes out without it.
-			r.m.log.Error("ws: event id not encoded", "resource", r.name, "seq", ev.seq, "key", ev.change.Key, "error", err)
-			body, _ = encodeEventBody(r.name, Change{Op: ev.change.Op, Data: ev.change.Data})
-		}
-		ev.msg = withSeq(body, ev.seq)
+		ev.msg = withSeq(r.body(ev, ev.change), ev.seq)
 	}
 	return ev.msg
 }
@@ -176,14 +171,22 @@ func (r *resource) message(ev *event) []byte {
 // leaveMessage returns a delete of ev's row, with ev's seq.
 func (r *resource) leaveMessage(ev *event) []byte {
 	if ev.leave == nil {
-		body, err := encodeEventBody(r.name, Change{Op: TypeDelete, Key: ev.change.Key})
-		if err != nil {
-			r.m.log.Error("ws: event id not encoded", "resource", r.name, "seq", ev.seq, "key", ev.change.Key, "error", err)
-			body, _ = encodeEventBody(r.name, Change{Op: TypeDelete})
-		}
-		ev.leave = withSeq(body, ev.seq)
+		ev.leave = withSeq(r.body(ev, Change{Op: TypeDelete, Key: ev.change.Key}), ev.seq)
 	}
 	return ev.leave
+}
+
+// body builds the body of a message for ev from c, which publish checked.
+// A key that cannot be encoded, the one thing left to fail, is logged and
+// sent as null: the event has its seq already.
+func (r *resource) body(ev *event, c Change) []byte {
+	b, err := buildEventBody(r.name, c)
+	if err != nil {
+		r.m.log.Error("ws: event id not encoded", "resource", r.name, "seq", ev.seq, "key", c.Key, "error", err)
+		c.Key = nil
+		b, _ = buildEventBody(r.name, c)
+	}
+	return b
 }
 
 // id returns ev's key as JSON, the name of its row in a subscription's
@@ -238,6 +241,7 @@ func (r *resource) restart(evs []*event, seq uint64) {
 	r.delivered = seq
 	for c, sub := range r.subs {
 		sub.after = seq
+		sub.held = nil
 		c.enqueue(resetMessage(r.name))
 	}
 }
@@ -290,8 +294,9 @@ var maxHeld = 10_000
 // holds is unknown (it followed or resumed without a snapshot), every
 // update it may see that fails its filter goes out as a delete: it may
 // have held that row. A row the client may not see is never named to it
-// unless it held it. A panicking filter or Authorize hook closes c with
-// 1011.
+// unless it held it. The filter is asked before the Authorize hook, which
+// is not asked where its answer changes nothing. A panicking filter or
+// hook closes c with 1011.
 func (r *resource) route(c *Conn, sub *subscription, ev *event) (msg []byte) {
 	if sub.paused || ev.seq <= sub.after {
 		return nil
@@ -299,6 +304,9 @@ func (r *resource) route(c *Conn, sub *subscription, ev *event) (msg []byte) {
 	auth := r.m.cfg.authorize
 	if sub.filter == nil && auth == nil {
 		return r.message(ev)
+	}
+	if c.ctx.Err() != nil {
+		return nil // closing, perhaps for a panic of the filter or hook
 	}
 	ok := true
 	defer func() {
@@ -308,13 +316,13 @@ func (r *resource) route(c *Conn, sub *subscription, ev *event) (msg []byte) {
 	}()
 	defer r.m.recoverConn(c, &ok)
 	ch := ev.change
-	allowed := auth == nil || auth(c.principal, r.name, ch)
-	matches := allowed && (sub.filter == nil || ch.Row == nil || sub.filter.Match(ch.Row))
+	passes := sub.filter == nil || ch.Row == nil || sub.filter.Match(ch.Row)
+	allowed := func() bool { return auth == nil || auth(c.principal, r.name, ch) }
 	if sub.held == nil {
 		switch {
-		case matches:
+		case passes && allowed():
 			return r.message(ev)
-		case allowed && ch.Op == TypeUpdate:
+		case !passes && ch.Op == TypeUpdate && allowed():
 			return r.leaveMessage(ev)
 		}
 		return nil
@@ -324,10 +332,10 @@ func (r *resource) route(c *Conn, sub *subscription, ev *event) (msg []byte) {
 	switch {
 	case ch.Op == TypeDelete:
 		delete(sub.held, id)
-		if had || matches {
+		if had || passes && allowed() {
 			return r.message(ev)
 		}
-	case matches:
+	case passes && allowed():
 		if len(sub.held) < maxHeld {
 			sub.held[id] = struct{}{}
 		} else {
@@ -378,6 +386,7 @@ func (r *resource) attach(c *Conn, sub *subscription, first []byte) {
 	r.pubMu.Unlock()
 	if !ok {
 		sub.after = r.delivered
+		sub.held = nil // the client starts again from a fresh snapshot, or not at all
 		r.subs[c] = sub
 		r.followed.Store(true)
 		c.enqueue(resetMessage(r.name))
@@ -441,7 +450,7 @@ func (r *resource) snapshot(c *Conn, f Filter, limit int) (initial []byte, seq u
 	}
 	data := make([]json.RawMessage, 0, len(rows))
 	auth := r.m.cfg.authorize
-	if f != nil || auth != nil {
+	if (f != nil || auth != nil) && len(rows) <= maxHeld {
 		held = make(map[string]struct{}, len(rows))
 	}
 	for _, row := range rows {
