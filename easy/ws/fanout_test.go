@@ -356,23 +356,31 @@ func diff(got, want map[int]item) string {
 func TestSlowConsumerDoesNotHoldUpWritesThroughTheAPI(t *testing.T) {
 	app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
 	app.Include(easy.CRUDRouter[Product]())
-	m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.SendQueue(32), ws.WriteTimeout(30*time.Second))
+	// A queue deep enough that the reading client, which the POSTs do not
+	// wait for, never falls that far behind; the stuck one fills it.
+	m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.SendQueue(256), ws.WriteTimeout(30*time.Second))
 	srv := serveSmallBuffers(app)
 	t.Cleanup(func() { app.Close(context.Background()); srv.Close() })
 	url := wsURL(srv, "/ws/products")
 
 	slow := dialStuck(t, url)
+	slowID := m.Conns()[0].ID()
 
 	reader := dialReady(t, url)
 	var received atomic.Int64
+	var closing atomic.Bool
 	failures := make(chan error, 1)
 	done := make(chan struct{})
+	first := m.Seq("products") + 1
 	go func() {
 		defer close(done)
-		for want := m.Seq("products") + 1; ; want++ {
+		for want := first; ; want++ {
 			_, b, err := reader.Read(context.Background())
 			if err != nil {
-				return // the test is over
+				if !closing.Load() {
+					failures <- fmt.Errorf("the reading client's connection ended: %w", err)
+				}
+				return
 			}
 			var ev ws.Event
 			if err := json.Unmarshal(b, &ev); err != nil || ev.Type != ws.TypeCreate || ev.Seq != want {
@@ -402,6 +410,14 @@ func TestSlowConsumerDoesNotHoldUpWritesThroughTheAPI(t *testing.T) {
 		}
 		posts++
 	}
+	stuck := func() bool {
+		for _, c := range m.Conns() {
+			if c.ID() == slowID {
+				return true
+			}
+		}
+		return false
+	}
 	for m.Stats().DroppedSlow == 0 {
 		if posts == 5000 {
 			t.Fatal("5000 writes and the stuck client is still open")
@@ -410,6 +426,11 @@ func TestSlowConsumerDoesNotHoldUpWritesThroughTheAPI(t *testing.T) {
 	}
 	for range 20 {
 		post() // and the writes go on
+	}
+	select {
+	case err := <-failures:
+		t.Fatalf("%v, %d clients dropped as slow (the stuck one still open: %t)", err, m.Stats().DroppedSlow, stuck())
+	default:
 	}
 
 	expectClose(t, slow, websocket.StatusTryAgainLater)
@@ -425,6 +446,7 @@ func TestSlowConsumerDoesNotHoldUpWritesThroughTheAPI(t *testing.T) {
 	if err := app.DB().Model(&Product{}).Count(&n).Error; err != nil || n != int64(posts) {
 		t.Fatalf("the table holds %d rows (%v), want %d", n, err, posts)
 	}
+	closing.Store(true)
 	reader.CloseNow()
 	<-done
 }

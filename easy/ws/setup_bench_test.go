@@ -121,7 +121,7 @@ func BenchmarkPostWithStalledClient(b *testing.B) {
 	start := func() target {
 		app := easy.New(easy.WithDB(testdb.SQLite(b, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
 		app.Include(easy.CRUDRouter[Product]())
-		m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.SendQueue(64))
+		m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.SendQueue(256))
 		srv := serveSmallBuffers(app)
 		b.Cleanup(func() { app.Close(context.Background()); srv.Close() })
 		reader := dialReady(b, wsURL(srv, "/ws/products"))

@@ -119,17 +119,18 @@ func TestRowLeavingAUsersScopeIsDeletedFromTheirView(t *testing.T) {
 			t.Fatal(err)
 		}
 		authed(t, srv, bob, "PATCH", "/owned_notes/2", `{"text":"b1 changed"}`)
-		authed(t, srv, alice, "POST", "/owned_notes", `{"text":"a-last"}`)
-		authed(t, srv, bob, "POST", "/owned_notes", `{"text":"b-last"}`)
+		authed(t, srv, bob, "POST", "/owned_notes", `{"text":"b2"}`)
+		authed(t, srv, alice, "POST", "/owned_notes", `{"text":"a-last"}`) // after every write of bob's
+		authed(t, srv, bob, "POST", "/owned_notes", `{"text":"b-last"}`)   // after alice's
 
-		sameEvents(t, "alice, subscribed", events(t, subscribed["alice"], 2), "delete 1", "create 3")
-		sameEvents(t, "alice, following", events(t, following, 1), "create 3")
-		sameEvents(t, "bob, subscribed", events(t, subscribed["bob"], 3), "update 1", "update 2", "create 4")
+		sameEvents(t, "alice, subscribed", events(t, subscribed["alice"], 2), "delete 1", "create 4")
+		sameEvents(t, "alice, following", events(t, following, 1), "create 4")
+		sameEvents(t, "bob, subscribed", events(t, subscribed["bob"], 4), "update 1", "update 2", "create 3", "create 5")
 	})
 }
 
-// The delete that takes a row out of a view carries the event's seq, like
-// any event: a client resuming after it does not see it again.
+// The delete that takes a row out of a view is the update's event for that
+// subscriber: it carries the update's seq, and no data.
 func TestLeaveCarriesTheEventsSeq(t *testing.T) {
 	_, srv := realtimeApp(t, testdb.SQLite(t, nil))
 	mustRequest(t, srv, "POST", "/products", `{"name":"apple","price":12}`)
