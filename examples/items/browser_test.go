@@ -226,6 +226,37 @@ func TestBrowserTwoPagesSeeEveryChange(t *testing.T) {
 	}
 }
 
+// The price filter narrows the table to the rows that pass it, and the
+// table stays right as API writes move rows in and out of the filter.
+func TestBrowserFilteredTableFollowsRowsInAndOut(t *testing.T) {
+	ctx := newBrowser(t)
+	s := startServer(t, filepath.Join(t.TempDir(), "items.db"), "127.0.0.1:0")
+	apple := s.create(t, "apple", 12)
+	pear := s.create(t, "pear", 3)
+	openDashboard(t, ctx, s)
+
+	do(t, ctx, chromedp.SendKeys(chromedp.CSS(`#filter-form input[name="min"]`), "10\n"))
+	waitFor(t, ctx, settled, "the table narrows to the filter", noRow(pear.ID)+" && "+hasRow(row{apple.ID, "apple", "12.00"}))
+
+	patch := func(id uint, body string) {
+		t.Helper()
+		if status, b := s.call(t, "PATCH", fmt.Sprintf("/items/%d", id), body); status != http.StatusOK {
+			t.Fatalf("PATCH %d: %d %s", id, status, b)
+		}
+	}
+	patch(apple.ID, `{"price":5}`)
+	waitFor(t, ctx, live, "a row the API takes out of the filter goes", noRow(apple.ID))
+	patch(pear.ID, `{"price":20}`)
+	waitFor(t, ctx, live, "a row the API brings into the filter comes", hasRow(row{pear.ID, "pear", "20.00"}))
+	if got := tableRows(t, ctx); !slices.Equal(got, []row{{pear.ID, "pear", "20.00"}}) {
+		t.Errorf("filtered table %+v, want only pear", got)
+	}
+
+	do(t, ctx, chromedp.SetValue(chromedp.CSS(`#filter-form input[name="min"]`), ""),
+		chromedp.SendKeys(chromedp.CSS(`#filter-form input[name="min"]`), "\n"))
+	waitFor(t, ctx, settled, "without the filter every row is back", hasRow(row{apple.ID, "apple", "5.00"})+" && "+hasRow(row{pear.ID, "pear", "20.00"}))
+}
+
 func TestBrowserDashboardResumesAfterARestart(t *testing.T) {
 	ctx := newBrowser(t)
 	db := filepath.Join(t.TempDir(), "items.db")

@@ -13,7 +13,9 @@ const dashboard = document.getElementById("dashboard");
 const login = document.getElementById("login-form");
 const loginErrors = document.getElementById("login-errors");
 const who = document.getElementById("who");
+const filterForm = document.getElementById("filter-form");
 let events = 0;
+let live; // the connection to /ws/items, once started
 // The access token, when the app requires a login (go run ./examples/items
 // -auth); it lasts for the tab.
 let token = sessionStorage.getItem("access_token");
@@ -81,11 +83,25 @@ function start() {
       location.reload();
     });
   }
-  connect("items", {
+  live = connect("items", {
     url: token ? `/ws/items?access_token=${encodeURIComponent(token)}` : undefined,
     ...handlers,
   });
 }
+
+// The price filter subscribes again with the filter: a fresh snapshot of
+// the rows that pass it, then only their events. The server keeps the
+// view right as rows move in and out: an update that takes a row out of
+// the filter arrives as a delete.
+function applyFilter() {
+  const min = filterForm.elements.min.value;
+  live?.subscribe(min === "" ? undefined : { price__gte: min });
+}
+filterForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  applyFilter();
+});
+filterForm.elements.min.addEventListener("change", applyFilter);
 
 const handlers = {
   onInitial(rows) {
@@ -191,7 +207,7 @@ function rowOf(id) {
 
 function updateEmpty() {
   empty.hidden = tbody.rows.length > 0;
-  empty.textContent = "No items yet.";
+  empty.textContent = filterForm.elements.min.value === "" ? "No items yet." : "No items at that price.";
 }
 
 // rowFor renders an item as a table row with its Edit and Delete buttons.
