@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 	"gorm.io/gorm"
 
@@ -60,7 +59,7 @@ func New(opts ...Option) *App {
 		a.dialect, a.dbErr = dialectorFromEnv()
 	}
 
-	a.mux.Use(requestID, requestLogger(a.logger), recoverer(a.logger))
+	a.mux.Use(requestID(newIDPrefix()), requestLogger(a.logger), recoverer(a.logger))
 	if cfg.cors != nil {
 		a.mux.Use(cors.Handler(*cfg.cors))
 	}
@@ -194,13 +193,4 @@ func (a *App) OnShutdown(fn func(context.Context) error) {
 // Run and Serve call it; call it yourself when you serve the App another way.
 func (a *App) Close(ctx context.Context) error {
 	return errors.Join(a.closeHooks(ctx), a.closeDB())
-}
-
-// requestID gives every request an ID (the client's X-Request-Id when it
-// sends one) and returns it in the response.
-func requestID(next http.Handler) http.Handler {
-	return middleware.RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(middleware.RequestIDHeader, middleware.GetReqID(r.Context()))
-		next.ServeHTTP(w, r)
-	}))
 }

@@ -110,10 +110,16 @@ func TestRequestIDAndLogging(t *testing.T) {
 	if r.header.Get("X-Request-Id") != "abc-123" {
 		t.Errorf("X-Request-Id = %q, want the client's", r.header.Get("X-Request-Id"))
 	}
-	if r2 := call(t, srv, "GET", "/x", ""); r2.header.Get("X-Request-Id") == "" {
-		t.Error("no request ID given")
+	// Without one, the App numbers them: one prefix, a counter.
+	id1, id2 := call(t, srv, "GET", "/x", "").header.Get("X-Request-Id"), call(t, srv, "GET", "/x", "").header.Get("X-Request-Id")
+	i1, i2 := strings.LastIndex(id1, "-"), strings.LastIndex(id2, "-")
+	if i1 < 0 || i2 < 0 || id1[:i1] != id2[:i2] || !strings.Contains(id1[:i1], "/") || id1[i1:] == id2[i2:] {
+		t.Errorf("request IDs %q and %q: want host/random-N with one prefix and two numbers", id1, id2)
 	}
 	l := logs.String()
+	if !strings.Contains(l, "request_id="+id2) {
+		t.Errorf("the generated request ID %s is not in the log:\n%s", id2, l)
+	}
 	if !strings.Contains(l, "method=GET path=/x status=200") || !strings.Contains(l, "request_id=abc-123") {
 		t.Errorf("request not logged:\n%s", l)
 	}

@@ -1,14 +1,51 @@
 package easy
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/fastapi-easy/easy-go/internal/problem"
 )
+
+// requestID gives every request an ID and returns it in the X-Request-Id
+// header: the client's own when it sends one, else prefix and a counter of
+// the App's. It is kept in the request's context where chi's
+// middleware.GetReqID finds it.
+func requestID(prefix string) func(http.Handler) http.Handler {
+	var n atomic.Uint64
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := r.Header.Get(middleware.RequestIDHeader)
+			if id == "" {
+				var buf [64]byte
+				id = string(strconv.AppendUint(append(buf[:0], prefix...), n.Add(1), 10))
+			}
+			w.Header()[middleware.RequestIDHeader] = []string{id}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), middleware.RequestIDKey, id)))
+		})
+	}
+}
+
+// newIDPrefix returns "host/random-", which sets the request IDs of one
+// App apart from those of another process or App.
+func newIDPrefix() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	return host + "/" + base64.RawURLEncoding.EncodeToString(b[:]) + "-"
+}
 
 // recoverer turns a panic into one JSON 500, logged with its stack; the
 // server goes on.
