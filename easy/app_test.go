@@ -116,6 +116,18 @@ func TestRequestIDAndLogging(t *testing.T) {
 	if i1 < 0 || i2 < 0 || id1[:i1] != id2[:i2] || !strings.Contains(id1[:i1], "/") || id1[i1:] == id2[i2:] {
 		t.Errorf("request IDs %q and %q: want host/random-N with one prefix and two numbers", id1, id2)
 	}
+	// A client's ID that is too long or holds odd characters is replaced.
+	for _, bad := range []string{strings.Repeat("a", 129), "two words", "x\u00e9"} {
+		if got := call(t, srv, "GET", "/x", "", "X-Request-Id", bad).header.Get("X-Request-Id"); got == bad || !strings.HasPrefix(got, id1[:i1]) {
+			t.Errorf("client's X-Request-Id %q: answered with %q, want one of the App's", bad, got)
+		}
+	}
+	// Another App numbers with another prefix.
+	other, _ := newApp(t)
+	other.Mux().Get("/y", func(http.ResponseWriter, *http.Request) {})
+	if id3 := call(t, serve(t, other), "GET", "/y", "").header.Get("X-Request-Id"); strings.HasPrefix(id3, id1[:i1+1]) {
+		t.Errorf("two Apps share the request ID prefix: %q and %q", id1, id3)
+	}
 	l := logs.String()
 	if !strings.Contains(l, "request_id="+id2) {
 		t.Errorf("the generated request ID %s is not in the log:\n%s", id2, l)

@@ -3,7 +3,7 @@ package easy
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"os"
@@ -17,22 +17,41 @@ import (
 )
 
 // requestID gives every request an ID and returns it in the X-Request-Id
-// header: the client's own when it sends one, else prefix and a counter of
-// the App's. It is kept in the request's context where chi's
-// middleware.GetReqID finds it.
+// header: the client's own when it sends a plausible one (see
+// clientRequestID), else prefix and a counter of the App's. It is kept in
+// the request's context where chi's middleware.GetReqID finds it.
 func requestID(prefix string) func(http.Handler) http.Handler {
+	header := http.CanonicalHeaderKey(middleware.RequestIDHeader)
 	var n atomic.Uint64
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			id := r.Header.Get(middleware.RequestIDHeader)
-			if id == "" {
+			id := r.Header.Get(header)
+			if !clientRequestID(id) {
 				var buf [64]byte
 				id = string(strconv.AppendUint(append(buf[:0], prefix...), n.Add(1), 10))
 			}
-			w.Header()[middleware.RequestIDHeader] = []string{id}
+			w.Header()[header] = []string{id}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), middleware.RequestIDKey, id)))
 		})
 	}
+}
+
+// clientRequestID reports whether id, sent by a client, is taken as the
+// request's ID: at most 128 letters, digits and "-_.:/". Anything else is
+// replaced, so that a client cannot fill the logs with what it likes.
+func clientRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '_', c == '.', c == ':', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // newIDPrefix returns "host/random-", which sets the request IDs of one
@@ -42,9 +61,9 @@ func newIDPrefix() string {
 	if err != nil || host == "" {
 		host = "localhost"
 	}
-	var b [6]byte
+	var b [5]byte
 	rand.Read(b[:])
-	return host + "/" + base64.RawURLEncoding.EncodeToString(b[:]) + "-"
+	return host + "/" + hex.EncodeToString(b[:]) + "-"
 }
 
 // recoverer turns a panic into one JSON 500, logged with its stack; the
