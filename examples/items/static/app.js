@@ -16,6 +16,7 @@ const who = document.getElementById("who");
 const filterForm = document.getElementById("filter-form");
 let events = 0;
 let live; // the connection to /ws/items, once started
+let applied = ""; // the minimum price the table is filtered by, "" for none
 // The access token, when the app requires a login (go run ./examples/items
 // -auth); it lasts for the tab.
 let token = sessionStorage.getItem("access_token");
@@ -83,8 +84,10 @@ function start() {
       location.reload();
     });
   }
+  applied = filterForm.elements.min.value;
   live = connect("items", {
     url: token ? `/ws/items?access_token=${encodeURIComponent(token)}` : undefined,
+    filter: priceFilter(applied),
     ...handlers,
   });
 }
@@ -92,10 +95,17 @@ function start() {
 // The price filter subscribes again with the filter: a fresh snapshot of
 // the rows that pass it, then only their events. The server keeps the
 // view right as rows move in and out: an update that takes a row out of
-// the filter arrives as a delete.
+// the filter arrives as a delete. Enter fires both change and submit; a
+// value already applied is not subscribed again.
 function applyFilter() {
   const min = filterForm.elements.min.value;
-  live?.subscribe(min === "" ? undefined : { price__gte: min });
+  if (!live || min === applied) return;
+  applied = min;
+  live.subscribe(priceFilter(min));
+}
+
+function priceFilter(min) {
+  return min === "" ? undefined : { price__gte: min };
 }
 filterForm.addEventListener("submit", (e) => {
   e.preventDefault();
@@ -207,7 +217,7 @@ function rowOf(id) {
 
 function updateEmpty() {
   empty.hidden = tbody.rows.length > 0;
-  empty.textContent = filterForm.elements.min.value === "" ? "No items yet." : "No items at that price.";
+  empty.textContent = applied === "" ? "No items yet." : "No items at that price.";
 }
 
 // rowFor renders an item as a table row with its Edit and Delete buttons.
