@@ -18,7 +18,9 @@ import (
 // Conn is one open WebSocket connection of a Manager. Every message to it
 // goes through a bounded send queue that one writer goroutine empties, so
 // sending never blocks: a connection whose queue is full is closed with
-// 1013. Its methods are safe for concurrent use, except Read.
+// 1013. The writer runs only while there is something to write (messages,
+// a heartbeat, the close), so an idle connection has no goroutine for it.
+// Its methods are safe for concurrent use, except Read.
 type Conn struct {
 	m           *Manager
 	ws          *websocket.Conn
@@ -39,18 +41,25 @@ type Conn struct {
 	closeReason string
 	flush       bool // write what is queued before the close frame
 
-	// The send queue: enqueueItem appends to pending and wakes the
-	// writer, which takes everything at once. It is allocated as it
-	// fills, so that an idle connection costs nothing for it. Items
-	// taken but not yet written (inflight) count against the limit.
+	// The send queue: enqueueItem appends to pending and starts the
+	// writer unless it runs, which takes everything at once. It is
+	// allocated as it fills, so that an idle connection costs nothing for
+	// it. Items taken but not yet written (inflight) count against the
+	// limit. See kick for the writer's life.
 	qmu      sync.Mutex
 	pending  []outbound
 	inflight int
-	spare    []outbound    // the writer's second buffer
-	wake     chan struct{} // capacity 1: "pending is not empty"
+	spare    []outbound // the writer's second buffer
+	started  bool       // start has run: the socket is there to write to
+	writing  bool       // a writer goroutine runs
+	beatDue  bool       // a heartbeat is to be sent
+	finished bool       // the writer has closed the socket; none starts again
 
+	appPing bool           // heartbeats include a {"type":"ping"} message
+	beat    *time.Timer    // makes a heartbeat due every interval
+	done    chan struct{}  // closed once the socket is closed
 	limiter limiter        // only the reading goroutine uses it
-	wg      sync.WaitGroup // the writer and the goroutines waiting for pongs
+	wg      sync.WaitGroup // the writers and the goroutines waiting for pongs
 	expiry  *time.Timer
 }
 
@@ -76,7 +85,7 @@ func newConn(m *Manager, group string, principal any, r *http.Request) *Conn {
 		connectedAt: time.Now(),
 		ctx:         ctx,
 		cancel:      cancel,
-		wake:        make(chan struct{}, 1),
+		done:        make(chan struct{}),
 		limiter:     limiter{rate: m.cfg.rate, burst: float64(m.cfg.burst), tokens: float64(m.cfg.burst), last: time.Now()},
 	}
 }
@@ -190,7 +199,7 @@ func (c *Conn) readFailed(err error) {
 }
 
 // closeWith starts closing the connection; the first call decides the
-// code. It reports whether it was the first.
+// code. It reports whether it was the first. A writer does the closing.
 func (c *Conn) closeWith(code websocket.StatusCode, reason string, flush bool) bool {
 	first := false
 	c.closeOnce.Do(func() {
@@ -198,6 +207,11 @@ func (c *Conn) closeWith(code websocket.StatusCode, reason string, flush bool) b
 		first = true
 		c.cancel()
 	})
+	if first {
+		c.qmu.Lock()
+		c.kick()
+		c.qmu.Unlock()
+	}
 	return first
 }
 
@@ -219,6 +233,7 @@ func (c *Conn) enqueueItem(o outbound) bool {
 	full := len(c.pending)+c.inflight >= c.m.cfg.sendQueue
 	if !full {
 		c.pending = append(c.pending, o)
+		c.kick()
 	}
 	c.qmu.Unlock()
 	if full {
@@ -227,22 +242,53 @@ func (c *Conn) enqueueItem(o outbound) bool {
 		}
 		return false
 	}
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
 	return true
+}
+
+// kick starts a writer goroutine unless one runs, the socket is not there
+// yet (start kicks), or the socket is closed. The caller holds qmu. The
+// writer is owned by the Conn; it returns when it finds nothing to write,
+// under qmu, so that a later kick starts another, or once it has closed
+// the socket.
+func (c *Conn) kick() {
+	if c.writing || !c.started || c.finished {
+		return
+	}
+	c.writing = true
+	c.wg.Add(1)
+	go c.writeOut()
 }
 
 // take returns what is queued and empties the queue.
 func (c *Conn) take() []outbound {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
+	return c.takeLocked()
+}
+
+func (c *Conn) takeLocked() []outbound {
 	batch := c.pending
 	c.pending = c.spare[:0]
 	c.spare = nil
 	c.inflight = len(batch)
 	return batch
+}
+
+// next returns the writer's next work: what is queued and whether a
+// heartbeat is due. With nothing to do it marks the writer stopped and
+// reports false; when the connection is closing it reports closing.
+func (c *Conn) next() (batch []outbound, beat, closing, ok bool) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	switch {
+	case c.ctx.Err() != nil:
+		return nil, false, true, true
+	case len(c.pending) == 0 && !c.beatDue:
+		c.writing = false
+		return nil, false, false, false
+	}
+	beat, c.beatDue = c.beatDue, false
+	return c.takeLocked(), beat, false, true
 }
 
 // recycle keeps a written batch's array for the next one, unless it grew
@@ -257,19 +303,37 @@ func (c *Conn) recycle(batch []outbound) {
 	}
 }
 
-// start starts the connection's goroutines.
+// start lets writers run, now that the socket is there, and arms the
+// heartbeat. appPing adds a {"type":"ping"} message to each heartbeat.
 func (c *Conn) start(appPing bool) {
-	// The writer is the only goroutine that writes data messages, and it
-	// sends the heartbeats. It is owned by the Conn and stops once the
-	// connection starts to close, after it has sent the close frame (or
-	// given up on a dead peer).
-	c.wg.Add(1)
-	go c.writeLoop(appPing)
+	c.appPing = appPing
+	c.qmu.Lock()
+	c.started = true
+	if hb := c.m.cfg.heartbeat; hb > 0 {
+		c.beat = time.AfterFunc(hb, c.heartbeatDue)
+	}
+	if len(c.pending) > 0 || c.ctx.Err() != nil {
+		c.kick()
+	}
+	c.qmu.Unlock()
 	if e, ok := c.principal.(Expiring); ok && !e.Expiry().IsZero() {
 		c.expiry = time.AfterFunc(time.Until(e.Expiry()), func() {
 			c.closeWith(websocket.StatusPolicyViolation, "authorisation expired", false)
 		})
 	}
+}
+
+// heartbeatDue runs on the heartbeat timer: it has a writer send a
+// heartbeat, and arms the timer again.
+func (c *Conn) heartbeatDue() {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.finished {
+		return
+	}
+	c.beatDue = true
+	c.kick()
+	c.beat.Reset(c.m.cfg.heartbeat)
 }
 
 // drop closes the network connection at once, which ends a close
@@ -281,8 +345,14 @@ func (c *Conn) drop() {
 }
 
 // wait waits until the connection is closed and its goroutines have
-// returned, and reports the close code.
+// returned, and reports the close code. The connection must be closing.
 func (c *Conn) wait() websocket.StatusCode {
+	c.qmu.Lock()
+	started := c.started
+	c.qmu.Unlock()
+	if started {
+		<-c.done
+	}
 	c.wg.Wait()
 	if c.expiry != nil {
 		c.expiry.Stop()
@@ -290,38 +360,49 @@ func (c *Conn) wait() websocket.StatusCode {
 	return c.closeCode
 }
 
-func (c *Conn) writeLoop(appPing bool) {
+// writeOut is a writer: it writes what is queued and the heartbeats due
+// until there is nothing left, and closes the socket once the connection
+// is closing. At most one runs at a time (see kick).
+func (c *Conn) writeOut() {
 	defer c.wg.Done()
-	defer c.closeSocket()
-	var beat <-chan time.Time
-	if c.m.cfg.heartbeat > 0 {
-		t := time.NewTicker(c.m.cfg.heartbeat)
-		defer t.Stop()
-		beat = t.C
-	}
 	for {
-		select {
-		case <-c.ctx.Done():
+		batch, beat, closing, ok := c.next()
+		switch {
+		case closing:
+			c.finish()
 			return
-		case <-c.wake:
-			batch := c.take()
-			for _, o := range batch {
-				if err := c.writeItem(o); err != nil {
-					c.closeWith(websocket.StatusAbnormalClosure, "", false)
-					return
-				}
+		case !ok:
+			return
+		}
+		for _, o := range batch {
+			if err := c.writeItem(o); err != nil {
+				c.closeWith(websocket.StatusAbnormalClosure, "", false)
+				break
 			}
-			c.recycle(batch)
-		case <-beat:
-			if appPing {
+		}
+		c.recycle(batch)
+		if beat && c.ctx.Err() == nil {
+			if c.appPing {
 				if err := c.write([]byte(pingMessage)); err != nil {
 					c.closeWith(websocket.StatusAbnormalClosure, "", false)
-					return
+					continue
 				}
 			}
 			c.ping()
 		}
 	}
+}
+
+// finish closes the socket, once, and lets wait return.
+func (c *Conn) finish() {
+	c.closeSocket()
+	c.qmu.Lock()
+	c.finished = true
+	if c.beat != nil {
+		c.beat.Stop()
+	}
+	c.qmu.Unlock()
+	close(c.done)
 }
 
 // writeItem writes the messages of o, and stops early when the connection

@@ -73,11 +73,15 @@
 // goroutine, owned by the Manager and stopped by Shutdown, that queues
 // them to the connections. Events of change capture are encoded when first
 // sent, on that goroutine; with nobody following the resource, Publish
-// marks them handed out itself and nothing is woken. Each connection has a bounded send queue,
-// allocated as it fills, and two goroutines: a writer that empties it and
-// sends the heartbeats (a short-lived goroutine waits for each pong), and a
-// reader, started by the HTTP handler, which returns once the connection
-// is upgraded so that its stack and request are freed. The writer stops
-// when the connection starts to close; the reader then waits for it and
-// releases the connection.
+// marks them handed out itself and nothing is woken.
+//
+// Each connection has a bounded send queue, allocated as it fills; a
+// reader goroutine, started by the HTTP handler, which returns once the
+// connection is upgraded so that its stack and request are freed; and a
+// writer goroutine that runs only while there is something to write: it
+// is started when the queue gets a message, when a heartbeat is due (a
+// timer, and a short-lived goroutine waits for each pong) and when the
+// connection starts to close, and returns when it has nothing left, or
+// once it has closed the socket. The reader waits for that and releases
+// the connection. An idle connection thus costs one goroutine.
 package ws
