@@ -271,8 +271,10 @@ func checkStreams(t *testing.T, recs []*recorder, final uint64, writes int, db *
 	}
 }
 
-// write sends a write to srv and fails the test unless it succeeds.
+// write sends a write to srv and fails the test unless it succeeds. It
+// may be called from any goroutine of the test.
 func write(t *testing.T, srv *httptest.Server, method, path, body string) string {
+	t.Helper()
 	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)

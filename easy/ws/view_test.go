@@ -3,7 +3,6 @@ package ws_test
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -34,13 +33,6 @@ func sameEvents(t *testing.T, who string, got []string, want ...string) {
 	}
 }
 
-func mustRequest(t *testing.T, srv *httptest.Server, method, path, body string) {
-	t.Helper()
-	if status, b := request(t, srv, method, path, body); status >= 300 {
-		t.Fatalf("%s %s: %d %s", method, path, status, b)
-	}
-}
-
 // A subscriber's view is the rows that pass its filter: an update that
 // takes a row it holds out of the filter reaches it as a delete, one that
 // brings a row in as an update, and updates of rows it neither holds nor
@@ -49,8 +41,8 @@ func mustRequest(t *testing.T, srv *httptest.Server, method, path, body string) 
 func TestFilteredSubscriptionSeesRowsLeaveAndEnter(t *testing.T) {
 	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		_, srv := realtimeApp(t, db)
-		mustRequest(t, srv, "POST", "/products", `{"name":"apple","price":12}`)
-		mustRequest(t, srv, "POST", "/products", `{"name":"pear","price":3}`)
+		write(t, srv, "POST", "/products", `{"name":"apple","price":12}`)
+		write(t, srv, "POST", "/products", `{"name":"pear","price":3}`)
 
 		c := listen(t, srv, "products")
 		send(t, c, `{"type":"subscribe","filter":{"price__gt":"10"}}`)
@@ -58,15 +50,15 @@ func TestFilteredSubscriptionSeesRowsLeaveAndEnter(t *testing.T) {
 			t.Fatalf("initial: %+v %s", ev, ev.Data)
 		}
 
-		mustRequest(t, srv, "PATCH", "/products/2", `{"price":4}`)   // pear, never wanted: nothing
-		mustRequest(t, srv, "PATCH", "/products/1", `{"price":5}`)   // apple leaves
-		mustRequest(t, srv, "PATCH", "/products/1", `{"price":5.5}`) // apple, gone already: nothing
-		mustRequest(t, srv, "PATCH", "/products/2", `{"price":20}`)  // pear enters
-		mustRequest(t, srv, "PATCH", "/products/2", `{"price":21}`)  // pear changes
-		mustRequest(t, srv, "DELETE", "/products/2", "")             // pear goes
-		mustRequest(t, srv, "DELETE", "/products/1", "")             // apple, not held: nothing
-		mustRequest(t, srv, "POST", "/products", `{"name":"fig","price":1}`)
-		mustRequest(t, srv, "POST", "/products", `{"name":"kiwi","price":11}`)
+		write(t, srv, "PATCH", "/products/2", `{"price":4}`)   // pear, never wanted: nothing
+		write(t, srv, "PATCH", "/products/1", `{"price":5}`)   // apple leaves
+		write(t, srv, "PATCH", "/products/1", `{"price":5.5}`) // apple, gone already: nothing
+		write(t, srv, "PATCH", "/products/2", `{"price":20}`)  // pear enters
+		write(t, srv, "PATCH", "/products/2", `{"price":21}`)  // pear changes
+		write(t, srv, "DELETE", "/products/2", "")             // pear goes
+		write(t, srv, "DELETE", "/products/1", "")             // apple, not held: nothing
+		write(t, srv, "POST", "/products", `{"name":"fig","price":1}`)
+		write(t, srv, "POST", "/products", `{"name":"kiwi","price":11}`)
 		sameEvents(t, "the filtered subscriber", events(t, c, 5),
 			"delete 1", "update 2", "update 2", "delete 2", "create 4")
 	})
@@ -78,14 +70,14 @@ func TestFilteredSubscriptionSeesRowsLeaveAndEnter(t *testing.T) {
 // stale. Creates that fail the filter still do not reach it.
 func TestFilterWithoutSnapshotSendsDeletesForRowsThatFailIt(t *testing.T) {
 	_, srv := realtimeApp(t, testdb.SQLite(t, nil))
-	mustRequest(t, srv, "POST", "/products", `{"name":"pear","price":3}`)
+	write(t, srv, "POST", "/products", `{"name":"pear","price":3}`)
 	c := dial(t, wsURL(srv, "/ws/products?filter="+url.QueryEscape(`{"price__gt":"10"}`)))
 	send(t, c, `{"type":"ping"}`)
 	expect(t, c, `{"type":"pong"}`)
 
-	mustRequest(t, srv, "PATCH", "/products/1", `{"price":4}`)
-	mustRequest(t, srv, "POST", "/products", `{"name":"fig","price":1}`)
-	mustRequest(t, srv, "PATCH", "/products/1", `{"price":40}`)
+	write(t, srv, "PATCH", "/products/1", `{"price":4}`)
+	write(t, srv, "POST", "/products", `{"name":"fig","price":1}`)
+	write(t, srv, "PATCH", "/products/1", `{"price":40}`)
 	sameEvents(t, "the connection", events(t, c, 2), "delete 1", "update 1")
 }
 
@@ -133,7 +125,7 @@ func TestRowLeavingAUsersScopeIsDeletedFromTheirView(t *testing.T) {
 // subscriber: it carries the update's seq, and no data.
 func TestLeaveCarriesTheEventsSeq(t *testing.T) {
 	_, srv := realtimeApp(t, testdb.SQLite(t, nil))
-	mustRequest(t, srv, "POST", "/products", `{"name":"apple","price":12}`)
+	write(t, srv, "POST", "/products", `{"name":"apple","price":12}`)
 	all := listen(t, srv, "products")
 	send(t, all, `{"type":"ping"}`)
 	expect(t, all, `{"type":"pong"}`)
@@ -141,7 +133,7 @@ func TestLeaveCarriesTheEventsSeq(t *testing.T) {
 	send(t, c, `{"type":"subscribe","filter":{"price__gt":"10"}}`)
 	event(t, next(t, c))
 
-	mustRequest(t, srv, "PATCH", "/products/1", `{"price":5}`)
+	write(t, srv, "PATCH", "/products/1", `{"price":5}`)
 	update := event(t, next(t, all))
 	want := fmt.Sprintf(`{"type":"delete","resource":"products","id":1,"seq":%d}`, update.Seq)
 	if got := next(t, c); update.Type != "update" || got != want {
@@ -155,15 +147,15 @@ func TestSubscriptionPastTheBoundOnRowsSendsDeletesForAnyRowThatFails(t *testing
 	t.Cleanup(ws.SetMaxHeld(2)) // first, so that it is undone after the app is closed
 	_, srv := realtimeApp(t, testdb.SQLite(t, nil))
 	for _, p := range []string{`{"name":"pear","price":3}`, `{"name":"apple","price":12}`} {
-		mustRequest(t, srv, "POST", "/products", p)
+		write(t, srv, "POST", "/products", p)
 	}
 	c := listen(t, srv, "products")
 	send(t, c, `{"type":"subscribe","filter":{"price__gt":"10"}}`)
 	event(t, next(t, c)) // initial: apple, one row held
 
-	mustRequest(t, srv, "PATCH", "/products/1", `{"price":4}`)             // pear, not held: nothing
-	mustRequest(t, srv, "POST", "/products", `{"name":"fig","price":11}`)  // two held
-	mustRequest(t, srv, "POST", "/products", `{"name":"kiwi","price":13}`) // past the bound
-	mustRequest(t, srv, "PATCH", "/products/1", `{"price":5}`)             // pear, unknown now: a delete
+	write(t, srv, "PATCH", "/products/1", `{"price":4}`)             // pear, not held: nothing
+	write(t, srv, "POST", "/products", `{"name":"fig","price":11}`)  // two held
+	write(t, srv, "POST", "/products", `{"name":"kiwi","price":13}`) // past the bound
+	write(t, srv, "PATCH", "/products/1", `{"price":5}`)             // pear, unknown now: a delete
 	sameEvents(t, "the subscriber", events(t, c, 3), "create 3", "create 4", "delete 1")
 }
