@@ -14,7 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy/openapi"
-	"github.com/fastapi-easy/easy-go/internal/problem"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/route"
 )
 

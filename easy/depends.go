@@ -11,9 +11,9 @@ import (
 	"github.com/swaggest/openapi-go/openapi31"
 
 	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/binding"
 	"github.com/fastapi-easy/easy-go/internal/handler"
-	"github.com/fastapi-easy/easy-go/internal/problem"
 	"github.com/fastapi-easy/easy-go/internal/route"
 )
 

@@ -4,54 +4,48 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/fastapi-easy/easy-go/internal/problem"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 )
 
-// HTTPError is an error with an HTTP status and a detail for the client.
-// Return one from a handler to answer with that status and
-// {"detail": detail}; any other error is a 500 that shows nothing internal.
-type HTTPError = problem.HTTPError
+// The error model (HTTPError, ValidationError, FieldError, ErrUnavailable)
+// is package easy/problem, which every package of easy writes its errors
+// with. These are its shorthands for handlers.
 
-// ValidationError is a 422: every problem found with a request, in
-// FastAPI's shape.
-type ValidationError = problem.ValidationError
-
-// FieldError is one entry of a ValidationError.
-type FieldError = problem.FieldError
-
-// ErrUnavailable marks an error that a database or service could not be
-// reached; wrap it (fmt.Errorf("...: %w", easy.ErrUnavailable)) to answer 503.
-var ErrUnavailable = problem.ErrUnavailable
-
-// NewHTTPError returns an HTTPError with status and detail, which is
-// usually a string but may be any JSON value.
-func NewHTTPError(status int, detail any) *HTTPError {
+// NewHTTPError returns a *problem.HTTPError with status and detail, which
+// is usually a string but may be any JSON value.
+func NewHTTPError(status int, detail any) *problem.HTTPError {
 	return problem.New(status, detail)
 }
 
-// NotFound returns a 404 HTTPError. With no arguments the detail is "Not
-// Found"; otherwise the arguments are formatted with fmt.Sprintf.
-func NotFound(format ...any) *HTTPError { return statusError(http.StatusNotFound, format) }
+// NotFound returns a 404 *problem.HTTPError whose detail is the formatted
+// message: easy.NotFound("Item %d not found", id).
+func NotFound(format string, args ...any) *problem.HTTPError {
+	return statusError(http.StatusNotFound, format, args)
+}
 
-// BadRequest returns a 400 HTTPError; see NotFound for the detail.
-func BadRequest(format ...any) *HTTPError { return statusError(http.StatusBadRequest, format) }
+// BadRequest returns a 400 *problem.HTTPError; see NotFound.
+func BadRequest(format string, args ...any) *problem.HTTPError {
+	return statusError(http.StatusBadRequest, format, args)
+}
 
-// Unauthorized returns a 401 HTTPError; see NotFound for the detail.
-func Unauthorized(format ...any) *HTTPError { return statusError(http.StatusUnauthorized, format) }
+// Unauthorized returns a 401 *problem.HTTPError; see NotFound.
+func Unauthorized(format string, args ...any) *problem.HTTPError {
+	return statusError(http.StatusUnauthorized, format, args)
+}
 
-// Forbidden returns a 403 HTTPError; see NotFound for the detail.
-func Forbidden(format ...any) *HTTPError { return statusError(http.StatusForbidden, format) }
+// Forbidden returns a 403 *problem.HTTPError; see NotFound.
+func Forbidden(format string, args ...any) *problem.HTTPError {
+	return statusError(http.StatusForbidden, format, args)
+}
 
-// Conflict returns a 409 HTTPError; see NotFound for the detail.
-func Conflict(format ...any) *HTTPError { return statusError(http.StatusConflict, format) }
+// Conflict returns a 409 *problem.HTTPError; see NotFound.
+func Conflict(format string, args ...any) *problem.HTTPError {
+	return statusError(http.StatusConflict, format, args)
+}
 
-func statusError(status int, format []any) *HTTPError {
-	if len(format) == 0 {
-		return problem.New(status, http.StatusText(status))
+func statusError(status int, format string, args []any) *problem.HTTPError {
+	if len(args) == 0 {
+		return problem.New(status, format)
 	}
-	f, ok := format[0].(string)
-	if !ok {
-		return problem.New(status, fmt.Sprint(format...))
-	}
-	return problem.New(status, fmt.Sprintf(f, format[1:]...))
+	return problem.New(status, fmt.Sprintf(format, args...))
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 )
 
 type Item struct {
@@ -196,10 +197,10 @@ func TestResponses(t *testing.T) {
 func TestHandlerValidationErrorsAreNeverNull(t *testing.T) {
 	app, _ := newApp(t)
 	easy.Get(app, "/empty", func(context.Context, *easy.NoInput) (*struct{}, error) {
-		return nil, &easy.ValidationError{}
+		return nil, &problem.ValidationError{}
 	})
 	easy.Get(app, "/noloc", func(context.Context, *easy.NoInput) (*struct{}, error) {
-		var ve easy.ValidationError
+		var ve problem.ValidationError
 		ve.Add("value_error", nil, "Not today", nil)
 		return nil, &ve
 	})

@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/fastapi-easy/easy-go/internal/problem"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 )
 
 // creatable and updatable pick the fields a client may write.

@@ -50,7 +50,7 @@
 // AfterCreate, BeforeUpdate, ..., BeforeList, AfterList). The hooks of a
 // write get its transaction: what they write commits or rolls back with
 // the row. A Before hook's error stops the route with that error as the
-// response (an *easy.HTTPError keeps its status) and writes nothing; an
+// response (an *problem.HTTPError keeps its status) and writes nothing; an
 // After hook's error rolls the write back.
 //
 // # Errors

@@ -36,7 +36,7 @@ type filter struct {
 // ParseFilter parses filters on T: each key is a field's JSON name, alone
 // for equality or followed by __ and an operator, each value is parsed as
 // the field's type. A bad key, operator or value is an
-// *easy.ValidationError (422) that locates each problem at ["query",
+// *problem.ValidationError (422) that locates each problem at ["query",
 // key]. Every column field of a scalar type can be filtered; a Router's
 // ParseFilter keeps to its Filterable fields.
 //

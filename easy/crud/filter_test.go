@@ -7,8 +7,8 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/testdb"
 )
 
@@ -94,7 +94,7 @@ func TestParseFilter(t *testing.T) {
 	}
 
 	_, err = crud.ParseFilter[Item](map[string]string{"price__gt": "x", "limit": "5"})
-	var ve *easy.ValidationError
+	var ve *problem.ValidationError
 	if !errors.As(err, &ve) || len(ve.Errors) != 2 {
 		t.Fatalf("error %v", err)
 	}

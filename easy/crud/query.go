@@ -15,8 +15,8 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/binding"
-	"github.com/fastapi-easy/easy-go/internal/problem"
 )
 
 // Op is a filter operator. In a query it follows the field name after two
@@ -275,7 +275,7 @@ func (p *parser) cond(key, value string, errs *problem.ValidationError) (cond, b
 	}
 	n := strings.Count(value, ",") + 1
 	if n > p.maxIn {
-		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_long", Loc: []any{"query", key}, Input: truncate(value),
+		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_long", Loc: []any{"query", key}, Input: problem.Truncate(value),
 			Msg: fmt.Sprintf("List should have at most %d items after validation, not %d", p.maxIn, n),
 			Ctx: map[string]any{"max_length": p.maxIn, "actual_length": n}})
 		return cond{}, false
@@ -360,7 +360,7 @@ func (p *parser) sortKeys(s string, errs *problem.ValidationError) []sortKey {
 	}
 	n := strings.Count(s, ",") + 1
 	if n > len(p.m.fields) {
-		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_long", Loc: []any{"query", paramSort}, Input: truncate(s),
+		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_long", Loc: []any{"query", paramSort}, Input: problem.Truncate(s),
 			Msg: fmt.Sprintf("Sort by at most %d fields", len(p.m.fields))})
 		return nil
 	}
@@ -413,16 +413,8 @@ func parseBool(key, s string) (bool, *problem.FieldError) {
 }
 
 func unknownParam(key, value string) problem.FieldError {
-	return problem.FieldError{Type: "extra_forbidden", Loc: []any{"query", key}, Input: truncate(value),
+	return problem.FieldError{Type: "extra_forbidden", Loc: []any{"query", key}, Input: problem.Truncate(value),
 		Msg: "Unknown query parameter: not skip, limit, sort or a filterable field"}
-}
-
-// truncate shortens a long input echoed in an error.
-func truncate(s string) string {
-	if len(s) <= 200 {
-		return s
-	}
-	return strings.ToValidUTF8(s[:200], "") + "…"
 }
 
 // cutLast is strings.Cut at the last sep.

@@ -13,9 +13,9 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/binding"
 	"github.com/fastapi-easy/easy-go/internal/handler"
-	"github.com/fastapi-easy/easy-go/internal/problem"
 	"github.com/fastapi-easy/easy-go/internal/route"
 )
 

@@ -12,7 +12,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/fastapi-easy/easy-go/internal/problem"
+	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/binding"
 )
 
 // DeleteAllResult is the answer of DELETE on the collection.
@@ -24,7 +25,12 @@ type DeleteAllResult struct {
 // order, with the number of all of them in X-Total-Count.
 func (rt *Router[T]) list(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	q, err := rt.parser.list(r.URL.Query())
+	values, err := binding.Query(r)
+	if err != nil {
+		rt.fail(w, r, err)
+		return
+	}
+	q, err := rt.parser.list(values)
 	if err != nil {
 		rt.fail(w, r, err)
 		return
@@ -196,8 +202,13 @@ func (rt *Router[T]) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	db := rt.db.WithContext(ctx)
+	values, err := binding.Query(r)
+	if err != nil {
+		rt.fail(w, r, err)
+		return
+	}
 	if rt.parser.deleted {
-		if v := r.URL.Query()[paramDeleted]; len(v) > 0 {
+		if v := values[paramDeleted]; len(v) > 0 {
 			deleted, fe := parseBool(paramDeleted, v[len(v)-1])
 			if fe != nil {
 				rt.fail(w, r, &problem.ValidationError{Errors: []problem.FieldError{*fe}})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/internal/binding"
 )
 
 // APIKeyHeader is an API key in the request header name, checked by
@@ -24,7 +25,10 @@ func APIKeyHeader[T any](name string, verify func(ctx context.Context, key strin
 // APIKeyHeader.
 func APIKeyQuery[T any](name string, verify func(ctx context.Context, key string) (T, error), opts ...Option) easy.Dependency[T] {
 	return apiKey(newScheme("APIKeyQuery", opts), openapi31.SecuritySchemeAPIKeyInQuery, name,
-		func(r *http.Request) string { return r.URL.Query().Get(name) }, verify)
+		func(r *http.Request) string {
+			q, _ := binding.Query(r) // a malformed query has no key; the operation reports it
+			return q.Get(name)
+		}, verify)
 }
 
 // APIKeyCookie is an API key in the cookie name; see APIKeyHeader.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/internal/binding"
 )
 
 // HTTPBearer is the HTTP Bearer scheme: the token in "Authorization:
@@ -87,8 +88,8 @@ func bearerToken(r *http.Request, s *scheme) (token string, present bool) {
 		return strings.TrimSpace(tok), true
 	}
 	if s.query != "" {
-		if v := r.URL.Query().Get(s.query); v != "" {
-			return v, true
+		if q, err := binding.Query(r); err == nil && q.Get(s.query) != "" {
+			return q.Get(s.query), true
 		}
 	}
 	if s.cookie != "" {

@@ -5,12 +5,13 @@ import (
 	"net/http"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 )
 
 // ErrInvalidCredentials is what a verify function returns (or wraps) for
 // credentials that are wrong, expired or malformed: the scheme answers
 // 401 with its challenge. Any other error of a verify function is the
-// response as it is: an *easy.HTTPError with its status, anything else a
+// response as it is: an *problem.HTTPError with its status, anything else a
 // 500.
 var ErrInvalidCredentials = errors.New("security: invalid credentials")
 
@@ -25,7 +26,7 @@ const (
 
 // unauthorized is a 401 with the challenge in WWW-Authenticate; cause is
 // kept for errors.Is and never shown.
-func unauthorized(detail, challenge string, cause error) *easy.HTTPError {
+func unauthorized(detail, challenge string, cause error) *problem.HTTPError {
 	e := easy.NewHTTPError(http.StatusUnauthorized, detail)
 	e.Headers = http.Header{"Www-Authenticate": {challenge}}
 	e.Err = cause

@@ -10,7 +10,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/openapi"
-	"github.com/fastapi-easy/easy-go/internal/problem"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 )
 
 // PasswordForm is the form a client posts to the token route in the
@@ -39,7 +39,7 @@ type Token struct {
 // tokenURL of OAuth2Password) to r, an App or a Group: it reads the
 // PasswordForm and answers with the Token issue returns. When issue
 // returns ErrInvalidCredentials the answer is a 401 {"detail":"Incorrect
-// username or password"}; an *easy.HTTPError is answered as it is.
+// username or password"}; an *problem.HTTPError is answered as it is.
 func TokenRoute(r easy.Registrar, path string, issue func(ctx context.Context, form *PasswordForm) (*Token, error)) {
 	op := openapi.Operation{
 		Method:  http.MethodPost,
@@ -106,7 +106,7 @@ func readForm(r *http.Request) (*PasswordForm, error) {
 		ClientID:     r.PostForm.Get("client_id"),
 		ClientSecret: r.PostForm.Get("client_secret"),
 	}
-	var ve easy.ValidationError
+	var ve problem.ValidationError
 	if f.GrantType != "" && f.GrantType != "password" {
 		ve.Add("string_pattern_mismatch", []any{"body", "grant_type"}, "String should match pattern '^password$'", f.GrantType)
 	}

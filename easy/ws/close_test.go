@@ -14,8 +14,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/easy/ws"
-	"github.com/fastapi-easy/easy-go/internal/problem"
 )
 
 // refusal dials and returns the status and body of the refused handshake.

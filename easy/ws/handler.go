@@ -12,7 +12,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/fastapi-easy/easy-go/internal/problem"
+	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/binding"
 )
 
 // HandlerFunc serves one connection of a custom endpoint. ctx ends when
@@ -37,7 +38,12 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.Text(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	f, since, resume, err := parseQuery(res, r.URL.Query())
+	q, err := binding.Query(r)
+	if err != nil {
+		problem.Write(w, r, m.log, err)
+		return
+	}
+	f, since, resume, err := parseQuery(res, q)
 	if err != nil {
 		problem.Write(w, r, m.log, err)
 		return

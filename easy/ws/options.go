@@ -192,7 +192,7 @@ func Logger(l *slog.Logger) Option {
 // Authenticate sets a hook that runs before the upgrade and returns the
 // principal of the request (a user, a token's claims), which the
 // connection keeps. An error refuses the connection before the upgrade:
-// an *easy.HTTPError with its own status and detail, any other error with
+// an *problem.HTTPError with its own status and detail, any other error with
 // 403 {"detail":"Forbidden"}. If the principal implements Expiring, the
 // connection is closed with 1008 when its authorisation expires. By
 // default every request is let in with a nil principal.

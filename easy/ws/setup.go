@@ -18,6 +18,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/capture"
 )
 
@@ -143,7 +144,7 @@ func newGORMSource(db *gorm.DB, m *Manager, model any) (*gormSource, error) {
 func (s *gormSource) Filter(values map[string]string) (Filter, error) {
 	f, err := crud.ParseAnyFilter(reflect.New(s.typ).Interface(), values)
 	if err != nil {
-		var ve *easy.ValidationError
+		var ve *problem.ValidationError
 		if errors.As(err, &ve) && len(ve.Errors) > 0 {
 			e := ve.Errors[0]
 			return nil, fmt.Errorf("filter %v: %s", e.Loc[len(e.Loc)-1], e.Msg)

@@ -14,7 +14,7 @@ import (
 	"net/url"
 	"reflect"
 
-	"github.com/fastapi-easy/easy-go/internal/problem"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 )
 
 // Locations of parameters, in the order they are bound.
@@ -103,7 +103,11 @@ func (p *Plan) BindPresent(r *http.Request, dst any) (map[string]bool, error) {
 func (p *Plan) bindParams(r *http.Request, v reflect.Value, errs *problem.ValidationError) {
 	var q url.Values
 	if p.query {
-		q = r.URL.Query()
+		var err error
+		if q, err = Query(r); err != nil {
+			errs.Errors = append(errs.Errors, err.(*problem.ValidationError).Errors...)
+			return
+		}
 	}
 	for _, prm := range p.params {
 		prm.bind(r, q, v, errs)

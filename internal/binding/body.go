@@ -11,7 +11,7 @@ import (
 
 	"github.com/swaggest/jsonschema-go"
 
-	"github.com/fastapi-easy/easy-go/internal/problem"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 )
 
 // object decodes a JSON object into a struct field by field, so that a

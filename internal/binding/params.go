@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fastapi-easy/easy-go/internal/problem"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 )
 
 // param is one path, query, header or cookie parameter.

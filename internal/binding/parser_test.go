@@ -7,8 +7,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/binding"
-	"github.com/fastapi-easy/easy-go/internal/problem"
 )
 
 // TestParser checks the exported parser of parameter text.

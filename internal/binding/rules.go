@@ -15,7 +15,7 @@ import (
 
 	"github.com/swaggest/jsonschema-go"
 
-	"github.com/fastapi-easy/easy-go/internal/problem"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 )
 
 // rules are the constraints of one value, read from the JSON Schema that

@@ -16,8 +16,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/binding"
-	"github.com/fastapi-easy/easy-go/internal/problem"
 )
 
 // Config adjusts a typed handler.

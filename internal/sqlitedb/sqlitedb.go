@@ -21,7 +21,7 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
-	"github.com/fastapi-easy/easy-go/internal/problem"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 )
 
 // Options say how to open the database.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fastapi-easy/easy-go/internal/problem"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
 )
 

@@ -1,5 +1,14 @@
-// Package problem defines the errors an operation returns to a client and
-// writes them in FastAPI's shape: {"detail": ...}.
+// Package problem is easy's error model: the errors an operation returns
+// to a client, and how they are written, in FastAPI's shape:
+//
+//	{"detail": "Item not found"}
+//	{"detail": [{"type": "missing", "loc": ["body", "name"], "msg": "Field required", "input": {}}]}
+//
+// A handler returns an *HTTPError for a client error with a status of its
+// own, a *ValidationError for a 422, or an error wrapping ErrUnavailable for
+// a 503; any other error is a 500 that shows nothing internal. Package easy
+// has shorthands (easy.NotFound, easy.NewHTTPError); every package of easy
+// writes its errors through Write, so every error body has one shape.
 package problem
 
 import (
@@ -9,13 +18,17 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 )
 
-// HTTPError is an error with an HTTP status and a detail for the client.
-// Detail is usually a string; any JSON value is allowed.
+// HTTPError is an error with an HTTP status and a detail for the client,
+// written as {"detail": Detail}.
 type HTTPError struct {
-	Status  int
-	Detail  any
+	// Status is the response's HTTP status.
+	Status int
+	// Detail is the body's "detail": usually a string, any JSON value.
+	Detail any
+	// Headers are added to the response (WWW-Authenticate, Retry-After, ...).
 	Headers http.Header
 	// Err is the cause, kept for logs and errors.Is; it is never shown to the client.
 	Err error
@@ -38,15 +51,22 @@ func (e *HTTPError) Unwrap() error { return e.Err }
 
 // FieldError is one entry of a 422 response, as pydantic reports it.
 type FieldError struct {
-	Type  string         `json:"type"`
-	Loc   []any          `json:"loc"`
-	Msg   string         `json:"msg"`
-	Input any            `json:"input"`
-	Ctx   map[string]any `json:"ctx,omitempty"`
+	// Type names the kind of problem: "missing", "int_parsing",
+	// "greater_than_equal", ... (pydantic's error types where one fits).
+	Type string `json:"type"`
+	// Loc locates the input: "path", "query", "header", "cookie" or "body",
+	// then parameter or field names and list indexes.
+	Loc []any `json:"loc"`
+	// Msg says what is wrong, for a person.
+	Msg string `json:"msg"`
+	// Input is the value that was refused.
+	Input any `json:"input"`
+	// Ctx holds the constraint that failed ({"ge": 0}), when there is one.
+	Ctx map[string]any `json:"ctx,omitempty"`
 }
 
 // ValidationError is a request that failed validation: status 422 with
-// every problem found, not only the first.
+// every problem found, not only the first, as {"detail": Errors}.
 type ValidationError struct {
 	Errors []FieldError
 }
@@ -89,6 +109,18 @@ func (e *ValidationError) wire() []FieldError {
 	return out
 }
 
+// MaxInput is how many bytes of a refused input an error echoes.
+const MaxInput = 200
+
+// Truncate shortens an input echoed in an error to MaxInput bytes and an
+// ellipsis, so that an error body never repeats a large request.
+func Truncate(s string) string {
+	if len(s) <= MaxInput {
+		return s
+	}
+	return strings.ToValidUTF8(s[:MaxInput], "") + "…"
+}
+
 // Invalid returns a ValidationError with a single entry.
 func Invalid(typ string, loc []any, msg string, input any) *ValidationError {
 	return &ValidationError{Errors: []FieldError{{Type: typ, Loc: loc, Msg: msg, Input: input}}}
@@ -96,7 +128,7 @@ func Invalid(typ string, loc []any, msg string, input any) *ValidationError {
 
 // ErrUnavailable marks an error caused by a database or service that
 // cannot be reached; it is written as 503.
-var ErrUnavailable = errors.New("service unavailable")
+var ErrUnavailable = errors.New("problem: service unavailable")
 
 // Write writes err to w as a JSON error response. An *HTTPError keeps its
 // status and detail, a *ValidationError is a 422, an error wrapping
