@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -118,5 +119,97 @@ func TestTheREADMEProgram(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/items"); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("after shutdown: %v, want connection refused", err)
+	}
+}
+
+// A malformed query string is refused with a 422 that says what is wrong,
+// the same on a CRUD list, a typed operation and a realtime endpoint,
+// where it used to be dropped in part: a filter, a sort or a limit lost,
+// and every row served.
+func TestMalformedQueryIsRefusedEverywhere(t *testing.T) {
+	t.Setenv("DATABASE_URL", "sqlite:"+t.TempDir()+"/easy.db")
+	app := easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app.Include(easy.CRUDRouter[Item]())
+	ws.Setup(app, Item{})
+	type helloIn struct {
+		Name  string `path:"name"`
+		Shout bool   `query:"shout"`
+	}
+	type greeting struct {
+		Message string `json:"message"`
+	}
+	easy.Get(app, "/hello/{name}", func(ctx context.Context, in *helloIn) (*greeting, error) {
+		return &greeting{Message: "Hello, " + in.Name}, nil
+	})
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+	defer app.Close(context.Background())
+	for _, body := range []string{`{"name":"apple","price":1}`, `{"name":"pear","price":2}`} {
+		res, err := http.Post(srv.URL+"/items", "application/json", strings.NewReader(body))
+		if err != nil || res.StatusCode != 201 {
+			t.Fatalf("POST: %v %v", res, err)
+		}
+		res.Body.Close()
+	}
+
+	// encoding/json writes & as \u0026.
+	const semicolon = `"msg":"Invalid query string: a semicolon does not separate parameters; use \u0026 between parameters, and %3B for a semicolon in a value"`
+	many := strings.Repeat("price__gte=0&", 1000) + "name=apple&limit=1"
+	for _, c := range []struct{ query, body string }{
+		{"/items?name=zzz;x", `{"detail":[{"type":"query_parsing","loc":["query"],` + semicolon + `,"input":"name=zzz;x"}]}`},
+		{"/items?sort=name;DROP%20TABLE%20items", `{"detail":[{"type":"query_parsing","loc":["query"],` + semicolon + `,"input":"sort=name;DROP%20TABLE%20items"}]}`},
+		{"/items?name=%zz", `{"detail":[{"type":"query_parsing","loc":["query"],"msg":"Invalid query string: a % must start an escape of two hexadecimal digits, such as %25","input":"name=%zz"}]}`},
+		{"/items?" + many, `{"detail":[{"type":"too_many_parameters","loc":["query"],"msg":"Query string should have at most 1000 parameters, not 1002","input":"` +
+			strings.ReplaceAll(many[:200], "&", `\u0026`) + `…","ctx":{"max_parameters":1000}}]}`},
+		{"/hello/ann?shout=true;x", `{"detail":[{"type":"query_parsing","loc":["query"],` + semicolon + `,"input":"shout=true;x"}]}`},
+	} {
+		res, err := http.Get(srv.URL + c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 422 || string(b) != c.body {
+			t.Errorf("GET %.60s: %d %s\nwant 422 %s", c.query, res.StatusCode, b, c.body)
+		}
+	}
+
+	// On the realtime endpoint the same query is refused before the
+	// upgrade, with the same body; a subscribe with a bad filter gets an
+	// error, not every row.
+	wsBase := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws/items"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, res, err := websocket.Dial(ctx, wsBase+`?filter={"name":"apple"};`, nil)
+	if err == nil || res == nil {
+		t.Fatalf("dial with a malformed query: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	if want := `{"detail":[{"type":"query_parsing","loc":["query"],` + semicolon + `,"input":"filter={\"name\":\"apple\"};"}]}`; res.StatusCode != 422 || string(b) != want {
+		t.Errorf("dial: %d %s\nwant 422 %s", res.StatusCode, b, want)
+	}
+	conn, _, err := websocket.Dial(ctx, wsBase, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	conn.Write(ctx, websocket.MessageText, []byte(`{"type":"subscribe","filter":{"name":"apple;x","price__gte":"x"}}`))
+	if _, msg, err := conn.Read(ctx); err != nil || string(msg) != `{"type":"error","detail":"filter price__gte: Input should be a valid number, unable to parse string as a number"}` {
+		t.Errorf("subscribe with a bad filter: %s %v", msg, err)
+	}
+	conn.Write(ctx, websocket.MessageText, []byte(`{"type":"subscribe","filter":{"name":"apple;x"}}`))
+	if _, msg, err := conn.Read(ctx); err != nil || !strings.HasPrefix(string(msg), `{"type":"initial","resource":"items","data":[]`) {
+		t.Errorf("subscribe to a name with a semicolon: %s %v", msg, err)
+	}
+
+	// Nothing was dropped or written: both rows are there.
+	res, err = http.Get(srv.URL + "/items")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != `[{"id":1,"name":"apple","price":1},{"id":2,"name":"pear","price":2}]` {
+		t.Errorf("the table: %s", b)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/easy/security"
 	"github.com/fastapi-easy/easy-go/internal/spectest"
 	"github.com/fastapi-easy/easy-go/internal/testdb"
@@ -54,12 +55,12 @@ func securedCRUD(t *testing.T, db *gorm.DB) *httptest.Server {
 	admin := security.RequireRoles(user, "admin")
 	app := easy.New(easy.WithDB(db), easy.WithLogger(crudQuiet()))
 	app.Include(
-		easy.CRUDRouter[Note](crud.DeleteAll(true), crud.Uses(user), crud.Scope("owner", func(ctx context.Context) (any, error) {
+		easy.CRUDRouter[Note](crud.DeleteAll(true), crud.Uses(user), crud.Policy(query.Rows("owner", func(ctx context.Context) (any, error) {
 			if u := user.From(ctx); !u.Admin {
 				return u.Name, nil
 			}
 			return nil, nil
-		})),
+		}))),
 		easy.CRUDRouter[Post](
 			crud.RouteUses(crud.CreateRoute, user), crud.RouteUses(crud.ReplaceRoute, user), crud.RouteUses(crud.UpdateRoute, user),
 			crud.RouteUses(crud.DeleteRoute, admin)),

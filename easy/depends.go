@@ -169,22 +169,23 @@ func (d Dependency[T]) Lookup(ctx context.Context) (T, bool) {
 }
 
 // Resolve resolves the dependency for r outside an operation, for a
-// WebSocket handshake, say. A dependency with a Release is refused:
-// nothing would end it.
-func (d Dependency[T]) Resolve(r *http.Request) (T, error) {
-	var zero T
+// WebSocket handshake, say, and returns r's context holding its value (and
+// those of the dependencies it needs), which From reads: a realtime
+// connection keeps it, so that a row policy reads the user of a connection
+// as it reads the user of a request. A dependency with a Release is
+// refused: nothing would end it.
+func (d Dependency[T]) Resolve(r *http.Request) (context.Context, error) {
 	r, st := withStore(r)
 	before := len(st.releases)
-	v, err := st.resolve(r, d.node())
+	_, err := st.resolve(r, d.node())
 	if len(st.releases) > before {
 		st.finish(r.Context(), before, true)
-		return zero, fmt.Errorf("easy: dependency %s has a Release and cannot be resolved outside an operation", d.d.name)
+		return nil, fmt.Errorf("easy: dependency %s has a Release and cannot be resolved outside an operation", d.d.name)
 	}
 	if err != nil {
-		return zero, err
+		return nil, err
 	}
-	t, _ := v.(T)
-	return t, nil
+	return r.Context(), nil
 }
 
 // Wrap returns next behind the dependency: each request resolves it, and

@@ -234,7 +234,11 @@ func TestDependencyResolveOutsideAnOperation(t *testing.T) {
 	})
 	r, _ := http.NewRequest("GET", "/ws", nil)
 	r.Header.Set("X-Token", "abc")
-	if v, err := user.Resolve(r); err != nil || v != "abc" {
-		t.Errorf("Resolve: %q, %v", v, err)
+	ctx, err := user.Resolve(r)
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
+	if v := user.From(ctx); v != "abc" {
+		t.Errorf("Resolve: From gives %q", v)
 	}
 }

@@ -40,9 +40,9 @@
 // X-Total-Count says how many rows pass the filters. Column names come
 // from T's parsed schema, never from the request, and values are parsed
 // as the field's type and bound as parameters: a bad key, operator or
-// value is a 422 naming the parameter. ParseFilter (and ParseAnyFilter,
-// for a model known at run time) parses the same filters for matching
-// values in memory.
+// value is a 422 naming the parameter. The language is package
+// easy/query, which realtime filters and row policies share: a Router's
+// ParseFilter parses the same filters for matching rows in memory.
 //
 // # Hooks
 //

@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/model"
 )
 
 // violation is the kind of constraint a write broke.
@@ -149,14 +150,14 @@ func (c *core) failure(ctx context.Context, route Route, item any, err error) er
 			fields = c.probeUnique(ctx, route == CreateRoute, item)
 		}
 		if len(fields) == 0 {
-			return &problem.HTTPError{Status: http.StatusConflict, Detail: c.m.name + " already exists", Err: err}
+			return &problem.HTTPError{Status: http.StatusConflict, Detail: c.m.Name + " already exists", Err: err}
 		}
 		return &problem.HTTPError{Status: http.StatusConflict, Err: err,
-			Detail: fmt.Sprintf("%s with this %s already exists", c.m.name, strings.Join(fields, " and "))}
+			Detail: fmt.Sprintf("%s with this %s already exists", c.m.Name, strings.Join(fields, " and "))}
 	case foreignKeyViolation:
 		if route == DeleteRoute || route == DeleteAllRoute {
 			return &problem.HTTPError{Status: http.StatusConflict, Err: err,
-				Detail: c.m.name + " is still referenced by other rows"}
+				Detail: c.m.Name + " is still referenced by other rows"}
 		}
 		fields := c.fieldsOf(cols)
 		if len(fields) == 0 && item != nil {
@@ -164,10 +165,10 @@ func (c *core) failure(ctx context.Context, route Route, item any, err error) er
 		}
 		if len(fields) > 0 {
 			return &problem.HTTPError{Status: http.StatusConflict, Err: err,
-				Detail: fmt.Sprintf("%s refers by %s to a row that does not exist", c.m.name, strings.Join(fields, " and "))}
+				Detail: fmt.Sprintf("%s refers by %s to a row that does not exist", c.m.Name, strings.Join(fields, " and "))}
 		}
 		return &problem.HTTPError{Status: http.StatusConflict, Err: err,
-			Detail: c.m.name + " refers to a row that does not exist"}
+			Detail: c.m.Name + " refers to a row that does not exist"}
 	}
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) && strings.HasPrefix(pg.Code, "22") {
@@ -187,18 +188,18 @@ func (c *core) failure(ctx context.Context, route Route, item any, err error) er
 }
 
 func (c *core) notFound() error {
-	return problem.New(http.StatusNotFound, c.m.name+" not found")
+	return problem.New(http.StatusNotFound, c.m.Name+" not found")
 }
 
 // fieldsOf maps column names to JSON names; nil when one is unknown.
 func (c *core) fieldsOf(cols []string) []string {
 	out := make([]string, 0, len(cols))
 	for _, col := range cols {
-		f := c.m.fieldByColumn(col)
+		f := c.m.FieldByColumn(col)
 		if f == nil {
 			return nil
 		}
-		out = append(out, f.name)
+		out = append(out, f.Name)
 	}
 	return out
 }
@@ -212,24 +213,24 @@ func (c *core) probeUnique(ctx context.Context, create bool, item any) []string 
 		return nil
 	}
 	v := reflect.ValueOf(item).Elem()
-	pk := v.FieldByIndex(c.m.pk.index)
-	sets := c.m.uniques
+	pk := v.FieldByIndex(c.m.PK.Index)
+	sets := c.m.Uniques
 	if create && !pk.IsZero() {
-		sets = append([][]*field{{c.m.pk}}, sets...)
+		sets = append([][]*model.Field{{c.m.PK}}, sets...)
 	}
 	for _, set := range sets {
-		db := c.db.WithContext(ctx).Unscoped().Model(reflect.New(c.m.typ).Interface())
+		db := c.db.WithContext(ctx).Unscoped().Model(reflect.New(c.m.Type).Interface())
 		names := make([]string, len(set))
 		for i, f := range set {
-			fv, err := v.FieldByIndexErr(f.index)
+			fv, err := v.FieldByIndexErr(f.Index)
 			if err != nil {
 				return nil
 			}
-			db = db.Where(clause.Eq{Column: f.column, Value: fv.Interface()})
-			names[i] = f.name
+			db = db.Where(clause.Eq{Column: f.Column, Value: fv.Interface()})
+			names[i] = f.Name
 		}
-		if set[0] != c.m.pk && !pk.IsZero() {
-			db = db.Where(clause.Neq{Column: c.m.pk.column, Value: pk.Interface()})
+		if set[0] != c.m.PK && !pk.IsZero() {
+			db = db.Where(clause.Neq{Column: c.m.PK.Column, Value: pk.Interface()})
 		}
 		var n int64
 		if db.Limit(1).Count(&n).Error == nil && n > 0 {
@@ -246,8 +247,8 @@ func (c *core) probeForeign(ctx context.Context, item any) []string {
 	}
 	v := reflect.ValueOf(item).Elem()
 	var out []string
-	for _, ref := range c.m.refs {
-		fv, err := v.FieldByIndexErr(ref.f.index)
+	for _, ref := range c.m.Refs {
+		fv, err := v.FieldByIndexErr(ref.Field.Index)
 		if err != nil || fv.IsZero() {
 			continue
 		}
@@ -255,10 +256,10 @@ func (c *core) probeForeign(ctx context.Context, item any) []string {
 			fv = fv.Elem()
 		}
 		var n int64
-		err = c.db.WithContext(ctx).Table(ref.table).Where(clause.Eq{Column: clause.Column{Name: ref.column}, Value: fv.Interface()}).
+		err = c.db.WithContext(ctx).Table(ref.Table).Where(clause.Eq{Column: clause.Column{Name: ref.Column}, Value: fv.Interface()}).
 			Limit(1).Count(&n).Error
 		if err == nil && n == 0 {
-			out = append(out, ref.f.name)
+			out = append(out, ref.Field.Name)
 		}
 	}
 	return out

@@ -109,20 +109,3 @@ func ExampleNew() {
 	// 405 {"detail":"Method Not Allowed"}
 }
 
-// ParseFilter parses the list's filters to match values in memory, as a
-// realtime subscription filters events.
-func ExampleParseFilter() {
-	f, err := crud.ParseFilter[Fruit](map[string]string{"price__lte": "5", "name__ilike": "APP"})
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(f.Match(&Fruit{Name: "Apple", Price: 1.5}))
-	fmt.Println(f.Match(&Fruit{Name: "pineapple", Price: 7}))
-
-	_, err = crud.ParseFilter[Fruit](map[string]string{"price__gt": "cheap"})
-	fmt.Println(err)
-	// Output:
-	// true
-	// false
-	// validation failed: [query price__gt]: Input should be a valid number, unable to parse string as a number
-}

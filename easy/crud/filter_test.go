@@ -7,7 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/testdb"
 )
@@ -45,7 +45,7 @@ func TestFilterMatchesSQL(t *testing.T) {
 		var all []Item
 		db.Order("id").Find(&all)
 		for _, values := range filters {
-			f, err := crud.ParseFilter[Item](values)
+			f, err := query.ParseFilter[Item](values)
 			if err != nil {
 				t.Fatalf("%v: %v", values, err)
 			}
@@ -72,16 +72,16 @@ func TestFilterMatchesSQL(t *testing.T) {
 // TestParseFilter checks what ParseFilter returns: its conditions, typed,
 // and 422 errors located at the parameter.
 func TestParseFilter(t *testing.T) {
-	f, err := crud.ParseFilter[Item](map[string]string{"price__gt": "2", "name__in": "a,b", "active": "yes"})
+	f, err := query.ParseFilter[Item](map[string]string{"price__gt": "2", "name__in": "a,b", "active": "yes"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []crud.Condition{
-		{Field: "active", Op: crud.Eq, Value: true},
-		{Field: "name", Op: crud.In, Value: []any{"a", "b"}},
-		{Field: "price", Op: crud.Gt, Value: 2.0},
+	want := []query.Condition{
+		{Field: "active", Op: query.Eq, Value: true},
+		{Field: "name", Op: query.In, Value: []any{"a", "b"}},
+		{Field: "price", Op: query.Gt, Value: 2.0},
 	}
-	if got := f.Conditions(); !slices.EqualFunc(got, want, func(a, b crud.Condition) bool {
+	if got := f.Conditions(); !slices.EqualFunc(got, want, func(a, b query.Condition) bool {
 		return a.Field == b.Field && a.Op == b.Op && fmtValue(a.Value) == fmtValue(b.Value)
 	}) {
 		t.Errorf("conditions %+v, want %+v", got, want)
@@ -93,7 +93,7 @@ func TestParseFilter(t *testing.T) {
 		t.Error("Match is wrong")
 	}
 
-	_, err = crud.ParseFilter[Item](map[string]string{"price__gt": "x", "limit": "5"})
+	_, err = query.ParseFilter[Item](map[string]string{"price__gt": "x", "limit": "5"})
 	var ve *problem.ValidationError
 	if !errors.As(err, &ve) || len(ve.Errors) != 2 {
 		t.Fatalf("error %v", err)
@@ -104,11 +104,11 @@ func TestParseFilter(t *testing.T) {
 	if loc := ve.Errors[1].Loc; !slices.Equal(loc, []any{"query", "price__gt"}) || ve.Errors[1].Type != "float_parsing" {
 		t.Errorf("second error %+v", ve.Errors[1])
 	}
-	if _, err := crud.ParseFilter[struct{ X int }](nil); err == nil {
+	if _, err := query.ParseFilter[struct{ X int }](nil); err == nil {
 		t.Error("a model without a key parsed")
 	}
 	var nilNote Item
-	nf, _ := crud.ParseFilter[Item](map[string]string{"note__ne": "x"})
+	nf, _ := query.ParseFilter[Item](map[string]string{"note__ne": "x"})
 	if nf.Match(&nilNote) {
 		t.Error("a NULL note passes note__ne, unlike in SQL")
 	}
@@ -119,10 +119,14 @@ func fmtValue(v any) string {
 	return string(b)
 }
 
-// TestAnyFilter checks the filter of a model known at run time: it
+// TestFilterOfAModelKnownAtRunTime checks the filter of a model known at run time: it
 // matches values and pointers of the model alone, and applies in SQL.
-func TestAnyFilter(t *testing.T) {
-	f, err := crud.ParseAnyFilter(Item{}, map[string]string{"name__like": "appl"})
+func TestFilterOfAModelKnownAtRunTime(t *testing.T) {
+	p, err := query.New(Item{}, nil, query.Config{MaxIn: query.DefaultMaxIn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := p.Filter(map[string]string{"name__like": "appl"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,10 +148,14 @@ func TestAnyFilter(t *testing.T) {
 	if err := f.Apply(db.Model(&Item{})).Find(&rows).Error; err != nil || len(rows) != 1 || rows[0].Name != "apple" {
 		t.Errorf("Apply: %v %+v", err, rows)
 	}
-	if _, err := crud.ParseAnyFilter(&Item{}, map[string]string{"nope": "1"}); err == nil {
+	pp, err := query.New(&Item{}, nil, query.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pp.Filter(map[string]string{"nope": "1"}); err == nil {
 		t.Error("an unknown field parsed")
 	}
-	if _, err := crud.ParseAnyFilter(nil, nil); err == nil {
+	if _, err := query.New(nil, nil, query.Config{}); err == nil {
 		t.Error("a nil model parsed")
 	}
 }

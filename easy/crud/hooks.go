@@ -6,6 +6,8 @@ import (
 	"reflect"
 
 	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/easy/query"
 )
 
 // hookKind is when a hook runs.
@@ -97,7 +99,7 @@ func AfterGet[T any](fn func(ctx context.Context, tx *gorm.DB, item *T) error) O
 // BeforeList runs fn with the parsed list query before it is run. It may
 // change the query: add a Condition or a Scope (to show a user only their
 // rows, say), change the sort or the page.
-func BeforeList(fn func(ctx context.Context, q *Query) error) Option {
+func BeforeList(fn func(ctx context.Context, q *query.Query) error) Option {
 	return addHook(beforeList, fn)
 }
 
@@ -113,7 +115,7 @@ type itemHook[T any] = func(ctx context.Context, tx *gorm.DB, item *T) error
 // hooks are a Router's hooks, typed.
 type hooks[T any] struct {
 	item       [beforeList][]itemHook[T]
-	beforeList []func(context.Context, *Query) error
+	beforeList []func(context.Context, *query.Query) error
 	afterList  []func(context.Context, []T) error
 }
 
@@ -122,7 +124,7 @@ func newHooks[T any](opts []hookOption) (hooks[T], error) {
 	for _, o := range opts {
 		switch o.kind {
 		case beforeList:
-			h.beforeList = append(h.beforeList, o.fn.(func(context.Context, *Query) error))
+			h.beforeList = append(h.beforeList, o.fn.(func(context.Context, *query.Query) error))
 		case afterList:
 			fn, ok := o.fn.(func(context.Context, []T) error)
 			if !ok {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/internal/testdb"
 )
 
@@ -100,11 +101,11 @@ func hookedTasks() *crud.Router[Task] {
 			}
 			return nil
 		}),
-		crud.BeforeList(func(ctx context.Context, q *crud.Query) error {
+		crud.BeforeList(func(ctx context.Context, q *query.Query) error {
 			if q.Limit > 10 {
 				q.Limit = 10
 			}
-			q.Filters = append(q.Filters, crud.Condition{Field: "owner", Op: crud.Eq, Value: user(ctx)})
+			q.Filters = append(q.Filters, query.Condition{Field: "owner", Op: query.Eq, Value: user(ctx)})
 			return nil
 		}),
 		crud.AfterList(func(ctx context.Context, items []Task) error {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+
+	"github.com/fastapi-easy/easy-go/easy/query"
 )
 
 // Route names one route of a Router, for the options that pick or
@@ -61,14 +63,14 @@ type config struct {
 	hooks     []hookOption
 	uses      []Requirement
 	routeUses map[Route][]Requirement
-	scope     *scope
+	policy    *query.Policy
 	create    *input
 	update    *input
 	problems  []string // option mistakes, reported by New
 }
 
 func defaultConfig() config {
-	return config{pageSize: 100, maxPage: 1000, maxIn: 500}
+	return config{pageSize: query.DefaultLimit, maxPage: query.DefaultMaxLimit, maxIn: query.DefaultMaxIn}
 }
 
 // Prefix mounts the routes under prefix instead of "/" + the table name.

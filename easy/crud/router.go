@@ -11,11 +11,12 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/internal/binding"
 	"github.com/fastapi-easy/easy-go/internal/handler"
+	"github.com/fastapi-easy/easy-go/internal/model"
 	"github.com/fastapi-easy/easy-go/internal/route"
 )
 
@@ -32,18 +33,17 @@ type core struct {
 	cfg         config
 	typ         reflect.Type // T
 	mounted     bool
-	m           *model
+	m           *model.Model
 	db          *gorm.DB
 	log         *slog.Logger
-	parser      *parser
+	parser      *query.Parser
 	idType      reflect.Type // struct{ID K `path:"id"`}
 	idPlan      *binding.Plan
-	fastID      bool           // the key has no constraints to check: bindID parses it itself
-	create      *binding.Plan  // the body of POST: T less its read-only fields, or the CreateInput
-	replace     *binding.Plan  // the body of PUT
-	patch       *binding.Plan  // the body of PATCH: any subset of PUT's
-	replaceCols []string       // the columns PUT writes
-	byKey       clause.OrderBy // the order of a list without sort
+	fastID      bool          // the key has no constraints to check: bindID parses it itself
+	create      *binding.Plan // the body of POST: T less its read-only fields, or the CreateInput
+	replace     *binding.Plan // the body of PUT
+	patch       *binding.Plan // the body of PATCH: any subset of PUT's
+	replaceCols []string      // the columns PUT writes
 	names       names
 }
 
@@ -108,15 +108,11 @@ func (rt *Router[T]) Mount(r route.Registrar) error {
 // ParseFilter parses filters as the list route does, on the fields it can
 // filter by; see the package function ParseFilter. The Router must be
 // mounted.
-func (rt *Router[T]) ParseFilter(values map[string]string) (*Filter[T], error) {
+func (rt *Router[T]) ParseFilter(values map[string]string) (*query.Filter, error) {
 	if !rt.mounted {
 		return nil, errors.New("crud: ParseFilter: the Router is not mounted")
 	}
-	f, err := rt.parser.filter(values)
-	if err != nil {
-		return nil, err
-	}
-	return &Filter[T]{f}, nil
+	return rt.parser.Filter(values)
 }
 
 // setup reads T's schema with the database's naming strategy and compiles
@@ -124,21 +120,27 @@ func (rt *Router[T]) ParseFilter(values map[string]string) (*Filter[T], error) {
 func (c *core) setup(r route.Registrar) error {
 	t := c.typ
 	db := r.DB()
-	sch, err := parseSchema(t, db)
+	sch, err := model.Parse(t, db)
 	if err != nil {
 		return fmt.Errorf("crud: %s: %w", t, err)
 	}
-	m, err := newModel(t, sch, c.cfg.filter, c.cfg.sort)
+	m, err := model.New(t, sch, c.cfg.filter, c.cfg.sort)
 	if err != nil {
-		return err
+		return fmt.Errorf("crud: %w", err)
 	}
-	m.dialect = db.Dialector.Name()
+	m.Dialect = db.Dialector.Name()
 	c.m, c.db, c.log = m, db, r.Logger()
-	if err := c.setupScope(); err != nil {
-		return err
+	c.parser, err = query.New(reflect.New(t).Interface(), db, query.Config{
+		DefaultLimit: c.cfg.pageSize, MaxLimit: c.cfg.maxPage, MaxIn: c.cfg.maxIn,
+		Filterable: c.cfg.filter, Sortable: c.cfg.sort, IncludeDeleted: c.cfg.deleted,
+	})
+	if err != nil {
+		return fmt.Errorf("crud: %w", err)
 	}
-	if c.parser, err = newParser(m, c.cfg.pageSize, c.cfg.maxPage, c.cfg.maxIn, c.cfg.deleted); err != nil {
-		return err
+	if pol := c.cfg.policy; pol != nil {
+		if err := c.parser.Check(pol); err != nil {
+			return fmt.Errorf("crud: Policy: %w", err)
+		}
 	}
 
 	forbid := false
@@ -148,8 +150,8 @@ func (c *core) setup(r route.Registrar) error {
 	if c.cfg.forbid != nil {
 		forbid = *c.cfg.forbid
 	}
-	notCreate := m.names(func(f *field) bool { return !f.create })
-	notUpdate := m.names(func(f *field) bool { return !f.update })
+	notCreate := m.Names(func(f *model.Field) bool { return !f.Create })
+	notUpdate := m.Names(func(f *model.Field) bool { return !f.Update })
 	compile := func(t reflect.Type, exclude []string, optional bool) (*binding.Plan, error) {
 		return binding.Compile(t, binding.Options{
 			ObjectOptions: binding.ObjectOptions{Exclude: exclude, ForbidUnknown: forbid, Optional: optional},
@@ -177,23 +179,22 @@ func (c *core) setup(r route.Registrar) error {
 	}
 
 	c.idType = reflect.StructOf([]reflect.StructField{{
-		Name: "ID", Type: m.pk.typ, Tag: idTag(m),
+		Name: "ID", Type: m.PK.Type, Tag: idTag(m),
 	}})
 	if c.idPlan, err = compile(c.idType, nil, false); err != nil {
 		return fmt.Errorf("crud: primary key: %w", err)
 	}
 	c.fastID = true
 	for _, key := range idConstraints {
-		if _, ok := m.pk.tag.Lookup(key); ok {
+		if _, ok := m.PK.Tag.Lookup(key); ok {
 			c.fastID = false
 		}
 	}
-	if _, ok := m.pk.tag.Lookup("enum"); ok {
+	if _, ok := m.PK.Tag.Lookup("enum"); ok {
 		c.fastID = false
 	}
 	c.names = c.nameRoutes()
-	c.replaceCols = m.columns(updatable)
-	c.byKey = clause.OrderBy{Columns: []clause.OrderByColumn{{Column: m.pk.column}}}
+	c.replaceCols = m.Columns(model.Updatable)
 	return nil
 }
 
@@ -203,15 +204,15 @@ var idConstraints = []string{"format", "pattern", "minLength", "maxLength", "min
 
 // idTag is the tag of the {id} path parameter: the primary key's
 // constraints and description, so the path checks what the body would.
-func idTag(m *model) reflect.StructTag {
+func idTag(m *model.Model) reflect.StructTag {
 	tag := `path:"id"`
 	for _, key := range append(idConstraints, "description", "example") {
-		if v, ok := m.pk.tag.Lookup(key); ok {
+		if v, ok := m.PK.Tag.Lookup(key); ok {
 			tag += fmt.Sprintf(" %s:%q", key, v)
 		}
 	}
-	if _, ok := m.pk.tag.Lookup("description"); !ok {
-		tag += fmt.Sprintf(" description:%q", "The "+m.pk.name+" of the "+strings.ToLower(m.name)+".")
+	if _, ok := m.PK.Tag.Lookup("description"); !ok {
+		tag += fmt.Sprintf(" description:%q", "The "+m.PK.Name+" of the "+strings.ToLower(m.Name)+".")
 	}
 	return reflect.StructTag(tag)
 }
@@ -220,13 +221,13 @@ func idTag(m *model) reflect.StructTag {
 func (c *core) nameRoutes() names {
 	n := names{singular: c.cfg.singular, plural: c.cfg.plural, schema: c.cfg.schema}
 	if n.singular == "" {
-		n.singular = snake(c.m.name)
+		n.singular = snake(c.m.Name)
 	}
 	if n.plural == "" {
-		n.plural = c.m.table[strings.LastIndexByte(c.m.table, '.')+1:]
+		n.plural = c.m.Table[strings.LastIndexByte(c.m.Table, '.')+1:]
 	}
 	if n.schema == "" {
-		n.schema = c.m.name
+		n.schema = c.m.Name
 	}
 	n.ids = map[Route]string{
 		ListRoute:      "list_" + n.plural,
@@ -269,17 +270,17 @@ func (c *core) wrap(r Route, h http.Handler) http.Handler {
 func (c *core) bindID(r *http.Request) (any, error) {
 	if c.fastID {
 		s := handler.PathValue(r, "id")
-		switch c.m.pk.kind {
-		case kindInt:
-			if n, err := strconv.ParseInt(s, 10, c.m.pk.base.Bits()); err == nil {
+		switch c.m.PK.Kind {
+		case model.KindInt:
+			if n, err := strconv.ParseInt(s, 10, c.m.PK.Base.Bits()); err == nil {
 				return n, nil
 			}
-		case kindUint:
-			if n, err := strconv.ParseUint(s, 10, c.m.pk.base.Bits()); err == nil && n <= math.MaxInt64 {
+		case model.KindUint:
+			if n, err := strconv.ParseUint(s, 10, c.m.PK.Base.Bits()); err == nil && n <= math.MaxInt64 {
 				return n, nil
 			}
-		case kindString:
-			if checkText(s) == nil {
+		case model.KindString:
+			if model.CheckText(s) == nil {
 				return s, nil
 			}
 		}
@@ -289,14 +290,14 @@ func (c *core) bindID(r *http.Request) (any, error) {
 		return nil, err
 	}
 	id := v.Elem().Field(0)
-	switch c.m.pk.kind {
-	case kindUint:
+	switch c.m.PK.Kind {
+	case model.KindUint:
 		if id.Uint() > math.MaxInt64 {
 			// No row has it: databases store keys as signed 64-bit integers.
 			return nil, c.notFound()
 		}
-	case kindString:
-		if fe := checkText(id.String()); fe != nil {
+	case model.KindString:
+		if fe := model.CheckText(id.String()); fe != nil {
 			fe.Loc = []any{"path", "id"}
 			return nil, &problem.ValidationError{Errors: []problem.FieldError{*fe}}
 		}

@@ -13,7 +13,9 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/internal/binding"
+	"github.com/fastapi-easy/easy-go/internal/model"
 )
 
 // DeleteAllResult is the answer of DELETE on the collection.
@@ -30,36 +32,31 @@ func (rt *Router[T]) list(w http.ResponseWriter, r *http.Request) {
 		rt.fail(w, r, err)
 		return
 	}
-	q, err := rt.parser.list(values)
+	q, err := rt.parser.List(values)
 	if err != nil {
 		rt.fail(w, r, err)
 		return
 	}
-	var scopes []func(*gorm.DB) *gorm.DB
 	if len(rt.hooks.beforeList) > 0 {
-		eq := q.export()
+		hq := q.Query()
 		for _, fn := range rt.hooks.beforeList {
-			if err := fn(ctx, eq); err != nil {
+			if err := fn(ctx, hq); err != nil {
 				rt.fail(w, r, rt.failure(ctx, ListRoute, nil, err))
 				return
 			}
 		}
-		if q, err = rt.parser.resolve(eq); err != nil {
-			rt.fail(w, r, err)
+		if q, err = rt.parser.Resolve(hq); err != nil {
+			rt.fail(w, r, fmt.Errorf("crud: BeforeList: %w", err))
 			return
 		}
-		scopes = eq.Scopes
 	}
 	sc, err := rt.scopeOf(ctx)
 	if err != nil {
 		rt.fail(w, r, rt.failure(ctx, ListRoute, nil, err))
 		return
 	}
-	if sc.on() {
-		scopes = append(scopes[:len(scopes):len(scopes)], sc.where)
-	}
 
-	items, total, err := rt.find(ctx, q, scopes)
+	items, total, err := rt.find(ctx, q, sc)
 	if err != nil {
 		rt.fail(w, r, rt.failure(ctx, ListRoute, nil, err))
 		return
@@ -75,70 +72,21 @@ func (rt *Router[T]) list(w http.ResponseWriter, r *http.Request) {
 }
 
 // find runs a list query: the page of rows and the number of all rows
-// that pass the filters.
-func (rt *Router[T]) find(ctx context.Context, q *listQuery, scopes []func(*gorm.DB) *gorm.DB) ([]T, int64, error) {
-	db := rt.db.WithContext(ctx)
-	if q.deleted {
-		db = db.Unscoped()
-	}
-	where := rt.where(q.conds)
+// that pass the filters and the policy.
+func (rt *Router[T]) find(ctx context.Context, q *query.List, sc scoped) ([]T, int64, error) {
+	db := sc.where(q.Where(rt.db.WithContext(ctx).Model(new(T))))
 	var total int64
-	count := db.Model(new(T))
-	if where != nil {
-		count = count.Where(where)
-	}
-	if err := count.Scopes(scopes...).Count(&total).Error; err != nil {
+	if err := db.Count(&total).Error; err != nil {
 		return nil, 0, err
 	}
-	if q.limit == 0 || int64(q.skip) >= total {
+	if q.Limit() == 0 || int64(q.Skip()) >= total {
 		return []T{}, total, nil
 	}
-	items := make([]T, 0, min(int64(q.limit), total-int64(q.skip)))
-	find := db
-	if where != nil {
-		find = find.Where(where)
-	}
-	find = find.Scopes(scopes...).Order(rt.order(q.sort)).Limit(q.limit)
-	if q.skip > 0 {
-		find = find.Offset(q.skip)
-	}
-	if err := find.Find(&items).Error; err != nil {
+	items := make([]T, 0, min(int64(q.Limit()), total-int64(q.Skip())))
+	if err := q.Page(db.Session(&gorm.Session{})).Find(&items).Error; err != nil {
 		return nil, 0, err
 	}
 	return items, total, nil
-}
-
-// where is the conditions in SQL; nil for none.
-func (c *core) where(conds []cond) clause.Expression {
-	switch len(conds) {
-	case 0:
-		return nil
-	case 1:
-		return conds[0].expr(conds[0].f.column, c.m.dialect)
-	}
-	exprs := make([]clause.Expression, len(conds))
-	for i := range conds {
-		exprs[i] = conds[i].expr(conds[i].f.column, c.m.dialect)
-	}
-	return clause.And(exprs...)
-}
-
-// order is the ORDER BY of a list: the keys asked for, then the primary
-// key, so that pages are stable.
-func (c *core) order(keys []sortKey) clause.OrderBy {
-	if len(keys) == 0 {
-		return c.byKey
-	}
-	cols := make([]clause.OrderByColumn, 0, len(keys)+1)
-	pk := false
-	for _, k := range keys {
-		cols = append(cols, clause.OrderByColumn{Column: k.f.column, Desc: k.desc})
-		pk = pk || k.f == c.m.pk
-	}
-	if !pk {
-		cols = append(cols, clause.OrderByColumn{Column: c.m.pk.column})
-	}
-	return clause.OrderBy{Columns: cols}
 }
 
 // createOne serves POST /items.
@@ -159,7 +107,7 @@ func (rt *Router[T]) createOne(w http.ResponseWriter, r *http.Request) {
 		rt.fail(w, r, err)
 		return
 	}
-	if err := rt.m.check(item, creatable); err != nil {
+	if err := rt.m.Check(item, model.Creatable); err != nil {
 		rt.fail(w, r, err)
 		return
 	}
@@ -207,17 +155,13 @@ func (rt *Router[T]) get(w http.ResponseWriter, r *http.Request) {
 		rt.fail(w, r, err)
 		return
 	}
-	if rt.parser.deleted {
-		if v := values[paramDeleted]; len(v) > 0 {
-			deleted, fe := parseBool(paramDeleted, v[len(v)-1])
-			if fe != nil {
-				rt.fail(w, r, &problem.ValidationError{Errors: []problem.FieldError{*fe}})
-				return
-			}
-			if deleted {
-				db = db.Unscoped()
-			}
-		}
+	deleted, err := rt.parser.Deleted(values)
+	if err != nil {
+		rt.fail(w, r, err)
+		return
+	}
+	if deleted {
+		db = db.Unscoped()
 	}
 	sc, err := rt.scopeOf(ctx)
 	if err != nil {
@@ -226,13 +170,13 @@ func (rt *Router[T]) get(w http.ResponseWriter, r *http.Request) {
 	}
 	item := new(T)
 	if rt.hooks.has(beforeGet) {
-		reflect.ValueOf(item).Elem().FieldByIndex(rt.m.pk.index).Set(reflect.ValueOf(id).Convert(rt.m.pk.typ))
+		reflect.ValueOf(item).Elem().FieldByIndex(rt.m.PK.Index).Set(reflect.ValueOf(id).Convert(rt.m.PK.Type))
 		if err := rt.hooks.run(beforeGet, ctx, db, item); err != nil {
 			rt.fail(w, r, rt.failure(ctx, GetRoute, nil, err))
 			return
 		}
 	}
-	if err := sc.where(db.Where(clause.Eq{Column: rt.m.pk.column, Value: id})).Take(item).Error; err != nil {
+	if err := sc.where(db.Where(clause.Eq{Column: rt.m.PK.Column, Value: id})).Take(item).Error; err != nil {
 		rt.fail(w, r, rt.failure(ctx, GetRoute, nil, err))
 		return
 	}
@@ -257,7 +201,7 @@ func (rt *Router[T]) replaceOne(w http.ResponseWriter, r *http.Request) {
 	}
 	berr := rt.replace.Bind(r, body)
 	if berr == nil && in == nil {
-		berr = rt.m.check(body, updatable)
+		berr = rt.m.Check(body, model.Updatable)
 	}
 	if err != nil || berr != nil {
 		rt.fail(w, r, joinInvalid(err, berr))
@@ -272,9 +216,9 @@ func (rt *Router[T]) replaceOne(w http.ResponseWriter, r *http.Request) {
 			if err := in.convert(ctx, body, item); err != nil {
 				return err
 			}
-			return rt.m.check(item, updatable)
+			return rt.m.Check(item, model.Updatable)
 		}
-		rt.m.copy(item, body.(*T), updatable)
+		rt.m.Copy(item, body.(*T), model.Updatable)
 		return nil
 	})
 	if err != nil {
@@ -291,16 +235,16 @@ func (rt *Router[T]) update(w http.ResponseWriter, r *http.Request) {
 	id, err := rt.bindID(r)
 	patch := new(T)
 	present, berr := rt.patch.BindPresent(r, patch)
-	sent := func(f *field) bool { return f.update && present[f.name] }
+	sent := func(f *model.Field) bool { return f.Update && present[f.Name] }
 	if berr == nil {
-		berr = rt.m.check(patch, sent)
+		berr = rt.m.Check(patch, sent)
 	}
 	if err != nil || berr != nil {
 		rt.fail(w, r, joinInvalid(err, berr))
 		return
 	}
-	item, err := rt.modify(ctx, UpdateRoute, id, rt.m.columns(sent), func(item *T) error {
-		rt.m.copy(item, patch, sent)
+	item, err := rt.modify(ctx, UpdateRoute, id, rt.m.Columns(sent), func(item *T) error {
+		rt.m.Copy(item, patch, sent)
 		return nil
 	})
 	if err != nil {
@@ -322,7 +266,7 @@ func (rt *Router[T]) modify(ctx context.Context, route Route, id any, cols []str
 	item := new(T)
 	err = rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		old := new(T)
-		if err := sc.where(tx.Where(clause.Eq{Column: rt.m.pk.column, Value: id})).Take(old).Error; err != nil {
+		if err := sc.where(tx.Where(clause.Eq{Column: rt.m.PK.Column, Value: id})).Take(old).Error; err != nil {
 			return err
 		}
 		*item = *old
@@ -335,11 +279,11 @@ func (rt *Router[T]) modify(ctx context.Context, route Route, id any, cols []str
 		// The row stays in its scope, whatever the body or a hook said.
 		sc.fill(item)
 		if cols == nil || rt.hooks.has(beforeUpdate) {
-			cols = rt.m.changed(old, item, cols)
+			cols = rt.m.Changed(old, item, cols)
 		}
 		// The key is the stored row's, whatever a hook or conversion did.
-		pk := reflect.ValueOf(item).Elem().FieldByIndex(rt.m.pk.index)
-		pk.Set(reflect.ValueOf(old).Elem().FieldByIndex(rt.m.pk.index))
+		pk := reflect.ValueOf(item).Elem().FieldByIndex(rt.m.PK.Index)
+		pk.Set(reflect.ValueOf(old).Elem().FieldByIndex(rt.m.PK.Index))
 		if len(cols) > 0 {
 			res := tx.Model(item).Select(cols).Updates(item)
 			if res.Error != nil {
@@ -372,7 +316,7 @@ func (rt *Router[T]) deleteOne(w http.ResponseWriter, r *http.Request) {
 	}
 	item := new(T)
 	err = rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		where := clause.Eq{Column: rt.m.pk.column, Value: id}
+		where := clause.Eq{Column: rt.m.PK.Column, Value: id}
 		if err := sc.where(tx.Where(where)).Take(item).Error; err != nil {
 			return err
 		}
@@ -390,8 +334,8 @@ func (rt *Router[T]) remove(ctx context.Context, tx *gorm.DB, item *T) error {
 	if err := rt.hooks.run(beforeDelete, ctx, tx, item); err != nil {
 		return err
 	}
-	id := reflect.ValueOf(item).Elem().FieldByIndex(rt.m.pk.index).Interface()
-	res := tx.Where(clause.Eq{Column: rt.m.pk.column, Value: id}).Delete(item)
+	id := reflect.ValueOf(item).Elem().FieldByIndex(rt.m.PK.Index).Interface()
+	res := tx.Where(clause.Eq{Column: rt.m.PK.Column, Value: id}).Delete(item)
 	if res.Error != nil {
 		return res.Error
 	}
@@ -418,7 +362,7 @@ func (rt *Router[T]) deleteAll(w http.ResponseWriter, r *http.Request) {
 			return res.Error
 		}
 		var batch []T
-		return sc.where(tx).Order(rt.order(nil)).FindInBatches(&batch, 500, func(btx *gorm.DB, _ int) error {
+		return sc.where(tx).Order(rt.parser.Order()).FindInBatches(&batch, 500, func(btx *gorm.DB, _ int) error {
 			for i := range batch {
 				if err := rt.remove(ctx, tx, &batch[i]); err != nil {
 					return err

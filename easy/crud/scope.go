@@ -2,14 +2,12 @@ package crud
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"reflect"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/internal/route"
 )
 
@@ -38,88 +36,49 @@ func RouteUses(route Route, reqs ...Requirement) Option {
 	}
 }
 
-// Scope limits every route to the rows whose field (its JSON name) holds
-// the value that value returns for the request: a list shows only them,
-// a read, change or delete of another row is a 404 (so its existence does
-// not leak), DELETE on the collection deletes only them, and a create or
-// a change sets field to the value, whatever the client sent. value reads
-// the principal from ctx (a Dependency in Uses); it returns nil for no
-// limit (an admin, say) and an error to refuse the request. The
-// owner of a row and the tenant of FastAPI-Easy's X-Tenant-ID are both
-// scopes; tag field easy:"readonly" so clients are not asked for it.
-func Scope(field string, value func(ctx context.Context) (any, error)) Option {
+// Policy limits every route to the rows pol allows (query.Rows: the rows
+// whose field holds a value read from the request): a list and its count
+// show only them, a read, change or delete of another row is a 404 (so
+// its existence does not leak), DELETE on the collection deletes only
+// them, and a create or a change sets the field to the value, whatever the
+// client sent. Give the same Policy to ws.Policy, and the realtime
+// endpoint shows each connection the same rows. Tag the field
+// easy:"readonly" so clients are not asked for it.
+func Policy(pol *query.Policy) Option {
 	return func(c *config) {
-		if value == nil {
-			c.problems = append(c.problems, "Scope: nil value function")
+		if pol == nil {
+			c.problems = append(c.problems, "Policy: nil policy")
 			return
 		}
-		c.scope = &scope{name: field, value: value}
+		c.policy = pol
 	}
 }
 
-// scope is the Scope option.
-type scope struct {
-	name  string
-	value func(context.Context) (any, error)
-	f     *field // set by setup
-}
-
-// setupScope finds the field of the Scope option.
-func (c *core) setupScope() error {
-	s := c.cfg.scope
-	if s == nil {
-		return nil
-	}
-	f := c.m.byName[s.name]
-	if f == nil || f.gorm == nil {
-		return fmt.Errorf("crud: Scope: %s has no column %q (name it by its JSON name)", c.m.name, s.name)
-	}
-	if f.pk {
-		return fmt.Errorf("crud: Scope: %q is the primary key", s.name)
-	}
-	s.f = f
-	return nil
-}
-
-// scoped is the scope of a request: the condition rows must meet and the
-// value the field is set to. A zero scoped limits nothing.
-type scoped struct {
-	f     *field
-	value reflect.Value // of the field's type; invalid for no limit
-}
+// scoped is the policy's filter for one request; a zero scoped limits
+// nothing.
+type scoped struct{ f *query.Filter }
 
 // scopeOf returns the scope of the request of ctx.
 func (c *core) scopeOf(ctx context.Context) (scoped, error) {
-	s := c.cfg.scope
-	if s == nil {
-		return scoped{}, nil
-	}
-	v, err := s.value(ctx)
-	if err != nil || v == nil {
-		return scoped{}, err
-	}
-	rv := reflect.ValueOf(v)
-	if !rv.Type().ConvertibleTo(s.f.typ) {
-		return scoped{}, fmt.Errorf("crud: Scope: the value is a %T, which %s.%s (a %s) cannot hold", v, c.m.name, s.name, s.f.typ)
-	}
-	return scoped{f: s.f, value: rv.Convert(s.f.typ)}, nil
+	f, err := c.parser.Scope(ctx, c.cfg.policy)
+	return scoped{f}, err
 }
 
 // on reports whether the scope limits anything.
-func (s scoped) on() bool { return s.value.IsValid() }
+func (s scoped) on() bool { return s.f != nil }
 
 // where adds the scope's condition to db.
 func (s scoped) where(db *gorm.DB) *gorm.DB {
-	if !s.on() {
+	if s.f == nil {
 		return db
 	}
-	return db.Where(clause.Eq{Column: s.f.column, Value: s.value.Interface()})
+	return s.f.Apply(db)
 }
 
 // fill sets the scope's field of item, a *T.
 func (s scoped) fill(item any) {
-	if s.on() {
-		reflect.ValueOf(item).Elem().FieldByIndex(s.f.index).Set(s.value)
+	if s.f != nil {
+		s.f.Fill(item)
 	}
 }
 

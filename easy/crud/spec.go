@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 
 	"github.com/swaggest/jsonschema-go"
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/internal/model"
 	"github.com/fastapi-easy/easy-go/internal/route"
 )
 
@@ -21,16 +21,16 @@ func (c *core) document(r route.Registrar) error {
 	spec := r.Spec()
 	// gorm.DeletedAt is written as a date-time or null, not as its struct.
 	spec.MapType(gorm.DeletedAt{}, deletedAtDoc{})
-	model := reflect.New(c.typ).Interface()
-	derive := func(suffix string, drop func(*field) bool, optional bool) error {
-		_, err := spec.Derive(c.names.schema+suffix, model, c.m.names(drop), optional)
+	proto := reflect.New(c.typ).Interface()
+	derive := func(suffix string, drop func(*model.Field) bool, optional bool) error {
+		_, err := spec.Derive(c.names.schema+suffix, proto, c.m.Names(drop), optional)
 		if err != nil {
 			return fmt.Errorf("crud: %w (name the schemas with crud.SchemaName)", err)
 		}
 		return nil
 	}
-	notCreate := func(f *field) bool { return !f.create }
-	notUpdate := func(f *field) bool { return !f.update }
+	notCreate := func(f *model.Field) bool { return !f.Create }
+	notUpdate := func(f *model.Field) bool { return !f.Update }
 	if c.cfg.enabled(CreateRoute) && c.cfg.create == nil {
 		if err := derive("Create", notCreate, false); err != nil {
 			return err
@@ -76,14 +76,14 @@ func (c *core) operations() []routeOp {
 	if len(tags) == 0 {
 		tags = []string{c.names.plural}
 	}
-	title := strings.ToLower(c.m.name)
+	title := strings.ToLower(c.m.Name)
 	id := reflect.New(c.idType).Interface()
 	body := []int{http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
 	all := []routeOp{
 		{ListRoute, openapi.Operation{
 			Method: http.MethodGet, Path: prefix, Summary: "List " + c.names.plural,
 			Description: c.listDescription(),
-			Input:       reflect.New(c.listParams()).Interface(),
+			Input:       reflect.New(c.parser.Params()).Interface(),
 			// A slice, not a pointer to one: a pointer would be documented
 			// as nullable, and the list is never null.
 			Output: reflect.MakeSlice(reflect.SliceOf(c.typ), 0, 0).Interface(),
@@ -124,7 +124,7 @@ func (c *core) operations() []routeOp {
 			Output: new(DeleteAllResult), Errors: []int{http.StatusConflict},
 		}},
 	}
-	if c.m.soft {
+	if c.m.Soft {
 		all[5].op.Description = "Marks the row deleted (soft delete) and answers with it."
 		all[6].op.Description = "Marks every row deleted (soft delete)."
 	}
@@ -166,74 +166,10 @@ func (c *core) listDescription() string {
 		"X-Total-Count is the number of rows that pass the filters."
 }
 
-// listParams is a struct type whose fields document the list's query
-// parameters: skip, limit, sort and each filter, typed as its field.
-func (c *core) listParams() reflect.Type {
-	fields := []reflect.StructField{
-		{Name: "Skip", Type: reflect.TypeFor[int](), Tag: `query:"skip" default:"0" minimum:"0" description:"How many rows to skip."`},
-		{Name: "Limit", Type: reflect.TypeFor[int](), Tag: reflect.StructTag(fmt.Sprintf(
-			`query:"limit" default:"%d" minimum:"0" maximum:"%d" description:"How many rows to return, at most %d."`,
-			c.cfg.pageSize, c.cfg.maxPage, c.cfg.maxPage))},
-		{Name: "Sort", Type: reflect.TypeFor[string](), Tag: reflect.StructTag(fmt.Sprintf(
-			`query:"sort" description:%q`, "Comma-separated fields to sort by, each with - in front for descending order: "+
-				strings.Join(c.m.names(func(f *field) bool { return f.sort }), ", ")+"."))},
-	}
-	if c.parser.deleted {
-		fields = append(fields, reflect.StructField{Name: "IncludeDeleted", Type: reflect.TypeFor[bool](),
-			Tag: `query:"include_deleted" default:"false" description:"List soft-deleted rows too."`})
-	}
-	str := reflect.TypeFor[string]()
-	for _, f := range c.m.fields {
-		if !f.filter {
-			continue
-		}
-		for _, op := range append([]Op{Eq}, ops[:]...) {
-			if !op.applies(f.kind) {
-				continue
-			}
-			name, typ := f.name, f.base
-			if op != Eq {
-				name += "__" + string(op)
-			}
-			if op == In || op == Like || op == ILike {
-				typ = str
-			}
-			desc := fmt.Sprintf("Only rows whose %s %s.", f.name, opText(op, c.cfg.maxIn))
-			fields = append(fields, reflect.StructField{
-				Name: "F" + strconv.Itoa(len(fields)), Type: typ,
-				Tag: reflect.StructTag(fmt.Sprintf(`query:%q description:%q`, name, desc)),
-			})
-		}
-	}
-	return reflect.StructOf(fields)
-}
-
-func opText(op Op, maxIn int) string {
-	switch op {
-	case Ne:
-		return "is not this value"
-	case Gt:
-		return "is greater than this value"
-	case Gte:
-		return "is greater than or equal to this value"
-	case Lt:
-		return "is less than this value"
-	case Lte:
-		return "is less than or equal to this value"
-	case In:
-		return fmt.Sprintf("is one of these comma-separated values (at most %d)", maxIn)
-	case Like:
-		return "contains this text, case-sensitive"
-	case ILike:
-		return "contains this text, ignoring case"
-	}
-	return "is this value"
-}
-
 // getParams documents the parameters of a read: the id, and
 // include_deleted when it is allowed.
 func (c *core) getParams() reflect.Type {
-	if !c.parser.deleted {
+	if !c.parser.IncludeDeleted() {
 		return c.idType
 	}
 	return reflect.StructOf([]reflect.StructField{

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/fastapi-easy/easy-go/easy/query"
 )
 
 // Conn is one open WebSocket connection of a Manager. Every message to it
@@ -29,6 +31,7 @@ type Conn struct {
 	id          string
 	group       string
 	principal   any
+	scope       *query.Filter // the rows of its resource it may see; nil: every row
 	remoteAddr  string
 	connectedAt time.Time
 

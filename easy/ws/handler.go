@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/internal/binding"
 )
 
@@ -195,13 +196,18 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 		m.refuse(w, r, err)
 		return nil
 	}
-	principal, err := m.authenticate(r)
+	ctx, principal, err := m.authenticate(r)
+	var scope *query.Filter
+	if err == nil && ep.res != nil {
+		scope, err = ep.res.scope(ctx)
+	}
 	if err != nil {
 		m.slots.Add(-1)
 		m.refuse(w, r, err)
 		return nil
 	}
 	c := newConn(m, ep.group, principal, r)
+	c.scope = scope
 	registered := false
 	u := &upgrader{ResponseWriter: w, upgrade: func() {
 		// This runs as Accept writes the 101, so a client whose handshake
@@ -266,21 +272,28 @@ func (m *Manager) reserve() error {
 	return nil
 }
 
-// authenticate runs the Authenticate hook. An error that carries no status
-// of its own is a 403 that does not show its text.
-func (m *Manager) authenticate(r *http.Request) (any, error) {
+// authenticate runs the Authenticate hook: the context that the row
+// policies read and the principal. An error that carries no status of its
+// own is a 403 that does not show its text.
+func (m *Manager) authenticate(r *http.Request) (context.Context, any, error) {
 	if m.cfg.authenticate == nil {
-		return nil, nil
+		return r.Context(), nil, nil
 	}
-	p, err := m.cfg.authenticate(r)
+	ctx, p, err := m.cfg.authenticate(r)
 	if err == nil {
-		return p, nil
+		return ctx, p, nil
 	}
+	return nil, nil, m.hide(r, "authentication", err)
+}
+
+// hide turns an error without a status of its own into a 403 that does
+// not show its text, logging it.
+func (m *Manager) hide(r *http.Request, what string, err error) error {
 	if problem.Status(err) == http.StatusInternalServerError {
-		m.log.Debug("ws: authentication failed", "remote", r.RemoteAddr, "error", err)
-		return nil, problem.New(http.StatusForbidden, "Forbidden")
+		m.log.Debug("ws: "+what+" failed", "remote", r.RemoteAddr, "error", err)
+		return problem.New(http.StatusForbidden, "Forbidden")
 	}
-	return nil, err
+	return err
 }
 
 func (m *Manager) refuse(w http.ResponseWriter, r *http.Request, err error) {

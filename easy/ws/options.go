@@ -28,7 +28,8 @@ type config struct {
 	sendQueue     int
 	snapshotLimit int
 	logger        *slog.Logger
-	authenticate  func(*http.Request) (any, error)
+	authenticate  func(*http.Request) (context.Context, any, error)
+	policies      []modelPolicy
 	authorize     func(principal any, resource string, c Change) bool
 	onConnect     func(*Conn)
 	onDisconnect  func(*Conn, websocket.StatusCode)
@@ -197,7 +198,12 @@ func Logger(l *slog.Logger) Option {
 // connection is closed with 1008 when its authorisation expires. By
 // default every request is let in with a nil principal.
 func Authenticate(fn func(r *http.Request) (principal any, err error)) Option {
-	return func(c *config) { c.authenticate = fn }
+	return func(c *config) {
+		c.authenticate = func(r *http.Request) (context.Context, any, error) {
+			p, err := fn(r)
+			return r.Context(), p, err
+		}
+	}
 }
 
 // Expiring is implemented by a principal whose authorisation ends: its

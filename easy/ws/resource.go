@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/fastapi-easy/easy-go/easy/query"
 )
 
 // Source is what a resource endpoint needs from the database side: it
@@ -302,7 +304,7 @@ func (r *resource) route(c *Conn, sub *subscription, ev *event) (msg []byte) {
 		return nil
 	}
 	auth := r.m.cfg.authorize
-	if sub.filter == nil && auth == nil {
+	if sub.filter == nil && auth == nil && c.scope == nil {
 		return r.message(ev)
 	}
 	if c.ctx.Err() != nil {
@@ -317,7 +319,9 @@ func (r *resource) route(c *Conn, sub *subscription, ev *event) (msg []byte) {
 	defer r.m.recoverConn(c, &ok)
 	ch := ev.change
 	passes := sub.filter == nil || ch.Row == nil || sub.filter.Match(ch.Row)
-	allowed := func() bool { return auth == nil || auth(c.principal, r.name, ch) }
+	allowed := func() bool {
+		return (c.scope == nil || ch.Row != nil && c.scope.Match(ch.Row)) && (auth == nil || auth(c.principal, r.name, ch))
+	}
 	if sub.held == nil {
 		switch {
 		case passes && allowed():
@@ -444,13 +448,18 @@ func (r *resource) detach(c *Conn) {
 // that follow are narrowed (f, or the Authorize hook), held names the
 // rows sent, for route; else it is nil.
 func (r *resource) snapshot(c *Conn, f Filter, limit int) (initial []byte, seq uint64, held map[string]struct{}, err error) {
-	rows, seq, err := r.src.Snapshot(c.ctx, f, limit)
+	read := f
+	if c.scope != nil { // the policy limits the rows in SQL, before the limit
+		qf, _ := f.(*query.Filter) // a Source with a policy compiles its filters with query
+		read = c.scope.And(qf)
+	}
+	rows, seq, err := r.src.Snapshot(c.ctx, read, limit)
 	if err != nil {
 		return nil, 0, nil, err
 	}
 	data := make([]json.RawMessage, 0, len(rows))
 	auth := r.m.cfg.authorize
-	if (f != nil || auth != nil) && len(rows) <= maxHeld {
+	if (f != nil || auth != nil || c.scope != nil) && len(rows) <= maxHeld {
 		held = make(map[string]struct{}, len(rows))
 	}
 	for _, row := range rows {
@@ -467,6 +476,18 @@ func (r *resource) snapshot(c *Conn, f Filter, limit int) (initial []byte, seq u
 		return nil, 0, nil, fmt.Errorf("encode snapshot: %w", err)
 	}
 	return initial, seq, held, nil
+}
+
+// scope returns the rows of r that a connection whose handshake resolved
+// ctx may see, under the resource's row policy; nil for every row.
+func (r *resource) scope(ctx context.Context) (*query.Filter, error) {
+	ps, ok := r.src.(interface {
+		scope(context.Context) (*query.Filter, error)
+	})
+	if !ok {
+		return nil, nil
+	}
+	return ps.scope(ctx)
 }
 
 // recoverConn turns a panic of application code run for c (a hook, a

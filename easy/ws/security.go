@@ -1,14 +1,13 @@
 package ws
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"reflect"
-	"sync"
-
-	"gorm.io/gorm/schema"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/query"
 )
 
 // Secure makes the realtime endpoints take the same credentials as the
@@ -17,61 +16,64 @@ import (
 // refuses the connection before the upgrade with its status (401
 // {"detail":"Not authenticated"}, say). Browsers cannot set headers on a
 // WebSocket, so give a bearer scheme security.TokenQuery("access_token")
-// or security.TokenCookie. A principal that implements Expiring (as
-// *security.Claims does) has its connection closed with 1008 when it
-// expires. The rules hide the rows the principal may not read, from
-// events and from initial snapshots alike; a resource without a rule is
-// seen whole. Secure sets the Authenticate and Authorize hooks.
-func Secure[T any](dep easy.Dependency[T], rules ...Rule[T]) Option {
+// or security.TokenCookie. The connection keeps the request's context, so
+// the row policies of Policy read its user as the REST API reads a
+// request's, and its principal is dep's value. A principal that
+// implements Expiring (as *security.Claims does) has its connection
+// closed with 1008 when it expires. Secure sets the Authenticate hook.
+func Secure[T any](dep easy.Dependency[T]) Option {
 	return func(c *config) {
-		c.authenticate = func(r *http.Request) (any, error) { return dep.Resolve(r) }
-		if len(rules) == 0 {
-			return
-		}
-		c.authorize = func(principal any, resource string, ch Change) bool {
-			p, _ := principal.(T)
-			for _, rule := range rules {
-				if rule.applies(resource, ch.Row) {
-					return rule.allow(p, ch.Row)
-				}
+		c.authenticate = func(r *http.Request) (context.Context, any, error) {
+			ctx, err := dep.Resolve(r)
+			if err != nil {
+				return nil, nil, err
 			}
-			return true
+			return ctx, dep.From(ctx), nil
 		}
 	}
 }
 
-// Rule decides which rows of one model a principal of type T may see.
-type Rule[T any] struct {
-	model reflect.Type // *M
-	table string
-	allow func(principal T, row any) bool
+// Policy applies the row policy pol to the resource of model, as
+// crud.Policy does to its REST API: a snapshot reads only the rows pol
+// allows (in SQL, so that its limit counts only them), and a connection
+// receives the events of those rows alone. pol reads the connection's
+// user from the context Secure resolved; an error it returns refuses the
+// connection before the upgrade with its status. A row that leaves what a
+// connection may see, by an update, reaches it as a delete when it held
+// the row, and is never named to it otherwise. model must be one of the
+// models Setup watches.
+func Policy(model any, pol *query.Policy) Option {
+	t := reflect.TypeOf(model)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct || pol == nil {
+		panic(fmt.Sprintf("ws: Policy(%T, %v): want a model struct and a policy", model, pol))
+	}
+	return func(c *config) { c.policies = append(c.policies, modelPolicy{typ: t, pol: pol}) }
 }
 
-// Rows is the Rule for model M: allow says whether principal may see row,
-// as the REST API's crud.Scope does for the same model. row is nil for a
-// delete whose row is not known (a bulk delete published through a
-// broker); return false then to hide it. The resource of M is its table
-// under GORM's default naming.
-func Rows[T, M any](allow func(principal T, row *M) bool) Rule[T] {
-	s, err := schema.Parse(new(M), &sync.Map{}, schema.NamingStrategy{})
-	if err != nil {
-		panic(fmt.Sprintf("ws: Rows: %s: %v", reflect.TypeFor[M](), err))
-	}
-	return Rule[T]{
-		model: reflect.TypeFor[*M](),
-		table: s.Table,
-		allow: func(p T, row any) bool {
-			m, _ := row.(*M)
-			return allow(p, m)
-		},
-	}
+// modelPolicy is the Policy option: the row policy of one model.
+type modelPolicy struct {
+	typ reflect.Type
+	pol *query.Policy
 }
 
-// applies reports whether the rule is for the row (or, without a row,
-// the resource).
-func (r Rule[T]) applies(resource string, row any) bool {
-	if row != nil {
-		return reflect.TypeOf(row) == r.model
+// attachPolicies gives each policy to the source of its model.
+func attachPolicies(sources []*gormSource, policies []modelPolicy) {
+	for _, mp := range policies {
+		var src *gormSource
+		for _, s := range sources {
+			if s.typ == mp.typ {
+				src = s
+			}
+		}
+		if src == nil {
+			panic(fmt.Sprintf("ws: Policy: %s is not a model Setup watches", mp.typ))
+		}
+		if err := src.parser.Check(mp.pol); err != nil {
+			panic("ws: Policy: " + err.Error())
+		}
+		src.policy = mp.pol
 	}
-	return resource == r.table
 }

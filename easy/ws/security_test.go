@@ -3,6 +3,7 @@ package ws_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/easy/security"
 	"github.com/fastapi-easy/easy-go/easy/ws"
 	"github.com/fastapi-easy/easy-go/internal/testdb"
@@ -43,17 +45,15 @@ func wsToken(t *testing.T, sub string, ttl time.Duration) string {
 }
 
 // securedRealtime serves OwnedNote over CRUD and realtime with one bearer
-// scheme and one rule: a user sees their own notes.
+// scheme and one row policy: a user sees their own notes.
 func securedRealtime(t *testing.T, db *gorm.DB) *httptest.Server {
 	t.Helper()
 	bearer := security.HTTPBearer(security.JWT[security.Claims](security.JWTConfig{Key: wsSecret}),
 		security.TokenQuery("access_token"), security.TokenCookie("access_token"))
 	app := easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	app.Include(easy.CRUDRouter[OwnedNote](crud.Uses(bearer), crud.Scope("owner", func(ctx context.Context) (any, error) {
-		return bearer.From(ctx).Subject, nil
-	})))
-	ws.Setup(app, OwnedNote{}, ws.Heartbeat(0), ws.Secure(bearer,
-		ws.Rows(func(c *security.Claims, n *OwnedNote) bool { return n != nil && n.Owner == c.Subject })))
+	owner := query.Rows("owner", func(ctx context.Context) (any, error) { return bearer.From(ctx).Subject, nil })
+	app.Include(easy.CRUDRouter[OwnedNote](crud.Uses(bearer), crud.Policy(owner)))
+	ws.Setup(app, OwnedNote{}, ws.Heartbeat(0), ws.Secure(bearer), ws.Policy(OwnedNote{}, owner))
 	srv := httptest.NewServer(app)
 	t.Cleanup(func() {
 		app.Close(context.Background())
@@ -169,4 +169,56 @@ func TestRealtimeAuthentication(t *testing.T) {
 
 	c := dial(t, url+"?access_token="+wsToken(t, "alice", 1500*time.Millisecond))
 	expectClose(t, c, websocket.StatusPolicyViolation)
+}
+
+// A user's snapshot holds their rows however many rows of other users come
+// first: the row policy limits the rows in SQL, before the snapshot's
+// limit, as it limits the REST list. Bob's 1,200 rows come before
+// alice's last one; alice's snapshot and list hold all six of hers, a
+// limit of three gives three of hers, and none of bob's ever reaches her.
+func TestSnapshotHoldsAUsersRowsBehindOthers(t *testing.T) {
+	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		srv := securedRealtime(t, db)
+		alice := wsToken(t, "alice", time.Hour)
+		mine := make([]OwnedNote, 5)
+		for i := range mine {
+			mine[i] = OwnedNote{Text: fmt.Sprintf("a%d", i), Owner: "alice"}
+		}
+		if err := db.Create(&mine).Error; err != nil {
+			t.Fatal(err)
+		}
+		theirs := make([]OwnedNote, 1200)
+		for i := range theirs {
+			theirs[i] = OwnedNote{Text: fmt.Sprintf("b%d", i), Owner: "bob"}
+		}
+		if err := db.CreateInBatches(&theirs, 300).Error; err != nil {
+			t.Fatal(err)
+		}
+		authed(t, srv, alice, "POST", "/owned_notes", `{"text":"a-newest"}`)
+
+		var list []OwnedNote
+		json.Unmarshal([]byte(authed(t, srv, alice, "GET", "/owned_notes", "")), &list)
+		c := dial(t, wsURL(srv, "/ws/owned_notes")+"?access_token="+alice)
+		send(t, c, `{"type":"subscribe"}`)
+		ev := event(t, next(t, c))
+		var snap []OwnedNote
+		json.Unmarshal(ev.Data, &snap)
+		for name, rows := range map[string][]OwnedNote{"list": list, "snapshot": snap} {
+			if len(rows) != 6 || rows[5].Text != "a-newest" {
+				t.Errorf("alice's %s holds %d rows (last %+v), want her 6 ending with a-newest", name, len(rows), rows[len(rows)-1:])
+			}
+			for _, r := range rows {
+				if r.Owner != "alice" {
+					t.Errorf("alice's %s holds %+v", name, r)
+				}
+			}
+		}
+
+		send(t, c, `{"type":"subscribe","limit":3}`)
+		ev = event(t, next(t, c))
+		if ev.Type != "initial" || !sameJSON(ev.Data, fmt.Sprintf(`[{"id":%d,"owner":"alice","text":"a0"},{"id":%d,"owner":"alice","text":"a1"},{"id":%d,"owner":"alice","text":"a2"}]`,
+			mine[0].ID, mine[1].ID, mine[2].ID)) {
+			t.Errorf("alice's snapshot of 3: %s %s", ev.Type, ev.Data)
+		}
+	})
 }

@@ -17,8 +17,8 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/fastapi-easy/easy-go/easy"
-	"github.com/fastapi-easy/easy-go/easy/crud"
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/internal/capture"
 )
 
@@ -62,6 +62,7 @@ func Setup(app *easy.App, models ...any) *Manager {
 	if err != nil {
 		panic("ws: Setup: " + err.Error())
 	}
+	attachPolicies(sources, m.cfg.policies)
 	prefix := m.cfg.prefix
 	for _, src := range sources {
 		src.capture = c
@@ -116,6 +117,14 @@ type gormSource struct {
 	table   string
 	typ     reflect.Type
 	sch     *schema.Schema
+	parser  *query.Parser
+	policy  *query.Policy // nil: every connection sees every row
+}
+
+// scope returns the rows a connection whose handshake resolved ctx may
+// see, under the source's row policy.
+func (s *gormSource) scope(ctx context.Context) (*query.Filter, error) {
+	return s.parser.Scope(ctx, s.policy)
 }
 
 func newGORMSource(db *gorm.DB, m *Manager, model any) (*gormSource, error) {
@@ -133,16 +142,18 @@ func newGORMSource(db *gorm.DB, m *Manager, model any) (*gormSource, error) {
 	if sch.PrioritizedPrimaryField == nil {
 		return nil, fmt.Errorf("%s has no primary key", t)
 	}
-	// A filter that does not parse for the model means the CRUD list
-	// language cannot serve it either; find out now, not on subscribe.
-	if _, err := crud.ParseAnyFilter(reflect.New(t).Interface(), nil); err != nil {
+	// The query language of the model, its columns named as the database
+	// names them: filters and the row policy run on it, in SQL and in
+	// memory alike. A model it cannot read fails now, not on subscribe.
+	p, err := query.New(reflect.New(t).Interface(), db, query.Config{MaxIn: query.DefaultMaxIn})
+	if err != nil {
 		return nil, err
 	}
-	return &gormSource{db: db, m: m, table: sch.Table, typ: t, sch: sch}, nil
+	return &gormSource{db: db, m: m, table: sch.Table, typ: t, sch: sch, parser: p}, nil
 }
 
 func (s *gormSource) Filter(values map[string]string) (Filter, error) {
-	f, err := crud.ParseAnyFilter(reflect.New(s.typ).Interface(), values)
+	f, err := s.parser.Filter(values)
 	if err != nil {
 		var ve *problem.ValidationError
 		if errors.As(err, &ve) && len(ve.Errors) > 0 {
@@ -161,8 +172,8 @@ func (s *gormSource) Snapshot(ctx context.Context, f Filter, limit int) ([]Chang
 	var seq uint64
 	err := s.capture.Exclusive(ctx, func(tx *gorm.DB) error {
 		q := tx.Model(reflect.New(s.typ).Interface())
-		if af, ok := f.(*crud.AnyFilter); ok && af != nil {
-			q = af.Apply(q)
+		if qf, ok := f.(*query.Filter); ok && qf != nil {
+			q = qf.Apply(q)
 		}
 		order := clause.OrderByColumn{Column: clause.Column{Table: clause.CurrentTable, Name: s.sch.PrioritizedPrimaryField.DBName}}
 		// The seq is taken before the rows are read: with a broker, an event

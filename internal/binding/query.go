@@ -39,7 +39,7 @@ func ParseQuery(raw string) (url.Values, error) {
 			continue
 		}
 		if strings.IndexByte(part, ';') >= 0 {
-			return nil, queryError("query_parsing", "Query string is malformed: a semicolon separates nothing; use & between parameters and %3B for a semicolon in a value", part, nil)
+			return nil, queryError("query_parsing", "Invalid query string: a semicolon does not separate parameters; use & between parameters, and %3B for a semicolon in a value", part, nil)
 		}
 		key, value, _ := strings.Cut(part, "=")
 		k, err := url.QueryUnescape(key)
@@ -47,7 +47,7 @@ func ParseQuery(raw string) (url.Values, error) {
 			value, err = url.QueryUnescape(value)
 		}
 		if err != nil {
-			return nil, queryError("query_parsing", "Query string is malformed: invalid percent escape", part, nil)
+			return nil, queryError("query_parsing", "Invalid query string: a % must start an escape of two hexadecimal digits, such as %25", part, nil)
 		}
 		v[k] = append(v[k], value)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/easy/ratelimit"
 	"github.com/fastapi-easy/easy-go/easy/security"
 	"github.com/fastapi-easy/easy-go/easy/ws"
@@ -92,11 +93,10 @@ func Mount(app *easy.App, secret []byte) *ws.Manager {
 		return u, nil
 	}, easy.Status(http.StatusCreated), easy.Errors(http.StatusConflict), easy.Summary("Sign up"))
 
-	app.Include(easy.CRUDRouter[Item](crud.Uses(user), crud.Scope("owner", func(ctx context.Context) (any, error) {
-		return user.From(ctx).Subject, nil
-	})))
-	return ws.Setup(app, Item{}, ws.Secure(user,
-		ws.Rows(func(c *security.Claims, it *Item) bool { return c != nil && it != nil && it.Owner == c.Subject })))
+	// One row rule, for REST and realtime alike: a user sees their own items.
+	owner := query.Rows("owner", func(ctx context.Context) (any, error) { return user.From(ctx).Subject, nil })
+	app.Include(easy.CRUDRouter[Item](crud.Uses(user), crud.Policy(owner)))
+	return ws.Setup(app, Item{}, ws.Secure(user), ws.Policy(Item{}, owner))
 }
 
 // issue signs an access token for username.

@@ -1,42 +1,17 @@
-package crud
+package query
 
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"unicode"
 
-	"gorm.io/gorm"
-
-	"github.com/fastapi-easy/easy-go/easy/openapi"
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/binding"
 	"github.com/fastapi-easy/easy-go/internal/testdb"
 )
-
-// registrar mounts a Router without an App.
-type registrar struct {
-	db   *gorm.DB
-	spec *openapi.Spec
-	mux  *http.ServeMux
-}
-
-func newRegistrar(db *gorm.DB) *registrar {
-	return &registrar{db: db, spec: openapi.New(openapi.Info{}), mux: http.NewServeMux()}
-}
-
-func (r *registrar) AddOperation(op openapi.Operation, h http.Handler) {
-	if err := r.spec.Add(op); err != nil {
-		panic(err)
-	}
-}
-func (r *registrar) DB() *gorm.DB         { return r.db }
-func (r *registrar) Spec() *openapi.Spec  { return r.spec }
-func (r *registrar) Logger() *slog.Logger { return slog.Default() }
 
 // fuzzRow has a field of each kind, and text meant to trip escaping.
 type fuzzRow struct {
@@ -54,18 +29,19 @@ var fuzzNames = []string{
 	"semi;colon", "--comment", "x' OR '1'='1", "under_score", "%", "_", `\`, "tab\there", "日本",
 }
 
-// FuzzParseQuery feeds list queries to the parser and, when one parses,
-// runs it: a bad query must be a 422 located at one of its parameters,
-// a good one must run without a database error and select exactly the
-// rows Match selects, and the table must stay whole. The seed corpus is in
-// testdata/fuzz/FuzzParseQuery.
+// FuzzParseQuery feeds raw query strings to the one query-string parser
+// and the list parser and, when one parses, runs it: a malformed query
+// string must be a 422 at ["query"], a bad list query a 422 located at one
+// of its parameters, a good one must run without a database error and
+// select exactly the rows Match selects, and the table must stay whole.
+// The seed corpus is in testdata/fuzz/FuzzParseQuery.
 func FuzzParseQuery(f *testing.F) {
 	db := testdb.SQLite(f, nil)
-	rt := New[fuzzRow]()
 	if err := db.AutoMigrate(&fuzzRow{}); err != nil {
 		f.Fatal(err)
 	}
-	if err := rt.Mount(newRegistrar(db)); err != nil {
+	p, err := New(fuzzRow{}, db, Config{DefaultLimit: DefaultLimit, MaxLimit: DefaultMaxLimit, MaxIn: DefaultMaxIn})
+	if err != nil {
 		f.Fatal(err)
 	}
 	var rows []fuzzRow
@@ -83,11 +59,15 @@ func FuzzParseQuery(f *testing.F) {
 	ctx := context.Background()
 
 	f.Fuzz(func(t *testing.T, raw string) {
-		values, err := url.ParseQuery(raw)
+		values, err := binding.ParseQuery(raw)
 		if err != nil {
+			var ve *problem.ValidationError
+			if !errors.As(err, &ve) || len(ve.Errors) != 1 || len(ve.Errors[0].Loc) != 1 || ve.Errors[0].Loc[0] != "query" {
+				t.Fatalf("%q: a malformed query gives %v, want one 422 at [query]", raw, err)
+			}
 			return
 		}
-		q, err := rt.parser.list(values)
+		q, err := p.List(values)
 		if err != nil {
 			var ve *problem.ValidationError
 			if !errors.As(err, &ve) || len(ve.Errors) == 0 {
@@ -104,16 +84,22 @@ func FuzzParseQuery(f *testing.F) {
 			return
 		}
 		q.skip, q.limit = 0, len(rows)+1
-		got, total, err := rt.find(ctx, q, nil)
-		if err != nil {
+		var got []fuzzRow
+		var total int64
+		base := q.Where(db.WithContext(ctx).Model(&fuzzRow{}))
+		if err := base.Count(&total).Error; err != nil {
+			t.Fatalf("%q: the count failed: %v", raw, err)
+		}
+		if err := q.Page(q.Where(db.WithContext(ctx))).Find(&got).Error; err != nil {
 			t.Fatalf("%q: the query failed: %v", raw, err)
 		}
 		if !comparable(q) {
 			return
 		}
+		match := &Filter{m: p.m, conds: q.conds}
 		var want []uint
 		for i := range rows {
-			if matchAll(q.conds, &rows[i]) {
+			if match.Match(&rows[i]) {
 				want = append(want, rows[i].ID)
 			}
 		}
@@ -134,16 +120,11 @@ func FuzzParseQuery(f *testing.F) {
 
 // comparable reports whether SQLite and Match agree by design on q:
 // SQLite folds the case of ASCII letters alone.
-func comparable(q *listQuery) bool {
+func comparable(q *List) bool {
 	for _, c := range q.conds {
 		if c.op == ILike && strings.IndexFunc(c.val.(string), func(r rune) bool { return r > unicode.MaxASCII }) >= 0 {
 			return false
 		}
 	}
 	return true
-}
-
-func matchAll(conds []cond, row *fuzzRow) bool {
-	f := &Filter[fuzzRow]{filter{conds: conds}}
-	return f.Match(row)
 }

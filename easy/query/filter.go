@@ -1,103 +1,68 @@
-package crud
+package query
 
 import (
 	"cmp"
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/fastapi-easy/easy-go/internal/model"
 )
 
-// Filter is a set of conditions on T, parsed from the list query language
-// (name=apple, price__gt=10, id__in=1,2,3, name__ilike=app, ...). It
-// selects rows in SQL (Apply) and matches values in memory (Match) with
-// the same meaning, so a realtime subscription can filter events as the
+// Filter is a set of conditions on a model's rows, in the list query
+// language (name=apple, price__gt=10, id__in=1,2,3, name__ilike=app, ...).
+// It selects rows in SQL (Apply) and matches rows in memory (Match) with
+// the same meaning, so that a realtime subscription filters events as the
 // list filters rows. It is safe for concurrent use.
-type Filter[T any] struct {
-	filter
-}
-
-// AnyFilter is a Filter over a model known only at run time, as
-// ws.Setup(app, Item{}) knows it.
-type AnyFilter struct {
-	filter
-}
-
-// filter is a Filter without its type.
-type filter struct {
-	m     *model
+type Filter struct {
+	m     *model.Model
 	conds []cond
 }
 
-// ParseFilter parses filters on T: each key is a field's JSON name, alone
-// for equality or followed by __ and an operator, each value is parsed as
-// the field's type. A bad key, operator or value is an
-// *problem.ValidationError (422) that locates each problem at ["query",
-// key]. Every column field of a scalar type can be filtered; a Router's
-// ParseFilter keeps to its Filterable fields.
-//
-// ParseFilter parses T's schema at each call: parse a filter once and keep
-// it.
-func ParseFilter[T any](values map[string]string) (*Filter[T], error) {
-	f, err := parseFilter(reflect.TypeFor[T](), values)
+// ParseFilter parses filters on T, on every column field of a scalar
+// type: each key is a field's JSON name, alone for equality or followed
+// by __ and an operator, and each value is parsed as the field's type. A
+// bad key, operator or value is a *problem.ValidationError (422) that
+// locates each problem at ["query", key]. It reads T's schema at each
+// call: parse a filter once and keep it, or keep a Parser.
+func ParseFilter[T any](values map[string]string) (*Filter, error) {
+	p, err := New(new(T), nil, Config{MaxIn: DefaultMaxIn})
 	if err != nil {
 		return nil, err
 	}
-	return &Filter[T]{f}, nil
+	return p.Filter(values)
 }
 
-// ParseAnyFilter is ParseFilter for the type of model, a struct or a
-// pointer to one.
-func ParseAnyFilter(model any, values map[string]string) (*AnyFilter, error) {
-	t := reflect.TypeOf(model)
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == nil {
-		return nil, fmt.Errorf("crud: ParseAnyFilter: nil model")
-	}
-	f, err := parseFilter(t, values)
-	if err != nil {
-		return nil, err
-	}
-	return &AnyFilter{f}, nil
-}
-
-func parseFilter(t reflect.Type, values map[string]string) (filter, error) {
-	if t.Kind() != reflect.Struct {
-		return filter{}, fmt.Errorf("crud: the model must be a struct, not %s", t)
-	}
-	sch, err := parseSchema(t, nil)
-	if err != nil {
-		return filter{}, fmt.Errorf("crud: %s: %w", t, err)
-	}
-	m, err := newModel(t, sch, nil, nil)
-	if err != nil {
-		return filter{}, err
-	}
-	p, err := newParser(m, 0, 0, defaultConfig().maxIn, false)
-	if err != nil {
-		return filter{}, err
-	}
-	return p.filter(values)
-}
-
-// filter parses filters alone.
-func (p *parser) filter(values map[string]string) (filter, error) {
+// Filter parses filters alone, on the fields the parser may filter by.
+func (p *Parser) Filter(values map[string]string) (*Filter, error) {
 	conds, err := p.filters(values)
 	if err != nil {
-		return filter{}, err
+		return nil, err
 	}
-	return filter{m: p.m, conds: conds}, nil
+	return &Filter{m: p.m, conds: conds}, nil
+}
+
+// And returns the filter of the rows that pass both f and g, a filter of
+// the same model or nil.
+func (f *Filter) And(g *Filter) *Filter {
+	if g == nil || len(g.conds) == 0 {
+		return f
+	}
+	if g.m.Type != f.m.Type {
+		panic(fmt.Sprintf("query: And of a filter of %s and one of %s", f.m.Type, g.m.Type))
+	}
+	return &Filter{m: f.m, conds: append(slices.Clip(f.conds), g.conds...)}
 }
 
 // Conditions returns the filter's conditions, ordered by field and
 // operator.
-func (f *filter) Conditions() []Condition {
+func (f *Filter) Conditions() []Condition {
 	out := make([]Condition, len(f.conds))
 	for i, c := range f.conds {
 		out[i] = c.export()
@@ -105,18 +70,10 @@ func (f *filter) Conditions() []Condition {
 	return out
 }
 
-// Match reports whether item passes every condition. A nil pointer field
-// passes none, as NULL compares to nothing in SQL.
-func (f *Filter[T]) Match(item *T) bool {
-	if item == nil {
-		return false
-	}
-	return f.match(reflect.ValueOf(item).Elem())
-}
-
 // Match reports whether row, a value of the model or a pointer to one,
-// passes every condition; a value of another type passes none.
-func (f *AnyFilter) Match(row any) bool {
+// passes every condition; a value of another type passes none. A nil
+// pointer field passes no condition, as NULL compares to nothing in SQL.
+func (f *Filter) Match(row any) bool {
 	v := reflect.ValueOf(row)
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
@@ -124,13 +81,9 @@ func (f *AnyFilter) Match(row any) bool {
 		}
 		v = v.Elem()
 	}
-	if !v.IsValid() || v.Type() != f.m.typ {
+	if !v.IsValid() || v.Type() != f.m.Type {
 		return false
 	}
-	return f.match(v)
-}
-
-func (f *filter) match(v reflect.Value) bool {
 	for i := range f.conds {
 		if !f.conds[i].match(v) {
 			return false
@@ -141,11 +94,14 @@ func (f *filter) match(v reflect.Value) bool {
 
 // Apply adds the filter's conditions to db, as bound parameters on
 // columns named by db's naming strategy.
-func (f *filter) Apply(db *gorm.DB) *gorm.DB {
+func (f *Filter) Apply(db *gorm.DB) *gorm.DB {
 	if len(f.conds) == 0 {
 		return db
 	}
-	sch, err := parseSchema(f.m.typ, db)
+	if f.m.Dialect != "" { // the parser had a database: its columns are named
+		return db.Where(f.where(f.m.Dialect))
+	}
+	sch, err := model.Parse(f.m.Type, db)
 	if err != nil {
 		db.AddError(err)
 		return db
@@ -154,14 +110,26 @@ func (f *filter) Apply(db *gorm.DB) *gorm.DB {
 	exprs := make([]clause.Expression, 0, len(f.conds))
 	for i := range f.conds {
 		c := &f.conds[i]
-		gf := sch.FieldsByBindName[c.f.bind]
+		gf := sch.FieldsByBindName[c.f.Bind]
 		if gf == nil || gf.DBName == "" {
-			db.AddError(fmt.Errorf("crud: %s has no column %s", f.m.typ, c.f.name))
+			db.AddError(fmt.Errorf("query: %s has no column %s", f.m.Type, c.f.Name))
 			return db
 		}
 		exprs = append(exprs, c.expr(clause.Column{Name: gf.DBName}, dialect))
 	}
 	return db.Where(clause.And(exprs...))
+}
+
+// where is the conditions in SQL on the model's own columns.
+func (f *Filter) where(dialect string) clause.Expression {
+	if len(f.conds) == 1 {
+		return f.conds[0].expr(f.conds[0].f.Column, dialect)
+	}
+	exprs := make([]clause.Expression, len(f.conds))
+	for i := range f.conds {
+		exprs[i] = f.conds[i].expr(f.conds[i].f.Column, dialect)
+	}
+	return clause.And(exprs...)
 }
 
 // expr is the condition in SQL, on column col, its value a bound parameter.
@@ -179,7 +147,7 @@ func (c *cond) expr(col clause.Column, dialect string) clause.Expression {
 		return clause.Lte{Column: col, Value: c.sqlValue(dialect, c.val)}
 	case In:
 		vals := c.vals
-		if c.f.kind == kindTime && dialect == "sqlite" {
+		if c.f.Kind == model.KindTime && dialect == "sqlite" {
 			vals = make([]any, len(c.vals))
 			for i, v := range c.vals {
 				vals[i] = c.sqlValue(dialect, v)
@@ -231,7 +199,7 @@ func likePattern(s string) string {
 
 // match reports whether the struct v passes c.
 func (c *cond) match(v reflect.Value) bool {
-	fv, err := v.FieldByIndexErr(c.f.index)
+	fv, err := v.FieldByIndexErr(c.f.Index)
 	if err != nil {
 		return false
 	}
@@ -243,20 +211,20 @@ func (c *cond) match(v reflect.Value) bool {
 	}
 	switch c.op {
 	case Eq:
-		return compare(c.f.kind, fv, c.val) == 0
+		return compare(c.f.Kind, fv, c.val) == 0
 	case Ne:
-		return compare(c.f.kind, fv, c.val) != 0
+		return compare(c.f.Kind, fv, c.val) != 0
 	case Gt:
-		return compare(c.f.kind, fv, c.val) > 0
+		return compare(c.f.Kind, fv, c.val) > 0
 	case Gte:
-		return compare(c.f.kind, fv, c.val) >= 0
+		return compare(c.f.Kind, fv, c.val) >= 0
 	case Lt:
-		return compare(c.f.kind, fv, c.val) < 0
+		return compare(c.f.Kind, fv, c.val) < 0
 	case Lte:
-		return compare(c.f.kind, fv, c.val) <= 0
+		return compare(c.f.Kind, fv, c.val) <= 0
 	case In:
 		for _, x := range c.vals {
-			if compare(c.f.kind, fv, x) == 0 {
+			if compare(c.f.Kind, fv, x) == 0 {
 				return true
 			}
 		}
@@ -270,17 +238,17 @@ func (c *cond) match(v reflect.Value) bool {
 }
 
 // compare compares the field value fv of kind k with a canonical value.
-func compare(k kind, fv reflect.Value, x any) int {
+func compare(k model.Kind, fv reflect.Value, x any) int {
 	switch k {
-	case kindString:
+	case model.KindString:
 		return strings.Compare(fv.String(), x.(string))
-	case kindInt:
+	case model.KindInt:
 		return cmp.Compare(fv.Int(), x.(int64))
-	case kindUint:
+	case model.KindUint:
 		return cmp.Compare(fv.Uint(), x.(uint64))
-	case kindFloat:
+	case model.KindFloat:
 		return cmp.Compare(fv.Float(), x.(float64))
-	case kindBool:
+	case model.KindBool:
 		a, b := fv.Bool(), x.(bool)
 		switch {
 		case a == b:
@@ -289,7 +257,7 @@ func compare(k kind, fv reflect.Value, x any) int {
 			return -1
 		}
 		return 1
-	case kindTime:
+	case model.KindTime:
 		var t time.Time
 		if fv.CanAddr() {
 			t = *fv.Addr().Interface().(*time.Time)
@@ -303,36 +271,36 @@ func compare(k kind, fv reflect.Value, x any) int {
 
 // resolve checks a Condition built in Go (by a hook) and puts its value in
 // canonical form.
-func (m *model) resolve(c Condition) (cond, error) {
-	f := m.byName[c.Field]
-	if f == nil || f.gorm == nil {
+func resolve(m *model.Model, c Condition) (cond, error) {
+	f := m.ByName[c.Field]
+	if f == nil || f.GORM == nil {
 		return cond{}, fmt.Errorf("no column field %q", c.Field)
 	}
 	op := c.Op
 	if op == "" {
 		op = Eq
 	}
-	if !op.applies(f.kind) {
-		return cond{}, fmt.Errorf("operator %q does not apply to %s, a %s", op, f.name, f.kind)
+	if !op.applies(f.Kind) {
+		return cond{}, fmt.Errorf("operator %q does not apply to %s, a %s", op, f.Name, f.Kind)
 	}
 	out := cond{f: f, op: op}
 	if op != In {
-		v, err := canonical(f.kind, c.Value)
+		v, err := canonical(f.Kind, c.Value)
 		if err != nil {
-			return cond{}, fmt.Errorf("%s: %w", f.name, err)
+			return cond{}, fmt.Errorf("%s: %w", f.Name, err)
 		}
 		out.val = v
 		return out, nil
 	}
 	rv := reflect.ValueOf(c.Value)
 	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
-		return cond{}, fmt.Errorf("%s: the value of in must be a slice, not %T", f.name, c.Value)
+		return cond{}, fmt.Errorf("%s: the value of in must be a slice, not %T", f.Name, c.Value)
 	}
 	out.vals = make([]any, rv.Len())
 	for i := range out.vals {
-		v, err := canonical(f.kind, rv.Index(i).Interface())
+		v, err := canonical(f.Kind, rv.Index(i).Interface())
 		if err != nil {
-			return cond{}, fmt.Errorf("%s[%d]: %w", f.name, i, err)
+			return cond{}, fmt.Errorf("%s[%d]: %w", f.Name, i, err)
 		}
 		out.vals[i] = v
 	}
@@ -340,11 +308,11 @@ func (m *model) resolve(c Condition) (cond, error) {
 }
 
 // canonical converts a Go value to the canonical value of kind k.
-func canonical(k kind, v any) (any, error) {
-	if t, ok := v.(time.Time); ok && k == kindTime {
+func canonical(k model.Kind, v any) (any, error) {
+	if t, ok := v.(time.Time); ok && k == model.KindTime {
 		return t, nil
 	}
-	if t, ok := v.(*time.Time); ok && t != nil && k == kindTime {
+	if t, ok := v.(*time.Time); ok && t != nil && k == model.KindTime {
 		return *t, nil
 	}
 	rv := reflect.ValueOf(v)
@@ -352,23 +320,23 @@ func canonical(k kind, v any) (any, error) {
 		rv = rv.Elem()
 	}
 	switch {
-	case k == kindString && rv.Kind() == reflect.String:
+	case k == model.KindString && rv.Kind() == reflect.String:
 		return rv.String(), nil
-	case k == kindBool && rv.Kind() == reflect.Bool:
+	case k == model.KindBool && rv.Kind() == reflect.Bool:
 		return rv.Bool(), nil
-	case k == kindInt && rv.CanInt():
+	case k == model.KindInt && rv.CanInt():
 		return rv.Int(), nil
-	case k == kindInt && rv.CanUint() && rv.Uint() <= math.MaxInt64:
+	case k == model.KindInt && rv.CanUint() && rv.Uint() <= math.MaxInt64:
 		return int64(rv.Uint()), nil
-	case k == kindUint && rv.CanUint() && rv.Uint() <= math.MaxInt64:
+	case k == model.KindUint && rv.CanUint() && rv.Uint() <= math.MaxInt64:
 		return rv.Uint(), nil
-	case k == kindUint && rv.CanInt() && rv.Int() >= 0:
+	case k == model.KindUint && rv.CanInt() && rv.Int() >= 0:
 		return uint64(rv.Int()), nil
-	case k == kindFloat && rv.CanFloat():
+	case k == model.KindFloat && rv.CanFloat():
 		return rv.Float(), nil
-	case k == kindFloat && rv.CanInt():
+	case k == model.KindFloat && rv.CanInt():
 		return float64(rv.Int()), nil
-	case k == kindFloat && rv.CanUint():
+	case k == model.KindFloat && rv.CanUint():
 		return float64(rv.Uint()), nil
 	}
 	return nil, fmt.Errorf("%T is not a %s", v, k)

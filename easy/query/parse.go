@@ -1,4 +1,4 @@
-package crud
+package query
 
 import (
 	"cmp"
@@ -11,12 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/binding"
+	"github.com/fastapi-easy/easy-go/internal/model"
 )
 
 // Op is a filter operator. In a query it follows the field name after two
@@ -49,14 +50,14 @@ func opOf(s string) (Op, bool) {
 }
 
 // applies reports whether o can filter a field of kind k.
-func (o Op) applies(k kind) bool {
+func (o Op) applies(k model.Kind) bool {
 	switch o {
 	case Eq, Ne, In:
-		return k != kindOther
+		return k != model.KindOther
 	case Gt, Gte, Lt, Lte:
-		return k == kindInt || k == kindUint || k == kindFloat || k == kindTime
+		return k == model.KindInt || k == model.KindUint || k == model.KindFloat || k == model.KindTime
 	case Like, ILike:
-		return k == kindString
+		return k == model.KindString
 	}
 	return false
 }
@@ -102,55 +103,139 @@ type Query struct {
 
 // cond is a Condition resolved against the model.
 type cond struct {
-	f    *field
+	f    *model.Field
 	op   Op
 	val  any   // canonical: string, int64, uint64, float64, bool, time.Time
 	vals []any // for In
 }
 
 type sortKey struct {
-	f    *field
+	f    *model.Field
 	desc bool
 }
 
-// listQuery is a parsed list request.
-type listQuery struct {
+// List is a parsed list request: its page, order and filters, ready to
+// run (Where, Page) or to hand to a hook (Query).
+type List struct {
 	skip, limit int
 	sort        []sortKey
 	conds       []cond
 	deleted     bool
+	scopes      []func(*gorm.DB) *gorm.DB
+	p           *Parser
 }
 
-// parser parses the query language of one model.
-type parser struct {
-	m       *model
+// The defaults of the CRUD list: a page of 100 rows, at most 1,000, and
+// at most 500 values in an in filter.
+const (
+	DefaultLimit    = 100
+	DefaultMaxLimit = 1000
+	DefaultMaxIn    = 500
+)
+
+// Config says what a Parser accepts.
+type Config struct {
+	// DefaultLimit is the limit of a list that names none; MaxLimit the
+	// largest limit a client may ask for.
+	DefaultLimit, MaxLimit int
+	// MaxIn is the most values an in filter may list.
+	MaxIn int
+	// Filterable and Sortable, when not nil, name the only fields (by
+	// JSON name) a client may filter or sort by; nil allows every column
+	// of a scalar type.
+	Filterable, Sortable []string
+	// IncludeDeleted accepts include_deleted=true on a model with
+	// gorm.DeletedAt.
+	IncludeDeleted bool
+}
+
+// Parser parses the query language of one model. It is safe for
+// concurrent use.
+type Parser struct {
+	m       *model.Model
 	def     int // default limit
 	max     int // largest limit
 	maxIn   int
 	deleted bool // include_deleted is accepted
-	parse   map[*field]func(string, reflect.Value) *problem.FieldError
+	parse   map[*model.Field]func(string, reflect.Value) *problem.FieldError
+	byKey   clause.OrderBy
 }
 
-func newParser(m *model, def, max, maxIn int, deleted bool) (*parser, error) {
-	p := &parser{m: m, def: def, max: max, maxIn: maxIn, deleted: deleted && m.soft,
-		parse: map[*field]func(string, reflect.Value) *problem.FieldError{}}
-	for _, f := range m.fields {
-		if f.kind == kindOther || f.kind == kindTime || f.gorm == nil {
+// New returns the Parser of model (a struct or a pointer to one), its
+// columns named as db names them (GORM's default naming when db is nil).
+// A model that is not a GORM model with one primary key, or a Config that
+// names a field that cannot be filtered or sorted, is an error.
+func New(model any, db *gorm.DB, cfg Config) (*Parser, error) {
+	t := reflect.TypeOf(model)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("the model must be a struct, not %T", model)
+	}
+	m, err := readModel(t, db, cfg.Filterable, cfg.Sortable)
+	if err != nil {
+		return nil, err
+	}
+	return newParser(m, cfg)
+}
+
+// readModel reads t's schema with db's naming.
+func readModel(t reflect.Type, db *gorm.DB, filter, sort []string) (*model.Model, error) {
+	sch, err := model.Parse(t, db)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t, err)
+	}
+	m, err := model.New(t, sch, filter, sort)
+	if err != nil {
+		return nil, err
+	}
+	if db != nil {
+		m.Dialect = db.Dialector.Name()
+	}
+	return m, nil
+}
+
+func newParser(m *model.Model, cfg Config) (*Parser, error) {
+	p := &Parser{m: m, def: cfg.DefaultLimit, max: cfg.MaxLimit, maxIn: cfg.MaxIn, deleted: cfg.IncludeDeleted && m.Soft,
+		parse: map[*model.Field]func(string, reflect.Value) *problem.FieldError{},
+		byKey: clause.OrderBy{Columns: []clause.OrderByColumn{{Column: m.PK.Column}}}}
+	for _, f := range m.Fields {
+		if f.Kind == model.KindOther || f.Kind == model.KindTime || f.GORM == nil {
 			continue
 		}
-		fn, err := binding.Parser(f.base)
+		fn, err := binding.Parser(f.Base)
 		if err != nil {
-			return nil, fmt.Errorf("crud: field %s: %w", f.name, err)
+			return nil, fmt.Errorf("field %s: %w", f.Name, err)
 		}
 		p.parse[f] = fn
 	}
 	return p, nil
 }
 
-// list parses the query of a list request. Every problem is reported, at
+// IncludeDeleted reports whether the parser accepts include_deleted.
+func (p *Parser) IncludeDeleted() bool { return p.deleted }
+
+// Deleted reads include_deleted from the query of a read, which takes no
+// other parameter of the language: whether it asks for soft-deleted rows
+// too. A value that is not a boolean, or include_deleted where the parser
+// does not accept it, is a 422.
+func (p *Parser) Deleted(values url.Values) (bool, error) {
+	v, ok := values[paramDeleted]
+	if !ok || len(v) == 0 || !p.deleted {
+		return false, nil
+	}
+	b, fe := parseBool(paramDeleted, v[len(v)-1])
+	if fe != nil {
+		return false, &problem.ValidationError{Errors: []problem.FieldError{*fe}}
+	}
+	return b, nil
+}
+
+// List parses the query of a list request. Every problem is reported, at
 // ["query", name].
-func (p *parser) list(values url.Values) (*listQuery, error) {
-	q := &listQuery{limit: p.def}
+func (p *Parser) List(values url.Values) (*List, error) {
+	q := &List{limit: p.def, p: p}
 	var errs problem.ValidationError
 	for key, vals := range values {
 		if len(vals) == 0 {
@@ -203,13 +288,13 @@ func (p *parser) list(values url.Values) (*listQuery, error) {
 func sortConds(conds []cond) {
 	if len(conds) > 1 {
 		slices.SortStableFunc(conds, func(a, b cond) int {
-			return cmp.Or(cmp.Compare(a.f.name, b.f.name), cmp.Compare(a.op, b.op))
+			return cmp.Or(cmp.Compare(a.f.Name, b.f.Name), cmp.Compare(a.op, b.op))
 		})
 	}
 }
 
 // filters parses filters alone, as ParseFilter does.
-func (p *parser) filters(values map[string]string) ([]cond, error) {
+func (p *Parser) filters(values map[string]string) ([]cond, error) {
 	var errs problem.ValidationError
 	var conds []cond
 	for key, v := range values {
@@ -236,15 +321,15 @@ func sortErrors(errs []problem.FieldError) {
 }
 
 // cond parses one filter, key=value.
-func (p *parser) cond(key, value string, errs *problem.ValidationError) (cond, bool) {
-	f, op := p.m.byName[key], Eq
+func (p *Parser) cond(key, value string, errs *problem.ValidationError) (cond, bool) {
+	f, op := p.m.ByName[key], Eq
 	if f == nil {
 		name, suffix, found := cutLast(key, "__")
-		if !found || p.m.byName[name] == nil {
+		if !found || p.m.ByName[name] == nil {
 			errs.Errors = append(errs.Errors, unknownParam(key, value))
 			return cond{}, false
 		}
-		f = p.m.byName[name]
+		f = p.m.ByName[name]
 		var ok bool
 		if op, ok = opOf(suffix); !ok {
 			errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_operator", Loc: []any{"query", key}, Input: value,
@@ -252,14 +337,14 @@ func (p *parser) cond(key, value string, errs *problem.ValidationError) (cond, b
 			return cond{}, false
 		}
 	}
-	if !f.filter {
+	if !f.Filter {
 		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_field", Loc: []any{"query", key}, Input: value,
-			Msg: fmt.Sprintf("Cannot filter by %s", f.name)})
+			Msg: fmt.Sprintf("Cannot filter by %s", f.Name)})
 		return cond{}, false
 	}
-	if !op.applies(f.kind) {
+	if !op.applies(f.Kind) {
 		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_operator", Loc: []any{"query", key}, Input: value,
-			Msg: fmt.Sprintf("Operator %q does not apply to %s, a %s", op, f.name, f.kind)})
+			Msg: fmt.Sprintf("Operator %q does not apply to %s, a %s", op, f.Name, f.Kind)})
 		return cond{}, false
 	}
 	c := cond{f: f, op: op}
@@ -298,23 +383,23 @@ func (p *parser) cond(key, value string, errs *problem.ValidationError) (cond, b
 }
 
 // value parses s as a value of f, in canonical form.
-func (p *parser) value(f *field, s string) (any, *problem.FieldError) {
-	if f.kind == kindTime {
+func (p *Parser) value(f *model.Field, s string) (any, *problem.FieldError) {
+	if f.Kind == model.KindTime {
 		return parseTime(s)
 	}
-	rv := reflect.New(f.base).Elem()
+	rv := reflect.New(f.Base).Elem()
 	if fe := p.parse[f](s, rv); fe != nil {
 		return nil, fe
 	}
-	switch f.kind {
-	case kindString:
-		if fe := checkText(rv.String()); fe != nil {
+	switch f.Kind {
+	case model.KindString:
+		if fe := model.CheckText(rv.String()); fe != nil {
 			return nil, fe
 		}
 		return rv.String(), nil
-	case kindInt:
+	case model.KindInt:
 		return rv.Int(), nil
-	case kindUint:
+	case model.KindUint:
 		u := rv.Uint()
 		if u > math.MaxInt64 {
 			// No database easy supports stores it, and drivers refuse it.
@@ -322,22 +407,12 @@ func (p *parser) value(f *field, s string) (any, *problem.FieldError) {
 				Msg: "Input should be less than or equal to 9223372036854775807", Ctx: map[string]any{"le": uint64(math.MaxInt64)}}
 		}
 		return u, nil
-	case kindFloat:
+	case model.KindFloat:
 		return rv.Float(), nil
-	case kindBool:
+	case model.KindBool:
 		return rv.Bool(), nil
 	}
 	return nil, &problem.FieldError{Type: "value_error", Input: s, Msg: "Value error, cannot filter by this field"}
-}
-
-// checkText refuses text no database of easy stores alike: PostgreSQL
-// takes neither invalid UTF-8 nor NUL characters.
-func checkText(s string) *problem.FieldError {
-	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
-		return &problem.FieldError{Type: "string_type", Input: strings.ToValidUTF8(s, "\ufffd"),
-			Msg: "Input should be a valid UTF-8 string without NUL characters"}
-	}
-	return nil
 }
 
 func parseTime(s string) (any, *problem.FieldError) {
@@ -354,24 +429,24 @@ func parseTime(s string) (any, *problem.FieldError) {
 }
 
 // sortKeys parses sort=name,-price.
-func (p *parser) sortKeys(s string, errs *problem.ValidationError) []sortKey {
+func (p *Parser) sortKeys(s string, errs *problem.ValidationError) []sortKey {
 	if s == "" {
 		return nil
 	}
 	n := strings.Count(s, ",") + 1
-	if n > len(p.m.fields) {
+	if n > len(p.m.Fields) {
 		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_long", Loc: []any{"query", paramSort}, Input: problem.Truncate(s),
-			Msg: fmt.Sprintf("Sort by at most %d fields", len(p.m.fields))})
+			Msg: fmt.Sprintf("Sort by at most %d fields", len(p.m.Fields))})
 		return nil
 	}
 	keys := make([]sortKey, 0, n)
 	for part := range strings.SplitSeq(s, ",") {
 		name, desc := strings.CutPrefix(part, "-")
-		f := p.m.byName[name]
-		if f == nil || !f.sort {
+		f := p.m.ByName[name]
+		if f == nil || !f.Sort {
 			errs.Errors = append(errs.Errors, problem.FieldError{Type: "sort_field", Loc: []any{"query", paramSort}, Input: s,
 				Msg: fmt.Sprintf("Cannot sort by %q: use a comma-separated list of %s, each with - in front to sort descending",
-					part, strings.Join(p.m.names(func(f *field) bool { return f.sort }), ", "))})
+					part, strings.Join(p.m.Names(func(f *model.Field) bool { return f.Sort }), ", "))})
 			return nil
 		}
 		keys = append(keys, sortKey{f: f, desc: desc})
@@ -426,11 +501,12 @@ func cutLast(s, sep string) (before, after string, found bool) {
 	return s[:i], s[i+len(sep):], true
 }
 
-// export turns a parsed query into a Query, for a BeforeList hook.
-func (q *listQuery) export() *Query {
-	out := &Query{Skip: q.skip, Limit: q.limit, IncludeDeleted: q.deleted}
+// Query returns the list as a Query, for a hook to read and change;
+// Resolve turns it back into a List.
+func (q *List) Query() *Query {
+	out := &Query{Skip: q.skip, Limit: q.limit, IncludeDeleted: q.deleted, Scopes: q.scopes}
 	for _, s := range q.sort {
-		out.Sort = append(out.Sort, Sort{Field: s.f.name, Desc: s.desc})
+		out.Sort = append(out.Sort, Sort{Field: s.f.Name, Desc: s.desc})
 	}
 	for _, c := range q.conds {
 		out.Filters = append(out.Filters, c.export())
@@ -440,31 +516,94 @@ func (q *listQuery) export() *Query {
 
 func (c cond) export() Condition {
 	if c.op == In {
-		return Condition{Field: c.f.name, Op: c.op, Value: slices.Clone(c.vals)}
+		return Condition{Field: c.f.Name, Op: c.op, Value: slices.Clone(c.vals)}
 	}
-	return Condition{Field: c.f.name, Op: c.op, Value: c.val}
+	return Condition{Field: c.f.Name, Op: c.op, Value: c.val}
 }
 
-// resolve turns a Query a hook changed back into a listQuery. A mistake in
-// it is the hook's, so it is an error (a 500), not a 422.
-func (p *parser) resolve(q *Query) (*listQuery, error) {
+// Resolve turns a Query built or changed in Go (by a hook) back into a
+// List. It may filter and sort by any column, filterable or not. A
+// mistake in it is the program's, so it is an error, not a 422.
+func (p *Parser) Resolve(q *Query) (*List, error) {
 	if q.Skip < 0 || q.Limit < 0 {
-		return nil, fmt.Errorf("crud: BeforeList: negative skip or limit (%d, %d)", q.Skip, q.Limit)
+		return nil, fmt.Errorf("negative skip or limit (%d, %d)", q.Skip, q.Limit)
 	}
-	out := &listQuery{skip: q.Skip, limit: q.Limit, deleted: q.IncludeDeleted && p.m.soft}
+	out := &List{p: p, skip: q.Skip, limit: q.Limit, deleted: q.IncludeDeleted && p.m.Soft, scopes: q.Scopes}
 	for _, s := range q.Sort {
-		f := p.m.byName[s.Field]
-		if f == nil || f.gorm == nil {
-			return nil, fmt.Errorf("crud: BeforeList: cannot sort by %q", s.Field)
+		f := p.m.ByName[s.Field]
+		if f == nil || f.GORM == nil {
+			return nil, fmt.Errorf("cannot sort by %q", s.Field)
 		}
 		out.sort = append(out.sort, sortKey{f: f, desc: s.Desc})
 	}
 	for _, c := range q.Filters {
-		rc, err := p.m.resolve(c)
+		rc, err := resolve(p.m, c)
 		if err != nil {
-			return nil, fmt.Errorf("crud: BeforeList: %w", err)
+			return nil, err
 		}
 		out.conds = append(out.conds, rc)
 	}
 	return out, nil
 }
+
+// Skip is how many rows the page skips.
+func (q *List) Skip() int { return q.skip }
+
+// Limit is the most rows the page holds.
+func (q *List) Limit() int { return q.limit }
+
+// Where adds the list's filters and scopes to db (Unscoped when it
+// includes soft-deleted rows): the rows of every page, which a count
+// counts.
+func (q *List) Where(db *gorm.DB) *gorm.DB {
+	if q.deleted {
+		db = db.Unscoped()
+	}
+	if len(q.conds) > 0 {
+		db = db.Where(q.p.where(q.conds))
+	}
+	return db.Scopes(q.scopes...)
+}
+
+// Page adds the list's order and page to db: the sort keys asked for,
+// then the primary key, so that pages are stable.
+func (q *List) Page(db *gorm.DB) *gorm.DB {
+	db = db.Order(q.p.order(q.sort)).Limit(q.limit)
+	if q.skip > 0 {
+		db = db.Offset(q.skip)
+	}
+	return db
+}
+
+// where is the conditions in SQL, on the parser's columns.
+func (p *Parser) where(conds []cond) clause.Expression {
+	if len(conds) == 1 {
+		return conds[0].expr(conds[0].f.Column, p.m.Dialect)
+	}
+	exprs := make([]clause.Expression, len(conds))
+	for i := range conds {
+		exprs[i] = conds[i].expr(conds[i].f.Column, p.m.Dialect)
+	}
+	return clause.And(exprs...)
+}
+
+// order is the ORDER BY of keys, then the primary key.
+func (p *Parser) order(keys []sortKey) clause.OrderBy {
+	if len(keys) == 0 {
+		return p.byKey
+	}
+	cols := make([]clause.OrderByColumn, 0, len(keys)+1)
+	pk := false
+	for _, k := range keys {
+		cols = append(cols, clause.OrderByColumn{Column: k.f.Column, Desc: k.desc})
+		pk = pk || k.f == p.m.PK
+	}
+	if !pk {
+		cols = append(cols, clause.OrderByColumn{Column: p.m.PK.Column})
+	}
+	return clause.OrderBy{Columns: cols}
+}
+
+// Order is the order of the primary key, for reads that page through
+// every row.
+func (p *Parser) Order() clause.OrderBy { return p.byKey }

@@ -1,0 +1,75 @@
+package query
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/fastapi-easy/easy-go/internal/model"
+)
+
+// Params returns a struct type whose fields document the parameters of a
+// list, for an OpenAPI document: skip, limit, sort, include_deleted when
+// it is accepted, and each filter, typed as its field.
+func (p *Parser) Params() reflect.Type {
+	fields := []reflect.StructField{
+		{Name: "Skip", Type: reflect.TypeFor[int](), Tag: `query:"skip" default:"0" minimum:"0" description:"How many rows to skip."`},
+		{Name: "Limit", Type: reflect.TypeFor[int](), Tag: reflect.StructTag(fmt.Sprintf(
+			`query:"limit" default:"%d" minimum:"0" maximum:"%d" description:"How many rows to return, at most %d."`,
+			p.def, p.max, p.max))},
+		{Name: "Sort", Type: reflect.TypeFor[string](), Tag: reflect.StructTag(fmt.Sprintf(
+			`query:"sort" description:%q`, "Comma-separated fields to sort by, each with - in front for descending order: "+
+				strings.Join(p.m.Names(func(f *model.Field) bool { return f.Sort }), ", ")+"."))},
+	}
+	if p.deleted {
+		fields = append(fields, reflect.StructField{Name: "IncludeDeleted", Type: reflect.TypeFor[bool](),
+			Tag: `query:"include_deleted" default:"false" description:"List soft-deleted rows too."`})
+	}
+	str := reflect.TypeFor[string]()
+	for _, f := range p.m.Fields {
+		if !f.Filter {
+			continue
+		}
+		for _, op := range append([]Op{Eq}, ops[:]...) {
+			if !op.applies(f.Kind) {
+				continue
+			}
+			name, typ := f.Name, f.Base
+			if op != Eq {
+				name += "__" + string(op)
+			}
+			if op == In || op == Like || op == ILike {
+				typ = str
+			}
+			desc := fmt.Sprintf("Only rows whose %s %s.", f.Name, opText(op, p.maxIn))
+			fields = append(fields, reflect.StructField{
+				Name: "F" + strconv.Itoa(len(fields)), Type: typ,
+				Tag: reflect.StructTag(fmt.Sprintf(`query:%q description:%q`, name, desc)),
+			})
+		}
+	}
+	return reflect.StructOf(fields)
+}
+
+func opText(op Op, maxIn int) string {
+	switch op {
+	case Ne:
+		return "is not this value"
+	case Gt:
+		return "is greater than this value"
+	case Gte:
+		return "is greater than or equal to this value"
+	case Lt:
+		return "is less than this value"
+	case Lte:
+		return "is less than or equal to this value"
+	case In:
+		return fmt.Sprintf("is one of these comma-separated values (at most %d)", maxIn)
+	case Like:
+		return "contains this text, case-sensitive"
+	case ILike:
+		return "contains this text, ignoring case"
+	}
+	return "is this value"
+}

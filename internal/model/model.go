@@ -1,0 +1,309 @@
+// Package model reads a GORM model as easy sees it: its JSON fields, as
+// encoding/json walks them, each with its column (named by the database's
+// naming strategy), its kind for filters and sorting, and whether a client
+// may write it. The CRUD router and the query language both read a model
+// through it, so they agree on what a field is.
+package model
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+)
+
+// Kind is the scalar type of a field, for filters and sorting.
+type Kind uint8
+
+const (
+	KindOther Kind = iota // not filterable or sortable
+	KindString
+	KindInt
+	KindUint
+	KindFloat
+	KindBool
+	KindTime
+)
+
+func (k Kind) String() string {
+	return [...]string{"other", "string", "integer", "integer", "number", "boolean", "date-time"}[k]
+}
+
+// Field is one JSON Field of the model, with its column when it has one.
+type Field struct {
+	Name     string // JSON name
+	Bind     string // Go path, as gorm names it: "Model.ID"
+	Index    []int
+	Type     reflect.Type // as declared
+	Tag      reflect.StructTag
+	Base     reflect.Type // without a pointer
+	Kind     Kind
+	GORM     *schema.Field // nil when the field is not a column
+	Column   clause.Column
+	PK       bool
+	Create   bool // a client may set it on create
+	Update   bool // a client may set it on replace and update
+	Filter   bool
+	Sort     bool
+	Readonly bool // tagged easy:"readonly"
+}
+
+// Model is what a Router knows of T: its table, key and fields, parsed
+// once with gorm's schema parser.
+type Model struct {
+	Type    reflect.Type
+	Name    string // the Go type name, for messages: "Item"
+	Table   string
+	Fields  []*Field
+	ByName  map[string]*Field
+	PK      *Field
+	Soft    bool       // T has gorm.DeletedAt
+	Uniques [][]*Field // unique column sets, to name the field of a conflict
+	Refs    []Reference
+	Dialect string
+}
+
+// Reference is a belongs-to foreign key of the model: field refers to
+// column of table.
+type Reference struct {
+	Field  *Field
+	Table  string
+	Column string
+}
+
+var deletedAtType = reflect.TypeFor[gorm.DeletedAt]()
+
+// Parse parses T with db's naming strategy and cache, or with
+// gorm's defaults when db is nil.
+func Parse(t reflect.Type, db *gorm.DB) (*schema.Schema, error) {
+	if db != nil {
+		stmt := &gorm.Statement{DB: db}
+		if err := stmt.Parse(reflect.New(t).Interface()); err != nil {
+			return nil, err
+		}
+		return stmt.Schema, nil
+	}
+	return schema.Parse(reflect.New(t).Interface(), &sync.Map{}, schema.NamingStrategy{})
+}
+
+// NewModel reads T's schema. filter and sort, when not nil, limit the
+// fields that can be filtered and sorted by.
+func New(t reflect.Type, sch *schema.Schema, filter, sort []string) (*Model, error) {
+	if t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("the model must be a struct, not %s", t)
+	}
+	m := &Model{Type: t, Name: t.Name(), Table: sch.Table, ByName: map[string]*Field{}}
+	if i := strings.LastIndexByte(m.Name, '['); i > 0 {
+		m.Name = m.Name[:i]
+	}
+	if n, ok := reflect.New(t).Interface().(interface{ SchemaName() string }); ok {
+		m.Name = n.SchemaName() // the name the OpenAPI document gives T
+	}
+	if len(sch.PrimaryFields) != 1 {
+		return nil, fmt.Errorf("%s needs exactly one primary key field, it has %d", t, len(sch.PrimaryFields))
+	}
+	m.walk(t, nil, "", sch)
+	for _, f := range m.Fields {
+		if f.GORM != nil && f.GORM.PrimaryKey {
+			m.PK = f
+		}
+	}
+	if m.PK == nil {
+		return nil, fmt.Errorf("the primary key of %s must be a JSON field", t)
+	}
+	switch m.PK.Kind {
+	case KindInt, KindUint, KindString:
+	default:
+		return nil, fmt.Errorf("the primary key of %s is a %s: it must be an integer or a string", t, m.PK.Type)
+	}
+	if m.PK.Type.Kind() == reflect.Pointer {
+		return nil, fmt.Errorf("the primary key of %s must not be a pointer", t)
+	}
+	var errs []error
+	restrict := func(names []string, what string, set func(f *Field) bool) {
+		if names == nil {
+			return
+		}
+		allowed := map[string]bool{}
+		for _, n := range names {
+			f := m.ByName[n]
+			if f == nil || !set(f) {
+				errs = append(errs, fmt.Errorf("%s: %s is not a field of %s that can be %s", what, n, t, what))
+			}
+			allowed[n] = true
+		}
+		for _, f := range m.Fields {
+			if !allowed[f.Name] {
+				if what == "filtered" {
+					f.Filter = false
+				} else {
+					f.Sort = false
+				}
+			}
+		}
+	}
+	restrict(filter, "filtered", func(f *Field) bool { return f.Filter })
+	restrict(sort, "sorted", func(f *Field) bool { return f.Sort })
+	m.Uniques = uniques(sch, m)
+	m.Refs = references(sch, m)
+	return m, errors.Join(errs...)
+}
+
+// walk adds the JSON fields of t, as encoding/json sees them: untagged
+// embedded structs are flattened, fields tagged json:"-" are left out.
+func (m *Model) walk(t reflect.Type, index []int, bind string, sch *schema.Schema) {
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		idx := append(slices.Clip(index), i)
+		tag, hasTag := sf.Tag.Lookup("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" && tag == "-" {
+			continue
+		}
+		if sf.Anonymous && name == "" && sf.Type.Kind() == reflect.Struct {
+			m.walk(sf.Type, idx, bind+sf.Name+".", sch)
+			continue
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		if name == "" || !hasTag {
+			name = sf.Name
+		}
+		if _, dup := m.ByName[name]; dup {
+			continue
+		}
+		f := &Field{Name: name, Bind: bind + sf.Name, Index: idx, Type: sf.Type, Tag: sf.Tag, Base: sf.Type}
+		if f.Base.Kind() == reflect.Pointer {
+			f.Base = f.Base.Elem()
+		}
+		f.Kind = KindOf(f.Base)
+		if gf := sch.FieldsByBindName[f.Bind]; gf != nil && gf.DBName != "" && sch.FieldsByDBName[gf.DBName] == gf {
+			f.GORM = gf
+			f.Column = clause.Column{Name: gf.DBName}
+			f.PK = gf.PrimaryKey
+		}
+		f.Readonly = hasOption(sf.Tag.Get("easy"), "readonly")
+		if sf.Type == deletedAtType && f.GORM != nil {
+			m.Soft = true
+		}
+		writable := f.GORM != nil && !f.PK && !f.Readonly && sf.Type != deletedAtType &&
+			f.GORM.AutoCreateTime == 0 && f.GORM.AutoUpdateTime == 0
+		f.Create = writable && f.GORM.Creatable
+		f.Update = writable && f.GORM.Updatable
+		f.Filter = f.GORM != nil && f.GORM.Readable && f.Kind != KindOther
+		f.Sort = f.Filter
+		m.Fields = append(m.Fields, f)
+		m.ByName[name] = f
+	}
+}
+
+func hasOption(tag, opt string) bool {
+	for _, o := range strings.Split(tag, ",") {
+		if strings.TrimSpace(o) == opt {
+			return true
+		}
+	}
+	return false
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+func KindOf(t reflect.Type) Kind {
+	if t == timeType {
+		return KindTime
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return KindString
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return KindInt
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return KindUint
+	case reflect.Float32, reflect.Float64:
+		return KindFloat
+	case reflect.Bool:
+		return KindBool
+	}
+	return KindOther
+}
+
+// uniques lists the column sets that must be unique: unique fields and
+// unique indexes.
+func uniques(sch *schema.Schema, m *Model) [][]*Field {
+	byColumn := map[string]*Field{}
+	for _, f := range m.Fields {
+		if f.GORM != nil {
+			byColumn[f.GORM.DBName] = f
+		}
+	}
+	var out [][]*Field
+	for _, f := range m.Fields {
+		if f.GORM != nil && f.GORM.Unique && !f.PK {
+			out = append(out, []*Field{f})
+		}
+	}
+	for _, idx := range sch.ParseIndexes() {
+		if idx.Class != "UNIQUE" || idx.Where != "" {
+			continue
+		}
+		var set []*Field
+		for _, o := range idx.Fields {
+			if o.Field == nil || byColumn[o.DBName] == nil {
+				set = nil
+				break
+			}
+			set = append(set, byColumn[o.DBName])
+		}
+		if len(set) > 0 {
+			out = append(out, set)
+		}
+	}
+	return out
+}
+
+// references lists the single-column belongs-to relations of the model.
+func references(sch *schema.Schema, m *Model) []Reference {
+	var out []Reference
+	for _, rel := range sch.Relationships.BelongsTo {
+		if len(rel.References) != 1 || rel.FieldSchema == nil {
+			continue
+		}
+		ref := rel.References[0]
+		if ref.ForeignKey == nil || ref.PrimaryKey == nil {
+			continue
+		}
+		if f := m.FieldByColumn(ref.ForeignKey.DBName); f != nil {
+			out = append(out, Reference{Field: f, Table: rel.FieldSchema.Table, Column: ref.PrimaryKey.DBName})
+		}
+	}
+	return out
+}
+
+// FieldByColumn returns the field of a column name, or nil.
+func (m *Model) FieldByColumn(col string) *Field {
+	for _, f := range m.Fields {
+		if f.GORM != nil && strings.EqualFold(f.GORM.DBName, col) {
+			return f
+		}
+	}
+	return nil
+}
+
+// Names returns the JSON Names of the fields for which ok is true.
+func (m *Model) Names(ok func(*Field) bool) []string {
+	var out []string
+	for _, f := range m.Fields {
+		if ok(f) {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}

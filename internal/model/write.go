@@ -1,0 +1,95 @@
+package model
+
+import (
+	"math"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/fastapi-easy/easy-go/easy/problem"
+)
+
+// Creatable and Updatable pick the fields a client may write.
+func Creatable(f *Field) bool { return f.Create }
+func Updatable(f *Field) bool { return f.Update }
+
+// Columns lists the columns of the fields for which ok is true.
+func (m *Model) Columns(ok func(*Field) bool) []string {
+	cols := []string{}
+	for _, f := range m.Fields {
+		if f.GORM != nil && ok(f) {
+			cols = append(cols, f.GORM.DBName)
+		}
+	}
+	return cols
+}
+
+// Copy sets the fields of dst for which ok is true from src.
+func (m *Model) Copy(dst, src any, ok func(*Field) bool) {
+	d, s := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
+	for _, f := range m.Fields {
+		if ok(f) {
+			d.FieldByIndex(f.Index).Set(s.FieldByIndex(f.Index))
+		}
+	}
+}
+
+// Changed adds to cols the columns (but the key) whose values differ
+// between old and item.
+func (m *Model) Changed(old, item any, cols []string) []string {
+	o, n := reflect.ValueOf(old).Elem(), reflect.ValueOf(item).Elem()
+	have := map[string]bool{}
+	for _, c := range cols {
+		have[c] = true
+	}
+	out := append([]string{}, cols...)
+	for _, f := range m.Fields {
+		if f.GORM == nil || f.PK || have[f.GORM.DBName] || !f.GORM.Updatable {
+			continue
+		}
+		if !reflect.DeepEqual(o.FieldByIndex(f.Index).Interface(), n.FieldByIndex(f.Index).Interface()) {
+			out = append(out, f.GORM.DBName)
+		}
+	}
+	return out
+}
+
+// Check refuses values of the fields for which ok is true that no
+// database of easy stores alike, each at ["body", name]: text with NUL
+// characters (PostgreSQL refuses them) and unsigned integers past the
+// largest signed 64-bit one (drivers refuse them).
+func (m *Model) Check(item any, ok func(*Field) bool) error {
+	v := reflect.ValueOf(item).Elem()
+	var errs problem.ValidationError
+	for _, f := range m.Fields {
+		if (f.Kind != KindString && f.Kind != KindUint) || !ok(f) {
+			continue
+		}
+		fv := v.FieldByIndex(f.Index)
+		if fv.Kind() == reflect.Pointer {
+			if fv.IsNil() {
+				continue
+			}
+			fv = fv.Elem()
+		}
+		switch {
+		case f.Kind == KindString && strings.IndexByte(fv.String(), 0) >= 0:
+			errs.Errors = append(errs.Errors, problem.FieldError{Type: "string_type", Loc: []any{"body", f.Name},
+				Input: fv.String(), Msg: "Input should be a valid string without NUL characters"})
+		case f.Kind == KindUint && fv.Uint() > math.MaxInt64:
+			errs.Errors = append(errs.Errors, problem.FieldError{Type: "less_than_equal", Loc: []any{"body", f.Name}, Input: fv.Uint(),
+				Msg: "Input should be less than or equal to 9223372036854775807", Ctx: map[string]any{"le": uint64(math.MaxInt64)}})
+		}
+	}
+	return errs.Err()
+}
+
+// CheckText refuses text no database of easy stores alike: PostgreSQL
+// takes neither invalid UTF-8 nor NUL characters.
+func CheckText(s string) *problem.FieldError {
+	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+		return &problem.FieldError{Type: "string_type", Input: strings.ToValidUTF8(s, "\ufffd"),
+			Msg: "Input should be a valid UTF-8 string without NUL characters"}
+	}
+	return nil
+}
