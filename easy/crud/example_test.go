@@ -108,4 +108,3 @@ func ExampleNew() {
 	// 201 {"id":1,"name":"fig","price":3}
 	// 405 {"detail":"Method Not Allowed"}
 }
-
