@@ -106,7 +106,7 @@ func ReadLimit(n int64) Option {
 // 20 messages per second with bursts of 40.
 func RateLimit(perSecond float64, burst int) Option {
 	return func(c *config) {
-		if perSecond < 0 || perSecond > 0 && burst < 1 {
+		if !(perSecond >= 0) || perSecond > 0 && burst < 1 { // !(>=) also refuses NaN
 			panic(fmt.Sprintf("ws: RateLimit(%v, %d): need a rate >= 0 and a burst >= 1", perSecond, burst))
 		}
 		c.rate, c.burst = perSecond, burst
