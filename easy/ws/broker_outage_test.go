@@ -133,7 +133,7 @@ func TestBrokerOutage(t *testing.T) {
 			start := func(d *gorm.DB, br ws.Broker) *instance {
 				app := easy.New(easy.WithDB(d), quietLog)
 				app.Include(easy.CRUDRouter[Product]())
-				m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.HistorySize(16), ws.WithBroker(br))
+				m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.HistorySize(16), ws.ShareVia(br))
 				srv := httptest.NewServer(app)
 				t.Cleanup(func() { srv.CloseClientConnections(); app.Close(context.Background()); srv.Close() })
 				return &instance{m: m, srv: srv}

@@ -41,7 +41,7 @@ func newInstance(t *testing.T, db *gorm.DB, b ws.Broker) *instance {
 	t.Helper()
 	app := easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	app.Include(easy.CRUDRouter[Product]())
-	m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.SendQueue(4096), ws.WithBroker(b))
+	m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.SendQueue(4096), ws.ShareVia(b))
 	srv := httptest.NewServer(app)
 	t.Cleanup(func() {
 		srv.CloseClientConnections()

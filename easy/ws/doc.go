@@ -59,7 +59,7 @@
 //
 // # Several instances
 //
-// With WithBroker (or REDIS_URL under Setup) the instances of an
+// With ShareVia (or REDIS_URL under Setup) the instances of an
 // application share one log per resource in a Broker: Publish queues the
 // events for the resource's publisher goroutine, which appends them to the
 // log, and the resource's reader goroutine hands every entry of the log,

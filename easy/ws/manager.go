@@ -68,7 +68,7 @@ type Stats struct {
 	RateLimited     uint64 // connections closed with 1008 for sending too fast
 	Refused         uint64 // requests refused before the upgrade
 
-	// With a broker (WithBroker):
+	// With a broker (ShareVia):
 	BrokerLag        time.Duration // from append to delivery here, of the last event read
 	BrokerPending    int           // events waiting to be appended
 	BrokerReconnects uint64        // times the broker was reachable again after failing
@@ -108,7 +108,7 @@ func NewManager(opts ...Option) *Manager {
 // With a broker, AddResource reads the tail of the resource's log first,
 // waiting a few seconds at most: when the broker is unreachable it logs
 // the error and returns, and the Manager keeps trying in the background
-// (see WithBroker).
+// (see ShareVia).
 func (m *Manager) AddResource(name string, src Source) {
 	if name == "" {
 		panic("ws: AddResource with an empty name")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"runtime"
 	"strings"
@@ -244,6 +245,13 @@ func TestSetupMistakesPanic(t *testing.T) {
 		{"handler without a function", func() { ws.NewManager().Handler("chat", nil) }, "ws: Handler needs a group name and a HandlerFunc"},
 		{"send queue of zero", func() { ws.NewManager(ws.SendQueue(0)) }, "ws: SendQueue(0): must be at least 1"},
 		{"negative heartbeat", func() { ws.NewManager(ws.Heartbeat(-time.Second)) }, "ws: Heartbeat(-1s): negative interval"},
+		{"rate that is not a number", func() { ws.NewManager(ws.RateLimit(math.NaN(), 1)) }, "ws: RateLimit(NaN, 1): need a rate >= 0 and a burst >= 1"},
+		{"nil broker", func() { ws.NewManager(ws.ShareVia(nil)) }, "ws: ShareVia(nil)"},
+		{"client read limit of zero", func() { ws.Dial(context.Background(), "ws://127.0.0.1:1/ws/items", ws.DialReadLimit(0)) }, "ws: DialReadLimit(0): must be positive"},
+		{"negative client heartbeat timeout", func() {
+			ws.Dial(context.Background(), "ws://127.0.0.1:1/ws/items", ws.DialHeartbeatTimeout(-time.Second))
+		}, "ws: DialHeartbeatTimeout(-1s): negative"},
+		{"nil HTTP client", func() { ws.Dial(context.Background(), "ws://127.0.0.1:1/ws/items", ws.DialHTTPClient(nil)) }, "ws: DialHTTPClient(nil)"},
 		{"resource after Shutdown", func() {
 			m := ws.NewManager()
 			m.Shutdown(context.Background())

@@ -46,7 +46,7 @@ func Setup(app *easy.App, models ...any) *Manager {
 	if url := os.Getenv("REDIS_URL"); url != "" && !hasBroker(opts) {
 		client := redisClient(url)
 		app.OnShutdown(func(context.Context) error { return client.Close() })
-		opts = append(opts, WithBroker(NewRedisBroker(client, "")))
+		opts = append(opts, ShareVia(NewRedisBroker(client, "")))
 	}
 	m := NewManager(opts...)
 	db := app.DB()

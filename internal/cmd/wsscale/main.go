@@ -136,7 +136,7 @@ func run(dsn string, instances int, broker func(prefix string) ws.Broker, client
 		app.Include(easy.CRUDRouter[Tick]())
 		opts := []any{Tick{}, ws.MaxConnections(clients + 10), ws.SendQueue(4096)}
 		if broker != nil {
-			opts = append(opts, ws.WithBroker(broker(schema)))
+			opts = append(opts, ws.ShareVia(broker(schema)))
 		}
 		ws.Setup(app, opts...)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
