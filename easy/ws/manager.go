@@ -75,7 +75,9 @@ type Stats struct {
 	BrokerDropped    uint64        // events dropped while the broker was unreachable
 }
 
-// NewManager returns a Manager configured by opts.
+// NewManager returns a Manager configured by opts. Watch ties it to an
+// App; on its own it serves custom endpoints and resources added with
+// AddResource on any mux.
 func NewManager(opts ...Option) *Manager {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -84,7 +86,7 @@ func NewManager(opts ...Option) *Manager {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		cfg:       cfg,
-		log:       cfg.logger,
+		log:       cmp.Or(cfg.logger, slog.Default()),
 		ctx:       ctx,
 		cancel:    cancel,
 		resources: make(map[string]*resource),
@@ -164,7 +166,7 @@ func (m *Manager) resource(name string) *resource {
 // Publish numbers the changes of a resource (seq rises by one per event),
 // encodes each event once, keeps it in the resource's history and hands
 // it to the connections. Call it after a commit, in commit order, as the
-// change capture of Setup does. It never waits for a connection: fan-out
+// change capture of Watch does. It never waits for a connection: fan-out
 // happens on a goroutine of the Manager. Changes to a resource that was never added,
 // or published after Shutdown, are logged and dropped.
 func (m *Manager) Publish(resource string, changes ...Change) {

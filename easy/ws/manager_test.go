@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"runtime"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
+	"github.com/fastapi-easy/easy-go/internal/testdb"
 )
 
 func TestSendBroadcastAndCount(t *testing.T) {
@@ -231,6 +234,11 @@ func TestInvalidChangesAreSkippedWithoutTakingASeq(t *testing.T) {
 }
 
 func TestSetupMistakesPanic(t *testing.T) {
+	newApp := func() *easy.App {
+		app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
+		t.Cleanup(func() { app.Close(context.Background()) })
+		return app
+	}
 	for _, tc := range []struct {
 		name string
 		do   func()
@@ -252,6 +260,18 @@ func TestSetupMistakesPanic(t *testing.T) {
 			ws.Dial(context.Background(), "ws://127.0.0.1:1/ws/items", ws.DialHeartbeatTimeout(-time.Second))
 		}, "ws: DialHeartbeatTimeout(-1s): negative"},
 		{"nil HTTP client", func() { ws.Dial(context.Background(), "ws://127.0.0.1:1/ws/items", ws.DialHTTPClient(nil)) }, "ws: DialHTTPClient(nil)"},
+		{"an option among the models", func() { ws.Setup(newApp(), Product{}, ws.Heartbeat(0)) }, "ws: Watch: an Option among the models: give options to NewManager"},
+		{"a value that is not a model", func() { ws.Setup(newApp(), 42) }, "ws: Watch: int is not a model struct"},
+		{"Watch after AddResource", func() {
+			m := ws.NewManager()
+			m.AddResource("items", nil)
+			m.Watch(newApp(), Product{})
+		}, "ws: Watch: the Manager has resources already: call Watch once, before AddResource"},
+		{"Watch twice", func() {
+			m := ws.NewManager(quiet)
+			m.Watch(newApp(), Product{})
+			m.Watch(newApp(), Note{})
+		}, "ws: Watch: the Manager has resources already: call Watch once, before AddResource"},
 		{"resource after Shutdown", func() {
 			m := ws.NewManager()
 			m.Shutdown(context.Background())

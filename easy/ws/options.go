@@ -11,8 +11,8 @@ import (
 	"github.com/coder/websocket"
 )
 
-// Option configures a Manager. Every option has a default; an invalid
-// value is a setup mistake and panics in NewManager.
+// Option configures a Manager; NewManager takes them. Every option has a
+// default; an invalid value is a setup mistake and panics in NewManager.
 type Option func(*config)
 
 type config struct {
@@ -27,7 +27,7 @@ type config struct {
 	historySize   int
 	sendQueue     int
 	snapshotLimit int
-	logger        *slog.Logger
+	logger        *slog.Logger // nil: the App's under Watch, else slog.Default()
 	authenticate  func(*http.Request) (any, error)
 	authorize     func(principal any, resource string, c Change) bool
 	onConnect     func(*Conn)
@@ -48,12 +48,11 @@ func defaultConfig() config {
 		historySize:   1024,
 		sendQueue:     256,
 		snapshotLimit: 1000,
-		logger:        slog.Default(),
 		prefix:        "/ws",
 	}
 }
 
-// Prefix moves the endpoints Setup mounts: /ws/{resource} and
+// Prefix moves the endpoints Watch mounts: /ws/{resource} and
 // /ws/client.js by default.
 func Prefix(p string) Option {
 	return func(c *config) {
@@ -178,8 +177,8 @@ func SnapshotLimit(n int) Option {
 }
 
 // Logger sets where the Manager logs the errors it cannot hand to anyone:
-// panics of hooks and handlers, failed snapshots. The default is
-// slog.Default().
+// panics of hooks and handlers, failed snapshots. The default is the
+// App's logger once Watch ties the Manager to an App, else slog.Default().
 func Logger(l *slog.Logger) Option {
 	return func(c *config) {
 		if l == nil {

@@ -52,8 +52,8 @@ func securedRealtime(t *testing.T, db *gorm.DB) *httptest.Server {
 	app.Include(easy.CRUDRouter[OwnedNote](crud.Uses(bearer), crud.Scope("owner", func(ctx context.Context) (any, error) {
 		return bearer.From(ctx).Subject, nil
 	})))
-	ws.Setup(app, OwnedNote{}, ws.Heartbeat(0), ws.Secure(bearer,
-		ws.Rows(func(c *security.Claims, n *OwnedNote) bool { return n != nil && n.Owner == c.Subject })))
+	ws.NewManager(ws.Heartbeat(0), ws.Secure(bearer,
+		ws.Rows(func(c *security.Claims, n *OwnedNote) bool { return n != nil && n.Owner == c.Subject }))).Watch(app, OwnedNote{})
 	srv := httptest.NewServer(app)
 	t.Cleanup(func() {
 		app.Close(context.Background())

@@ -95,8 +95,10 @@ func Mount(app *easy.App, secret []byte) *ws.Manager {
 	app.Include(easy.CRUDRouter[Item](crud.Uses(user), crud.Scope("owner", func(ctx context.Context) (any, error) {
 		return user.From(ctx).Subject, nil
 	})))
-	return ws.Setup(app, Item{}, ws.Secure(user,
+	m := ws.NewManager(ws.Secure(user,
 		ws.Rows(func(c *security.Claims, it *Item) bool { return c != nil && it != nil && it.Owner == c.Subject })))
+	m.Watch(app, Item{})
+	return m
 }
 
 // issue signs an access token for username.
