@@ -12,7 +12,7 @@ import (
 // that seq rises by one per event of the resource on every instance, and
 // it keeps the latest of them for resume.
 //
-// Without WithBroker, a Manager numbers the events itself and serves one
+// Without ShareVia, a Manager numbers the events itself and serves one
 // process; see NewRedisBroker and NewMemoryBroker for the others. The
 // Manager calls a Broker from its own goroutines, one publisher and one
 // reader per resource, and retries a failed call with backoff.
@@ -52,14 +52,15 @@ type Entry struct {
 	Time int64           // when it was appended, Unix microseconds, for the lag
 }
 
-// WithBroker makes the Manager publish the events of its resources to b
-// and serve what b delivers, so that several instances of an application
-// share one stream per resource. Setup picks a Redis broker by itself when
-// the environment variable REDIS_URL is set and no WithBroker is given.
-func WithBroker(b Broker) Option {
+// ShareVia makes the Manager publish the events of its resources to b and
+// serve what b delivers, so that several instances of an application
+// share one stream per resource. It is not called Broker because that
+// names the interface. Watch (and so Setup) picks a Redis broker by itself
+// when the environment variable REDIS_URL is set and no ShareVia is given.
+func ShareVia(b Broker) Option {
 	return func(c *config) {
 		if b == nil {
-			panic("ws: WithBroker(nil)")
+			panic("ws: ShareVia(nil)")
 		}
 		c.broker = b
 	}

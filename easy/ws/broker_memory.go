@@ -8,7 +8,7 @@ import (
 
 // MemoryBroker is a Broker held in memory, for several Managers of one
 // process: tests, and trying out a multi-instance setup without Redis.
-// A single Manager needs none; without WithBroker it numbers its events
+// A single Manager needs none; without ShareVia it numbers its events
 // itself, faster. The zero value is not usable; call NewMemoryBroker.
 type MemoryBroker struct {
 	mu   sync.Mutex

@@ -51,7 +51,7 @@ func TestBrokerConnectionCutLosesNoCommittedEvent(t *testing.T) {
 	}
 }
 
-// TestStartWithRedisDownDoesNotHangAndWritesSucceed: Setup returns within
+// TestStartWithRedisDownDoesNotHangAndWritesSucceed: Watch returns within
 // seconds when Redis is unreachable, writes commit, and their events wait
 // for the broker.
 func TestStartWithRedisDownDoesNotHangAndWritesSucceed(t *testing.T) {
@@ -60,7 +60,7 @@ func TestStartWithRedisDownDoesNotHangAndWritesSucceed(t *testing.T) {
 	start := time.Now()
 	inst := newInstance(t, testdb.SQLite(t, nil), ws.NewRedisBroker(client, randomPrefix()))
 	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("Setup took %v", d)
+		t.Fatalf("Watch took %v", d)
 	}
 	write(t, inst.srv, "POST", "/products", `{"name":"apple","price":1}`)
 	deadline := time.Now().Add(5 * time.Second)
@@ -133,7 +133,8 @@ func TestBrokerOutage(t *testing.T) {
 			start := func(d *gorm.DB, br ws.Broker) *instance {
 				app := easy.New(easy.WithDB(d), quietLog)
 				app.Include(easy.CRUDRouter[Product]())
-				m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.HistorySize(16), ws.WithBroker(br))
+				m := ws.NewManager(ws.Heartbeat(0), ws.HistorySize(16), ws.ShareVia(br))
+				m.Watch(app, Product{})
 				srv := httptest.NewServer(app)
 				t.Cleanup(func() { srv.CloseClientConnections(); app.Close(context.Background()); srv.Close() })
 				return &instance{m: m, srv: srv}

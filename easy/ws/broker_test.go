@@ -41,7 +41,8 @@ func newInstance(t *testing.T, db *gorm.DB, b ws.Broker) *instance {
 	t.Helper()
 	app := easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	app.Include(easy.CRUDRouter[Product]())
-	m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.SendQueue(4096), ws.WithBroker(b))
+	m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(4096), ws.ShareVia(b))
+	m.Watch(app, Product{})
 	srv := httptest.NewServer(app)
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
@@ -399,15 +400,20 @@ func TestSnapshotOnOneInstanceWhileAnotherWrites(t *testing.T) {
 }
 
 // TestSetupPicksRedisFromREDIS_URL: with REDIS_URL set, two apps that do
-// not mention a broker share their events.
+// not mention a broker share their events, one set up with Setup, the
+// other with options and Watch.
 func TestSetupPicksRedisFromREDIS_URL(t *testing.T) {
 	t.Setenv("REDIS_URL", testdb.Require(t, testdb.RedisEnv))
 	da, db := sameDatabase(t, "sqlite")
 	var srvs []*httptest.Server
-	for _, d := range []*gorm.DB{da, db} {
+	for i, d := range []*gorm.DB{da, db} {
 		app := easy.New(easy.WithDB(d), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 		app.Include(easy.CRUDRouter[Product]())
-		ws.Setup(app, Product{}, ws.Heartbeat(0))
+		if i == 0 {
+			ws.Setup(app, Product{})
+		} else {
+			ws.NewManager(ws.Heartbeat(0)).Watch(app, Product{})
+		}
 		srv := httptest.NewServer(app)
 		t.Cleanup(func() { srv.CloseClientConnections(); app.Close(context.Background()); srv.Close() })
 		srvs = append(srvs, srv)

@@ -44,7 +44,9 @@ type Client struct {
 	err    error // why the client stopped for good
 }
 
-// DialOption configures a Client.
+// DialOption configures a Client. Its options are named Dial... so that
+// they read apart from the Manager's (ReadLimit, Heartbeat) that they
+// mirror; a value that makes no sense panics in Dial.
 type DialOption func(*dialConfig)
 
 type dialConfig struct {
@@ -62,9 +64,15 @@ func DialHeader(h http.Header) DialOption {
 	return func(c *dialConfig) { c.header = h.Clone() }
 }
 
-// DialHTTPClient sets the HTTP client used for the handshakes.
+// DialHTTPClient sets the HTTP client used for the handshakes, for its
+// transport (TLS, a proxy). The default is http.DefaultClient.
 func DialHTTPClient(hc *http.Client) DialOption {
-	return func(c *dialConfig) { c.httpClient = hc }
+	return func(c *dialConfig) {
+		if hc == nil {
+			panic("ws: DialHTTPClient(nil)")
+		}
+		c.httpClient = hc
+	}
 }
 
 // DialBackoff sets the first and the longest wait between reconnection
@@ -84,13 +92,23 @@ func DialBackoff(first, longest time.Duration) DialOption {
 // heartbeat keeps a live connection busy. Zero waits forever. The default
 // is 75 s, two and a half default heartbeats.
 func DialHeartbeatTimeout(d time.Duration) DialOption {
-	return func(c *dialConfig) { c.heartbeatTimeout = d }
+	return func(c *dialConfig) {
+		if d < 0 {
+			panic(fmt.Sprintf("ws: DialHeartbeatTimeout(%v): negative", d))
+		}
+		c.heartbeatTimeout = d
+	}
 }
 
 // DialReadLimit sets the largest message the client accepts, in bytes;
 // an initial message holds a whole snapshot. The default is 16 MiB.
 func DialReadLimit(n int64) DialOption {
-	return func(c *dialConfig) { c.readLimit = n }
+	return func(c *dialConfig) {
+		if n <= 0 {
+			panic(fmt.Sprintf("ws: DialReadLimit(%d): must be positive", n))
+		}
+		c.readLimit = n
+	}
 }
 
 // Dial connects to the resource endpoint at rawURL (ws://, wss://, http://

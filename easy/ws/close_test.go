@@ -247,6 +247,35 @@ func TestCloseCodes(t *testing.T) {
 	}
 }
 
+// TestRateLimitLetsTheBurstThroughThenCloses pins what RateLimit
+// documents: burst messages at once, one more per 1/perSecond, and one
+// beyond that closes the connection with 1008.
+func TestRateLimitLetsTheBurstThroughThenCloses(t *testing.T) {
+	t.Run("burst", func(t *testing.T) {
+		m, _, srv := newServer(t, ws.RateLimit(0.01, 5)) // a token per 100 s: none comes back meanwhile
+		c := dial(t, wsURL(srv, "/ws/items"))
+		for range 5 {
+			send(t, c, `{"type":"ping"}`)
+			expect(t, c, `{"type":"pong"}`)
+		}
+		send(t, c, `{"type":"ping"}`)
+		expectClose(t, c, websocket.StatusPolicyViolation)
+		eventually(t, "counted as rate limited", func() bool { return m.Stats().RateLimited == 1 })
+	})
+	t.Run("rate", func(t *testing.T) {
+		m, _, srv := newServer(t, ws.RateLimit(20, 1)) // a token per 50 ms, one at most
+		c := dial(t, wsURL(srv, "/ws/items"))
+		for range 4 {
+			send(t, c, `{"type":"ping"}`)
+			expect(t, c, `{"type":"pong"}`)
+			time.Sleep(60 * time.Millisecond) // a token is back; a longer wait cannot add a second
+		}
+		if n := m.Stats().RateLimited; n != 0 {
+			t.Fatalf("RateLimited = %d, want 0", n)
+		}
+	})
+}
+
 // session is a principal whose authorisation expires.
 type session struct{ until time.Time }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/fastapi-easy/easy-go/easy/query"
 )
@@ -61,7 +62,7 @@ type Conn struct {
 	appPing bool           // heartbeats include a {"type":"ping"} message
 	beat    *time.Timer    // makes a heartbeat due every interval
 	done    chan struct{}  // closed once the socket is closed
-	limiter limiter        // only the reading goroutine uses it
+	limiter *rate.Limiter  // made at the first message read; see allow
 	wg      sync.WaitGroup // the writers and the goroutines waiting for pongs
 	expiry  *time.Timer
 }
@@ -89,7 +90,6 @@ func newConn(m *Manager, group string, principal any, r *http.Request) *Conn {
 		ctx:         ctx,
 		cancel:      cancel,
 		done:        make(chan struct{}),
-		limiter:     limiter{rate: m.cfg.rate, burst: float64(m.cfg.burst), tokens: float64(m.cfg.burst), last: time.Now()},
 	}
 }
 
@@ -161,7 +161,7 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: %w", ErrClosed, err)
 	}
-	if !c.limiter.allow(time.Now()) {
+	if !c.allow() {
 		if c.closeWith(websocket.StatusPolicyViolation, "rate limit exceeded", false) {
 			c.m.stats.rateLimited.Add(1)
 		}
@@ -481,21 +481,16 @@ func (c *Conn) ping() {
 	}()
 }
 
-// limiter is a token bucket: rate tokens a second, at most burst.
-type limiter struct {
-	rate, burst, tokens float64
-	last                time.Time
-}
-
-func (l *limiter) allow(now time.Time) bool {
-	if l.rate <= 0 {
+// allow reports whether the rate limit lets the client send one more
+// message. Only the reading goroutine calls it. The limiter is made at the
+// first message, full, as it would be by then had it been made at the
+// handshake, so that an idle connection does not hold one.
+func (c *Conn) allow() bool {
+	if c.m.cfg.rate <= 0 {
 		return true
 	}
-	l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
-	l.last = now
-	if l.tokens < 1 {
-		return false
+	if c.limiter == nil {
+		c.limiter = rate.NewLimiter(rate.Limit(c.m.cfg.rate), c.m.cfg.burst)
 	}
-	l.tokens--
-	return true
+	return c.limiter.Allow()
 }

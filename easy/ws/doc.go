@@ -2,9 +2,19 @@
 // clients, serves custom WebSocket endpoints, and holds a Go client with
 // reconnect and resume.
 //
+// In an easy App, Setup watches models with the default options; to set
+// options, make the Manager with NewManager and call Watch:
+//
+//	ws.Setup(app, Item{}) // /ws/items: every committed write to items
+//
+//	m := ws.NewManager(ws.Heartbeat(10*time.Second), ws.MaxConnections(5000))
+//	m.Watch(app, Item{}, Order{})
+//
 // A Manager owns the connections of an application. Change capture calls
 // Publish after each commit; every client connected to the resource's
-// endpoint receives the event:
+// endpoint receives the event. Without an App, or for rows that are not
+// GORM models, a Manager serves resources that the application publishes
+// itself:
 //
 //	m := ws.NewManager()
 //	m.AddResource("items", source) // source reads snapshots; see Source
@@ -59,7 +69,7 @@
 //
 // # Several instances
 //
-// With WithBroker (or REDIS_URL under Setup) the instances of an
+// With ShareVia (or REDIS_URL under Watch) the instances of an
 // application share one log per resource in a Broker: Publish queues the
 // events for the resource's publisher goroutine, which appends them to the
 // log, and the resource's reader goroutine hands every entry of the log,

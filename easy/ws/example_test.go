@@ -5,13 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/coder/websocket"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
+	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
 )
 
@@ -45,6 +52,85 @@ func Example() {
 	ev.Decode(&item)
 	fmt.Println(ev.Type, ev.Resource, string(ev.ID), item.Name, item.Price)
 	// Output: create items 1 apple 10.5
+}
+
+// Item is the model of the examples that watch a database.
+type Item struct {
+	ID    uint    `json:"id" gorm:"primaryKey"`
+	Name  string  `json:"name" required:"true" minLength:"1"`
+	Price float64 `json:"price" minimum:"0"`
+}
+
+// The card's line: every committed write to Item reaches the clients of
+// /ws/items.
+func ExampleSetup() {
+	app, done := exampleApp()
+	defer done()
+	app.Include(easy.CRUDRouter[Item]())
+	ws.Setup(app, Item{})
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+
+	follow(srv, "/ws/items", `{"name":"apple","price":1.5}`)
+	// Output: create items 1 {"id":1,"name":"apple","price":1.5}
+}
+
+// Options go to NewManager, and Watch ties the Manager to an App and its
+// models; what the options leave open (the logger, a Redis broker from
+// REDIS_URL) comes from the App, as under Setup.
+func ExampleManager_Watch() {
+	app, done := exampleApp()
+	defer done()
+	app.Include(easy.CRUDRouter[Item]())
+	m := ws.NewManager(ws.Prefix("/live"), ws.Heartbeat(10*time.Second), ws.MaxConnections(5000))
+	m.Watch(app, Item{})
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+
+	follow(srv, "/live/items", `{"name":"apple","price":1.5}`)
+	// Output: create items 1 {"id":1,"name":"apple","price":1.5}
+}
+
+// exampleApp is an App on a SQLite file in a temporary directory; done
+// shuts it down, which closes its WebSockets with 1001, and removes the file.
+func exampleApp() (app *easy.App, done func()) {
+	dir, _ := os.MkdirTemp("", "ws-example")
+	db, err := gorm.Open(sqlite.Open(filepath.Join(dir, "example.db")), &gorm.Config{Logger: logger.Discard, TranslateError: true})
+	if err != nil {
+		panic(err)
+	}
+	app = easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.DiscardHandler)))
+	return app, func() {
+		app.Close(context.Background())
+		if sqlDB, err := db.DB(); err == nil {
+			sqlDB.Close()
+		}
+		os.RemoveAll(dir)
+	}
+}
+
+// follow connects a Go client to the resource endpoint at path, creates a
+// row with the CRUD route and prints the event the client receives.
+func follow(srv *httptest.Server, path, row string) {
+	ctx := context.Background()
+	client, err := ws.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer client.Close()
+	res, err := http.Post(srv.URL+"/items", "application/json", strings.NewReader(row))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res.Body.Close()
+	ev, err := client.Next(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(ev.Type, ev.Resource, string(ev.ID), string(ev.Data))
 }
 
 // The echo endpoint of FastAPI-Easy's WebSocket guide.

@@ -358,7 +358,8 @@ func TestSlowConsumerDoesNotHoldUpWritesThroughTheAPI(t *testing.T) {
 	app.Include(easy.CRUDRouter[Product]())
 	// A queue deep enough that the reading client, which the POSTs do not
 	// wait for, never falls that far behind; the stuck one fills it.
-	m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.SendQueue(256), ws.WriteTimeout(30*time.Second))
+	m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(256), ws.WriteTimeout(30*time.Second))
+	m.Watch(app, Product{})
 	srv := serveSmallBuffers(app)
 	t.Cleanup(func() { app.Close(context.Background()); srv.Close() })
 	url := wsURL(srv, "/ws/products")

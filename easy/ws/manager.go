@@ -68,14 +68,16 @@ type Stats struct {
 	RateLimited     uint64 // connections closed with 1008 for sending too fast
 	Refused         uint64 // requests refused before the upgrade
 
-	// With a broker (WithBroker):
+	// With a broker (ShareVia):
 	BrokerLag        time.Duration // from append to delivery here, of the last event read
 	BrokerPending    int           // events waiting to be appended
 	BrokerReconnects uint64        // times the broker was reachable again after failing
 	BrokerDropped    uint64        // events dropped while the broker was unreachable
 }
 
-// NewManager returns a Manager configured by opts.
+// NewManager returns a Manager configured by opts. Watch ties it to an
+// App; on its own it serves custom endpoints and resources added with
+// AddResource on any mux.
 func NewManager(opts ...Option) *Manager {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -84,7 +86,7 @@ func NewManager(opts ...Option) *Manager {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		cfg:       cfg,
-		log:       cfg.logger,
+		log:       cmp.Or(cfg.logger, slog.Default()),
 		ctx:       ctx,
 		cancel:    cancel,
 		resources: make(map[string]*resource),
@@ -108,7 +110,7 @@ func NewManager(opts ...Option) *Manager {
 // With a broker, AddResource reads the tail of the resource's log first,
 // waiting a few seconds at most: when the broker is unreachable it logs
 // the error and returns, and the Manager keeps trying in the background
-// (see WithBroker).
+// (see ShareVia).
 func (m *Manager) AddResource(name string, src Source) {
 	if name == "" {
 		panic("ws: AddResource with an empty name")
@@ -164,7 +166,7 @@ func (m *Manager) resource(name string) *resource {
 // Publish numbers the changes of a resource (seq rises by one per event),
 // encodes each event once, keeps it in the resource's history and hands
 // it to the connections. Call it after a commit, in commit order, as the
-// change capture of Setup does. It never waits for a connection: fan-out
+// change capture of Watch does. It never waits for a connection: fan-out
 // happens on a goroutine of the Manager. Changes to a resource that was never added,
 // or published after Shutdown, are logged and dropped.
 func (m *Manager) Publish(resource string, changes ...Change) {

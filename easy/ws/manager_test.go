@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"net/http"
 	"runtime"
 	"strings"
@@ -14,7 +16,9 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
+	"github.com/fastapi-easy/easy-go/internal/testdb"
 )
 
 func TestSendBroadcastAndCount(t *testing.T) {
@@ -230,6 +234,11 @@ func TestInvalidChangesAreSkippedWithoutTakingASeq(t *testing.T) {
 }
 
 func TestSetupMistakesPanic(t *testing.T) {
+	newApp := func() *easy.App {
+		app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
+		t.Cleanup(func() { app.Close(context.Background()) })
+		return app
+	}
 	for _, tc := range []struct {
 		name string
 		do   func()
@@ -244,6 +253,25 @@ func TestSetupMistakesPanic(t *testing.T) {
 		{"handler without a function", func() { ws.NewManager().Handler("chat", nil) }, "ws: Handler needs a group name and a HandlerFunc"},
 		{"send queue of zero", func() { ws.NewManager(ws.SendQueue(0)) }, "ws: SendQueue(0): must be at least 1"},
 		{"negative heartbeat", func() { ws.NewManager(ws.Heartbeat(-time.Second)) }, "ws: Heartbeat(-1s): negative interval"},
+		{"rate that is not a number", func() { ws.NewManager(ws.RateLimit(math.NaN(), 1)) }, "ws: RateLimit(NaN, 1): need a rate >= 0 and a burst >= 1"},
+		{"nil broker", func() { ws.NewManager(ws.ShareVia(nil)) }, "ws: ShareVia(nil)"},
+		{"client read limit of zero", func() { ws.Dial(context.Background(), "ws://127.0.0.1:1/ws/items", ws.DialReadLimit(0)) }, "ws: DialReadLimit(0): must be positive"},
+		{"negative client heartbeat timeout", func() {
+			ws.Dial(context.Background(), "ws://127.0.0.1:1/ws/items", ws.DialHeartbeatTimeout(-time.Second))
+		}, "ws: DialHeartbeatTimeout(-1s): negative"},
+		{"nil HTTP client", func() { ws.Dial(context.Background(), "ws://127.0.0.1:1/ws/items", ws.DialHTTPClient(nil)) }, "ws: DialHTTPClient(nil)"},
+		{"an option among the models", func() { ws.Setup(newApp(), Product{}, ws.Heartbeat(0)) }, "ws: Watch: an Option among the models: give options to NewManager"},
+		{"a value that is not a model", func() { ws.Setup(newApp(), 42) }, "ws: Watch: int is not a model struct"},
+		{"Watch after AddResource", func() {
+			m := ws.NewManager()
+			m.AddResource("items", nil)
+			m.Watch(newApp(), Product{})
+		}, "ws: Watch: the Manager has resources already: call Watch once, before AddResource"},
+		{"Watch twice", func() {
+			m := ws.NewManager(quiet)
+			m.Watch(newApp(), Product{})
+			m.Watch(newApp(), Note{})
+		}, "ws: Watch: the Manager has resources already: call Watch once, before AddResource"},
 		{"resource after Shutdown", func() {
 			m := ws.NewManager()
 			m.Shutdown(context.Background())

@@ -11,8 +11,8 @@ import (
 	"github.com/coder/websocket"
 )
 
-// Option configures a Manager. Every option has a default; an invalid
-// value is a setup mistake and panics in NewManager.
+// Option configures a Manager; NewManager takes them. Every option has a
+// default; an invalid value is a setup mistake and panics in NewManager.
 type Option func(*config)
 
 type config struct {
@@ -27,7 +27,7 @@ type config struct {
 	historySize   int
 	sendQueue     int
 	snapshotLimit int
-	logger        *slog.Logger
+	logger        *slog.Logger // nil: the App's under Watch, else slog.Default()
 	authenticate  func(*http.Request) (context.Context, any, error)
 	policies      []modelPolicy
 	authorize     func(principal any, resource string, c Change) bool
@@ -49,12 +49,11 @@ func defaultConfig() config {
 		historySize:   1024,
 		sendQueue:     256,
 		snapshotLimit: 1000,
-		logger:        slog.Default(),
 		prefix:        "/ws",
 	}
 }
 
-// Prefix moves the endpoints Setup mounts: /ws/{resource} and
+// Prefix moves the endpoints Watch mounts: /ws/{resource} and
 // /ws/client.js by default.
 func Prefix(p string) Option {
 	return func(c *config) {
@@ -107,7 +106,7 @@ func ReadLimit(n int64) Option {
 // 20 messages per second with bursts of 40.
 func RateLimit(perSecond float64, burst int) Option {
 	return func(c *config) {
-		if perSecond < 0 || perSecond > 0 && burst < 1 {
+		if !(perSecond >= 0) || perSecond > 0 && burst < 1 { // !(>=) also refuses NaN
 			panic(fmt.Sprintf("ws: RateLimit(%v, %d): need a rate >= 0 and a burst >= 1", perSecond, burst))
 		}
 		c.rate, c.burst = perSecond, burst
@@ -179,8 +178,8 @@ func SnapshotLimit(n int) Option {
 }
 
 // Logger sets where the Manager logs the errors it cannot hand to anyone:
-// panics of hooks and handlers, failed snapshots. The default is
-// slog.Default().
+// panics of hooks and handlers, failed snapshots. The default is the
+// App's logger once Watch ties the Manager to an App, else slog.Default().
 func Logger(l *slog.Logger) Option {
 	return func(c *config) {
 		if l == nil {

@@ -48,7 +48,7 @@ func realtimeApp(t *testing.T, db *gorm.DB) (*easy.App, *httptest.Server) {
 	t.Helper()
 	app := easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	app.Include(easy.CRUDRouter[Product](), easy.CRUDRouter[Note]())
-	ws.Setup(app, Product{}, Note{}, ws.Heartbeat(0))
+	ws.NewManager(ws.Heartbeat(0)).Watch(app, Product{}, Note{})
 	srv := httptest.NewServer(app)
 	t.Cleanup(func() {
 		app.Close(context.Background())
@@ -283,6 +283,53 @@ func TestClientJSIsServed(t *testing.T) {
 	if status, _ := request(t, srv, "GET", "/ws/nothing", ""); status != 404 {
 		t.Fatalf("unknown resource: %d, want 404", status)
 	}
+}
+
+// TestWatchTakesWhatTheOptionsLeaveFromTheApp: the options given to
+// NewManager hold for what Watch mounts, and what they leave open (the
+// logger here, the broker in TestSetupPicksRedisFromREDIS_URL) comes from
+// the App.
+func TestWatchTakesWhatTheOptionsLeaveFromTheApp(t *testing.T) {
+	t.Run("options", func(t *testing.T) {
+		app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
+		app.Include(easy.CRUDRouter[Product]())
+		ws.NewManager(ws.Prefix("/live"), ws.Heartbeat(0)).Watch(app, Product{})
+		srv := httptest.NewServer(app)
+		t.Cleanup(func() {
+			app.Close(context.Background())
+			srv.Close()
+		})
+		c := dial(t, wsURL(srv, "/live/products"))
+		body := write(t, srv, "POST", "/products", `{"name":"apple","price":1}`)
+		if w := receive(t, c); w.Type != "create" || !sameJSON(w.Data, body) {
+			t.Fatalf("got %s %s, want create %s", w.Type, w.Data, body)
+		}
+		for path, want := range map[string]int{"/live/client.js": 200, "/ws/products": 404, "/ws/client.js": 404} {
+			if status, _ := request(t, srv, "GET", path, ""); status != want {
+				t.Errorf("GET %s: %d, want %d", path, status, want)
+			}
+		}
+	})
+	t.Run("logger", func(t *testing.T) {
+		dropped := ws.Change{Op: ws.TypeCreate, Key: 1, Data: json.RawMessage(`{"id":1}`)}
+		var appLog, ownLog strings.Builder
+		app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.NewTextHandler(&appLog, nil))))
+		m := ws.NewManager()
+		m.Watch(app, Product{})
+		m.Publish("nothing", dropped) // logged, on this goroutine
+		if !strings.Contains(appLog.String(), "ws: events dropped") {
+			t.Errorf("without Logger, the App's log has %q", appLog.String())
+		}
+
+		appLog.Reset()
+		app = easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.NewTextHandler(&appLog, nil))))
+		m = ws.NewManager(ws.Logger(slog.New(slog.NewTextHandler(&ownLog, nil))))
+		m.Watch(app, Product{})
+		m.Publish("nothing", dropped)
+		if !strings.Contains(ownLog.String(), "ws: events dropped") || strings.Contains(appLog.String(), "ws: events dropped") {
+			t.Errorf("with Logger, its log has %q and the App's %q", ownLog.String(), appLog.String())
+		}
+	})
 }
 
 func jsonID(id uint) string {

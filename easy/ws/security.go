@@ -41,7 +41,7 @@ func Secure[T any](dep easy.Dependency[T]) Option {
 // connection before the upgrade with its status. A row that leaves what a
 // connection may see, by an update, reaches it as a delete when it held
 // the row, and is never named to it otherwise. model must be one of the
-// models Setup watches.
+// models the Manager watches (Watch, Setup).
 func Policy(model any, pol *query.Policy) Option {
 	t := reflect.TypeOf(model)
 	for t != nil && t.Kind() == reflect.Pointer {
@@ -69,7 +69,7 @@ func attachPolicies(sources []*gormSource, policies []modelPolicy) {
 			}
 		}
 		if src == nil {
-			panic(fmt.Sprintf("ws: Policy: %s is not a model Setup watches", mp.typ))
+			panic(fmt.Sprintf("ws: Policy: %s is not a model the Manager watches", mp.typ))
 		}
 		if err := src.parser.Check(mp.pol); err != nil {
 			panic("ws: Policy: " + err.Error())

@@ -53,7 +53,7 @@ func securedRealtime(t *testing.T, db *gorm.DB) *httptest.Server {
 	app := easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	owner := query.Rows("owner", func(ctx context.Context) (any, error) { return bearer.From(ctx).Subject, nil })
 	app.Include(easy.CRUDRouter[OwnedNote](crud.Uses(bearer), crud.Policy(owner)))
-	ws.Setup(app, OwnedNote{}, ws.Heartbeat(0), ws.Secure(bearer), ws.Policy(OwnedNote{}, owner))
+	ws.NewManager(ws.Heartbeat(0), ws.Secure(bearer), ws.Policy(OwnedNote{}, owner)).Watch(app, OwnedNote{})
 	srv := httptest.NewServer(app)
 	t.Cleanup(func() {
 		app.Close(context.Background())

@@ -24,43 +24,52 @@ import (
 
 // Setup makes every committed write to the given models, through the CRUD
 // routes or through any code using app.DB(), reach the WebSocket clients
-// of /ws/{table}, and returns the Manager that serves them. Options may be
-// given among the models:
+// of /ws/{table}, and returns the Manager that serves them. It is
+// NewManager().Watch(app, models...): the Manager has its defaults, and
+// takes the App's logger and, when REDIS_URL is set, a Redis broker. To
+// set options, call NewManager with them and then Watch.
+func Setup(app *easy.App, models ...any) *Manager {
+	m := NewManager()
+	m.Watch(app, models...)
+	return m
+}
+
+// Watch makes every committed write to the given models, through the CRUD
+// routes or through any code using app.DB(), reach the WebSocket clients
+// of /ws/{table} (see Prefix):
 //
-//	m := ws.Setup(app, Item{}, Order{}, ws.Heartbeat(10*time.Second))
+//	m := ws.NewManager(ws.Heartbeat(10*time.Second))
+//	m.Watch(app, Item{}, Order{})
 //
 // It also serves the JavaScript client at /ws/client.js, and closes every
-// connection with 1001 when the app shuts down. Call it once per app; a
-// mistake (a value that is not a model, a second call) panics.
-func Setup(app *easy.App, models ...any) *Manager {
-	var opts []Option
-	var watched []any
-	for _, m := range models {
-		if o, ok := m.(Option); ok {
-			opts = append(opts, o)
-			continue
+// connection with 1001 when the app shuts down. What the options left
+// open comes from the App, so that adding an option changes nothing else:
+// the Manager logs to app.Logger() unless Logger was given, and shares its
+// events through the Redis server of REDIS_URL, when that is set, unless
+// ShareVia was given.
+//
+// Call it once, before the Manager serves and before AddResource. A
+// mistake (a value that is not a model struct, an Option among the
+// models, a second call) panics.
+func (m *Manager) Watch(app *easy.App, models ...any) {
+	for _, model := range models {
+		if _, ok := model.(Option); ok {
+			panic("ws: Watch: an Option among the models: give options to NewManager")
 		}
-		watched = append(watched, m)
 	}
-	opts = append([]Option{Logger(app.Logger())}, opts...)
-	if url := os.Getenv("REDIS_URL"); url != "" && !hasBroker(opts) {
-		client := redisClient(url)
-		app.OnShutdown(func(context.Context) error { return client.Close() })
-		opts = append(opts, WithBroker(NewRedisBroker(client, "")))
-	}
-	m := NewManager(opts...)
 	db := app.DB()
-	sources := make([]*gormSource, 0, len(watched))
-	for _, model := range watched {
+	sources := make([]*gormSource, 0, len(models))
+	for _, model := range models {
 		src, err := newGORMSource(db, m, model)
 		if err != nil {
-			panic("ws: Setup: " + err.Error())
+			panic("ws: Watch: " + err.Error())
 		}
 		sources = append(sources, src)
 	}
-	c, err := capture.Watch(db, func(changes []capture.Change) { publishCaptured(m, changes) }, watched...)
+	m.useApp(app)
+	c, err := capture.Watch(db, func(changes []capture.Change) { publishCaptured(m, changes) }, models...)
 	if err != nil {
-		panic("ws: Setup: " + err.Error())
+		panic("ws: Watch: " + err.Error())
 	}
 	attachPolicies(sources, m.cfg.policies)
 	prefix := m.cfg.prefix
@@ -71,15 +80,27 @@ func Setup(app *easy.App, models ...any) *Manager {
 	app.Handle(prefix+"/client.js", http.HandlerFunc(serveClientJS))
 	app.Handle(prefix+"/{resource}", m)
 	app.OnShutdown(m.Shutdown)
-	return m
 }
 
-func hasBroker(opts []Option) bool {
-	var cfg config
-	for _, o := range opts {
-		o(&cfg)
+// useApp takes from app what the options left open. It changes fields
+// that the Manager's goroutines read, so it runs before the Manager has a
+// resource, and so before it has started any of them.
+func (m *Manager) useApp(app *easy.App) {
+	m.resMu.RLock()
+	n := len(m.resources)
+	m.resMu.RUnlock()
+	if n > 0 {
+		panic("ws: Watch: the Manager has resources already: call Watch once, before AddResource")
 	}
-	return cfg.broker != nil
+	if m.cfg.logger == nil {
+		m.log = app.Logger()
+	}
+	if url := os.Getenv("REDIS_URL"); url != "" && m.cfg.broker == nil {
+		client := redisClient(url)
+		// Shutdown hooks run last first: this one runs after m.Shutdown.
+		app.OnShutdown(func(context.Context) error { return client.Close() })
+		m.cfg.broker = NewRedisBroker(client, "")
+	}
 }
 
 // redisClient connects to the Redis server of REDIS_URL; a URL that does
@@ -87,7 +108,7 @@ func hasBroker(opts []Option) bool {
 func redisClient(url string) *redis.Client {
 	o, err := redis.ParseURL(url)
 	if err != nil {
-		panic("ws: Setup: REDIS_URL: " + err.Error())
+		panic("ws: Watch: REDIS_URL: " + err.Error())
 	}
 	return redis.NewClient(o)
 }

@@ -65,7 +65,8 @@ func BenchmarkCreateRatio(b *testing.B) {
 			plain.DB().AutoMigrate(&Product{})
 			watched := easy.New(easy.WithDB(testdb.SQLite(b, nil)), quiet)
 			watched.DB().AutoMigrate(&Product{})
-			m := ws.Setup(watched, Product{}, ws.Heartbeat(0))
+			m := ws.NewManager(ws.Heartbeat(0))
+			m.Watch(watched, Product{})
 			srv := httptest.NewServer(watched)
 			b.Cleanup(func() { watched.Close(context.Background()); srv.Close() })
 			var received atomic.Int64
@@ -121,7 +122,8 @@ func BenchmarkPostWithStalledClient(b *testing.B) {
 	start := func() target {
 		app := easy.New(easy.WithDB(testdb.SQLite(b, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
 		app.Include(easy.CRUDRouter[Product]())
-		m := ws.Setup(app, Product{}, ws.Heartbeat(0), ws.SendQueue(256))
+		m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(256))
+		m.Watch(app, Product{})
 		srv := serveSmallBuffers(app)
 		b.Cleanup(func() { app.Close(context.Background()); srv.Close() })
 		reader := dialReady(b, wsURL(srv, "/ws/products"))

@@ -96,7 +96,9 @@ func Mount(app *easy.App, secret []byte) *ws.Manager {
 	// One row rule, for REST and realtime alike: a user sees their own items.
 	owner := query.Rows("owner", func(ctx context.Context) (any, error) { return user.From(ctx).Subject, nil })
 	app.Include(easy.CRUDRouter[Item](crud.Uses(user), crud.Policy(owner)))
-	return ws.Setup(app, Item{}, ws.Secure(user), ws.Policy(Item{}, owner))
+	m := ws.NewManager(ws.Secure(user), ws.Policy(Item{}, owner))
+	m.Watch(app, Item{})
+	return m
 }
 
 // issue signs an access token for username.

@@ -71,7 +71,7 @@ func serve(args []string, in io.Reader, out io.Writer) error {
 	var serveFn func(ctx context.Context) error
 	switch *kind {
 	case "easy":
-		var opts []any
+		var opts []ws.Option
 		if *queue > 0 {
 			opts = append(opts, ws.SendQueue(*queue))
 		}
@@ -103,14 +103,14 @@ func serve(args []string, in io.Reader, out io.Writer) error {
 
 // easyServer builds the items app with easy's defaults, but for the ws
 // options given.
-func easyServer(dbPath string, ln net.Listener, wsOpts ...any) (func(context.Context) error, error) {
+func easyServer(dbPath string, ln net.Listener, wsOpts ...ws.Option) (func(context.Context) error, error) {
 	os.Setenv("DATABASE_URL", "sqlite:"+dbPath)
 	app := easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))))
 	if _, err := app.Database(); err != nil {
 		return nil, err
 	}
 	app.Include(easy.CRUDRouter[Item]())
-	ws.Setup(app, append([]any{Item{}}, wsOpts...)...)
+	ws.NewManager(wsOpts...).Watch(app, Item{})
 	return func(ctx context.Context) error { return app.Serve(ctx, ln) }, nil
 }
 

@@ -134,11 +134,11 @@ func run(dsn string, instances int, broker func(prefix string) ws.Broker, client
 		}
 		app := easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 		app.Include(easy.CRUDRouter[Tick]())
-		opts := []any{Tick{}, ws.MaxConnections(clients + 10), ws.SendQueue(4096)}
+		opts := []ws.Option{ws.MaxConnections(clients + 10), ws.SendQueue(4096)}
 		if broker != nil {
-			opts = append(opts, ws.WithBroker(broker(schema)))
+			opts = append(opts, ws.ShareVia(broker(schema)))
 		}
-		ws.Setup(app, opts...)
+		ws.NewManager(opts...).Watch(app, Tick{})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		must(err)
 		srv := &http.Server{Handler: app}
