@@ -20,7 +20,7 @@
 //	PUT    /items/{id}   replace the fields a client may write
 //	PATCH  /items/{id}   change the fields sent, even to 0, "" or false
 //	DELETE /items/{id}   delete (soft delete when T has gorm.DeletedAt); the row
-//	DELETE /items        delete all, only with DeleteAll(true)
+//	DELETE /items        delete all, only with DeleteAll()
 //
 // with operation IDs list_items, create_item, get_item, replace_item,
 // update_item, delete_item and delete_all_items, and the body schemas

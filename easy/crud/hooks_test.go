@@ -237,7 +237,7 @@ func TestHookTypes(t *testing.T) {
 func TestDeleteAllHooks(t *testing.T) {
 	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		var seen []uint
-		s := serve(t, db, easy.CRUDRouter[Item](crud.DeleteAll(true),
+		s := serve(t, db, easy.CRUDRouter[Item](crud.DeleteAll(),
 			crud.BeforeDelete(func(ctx context.Context, tx *gorm.DB, it *Item) error {
 				seen = append(seen, it.ID)
 				if it.Name == "date" {

@@ -20,7 +20,7 @@ const (
 	ReplaceRoute   Route = "replace"    // PUT    /items/{id}
 	UpdateRoute    Route = "update"     // PATCH  /items/{id}
 	DeleteRoute    Route = "delete"     // DELETE /items/{id}
-	DeleteAllRoute Route = "delete_all" // DELETE /items, only with DeleteAll(true)
+	DeleteAllRoute Route = "delete_all" // DELETE /items, only with DeleteAll()
 )
 
 // routes lists every route in the order they are mounted.
@@ -57,7 +57,7 @@ type config struct {
 	plural    string
 	schema    string
 	errors    []int
-	forbid    *bool
+	forbid    *bool // nil: as the App says
 	hooks     []hookOption
 	uses      []Requirement
 	routeUses map[Route][]Requirement
@@ -169,12 +169,14 @@ func Sortable(fields ...string) Option {
 }
 
 // DeleteAll mounts DELETE on the collection, which deletes every row (soft
-// deleting when the model has gorm.DeletedAt). It is off by default.
-func DeleteAll(on bool) Option { return func(c *config) { c.deleteAll = on } }
+// deleting when the model has gorm.DeletedAt). It is off by default, as
+// one request would empty the table.
+func DeleteAll() Option { return func(c *config) { c.deleteAll = true } }
 
 // IncludeDeleted lets a list or read of a soft-deleted model ask for
-// deleted rows too, with include_deleted=true. It is off by default.
-func IncludeDeleted(on bool) Option { return func(c *config) { c.deleted = on } }
+// deleted rows too, with include_deleted=true. It is off by default, so
+// that deleted rows stay gone unless the router says otherwise.
+func IncludeDeleted() Option { return func(c *config) { c.deleted = true } }
 
 // OperationID overrides the operation ID of a route (list_items,
 // create_item, ...).
@@ -206,11 +208,20 @@ func Errors(codes ...int) Option {
 	return func(c *config) { c.errors = append(c.errors, codes...) }
 }
 
-// ForbidUnknownFields sets whether request bodies with properties the
-// input does not take, read-only fields among them, are rejected with 422
-// (extra_forbidden) or ignored. By default the App decides
+// ForbidUnknownFields rejects request bodies with properties the input
+// does not take, read-only fields among them, with 422 (extra_forbidden)
+// instead of ignoring them. By default the router follows its App
 // (easy.WithForbidUnknownFields).
-func ForbidUnknownFields(on bool) Option { return func(c *config) { c.forbid = &on } }
+func ForbidUnknownFields() Option {
+	return func(c *config) { c.forbid = new(true) }
+}
+
+// AllowUnknownFields ignores body properties the input does not take,
+// even when the App forbids them: for a router whose clients send more
+// than it reads.
+func AllowUnknownFields() Option {
+	return func(c *config) { c.forbid = new(false) }
+}
 
 // CreateInput makes POST take a C as its body instead of the model less
 // its read-only fields; convert fills the new row from it. C is bound and

@@ -141,3 +141,37 @@ func TestOptionMistakes(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownFieldOptions checks that a router's ForbidUnknownFields and
+// AllowUnknownFields win over its App's choice, either way.
+func TestUnknownFieldOptions(t *testing.T) {
+	const body = `{"title":"write","owner":"mallory"}`
+	const forbidden = `{"detail":[{"type":"extra_forbidden","loc":["body","owner"],"msg":"Extra inputs are not permitted","input":"mallory"}]}`
+	t.Run("app forbids", func(t *testing.T) {
+		db := testdb.SQLite(t, nil)
+		s := serveWith(t, db, []easy.Option{easy.WithForbidUnknownFields()},
+			easy.CRUDRouter[Task](),
+			easy.CRUDRouter[Task](crud.Prefix("/lenient"), crud.Name("lenient_task", "lenient_tasks"), crud.AllowUnknownFields()))
+		s.expect("POST", "/tasks", body, 422, forbidden)
+		res := s.do("POST", "/lenient", body)
+		if got := decode[Task](t, res.body); res.status != 201 || got.Title != "write" || got.Owner != "" {
+			t.Errorf("create on the lenient router: %d %s", res.status, res.body)
+		}
+		if n := count(t, db, &Task{}); n != 1 {
+			t.Errorf("rows = %d, want 1", n)
+		}
+	})
+	t.Run("app allows", func(t *testing.T) {
+		s := serve(t, testdb.SQLite(t, nil),
+			easy.CRUDRouter[Task](),
+			easy.CRUDRouter[Task](crud.Prefix("/strict"), crud.Name("strict_task", "strict_tasks"), crud.ForbidUnknownFields()),
+			// The last of the two options counts.
+			easy.CRUDRouter[Task](crud.Prefix("/undecided"), crud.Name("undecided_task", "undecided_tasks"),
+				crud.AllowUnknownFields(), crud.ForbidUnknownFields()))
+		if res := s.do("POST", "/tasks", body); res.status != 201 {
+			t.Errorf("create: %d %s", res.status, res.body)
+		}
+		s.expect("POST", "/strict", body, 422, forbidden)
+		s.expect("POST", "/undecided", body, 422, forbidden)
+	})
+}
