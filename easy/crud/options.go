@@ -1,10 +1,8 @@
 package crud
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"reflect"
 	"strings"
 )
 
@@ -35,7 +33,9 @@ func (r Route) valid() bool {
 	return false
 }
 
-// Option configures a Router.
+// Option configures a Router. It is one type for every model: what
+// depends on the model, the hooks and the custom inputs, is set with
+// methods of Router[T] instead, so that the compiler checks it.
 type Option func(*config)
 
 type config struct {
@@ -58,7 +58,6 @@ type config struct {
 	schema    string
 	errors    []int
 	forbid    *bool // nil: as the App says
-	hooks     []hookOption
 	uses      []Requirement
 	routeUses map[Route][]Requirement
 	scope     *scope
@@ -221,38 +220,6 @@ func ForbidUnknownFields() Option {
 // than it reads.
 func AllowUnknownFields() Option {
 	return func(c *config) { c.forbid = new(false) }
-}
-
-// CreateInput makes POST take a C as its body instead of the model less
-// its read-only fields; convert fills the new row from it. C is bound and
-// validated as a typed operation's body is, and named in the docs by its
-// type.
-func CreateInput[T, C any](convert func(ctx context.Context, in *C, item *T) error) Option {
-	return func(c *config) { c.create = newInput(convert) }
-}
-
-// UpdateInput makes PUT take a U as its body instead of the model less its
-// read-only fields; convert applies it to the stored row, and every column
-// it changes is written.
-func UpdateInput[T, U any](convert func(ctx context.Context, in *U, item *T) error) Option {
-	return func(c *config) { c.update = newInput(convert) }
-}
-
-// input is a custom body type and how it becomes a row.
-type input struct {
-	typ     reflect.Type // the body type
-	model   reflect.Type // the T the conversion is for
-	convert func(ctx context.Context, in, item any) error
-}
-
-func newInput[T, C any](convert func(context.Context, *C, *T) error) *input {
-	return &input{
-		typ:   reflect.TypeFor[C](),
-		model: reflect.TypeFor[T](),
-		convert: func(ctx context.Context, in, item any) error {
-			return convert(ctx, in.(*C), item.(*T))
-		},
-	}
 }
 
 func (c *config) check(r Route, option string) {
