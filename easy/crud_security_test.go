@@ -55,7 +55,7 @@ func securedCRUD(t *testing.T, db *gorm.DB) *httptest.Server {
 	admin := security.RequireRoles(user, "admin")
 	app := easy.New(easy.WithDB(db), easy.WithLogger(crudQuiet()))
 	app.Include(
-		easy.CRUDRouter[Note](crud.DeleteAll(true), crud.Uses(user), crud.Policy(query.Rows("owner", func(ctx context.Context) (any, error) {
+		easy.CRUDRouter[Note](crud.DeleteAll(), crud.Uses(user), crud.Policy(query.Rows("owner", func(ctx context.Context) (any, error) {
 			if u := user.From(ctx); !u.Admin {
 				return u.Name, nil
 			}

@@ -123,7 +123,7 @@ func TestCRUDRouterInGroup(t *testing.T) {
 		api := app.Group("/api", easy.GroupMiddleware(func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen++; next.ServeHTTP(w, r) })
 		}))
-		api.Include(easy.CRUDRouter[crudItem](crud.DeleteAll(true)))
+		api.Include(easy.CRUDRouter[crudItem](crud.DeleteAll()))
 		srv := httptest.NewServer(app)
 		defer srv.Close()
 		if status, body := crudCall(t, srv, "POST", "/api/items", `{"name":"a","id":3}`); status != 422 ||

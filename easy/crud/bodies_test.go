@@ -118,7 +118,7 @@ func TestReadOnlyFields(t *testing.T) {
 		}
 	})
 	t.Run("router option", func(t *testing.T) {
-		s := serve(t, testdb.SQLite(t, nil), easy.CRUDRouter[Task](crud.ForbidUnknownFields(true)))
+		s := serve(t, testdb.SQLite(t, nil), easy.CRUDRouter[Task](crud.ForbidUnknownFields()))
 		s.expect("POST", "/tasks", `{"title":"write","owner":"mallory"}`, 422,
 			`{"detail":[{"type":"extra_forbidden","loc":["body","owner"],"msg":"Extra inputs are not permitted","input":"mallory"}]}`)
 	})
@@ -131,7 +131,7 @@ func TestSoftDelete(t *testing.T) {
 	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		s := serve(t, db,
 			easy.CRUDRouter[Task](),
-			easy.CRUDRouter[Task](crud.Prefix("/all-tasks"), crud.Name("any_task", "any_tasks"), crud.IncludeDeleted(true)),
+			easy.CRUDRouter[Task](crud.Prefix("/all-tasks"), crud.Name("any_task", "any_tasks"), crud.IncludeDeleted()),
 		)
 		s.do("POST", "/tasks", `{"title":"a"}`)
 		s.do("POST", "/tasks", `{"title":"b"}`)
@@ -178,7 +178,7 @@ func ids2(t testing.TB, body string) []uint {
 func TestDeleteAll(t *testing.T) {
 	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		s := serve(t, db,
-			easy.CRUDRouter[Item](crud.DeleteAll(true)),
+			easy.CRUDRouter[Item](crud.DeleteAll()),
 			easy.CRUDRouter[Task](),
 		)
 		seedItems(t, db)

@@ -20,7 +20,7 @@
 //	PUT    /items/{id}   replace the fields a client may write
 //	PATCH  /items/{id}   change the fields sent, even to 0, "" or false
 //	DELETE /items/{id}   delete (soft delete when T has gorm.DeletedAt); the row
-//	DELETE /items        delete all, only with DeleteAll(true)
+//	DELETE /items        delete all, only with DeleteAll()
 //
 // with operation IDs list_items, create_item, get_item, replace_item,
 // update_item, delete_item and delete_all_items, and the body schemas
@@ -46,12 +46,20 @@
 //
 // # Hooks
 //
-// Before and after hooks run around each route (BeforeCreate,
-// AfterCreate, BeforeUpdate, ..., BeforeList, AfterList). The hooks of a
-// write get its transaction: what they write commits or rolls back with
-// the row. A Before hook's error stops the route with that error as the
-// response (an *problem.HTTPError keeps its status) and writes nothing; an
-// After hook's error rolls the write back.
+// Before and after hooks run around each route. They are methods of
+// Router[T], typed by T, so that a hook written for another model does
+// not compile:
+//
+//	tasks := easy.CRUDRouter[Task]().
+//		BeforeCreate(func(ctx context.Context, tx *gorm.DB, t *Task) error {
+//			t.Owner = userFrom(ctx)
+//			return nil
+//		})
+//
+// The hooks of a write get its transaction: what they write commits or
+// rolls back with the row. A Before hook's error stops the route with that
+// error as the response (an *problem.HTTPError keeps its status) and
+// writes nothing; an After hook's error rolls the write back.
 //
 // # Errors
 //

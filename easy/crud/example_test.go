@@ -90,13 +90,12 @@ func ExampleNew() {
 		crud.Exclude(crud.DeleteRoute),
 		crud.PageSize(20, 100),
 		crud.Sortable("name", "price"),
-		crud.BeforeCreate(func(ctx context.Context, tx *gorm.DB, f *Fruit) error {
-			if f.Name == "durian" {
-				return easy.Forbidden("No durians in the shop")
-			}
-			return nil
-		}),
-	)
+	).BeforeCreate(func(ctx context.Context, tx *gorm.DB, f *Fruit) error {
+		if f.Name == "durian" {
+			return easy.Forbidden("No durians in the shop")
+		}
+		return nil
+	})
 	srv, done := exampleApp(shop)
 	defer done()
 

@@ -2,8 +2,6 @@ package crud
 
 import (
 	"context"
-	"fmt"
-	"reflect"
 
 	"gorm.io/gorm"
 
@@ -22,125 +20,102 @@ const (
 	afterDelete
 	beforeGet
 	afterGet
-	beforeList
-	afterList
 	hookKinds
 )
 
-var hookNames = [hookKinds]string{
-	"BeforeCreate", "AfterCreate", "BeforeUpdate", "AfterUpdate", "BeforeDelete",
-	"AfterDelete", "BeforeGet", "AfterGet", "BeforeList", "AfterList",
-}
+// itemHook is the type of the hooks of a Router[T] that get one row.
+type itemHook[T any] = func(ctx context.Context, tx *gorm.DB, item *T) error
 
-type hookOption struct {
-	kind hookKind
-	fn   any
-}
-
-func addHook(kind hookKind, fn any) Option {
-	return func(c *config) {
-		if reflect.ValueOf(fn).IsNil() {
-			c.problems = append(c.problems, hookNames[kind]+": nil hook")
-			return
-		}
-		c.hooks = append(c.hooks, hookOption{kind, fn})
-	}
+// hooks are a Router's hooks, in the order they were added.
+type hooks[T any] struct {
+	item       [hookKinds][]itemHook[T]
+	beforeList []func(context.Context, *query.Query) error
+	afterList  []func(context.Context, []T) error
 }
 
 // BeforeCreate runs fn before a row is inserted, in the transaction of
-// the insert, with the row as the client sent it.
-func BeforeCreate[T any](fn func(ctx context.Context, tx *gorm.DB, item *T) error) Option {
-	return addHook(beforeCreate, fn)
+// the insert, with the row as the client sent it. It returns rt, so that
+// calls chain.
+func (rt *Router[T]) BeforeCreate(fn func(ctx context.Context, tx *gorm.DB, item *T) error) *Router[T] {
+	return rt.addHook("BeforeCreate", beforeCreate, fn)
 }
 
 // AfterCreate runs fn after a row is inserted, in the same transaction:
 // the row has its primary key. An error rolls the insert back.
-func AfterCreate[T any](fn func(ctx context.Context, tx *gorm.DB, item *T) error) Option {
-	return addHook(afterCreate, fn)
+func (rt *Router[T]) AfterCreate(fn func(ctx context.Context, tx *gorm.DB, item *T) error) *Router[T] {
+	return rt.addHook("AfterCreate", afterCreate, fn)
 }
 
 // BeforeUpdate runs fn before a PUT or PATCH writes, in its transaction,
 // with the row as it will be written.
-func BeforeUpdate[T any](fn func(ctx context.Context, tx *gorm.DB, item *T) error) Option {
-	return addHook(beforeUpdate, fn)
+func (rt *Router[T]) BeforeUpdate(fn func(ctx context.Context, tx *gorm.DB, item *T) error) *Router[T] {
+	return rt.addHook("BeforeUpdate", beforeUpdate, fn)
 }
 
 // AfterUpdate runs fn after a PUT or PATCH writes, in the same
 // transaction. An error rolls the update back.
-func AfterUpdate[T any](fn func(ctx context.Context, tx *gorm.DB, item *T) error) Option {
-	return addHook(afterUpdate, fn)
+func (rt *Router[T]) AfterUpdate(fn func(ctx context.Context, tx *gorm.DB, item *T) error) *Router[T] {
+	return rt.addHook("AfterUpdate", afterUpdate, fn)
 }
 
 // BeforeDelete runs fn before a row is deleted, in the transaction of the
 // delete, with the row as stored. DELETE on the collection runs it for
 // every row.
-func BeforeDelete[T any](fn func(ctx context.Context, tx *gorm.DB, item *T) error) Option {
-	return addHook(beforeDelete, fn)
+func (rt *Router[T]) BeforeDelete(fn func(ctx context.Context, tx *gorm.DB, item *T) error) *Router[T] {
+	return rt.addHook("BeforeDelete", beforeDelete, fn)
 }
 
 // AfterDelete runs fn after a row is deleted, in the same transaction. An
 // error rolls the delete back.
-func AfterDelete[T any](fn func(ctx context.Context, tx *gorm.DB, item *T) error) Option {
-	return addHook(afterDelete, fn)
+func (rt *Router[T]) AfterDelete(fn func(ctx context.Context, tx *gorm.DB, item *T) error) *Router[T] {
+	return rt.addHook("AfterDelete", afterDelete, fn)
 }
 
 // BeforeGet runs fn before a row is read; the item has only its primary
 // key set.
-func BeforeGet[T any](fn func(ctx context.Context, tx *gorm.DB, item *T) error) Option {
-	return addHook(beforeGet, fn)
+func (rt *Router[T]) BeforeGet(fn func(ctx context.Context, tx *gorm.DB, item *T) error) *Router[T] {
+	return rt.addHook("BeforeGet", beforeGet, fn)
 }
 
 // AfterGet runs fn after a row is read, before it is written to the
 // client: it may change or refuse it.
-func AfterGet[T any](fn func(ctx context.Context, tx *gorm.DB, item *T) error) Option {
-	return addHook(afterGet, fn)
+func (rt *Router[T]) AfterGet(fn func(ctx context.Context, tx *gorm.DB, item *T) error) *Router[T] {
+	return rt.addHook("AfterGet", afterGet, fn)
 }
 
 // BeforeList runs fn with the parsed list query before it is run. It may
 // change the query: add a Condition or a Scope (to show a user only their
 // rows, say), change the sort or the page.
-func BeforeList(fn func(ctx context.Context, q *query.Query) error) Option {
-	return addHook(beforeList, fn)
+func (rt *Router[T]) BeforeList(fn func(ctx context.Context, q *query.Query) error) *Router[T] {
+	rt.configure("BeforeList", fn == nil)
+	rt.hooks.beforeList = append(rt.hooks.beforeList, fn)
+	return rt
 }
 
 // AfterList runs fn with the page of rows before it is written to the
 // client.
-func AfterList[T any](fn func(ctx context.Context, items []T) error) Option {
-	return addHook(afterList, fn)
+func (rt *Router[T]) AfterList(fn func(ctx context.Context, items []T) error) *Router[T] {
+	rt.configure("AfterList", fn == nil)
+	rt.hooks.afterList = append(rt.hooks.afterList, fn)
+	return rt
 }
 
-// itemHook is the type of the item hooks of a Router[T].
-type itemHook[T any] = func(ctx context.Context, tx *gorm.DB, item *T) error
-
-// hooks are a Router's hooks, typed.
-type hooks[T any] struct {
-	item       [beforeList][]itemHook[T]
-	beforeList []func(context.Context, *query.Query) error
-	afterList  []func(context.Context, []T) error
+func (rt *Router[T]) addHook(name string, kind hookKind, fn itemHook[T]) *Router[T] {
+	rt.configure(name, fn == nil)
+	rt.hooks.item[kind] = append(rt.hooks.item[kind], fn)
+	return rt
 }
 
-func newHooks[T any](opts []hookOption) (hooks[T], error) {
-	var h hooks[T]
-	for _, o := range opts {
-		switch o.kind {
-		case beforeList:
-			h.beforeList = append(h.beforeList, o.fn.(func(context.Context, *query.Query) error))
-		case afterList:
-			fn, ok := o.fn.(func(context.Context, []T) error)
-			if !ok {
-				return h, fmt.Errorf("AfterList hook is a %T, not a func(context.Context, []%s) error", o.fn, reflect.TypeFor[T]())
-			}
-			h.afterList = append(h.afterList, fn)
-		default:
-			fn, ok := o.fn.(itemHook[T])
-			if !ok {
-				return h, fmt.Errorf("%s hook is a %T, not a func(context.Context, *gorm.DB, *%s) error",
-					hookNames[o.kind], o.fn, reflect.TypeFor[T]())
-			}
-			h.item[o.kind] = append(h.item[o.kind], fn)
-		}
+// configure panics when a method that sets up rt is called too late or
+// with nothing: a mounted Router serves requests, which read its setup
+// without a lock.
+func (rt *Router[T]) configure(method string, isNil bool) {
+	if rt.mounted {
+		panic("crud: " + method + ": the Router is mounted; set it up before it is included")
 	}
-	return h, nil
+	if isNil {
+		panic("crud: " + method + ": nil function")
+	}
 }
 
 func (h *hooks[T]) run(kind hookKind, ctx context.Context, tx *gorm.DB, item *T) error {

@@ -4,8 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/importer"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"runtime/debug"
 	"slices"
+	"strings"
 	"testing"
 
 	"gorm.io/gorm"
@@ -43,17 +53,15 @@ func audit(tx *gorm.DB, action string, id uint) error {
 // hookedTasks is a router whose hooks own rows by user, audit each write in
 // its transaction, refuse and fail on cue.
 func hookedTasks() *crud.Router[Task] {
-	return easy.CRUDRouter[Task](
-		crud.Middleware(withUser),
-		crud.Errors(http.StatusForbidden),
-		crud.BeforeCreate(func(ctx context.Context, tx *gorm.DB, t *Task) error {
+	return easy.CRUDRouter[Task](crud.Middleware(withUser), crud.Errors(http.StatusForbidden)).
+		BeforeCreate(func(ctx context.Context, tx *gorm.DB, t *Task) error {
 			if t.Title == "forbidden" {
 				return easy.Forbidden("Not allowed")
 			}
 			t.Owner = user(ctx)
 			return audit(tx, "before create", 0)
-		}),
-		crud.AfterCreate(func(ctx context.Context, tx *gorm.DB, t *Task) error {
+		}).
+		AfterCreate(func(ctx context.Context, tx *gorm.DB, t *Task) error {
 			if err := audit(tx, "create", t.ID); err != nil {
 				return err
 			}
@@ -61,8 +69,8 @@ func hookedTasks() *crud.Router[Task] {
 				return errors.New("after create failed")
 			}
 			return nil
-		}),
-		crud.BeforeUpdate(func(ctx context.Context, tx *gorm.DB, t *Task) error {
+		}).
+		BeforeUpdate(func(ctx context.Context, tx *gorm.DB, t *Task) error {
 			if t.Owner != user(ctx) {
 				return easy.Forbidden("Not your task")
 			}
@@ -70,51 +78,50 @@ func hookedTasks() *crud.Router[Task] {
 				t.Title = "SHOUT" // a hook's change is written
 			}
 			return audit(tx, "update", t.ID)
-		}),
-		crud.AfterUpdate(func(ctx context.Context, tx *gorm.DB, t *Task) error {
+		}).
+		AfterUpdate(func(ctx context.Context, tx *gorm.DB, t *Task) error {
 			if t.Title == "rollback" {
 				return easy.NewHTTPError(http.StatusConflict, "Rolled back")
 			}
 			return nil
-		}),
-		crud.BeforeDelete(func(ctx context.Context, tx *gorm.DB, t *Task) error {
+		}).
+		BeforeDelete(func(ctx context.Context, tx *gorm.DB, t *Task) error {
 			if t.Owner != user(ctx) {
 				return easy.Forbidden("Not your task")
 			}
 			return audit(tx, "delete", t.ID)
-		}),
-		crud.AfterDelete(func(ctx context.Context, tx *gorm.DB, t *Task) error {
+		}).
+		AfterDelete(func(ctx context.Context, tx *gorm.DB, t *Task) error {
 			if t.Title == "keep" {
 				return errors.New("after delete failed")
 			}
 			return nil
-		}),
-		crud.BeforeGet(func(ctx context.Context, tx *gorm.DB, t *Task) error {
+		}).
+		BeforeGet(func(ctx context.Context, tx *gorm.DB, t *Task) error {
 			if t.ID == 99 {
 				return easy.Forbidden("Task 99 is secret")
 			}
 			return nil
-		}),
-		crud.AfterGet(func(ctx context.Context, tx *gorm.DB, t *Task) error {
+		}).
+		AfterGet(func(ctx context.Context, tx *gorm.DB, t *Task) error {
 			if t.Owner != user(ctx) {
 				return easy.NotFound("Task not found")
 			}
 			return nil
-		}),
-		crud.BeforeList(func(ctx context.Context, q *query.Query) error {
+		}).
+		BeforeList(func(ctx context.Context, q *query.Query) error {
 			if q.Limit > 10 {
 				q.Limit = 10
 			}
 			q.Filters = append(q.Filters, query.Condition{Field: "owner", Op: query.Eq, Value: user(ctx)})
 			return nil
-		}),
-		crud.AfterList(func(ctx context.Context, items []Task) error {
+		}).
+		AfterList(func(ctx context.Context, items []Task) error {
 			for i := range items {
 				items[i].Title += "!"
 			}
 			return nil
-		}),
-	)
+		})
 }
 
 // as sends a request as a user.
@@ -221,16 +228,156 @@ func TestHooks(t *testing.T) {
 	})
 }
 
-// TestHookTypes checks that a hook for another model is a setup mistake.
+// TestHookTypes checks that the compiler refuses a hook or a custom input
+// written for another model, naming both types, and takes the same code
+// written for the router's model. (BeforeList gets the query, whatever
+// the model.)
 func TestHookTypes(t *testing.T) {
-	defer func() {
-		got, _ := recover().(string)
-		want := "crud: BeforeCreate hook is a func(context.Context, *gorm.DB, *crud_test.Task) error, not a func(context.Context, *gorm.DB, *crud_test.Item) error"
-		if got != want {
-			t.Errorf("panic %q\n want %q", got, want)
+	const src = `package p
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/easy/crud"
+)
+
+type Item struct{ ID uint }
+type Task struct{ ID uint }
+type NewItem struct{ Name string }
+
+func _(r *crud.Router[Item]) {
+	r.BeforeCreate(func(context.Context, *gorm.DB, *MODEL) error { return nil })
+	r.AfterCreate(func(context.Context, *gorm.DB, *MODEL) error { return nil })
+	r.BeforeUpdate(func(context.Context, *gorm.DB, *MODEL) error { return nil })
+	r.AfterUpdate(func(context.Context, *gorm.DB, *MODEL) error { return nil })
+	r.BeforeDelete(func(context.Context, *gorm.DB, *MODEL) error { return nil })
+	r.AfterDelete(func(context.Context, *gorm.DB, *MODEL) error { return nil })
+	r.BeforeGet(func(context.Context, *gorm.DB, *MODEL) error { return nil })
+	r.AfterGet(func(context.Context, *gorm.DB, *MODEL) error { return nil })
+	r.AfterList(func(context.Context, []MODEL) error { return nil })
+	r.CreateInput(crud.Convert(func(context.Context, *NewItem, *MODEL) error { return nil }))
+	r.UpdateInput(crud.Convert(func(context.Context, *NewItem, *MODEL) error { return nil }))
+}
+`
+	methods := []string{"BeforeCreate", "AfterCreate", "BeforeUpdate", "AfterUpdate", "BeforeDelete",
+		"AfterDelete", "BeforeGet", "AfterGet", "AfterList", "CreateInput", "UpdateInput"}
+	fset := token.NewFileSet()
+	exports := exportData(t, "github.com/fastapi-easy/easy-go/easy/crud")
+	imp := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
+		if exports[path] == "" {
+			return nil, fmt.Errorf("no export data for %s", path)
 		}
-	}()
-	crud.New[Item](crud.BeforeCreate(func(context.Context, *gorm.DB, *Task) error { return nil }))
+		return os.Open(exports[path])
+	})
+	check := func(model string) map[int][]string {
+		t.Helper()
+		f, err := parser.ParseFile(fset, model+".go", strings.ReplaceAll(src, "MODEL", model), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := map[int][]string{} // by line
+		conf := types.Config{Importer: imp, Error: func(err error) {
+			e := err.(types.Error)
+			line := e.Fset.Position(e.Pos).Line
+			errs[line] = append(errs[line], e.Msg)
+		}}
+		conf.Check("p", fset, []*ast.File{f}, nil)
+		return errs
+	}
+
+	if errs := check("Item"); len(errs) > 0 {
+		t.Errorf("the hooks of the router's model do not type-check: %v", errs)
+	}
+	errs := check("Task")
+	first := strings.Count(src[:strings.Index(src, "\tr.BeforeCreate")], "\n") + 1
+	for i, method := range methods {
+		msgs := errs[first+i]
+		delete(errs, first+i)
+		want := []string{"in argument to r." + method, "*Task", "*Item"}
+		switch method {
+		case "AfterList":
+			want = []string{"in argument to r." + method, "[]Task", "[]Item"}
+		case "CreateInput", "UpdateInput":
+			want = []string{"in argument to r." + method, "crud.Input[Task]", "crud.Input[Item]"}
+		}
+		if len(msgs) != 1 {
+			t.Errorf("%s for another model: errors %q, want one", method, msgs)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(msgs[0], w) {
+				t.Errorf("%s for another model: error %q does not say %q", method, msgs[0], w)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		t.Errorf("other errors: %v", errs)
+	}
+}
+
+// exportData maps pkg and the packages it imports to the files of their
+// compiled export data, which go list takes from the build cache: the
+// type checker reads them in milliseconds, where checking the sources of
+// them all takes seconds. It asks for the packages built as this test's
+// were (-race, -tags), which the cache holds already.
+func exportData(t *testing.T, pkg string) map[string]string {
+	t.Helper()
+	args := []string{"list", "-export", "-deps", "-f", "{{.ImportPath}}={{.Export}}"}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			switch {
+			case s.Key == "-race" && s.Value == "true":
+				args = append(args, "-race")
+			case s.Key == "-tags":
+				args = append(args, "-tags="+s.Value)
+			}
+		}
+	}
+	out, err := exec.Command("go", append(args, pkg)...).Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	files := map[string]string{}
+	for line := range strings.Lines(string(out)) {
+		path, file, _ := strings.Cut(strings.TrimSpace(line), "=")
+		files[path] = file
+	}
+	return files
+}
+
+// TestHookMistakes checks that a nil hook or input, and one added once
+// the router serves requests, panic at once.
+func TestHookMistakes(t *testing.T) {
+	mounted := easy.CRUDRouter[Item]()
+	serve(t, testdb.SQLite(t, nil), mounted)
+	cases := []struct {
+		name string
+		call func()
+		want string
+	}{
+		{"nil item hook", func() { crud.New[Item]().AfterGet(nil) }, "crud: AfterGet: nil function"},
+		{"nil list hook", func() { crud.New[Item]().BeforeList(nil) }, "crud: BeforeList: nil function"},
+		{"nil conversion", func() { crud.Convert[NewItem, Item](nil) }, "crud: Convert: nil function"},
+		{"zero input", func() { crud.New[Item]().CreateInput(crud.Input[Item]{}) }, "crud: CreateInput: the Input was not made by Convert"},
+		{"mounted", func() {
+			mounted.BeforeCreate(func(context.Context, *gorm.DB, *Item) error { return nil })
+		}, "crud: BeforeCreate: the Router is mounted; set it up before it is included"},
+		{"mounted input", func() {
+			mounted.UpdateInput(crud.Convert(func(context.Context, *Rename, *Item) error { return nil }))
+		}, "crud: UpdateInput: the Router is mounted; set it up before it is included"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				if got, _ := recover().(string); got != c.want {
+					t.Errorf("panic %q, want %q", got, c.want)
+				}
+			}()
+			c.call()
+		})
+	}
 }
 
 // TestDeleteAllHooks checks that DELETE on the collection runs the delete
@@ -238,14 +385,14 @@ func TestHookTypes(t *testing.T) {
 func TestDeleteAllHooks(t *testing.T) {
 	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		var seen []uint
-		s := serve(t, db, easy.CRUDRouter[Item](crud.DeleteAll(true),
-			crud.BeforeDelete(func(ctx context.Context, tx *gorm.DB, it *Item) error {
+		s := serve(t, db, easy.CRUDRouter[Item](crud.DeleteAll()).
+			BeforeDelete(func(ctx context.Context, tx *gorm.DB, it *Item) error {
 				seen = append(seen, it.ID)
 				if it.Name == "date" {
 					return easy.Forbidden("Keep the dates")
 				}
 				return nil
-			})))
+			}))
 		seedItems(t, db)
 		s.expect("DELETE", "/items", "", 403, `{"detail":"Keep the dates"}`)
 		if n := count(t, db, &Item{}); n != 5 {

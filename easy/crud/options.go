@@ -1,10 +1,8 @@
 package crud
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"reflect"
 	"strings"
 
 	"github.com/fastapi-easy/easy-go/easy/query"
@@ -22,7 +20,7 @@ const (
 	ReplaceRoute   Route = "replace"    // PUT    /items/{id}
 	UpdateRoute    Route = "update"     // PATCH  /items/{id}
 	DeleteRoute    Route = "delete"     // DELETE /items/{id}
-	DeleteAllRoute Route = "delete_all" // DELETE /items, only with DeleteAll(true)
+	DeleteAllRoute Route = "delete_all" // DELETE /items, only with DeleteAll()
 )
 
 // routes lists every route in the order they are mounted.
@@ -37,7 +35,9 @@ func (r Route) valid() bool {
 	return false
 }
 
-// Option configures a Router.
+// Option configures a Router. It is one type for every model: what
+// depends on the model, the hooks and the custom inputs, is set with
+// methods of Router[T] instead, so that the compiler checks it.
 type Option func(*config)
 
 type config struct {
@@ -59,8 +59,7 @@ type config struct {
 	plural    string
 	schema    string
 	errors    []int
-	forbid    *bool
-	hooks     []hookOption
+	forbid    *bool // nil: as the App says
 	uses      []Requirement
 	routeUses map[Route][]Requirement
 	policy    *query.Policy
@@ -171,12 +170,14 @@ func Sortable(fields ...string) Option {
 }
 
 // DeleteAll mounts DELETE on the collection, which deletes every row (soft
-// deleting when the model has gorm.DeletedAt). It is off by default.
-func DeleteAll(on bool) Option { return func(c *config) { c.deleteAll = on } }
+// deleting when the model has gorm.DeletedAt). It is off by default, as
+// one request would empty the table.
+func DeleteAll() Option { return func(c *config) { c.deleteAll = true } }
 
 // IncludeDeleted lets a list or read of a soft-deleted model ask for
-// deleted rows too, with include_deleted=true. It is off by default.
-func IncludeDeleted(on bool) Option { return func(c *config) { c.deleted = on } }
+// deleted rows too, with include_deleted=true. It is off by default, so
+// that deleted rows stay gone unless the router says otherwise.
+func IncludeDeleted() Option { return func(c *config) { c.deleted = true } }
 
 // OperationID overrides the operation ID of a route (list_items,
 // create_item, ...).
@@ -208,42 +209,19 @@ func Errors(codes ...int) Option {
 	return func(c *config) { c.errors = append(c.errors, codes...) }
 }
 
-// ForbidUnknownFields sets whether request bodies with properties the
-// input does not take, read-only fields among them, are rejected with 422
-// (extra_forbidden) or ignored. By default the App decides
+// ForbidUnknownFields rejects request bodies with properties the input
+// does not take, read-only fields among them, with 422 (extra_forbidden)
+// instead of ignoring them. By default the router follows its App
 // (easy.WithForbidUnknownFields).
-func ForbidUnknownFields(on bool) Option { return func(c *config) { c.forbid = &on } }
-
-// CreateInput makes POST take a C as its body instead of the model less
-// its read-only fields; convert fills the new row from it. C is bound and
-// validated as a typed operation's body is, and named in the docs by its
-// type.
-func CreateInput[T, C any](convert func(ctx context.Context, in *C, item *T) error) Option {
-	return func(c *config) { c.create = newInput(convert) }
+func ForbidUnknownFields() Option {
+	return func(c *config) { c.forbid = new(true) }
 }
 
-// UpdateInput makes PUT take a U as its body instead of the model less its
-// read-only fields; convert applies it to the stored row, and every column
-// it changes is written.
-func UpdateInput[T, U any](convert func(ctx context.Context, in *U, item *T) error) Option {
-	return func(c *config) { c.update = newInput(convert) }
-}
-
-// input is a custom body type and how it becomes a row.
-type input struct {
-	typ     reflect.Type // the body type
-	model   reflect.Type // the T the conversion is for
-	convert func(ctx context.Context, in, item any) error
-}
-
-func newInput[T, C any](convert func(context.Context, *C, *T) error) *input {
-	return &input{
-		typ:   reflect.TypeFor[C](),
-		model: reflect.TypeFor[T](),
-		convert: func(ctx context.Context, in, item any) error {
-			return convert(ctx, in.(*C), item.(*T))
-		},
-	}
+// AllowUnknownFields ignores body properties the input does not take,
+// even when the App forbids them: for a router whose clients send more
+// than it reads.
+func AllowUnknownFields() Option {
+	return func(c *config) { c.forbid = new(false) }
 }
 
 func (c *config) check(r Route, option string) {

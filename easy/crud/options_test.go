@@ -88,19 +88,18 @@ type Rename struct {
 // into the row.
 func TestCustomInputs(t *testing.T) {
 	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
-		s := serve(t, db, easy.CRUDRouter[Item](
-			crud.CreateInput(func(ctx context.Context, in *NewItem, item *Item) error {
+		s := serve(t, db, easy.CRUDRouter[Item]().
+			CreateInput(crud.Convert(func(ctx context.Context, in *NewItem, item *Item) error {
 				item.Name, item.Price = in.Title, float64(in.Cents)/100
 				return nil
-			}),
-			crud.UpdateInput(func(ctx context.Context, in *Rename, item *Item) error {
+			})).
+			UpdateInput(crud.Convert(func(ctx context.Context, in *Rename, item *Item) error {
 				if in.Title == "nope" {
 					return easy.BadRequest("Cannot rename to nope")
 				}
 				item.Name = in.Title
 				return nil
-			}),
-		))
+			})))
 		s.expect("POST", "/items", `{"title":"apple","cents":150}`, 201, `{"id":1,"name":"apple","price":1.5,"stock":0,"active":false,"note":null}`)
 		s.expect("POST", "/items", `{"name":"apple"}`, 422, `{"detail":[{"type":"missing","loc":["body","title"],"msg":"Field required","input":{"name":"apple"}}]}`)
 		s.expect("POST", "/items", `{"title":"apple","cents":1}`, 409, `{"detail":"Item with this name already exists"}`)
@@ -127,8 +126,6 @@ func TestOptionMistakes(t *testing.T) {
 		{"route", []crud.Option{crud.Exclude("nope")}, `crud: Exclude: unknown route "nope"`},
 		{"page", []crud.Option{crud.PageSize(10, 5)}, "crud: PageSize(10, 5): want 0 <= default <= max and max >= 1"},
 		{"in", []crud.Option{crud.MaxInValues(0)}, "crud: MaxInValues(0): want at least 1"},
-		{"input", []crud.Option{crud.CreateInput(func(context.Context, *NewItem, *Task) error { return nil })},
-			"crud: custom input crud_test.NewItem converts to crud_test.Task, not crud_test.Item"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -140,4 +137,38 @@ func TestOptionMistakes(t *testing.T) {
 			crud.New[Item](c.opts...)
 		})
 	}
+}
+
+// TestUnknownFieldOptions checks that a router's ForbidUnknownFields and
+// AllowUnknownFields win over its App's choice, either way.
+func TestUnknownFieldOptions(t *testing.T) {
+	const body = `{"title":"write","owner":"mallory"}`
+	const forbidden = `{"detail":[{"type":"extra_forbidden","loc":["body","owner"],"msg":"Extra inputs are not permitted","input":"mallory"}]}`
+	t.Run("app forbids", func(t *testing.T) {
+		db := testdb.SQLite(t, nil)
+		s := serveWith(t, db, []easy.Option{easy.WithForbidUnknownFields()},
+			easy.CRUDRouter[Task](),
+			easy.CRUDRouter[Task](crud.Prefix("/lenient"), crud.Name("lenient_task", "lenient_tasks"), crud.AllowUnknownFields()))
+		s.expect("POST", "/tasks", body, 422, forbidden)
+		res := s.do("POST", "/lenient", body)
+		if got := decode[Task](t, res.body); res.status != 201 || got.Title != "write" || got.Owner != "" {
+			t.Errorf("create on the lenient router: %d %s", res.status, res.body)
+		}
+		if n := count(t, db, &Task{}); n != 1 {
+			t.Errorf("rows = %d, want 1", n)
+		}
+	})
+	t.Run("app allows", func(t *testing.T) {
+		s := serve(t, testdb.SQLite(t, nil),
+			easy.CRUDRouter[Task](),
+			easy.CRUDRouter[Task](crud.Prefix("/strict"), crud.Name("strict_task", "strict_tasks"), crud.ForbidUnknownFields()),
+			// The last of the two options counts.
+			easy.CRUDRouter[Task](crud.Prefix("/undecided"), crud.Name("undecided_task", "undecided_tasks"),
+				crud.AllowUnknownFields(), crud.ForbidUnknownFields()))
+		if res := s.do("POST", "/tasks", body); res.status != 201 {
+			t.Errorf("create: %d %s", res.status, res.body)
+		}
+		s.expect("POST", "/strict", body, 422, forbidden)
+		s.expect("POST", "/undecided", body, 422, forbidden)
+	})
 }

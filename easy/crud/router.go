@@ -23,6 +23,11 @@ import (
 // Router is the CRUD API of the model T over GORM. Make one with New (or
 // easy.CRUDRouter) and include it in an App or a Group, which migrates T
 // and mounts the routes.
+//
+// What depends on T, the hooks and the custom inputs, is set with the
+// Router's methods rather than with Options, so that the compiler refuses
+// a hook written for another model: an Option has one type for every
+// model, as Go would not infer T for crud.Prefix("/x").
 type Router[T any] struct {
 	core
 	hooks hooks[T]
@@ -54,28 +59,20 @@ type names struct {
 	schema           string // ItemCreate, ItemUpdate and ItemPatch start with it
 }
 
-// New returns the CRUD router of T. A mistake in opts (a hook for another
-// type, an unknown route) panics, as it is found at start-up; a mistake
-// in T (no primary key, an unknown Filterable field) is an error of Mount.
+// New returns the CRUD router of T. A mistake in opts (an unknown route, a
+// page size out of range) panics, as it is found at start-up; a mistake
+// in T (no primary key, an unknown Filterable field) is an error of
+// Mount. Hooks and custom inputs, which depend on T, are set with the
+// Router's methods before it is included.
 func New[T any](opts ...Option) *Router[T] {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
-	t := reflect.TypeFor[T]()
-	for _, in := range []*input{cfg.create, cfg.update} {
-		if in != nil && in.model != t {
-			cfg.problems = append(cfg.problems, fmt.Sprintf("custom input %s converts to %s, not %s", in.typ, in.model, t))
-		}
-	}
-	h, err := newHooks[T](cfg.hooks)
-	if err != nil {
-		cfg.problems = append(cfg.problems, err.Error())
-	}
 	if len(cfg.problems) > 0 {
 		panic("crud: " + strings.Join(cfg.problems, "; "))
 	}
-	return &Router[T]{core: core{cfg: cfg, typ: t}, hooks: h}
+	return &Router[T]{core: core{cfg: cfg, typ: reflect.TypeFor[T]()}}
 }
 
 // Models returns T, for the App to migrate before it mounts the router.

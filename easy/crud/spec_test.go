@@ -85,7 +85,7 @@ func keys[V any](m map[string]V) []string {
 // TestSpec checks that every route is in the document with its
 // operation ID, parameters, bodies, responses and errors.
 func TestSpec(t *testing.T) {
-	s := serve(t, testdb.SQLite(t, nil), easy.CRUDRouter[Item](), easy.CRUDRouter[Task](crud.IncludeDeleted(true), crud.DeleteAll(true)))
+	s := serve(t, testdb.SQLite(t, nil), easy.CRUDRouter[Item](), easy.CRUDRouter[Task](crud.IncludeDeleted(), crud.DeleteAll()))
 	d := s.spec()
 	want := []string{
 		"DELETE /items/{id} delete_item",
@@ -306,7 +306,7 @@ func TestTwoRouters(t *testing.T) {
 // then every kind of answer of every route against it.
 func TestResponsesMatchSpec(t *testing.T) {
 	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
-		s := serve(t, db, easy.CRUDRouter[Item](crud.DeleteAll(true)), easy.CRUDRouter[Task](crud.IncludeDeleted(true)))
+		s := serve(t, db, easy.CRUDRouter[Item](crud.DeleteAll()), easy.CRUDRouter[Task](crud.IncludeDeleted()))
 		v, _ := spectest.Fetch(t, s.srv.URL+"/openapi.json")
 		requests := []struct{ method, path, body string }{
 			{"POST", "/items", `{"name":"apple","price":1.5,"note":"x"}`},
