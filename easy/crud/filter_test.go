@@ -122,7 +122,7 @@ func fmtValue(v any) string {
 // TestFilterOfAModelKnownAtRunTime checks the filter of a model known at run time: it
 // matches values and pointers of the model alone, and applies in SQL.
 func TestFilterOfAModelKnownAtRunTime(t *testing.T) {
-	p, err := query.New(Item{}, nil, query.Config{MaxIn: query.DefaultMaxIn})
+	p, err := query.New(Item{}, nil, query.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,8 @@ type config struct {
 	pageSize  int
 	maxPage   int
 	maxIn     int
+	maxConds  int      // 0: query.DefaultMaxConditions
+	maxValues int      // 0: query.DefaultMaxValues
 	filter    []string // nil: every field that can be filtered
 	sort      []string // nil: every field that can be sorted
 	deleteAll bool
@@ -154,6 +156,32 @@ func MaxInValues(n int) Option {
 			return
 		}
 		c.maxIn = n
+	}
+}
+
+// MaxConditions sets how many filter conditions a list may have (100 by
+// default), and MaxValues how many values they may compare with in all,
+// each value of an in filter counted (1,000 by default): past them a list
+// is a 422 naming the limit, where the database would refuse the SQL.
+func MaxConditions(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			c.problems = append(c.problems, fmt.Sprintf("MaxConditions(%d): want at least 1", n))
+			return
+		}
+		c.maxConds = n
+	}
+}
+
+// MaxValues sets how many values a list's filters may compare with in
+// all; see MaxConditions.
+func MaxValues(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			c.problems = append(c.problems, fmt.Sprintf("MaxValues(%d): want at least 1", n))
+			return
+		}
+		c.maxValues = n
 	}
 }
 

@@ -128,7 +128,7 @@ func (c *core) setup(r route.Registrar) error {
 	m.Dialect = db.Dialector.Name()
 	c.m, c.db, c.log = m, db, r.Logger()
 	c.parser, err = query.New(reflect.New(t).Interface(), db, query.Config{
-		DefaultLimit: c.cfg.pageSize, MaxLimit: c.cfg.maxPage, MaxIn: c.cfg.maxIn,
+		DefaultLimit: c.cfg.pageSize, MaxLimit: c.cfg.maxPage, MaxIn: c.cfg.maxIn, MaxConditions: c.cfg.maxConds, MaxValues: c.cfg.maxValues,
 		Filterable: c.cfg.filter, Sortable: c.cfg.sort, IncludeDeleted: c.cfg.deleted,
 	})
 	if err != nil {

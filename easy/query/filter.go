@@ -32,7 +32,7 @@ type Filter struct {
 // locates each problem at ["query", key]. It reads T's schema at each
 // call: parse a filter once and keep it, or keep a Parser.
 func ParseFilter[T any](values map[string]string) (*Filter, error) {
-	p, err := New(new(T), nil, Config{MaxIn: DefaultMaxIn})
+	p, err := New(new(T), nil, Config{})
 	if err != nil {
 		return nil, err
 	}

@@ -125,12 +125,16 @@ type List struct {
 	p           *Parser
 }
 
-// The defaults of the CRUD list: a page of 100 rows, at most 1,000, and
-// at most 500 values in an in filter.
+// The defaults of the CRUD list: a page of 100 rows, at most 1,000; at
+// most 500 values in an in filter, 100 conditions and 1,000 values in all
+// in one query (the most that SQLite and PostgreSQL both take with room to
+// spare).
 const (
-	DefaultLimit    = 100
-	DefaultMaxLimit = 1000
-	DefaultMaxIn    = 500
+	DefaultLimit         = 100
+	DefaultMaxLimit      = 1000
+	DefaultMaxIn         = 500
+	DefaultMaxConditions = 100
+	DefaultMaxValues     = 1000
 )
 
 // Config says what a Parser accepts.
@@ -138,8 +142,11 @@ type Config struct {
 	// DefaultLimit is the limit of a list that names none; MaxLimit the
 	// largest limit a client may ask for.
 	DefaultLimit, MaxLimit int
-	// MaxIn is the most values an in filter may list.
-	MaxIn int
+	// MaxIn is the most values an in filter may list; MaxConditions the
+	// most conditions a query may hold, MaxValues the most values they
+	// may compare with in all (an in filter counts each of its values).
+	// Zero means the default.
+	MaxIn, MaxConditions, MaxValues int
 	// Filterable and Sortable, when not nil, name the only fields (by
 	// JSON name) a client may filter or sort by; nil allows every column
 	// of a scalar type.
@@ -152,13 +159,16 @@ type Config struct {
 // Parser parses the query language of one model. It is safe for
 // concurrent use.
 type Parser struct {
-	m       *model.Model
-	def     int // default limit
-	max     int // largest limit
-	maxIn   int
-	deleted bool // include_deleted is accepted
-	parse   map[*model.Field]func(string, reflect.Value) *problem.FieldError
-	byKey   clause.OrderBy
+	m     *model.Model
+	def   int // default limit
+	max   int // largest limit
+	maxIn int
+	// maxConds and maxValues bound a query's conditions and the values
+	// they bind in all.
+	maxConds, maxValues int
+	deleted             bool // include_deleted is accepted
+	parse               map[*model.Field]func(string, reflect.Value) *problem.FieldError
+	byKey               clause.OrderBy
 }
 
 // New returns the Parser of model (a struct or a pointer to one), its
@@ -197,7 +207,8 @@ func readModel(t reflect.Type, db *gorm.DB, filter, sort []string) (*model.Model
 }
 
 func newParser(m *model.Model, cfg Config) (*Parser, error) {
-	p := &Parser{m: m, def: cfg.DefaultLimit, max: cfg.MaxLimit, maxIn: cfg.MaxIn, deleted: cfg.IncludeDeleted && m.Soft,
+	p := &Parser{m: m, def: cfg.DefaultLimit, max: cfg.MaxLimit, deleted: cfg.IncludeDeleted && m.Soft,
+		maxIn: cmp.Or(cfg.MaxIn, DefaultMaxIn), maxConds: cmp.Or(cfg.MaxConditions, DefaultMaxConditions), maxValues: cmp.Or(cfg.MaxValues, DefaultMaxValues),
 		parse: map[*model.Field]func(string, reflect.Value) *problem.FieldError{},
 		byKey: clause.OrderBy{Columns: []clause.OrderByColumn{{Column: m.PK.Column}}}}
 	for _, f := range m.Fields {
@@ -275,12 +286,33 @@ func (p *Parser) List(values url.Values) (*List, error) {
 			}
 		}
 	}
+	p.bound(q.conds, &errs)
 	if err := errs.Err(); err != nil {
 		sortErrors(errs.Errors)
 		return nil, err
 	}
 	sortConds(q.conds)
 	return q, nil
+}
+
+// bound refuses more conditions, or more values bound in SQL, than the
+// parser allows: past a few hundred, SQLite refuses the statement
+// ("Expression tree is too large", "too many SQL variables"), and a
+// client must not turn its mistake into a 500.
+func (p *Parser) bound(conds []cond, errs *problem.ValidationError) {
+	if n := len(conds); n > p.maxConds {
+		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_many_conditions", Loc: []any{"query"}, Input: n,
+			Msg: fmt.Sprintf("A query may have at most %d filter conditions, not %d", p.maxConds, n), Ctx: map[string]any{"max_conditions": p.maxConds}})
+		return
+	}
+	n := 0
+	for _, c := range conds {
+		n += max(1, len(c.vals))
+	}
+	if n > p.maxValues {
+		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_many_values", Loc: []any{"query"}, Input: n,
+			Msg: fmt.Sprintf("A query may compare with at most %d values in all, not %d", p.maxValues, n), Ctx: map[string]any{"max_values": p.maxValues}})
+	}
 }
 
 // sortConds puts conditions in a stable order, so that one query is one
@@ -302,6 +334,7 @@ func (p *Parser) filters(values map[string]string) ([]cond, error) {
 			conds = append(conds, c)
 		}
 	}
+	p.bound(conds, &errs)
 	if err := errs.Err(); err != nil {
 		sortErrors(errs.Errors)
 		return nil, err

@@ -166,7 +166,7 @@ func newGORMSource(db *gorm.DB, m *Manager, model any) (*gormSource, error) {
 	// The query language of the model, its columns named as the database
 	// names them: filters and the row policy run on it, in SQL and in
 	// memory alike. A model it cannot read fails now, not on subscribe.
-	p, err := query.New(reflect.New(t).Interface(), db, query.Config{MaxIn: query.DefaultMaxIn})
+	p, err := query.New(reflect.New(t).Interface(), db, query.Config{})
 	if err != nil {
 		return nil, err
 	}
