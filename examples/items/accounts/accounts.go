@@ -7,6 +7,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/easy/ratelimit"
 	"github.com/fastapi-easy/easy-go/easy/security"
@@ -43,6 +45,9 @@ type SignUp struct {
 	Username string `json:"username" required:"true" minLength:"3" maxLength:"40" pattern:"^[a-z0-9_]+$"`
 	Password string `json:"password" required:"true" minLength:"8" maxLength:"72" format:"password"`
 }
+
+// maxPassword is the most bytes of a password bcrypt reads.
+const maxPassword = 72
 
 // TokenTTL is how long an access token lasts.
 const TokenTTL = time.Hour
@@ -73,12 +78,20 @@ func Mount(app *easy.App, secret []byte) *ws.Manager {
 		if err != nil {
 			return nil, err
 		}
-		if bcrypt.CompareHashAndPassword(u.Hash, []byte(f.Password)) != nil {
+		// bcrypt reads 72 bytes and ignores the rest: a longer password
+		// would let its first 72 bytes plus anything in.
+		if len(f.Password) > maxPassword || bcrypt.CompareHashAndPassword(u.Hash, []byte(f.Password)) != nil {
 			return nil, security.ErrInvalidCredentials
 		}
 		return issue(secret, u.Username)
 	})
 	easy.Post(auth, "/users", func(ctx context.Context, in *SignUp) (*User, error) {
+		if n := len(in.Password); n > maxPassword {
+			// maxLength counts characters; bcrypt counts bytes. The
+			// password itself is not echoed.
+			return nil, problem.Invalid("string_too_long", []any{"body", "password"},
+				fmt.Sprintf("String should have at most %d bytes, not %d", maxPassword, n), "")
+		}
 		hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), bcrypt.DefaultCost)
 		if err != nil {
 			return nil, err

@@ -114,3 +114,25 @@ func TestAccountsSpec(t *testing.T) {
 		}
 	}
 }
+
+// A password is bounded in bytes, as bcrypt reads it, not in characters:
+// 40 × "é" (80 bytes) is a 422 that does not echo it, not a 500, and a
+// 72-byte password with anything after it does not sign in.
+func TestPasswordsAreBoundedInBytes(t *testing.T) {
+	srv := newServer(t)
+	long := strings.Repeat("é", 40)
+	if status, body := send(t, srv, "POST", "/users", "", `{"username":"carol","password":"`+long+`"}`); status != 422 ||
+		body != `{"detail":[{"type":"string_too_long","loc":["body","password"],"msg":"String should have at most 72 bytes, not 80","input":""}]}` {
+		t.Errorf("sign up with 80 bytes: %d %s", status, body)
+	}
+	pass := strings.Repeat("p", 72)
+	if status, body := send(t, srv, "POST", "/users", "", `{"username":"dave","password":"`+pass+`"}`); status != 201 {
+		t.Fatalf("sign up with 72 bytes: %d %s", status, body)
+	}
+	if status, _ := signIn(t, srv, "dave", pass); status != 200 {
+		t.Errorf("sign in with the 72 bytes: %d", status)
+	}
+	if status, detail := signIn(t, srv, "dave", pass+"anything"); status != 401 || detail != "Incorrect username or password" {
+		t.Errorf("sign in with 72 bytes and more: %d %s", status, detail)
+	}
+}
