@@ -64,7 +64,7 @@ func getRoutes() (typed, onApp http.Handler, bare chi.Router) {
 		return &benchOut{ID: in.ID, Name: "apple", Verbose: in.Verbose}, nil
 	})
 	hand := quietApp()
-	hand.Mux().Get("/items/{id}", handWritten)
+	hand.HandleFunc("GET /items/{id}", handWritten)
 	bare = chi.NewRouter()
 	bare.Get("/items/{id}", handWritten)
 	return app, hand, bare

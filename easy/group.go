@@ -1,13 +1,10 @@
 package easy
 
 import (
-	"log/slog"
 	"net/http"
 	"strings"
 
-	"gorm.io/gorm"
-
-	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/easy/route"
 )
 
 // Group is a set of operations under one path prefix, with its own tags
@@ -68,41 +65,18 @@ func (g *Group) Use(mw ...func(http.Handler) http.Handler) {
 	g.middleware = append(g.middleware, mw...)
 }
 
-// AddOperation adds op under the group's prefix, with its tags,
-// dependencies and middleware.
-func (g *Group) AddOperation(op openapi.Operation, h http.Handler) {
-	g.sealed = true
-	op.Path = g.prefix + op.Path
-	if len(g.tags) > 0 {
-		op.Tags = append(append([]string(nil), g.tags...), op.Tags...)
-	}
-	h = useDeps(g.app.spec, g.app.logger, &op, g.uses, h)
-	for i := len(g.middleware) - 1; i >= 0; i-- {
-		h = g.middleware[i](h)
-	}
-	g.app.AddOperation(op, h)
-}
-
-// Include mounts routers under the group's prefix.
-func (g *Group) Include(routers ...Router) { include(g, g.app.cfg.migrate, routers) }
+// Include mounts routers under the group's prefix, with its tags,
+// dependencies and middleware; see App.Include.
+func (g *Group) Include(routers ...route.Mounter) { g.site().include(routers) }
 
 // Handle routes pattern under the group's prefix to h, outside the
-// OpenAPI document, with the group's middleware.
+// OpenAPI document, with the group's middleware; see App.Handle.
 func (g *Group) Handle(pattern string, h http.Handler) {
 	g.sealed = true
-	for i := len(g.middleware) - 1; i >= 0; i-- {
-		h = g.middleware[i](h)
+	if method, path, ok := strings.Cut(pattern, " "); ok {
+		pattern = method + " " + g.prefix + strings.TrimLeft(path, " \t")
+	} else {
+		pattern = g.prefix + pattern
 	}
-	g.app.Handle(g.prefix+pattern, h)
+	g.app.Handle(pattern, wrap(h, g.middleware))
 }
-
-// DB returns the App's database.
-func (g *Group) DB() *gorm.DB { return g.app.DB() }
-
-// Spec returns the App's OpenAPI document.
-func (g *Group) Spec() *openapi.Spec { return g.app.spec }
-
-// Logger returns the App's logger.
-func (g *Group) Logger() *slog.Logger { return g.app.logger }
-
-func (g *Group) options() *config { return &g.app.cfg }

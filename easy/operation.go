@@ -55,11 +55,8 @@ func Delete[I, O any](r Operations, path string, h Handler[I, O], opts ...Operat
 
 // Operations is where typed operations are added: the App or a Group.
 type Operations interface {
-	Registrar
-	options() *config
+	site() site
 }
-
-func (a *App) options() *config { return &a.cfg }
 
 // OperationOption configures a typed operation.
 type OperationOption func(*operation)
@@ -115,11 +112,11 @@ func add[I, O any](r Operations, method, path string, h Handler[I, O], opts []Op
 	if o.op.Status == 0 && reflect.TypeFor[O]() == reflect.TypeFor[NoContent]() {
 		o.op.Status = http.StatusNoContent
 	}
-	cfg := r.options()
+	s := r.site()
 	hh, plan, err := handler.Typed(h, handler.Config{
 		Status: o.op.Status,
-		Logger: r.Logger(),
-		Body:   binding.ObjectOptions{ForbidUnknown: o.forbidExtra || cfg.forbidUnknown},
+		Logger: s.Logger(),
+		Body:   binding.ObjectOptions{ForbidUnknown: o.forbidExtra || s.ForbidsUnknownFields()},
 	})
 	if err != nil {
 		panic(fmt.Sprintf("easy: %s %s: %v", method, path, err))
@@ -134,11 +131,7 @@ func add[I, O any](r Operations, method, path string, h Handler[I, O], opts []Op
 	if reflect.TypeFor[O]() != reflect.TypeFor[NoContent]() && o.op.Status != http.StatusNoContent {
 		o.op.Output = new(O)
 	}
-	hnd := useDeps(r.Spec(), r.Logger(), &o.op, o.uses, hh)
-	for i := len(o.middleware) - 1; i >= 0; i-- {
-		hnd = o.middleware[i](hnd)
-	}
-	r.AddOperation(o.op, hnd)
+	s.Add(o.op, wrap(useDeps(s.Spec(), s.Logger(), &o.op, o.uses, hh), o.middleware))
 }
 
 var nonWord = regexp.MustCompile(`[^a-zA-Z0-9]+`)

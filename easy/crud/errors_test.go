@@ -12,6 +12,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/route"
 	"github.com/fastapi-easy/easy-go/internal/testdb"
 )
 
@@ -131,7 +132,7 @@ func TestMountErrors(t *testing.T) {
 	}
 	cases := []struct {
 		name   string
-		router easy.Router
+		router route.Mounter
 		want   string
 	}{
 		{"no key", crud.New[NoKey](), "crud: crud_test.NoKey needs exactly one primary key field, it has 0"},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy/openapi"
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/easy/route"
 	"github.com/fastapi-easy/easy-go/internal/testdb"
 )
 
@@ -29,14 +30,21 @@ func newRegistrar(db *gorm.DB) *registrar {
 	return &registrar{db: db, spec: openapi.New(openapi.Info{}), mux: http.NewServeMux()}
 }
 
-func (r *registrar) AddOperation(op openapi.Operation, h http.Handler) {
+func (r *registrar) Add(op openapi.Operation, h http.Handler) {
 	if err := r.spec.Add(op); err != nil {
 		panic(err)
 	}
 }
-func (r *registrar) DB() *gorm.DB         { return r.db }
-func (r *registrar) Spec() *openapi.Spec  { return r.spec }
-func (r *registrar) Logger() *slog.Logger { return slog.Default() }
+func (r *registrar) Require(op *openapi.Operation, h http.Handler, reqs ...route.Requirement) http.Handler {
+	if len(reqs) > 0 {
+		panic("requirements need an App")
+	}
+	return h
+}
+func (r *registrar) DB() *gorm.DB               { return r.db }
+func (r *registrar) Spec() *openapi.Spec        { return r.spec }
+func (r *registrar) Logger() *slog.Logger       { return slog.Default() }
+func (r *registrar) ForbidsUnknownFields() bool { return false }
 
 // fuzzRow has a field of each kind, and text meant to trip escaping.
 type fuzzRow struct {

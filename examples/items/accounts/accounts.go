@@ -61,7 +61,7 @@ func Mount(app *easy.App, secret []byte) *ws.Manager {
 	guard := ratelimit.ByIP(ratelimit.Rate{Requests: 10, Per: time.Minute})
 	auth := app.Group("", easy.GroupTags("auth"), easy.GroupUses(guard))
 
-	security.TokenRoute(auth, "/token", func(ctx context.Context, f *security.PasswordForm) (*security.Token, error) {
+	auth.Include(security.TokenRoute("/token", func(ctx context.Context, f *security.PasswordForm) (*security.Token, error) {
 		var u User
 		err := db.WithContext(ctx).Where("username = ?", f.Username).Take(&u).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -76,7 +76,7 @@ func Mount(app *easy.App, secret []byte) *ws.Manager {
 			return nil, security.ErrInvalidCredentials
 		}
 		return issue(secret, u.Username)
-	})
+	}))
 	easy.Post(auth, "/users", func(ctx context.Context, in *SignUp) (*User, error) {
 		hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), bcrypt.DefaultCost)
 		if err != nil {
