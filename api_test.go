@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"go/ast"
 	"go/importer"
+	"go/parser"
 	"go/token"
 	"go/types"
 	"io"
@@ -27,15 +29,7 @@ func TestPublicAPINamesNoInternalPackage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every public package")
 	}
-	module, paths := publicPackages(t)
-	exports := exportData(t, paths)
-	imp := importer.ForCompiler(token.NewFileSet(), "gc", func(path string) (io.ReadCloser, error) {
-		f, ok := exports[path]
-		if !ok {
-			return nil, errors.New("no export data for " + path)
-		}
-		return os.Open(f)
-	})
+	module, paths, imp := publicAPI(t)
 	for _, path := range paths {
 		pkg, err := imp.Import(path)
 		if err != nil {
@@ -48,6 +42,73 @@ func TestPublicAPINamesNoInternalPackage(t *testing.T) {
 		}
 		t.Logf("%-40s %3d exported names, %3d exported methods and fields", strings.TrimPrefix(path, module+"/"), w.names, w.members)
 	}
+}
+
+// TestOptionsAreTypedByLevel checks that the compiler refuses an option
+// where it does not apply (docs/conventions.md): each level (App, Group,
+// operation) has its own option type, and an option of several levels
+// is one function accepted at each.
+func TestOptionsAreTypedByLevel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every public package")
+	}
+	_, _, imp := publicAPI(t)
+	const prelude = `package p
+
+import (
+	"context"
+
+	"github.com/fastapi-easy/easy-go/easy"
+)
+
+var (
+	app = easy.New()
+	h   = func(context.Context, *easy.NoInput) (*easy.NoContent, error) { return nil, nil }
+)
+
+func f() {
+`
+	for code, ok := range map[string]bool{
+		`easy.New(easy.DB(nil), easy.Title("t", "1"), easy.Description("d"), easy.ForbidUnknownFields(), easy.NoMigrate())`:       true,
+		`app.Group("/g", easy.Tags("t"), easy.Uses(), easy.Middleware(), easy.ForbidUnknownFields(), easy.AllowUnknownFields())`:  true,
+		`easy.Get(app, "/", h, easy.Tags("t"), easy.Uses(), easy.Summary("s"), easy.Description("d"), easy.AllowUnknownFields())`: true,
+		`easy.New(easy.Summary("s"))`:             false,
+		`easy.New(easy.Tags("t"))`:                false,
+		`app.Group("/g", easy.Summary("s"))`:      false,
+		`app.Group("/g", easy.Description("d"))`:  false,
+		`app.Group("/g", easy.DB(nil))`:           false,
+		`easy.Get(app, "/", h, easy.DB(nil))`:     false,
+		`easy.Get(app, "/", h, easy.NoMigrate())`: false,
+	} {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, "p.go", prelude+"\t"+code+"\n}\n", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = (&types.Config{Importer: imp}).Check("p", fset, []*ast.File{f}, nil)
+		switch {
+		case ok && err != nil:
+			t.Errorf("%s: %v", code, err)
+		case !ok && (err == nil || !strings.Contains(err.Error(), "cannot use")):
+			t.Errorf("%s compiles (%v); want the option refused", code, err)
+		}
+	}
+}
+
+// publicAPI returns the module path, the import paths of its public
+// packages, and an importer of their export data.
+func publicAPI(t *testing.T) (module string, paths []string, imp types.Importer) {
+	t.Helper()
+	module, paths = publicPackages(t)
+	exports := exportData(t, paths)
+	imp = importer.ForCompiler(token.NewFileSet(), "gc", func(path string) (io.ReadCloser, error) {
+		f, ok := exports[path]
+		if !ok {
+			return nil, errors.New("no export data for " + path)
+		}
+		return os.Open(f)
+	})
+	return module, paths, imp
 }
 
 // publicPackages returns the module path and the import paths of its

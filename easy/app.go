@@ -44,7 +44,7 @@ type App struct {
 func New(opts ...Option) *App {
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o(&cfg)
+		o.applyApp(&cfg)
 	}
 	a := &App{cfg: cfg, mux: chi.NewRouter(), logger: cfg.logger}
 	if a.logger == nil {
@@ -131,7 +131,7 @@ func (a *App) Database() (*gorm.DB, error) {
 }
 
 // Include mounts routers on the App, such as CRUDRouter's. Unless
-// WithoutMigrate was given, it first migrates the models of routers that
+// NoMigrate was given, it first migrates the models of routers that
 // have them. A router that cannot be mounted panics, as it is found at
 // start-up.
 func (a *App) Include(routers ...route.Mounter) { a.site().include(routers) }

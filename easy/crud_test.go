@@ -139,3 +139,26 @@ func TestCRUDRouterInGroup(t *testing.T) {
 		}
 	})
 }
+
+// TestCRUDRouterFollowsGroupUnknownFields checks that a router included in
+// a Group refuses unknown body properties as the group says, whatever the
+// App says.
+func TestCRUDRouterFollowsGroupUnknownFields(t *testing.T) {
+	for _, c := range []struct {
+		app, group easy.SharedOption
+		status     int
+		body       string
+	}{
+		{easy.AllowUnknownFields(), easy.ForbidUnknownFields(), 422,
+			`{"detail":[{"type":"extra_forbidden","loc":["body","colour"],"msg":"Extra inputs are not permitted","input":"red"}]}`},
+		{easy.ForbidUnknownFields(), easy.AllowUnknownFields(), 201, `{"id":1,"name":"a","price":0}`},
+	} {
+		app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(crudQuiet()), c.app)
+		app.Group("/api", c.group).Include(easy.CRUDRouter[crudItem]())
+		srv := httptest.NewServer(app)
+		defer srv.Close()
+		if status, body := crudCall(t, srv, "POST", "/api/items", `{"name":"a","colour":"red"}`); status != c.status || body != c.body {
+			t.Errorf("got %d %s, want %d %s", status, body, c.status, c.body)
+		}
+	}
+}

@@ -242,18 +242,6 @@ func describe(spec *openapi.Spec, op *openapi.Operation, d *dependency) {
 	}
 }
 
-// Uses makes the operation resolve deps, in order, before its handler,
-// and documents their parameters, security and errors with it.
-func Uses(deps ...Dep) OperationOption {
-	return func(o *operation) { o.uses = append(o.uses, deps...) }
-}
-
-// GroupUses makes every operation of the group, and every route of the
-// routers it includes, resolve deps before their handlers; see Uses.
-func GroupUses(deps ...Dep) GroupOption {
-	return func(g *Group) { g.uses = append(g.uses, deps...) }
-}
-
 // nodes returns the dependencies of deps.
 func nodes(deps []Dep) []*dependency {
 	ns := make([]*dependency, len(deps))

@@ -10,48 +10,38 @@ import (
 // Group is a set of operations under one path prefix, with its own tags
 // and middleware, as FastAPI's APIRouter. Make one with App.Group.
 type Group struct {
-	app        *App
-	prefix     string
-	tags       []string
-	middleware []func(http.Handler) http.Handler
-	uses       []Dep
-	sealed     bool // an operation was added: no more middleware
-}
-
-// GroupOption configures a Group.
-type GroupOption func(*Group)
-
-// GroupTags tags every operation of the group.
-func GroupTags(tags ...string) GroupOption {
-	return func(g *Group) { g.tags = append(g.tags, tags...) }
-}
-
-// GroupMiddleware wraps every operation of the group in mw.
-func GroupMiddleware(mw ...func(http.Handler) http.Handler) GroupOption {
-	return func(g *Group) { g.middleware = append(g.middleware, mw...) }
+	app           *App
+	prefix        string
+	tags          []string
+	middleware    []func(http.Handler) http.Handler
+	uses          []Dep
+	forbidUnknown *bool // nil: as the App says
+	sealed        bool  // an operation was added: no more middleware
 }
 
 // Group returns a group of operations under prefix.
 func (a *App) Group(prefix string, opts ...GroupOption) *Group {
 	g := &Group{app: a, prefix: strings.TrimSuffix(prefix, "/")}
 	for _, o := range opts {
-		o(g)
+		o.applyGroup(g)
 	}
 	return g
 }
 
 // Group returns a group nested in g: its prefix follows g's, and it has
-// g's tags and middleware before its own.
+// g's tags, dependencies and middleware before its own, and g's setting
+// of unknown body fields unless it has its own.
 func (g *Group) Group(prefix string, opts ...GroupOption) *Group {
 	n := &Group{
-		app:        g.app,
-		prefix:     g.prefix + strings.TrimSuffix(prefix, "/"),
-		tags:       append([]string(nil), g.tags...),
-		middleware: append([]func(http.Handler) http.Handler(nil), g.middleware...),
-		uses:       append([]Dep(nil), g.uses...),
+		app:           g.app,
+		prefix:        g.prefix + strings.TrimSuffix(prefix, "/"),
+		tags:          append([]string(nil), g.tags...),
+		middleware:    append([]func(http.Handler) http.Handler(nil), g.middleware...),
+		uses:          append([]Dep(nil), g.uses...),
+		forbidUnknown: g.forbidUnknown,
 	}
 	for _, o := range opts {
-		o(n)
+		o.applyGroup(n)
 	}
 	return n
 }

@@ -61,10 +61,16 @@ func (s site) Require(op *openapi.Operation, h http.Handler, reqs ...route.Requi
 	return useDeps(s.app.spec, s.app.logger, op, deps, h)
 }
 
-func (s site) DB() *gorm.DB               { return s.app.DB() }
-func (s site) Spec() *openapi.Spec        { return s.app.spec }
-func (s site) Logger() *slog.Logger       { return s.app.logger }
-func (s site) ForbidsUnknownFields() bool { return s.app.cfg.forbidUnknown }
+func (s site) DB() *gorm.DB         { return s.app.DB() }
+func (s site) Spec() *openapi.Spec  { return s.app.spec }
+func (s site) Logger() *slog.Logger { return s.app.logger }
+
+func (s site) ForbidsUnknownFields() bool {
+	if s.g != nil && s.g.forbidUnknown != nil {
+		return *s.g.forbidUnknown
+	}
+	return s.app.cfg.forbidUnknown
+}
 
 // include mounts routers on the site, migrating first the models of
 // those that have them unless the App was told not to.
