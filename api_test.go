@@ -46,8 +46,9 @@ func TestPublicAPINamesNoInternalPackage(t *testing.T) {
 
 // TestOptionsAreTypedByLevel checks that the compiler refuses an option
 // where it does not apply (docs/conventions.md): each level (App, Group,
-// operation) has its own option type, and an option of several levels
-// is one function accepted at each.
+// operation) has its own option type, an option of several levels is one
+// function accepted at each, and each security scheme takes only the
+// options that apply to it.
 func TestOptionsAreTypedByLevel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every public package")
@@ -59,11 +60,15 @@ import (
 	"context"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/security"
 )
 
 var (
-	app = easy.New()
-	h   = func(context.Context, *easy.NoInput) (*easy.NoContent, error) { return nil, nil }
+	app    = easy.New()
+	h      = func(context.Context, *easy.NoInput) (*easy.NoContent, error) { return nil, nil }
+	token  = func(context.Context, string) (string, error) { return "", nil }
+	basic  = func(context.Context, string, string) (string, error) { return "", nil }
+	_      = security.Name
 )
 
 func f() {
@@ -79,6 +84,17 @@ func f() {
 		`app.Group("/g", easy.DB(nil))`:           false,
 		`easy.Get(app, "/", h, easy.DB(nil))`:     false,
 		`easy.Get(app, "/", h, easy.NoMigrate())`: false,
+
+		`security.HTTPBearer(token, security.Name("n"), security.Optional(), security.TokenQuery("t"), security.BearerFormat("JWT"))`: true,
+		`security.OAuth2Password("/token", token, security.Description("d"), security.TokenCookie("t"), security.Scopes(nil))`:        true,
+		`security.HTTPBasic(basic, security.Name("n"), security.Realm("r"))`:                                                          true,
+		`security.APIKeyHeader("X-Key", token, security.Name("n"), security.Description("d"), security.Optional())`:                   true,
+		`security.HTTPBearer(token, security.Realm("r"))`:                                                                             false,
+		`security.HTTPBearer(token, security.Scopes(nil))`:                                                                            false,
+		`security.OAuth2Password("/token", token, security.BearerFormat("JWT"))`:                                                      false,
+		`security.HTTPBasic(basic, security.TokenQuery("t"))`:                                                                         false,
+		`security.APIKeyQuery("key", token, security.TokenCookie("t"))`:                                                               false,
+		`security.APIKeyCookie("key", token, security.Realm("r"))`:                                                                    false,
 	} {
 		fset := token.NewFileSet()
 		f, err := parser.ParseFile(fset, "p.go", prelude+"\t"+code+"\n}\n", 0)
