@@ -30,7 +30,7 @@ type Item struct {
 
 func TestTheREADMEProgram(t *testing.T) {
 	t.Setenv("DATABASE_URL", "sqlite:"+t.TempDir()+"/easy.db")
-	app := easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app := easy.New(easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	app.Include(easy.CRUDRouter[Item]())
 	ws.Setup(app, Item{})
 

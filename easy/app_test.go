@@ -26,8 +26,8 @@ func TestGroups(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}
-	v1 := app.Group("/v1", easy.GroupTags("v1"), easy.GroupMiddleware(count))
-	admin := v1.Group("/admin", easy.GroupTags("admin"))
+	v1 := app.Group("/v1", easy.Tags("v1"), easy.Middleware(count))
+	admin := v1.Group("/admin", easy.Tags("admin"))
 	easy.Get(v1, "/ping", func(ctx context.Context, _ *easy.NoInput) (*string, error) {
 		s := "pong"
 		return &s, nil
@@ -167,7 +167,7 @@ func TestRequestIDAndLogging(t *testing.T) {
 var ctxID = "ok"
 
 func TestCORS(t *testing.T) {
-	app, _ := newApp(t, easy.WithCORS("http://front.example"))
+	app, _ := newApp(t, easy.CORS("http://front.example"))
 	easy.Get(app, "/x", func(ctx context.Context, _ *easy.NoInput) (*string, error) { return &ctxID, nil })
 	srv := serve(t, app)
 	r := call(t, srv, "OPTIONS", "/x", "", "Origin", "http://front.example", "Access-Control-Request-Method", "GET")
@@ -218,7 +218,7 @@ func TestDatabaseURL(t *testing.T) {
 }
 
 func TestGracefulShutdown(t *testing.T) {
-	app, _ := newApp(t, easy.WithShutdownTimeout(5*time.Second))
+	app, _ := newApp(t, easy.ShutdownTimeout(5*time.Second))
 	started := make(chan struct{})
 	easy.Get(app, "/slow", func(ctx context.Context, _ *easy.NoInput) (*string, error) {
 		close(started)

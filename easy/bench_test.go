@@ -53,7 +53,7 @@ func handWritten(w http.ResponseWriter, r *http.Request) {
 }
 
 func quietApp() *easy.App {
-	return easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))))
+	return easy.New(easy.Logger(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))))
 }
 
 // getRoutes returns the GET of the benchmarks three ways: typed on an App,

@@ -57,7 +57,7 @@ func crudCall(t *testing.T, srv *httptest.Server, method, path, body string) (in
 // HTTP.
 func TestCRUDRouterEndToEnd(t *testing.T) {
 	t.Setenv("DATABASE_URL", "sqlite:"+filepath.Join(t.TempDir(), "easy.db"))
-	app := easy.New(easy.WithLogger(crudQuiet()))
+	app := easy.New(easy.Logger(crudQuiet()))
 	app.Include(easy.CRUDRouter[crudItem]())
 	srv := httptest.NewServer(app)
 	defer srv.Close()
@@ -118,9 +118,9 @@ func TestCRUDRouterEndToEnd(t *testing.T) {
 // reaches the router.
 func TestCRUDRouterInGroup(t *testing.T) {
 	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
-		app := easy.New(easy.WithDB(db), easy.WithLogger(crudQuiet()), easy.WithForbidUnknownFields())
+		app := easy.New(easy.DB(db), easy.Logger(crudQuiet()), easy.ForbidUnknownFields())
 		seen := 0
-		api := app.Group("/api", easy.GroupMiddleware(func(next http.Handler) http.Handler {
+		api := app.Group("/api", easy.Middleware(func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen++; next.ServeHTTP(w, r) })
 		}))
 		api.Include(easy.CRUDRouter[crudItem](crud.DeleteAll(true)))

@@ -211,13 +211,13 @@ func TestHandlerValidationErrorsAreNeverNull(t *testing.T) {
 }
 
 func TestForbidUnknownFields(t *testing.T) {
-	srv := serve(t, operationsApp(t, easy.WithForbidUnknownFields()))
+	srv := serve(t, operationsApp(t, easy.ForbidUnknownFields()))
 	call(t, srv, "POST", "/items", `{"name":"apple","colour":"red"}`).expect(t, http.StatusUnprocessableEntity,
 		`{"detail":[{"type":"extra_forbidden","loc":["body","colour"],"msg":"Extra inputs are not permitted","input":"red"}]}`)
 }
 
 func TestProtocolErrors(t *testing.T) {
-	app, logs := newApp(t, easy.WithBodyLimit(64))
+	app, logs := newApp(t, easy.BodyLimit(64))
 	easy.Post(app, "/items", func(ctx context.Context, in *CreateIn) (*Item, error) { return &in.Item, nil })
 	easy.Get(app, "/items/{id}", func(ctx context.Context, in *struct {
 		ID int `path:"id"`

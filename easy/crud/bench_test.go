@@ -132,7 +132,7 @@ func handwritten(r *easy.App, db *gorm.DB) {
 // hand-written ones at /hand/items, over 1000 rows.
 func benchApp(b *testing.B) *easy.App {
 	db := testdb.SQLiteFile(b, filepath.Join(b.TempDir(), "bench.db"), nil)
-	app := easy.New(easy.WithDB(db), easy.WithLogger(quietLogger()))
+	app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
 	app.Include(easy.CRUDRouter[Item]())
 	handwritten(app, db)
 	items := make([]Item, 1000)
@@ -231,7 +231,7 @@ func BenchmarkRatio(b *testing.B) {
 // answer the same JSON.
 func TestBenchmarkRoutesAgree(t *testing.T) {
 	db := testdb.SQLite(t, nil)
-	app := easy.New(easy.WithDB(db), easy.WithLogger(quietLogger()))
+	app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
 	app.Include(easy.CRUDRouter[Item]())
 	handwritten(app, db)
 	seedItems(t, db)

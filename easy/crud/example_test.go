@@ -32,7 +32,7 @@ func exampleApp(routers ...route.Mounter) (*httptest.Server, func()) {
 	if err != nil {
 		panic(err)
 	}
-	app := easy.New(easy.WithDB(db), easy.WithLogger(quietLogger()))
+	app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
 	app.Include(routers...)
 	srv := httptest.NewServer(app)
 	return srv, func() {

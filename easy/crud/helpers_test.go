@@ -44,7 +44,7 @@ func serve(t testing.TB, db *gorm.DB, routers ...route.Mounter) *server {
 
 func serveWith(t testing.TB, db *gorm.DB, opts []easy.Option, routers ...route.Mounter) *server {
 	t.Helper()
-	app := easy.New(append([]easy.Option{easy.WithDB(db), easy.WithLogger(quietLogger())}, opts...)...)
+	app := easy.New(append([]easy.Option{easy.DB(db), easy.Logger(quietLogger())}, opts...)...)
 	app.Include(routers...)
 	return &server{t: t, app: app, srv: newServer(t, app), db: db}
 }

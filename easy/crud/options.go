@@ -209,7 +209,7 @@ func Errors(codes ...int) Option {
 // ForbidUnknownFields sets whether request bodies with properties the
 // input does not take, read-only fields among them, are rejected with 422
 // (extra_forbidden) or ignored. By default the App decides
-// (easy.WithForbidUnknownFields).
+// (easy.ForbidUnknownFields).
 func ForbidUnknownFields(on bool) Option { return func(c *config) { c.forbid = &on } }
 
 // CreateInput makes POST take a C as its body instead of the model less

@@ -30,7 +30,7 @@ func requireToken(next http.Handler) http.Handler {
 // IDs, tags and prefixes, on the App and in a Group.
 func TestRouteOptions(t *testing.T) {
 	db := testdb.SQLite(t, nil)
-	app := easy.New(easy.WithDB(db), easy.WithLogger(quietLogger()))
+	app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
 	app.Include(easy.CRUDRouter[Item](
 		crud.Exclude(crud.DeleteRoute, crud.ReplaceRoute),
 		crud.RouteMiddleware(crud.CreateRoute, requireToken),

@@ -13,7 +13,7 @@ import (
 // A client over its rate gets a 429 that says when to try again; the
 // operation documents the 429.
 func ExampleByIP() {
-	app := easy.New(easy.WithLogger(slog.New(slog.DiscardHandler)))
+	app := easy.New(easy.Logger(slog.New(slog.DiscardHandler)))
 	twoAMinute := ratelimit.ByIP(ratelimit.Rate{Requests: 2, Per: time.Minute})
 	easy.Get(app, "/search", handler, easy.Uses(twoAMinute))
 

@@ -25,7 +25,7 @@ func (health) Mount(s route.Site) error {
 // the group's prefix and tags, and documents them.
 func Example() {
 	app := easy.New()
-	app.Group("/ops", easy.GroupTags("ops")).Include(health{})
+	app.Group("/ops", easy.Tags("ops")).Include(health{})
 
 	rec := httptest.NewRecorder()
 	app.ServeHTTP(rec, httptest.NewRequest("GET", "/ops/healthz", nil))

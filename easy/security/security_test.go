@@ -101,7 +101,7 @@ func fixture(t testing.TB) (*httptest.Server, *logSink) {
 	t.Helper()
 	k := keys()
 	logs := &logSink{}
-	app := easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	app := easy.New(easy.Logger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 
 	hs := security.HTTPBearer(security.JWT[security.Claims](security.JWTConfig{Key: k.secret}),
 		security.BearerFormat("JWT"))

@@ -46,7 +46,7 @@ type wire struct {
 // realtimeApp serves CRUD and realtime for Product and Note on db.
 func realtimeApp(t *testing.T, db *gorm.DB) (*easy.App, *httptest.Server) {
 	t.Helper()
-	app := easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	app.Include(easy.CRUDRouter[Product](), easy.CRUDRouter[Note]())
 	ws.Setup(app, Product{}, Note{}, ws.Heartbeat(0))
 	srv := httptest.NewServer(app)

@@ -59,7 +59,7 @@ func Mount(app *easy.App, secret []byte) *ws.Manager {
 		security.TokenQuery("access_token"), security.Description("Sign in with a username and password."))
 	// Guessing passwords is slow: ten tries a minute per client IP.
 	guard := ratelimit.ByIP(ratelimit.Rate{Requests: 10, Per: time.Minute})
-	auth := app.Group("", easy.GroupTags("auth"), easy.GroupUses(guard))
+	auth := app.Group("", easy.Tags("auth"), easy.Uses(guard))
 
 	auth.Include(security.TokenRoute("/token", func(ctx context.Context, f *security.PasswordForm) (*security.Token, error) {
 		var u User
