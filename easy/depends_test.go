@@ -107,7 +107,7 @@ func TestDependencyErrorStopsTheRequest(t *testing.T) {
 	call(t, srv, "GET", "/public?skip=3", "").expect(t, 200, `{"Skip":3,"Limit":10}`)
 }
 
-func TestGroupUsesResolvesForEveryOperation(t *testing.T) {
+func TestGroupDependenciesResolveForEveryOperation(t *testing.T) {
 	app, _ := depFixture(t)
 	srv := serve(t, app)
 	call(t, srv, "GET", "/admin/check", "", "X-Token", "token-root").expect(t, 200, `{"user":"root","admin":true,"skip":0,"limit":0}`)
