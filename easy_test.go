@@ -31,7 +31,7 @@ type Item struct {
 
 func TestTheREADMEProgram(t *testing.T) {
 	t.Setenv("DATABASE_URL", "sqlite:"+t.TempDir()+"/easy.db")
-	app := easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app := easy.New(easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	app.Include(easy.CRUDRouter[Item]())
 	ws.Setup(app, Item{})
 
@@ -128,7 +128,7 @@ func TestTheREADMEProgram(t *testing.T) {
 // and every row served.
 func TestMalformedQueryIsRefusedEverywhere(t *testing.T) {
 	t.Setenv("DATABASE_URL", "sqlite:"+t.TempDir()+"/easy.db")
-	app := easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app := easy.New(easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	app.Include(easy.CRUDRouter[Item]())
 	ws.Setup(app, Item{})
 	type helloIn struct {

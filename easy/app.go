@@ -3,7 +3,6 @@ package easy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -15,7 +14,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy/openapi"
 	"github.com/fastapi-easy/easy-go/easy/problem"
-	"github.com/fastapi-easy/easy-go/internal/route"
+	"github.com/fastapi-easy/easy-go/easy/route"
 )
 
 // App is an easy application: a chi router with the API's operations, its
@@ -45,7 +44,7 @@ type App struct {
 func New(opts ...Option) *App {
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o(&cfg)
+		o.applyApp(&cfg)
 	}
 	a := &App{cfg: cfg, mux: chi.NewRouter(), logger: cfg.logger}
 	if a.logger == nil {
@@ -96,34 +95,16 @@ func (a *App) addBuiltins() {
 // must be added before the first route.
 func (a *App) Use(mw ...func(http.Handler) http.Handler) { a.mux.Use(mw...) }
 
-// Handle routes pattern (any method) to h, outside the OpenAPI document:
-// for WebSocket endpoints, static files and the like.
+// Handle routes pattern to h, outside the OpenAPI document: for WebSocket
+// endpoints, static files and the like. The pattern is chi's, for any
+// method, or for one when it starts with it, as in "GET /static/*".
 func (a *App) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
 
 // HandleFunc is Handle for a function.
 func (a *App) HandleFunc(pattern string, h http.HandlerFunc) { a.mux.HandleFunc(pattern, h) }
 
-// Mux returns the chi router under the App, for what the App does not
-// wrap. Routes added there are not in the OpenAPI document.
-func (a *App) Mux() chi.Router { return a.mux }
-
-// AddOperation routes op.Method op.Path to h and adds op to the OpenAPI
-// document. Typed operations (Get, Post, ...) and routers call it; a
-// mistake in op panics, as it is found at start-up.
-func (a *App) AddOperation(op openapi.Operation, h http.Handler) {
-	if op.ID == "" {
-		op.ID = defaultOperationID(op.Method, op.Path)
-	}
-	if err := a.spec.Add(op); err != nil {
-		panic("easy: " + err.Error())
-	}
-	a.mux.Method(op.Method, op.Path, h)
-}
-
-// Spec returns the App's OpenAPI document.
-func (a *App) Spec() *openapi.Spec { return a.spec }
-
-// Logger returns the App's logger.
+// Logger returns the App's logger, for handlers and the packages that
+// serve beside the App (easy/ws) to log where the App does.
 func (a *App) Logger() *slog.Logger { return a.logger }
 
 // DB returns the App's database, opening it on first use. It panics when
@@ -149,29 +130,11 @@ func (a *App) Database() (*gorm.DB, error) {
 	return a.db, a.dbErr
 }
 
-// Router is a router an App can include, such as CRUDRouter's. Mount adds
-// its routes to r.
-type Router = route.Mounter
-
-// Registrar is where a Router adds its routes: the App or a Group.
-type Registrar = route.Registrar
-
-// Include mounts routers on the App. Unless WithoutMigrate was given, it
-// first migrates the models of routers that have them.
-func (a *App) Include(routers ...Router) { include(a, a.cfg.migrate, routers) }
-
-func include(r Registrar, migrate bool, routers []Router) {
-	for _, rt := range routers {
-		if m, ok := rt.(route.Migrator); ok && migrate {
-			if err := r.DB().AutoMigrate(m.Models()...); err != nil {
-				panic(fmt.Sprintf("easy: migrate %T: %v", rt, err))
-			}
-		}
-		if err := rt.Mount(r); err != nil {
-			panic(fmt.Sprintf("easy: include %T: %v", rt, err))
-		}
-	}
-}
+// Include mounts routers on the App, such as CRUDRouter's. Unless
+// NoMigrate was given, it first migrates the models of routers that
+// have them. A router that cannot be mounted panics, as it is found at
+// start-up.
+func (a *App) Include(routers ...route.Mounter) { a.site().include(routers) }
 
 // OnStartup adds a function that Run calls before it serves; an error
 // stops Run.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/easy/route"
 )
 
 func TestGroups(t *testing.T) {
@@ -24,8 +26,8 @@ func TestGroups(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}
-	v1 := app.Group("/v1", easy.GroupTags("v1"), easy.GroupMiddleware(count))
-	admin := v1.Group("/admin", easy.GroupTags("admin"))
+	v1 := app.Group("/v1", easy.Tags("v1"), easy.Middleware(count))
+	admin := v1.Group("/admin", easy.Tags("admin"))
 	easy.Get(v1, "/ping", func(ctx context.Context, _ *easy.NoInput) (*string, error) {
 		s := "pong"
 		return &s, nil
@@ -35,6 +37,7 @@ func TestGroups(t *testing.T) {
 	}) (*string, error) {
 		return &in.ID, nil
 	}, easy.OperationID("read_user"))
+	v1.Handle("GET /raw", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("raw")) }))
 	srv := serve(t, app)
 
 	r := call(t, srv, "GET", "/v1/ping", "")
@@ -46,6 +49,13 @@ func TestGroups(t *testing.T) {
 	if hits.Load() != 2 {
 		t.Errorf("group middleware ran %d times, want 2", hits.Load())
 	}
+	// A route outside the document takes the group's prefix after its
+	// method, and its middleware.
+	r = call(t, srv, "GET", "/v1/raw", "")
+	if r.status != http.StatusOK || r.body != "raw" || r.header.Get("X-Group") != "v1" {
+		t.Errorf("GET /v1/raw: %d %q, X-Group %q", r.status, r.body, r.header.Get("X-Group"))
+	}
+	call(t, srv, "POST", "/v1/raw", "").expect(t, http.StatusMethodNotAllowed, `{"detail":"Method Not Allowed"}`)
 	spec := call(t, srv, "GET", "/openapi.json", "").body
 	for _, want := range []string{
 		`"/v1/ping":{"get":{"tags":["v1"],"operationId":"get_v1_ping"`,
@@ -78,6 +88,15 @@ func TestSetupMistakesPanic(t *testing.T) {
 				return nil, nil
 			})
 		},
+		"a requirement that is not a Dependency": func(app *easy.App) {
+			app.Include(mounter(func(s route.Site) error {
+				s.Require(&openapi.Operation{}, http.NotFoundHandler(), struct{ route.Sealed }{})
+				return nil
+			}))
+		},
+		"a router that cannot be mounted": func(app *easy.App) {
+			app.Include(mounter(func(s route.Site) error { return errors.New("no") }))
+		},
 		"middleware after operations on a group": func(app *easy.App) {
 			g := app.Group("/g")
 			easy.Get(g, "/a", func(ctx context.Context, _ *easy.NoInput) (*string, error) { return nil, nil })
@@ -97,6 +116,11 @@ func TestSetupMistakesPanic(t *testing.T) {
 		})
 	}
 }
+
+// mounter is a route.Mounter made of a function.
+type mounter func(route.Site) error
+
+func (m mounter) Mount(s route.Site) error { return m(s) }
 
 func TestRequestIDAndLogging(t *testing.T) {
 	app, logs := newApp(t)
@@ -124,7 +148,7 @@ func TestRequestIDAndLogging(t *testing.T) {
 	}
 	// Another App numbers with another prefix.
 	other, _ := newApp(t)
-	other.Mux().Get("/y", func(http.ResponseWriter, *http.Request) {})
+	other.HandleFunc("GET /y", func(http.ResponseWriter, *http.Request) {})
 	if id3 := call(t, serve(t, other), "GET", "/y", "").header.Get("X-Request-Id"); strings.HasPrefix(id3, id1[:i1+1]) {
 		t.Errorf("two Apps share the request ID prefix: %q and %q", id1, id3)
 	}
@@ -143,7 +167,7 @@ func TestRequestIDAndLogging(t *testing.T) {
 var ctxID = "ok"
 
 func TestCORS(t *testing.T) {
-	app, _ := newApp(t, easy.WithCORS("http://front.example"))
+	app, _ := newApp(t, easy.CORS("http://front.example"))
 	easy.Get(app, "/x", func(ctx context.Context, _ *easy.NoInput) (*string, error) { return &ctxID, nil })
 	srv := serve(t, app)
 	r := call(t, srv, "OPTIONS", "/x", "", "Origin", "http://front.example", "Access-Control-Request-Method", "GET")
@@ -194,7 +218,7 @@ func TestDatabaseURL(t *testing.T) {
 }
 
 func TestGracefulShutdown(t *testing.T) {
-	app, _ := newApp(t, easy.WithShutdownTimeout(5*time.Second))
+	app, _ := newApp(t, easy.ShutdownTimeout(5*time.Second))
 	started := make(chan struct{})
 	easy.Get(app, "/slow", func(ctx context.Context, _ *easy.NoInput) (*string, error) {
 		close(started)

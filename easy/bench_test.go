@@ -53,7 +53,7 @@ func handWritten(w http.ResponseWriter, r *http.Request) {
 }
 
 func quietApp() *easy.App {
-	return easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))))
+	return easy.New(easy.Logger(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))))
 }
 
 // getRoutes returns the GET of the benchmarks three ways: typed on an App,
@@ -64,7 +64,7 @@ func getRoutes() (typed, onApp http.Handler, bare chi.Router) {
 		return &benchOut{ID: in.ID, Name: "apple", Verbose: in.Verbose}, nil
 	})
 	hand := quietApp()
-	hand.Mux().Get("/items/{id}", handWritten)
+	hand.HandleFunc("GET /items/{id}", handWritten)
 	bare = chi.NewRouter()
 	bare.Get("/items/{id}", handWritten)
 	return app, hand, bare

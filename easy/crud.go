@@ -14,12 +14,3 @@ import "github.com/fastapi-easy/easy-go/easy/crud"
 func CRUDRouter[T any](opts ...crud.Option) *crud.Router[T] {
 	return crud.New[T](opts...)
 }
-
-// ForbidsUnknownFields reports whether the App rejects request bodies
-// with properties the input does not declare (WithForbidUnknownFields).
-// Routers such as CRUDRouter's follow it.
-func (a *App) ForbidsUnknownFields() bool { return a.cfg.forbidUnknown }
-
-// ForbidsUnknownFields reports whether the group's App rejects unknown
-// body properties; see App.ForbidsUnknownFields.
-func (g *Group) ForbidsUnknownFields() bool { return g.app.cfg.forbidUnknown }

@@ -53,7 +53,7 @@ func securedCRUD(t *testing.T, db *gorm.DB) *httptest.Server {
 		return nil, security.ErrInvalidCredentials
 	})
 	admin := security.RequireRoles(user, "admin")
-	app := easy.New(easy.WithDB(db), easy.WithLogger(crudQuiet()))
+	app := easy.New(easy.DB(db), easy.Logger(crudQuiet()))
 	app.Include(
 		easy.CRUDRouter[Note](crud.DeleteAll(), crud.Uses(user), crud.Policy(query.Rows("owner", func(ctx context.Context) (any, error) {
 			if u := user.From(ctx); !u.Admin {
@@ -170,7 +170,7 @@ func TestCRUDSecurityInTheSpec(t *testing.T) {
 // fails with a plain error on a CRUD route answers 500 without internals
 // and that the App's own logger records why.
 func TestCRUDDependencyErrorIsLoggedByTheApp(t *testing.T) {
-	app, logs := newApp(t, easy.WithDB(testdb.SQLite(t, nil)))
+	app, logs := newApp(t, easy.DB(testdb.SQLite(t, nil)))
 	broken := easy.Depends(func(ctx context.Context, _ *struct{}) (string, error) {
 		return "", errors.New("token store unreachable")
 	})

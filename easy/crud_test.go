@@ -57,7 +57,7 @@ func crudCall(t *testing.T, srv *httptest.Server, method, path, body string) (in
 // HTTP.
 func TestCRUDRouterEndToEnd(t *testing.T) {
 	t.Setenv("DATABASE_URL", "sqlite:"+filepath.Join(t.TempDir(), "easy.db"))
-	app := easy.New(easy.WithLogger(crudQuiet()))
+	app := easy.New(easy.Logger(crudQuiet()))
 	app.Include(easy.CRUDRouter[crudItem]())
 	srv := httptest.NewServer(app)
 	defer srv.Close()
@@ -118,9 +118,9 @@ func TestCRUDRouterEndToEnd(t *testing.T) {
 // reaches the router.
 func TestCRUDRouterInGroup(t *testing.T) {
 	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
-		app := easy.New(easy.WithDB(db), easy.WithLogger(crudQuiet()), easy.WithForbidUnknownFields())
+		app := easy.New(easy.DB(db), easy.Logger(crudQuiet()), easy.ForbidUnknownFields())
 		seen := 0
-		api := app.Group("/api", easy.GroupMiddleware(func(next http.Handler) http.Handler {
+		api := app.Group("/api", easy.Middleware(func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen++; next.ServeHTTP(w, r) })
 		}))
 		api.Include(easy.CRUDRouter[crudItem](crud.DeleteAll()))
@@ -138,4 +138,27 @@ func TestCRUDRouterInGroup(t *testing.T) {
 			t.Errorf("group middleware ran %d times, want 3", seen)
 		}
 	})
+}
+
+// TestCRUDRouterFollowsGroupUnknownFields checks that a router included in
+// a Group refuses unknown body properties as the group says, whatever the
+// App says.
+func TestCRUDRouterFollowsGroupUnknownFields(t *testing.T) {
+	for _, c := range []struct {
+		app, group easy.SharedOption
+		status     int
+		body       string
+	}{
+		{easy.AllowUnknownFields(), easy.ForbidUnknownFields(), 422,
+			`{"detail":[{"type":"extra_forbidden","loc":["body","colour"],"msg":"Extra inputs are not permitted","input":"red"}]}`},
+		{easy.ForbidUnknownFields(), easy.AllowUnknownFields(), 201, `{"id":1,"name":"a","price":0}`},
+	} {
+		app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(crudQuiet()), c.app)
+		app.Group("/api", c.group).Include(easy.CRUDRouter[crudItem]())
+		srv := httptest.NewServer(app)
+		defer srv.Close()
+		if status, body := crudCall(t, srv, "POST", "/api/items", `{"name":"a","colour":"red"}`); status != c.status || body != c.body {
+			t.Errorf("got %d %s, want %d %s", status, body, c.status, c.body)
+		}
+	}
 }

@@ -15,16 +15,16 @@ import (
 	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
 )
 
-// DefaultDatabase is the SQLite file used when neither WithDB nor
+// defaultDatabase is the SQLite file used when neither the DB option nor
 // DATABASE_URL names a database.
-const DefaultDatabase = "easy.db"
+const defaultDatabase = "easy.db"
 
 // dialectorFromEnv reads DATABASE_URL: sqlite:PATH (also sqlite://PATH and
 // sqlite:///ABS/PATH) or postgres://... (postgresql:// too).
 func dialectorFromEnv() (gorm.Dialector, error) {
 	raw, ok := os.LookupEnv("DATABASE_URL")
 	if !ok || raw == "" {
-		return sqliteDialector(DefaultDatabase), nil
+		return sqliteDialector(defaultDatabase), nil
 	}
 	scheme, rest, found := strings.Cut(raw, ":")
 	if !found {

@@ -12,9 +12,9 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy/openapi"
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/easy/route"
 	"github.com/fastapi-easy/easy-go/internal/binding"
 	"github.com/fastapi-easy/easy-go/internal/handler"
-	"github.com/fastapi-easy/easy-go/internal/route"
 )
 
 // Dependency is a value an operation needs before its handler runs, as
@@ -24,17 +24,22 @@ import (
 // that need it; their handlers read it with From. It is resolved at most
 // once per request, however many dependencies need it, and its error
 // stops the request.
-type Dependency[T any] struct{ d *dependency }
-
-// Dep is any Dependency, whatever its type: what Uses and the needs of a
-// dependency list.
-type Dep interface {
-	Requirement
-	node() *dependency
+type Dependency[T any] struct {
+	sealed // a Dependency is a route.Requirement, for routers' options
+	d      *dependency
 }
 
-// Requirement is what a CRUD router's options take: any Dep.
-type Requirement = route.Requirement
+// sealed is embedded under a name of its own so that it is no field of
+// Dependency's API.
+type sealed = route.Sealed
+
+// Dep is any Dependency, whatever its type: what Uses and the needs of a
+// dependency list. Each is a route.Requirement too, which CRUD routers'
+// options (crud.Uses) take.
+type Dep interface {
+	route.Requirement
+	node() *dependency
+}
 
 // Doc documents what a dependency reads and how it can fail, for the
 // OpenAPI document of every operation that uses it.
@@ -107,7 +112,7 @@ func DependsYield[I, T any](fn func(ctx context.Context, in *I) (T, Release, err
 		}
 		return fn(r.Context(), in)
 	}
-	return Dependency[T]{d}
+	return Dependency[T]{d: d}
 }
 
 // DependsRequest declares a dependency that reads the request itself, as
@@ -120,7 +125,7 @@ func DependsRequest[T any](fn func(r *http.Request) (T, error), doc Doc, needs .
 		v, err := fn(r)
 		return v, nil, err
 	}
-	return Dependency[T]{d}
+	return Dependency[T]{d: d}
 }
 
 func newDependency[T any](needs []Dep, doc Doc) *dependency {
@@ -188,19 +193,6 @@ func (d Dependency[T]) Resolve(r *http.Request) (context.Context, error) {
 	return r.Context(), nil
 }
 
-// Wrap returns next behind the dependency: each request resolves it, and
-// its error is the response (a 500 is logged to log). CRUD routers call
-// it; operations list dependencies with Uses.
-func (d Dependency[T]) Wrap(next http.Handler, log *slog.Logger) http.Handler {
-	return resolver(log, []*dependency{d.node()}, next)
-}
-
-// Describe documents the dependency and those it needs in op, and adds
-// the security schemes they use to spec.
-func (d Dependency[T]) Describe(spec *openapi.Spec, op *openapi.Operation) {
-	describeOp(spec, op, d.node())
-}
-
 // describeOp documents d in op, never appending into the slices op had:
 // they may be shared with other operations.
 func describeOp(spec *openapi.Spec, op *openapi.Operation, d *dependency) {
@@ -249,18 +241,6 @@ func describe(spec *openapi.Spec, op *openapi.Operation, d *dependency) {
 			}
 		}
 	}
-}
-
-// Uses makes the operation resolve deps, in order, before its handler,
-// and documents their parameters, security and errors with it.
-func Uses(deps ...Dep) OperationOption {
-	return func(o *operation) { o.uses = append(o.uses, deps...) }
-}
-
-// GroupUses makes every operation of the group, and every route of the
-// routers it includes, resolve deps before their handlers; see Uses.
-func GroupUses(deps ...Dep) GroupOption {
-	return func(g *Group) { g.uses = append(g.uses, deps...) }
 }
 
 // nodes returns the dependencies of deps.

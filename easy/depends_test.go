@@ -67,7 +67,7 @@ func depFixture(t *testing.T) (*easy.App, *atomic.Int64) {
 		p := pagination.From(ctx)
 		return &p, nil
 	}, easy.Uses(pagination))
-	admin := app.Group("/admin", easy.GroupUses(isAdmin))
+	admin := app.Group("/admin", easy.Uses(isAdmin))
 	easy.Get(admin, "/check", func(ctx context.Context, _ *easy.NoInput) (*whoami, error) {
 		if !isAdmin.From(ctx) {
 			return nil, easy.Forbidden("Admins only")
@@ -107,7 +107,7 @@ func TestDependencyErrorStopsTheRequest(t *testing.T) {
 	call(t, srv, "GET", "/public?skip=3", "").expect(t, 200, `{"Skip":3,"Limit":10}`)
 }
 
-func TestGroupUsesResolvesForEveryOperation(t *testing.T) {
+func TestGroupDependenciesResolveForEveryOperation(t *testing.T) {
 	app, _ := depFixture(t)
 	srv := serve(t, app)
 	call(t, srv, "GET", "/admin/check", "", "X-Token", "token-root").expect(t, 200, `{"user":"root","admin":true,"skip":0,"limit":0}`)
@@ -195,7 +195,7 @@ func TestDependsYieldTransactionPerRequest(t *testing.T) {
 				return tx.Commit().Error
 			}, nil
 		})
-		app, _ := newApp(t, easy.WithDB(db))
+		app, _ := newApp(t, easy.DB(db))
 		easy.Post(app, "/rows", func(ctx context.Context, in *txIn) (*txRow, error) {
 			row := &txRow{Name: in.Name}
 			if err := tx.From(ctx).Create(row).Error; err != nil {

@@ -69,7 +69,7 @@ func ExamplePost() {
 
 func ExampleApp_Group() {
 	app := quietApp()
-	v1 := app.Group("/v1", easy.GroupTags("v1"))
+	v1 := app.Group("/v1", easy.Tags("v1"))
 	easy.Get(v1, "/ping", func(ctx context.Context, _ *easy.NoInput) (*Greeting, error) {
 		return &Greeting{Message: "pong"}, nil
 	})

@@ -1,60 +1,47 @@
 package easy
 
 import (
-	"log/slog"
 	"net/http"
 	"strings"
 
-	"gorm.io/gorm"
-
-	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/easy/route"
 )
 
 // Group is a set of operations under one path prefix, with its own tags
 // and middleware, as FastAPI's APIRouter. Make one with App.Group.
 type Group struct {
-	app        *App
-	prefix     string
-	tags       []string
-	middleware []func(http.Handler) http.Handler
-	uses       []Dep
-	sealed     bool // an operation was added: no more middleware
-}
-
-// GroupOption configures a Group.
-type GroupOption func(*Group)
-
-// GroupTags tags every operation of the group.
-func GroupTags(tags ...string) GroupOption {
-	return func(g *Group) { g.tags = append(g.tags, tags...) }
-}
-
-// GroupMiddleware wraps every operation of the group in mw.
-func GroupMiddleware(mw ...func(http.Handler) http.Handler) GroupOption {
-	return func(g *Group) { g.middleware = append(g.middleware, mw...) }
+	app           *App
+	prefix        string
+	tags          []string
+	middleware    []func(http.Handler) http.Handler
+	uses          []Dep
+	forbidUnknown *bool // nil: as the App says
+	sealed        bool  // an operation was added: no more middleware
 }
 
 // Group returns a group of operations under prefix.
 func (a *App) Group(prefix string, opts ...GroupOption) *Group {
 	g := &Group{app: a, prefix: strings.TrimSuffix(prefix, "/")}
 	for _, o := range opts {
-		o(g)
+		o.applyGroup(g)
 	}
 	return g
 }
 
 // Group returns a group nested in g: its prefix follows g's, and it has
-// g's tags and middleware before its own.
+// g's tags, dependencies and middleware before its own, and g's setting
+// of unknown body fields unless it has its own.
 func (g *Group) Group(prefix string, opts ...GroupOption) *Group {
 	n := &Group{
-		app:        g.app,
-		prefix:     g.prefix + strings.TrimSuffix(prefix, "/"),
-		tags:       append([]string(nil), g.tags...),
-		middleware: append([]func(http.Handler) http.Handler(nil), g.middleware...),
-		uses:       append([]Dep(nil), g.uses...),
+		app:           g.app,
+		prefix:        g.prefix + strings.TrimSuffix(prefix, "/"),
+		tags:          append([]string(nil), g.tags...),
+		middleware:    append([]func(http.Handler) http.Handler(nil), g.middleware...),
+		uses:          append([]Dep(nil), g.uses...),
+		forbidUnknown: g.forbidUnknown,
 	}
 	for _, o := range opts {
-		o(n)
+		o.applyGroup(n)
 	}
 	return n
 }
@@ -68,41 +55,18 @@ func (g *Group) Use(mw ...func(http.Handler) http.Handler) {
 	g.middleware = append(g.middleware, mw...)
 }
 
-// AddOperation adds op under the group's prefix, with its tags,
-// dependencies and middleware.
-func (g *Group) AddOperation(op openapi.Operation, h http.Handler) {
-	g.sealed = true
-	op.Path = g.prefix + op.Path
-	if len(g.tags) > 0 {
-		op.Tags = append(append([]string(nil), g.tags...), op.Tags...)
-	}
-	h = useDeps(g.app.spec, g.app.logger, &op, g.uses, h)
-	for i := len(g.middleware) - 1; i >= 0; i-- {
-		h = g.middleware[i](h)
-	}
-	g.app.AddOperation(op, h)
-}
-
-// Include mounts routers under the group's prefix.
-func (g *Group) Include(routers ...Router) { include(g, g.app.cfg.migrate, routers) }
+// Include mounts routers under the group's prefix, with its tags,
+// dependencies and middleware; see App.Include.
+func (g *Group) Include(routers ...route.Mounter) { g.site().include(routers) }
 
 // Handle routes pattern under the group's prefix to h, outside the
-// OpenAPI document, with the group's middleware.
+// OpenAPI document, with the group's middleware; see App.Handle.
 func (g *Group) Handle(pattern string, h http.Handler) {
 	g.sealed = true
-	for i := len(g.middleware) - 1; i >= 0; i-- {
-		h = g.middleware[i](h)
+	if method, path, ok := strings.Cut(pattern, " "); ok {
+		pattern = method + " " + g.prefix + strings.TrimLeft(path, " \t")
+	} else {
+		pattern = g.prefix + pattern
 	}
-	g.app.Handle(g.prefix+pattern, h)
+	g.app.Handle(pattern, wrap(h, g.middleware))
 }
-
-// DB returns the App's database.
-func (g *Group) DB() *gorm.DB { return g.app.DB() }
-
-// Spec returns the App's OpenAPI document.
-func (g *Group) Spec() *openapi.Spec { return g.app.spec }
-
-// Logger returns the App's logger.
-func (g *Group) Logger() *slog.Logger { return g.app.logger }
-
-func (g *Group) options() *config { return &g.app.cfg }

@@ -35,7 +35,7 @@ func (l *logBuffer) String() string {
 func newApp(t testing.TB, opts ...easy.Option) (*easy.App, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
-	opts = append([]easy.Option{easy.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))}, opts...)
+	opts = append([]easy.Option{easy.Logger(slog.New(slog.NewTextHandler(logs, nil)))}, opts...)
 	return easy.New(opts...), logs
 }
 

@@ -120,7 +120,7 @@ func TestDocsServeEmbeddedSwaggerUI(t *testing.T) {
 }
 
 func TestDocsMovedOrOff(t *testing.T) {
-	srv := serve(t, operationsApp(t, easy.WithOpenAPI("/api/spec.json"), easy.WithDocs("/api/docs")))
+	srv := serve(t, operationsApp(t, easy.OpenAPI("/api/spec.json"), easy.Docs("/api/docs")))
 	if r := call(t, srv, "GET", "/api/spec.json", ""); r.status != http.StatusOK {
 		t.Errorf("moved spec: %d", r.status)
 	}
@@ -129,7 +129,7 @@ func TestDocsMovedOrOff(t *testing.T) {
 	}
 	call(t, srv, "GET", "/openapi.json", "").expect(t, http.StatusNotFound, `{"detail":"Not Found"}`)
 
-	off := serve(t, operationsApp(t, easy.WithOpenAPI("")))
+	off := serve(t, operationsApp(t, easy.OpenAPI("")))
 	call(t, off, "GET", "/openapi.json", "").expect(t, http.StatusNotFound, `{"detail":"Not Found"}`)
 	call(t, off, "GET", "/docs", "").expect(t, http.StatusNotFound, `{"detail":"Not Found"}`)
 }

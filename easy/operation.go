@@ -55,71 +55,33 @@ func Delete[I, O any](r Operations, path string, h Handler[I, O], opts ...Operat
 
 // Operations is where typed operations are added: the App or a Group.
 type Operations interface {
-	Registrar
-	options() *config
+	site() site
 }
-
-func (a *App) options() *config { return &a.cfg }
-
-// OperationOption configures a typed operation.
-type OperationOption func(*operation)
 
 type operation struct {
-	op          openapi.Operation
-	middleware  []func(http.Handler) http.Handler
-	uses        []Dep
-	forbidExtra bool
+	op            openapi.Operation
+	middleware    []func(http.Handler) http.Handler
+	uses          []Dep
+	forbidUnknown *bool // nil: as the App or Group says
 }
-
-// Summary sets the operation's summary in the OpenAPI document.
-func Summary(s string) OperationOption { return func(o *operation) { o.op.Summary = s } }
-
-// Description sets the operation's description (Markdown).
-func Description(s string) OperationOption { return func(o *operation) { o.op.Description = s } }
-
-// Tags adds tags that group the operation in the docs.
-func Tags(tags ...string) OperationOption {
-	return func(o *operation) { o.op.Tags = append(o.op.Tags, tags...) }
-}
-
-// OperationID sets the operation's ID; by default it is made from the
-// method and path (get_items_id for GET /items/{id}).
-func OperationID(id string) OperationOption { return func(o *operation) { o.op.ID = id } }
-
-// Deprecated marks the operation deprecated.
-func Deprecated() OperationOption { return func(o *operation) { o.op.Deprecated = true } }
-
-// Status sets the success status (201 for a create, say).
-func Status(code int) OperationOption { return func(o *operation) { o.op.Status = code } }
-
-// Errors documents error statuses the handler returns (404, 409, ...).
-// 422 is documented by itself for operations that take input.
-func Errors(codes ...int) OperationOption {
-	return func(o *operation) { o.op.Errors = append(o.op.Errors, codes...) }
-}
-
-// Middleware wraps this operation alone in mw.
-func Middleware(mw ...func(http.Handler) http.Handler) OperationOption {
-	return func(o *operation) { o.middleware = append(o.middleware, mw...) }
-}
-
-// ForbidUnknownFields rejects bodies with properties the input does not
-// declare, for this operation.
-func ForbidUnknownFields() OperationOption { return func(o *operation) { o.forbidExtra = true } }
 
 func add[I, O any](r Operations, method, path string, h Handler[I, O], opts []OperationOption) {
 	o := operation{op: openapi.Operation{Method: method, Path: path}}
 	for _, opt := range opts {
-		opt(&o)
+		opt.applyOperation(&o)
 	}
 	if o.op.Status == 0 && reflect.TypeFor[O]() == reflect.TypeFor[NoContent]() {
 		o.op.Status = http.StatusNoContent
 	}
-	cfg := r.options()
+	s := r.site()
+	forbid := s.ForbidsUnknownFields()
+	if o.forbidUnknown != nil {
+		forbid = *o.forbidUnknown
+	}
 	hh, plan, err := handler.Typed(h, handler.Config{
 		Status: o.op.Status,
-		Logger: r.Logger(),
-		Body:   binding.ObjectOptions{ForbidUnknown: o.forbidExtra || cfg.forbidUnknown},
+		Logger: s.Logger(),
+		Body:   binding.ObjectOptions{ForbidUnknown: forbid},
 	})
 	if err != nil {
 		panic(fmt.Sprintf("easy: %s %s: %v", method, path, err))
@@ -134,11 +96,7 @@ func add[I, O any](r Operations, method, path string, h Handler[I, O], opts []Op
 	if reflect.TypeFor[O]() != reflect.TypeFor[NoContent]() && o.op.Status != http.StatusNoContent {
 		o.op.Output = new(O)
 	}
-	hnd := useDeps(r.Spec(), r.Logger(), &o.op, o.uses, hh)
-	for i := len(o.middleware) - 1; i >= 0; i-- {
-		hnd = o.middleware[i](hnd)
-	}
-	r.AddOperation(o.op, hnd)
+	s.Add(o.op, wrap(useDeps(s.Spec(), s.Logger(), &o.op, o.uses, hh), o.middleware))
 }
 
 var nonWord = regexp.MustCompile(`[^a-zA-Z0-9]+`)

@@ -211,13 +211,13 @@ func TestHandlerValidationErrorsAreNeverNull(t *testing.T) {
 }
 
 func TestForbidUnknownFields(t *testing.T) {
-	srv := serve(t, operationsApp(t, easy.WithForbidUnknownFields()))
+	srv := serve(t, operationsApp(t, easy.ForbidUnknownFields()))
 	call(t, srv, "POST", "/items", `{"name":"apple","colour":"red"}`).expect(t, http.StatusUnprocessableEntity,
 		`{"detail":[{"type":"extra_forbidden","loc":["body","colour"],"msg":"Extra inputs are not permitted","input":"red"}]}`)
 }
 
 func TestProtocolErrors(t *testing.T) {
-	app, logs := newApp(t, easy.WithBodyLimit(64))
+	app, logs := newApp(t, easy.BodyLimit(64))
 	easy.Post(app, "/items", func(ctx context.Context, in *CreateIn) (*Item, error) { return &in.Item, nil })
 	easy.Get(app, "/items/{id}", func(ctx context.Context, in *struct {
 		ID int `path:"id"`
@@ -255,5 +255,41 @@ func TestProtocolErrors(t *testing.T) {
 	call(t, srv, "GET", "/items/8", "").expect(t, http.StatusInternalServerError, `{"detail":"Internal Server Error"}`)
 	if l := logs.String(); !strings.Contains(l, "panic=boom") || !strings.Contains(l, "goroutine") {
 		t.Errorf("the panic was not logged with its stack:\n%s", l)
+	}
+}
+
+type named struct {
+	Name string `json:"name" required:"true"`
+}
+
+// TestUnknownFieldsByLevel checks that the narrowest level that says
+// whether unknown body properties are refused wins: the operation, then
+// its group (a nested group inherits), then the App.
+func TestUnknownFieldsByLevel(t *testing.T) {
+	app, _ := newApp(t, easy.ForbidUnknownFields())
+	echo := func(ctx context.Context, in *named) (*named, error) { return in, nil }
+	easy.Post(app, "/app", echo)
+	easy.Post(app, "/app/allowed", echo, easy.AllowUnknownFields())
+	open := app.Group("/open", easy.AllowUnknownFields())
+	easy.Post(open, "/default", echo)
+	easy.Post(open, "/strict", echo, easy.ForbidUnknownFields())
+	inner := open.Group("/inner")
+	easy.Post(inner, "/default", echo)
+	strict := inner.Group("/strict", easy.ForbidUnknownFields())
+	easy.Post(strict, "/default", echo)
+	srv := serve(t, app)
+
+	const refused = `{"detail":[{"type":"extra_forbidden","loc":["body","colour"],"msg":"Extra inputs are not permitted","input":"red"}]}`
+	for path, forbidden := range map[string]bool{
+		"/app": true, "/app/allowed": false,
+		"/open/default": false, "/open/strict": true,
+		"/open/inner/default": false, "/open/inner/strict/default": true,
+	} {
+		r := call(t, srv, "POST", path, `{"name":"a","colour":"red"}`)
+		if forbidden {
+			r.expect(t, http.StatusUnprocessableEntity, refused)
+		} else {
+			r.expect(t, http.StatusOK, `{"name":"a"}`)
+		}
 	}
 }

@@ -2,14 +2,70 @@ package easy
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/go-chi/cors"
 	"gorm.io/gorm"
 )
 
-// Option configures an App.
-type Option func(*config)
+// Option configures an App; see New.
+type Option interface{ applyApp(*config) }
+
+// OperationOption configures a typed operation; see Get.
+type OperationOption interface{ applyOperation(*operation) }
+
+// GroupOption configures a Group: every operation of the group and every
+// route of the routers it includes. A GroupOption is an OperationOption
+// too, for one operation alone: easy.Tags("admin") tags a group given to
+// App.Group and an operation given to Get.
+type GroupOption interface {
+	OperationOption
+	applyGroup(*Group)
+}
+
+// SharedOption is an option of every level: given to New it applies to
+// every operation of the App, to App.Group to those of the group, to Get
+// and the like to one operation; the narrowest level that sets it wins.
+type SharedOption interface {
+	Option
+	GroupOption
+}
+
+// DocOption documents the App, given to New (the document's info), or one
+// operation, given to Get and the like.
+type DocOption interface {
+	Option
+	OperationOption
+}
+
+// appOption, operationOption, groupOption, sharedOption and docOption
+// are the options of each level: each says what it sets at every level
+// it applies to.
+type (
+	appOption       func(*config)
+	operationOption func(*operation)
+	groupOption     struct {
+		group func(*Group)
+		op    func(*operation)
+	}
+	sharedOption struct {
+		groupOption
+		app func(*config)
+	}
+	docOption struct {
+		app func(*config)
+		op  func(*operation)
+	}
+)
+
+func (f appOption) applyApp(c *config)                { f(c) }
+func (f operationOption) applyOperation(o *operation) { f(o) }
+func (o groupOption) applyGroup(g *Group)             { o.group(g) }
+func (o groupOption) applyOperation(op *operation)    { o.op(op) }
+func (o sharedOption) applyApp(c *config)             { o.app(c) }
+func (o docOption) applyApp(c *config)                { o.app(c) }
+func (o docOption) applyOperation(op *operation)      { o.op(op) }
 
 type config struct {
 	db              *gorm.DB
@@ -39,22 +95,22 @@ func defaultConfig() config {
 	}
 }
 
-// WithDB sets the database. Without it the App opens DATABASE_URL, or the
+// DB sets the database. Without it the App opens DATABASE_URL, or the
 // SQLite file easy.db. The App does not close a database given this way.
-func WithDB(db *gorm.DB) Option { return func(c *config) { c.db = db } }
+func DB(db *gorm.DB) Option { return appOption(func(c *config) { c.db = db }) }
 
-// WithLogger sets the logger of requests, errors and panics; slog.Default
+// Logger sets the logger of requests, errors and panics; slog.Default
 // when not set.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+func Logger(l *slog.Logger) Option { return appOption(func(c *config) { c.logger = l }) }
 
-// WithBodyLimit sets the largest request body accepted, in bytes; larger
+// BodyLimit sets the largest request body accepted, in bytes; larger
 // bodies get 413. The default is 1 MiB.
-func WithBodyLimit(n int64) Option { return func(c *config) { c.bodyLimit = n } }
+func BodyLimit(n int64) Option { return appOption(func(c *config) { c.bodyLimit = n }) }
 
-// WithCORS answers cross-origin requests from the given origins ("*" for
+// CORS answers cross-origin requests from the given origins ("*" for
 // any) with the usual methods and headers.
-func WithCORS(origins ...string) Option {
-	return func(c *config) {
+func CORS(origins ...string) Option {
+	return appOption(func(c *config) {
 		c.cors = &cors.Options{
 			AllowedOrigins:   origins,
 			AllowedMethods:   []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
@@ -63,39 +119,121 @@ func WithCORS(origins ...string) Option {
 			AllowCredentials: len(origins) > 0 && origins[0] != "*",
 			MaxAge:           600,
 		}
+	})
+}
+
+// CORSOptions answers cross-origin requests as opts says.
+func CORSOptions(opts cors.Options) Option { return appOption(func(c *config) { c.cors = &opts }) }
+
+// OpenAPI moves the OpenAPI document (default /openapi.json; the YAML
+// form is served beside it with .yaml). An empty path turns both it and
+// the docs off.
+func OpenAPI(path string) Option { return appOption(func(c *config) { c.openAPIPath = path }) }
+
+// Docs moves Swagger UI (default /docs); an empty path turns it off.
+func Docs(path string) Option { return appOption(func(c *config) { c.docsPath = path }) }
+
+// Title sets the API's title and version in the OpenAPI document.
+func Title(title, version string) Option {
+	return appOption(func(c *config) { c.title, c.version = title, version })
+}
+
+// Servers lists the API's base URLs in the OpenAPI document.
+func Servers(urls ...string) Option { return appOption(func(c *config) { c.servers = urls }) }
+
+// ShutdownTimeout bounds how long Run waits for in-flight requests when
+// it stops; 10 s by default.
+func ShutdownTimeout(d time.Duration) Option {
+	return appOption(func(c *config) { c.shutdownTimeout = d })
+}
+
+// NoMigrate stops Include from migrating the models of the routers it
+// mounts: for a schema that migrations of one's own manage.
+func NoMigrate() Option { return appOption(func(c *config) { c.migrate = false }) }
+
+// Description sets the API's description in the OpenAPI document, given
+// to New, or an operation's, given to Get and the like (Markdown both).
+func Description(text string) DocOption {
+	return docOption{
+		app: func(c *config) { c.description = text },
+		op:  func(o *operation) { o.op.Description = text },
 	}
 }
 
-// WithCORSOptions answers cross-origin requests as opts says.
-func WithCORSOptions(opts cors.Options) Option { return func(c *config) { c.cors = &opts } }
+// ForbidUnknownFields rejects request bodies with properties the input
+// does not declare (422 extra_forbidden), which are ignored by default:
+// for every operation and CRUD route of the App, of a Group, or for one
+// operation.
+func ForbidUnknownFields() SharedOption { return unknownFields(true) }
 
-// WithOpenAPI moves the OpenAPI document (default /openapi.json; the YAML
-// form is served beside it with .yaml). An empty path turns both it and
-// the docs off.
-func WithOpenAPI(path string) Option { return func(c *config) { c.openAPIPath = path } }
+// AllowUnknownFields ignores request bodies' properties the input does
+// not declare, as by default: for a Group or an operation of an App (or a
+// Group) that forbids them.
+func AllowUnknownFields() SharedOption { return unknownFields(false) }
 
-// WithDocs moves Swagger UI (default /docs); an empty path turns it off.
-func WithDocs(path string) Option { return func(c *config) { c.docsPath = path } }
-
-// WithTitle sets the API's title and version in the OpenAPI document.
-func WithTitle(title, version string) Option {
-	return func(c *config) { c.title, c.version = title, version }
+func unknownFields(forbid bool) SharedOption {
+	return sharedOption{
+		app: func(c *config) { c.forbidUnknown = forbid },
+		groupOption: groupOption{
+			group: func(g *Group) { g.forbidUnknown = &forbid },
+			op:    func(o *operation) { o.forbidUnknown = &forbid },
+		},
+	}
 }
 
-// WithDescription sets the API's description in the OpenAPI document.
-func WithDescription(d string) Option { return func(c *config) { c.description = d } }
+// Summary sets the operation's summary in the OpenAPI document.
+func Summary(s string) OperationOption {
+	return operationOption(func(o *operation) { o.op.Summary = s })
+}
 
-// WithServers lists the API's base URLs in the OpenAPI document.
-func WithServers(urls ...string) Option { return func(c *config) { c.servers = urls } }
+// OperationID sets the operation's ID; by default it is made from the
+// method and path (get_items_id for GET /items/{id}).
+func OperationID(id string) OperationOption {
+	return operationOption(func(o *operation) { o.op.ID = id })
+}
 
-// WithShutdownTimeout bounds how long Run waits for in-flight requests
-// when it stops; 10 s by default.
-func WithShutdownTimeout(d time.Duration) Option { return func(c *config) { c.shutdownTimeout = d } }
+// Deprecated marks the operation deprecated.
+func Deprecated() OperationOption {
+	return operationOption(func(o *operation) { o.op.Deprecated = true })
+}
 
-// WithoutMigrate stops Include from migrating the models of the routers
-// it mounts.
-func WithoutMigrate() Option { return func(c *config) { c.migrate = false } }
+// Status sets the success status (201 for a create, say).
+func Status(code int) OperationOption {
+	return operationOption(func(o *operation) { o.op.Status = code })
+}
 
-// WithForbidUnknownFields rejects request bodies with properties the
-// input does not declare (422 extra_forbidden); they are ignored by default.
-func WithForbidUnknownFields() Option { return func(c *config) { c.forbidUnknown = true } }
+// Errors documents error statuses the handler returns (404, 409, ...).
+// 422 is documented by itself for operations that take input.
+func Errors(codes ...int) OperationOption {
+	return operationOption(func(o *operation) { o.op.Errors = append(o.op.Errors, codes...) })
+}
+
+// Tags adds tags that group operations in the docs: those of a Group
+// come before an operation's own.
+func Tags(tags ...string) GroupOption {
+	return groupOption{
+		group: func(g *Group) { g.tags = append(g.tags, tags...) },
+		op:    func(o *operation) { o.op.Tags = append(o.op.Tags, tags...) },
+	}
+}
+
+// Middleware wraps a Group's operations (and the routes of the routers
+// it includes), or one operation, in mw. A Group's middleware runs
+// before its operations' own.
+func Middleware(mw ...func(http.Handler) http.Handler) GroupOption {
+	return groupOption{
+		group: func(g *Group) { g.middleware = append(g.middleware, mw...) },
+		op:    func(o *operation) { o.middleware = append(o.middleware, mw...) },
+	}
+}
+
+// Uses makes a Group's operations (and the routes of the routers it
+// includes), or one operation, resolve deps, in order, before the
+// handler, and documents their parameters, security and errors with
+// them. A Group's dependencies are resolved before an operation's own.
+func Uses(deps ...Dep) GroupOption {
+	return groupOption{
+		group: func(g *Group) { g.uses = append(g.uses, deps...) },
+		op:    func(o *operation) { o.uses = append(o.uses, deps...) },
+	}
+}

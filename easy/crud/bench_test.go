@@ -31,7 +31,7 @@ import (
 
 // handwritten serves GET /hand/items/{id}, GET /hand/items (price__gt,
 // sort=-price, limit) and POST /hand/items as one would with chi and GORM.
-func handwritten(r chi.Router, db *gorm.DB) {
+func handwritten(r *easy.App, db *gorm.DB) {
 	writeJSON := func(w http.ResponseWriter, status int, v any) {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -45,7 +45,7 @@ func handwritten(r chi.Router, db *gorm.DB) {
 	fail := func(w http.ResponseWriter, status int, detail string) {
 		writeJSON(w, status, map[string]string{"detail": detail})
 	}
-	r.Get("/hand/items/{id}", func(w http.ResponseWriter, r *http.Request) {
+	r.HandleFunc("GET /hand/items/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseUint(chi.URLParam(r, "id"), 10, 64)
 		if err != nil {
 			fail(w, 422, "bad id")
@@ -62,7 +62,7 @@ func handwritten(r chi.Router, db *gorm.DB) {
 		}
 		writeJSON(w, 200, &item)
 	})
-	r.Get("/hand/items", func(w http.ResponseWriter, r *http.Request) {
+	r.HandleFunc("GET /hand/items", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		limit := 100
 		if s := q.Get("limit"); s != "" {
@@ -99,7 +99,7 @@ func handwritten(r chi.Router, db *gorm.DB) {
 		w.Header().Set("X-Total-Count", strconv.FormatInt(total, 10))
 		writeJSON(w, 200, items)
 	})
-	r.Post("/hand/items", func(w http.ResponseWriter, r *http.Request) {
+	r.HandleFunc("POST /hand/items", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Name   string  `json:"name"`
 			Price  float64 `json:"price"`
@@ -132,9 +132,9 @@ func handwritten(r chi.Router, db *gorm.DB) {
 // hand-written ones at /hand/items, over 1000 rows.
 func benchApp(b *testing.B) *easy.App {
 	db := testdb.SQLiteFile(b, filepath.Join(b.TempDir(), "bench.db"), nil)
-	app := easy.New(easy.WithDB(db), easy.WithLogger(quietLogger()))
+	app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
 	app.Include(easy.CRUDRouter[Item]())
-	handwritten(app.Mux(), db)
+	handwritten(app, db)
 	items := make([]Item, 1000)
 	for i := range items {
 		items[i] = Item{Name: fmt.Sprintf("item %d", i), Price: float64(i % 100), Stock: i, Active: i%2 == 0}
@@ -231,9 +231,9 @@ func BenchmarkRatio(b *testing.B) {
 // answer the same JSON.
 func TestBenchmarkRoutesAgree(t *testing.T) {
 	db := testdb.SQLite(t, nil)
-	app := easy.New(easy.WithDB(db), easy.WithLogger(quietLogger()))
+	app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
 	app.Include(easy.CRUDRouter[Item]())
-	handwritten(app.Mux(), db)
+	handwritten(app, db)
 	seedItems(t, db)
 	get := func(path string) (string, string) {
 		w := httptest.NewRecorder()

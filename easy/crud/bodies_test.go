@@ -108,7 +108,7 @@ func TestReadOnlyFields(t *testing.T) {
 	})
 	t.Run("forbidden", func(t *testing.T) {
 		db := testdb.SQLite(t, nil)
-		s := serveWith(t, db, []easy.Option{easy.WithForbidUnknownFields()}, easy.CRUDRouter[Task]())
+		s := serveWith(t, db, []easy.Option{easy.ForbidUnknownFields()}, easy.CRUDRouter[Task]())
 		s.expect("POST", "/tasks", `{"id":42,"title":"write","owner":"mallory","color":"red"}`, 422,
 			`{"detail":[{"type":"extra_forbidden","loc":["body","color"],"msg":"Extra inputs are not permitted","input":"red"},{"type":"extra_forbidden","loc":["body","id"],"msg":"Extra inputs are not permitted","input":42},{"type":"extra_forbidden","loc":["body","owner"],"msg":"Extra inputs are not permitted","input":"mallory"}]}`)
 		s.expect("PATCH", "/tasks/1", `{"created_at":"2000-01-01T00:00:00Z"}`, 422,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/route"
 	"github.com/fastapi-easy/easy-go/internal/testdb"
 )
 
@@ -32,7 +33,7 @@ type Product struct {
 
 // TestConflicts checks that unique and foreign-key violations are 409s
 // naming the field, never SQL, whether gorm translates the driver's errors
-// (as the App's own database does) or not (a database given by WithDB).
+// (as the App's own database does) or not (a database given by easy.DB).
 func TestConflicts(t *testing.T) {
 	for _, mode := range []struct {
 		name string
@@ -93,7 +94,7 @@ func TestUnavailable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := serveWith(t, db, []easy.Option{easy.WithoutMigrate()}, easy.CRUDRouter[Item]())
+		s := serveWith(t, db, []easy.Option{easy.NoMigrate()}, easy.CRUDRouter[Item]())
 		s.expect("GET", "/items", "", 503, `{"detail":"Service Unavailable"}`)
 		s.expect("POST", "/items", `{"name":"a"}`, 503, `{"detail":"Service Unavailable"}`)
 	})
@@ -104,7 +105,7 @@ func TestUnavailable(t *testing.T) {
 func TestInternalError(t *testing.T) {
 	db := testdb.SQLite(t, nil)
 	var logs bytes.Buffer
-	app := easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(&logs, nil))))
 	app.Include(easy.CRUDRouter[Item]())
 	s := &server{t: t, app: app, srv: newServer(t, app), db: db}
 	if err := db.Migrator().DropTable(&Item{}); err != nil {
@@ -131,7 +132,7 @@ func TestMountErrors(t *testing.T) {
 	}
 	cases := []struct {
 		name   string
-		router easy.Router
+		router route.Mounter
 		want   string
 	}{
 		{"no key", crud.New[NoKey](), "crud: crud_test.NoKey needs exactly one primary key field, it has 0"},
@@ -141,7 +142,7 @@ func TestMountErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithoutMigrate())
+			app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.NoMigrate())
 			defer func() {
 				got, _ := recover().(string)
 				if !strings.Contains(got, c.want) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/route"
 )
 
 // Fruit is the model of the examples.
@@ -25,13 +26,13 @@ type Fruit struct {
 }
 
 // exampleApp is an App on a SQLite file in a temporary directory.
-func exampleApp(routers ...easy.Router) (*httptest.Server, func()) {
+func exampleApp(routers ...route.Mounter) (*httptest.Server, func()) {
 	dir, _ := os.MkdirTemp("", "crud-example")
 	db, err := gorm.Open(sqlite.Open(filepath.Join(dir, "example.db")), &gorm.Config{Logger: logger.Discard, TranslateError: true})
 	if err != nil {
 		panic(err)
 	}
-	app := easy.New(easy.WithDB(db), easy.WithLogger(quietLogger()))
+	app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
 	app.Include(routers...)
 	srv := httptest.NewServer(app)
 	return srv, func() {

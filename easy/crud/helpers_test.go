@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/route"
 )
 
 // Item is the model most tests use: no timestamps, so bodies compare exactly.
@@ -36,14 +37,14 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError + 1}))
 }
 
-func serve(t testing.TB, db *gorm.DB, routers ...easy.Router) *server {
+func serve(t testing.TB, db *gorm.DB, routers ...route.Mounter) *server {
 	t.Helper()
 	return serveWith(t, db, nil, routers...)
 }
 
-func serveWith(t testing.TB, db *gorm.DB, opts []easy.Option, routers ...easy.Router) *server {
+func serveWith(t testing.TB, db *gorm.DB, opts []easy.Option, routers ...route.Mounter) *server {
 	t.Helper()
-	app := easy.New(append([]easy.Option{easy.WithDB(db), easy.WithLogger(quietLogger())}, opts...)...)
+	app := easy.New(append([]easy.Option{easy.DB(db), easy.Logger(quietLogger())}, opts...)...)
 	app.Include(routers...)
 	return &server{t: t, app: app, srv: newServer(t, app), db: db}
 }

@@ -240,7 +240,7 @@ func Errors(codes ...int) Option {
 // ForbidUnknownFields rejects request bodies with properties the input
 // does not take, read-only fields among them, with 422 (extra_forbidden)
 // instead of ignoring them. By default the router follows its App
-// (easy.WithForbidUnknownFields).
+// (easy.ForbidUnknownFields).
 func ForbidUnknownFields() Option {
 	return func(c *config) { c.forbid = new(true) }
 }

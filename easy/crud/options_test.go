@@ -30,7 +30,7 @@ func requireToken(next http.Handler) http.Handler {
 // IDs, tags and prefixes, on the App and in a Group.
 func TestRouteOptions(t *testing.T) {
 	db := testdb.SQLite(t, nil)
-	app := easy.New(easy.WithDB(db), easy.WithLogger(quietLogger()))
+	app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
 	app.Include(easy.CRUDRouter[Item](
 		crud.Exclude(crud.DeleteRoute, crud.ReplaceRoute),
 		crud.RouteMiddleware(crud.CreateRoute, requireToken),
@@ -146,7 +146,7 @@ func TestUnknownFieldOptions(t *testing.T) {
 	const forbidden = `{"detail":[{"type":"extra_forbidden","loc":["body","owner"],"msg":"Extra inputs are not permitted","input":"mallory"}]}`
 	t.Run("app forbids", func(t *testing.T) {
 		db := testdb.SQLite(t, nil)
-		s := serveWith(t, db, []easy.Option{easy.WithForbidUnknownFields()},
+		s := serveWith(t, db, []easy.Option{easy.ForbidUnknownFields()},
 			easy.CRUDRouter[Task](),
 			easy.CRUDRouter[Task](crud.Prefix("/lenient"), crud.Name("lenient_task", "lenient_tasks"), crud.AllowUnknownFields()))
 		s.expect("POST", "/tasks", body, 422, forbidden)

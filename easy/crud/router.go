@@ -14,10 +14,10 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/easy/query"
+	"github.com/fastapi-easy/easy-go/easy/route"
 	"github.com/fastapi-easy/easy-go/internal/binding"
 	"github.com/fastapi-easy/easy-go/internal/handler"
 	"github.com/fastapi-easy/easy-go/internal/model"
-	"github.com/fastapi-easy/easy-go/internal/route"
 )
 
 // Router is the CRUD API of the model T over GORM. Make one with New (or
@@ -80,7 +80,7 @@ func (rt *Router[T]) Models() []any { return []any{new(T)} }
 
 // Mount adds the routes to r, an App or a Group, and documents them in its
 // OpenAPI document. A Router is mounted once.
-func (rt *Router[T]) Mount(r route.Registrar) error {
+func (rt *Router[T]) Mount(r route.Site) error {
 	if rt.mounted {
 		return errors.New("crud: a Router is mounted once; make another for another prefix")
 	}
@@ -95,8 +95,8 @@ func (rt *Router[T]) Mount(r route.Registrar) error {
 		UpdateRoute: rt.update, DeleteRoute: rt.deleteOne, DeleteAllRoute: rt.deleteAll,
 	}
 	for _, op := range rt.operations() {
-		rt.describeUses(r.Spec(), op.route, &op.op)
-		r.AddOperation(op.op, rt.wrap(op.route, rt.wrapUses(op.route, handlers[op.route])))
+		h := r.Require(&op.op, handlers[op.route], rt.requirements(op.route)...)
+		r.Add(op.op, rt.wrap(op.route, h))
 	}
 	rt.mounted = true
 	return nil
@@ -114,7 +114,7 @@ func (rt *Router[T]) ParseFilter(values map[string]string) (*query.Filter, error
 
 // setup reads T's schema with the database's naming strategy and compiles
 // the bindings of the routes.
-func (c *core) setup(r route.Registrar) error {
+func (c *core) setup(r route.Site) error {
 	t := c.typ
 	db := r.DB()
 	sch, err := model.Parse(t, db)
@@ -140,10 +140,7 @@ func (c *core) setup(r route.Registrar) error {
 		}
 	}
 
-	forbid := false
-	if fr, ok := r.(interface{ ForbidsUnknownFields() bool }); ok {
-		forbid = fr.ForbidsUnknownFields()
-	}
+	forbid := r.ForbidsUnknownFields()
 	if c.cfg.forbid != nil {
 		forbid = *c.cfg.forbid
 	}

@@ -2,13 +2,11 @@ package crud
 
 import (
 	"context"
-	"net/http"
 
 	"gorm.io/gorm"
 
-	"github.com/fastapi-easy/easy-go/easy/openapi"
 	"github.com/fastapi-easy/easy-go/easy/query"
-	"github.com/fastapi-easy/easy-go/internal/route"
+	"github.com/fastapi-easy/easy-go/easy/route"
 )
 
 // Requirement is what a route needs before it runs: an easy.Dependency,
@@ -85,20 +83,4 @@ func (s scoped) fill(item any) {
 // requirements returns the Requirements of route r, those of Uses first.
 func (c *core) requirements(r Route) []Requirement {
 	return append(append([]Requirement(nil), c.cfg.uses...), c.cfg.routeUses[r]...)
-}
-
-// describeUses documents the requirements of route r in op.
-func (c *core) describeUses(spec *openapi.Spec, r Route, op *openapi.Operation) {
-	for _, req := range c.requirements(r) {
-		req.Describe(spec, op)
-	}
-}
-
-// wrapUses puts h behind the requirements of route r.
-func (c *core) wrapUses(r Route, h http.Handler) http.Handler {
-	reqs := c.requirements(r)
-	for i := len(reqs) - 1; i >= 0; i-- {
-		h = reqs[i].Wrap(h, c.log)
-	}
-	return h
 }

@@ -10,14 +10,14 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/easy/route"
 	"github.com/fastapi-easy/easy-go/internal/model"
-	"github.com/fastapi-easy/easy-go/internal/route"
 )
 
 // document adds the schemas of the bodies to the OpenAPI document:
 // ItemCreate and ItemUpdate (the model less its read-only fields) and
 // ItemPatch (the same, every property optional).
-func (c *core) document(r route.Registrar) error {
+func (c *core) document(r route.Site) error {
 	spec := r.Spec()
 	// gorm.DeletedAt is written as a date-time or null, not as its struct.
 	spec.MapType(gorm.DeletedAt{}, deletedAtDoc{})

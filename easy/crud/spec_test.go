@@ -276,7 +276,7 @@ func TestTwoRouters(t *testing.T) {
 	s.expect("POST", "/archive", `{"title":"t"}`, 405, `{"detail":"Method Not Allowed"}`)
 
 	t.Run("same names", func(t *testing.T) {
-		app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(quietLogger()))
+		app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(quietLogger()))
 		app.Include(easy.CRUDRouter[Task]())
 		defer func() {
 			got, _ := recover().(string)
@@ -287,7 +287,7 @@ func TestTwoRouters(t *testing.T) {
 		app.Include(easy.CRUDRouter[Task](crud.Prefix("/again")))
 	})
 	t.Run("same schema names", func(t *testing.T) {
-		app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(quietLogger()))
+		app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(quietLogger()))
 		app.Include(easy.CRUDRouter[Task]())
 		defer func() {
 			got, _ := recover().(string)

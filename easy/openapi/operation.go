@@ -1,9 +1,5 @@
 package openapi
 
-import (
-	"github.com/swaggest/jsonschema-go"
-)
-
 // Operation describes one route for the document.
 type Operation struct {
 	Method      string
@@ -54,43 +50,4 @@ type Header struct {
 type Security struct {
 	Name   string
 	Scopes []string
-}
-
-// HTTPError is the body of every error response but 422.
-type HTTPError struct {
-	Detail string `json:"detail" required:"true" description:"What went wrong."`
-}
-
-// HTTPValidationError is the body of a 422 response, as FastAPI writes it.
-//
-// Its slices are never null on the wire, but jsonschema-go documents a Go
-// slice without omitempty as nullable; nullable:"false" says otherwise.
-// On Loc it also keeps the shared Location component from turning
-// nullable, which jsonschema-go would do through the $ref.
-type HTTPValidationError struct {
-	Detail []ValidationError `json:"detail" required:"true" nullable:"false"`
-}
-
-// ValidationError is one problem with a request.
-type ValidationError struct {
-	Loc   Location       `json:"loc" required:"true" nullable:"false"`
-	Msg   string         `json:"msg" required:"true"`
-	Type  string         `json:"type" required:"true"`
-	Input any            `json:"input,omitempty"`
-	Ctx   map[string]any `json:"ctx,omitempty"`
-}
-
-// Location is where a problem is: "body", "query", "path", "header" or
-// "cookie", then field names and list indexes.
-type Location []any
-
-// PrepareJSONSchema documents a location as a list of strings and integers.
-func (Location) PrepareJSONSchema(s *jsonschema.Schema) error {
-	str := jsonschema.String.ToSchemaOrBool()
-	integer := jsonschema.Integer.ToSchemaOrBool()
-	item := (&jsonschema.Schema{}).WithAnyOf(str, integer).ToSchemaOrBool()
-	s.Type = nil
-	s.WithType(jsonschema.Array.Type())
-	s.Items = &jsonschema.Items{SchemaOrBool: &item}
-	return nil
 }

@@ -158,10 +158,10 @@ func (s *Spec) Add(op Operation) error {
 	}
 	for _, code := range op.Errors {
 		if code == http.StatusUnprocessableEntity {
-			oc.AddRespStructure(new(HTTPValidationError), oapi.WithHTTPStatus(code))
+			oc.AddRespStructure(new(httpValidationError), oapi.WithHTTPStatus(code))
 			continue
 		}
-		oc.AddRespStructure(new(HTTPError), oapi.WithHTTPStatus(code))
+		oc.AddRespStructure(new(httpError), oapi.WithHTTPStatus(code))
 	}
 	if err := s.reflector.AddOperation(oc); err != nil {
 		return fmt.Errorf("openapi: %s %s: %w", op.Method, op.Path, err)
@@ -287,10 +287,6 @@ func (s *Spec) MapType(src, dst any) {
 	s.rendered, s.yaml = nil, nil
 	s.reflector.AddTypeMapping(src, dst)
 }
-
-// Reflector gives access to the underlying swaggest reflector, for what
-// this package does not wrap (security schemes, for example).
-func (s *Spec) Reflector() *openapi31.Reflector { return s.reflector }
 
 // MarshalJSON renders the document.
 func (s *Spec) MarshalJSON() ([]byte, error) {

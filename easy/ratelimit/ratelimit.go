@@ -1,6 +1,6 @@
 // Package ratelimit limits how often a client may call an API, per client
 // IP or per principal, as an easy.Dependency: list it in easy.Uses (or
-// easy.GroupUses, or crud.Uses) of the operations it covers, which then
+// easy.Uses, or crud.Uses) of the operations it covers, which then
 // document the 429 it answers with. Each key has a token bucket of
 // golang.org/x/time/rate; a request over the limit is a 429
 // {"detail":"Too Many Requests"} with Retry-After, the seconds until the

@@ -28,7 +28,7 @@ func handler(ctx context.Context, _ *easy.NoInput) (*ok, error) { return &ok{tru
 // X-Real-IP), /user, limited per user (from X-User), and /free.
 func limited(t *testing.T) *httptest.Server {
 	t.Helper()
-	app := easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app := easy.New(easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	app.Use(middleware.ClientIPFromHeader("X-Real-IP", "127.0.0.0/8", "::1/128"))
 	perMinute := ratelimit.Rate{Requests: 3, Per: time.Minute}
 	easy.Get(app, "/ip", handler, easy.Uses(ratelimit.ByIP(perMinute)))

@@ -17,14 +17,14 @@ import (
 // a 401 "Could not validate credentials"; both with "WWW-Authenticate:
 // APIKey".
 func APIKeyHeader[T any](name string, verify func(ctx context.Context, key string) (T, error), opts ...Option) easy.Dependency[T] {
-	return apiKey(newScheme("APIKeyHeader", opts), openapi31.SecuritySchemeAPIKeyInHeader, name,
+	return apiKey(newScheme("APIKeyHeader", opts, Option.applyAPIKey), openapi31.SecuritySchemeAPIKeyInHeader, name,
 		func(r *http.Request) string { return r.Header.Get(name) }, verify)
 }
 
 // APIKeyQuery is an API key in the query parameter name; see
 // APIKeyHeader.
 func APIKeyQuery[T any](name string, verify func(ctx context.Context, key string) (T, error), opts ...Option) easy.Dependency[T] {
-	return apiKey(newScheme("APIKeyQuery", opts), openapi31.SecuritySchemeAPIKeyInQuery, name,
+	return apiKey(newScheme("APIKeyQuery", opts, Option.applyAPIKey), openapi31.SecuritySchemeAPIKeyInQuery, name,
 		func(r *http.Request) string {
 			q, _ := binding.Query(r) // a malformed query has no key; the operation reports it
 			return q.Get(name)
@@ -33,7 +33,7 @@ func APIKeyQuery[T any](name string, verify func(ctx context.Context, key string
 
 // APIKeyCookie is an API key in the cookie name; see APIKeyHeader.
 func APIKeyCookie[T any](name string, verify func(ctx context.Context, key string) (T, error), opts ...Option) easy.Dependency[T] {
-	return apiKey(newScheme("APIKeyCookie", opts), openapi31.SecuritySchemeAPIKeyInCookie, name,
+	return apiKey(newScheme("APIKeyCookie", opts, Option.applyAPIKey), openapi31.SecuritySchemeAPIKeyInCookie, name,
 		func(r *http.Request) string {
 			c, err := r.Cookie(name)
 			if err != nil {

@@ -18,8 +18,8 @@ import (
 // credentials", ones verify refuses with ErrInvalidCredentials a 401
 // "Incorrect username or password"; each with "WWW-Authenticate: Basic"
 // (and the Realm when one is set).
-func HTTPBasic[T any](verify func(ctx context.Context, username, password string) (T, error), opts ...Option) easy.Dependency[T] {
-	s := newScheme("HTTPBasic", opts)
+func HTTPBasic[T any](verify func(ctx context.Context, username, password string) (T, error), opts ...BasicOption) easy.Dependency[T] {
+	s := newScheme("HTTPBasic", opts, BasicOption.applyBasic)
 	doc := openapi31.SecurityScheme{HTTP: &openapi31.SecuritySchemeHTTP{Scheme: "basic"}}
 	if s.description != "" {
 		doc.WithDescription(s.description)

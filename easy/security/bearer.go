@@ -22,8 +22,8 @@ import (
 // credentials", and one whose token verify refuses with
 // ErrInvalidCredentials a 401 "Could not validate credentials", each with
 // "WWW-Authenticate: Bearer".
-func HTTPBearer[T any](verify func(ctx context.Context, token string) (T, error), opts ...Option) easy.Dependency[T] {
-	s := newScheme("HTTPBearer", opts)
+func HTTPBearer[T any](verify func(ctx context.Context, token string) (T, error), opts ...BearerOption) easy.Dependency[T] {
+	s := newScheme("HTTPBearer", opts, BearerOption.applyBearer)
 	doc := openapi31.SecurityScheme{HTTPBearer: &openapi31.SecuritySchemeHTTPBearer{Scheme: "bearer"}}
 	if s.bearerFormat != "" {
 		doc.HTTPBearer.BearerFormat = &s.bearerFormat
@@ -37,8 +37,8 @@ func HTTPBearer[T any](verify func(ctx context.Context, token string) (T, error)
 // token, which verify checks. It answers as HTTPBearer does; the document
 // describes the flow, so Swagger UI's Authorize dialog asks for a
 // username and password.
-func OAuth2Password[T any](tokenURL string, verify func(ctx context.Context, token string) (T, error), opts ...Option) easy.Dependency[T] {
-	s := newScheme("OAuth2PasswordBearer", opts)
+func OAuth2Password[T any](tokenURL string, verify func(ctx context.Context, token string) (T, error), opts ...OAuth2Option) easy.Dependency[T] {
+	s := newScheme("OAuth2PasswordBearer", opts, OAuth2Option.applyOAuth2)
 	scopes := s.scopes
 	if scopes == nil {
 		scopes = map[string]string{}

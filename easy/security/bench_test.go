@@ -33,7 +33,7 @@ type benchOut struct {
 func BenchmarkAuthenticatedGet(b *testing.B) {
 	k := keys()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
-	app := easy.New(easy.WithLogger(quiet))
+	app := easy.New(easy.Logger(quiet))
 	easy.Get(app, "/items/{id}", func(ctx context.Context, in *benchIn) (*benchOut, error) {
 		return &benchOut{ID: in.ID, Name: "apple"}, nil
 	})

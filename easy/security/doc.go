@@ -15,4 +15,13 @@
 // scheme's WWW-Authenticate challenge; credentials that fail verification
 // are a 401 too; a principal without the scope or role an operation
 // requires is a 403. Credentials never appear in errors or logs.
+//
+// Each scheme takes the options that apply to it, and the compiler
+// refuses the others (Realm given to HTTPBearer does not compile):
+//
+//	Name, Description, Optional  Option        every scheme
+//	TokenQuery, TokenCookie      TokenOption   HTTPBearer, OAuth2Password
+//	BearerFormat                 BearerOption  HTTPBearer
+//	Scopes                       OAuth2Option  OAuth2Password
+//	Realm                        BasicOption   HTTPBasic
 package security

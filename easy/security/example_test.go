@@ -21,7 +21,7 @@ func ExampleHTTPBearer() {
 	user := security.HTTPBearer(security.JWT[security.Claims](security.JWTConfig{Key: secret}))
 	admin := security.RequireRoles(user, "admin")
 
-	app := easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app := easy.New(easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	easy.Delete(app, "/cache", func(ctx context.Context, _ *easy.NoInput) (*easy.NoContent, error) {
 		fmt.Println("cleared by", admin.From(ctx).Subject)
 		return nil, nil

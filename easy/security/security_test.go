@@ -101,7 +101,7 @@ func fixture(t testing.TB) (*httptest.Server, *logSink) {
 	t.Helper()
 	k := keys()
 	logs := &logSink{}
-	app := easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	app := easy.New(easy.Logger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 
 	hs := security.HTTPBearer(security.JWT[security.Claims](security.JWTConfig{Key: k.secret}),
 		security.BearerFormat("JWT"))
@@ -146,7 +146,7 @@ func fixture(t testing.TB) (*httptest.Server, *logSink) {
 	easy.Get(app, "/basic", userRoute(basic), easy.Uses(basic))
 	easy.Get(app, "/both", claimsRoute(hs), easy.Uses(hs, keyHeader))
 
-	security.TokenRoute(app, "/token", func(ctx context.Context, f *security.PasswordForm) (*security.Token, error) {
+	app.Include(security.TokenRoute("/token", func(ctx context.Context, f *security.PasswordForm) (*security.Token, error) {
 		if f.Username != "alice" || f.Password != "wonderland" {
 			return nil, security.ErrInvalidCredentials
 		}
@@ -157,7 +157,7 @@ func fixture(t testing.TB) (*httptest.Server, *logSink) {
 			return nil, err
 		}
 		return &security.Token{AccessToken: tok, ExpiresIn: 3600}, nil
-	})
+	}))
 	srv := httptest.NewServer(app)
 	t.Cleanup(srv.Close)
 	return srv, logs

@@ -11,6 +11,7 @@ import (
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/openapi"
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/easy/route"
 )
 
 // PasswordForm is the form a client posts to the token route in the
@@ -35,15 +36,27 @@ type Token struct {
 	ExpiresIn   int    `json:"expires_in,omitempty" description:"Seconds until the token expires."`
 }
 
-// TokenRoute adds the token route of the OAuth2 password flow at path (the
-// tokenURL of OAuth2Password) to r, an App or a Group: it reads the
-// PasswordForm and answers with the Token issue returns. When issue
+// TokenRoute is the token route of the OAuth2 password flow at path (the
+// tokenURL of OAuth2Password), for an App or a Group to include: it reads
+// the PasswordForm and answers with the Token issue returns. When issue
 // returns ErrInvalidCredentials the answer is a 401 {"detail":"Incorrect
-// username or password"}; an *problem.HTTPError is answered as it is.
-func TokenRoute(r easy.Registrar, path string, issue func(ctx context.Context, form *PasswordForm) (*Token, error)) {
+// username or password"}; a *problem.HTTPError is answered as it is.
+//
+//	app.Include(security.TokenRoute("/token", issue))
+func TokenRoute(path string, issue func(ctx context.Context, form *PasswordForm) (*Token, error)) route.Mounter {
+	return tokenRoute{path: path, issue: issue}
+}
+
+type tokenRoute struct {
+	path  string
+	issue func(ctx context.Context, form *PasswordForm) (*Token, error)
+}
+
+// Mount adds the token route to s.
+func (t tokenRoute) Mount(s route.Site) error {
 	op := openapi.Operation{
 		Method:  http.MethodPost,
-		Path:    path,
+		Path:    t.path,
 		ID:      "login_for_access_token",
 		Summary: "Log in for an access token",
 		Tags:    []string{"auth"},
@@ -51,8 +64,8 @@ func TokenRoute(r easy.Registrar, path string, issue func(ctx context.Context, f
 		Output:  new(Token),
 		Errors:  []int{http.StatusUnauthorized, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity},
 	}
-	log := r.Logger()
-	r.AddOperation(op, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	log, issue := s.Logger(), t.issue
+	s.Add(op, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		form, err := readForm(req)
 		if err != nil {
 			problem.Write(w, req, log, err)
@@ -82,6 +95,7 @@ func TokenRoute(r easy.Registrar, path string, issue func(ctx context.Context, f
 		h.Set("Cache-Control", "no-store")
 		w.Write(b)
 	}))
+	return nil
 }
 
 // readForm reads and checks a PasswordForm.

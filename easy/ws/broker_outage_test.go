@@ -129,9 +129,9 @@ func TestBrokerOutage(t *testing.T) {
 			mem := ws.NewMemoryBroker()
 			fa := &flaky{Broker: mem}
 			da, db := sameDatabase(t, "sqlite")
-			quietLog := easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+			quietLog := easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 			start := func(d *gorm.DB, br ws.Broker) *instance {
-				app := easy.New(easy.WithDB(d), quietLog)
+				app := easy.New(easy.DB(d), quietLog)
 				app.Include(easy.CRUDRouter[Product]())
 				m := ws.NewManager(ws.Heartbeat(0), ws.HistorySize(16), ws.ShareVia(br))
 				m.Watch(app, Product{})

@@ -39,7 +39,7 @@ type instance struct {
 
 func newInstance(t *testing.T, db *gorm.DB, b ws.Broker) *instance {
 	t.Helper()
-	app := easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	app.Include(easy.CRUDRouter[Product]())
 	m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(4096), ws.ShareVia(b))
 	m.Watch(app, Product{})
@@ -407,7 +407,7 @@ func TestSetupPicksRedisFromREDIS_URL(t *testing.T) {
 	da, db := sameDatabase(t, "sqlite")
 	var srvs []*httptest.Server
 	for i, d := range []*gorm.DB{da, db} {
-		app := easy.New(easy.WithDB(d), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		app := easy.New(easy.DB(d), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 		app.Include(easy.CRUDRouter[Product]())
 		if i == 0 {
 			ws.Setup(app, Product{})

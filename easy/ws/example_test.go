@@ -99,7 +99,7 @@ func exampleApp() (app *easy.App, done func()) {
 	if err != nil {
 		panic(err)
 	}
-	app = easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.DiscardHandler)))
+	app = easy.New(easy.DB(db), easy.Logger(slog.New(slog.DiscardHandler)))
 	return app, func() {
 		app.Close(context.Background())
 		if sqlDB, err := db.DB(); err == nil {

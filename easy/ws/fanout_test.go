@@ -354,7 +354,7 @@ func diff(got, want map[int]item) string {
 // event. BenchmarkPostWithStalledClient measures that the writes are not
 // slowed.
 func TestSlowConsumerDoesNotHoldUpWritesThroughTheAPI(t *testing.T) {
-	app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
+	app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
 	app.Include(easy.CRUDRouter[Product]())
 	// A queue deep enough that the reading client, which the POSTs do not
 	// wait for, never falls that far behind; the stuck one fills it.

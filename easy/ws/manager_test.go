@@ -235,7 +235,7 @@ func TestInvalidChangesAreSkippedWithoutTakingASeq(t *testing.T) {
 
 func TestSetupMistakesPanic(t *testing.T) {
 	newApp := func() *easy.App {
-		app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
+		app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
 		t.Cleanup(func() { app.Close(context.Background()) })
 		return app
 	}

@@ -46,7 +46,7 @@ type wire struct {
 // realtimeApp serves CRUD and realtime for Product and Note on db.
 func realtimeApp(t *testing.T, db *gorm.DB) (*easy.App, *httptest.Server) {
 	t.Helper()
-	app := easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	app.Include(easy.CRUDRouter[Product](), easy.CRUDRouter[Note]())
 	ws.NewManager(ws.Heartbeat(0)).Watch(app, Product{}, Note{})
 	srv := httptest.NewServer(app)
@@ -291,7 +291,7 @@ func TestClientJSIsServed(t *testing.T) {
 // the App.
 func TestWatchTakesWhatTheOptionsLeaveFromTheApp(t *testing.T) {
 	t.Run("options", func(t *testing.T) {
-		app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
+		app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
 		app.Include(easy.CRUDRouter[Product]())
 		ws.NewManager(ws.Prefix("/live"), ws.Heartbeat(0)).Watch(app, Product{})
 		srv := httptest.NewServer(app)
@@ -313,7 +313,7 @@ func TestWatchTakesWhatTheOptionsLeaveFromTheApp(t *testing.T) {
 	t.Run("logger", func(t *testing.T) {
 		dropped := ws.Change{Op: ws.TypeCreate, Key: 1, Data: json.RawMessage(`{"id":1}`)}
 		var appLog, ownLog strings.Builder
-		app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.NewTextHandler(&appLog, nil))))
+		app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(slog.New(slog.NewTextHandler(&appLog, nil))))
 		m := ws.NewManager()
 		m.Watch(app, Product{})
 		m.Publish("nothing", dropped) // logged, on this goroutine
@@ -322,7 +322,7 @@ func TestWatchTakesWhatTheOptionsLeaveFromTheApp(t *testing.T) {
 		}
 
 		appLog.Reset()
-		app = easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.NewTextHandler(&appLog, nil))))
+		app = easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(slog.New(slog.NewTextHandler(&appLog, nil))))
 		m = ws.NewManager(ws.Logger(slog.New(slog.NewTextHandler(&ownLog, nil))))
 		m.Watch(app, Product{})
 		m.Publish("nothing", dropped)

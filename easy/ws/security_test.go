@@ -50,7 +50,7 @@ func securedRealtime(t *testing.T, db *gorm.DB) *httptest.Server {
 	t.Helper()
 	bearer := security.HTTPBearer(security.JWT[security.Claims](security.JWTConfig{Key: wsSecret}),
 		security.TokenQuery("access_token"), security.TokenCookie("access_token"))
-	app := easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	owner := query.Rows("owner", func(ctx context.Context) (any, error) { return bearer.From(ctx).Subject, nil })
 	app.Include(easy.CRUDRouter[OwnedNote](crud.Uses(bearer), crud.Policy(owner)))
 	ws.NewManager(ws.Heartbeat(0), ws.Secure(bearer), ws.Policy(OwnedNote{}, owner)).Watch(app, OwnedNote{})

@@ -25,10 +25,10 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkCreate -benchmem -count 5 ./easy/ws/
 func BenchmarkCreate(b *testing.B) {
-	quiet := easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	plain := easy.New(easy.WithDB(testdb.SQLite(b, nil)), quiet)
+	quiet := easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	plain := easy.New(easy.DB(testdb.SQLite(b, nil)), quiet)
 	plain.DB().AutoMigrate(&Product{})
-	watched := easy.New(easy.WithDB(testdb.SQLite(b, nil)), quiet)
+	watched := easy.New(easy.DB(testdb.SQLite(b, nil)), quiet)
 	watched.DB().AutoMigrate(&Product{})
 	m := ws.Setup(watched, Product{})
 	defer m.Shutdown(context.Background())
@@ -60,10 +60,10 @@ func BenchmarkCreate(b *testing.B) {
 func BenchmarkCreateRatio(b *testing.B) {
 	for _, followers := range []int{0, 1} {
 		b.Run(fmt.Sprintf("followers=%d", followers), func(b *testing.B) {
-			quiet := easy.WithLogger(slog.New(slog.DiscardHandler))
-			plain := easy.New(easy.WithDB(testdb.SQLite(b, nil)), quiet)
+			quiet := easy.Logger(slog.New(slog.DiscardHandler))
+			plain := easy.New(easy.DB(testdb.SQLite(b, nil)), quiet)
 			plain.DB().AutoMigrate(&Product{})
-			watched := easy.New(easy.WithDB(testdb.SQLite(b, nil)), quiet)
+			watched := easy.New(easy.DB(testdb.SQLite(b, nil)), quiet)
 			watched.DB().AutoMigrate(&Product{})
 			m := ws.NewManager(ws.Heartbeat(0))
 			m.Watch(watched, Product{})
@@ -120,7 +120,7 @@ func BenchmarkPostWithStalledClient(b *testing.B) {
 		srv *httptest.Server
 	}
 	start := func() target {
-		app := easy.New(easy.WithDB(testdb.SQLite(b, nil)), easy.WithLogger(slog.New(slog.DiscardHandler)))
+		app := easy.New(easy.DB(testdb.SQLite(b, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
 		app.Include(easy.CRUDRouter[Product]())
 		m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(256))
 		m.Watch(app, Product{})

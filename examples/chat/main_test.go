@@ -17,7 +17,7 @@ import (
 // serve runs the app on a real socket and returns its ws:// base URL.
 func serve(t *testing.T) string {
 	t.Setenv("DATABASE_URL", "sqlite:"+t.TempDir()+"/chat.db")
-	srv := httptest.NewServer(newApp(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
+	srv := httptest.NewServer(newApp(easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil)))))
 	t.Cleanup(srv.Close)
 	return "ws" + strings.TrimPrefix(srv.URL, "http")
 }

@@ -26,7 +26,7 @@ func startAuthServer(t *testing.T, db string) *server {
 	t.Helper()
 	t.Setenv("DATABASE_URL", "sqlite:"+db)
 	app, err := newAuthApp([]byte("browser-test-secret-0123456789ab"),
-		easy.WithLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+		easy.Logger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ type server struct {
 func startServer(t *testing.T, db, addr string) *server {
 	t.Helper()
 	t.Setenv("DATABASE_URL", "sqlite:"+db)
-	app, err := newApp(easy.WithLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	app, err := newApp(easy.Logger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	if err != nil {
 		t.Fatal(err)
 	}

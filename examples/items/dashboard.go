@@ -22,6 +22,6 @@ func mountDashboard(app *easy.App) {
 		panic("items: " + err.Error()) // the embedded tree is fixed at build time
 	}
 	serve := http.FileServerFS(files)
-	app.Mux().Get("/", serve.ServeHTTP) // FileServer answers / with index.html
-	app.Mux().Get("/static/*", http.StripPrefix("/static", serve).ServeHTTP)
+	app.Handle("GET /", serve) // FileServer answers / with index.html
+	app.Handle("GET /static/*", http.StripPrefix("/static", serve))
 }

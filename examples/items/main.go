@@ -48,7 +48,7 @@ func main() {
 
 // newApp builds the app; the tests build it with their own options.
 func newApp(opts ...easy.Option) (*easy.App, error) {
-	app := easy.New(append([]easy.Option{easy.WithTitle("Items", "1.0.0")}, opts...)...)
+	app := easy.New(append([]easy.Option{easy.Title("Items", "1.0.0")}, opts...)...)
 	if _, err := app.Database(); err != nil {
 		return nil, err
 	}

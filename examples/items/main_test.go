@@ -14,7 +14,7 @@ import (
 
 func TestItemsAppMatchesItsSpec(t *testing.T) {
 	t.Setenv("DATABASE_URL", "sqlite:"+t.TempDir()+"/items.db")
-	app, err := newApp(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app, err := newApp(easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

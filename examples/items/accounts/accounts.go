@@ -65,9 +65,9 @@ func Mount(app *easy.App, secret []byte) *ws.Manager {
 		security.TokenQuery("access_token"), security.Description("Sign in with a username and password."))
 	// Guessing passwords is slow: ten tries a minute per client IP.
 	guard := ratelimit.ByIP(ratelimit.Rate{Requests: 10, Per: time.Minute})
-	auth := app.Group("", easy.GroupTags("auth"), easy.GroupUses(guard))
+	auth := app.Group("", easy.Tags("auth"), easy.Uses(guard))
 
-	security.TokenRoute(auth, "/token", func(ctx context.Context, f *security.PasswordForm) (*security.Token, error) {
+	auth.Include(security.TokenRoute("/token", func(ctx context.Context, f *security.PasswordForm) (*security.Token, error) {
 		var u User
 		err := db.WithContext(ctx).Where("username = ?", f.Username).Take(&u).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -84,7 +84,7 @@ func Mount(app *easy.App, secret []byte) *ws.Manager {
 			return nil, security.ErrInvalidCredentials
 		}
 		return issue(secret, u.Username)
-	})
+	}))
 	easy.Post(auth, "/users", func(ctx context.Context, in *SignUp) (*User, error) {
 		if n := len(in.Password); n > maxPassword {
 			// maxLength counts characters; bcrypt counts bytes. The

@@ -18,7 +18,7 @@ import (
 
 func newServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	accounts.Mount(app, []byte("accounts-test-secret-0123456789ab"))
 	srv := httptest.NewServer(app)
 	t.Cleanup(srv.Close)

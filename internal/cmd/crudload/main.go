@@ -65,7 +65,7 @@ func main() {
 		}},
 		{"easy defaults", func(path string) (http.Handler, func()) {
 			os.Setenv("DATABASE_URL", "sqlite:"+path)
-			app := easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))))
+			app := easy.New(easy.Logger(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))))
 			app.Include(easy.CRUDRouter[Item]())
 			return app, func() { app.Close(context.Background()) }
 		}},

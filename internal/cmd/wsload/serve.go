@@ -105,7 +105,7 @@ func serve(args []string, in io.Reader, out io.Writer) error {
 // options given.
 func easyServer(dbPath string, ln net.Listener, wsOpts ...ws.Option) (func(context.Context) error, error) {
 	os.Setenv("DATABASE_URL", "sqlite:"+dbPath)
-	app := easy.New(easy.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))))
+	app := easy.New(easy.Logger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))))
 	if _, err := app.Database(); err != nil {
 		return nil, err
 	}

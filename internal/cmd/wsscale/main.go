@@ -132,7 +132,7 @@ func run(dsn string, instances int, broker func(prefix string) ws.Broker, client
 		if sqlDB, err := db.DB(); err == nil {
 			sqlDB.SetMaxOpenConns(8) // PostgreSQL's 100 connections are shared with the other processes
 		}
-		app := easy.New(easy.WithDB(db), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 		app.Include(easy.CRUDRouter[Tick]())
 		opts := []ws.Option{ws.MaxConnections(clients + 10), ws.SendQueue(4096)}
 		if broker != nil {
