@@ -15,7 +15,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy/openapi"
 	"github.com/fastapi-easy/easy-go/easy/problem"
-	"github.com/fastapi-easy/easy-go/internal/testdb"
+	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // registrar mounts a Router without an App.

@@ -14,7 +14,7 @@ import (
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
 	"github.com/fastapi-easy/easy-go/internal/spectest"
-	"github.com/fastapi-easy/easy-go/internal/testdb"
+	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // doc is the part of an OpenAPI document the tests read.

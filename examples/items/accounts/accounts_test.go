@@ -13,12 +13,12 @@ import (
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/examples/items/accounts"
 	"github.com/fastapi-easy/easy-go/internal/spectest"
-	"github.com/fastapi-easy/easy-go/internal/testdb"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 func newServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	app := easy.New(easy.WithDB(testdb.SQLite(t, nil)), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app := easy.New(easy.WithDB(testkit.SQLite(t, nil)), easy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	accounts.Mount(app, []byte("accounts-test-secret-0123456789ab"))
 	srv := httptest.NewServer(app)
 	t.Cleanup(srv.Close)
