@@ -15,7 +15,6 @@ import (
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
 	"github.com/fastapi-easy/easy-go/easy/security"
-	"github.com/fastapi-easy/easy-go/internal/spectest"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
@@ -128,10 +127,10 @@ func TestCRUDRouteRules(t *testing.T) {
 
 // The CRUD routes document what they require: security on every note
 // route and on the post routes that need a user, 401 and 403 where they
-// can happen; the third-party validator accepts the document.
+// can happen. (internal/thirdparty validates the document.)
 func TestCRUDSecurityInTheSpec(t *testing.T) {
 	srv := securedCRUD(t, testkit.SQLite(t, nil))
-	_, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+	raw := testkit.Get(t, srv, "/openapi.json")
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Security  []map[string][]string      `json:"security"`

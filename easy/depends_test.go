@@ -12,7 +12,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
-	"github.com/fastapi-easy/easy-go/internal/spectest"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
@@ -130,7 +129,7 @@ func TestDependencyNotListedIsA500(t *testing.T) {
 func TestDependencyParametersInTheSpec(t *testing.T) {
 	app, _ := depFixture(t)
 	srv := testkit.Serve(t, app)
-	_, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+	raw := testkit.Get(t, srv, "/openapi.json")
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Parameters []struct{ Name, In string }

@@ -9,13 +9,16 @@ import (
 	"testing"
 
 	"github.com/fastapi-easy/easy-go/easy"
-	"github.com/fastapi-easy/easy-go/internal/spectest"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
-func TestSpecIsValidOpenAPI31(t *testing.T) {
+// TestSpecDescribesTheOperations checks what the document says of the
+// operations: schemas, parameters and where they are, responses,
+// constraints. That it is valid OpenAPI 3.1 and that the answers match
+// it, internal/thirdparty checks with a third-party validator.
+func TestSpecDescribesTheOperations(t *testing.T) {
 	srv := testkit.Serve(t, operationsApp(t))
-	v, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+	raw := testkit.Get(t, srv, "/openapi.json")
 
 	var doc struct {
 		OpenAPI string `json:"openapi"`
@@ -61,21 +64,6 @@ func TestSpecIsValidOpenAPI31(t *testing.T) {
 	}
 	if !strings.Contains(string(raw), `"name":{"maxLength":20,"minLength":1,"type":"string"}`) {
 		t.Errorf("constraints of Item.name are not in the spec")
-	}
-
-	// The responses of the app are what the document promises.
-	for _, c := range []struct{ method, path, body string }{
-		{"GET", "/params/3?tag=a", ""},
-		{"GET", "/params/x", ""},
-		{"POST", "/items", `{"name":"apple","price":1}`},
-		{"POST", "/items", `{"name":""}`},
-		{"POST", "/items", `{"name":"taken"}`},
-		{"GET", "/items/1", ""},
-		{"GET", "/items/2", ""},
-		{"DELETE", "/items/1", ""},
-	} {
-		r := testkit.Do(t, srv, c.method, c.path, c.body)
-		v.Response(t, r.Request, r.HTTP, []byte(r.Body))
 	}
 
 	yaml := testkit.Do(t, srv, "GET", "/openapi.yaml", "")
@@ -141,7 +129,7 @@ func TestDocsMovedOrOff(t *testing.T) {
 // when no tag is given; see TestParameters).
 func TestSpecNullability(t *testing.T) {
 	srv := testkit.Serve(t, operationsApp(t))
-	_, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+	raw := testkit.Get(t, srv, "/openapi.json")
 	var doc any
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)

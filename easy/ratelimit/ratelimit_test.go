@@ -13,7 +13,6 @@ import (
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ratelimit"
 	"github.com/fastapi-easy/easy-go/easy/security"
-	"github.com/fastapi-easy/easy-go/internal/spectest"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
@@ -72,11 +71,11 @@ func TestBurstOverTheLimit(t *testing.T) {
 	}
 }
 
-// The routes a limit covers document its 429; the validator accepts the
-// document.
+// The routes a limit covers document its 429. (internal/thirdparty
+// validates the document.)
 func TestLimitInTheSpec(t *testing.T) {
 	srv := limited(t)
-	_, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+	raw := testkit.Get(t, srv, "/openapi.json")
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Responses map[string]json.RawMessage `json:"responses"`

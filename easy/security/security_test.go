@@ -21,7 +21,6 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/security"
-	"github.com/fastapi-easy/easy-go/internal/spectest"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
@@ -312,11 +311,11 @@ func TestPasswordFlowTokenRoute(t *testing.T) {
 }
 
 // The document has every scheme in components.securitySchemes and each
-// operation names the schemes (and scopes) it enforces; the third-party
-// validator accepts it.
+// operation names the schemes (and scopes) it enforces.
+// (internal/thirdparty validates the document.)
 func TestSecuritySchemesInTheSpec(t *testing.T) {
 	srv, _ := fixture(t)
-	_, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+	raw := testkit.Get(t, srv, "/openapi.json")
 	var doc struct {
 		Components struct {
 			SecuritySchemes map[string]json.RawMessage `json:"securitySchemes"`

@@ -83,3 +83,14 @@ func Decode[V any](t testing.TB, body string) V {
 	}
 	return v
 }
+
+// Get returns the body of a GET of path, for documents a test decodes,
+// and fails t unless the answer is 200 OK.
+func Get(t testing.TB, srv *httptest.Server, path string) []byte {
+	t.Helper()
+	r := Do(t, srv, "GET", path, "")
+	if r.Status != http.StatusOK {
+		t.Fatalf("testkit: GET %s: %d %s", path, r.Status, r.Body)
+	}
+	return []byte(r.Body)
+}

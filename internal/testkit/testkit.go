@@ -13,12 +13,12 @@
 //	}
 //
 // A test that needs what the machine may lack (a PostgreSQL or Redis
-// server, a browser) calls Require: it skips without the variable, and
-// fails instead when EASY_TEST_REQUIRE=all, as CI sets it.
+// server, a browser) calls Require, or Unavailable: it skips, and fails
+// instead when EASY_TEST_REQUIRE=all, as CI sets it.
 //
-// testkit imports neither easy nor any third-party checker, so that the
-// tests of every package, inside ones included, can use it, and the
-// library's go.mod holds nothing for it but the database drivers.
+// testkit imports neither easy nor any third-party checker: the in-package
+// tests of easy/crud can use it without an import cycle, and the
+// library's go.mod needs nothing for it but the database drivers.
 package testkit
 
 import (
@@ -44,10 +44,26 @@ func Require(t testing.TB, env string) string {
 	if v := os.Getenv(env); v != "" {
 		return v
 	}
-	req := strings.Split(os.Getenv(RequireEnv), ",")
-	if slices.Contains(req, "all") || slices.Contains(req, env) {
+	if required(env) {
 		t.Fatalf("%s is not set, and %s=%s requires it", env, RequireEnv, os.Getenv(RequireEnv))
 	}
 	t.Skipf("%s is not set", env)
 	return ""
+}
+
+// Unavailable skips t for reason, something the machine lacks that no
+// variable names (a go command, a reachable module proxy), or fails it
+// when EASY_TEST_REQUIRE=all.
+func Unavailable(t testing.TB, reason string) {
+	t.Helper()
+	if required("") {
+		t.Fatalf("%s, and %s=all", reason, RequireEnv)
+	}
+	t.Skip(reason)
+}
+
+// required reports whether EASY_TEST_REQUIRE asks for everything or for env.
+func required(env string) bool {
+	req := strings.Split(os.Getenv(RequireEnv), ",")
+	return slices.Contains(req, "all") || env != "" && slices.Contains(req, env)
 }

@@ -12,8 +12,8 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/examples/items/accounts"
-	"github.com/fastapi-easy/easy-go/internal/spectest"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/thirdparty/spectest"
 )
 
 func newServer(t *testing.T) *httptest.Server {
