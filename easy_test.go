@@ -20,7 +20,6 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
-	"github.com/fastapi-easy/easy-go/internal/spectest"
 )
 
 type Item struct {
@@ -45,14 +44,6 @@ func TestTheREADMEProgram(t *testing.T) {
 	go func() { served <- app.Serve(ctx, ln) }()
 	defer stop()
 
-	// The spec is valid OpenAPI 3.1 and documents the CRUD routes.
-	v, spec := spectest.Fetch(t, base+"/openapi.json")
-	for _, id := range []string{"list_items", "create_item", "get_item", "replace_item", "update_item", "delete_item"} {
-		if !strings.Contains(string(spec), `"operationId":"`+id+`"`) {
-			t.Errorf("the spec lacks %s", id)
-		}
-	}
-
 	// A browser-like client listening on /ws/items.
 	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -73,7 +64,6 @@ func TestTheREADMEProgram(t *testing.T) {
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		v.Response(t, req, res, b)
 		return string(b)
 	}
 	receive := func() map[string]any {
@@ -84,6 +74,15 @@ func TestTheREADMEProgram(t *testing.T) {
 		var m map[string]any
 		json.Unmarshal(b, &m)
 		return m
+	}
+
+	// The spec documents the CRUD routes. (internal/thirdparty checks that
+	// it is valid OpenAPI 3.1 and that this program's answers match it.)
+	spec := send("GET", "/openapi.json", "")
+	for _, id := range []string{"list_items", "create_item", "get_item", "replace_item", "update_item", "delete_item"} {
+		if !strings.Contains(spec, `"operationId":"`+id+`"`) {
+			t.Errorf("the spec lacks %s", id)
+		}
 	}
 
 	created := send("POST", "/items", `{"name":"apple","price":10.5}`)

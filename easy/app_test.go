@@ -3,6 +3,7 @@ package easy_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -14,7 +15,15 @@ import (
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/openapi"
 	"github.com/fastapi-easy/easy-go/easy/route"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
+
+// newApp returns an App that logs into the returned Log.
+func newApp(t testing.TB, opts ...easy.Option) (*easy.App, *testkit.Log) {
+	t.Helper()
+	logger, logs := testkit.Logger(slog.LevelInfo)
+	return easy.New(append([]easy.Option{easy.Logger(logger)}, opts...)...), logs
+}
 
 func TestGroups(t *testing.T) {
 	app, _ := newApp(t)
@@ -38,25 +47,25 @@ func TestGroups(t *testing.T) {
 		return &in.ID, nil
 	}, easy.OperationID("read_user"))
 	v1.Handle("GET /raw", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("raw")) }))
-	srv := serve(t, app)
+	srv := testkit.Serve(t, app)
 
-	r := call(t, srv, "GET", "/v1/ping", "")
-	r.expect(t, http.StatusOK, `"pong"`)
-	if r.header.Get("X-Group") != "v1" {
+	r := testkit.Do(t, srv, "GET", "/v1/ping", "")
+	r.Expect(t, http.StatusOK, `"pong"`)
+	if r.Header.Get("X-Group") != "v1" {
 		t.Error("group middleware did not run")
 	}
-	call(t, srv, "GET", "/v1/admin/users/ann", "").expect(t, http.StatusOK, `"ann"`)
+	testkit.Do(t, srv, "GET", "/v1/admin/users/ann", "").Expect(t, http.StatusOK, `"ann"`)
 	if hits.Load() != 2 {
 		t.Errorf("group middleware ran %d times, want 2", hits.Load())
 	}
 	// A route outside the document takes the group's prefix after its
 	// method, and its middleware.
-	r = call(t, srv, "GET", "/v1/raw", "")
-	if r.status != http.StatusOK || r.body != "raw" || r.header.Get("X-Group") != "v1" {
-		t.Errorf("GET /v1/raw: %d %q, X-Group %q", r.status, r.body, r.header.Get("X-Group"))
+	r = testkit.Do(t, srv, "GET", "/v1/raw", "")
+	if r.Status != http.StatusOK || r.Body != "raw" || r.Header.Get("X-Group") != "v1" {
+		t.Errorf("GET /v1/raw: %d %q, X-Group %q", r.Status, r.Body, r.Header.Get("X-Group"))
 	}
-	call(t, srv, "POST", "/v1/raw", "").expect(t, http.StatusMethodNotAllowed, `{"detail":"Method Not Allowed"}`)
-	spec := call(t, srv, "GET", "/openapi.json", "").body
+	testkit.Do(t, srv, "POST", "/v1/raw", "").Expect(t, http.StatusMethodNotAllowed, `{"detail":"Method Not Allowed"}`)
+	spec := testkit.Do(t, srv, "GET", "/openapi.json", "").Body
 	for _, want := range []string{
 		`"/v1/ping":{"get":{"tags":["v1"],"operationId":"get_v1_ping"`,
 		`"/v1/admin/users/{id}":{"get":{"tags":["v1","admin"],"operationId":"read_user"`,
@@ -129,27 +138,27 @@ func TestRequestIDAndLogging(t *testing.T) {
 	}) (*string, error) {
 		return &ctxID, nil
 	})
-	srv := serve(t, app)
-	r := call(t, srv, "GET", "/x?api_key=secret", "", "X-Request-Id", "abc-123")
-	if r.header.Get("X-Request-Id") != "abc-123" {
-		t.Errorf("X-Request-Id = %q, want the client's", r.header.Get("X-Request-Id"))
+	srv := testkit.Serve(t, app)
+	r := testkit.Do(t, srv, "GET", "/x?api_key=secret", "", "X-Request-Id", "abc-123")
+	if r.Header.Get("X-Request-Id") != "abc-123" {
+		t.Errorf("X-Request-Id = %q, want the client's", r.Header.Get("X-Request-Id"))
 	}
 	// Without one, the App numbers them: one prefix, a counter.
-	id1, id2 := call(t, srv, "GET", "/x", "").header.Get("X-Request-Id"), call(t, srv, "GET", "/x", "").header.Get("X-Request-Id")
+	id1, id2 := testkit.Do(t, srv, "GET", "/x", "").Header.Get("X-Request-Id"), testkit.Do(t, srv, "GET", "/x", "").Header.Get("X-Request-Id")
 	i1, i2 := strings.LastIndex(id1, "-"), strings.LastIndex(id2, "-")
 	if i1 < 0 || i2 < 0 || id1[:i1] != id2[:i2] || !strings.Contains(id1[:i1], "/") || id1[i1:] == id2[i2:] {
 		t.Errorf("request IDs %q and %q: want host/random-N with one prefix and two numbers", id1, id2)
 	}
 	// A client's ID that is too long or holds odd characters is replaced.
 	for _, bad := range []string{strings.Repeat("a", 129), "two words", "x\u00e9"} {
-		if got := call(t, srv, "GET", "/x", "", "X-Request-Id", bad).header.Get("X-Request-Id"); got == bad || !strings.HasPrefix(got, id1[:i1]) {
+		if got := testkit.Do(t, srv, "GET", "/x", "", "X-Request-Id", bad).Header.Get("X-Request-Id"); got == bad || !strings.HasPrefix(got, id1[:i1]) {
 			t.Errorf("client's X-Request-Id %q: answered with %q, want one of the App's", bad, got)
 		}
 	}
 	// Another App numbers with another prefix.
 	other, _ := newApp(t)
 	other.HandleFunc("GET /y", func(http.ResponseWriter, *http.Request) {})
-	if id3 := call(t, serve(t, other), "GET", "/y", "").header.Get("X-Request-Id"); strings.HasPrefix(id3, id1[:i1+1]) {
+	if id3 := testkit.Do(t, testkit.Serve(t, other), "GET", "/y", "").Header.Get("X-Request-Id"); strings.HasPrefix(id3, id1[:i1+1]) {
 		t.Errorf("two Apps share the request ID prefix: %q and %q", id1, id3)
 	}
 	l := logs.String()
@@ -169,13 +178,13 @@ var ctxID = "ok"
 func TestCORS(t *testing.T) {
 	app, _ := newApp(t, easy.CORS("http://front.example"))
 	easy.Get(app, "/x", func(ctx context.Context, _ *easy.NoInput) (*string, error) { return &ctxID, nil })
-	srv := serve(t, app)
-	r := call(t, srv, "OPTIONS", "/x", "", "Origin", "http://front.example", "Access-Control-Request-Method", "GET")
-	if r.header.Get("Access-Control-Allow-Origin") != "http://front.example" {
-		t.Errorf("preflight: Access-Control-Allow-Origin = %q", r.header.Get("Access-Control-Allow-Origin"))
+	srv := testkit.Serve(t, app)
+	r := testkit.Do(t, srv, "OPTIONS", "/x", "", "Origin", "http://front.example", "Access-Control-Request-Method", "GET")
+	if r.Header.Get("Access-Control-Allow-Origin") != "http://front.example" {
+		t.Errorf("preflight: Access-Control-Allow-Origin = %q", r.Header.Get("Access-Control-Allow-Origin"))
 	}
-	r = call(t, srv, "GET", "/x", "", "Origin", "http://evil.example")
-	if r.header.Get("Access-Control-Allow-Origin") != "" {
+	r = testkit.Do(t, srv, "GET", "/x", "", "Origin", "http://evil.example")
+	if r.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("a foreign origin was allowed")
 	}
 }

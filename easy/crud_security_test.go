@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,8 +16,7 @@ import (
 	"github.com/fastapi-easy/easy-go/easy/crud"
 	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/easy/security"
-	"github.com/fastapi-easy/easy-go/internal/spectest"
-	"github.com/fastapi-easy/easy-go/internal/testdb"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // Note is a row owned by a user.
@@ -53,7 +53,7 @@ func securedCRUD(t *testing.T, db *gorm.DB) *httptest.Server {
 		return nil, security.ErrInvalidCredentials
 	})
 	admin := security.RequireRoles(user, "admin")
-	app := easy.New(easy.DB(db), easy.Logger(crudQuiet()))
+	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.DiscardHandler)))
 	app.Include(
 		easy.CRUDRouter[Note](crud.DeleteAll(), crud.Uses(user), crud.Policy(query.Rows("owner", func(ctx context.Context) (any, error) {
 			if u := user.From(ctx); !u.Admin {
@@ -65,9 +65,7 @@ func securedCRUD(t *testing.T, db *gorm.DB) *httptest.Server {
 			crud.RouteUses(crud.CreateRoute, user), crud.RouteUses(crud.ReplaceRoute, user), crud.RouteUses(crud.UpdateRoute, user),
 			crud.RouteUses(crud.DeleteRoute, admin)),
 	)
-	srv := httptest.NewServer(app)
-	t.Cleanup(srv.Close)
-	return srv
+	return testkit.Serve(t, app)
 }
 
 func as(user string) []string { return []string{"X-User", user} }
@@ -76,64 +74,64 @@ func as(user string) []string { return []string{"X-User", user} }
 // user's note is a 404 on every route; a create is always in the
 // creator's name; an admin sees every note.
 func TestCRUDRowScope(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		srv := securedCRUD(t, db)
-		call(t, srv, "POST", "/notes", `{"text":"a1"}`, as("alice")...).expect(t, 201, `{"id":1,"owner":"alice","text":"a1"}`)
-		call(t, srv, "POST", "/notes", `{"text":"b1","owner":"alice"}`, as("bob")...).expect(t, 201, `{"id":2,"owner":"bob","text":"b1"}`)
-		call(t, srv, "POST", "/notes", `{"text":"a2"}`, as("alice")...).expect(t, 201, `{"id":3,"owner":"alice","text":"a2"}`)
+		testkit.Do(t, srv, "POST", "/notes", `{"text":"a1"}`, as("alice")...).Expect(t, 201, `{"id":1,"owner":"alice","text":"a1"}`)
+		testkit.Do(t, srv, "POST", "/notes", `{"text":"b1","owner":"alice"}`, as("bob")...).Expect(t, 201, `{"id":2,"owner":"bob","text":"b1"}`)
+		testkit.Do(t, srv, "POST", "/notes", `{"text":"a2"}`, as("alice")...).Expect(t, 201, `{"id":3,"owner":"alice","text":"a2"}`)
 
-		list := call(t, srv, "GET", "/notes?sort=-id", "", as("alice")...)
-		list.expect(t, 200, `[{"id":3,"owner":"alice","text":"a2"},{"id":1,"owner":"alice","text":"a1"}]`)
-		if n := list.header.Get("X-Total-Count"); n != "2" {
+		list := testkit.Do(t, srv, "GET", "/notes?sort=-id", "", as("alice")...)
+		list.Expect(t, 200, `[{"id":3,"owner":"alice","text":"a2"},{"id":1,"owner":"alice","text":"a1"}]`)
+		if n := list.Header.Get("X-Total-Count"); n != "2" {
 			t.Errorf("alice's X-Total-Count: %s, want 2", n)
 		}
-		call(t, srv, "GET", "/notes?owner=alice", "", as("bob")...).expect(t, 200, `[]`)
-		call(t, srv, "GET", "/notes?id__in=1,2,3", "", as("bob")...).expect(t, 200, `[{"id":2,"owner":"bob","text":"b1"}]`)
+		testkit.Do(t, srv, "GET", "/notes?owner=alice", "", as("bob")...).Expect(t, 200, `[]`)
+		testkit.Do(t, srv, "GET", "/notes?id__in=1,2,3", "", as("bob")...).Expect(t, 200, `[{"id":2,"owner":"bob","text":"b1"}]`)
 
 		notFound := `{"detail":"Note not found"}`
-		call(t, srv, "GET", "/notes/2", "", as("alice")...).expect(t, 404, notFound)
-		call(t, srv, "PUT", "/notes/2", `{"text":"mine"}`, as("alice")...).expect(t, 404, notFound)
-		call(t, srv, "PATCH", "/notes/2", `{"text":"mine"}`, as("alice")...).expect(t, 404, notFound)
-		call(t, srv, "DELETE", "/notes/2", "", as("alice")...).expect(t, 404, notFound)
-		call(t, srv, "GET", "/notes/2", "", as("bob")...).expect(t, 200, `{"id":2,"owner":"bob","text":"b1"}`)
+		testkit.Do(t, srv, "GET", "/notes/2", "", as("alice")...).Expect(t, 404, notFound)
+		testkit.Do(t, srv, "PUT", "/notes/2", `{"text":"mine"}`, as("alice")...).Expect(t, 404, notFound)
+		testkit.Do(t, srv, "PATCH", "/notes/2", `{"text":"mine"}`, as("alice")...).Expect(t, 404, notFound)
+		testkit.Do(t, srv, "DELETE", "/notes/2", "", as("alice")...).Expect(t, 404, notFound)
+		testkit.Do(t, srv, "GET", "/notes/2", "", as("bob")...).Expect(t, 200, `{"id":2,"owner":"bob","text":"b1"}`)
 
 		// A change cannot move a row out of its owner's scope.
-		call(t, srv, "PATCH", "/notes/1", `{"text":"a1!","owner":"bob"}`, as("alice")...).expect(t, 200, `{"id":1,"owner":"alice","text":"a1!"}`)
-		call(t, srv, "PUT", "/notes/1", `{"text":"a1?","owner":"bob"}`, as("alice")...).expect(t, 200, `{"id":1,"owner":"alice","text":"a1?"}`)
-		call(t, srv, "DELETE", "/notes/3", "", as("alice")...).expect(t, 200, `{"id":3,"owner":"alice","text":"a2"}`)
+		testkit.Do(t, srv, "PATCH", "/notes/1", `{"text":"a1!","owner":"bob"}`, as("alice")...).Expect(t, 200, `{"id":1,"owner":"alice","text":"a1!"}`)
+		testkit.Do(t, srv, "PUT", "/notes/1", `{"text":"a1?","owner":"bob"}`, as("alice")...).Expect(t, 200, `{"id":1,"owner":"alice","text":"a1?"}`)
+		testkit.Do(t, srv, "DELETE", "/notes/3", "", as("alice")...).Expect(t, 200, `{"id":3,"owner":"alice","text":"a2"}`)
 
 		// DELETE on the collection deletes only the caller's rows.
-		call(t, srv, "DELETE", "/notes", "", as("bob")...).expect(t, 200, `{"deleted":1}`)
-		call(t, srv, "GET", "/notes", "", as("root")...).expect(t, 200, `[{"id":1,"owner":"alice","text":"a1?"}]`)
+		testkit.Do(t, srv, "DELETE", "/notes", "", as("bob")...).Expect(t, 200, `{"deleted":1}`)
+		testkit.Do(t, srv, "GET", "/notes", "", as("root")...).Expect(t, 200, `[{"id":1,"owner":"alice","text":"a1?"}]`)
 
-		call(t, srv, "GET", "/notes", "").expect(t, 401, `{"detail":"Not authenticated"}`)
-		call(t, srv, "GET", "/notes/1", "", as("mallory")...).expect(t, 401, `{"detail":"Could not validate credentials"}`)
+		testkit.Do(t, srv, "GET", "/notes", "").Expect(t, 401, `{"detail":"Not authenticated"}`)
+		testkit.Do(t, srv, "GET", "/notes/1", "", as("mallory")...).Expect(t, 401, `{"detail":"Could not validate credentials"}`)
 	})
 }
 
 // Anyone may list and read posts, a signed-in user may write them, and
 // only an admin may delete one.
 func TestCRUDRouteRules(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		srv := securedCRUD(t, db)
-		call(t, srv, "POST", "/posts", `{"title":"t"}`).expect(t, 401, `{"detail":"Not authenticated"}`)
-		call(t, srv, "POST", "/posts", `{"title":"t"}`, as("alice")...).expect(t, 201, `{"id":1,"title":"t"}`)
-		call(t, srv, "GET", "/posts", "").expect(t, 200, `[{"id":1,"title":"t"}]`)
-		call(t, srv, "GET", "/posts/1", "").expect(t, 200, `{"id":1,"title":"t"}`)
-		call(t, srv, "PATCH", "/posts/1", `{"title":"u"}`).expect(t, 401, `{"detail":"Not authenticated"}`)
-		call(t, srv, "PATCH", "/posts/1", `{"title":"u"}`, as("bob")...).expect(t, 200, `{"id":1,"title":"u"}`)
-		call(t, srv, "DELETE", "/posts/1", "").expect(t, 401, `{"detail":"Not authenticated"}`)
-		call(t, srv, "DELETE", "/posts/1", "", as("alice")...).expect(t, 403, `{"detail":"Not enough permissions"}`)
-		call(t, srv, "DELETE", "/posts/1", "", as("root")...).expect(t, 200, `{"id":1,"title":"u"}`)
+		testkit.Do(t, srv, "POST", "/posts", `{"title":"t"}`).Expect(t, 401, `{"detail":"Not authenticated"}`)
+		testkit.Do(t, srv, "POST", "/posts", `{"title":"t"}`, as("alice")...).Expect(t, 201, `{"id":1,"title":"t"}`)
+		testkit.Do(t, srv, "GET", "/posts", "").Expect(t, 200, `[{"id":1,"title":"t"}]`)
+		testkit.Do(t, srv, "GET", "/posts/1", "").Expect(t, 200, `{"id":1,"title":"t"}`)
+		testkit.Do(t, srv, "PATCH", "/posts/1", `{"title":"u"}`).Expect(t, 401, `{"detail":"Not authenticated"}`)
+		testkit.Do(t, srv, "PATCH", "/posts/1", `{"title":"u"}`, as("bob")...).Expect(t, 200, `{"id":1,"title":"u"}`)
+		testkit.Do(t, srv, "DELETE", "/posts/1", "").Expect(t, 401, `{"detail":"Not authenticated"}`)
+		testkit.Do(t, srv, "DELETE", "/posts/1", "", as("alice")...).Expect(t, 403, `{"detail":"Not enough permissions"}`)
+		testkit.Do(t, srv, "DELETE", "/posts/1", "", as("root")...).Expect(t, 200, `{"id":1,"title":"u"}`)
 	})
 }
 
 // The CRUD routes document what they require: security on every note
 // route and on the post routes that need a user, 401 and 403 where they
-// can happen; the third-party validator accepts the document.
+// can happen. (internal/thirdparty validates the document.)
 func TestCRUDSecurityInTheSpec(t *testing.T) {
-	srv := securedCRUD(t, testdb.SQLite(t, nil))
-	_, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+	srv := securedCRUD(t, testkit.SQLite(t, nil))
+	raw := testkit.Get(t, srv, "/openapi.json")
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Security  []map[string][]string      `json:"security"`
@@ -170,13 +168,13 @@ func TestCRUDSecurityInTheSpec(t *testing.T) {
 // fails with a plain error on a CRUD route answers 500 without internals
 // and that the App's own logger records why.
 func TestCRUDDependencyErrorIsLoggedByTheApp(t *testing.T) {
-	app, logs := newApp(t, easy.DB(testdb.SQLite(t, nil)))
+	app, logs := newApp(t, easy.DB(testkit.SQLite(t, nil)))
 	broken := easy.Depends(func(ctx context.Context, _ *struct{}) (string, error) {
 		return "", errors.New("token store unreachable")
 	})
 	app.Include(easy.CRUDRouter[Doc](crud.Uses(broken)))
-	srv := serve(t, app)
-	call(t, srv, "GET", "/docs_items", "").expect(t, http.StatusInternalServerError, `{"detail":"Internal Server Error"}`)
+	srv := testkit.Serve(t, app)
+	testkit.Do(t, srv, "GET", "/docs_items", "").Expect(t, http.StatusInternalServerError, `{"detail":"Internal Server Error"}`)
 	if !strings.Contains(logs.String(), "token store unreachable") {
 		t.Fatalf("the App's logger did not record the error:\n%s", logs.String())
 	}

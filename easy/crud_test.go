@@ -2,19 +2,16 @@ package easy_test
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
-	"github.com/fastapi-easy/easy-go/internal/testdb"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // crudItem is the model of the README.
@@ -28,39 +25,14 @@ func (crudItem) TableName() string { return "items" }
 
 func (crudItem) SchemaName() string { return "Item" }
 
-func crudQuiet() *slog.Logger {
-	return slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError + 1}))
-}
-
-// crudCall sends a request to srv and returns the status and body.
-func crudCall(t *testing.T, srv *httptest.Server, method, path, body string) (int, string) {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, srv.URL+path, rd)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
-}
-
 // TestCRUDRouterEndToEnd runs the README's program: an App on the
 // database DATABASE_URL names, CRUDRouter[Item] included, driven over
 // HTTP.
 func TestCRUDRouterEndToEnd(t *testing.T) {
 	t.Setenv("DATABASE_URL", "sqlite:"+filepath.Join(t.TempDir(), "easy.db"))
-	app := easy.New(easy.Logger(crudQuiet()))
+	app := easy.New(easy.Logger(slog.New(slog.DiscardHandler)))
 	app.Include(easy.CRUDRouter[crudItem]())
-	srv := httptest.NewServer(app)
-	defer srv.Close()
+	srv := testkit.Serve(t, app)
 	defer app.Close(t.Context())
 
 	steps := []struct {
@@ -79,12 +51,10 @@ func TestCRUDRouterEndToEnd(t *testing.T) {
 		{"GET", "/items", "", 200, `[]`},
 	}
 	for _, s := range steps {
-		if status, body := crudCall(t, srv, s.method, s.path, s.body); status != s.status || body != s.want {
-			t.Errorf("%s %s %s\n got %d %s\nwant %d %s", s.method, s.path, s.body, status, body, s.status, s.want)
-		}
+		testkit.Do(t, srv, s.method, s.path, s.body).Expect(t, s.status, s.want)
 	}
 
-	status, body := crudCall(t, srv, "GET", "/openapi.json", "")
+	res := testkit.Do(t, srv, "GET", "/openapi.json", "")
 	var spec struct {
 		Paths map[string]map[string]struct {
 			OperationID string `json:"operationId"`
@@ -93,8 +63,8 @@ func TestCRUDRouterEndToEnd(t *testing.T) {
 			Schemas map[string]json.RawMessage `json:"schemas"`
 		} `json:"components"`
 	}
-	if err := json.Unmarshal([]byte(body), &spec); status != 200 || err != nil {
-		t.Fatalf("spec: %d %v", status, err)
+	if err := json.Unmarshal([]byte(res.Body), &spec); res.Status != 200 || err != nil {
+		t.Fatalf("spec: %d %v", res.Status, err)
 	}
 	for path, ops := range map[string]map[string]string{
 		"/items":      {"get": "list_items", "post": "create_item"},
@@ -117,23 +87,18 @@ func TestCRUDRouterEndToEnd(t *testing.T) {
 // group's prefix and middleware apply, and the App's forbid-unknown option
 // reaches the router.
 func TestCRUDRouterInGroup(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
-		app := easy.New(easy.DB(db), easy.Logger(crudQuiet()), easy.ForbidUnknownFields())
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.DiscardHandler)), easy.ForbidUnknownFields())
 		seen := 0
 		api := app.Group("/api", easy.Middleware(func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen++; next.ServeHTTP(w, r) })
 		}))
 		api.Include(easy.CRUDRouter[crudItem](crud.DeleteAll()))
-		srv := httptest.NewServer(app)
-		defer srv.Close()
-		if status, body := crudCall(t, srv, "POST", "/api/items", `{"name":"a","id":3}`); status != 422 ||
-			body != `{"detail":[{"type":"extra_forbidden","loc":["body","id"],"msg":"Extra inputs are not permitted","input":3}]}` {
-			t.Errorf("create with id: %d %s", status, body)
-		}
-		crudCall(t, srv, "POST", "/api/items", `{"name":"a"}`)
-		if status, body := crudCall(t, srv, "DELETE", "/api/items", ""); status != 200 || body != `{"deleted":1}` {
-			t.Errorf("delete all: %d %s", status, body)
-		}
+		srv := testkit.Serve(t, app)
+		testkit.Do(t, srv, "POST", "/api/items", `{"name":"a","id":3}`).
+			Expect(t, 422, `{"detail":[{"type":"extra_forbidden","loc":["body","id"],"msg":"Extra inputs are not permitted","input":3}]}`)
+		testkit.Do(t, srv, "POST", "/api/items", `{"name":"a"}`)
+		testkit.Do(t, srv, "DELETE", "/api/items", "").Expect(t, 200, `{"deleted":1}`)
 		if seen != 3 {
 			t.Errorf("group middleware ran %d times, want 3", seen)
 		}
@@ -153,12 +118,8 @@ func TestCRUDRouterFollowsGroupUnknownFields(t *testing.T) {
 			`{"detail":[{"type":"extra_forbidden","loc":["body","colour"],"msg":"Extra inputs are not permitted","input":"red"}]}`},
 		{easy.ForbidUnknownFields(), easy.AllowUnknownFields(), 201, `{"id":1,"name":"a","price":0}`},
 	} {
-		app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(crudQuiet()), c.app)
+		app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)), c.app)
 		app.Group("/api", c.group).Include(easy.CRUDRouter[crudItem]())
-		srv := httptest.NewServer(app)
-		defer srv.Close()
-		if status, body := crudCall(t, srv, "POST", "/api/items", `{"name":"a","colour":"red"}`); status != c.status || body != c.body {
-			t.Errorf("got %d %s, want %d %s", status, body, c.status, c.body)
-		}
+		testkit.Do(t, testkit.Serve(t, app), "POST", "/api/items", `{"name":"a","colour":"red"}`).Expect(t, c.status, c.body)
 	}
 }

@@ -12,8 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
-	"github.com/fastapi-easy/easy-go/internal/spectest"
-	"github.com/fastapi-easy/easy-go/internal/testdb"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 type depUser struct {
@@ -82,15 +81,15 @@ func depFixture(t *testing.T) (*easy.App, *atomic.Int64) {
 
 func TestDependencyResolvedOncePerRequestAndTyped(t *testing.T) {
 	app, resolved := depFixture(t)
-	srv := serve(t, app)
-	call(t, srv, "GET", "/me?limit=5", "", "X-Token", "token-root").
-		expect(t, 200, `{"user":"root","admin":true,"skip":0,"limit":5}`)
+	srv := testkit.Serve(t, app)
+	testkit.Do(t, srv, "GET", "/me?limit=5", "", "X-Token", "token-root").
+		Expect(t, 200, `{"user":"root","admin":true,"skip":0,"limit":5}`)
 	// /me lists currentUser and isAdmin, which needs it too: one resolution.
 	if n := resolved.Load(); n != 1 {
 		t.Errorf("the current user was resolved %d times in one request, want 1", n)
 	}
-	call(t, srv, "GET", "/me", "", "X-Token", "token-ann").
-		expect(t, 200, `{"user":"ann","admin":false,"skip":0,"limit":10}`)
+	testkit.Do(t, srv, "GET", "/me", "", "X-Token", "token-ann").
+		Expect(t, 200, `{"user":"ann","admin":false,"skip":0,"limit":10}`)
 	if n := resolved.Load(); n != 2 {
 		t.Errorf("resolved %d times in two requests, want 2", n)
 	}
@@ -98,21 +97,21 @@ func TestDependencyResolvedOncePerRequestAndTyped(t *testing.T) {
 
 func TestDependencyErrorStopsTheRequest(t *testing.T) {
 	app, _ := depFixture(t)
-	srv := serve(t, app)
-	call(t, srv, "GET", "/me", "", "X-Token", "bogus").expect(t, 401, `{"detail":"Invalid token"}`)
-	call(t, srv, "GET", "/me", "").expect(t, 422,
+	srv := testkit.Serve(t, app)
+	testkit.Do(t, srv, "GET", "/me", "", "X-Token", "bogus").Expect(t, 401, `{"detail":"Invalid token"}`)
+	testkit.Do(t, srv, "GET", "/me", "").Expect(t, 422,
 		`{"detail":[{"type":"missing","loc":["header","X-Token"],"msg":"Field required","input":null}]}`)
-	call(t, srv, "GET", "/public?limit=51", "").expect(t, 422,
+	testkit.Do(t, srv, "GET", "/public?limit=51", "").Expect(t, 422,
 		`{"detail":[{"type":"less_than_equal","loc":["query","limit"],"msg":"Input should be less than or equal to 50","input":51,"ctx":{"le":50}}]}`)
-	call(t, srv, "GET", "/public?skip=3", "").expect(t, 200, `{"Skip":3,"Limit":10}`)
+	testkit.Do(t, srv, "GET", "/public?skip=3", "").Expect(t, 200, `{"Skip":3,"Limit":10}`)
 }
 
 func TestGroupDependenciesResolveForEveryOperation(t *testing.T) {
 	app, _ := depFixture(t)
-	srv := serve(t, app)
-	call(t, srv, "GET", "/admin/check", "", "X-Token", "token-root").expect(t, 200, `{"user":"root","admin":true,"skip":0,"limit":0}`)
-	call(t, srv, "GET", "/admin/check", "", "X-Token", "token-ann").expect(t, 403, `{"detail":"Admins only"}`)
-	call(t, srv, "GET", "/admin/check", "", "X-Token", "nope").expect(t, 401, `{"detail":"Invalid token"}`)
+	srv := testkit.Serve(t, app)
+	testkit.Do(t, srv, "GET", "/admin/check", "", "X-Token", "token-root").Expect(t, 200, `{"user":"root","admin":true,"skip":0,"limit":0}`)
+	testkit.Do(t, srv, "GET", "/admin/check", "", "X-Token", "token-ann").Expect(t, 403, `{"detail":"Admins only"}`)
+	testkit.Do(t, srv, "GET", "/admin/check", "", "X-Token", "nope").Expect(t, 401, `{"detail":"Invalid token"}`)
 }
 
 func TestDependencyNotListedIsA500(t *testing.T) {
@@ -121,7 +120,7 @@ func TestDependencyNotListedIsA500(t *testing.T) {
 	easy.Get(app, "/x", func(ctx context.Context, _ *easy.NoInput) (*page, error) {
 		return &page{Skip: dep.From(ctx)}, nil
 	})
-	call(t, serve(t, app), "GET", "/x", "").expect(t, 500, `{"detail":"Internal Server Error"}`)
+	testkit.Do(t, testkit.Serve(t, app), "GET", "/x", "").Expect(t, 500, `{"detail":"Internal Server Error"}`)
 	if !strings.Contains(logs.String(), "was not resolved for this request") {
 		t.Errorf("the log does not say why:\n%s", logs)
 	}
@@ -129,8 +128,8 @@ func TestDependencyNotListedIsA500(t *testing.T) {
 
 func TestDependencyParametersInTheSpec(t *testing.T) {
 	app, _ := depFixture(t)
-	srv := serve(t, app)
-	_, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+	srv := testkit.Serve(t, app)
+	raw := testkit.Get(t, srv, "/openapi.json")
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Parameters []struct{ Name, In string }
@@ -174,7 +173,7 @@ type txIn struct {
 // A transaction per request: committed when the handler succeeds, rolled
 // back when it fails or panics, and a failed commit is the response.
 func TestDependsYieldTransactionPerRequest(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		if err := db.AutoMigrate(&txRow{}); err != nil {
 			t.Fatal(err)
 		}
@@ -209,12 +208,12 @@ func TestDependsYieldTransactionPerRequest(t *testing.T) {
 			}
 			return row, nil
 		}, easy.Uses(tx))
-		srv := serve(t, app)
-		call(t, srv, "POST", "/rows", `{"name":"kept"}`).expect(t, 200, `{"id":1,"name":"kept"}`)
-		call(t, srv, "POST", "/rows?fail=true", `{"name":"gone"}`).expect(t, 400, `{"detail":"Failed after the write"}`)
-		call(t, srv, "POST", "/rows", `{"name":"panic"}`).expect(t, 500, `{"detail":"Internal Server Error"}`)
+		srv := testkit.Serve(t, app)
+		testkit.Do(t, srv, "POST", "/rows", `{"name":"kept"}`).Expect(t, 200, `{"id":1,"name":"kept"}`)
+		testkit.Do(t, srv, "POST", "/rows?fail=true", `{"name":"gone"}`).Expect(t, 400, `{"detail":"Failed after the write"}`)
+		testkit.Do(t, srv, "POST", "/rows", `{"name":"panic"}`).Expect(t, 500, `{"detail":"Internal Server Error"}`)
 		failCommit.Store(true)
-		call(t, srv, "POST", "/rows", `{"name":"refused"}`).expect(t, 409, `{"detail":"Commit refused"}`)
+		testkit.Do(t, srv, "POST", "/rows", `{"name":"refused"}`).Expect(t, 409, `{"detail":"Commit refused"}`)
 		var names []string
 		if err := db.Model(&txRow{}).Order("id").Pluck("name", &names).Error; err != nil {
 			t.Fatal(err)

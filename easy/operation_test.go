@@ -3,12 +3,14 @@ package easy_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 type Item struct {
@@ -91,7 +93,7 @@ func operationsApp(t *testing.T, opts ...easy.Option) *easy.App {
 }
 
 func TestParameters(t *testing.T) {
-	srv := serve(t, operationsApp(t))
+	srv := testkit.Serve(t, operationsApp(t))
 	cases := []struct {
 		name, path string
 		header     []string
@@ -107,13 +109,13 @@ func TestParameters(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			call(t, srv, "GET", c.path, "", c.header...).expect(t, http.StatusOK, c.want)
+			testkit.Do(t, srv, "GET", c.path, "", c.header...).Expect(t, http.StatusOK, c.want)
 		})
 	}
 }
 
 func TestValidationErrors(t *testing.T) {
-	srv := serve(t, operationsApp(t))
+	srv := testkit.Serve(t, operationsApp(t))
 	cases := []struct {
 		name, method, path, body string
 		want                     string
@@ -155,13 +157,13 @@ func TestValidationErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			call(t, srv, c.method, c.path, c.body).expect(t, http.StatusUnprocessableEntity, c.want)
+			testkit.Do(t, srv, c.method, c.path, c.body).Expect(t, http.StatusUnprocessableEntity, c.want)
 		})
 	}
 }
 
 func TestMissingBody(t *testing.T) {
-	srv := serve(t, operationsApp(t))
+	srv := testkit.Serve(t, operationsApp(t))
 	req, _ := http.NewRequest("POST", srv.URL+"/items", nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -171,25 +173,25 @@ func TestMissingBody(t *testing.T) {
 	if res.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("status %d, want 422", res.StatusCode)
 	}
-	call(t, srv, "POST", "/items", " ").expect(t, http.StatusUnprocessableEntity,
+	testkit.Do(t, srv, "POST", "/items", " ").Expect(t, http.StatusUnprocessableEntity,
 		`{"detail":[{"type":"json_invalid","loc":["body",1],"msg":"JSON decode error","input":{},"ctx":{"error":"unexpected end of JSON input"}}]}`)
 }
 
 func TestResponses(t *testing.T) {
-	srv := serve(t, operationsApp(t))
-	r := call(t, srv, "POST", "/items", `{"name":"apple","price":2,"unknown":1}`, "X-Trace", "abc")
-	r.expect(t, http.StatusCreated, `{"id":1,"name":"apple","price":2}`)
-	if got := r.header.Get("Location"); got != "/items/1" {
+	srv := testkit.Serve(t, operationsApp(t))
+	r := testkit.Do(t, srv, "POST", "/items", `{"name":"apple","price":2,"unknown":1}`, "X-Trace", "abc")
+	r.Expect(t, http.StatusCreated, `{"id":1,"name":"apple","price":2}`)
+	if got := r.Header.Get("Location"); got != "/items/1" {
 		t.Errorf("Location = %q, want /items/1", got)
 	}
-	if got := r.header.Get("Content-Type"); got != "application/json" {
+	if got := r.Header.Get("Content-Type"); got != "application/json" {
 		t.Errorf("Content-Type = %q", got)
 	}
-	call(t, srv, "POST", "/items", `{"name":"taken"}`).expect(t, http.StatusConflict, `{"detail":"Item \"taken\" exists"}`)
-	call(t, srv, "GET", "/items/2", "").expect(t, http.StatusNotFound, `{"detail":"Item not found"}`)
-	call(t, srv, "GET", "/items/1", "").expect(t, http.StatusOK, `{"id":1,"name":"apple","price":1.5}`)
-	call(t, srv, "DELETE", "/items/1", "").expect(t, http.StatusNoContent, ``)
-	call(t, srv, "GET", "/health", "").expect(t, http.StatusOK, `{"status":"ok"}`)
+	testkit.Do(t, srv, "POST", "/items", `{"name":"taken"}`).Expect(t, http.StatusConflict, `{"detail":"Item \"taken\" exists"}`)
+	testkit.Do(t, srv, "GET", "/items/2", "").Expect(t, http.StatusNotFound, `{"detail":"Item not found"}`)
+	testkit.Do(t, srv, "GET", "/items/1", "").Expect(t, http.StatusOK, `{"id":1,"name":"apple","price":1.5}`)
+	testkit.Do(t, srv, "DELETE", "/items/1", "").Expect(t, http.StatusNoContent, ``)
+	testkit.Do(t, srv, "GET", "/health", "").Expect(t, http.StatusOK, `{"status":"ok"}`)
 }
 
 // A ValidationError a handler builds itself is written as the document
@@ -204,15 +206,15 @@ func TestHandlerValidationErrorsAreNeverNull(t *testing.T) {
 		ve.Add("value_error", nil, "Not today", nil)
 		return nil, &ve
 	})
-	srv := serve(t, app)
-	call(t, srv, "GET", "/empty", "").expect(t, http.StatusUnprocessableEntity, `{"detail":[]}`)
-	call(t, srv, "GET", "/noloc", "").expect(t, http.StatusUnprocessableEntity,
+	srv := testkit.Serve(t, app)
+	testkit.Do(t, srv, "GET", "/empty", "").Expect(t, http.StatusUnprocessableEntity, `{"detail":[]}`)
+	testkit.Do(t, srv, "GET", "/noloc", "").Expect(t, http.StatusUnprocessableEntity,
 		`{"detail":[{"type":"value_error","loc":[],"msg":"Not today","input":null}]}`)
 }
 
 func TestForbidUnknownFields(t *testing.T) {
-	srv := serve(t, operationsApp(t, easy.ForbidUnknownFields()))
-	call(t, srv, "POST", "/items", `{"name":"apple","colour":"red"}`).expect(t, http.StatusUnprocessableEntity,
+	srv := testkit.Serve(t, operationsApp(t, easy.ForbidUnknownFields()))
+	testkit.Do(t, srv, "POST", "/items", `{"name":"apple","colour":"red"}`).Expect(t, http.StatusUnprocessableEntity,
 		`{"detail":[{"type":"extra_forbidden","loc":["body","colour"],"msg":"Extra inputs are not permitted","input":"red"}]}`)
 }
 
@@ -227,14 +229,14 @@ func TestProtocolErrors(t *testing.T) {
 		}
 		return nil, fmt.Errorf("connect to db with password=hunter2: refused")
 	})
-	srv := serve(t, app)
+	srv := testkit.Serve(t, app)
 
-	call(t, srv, "GET", "/nowhere", "").expect(t, http.StatusNotFound, `{"detail":"Not Found"}`)
-	call(t, srv, "PUT", "/items", `{}`).expect(t, http.StatusMethodNotAllowed, `{"detail":"Method Not Allowed"}`)
-	call(t, srv, "POST", "/items", `{"name":"`+strings.Repeat("a", 100)+`"}`).
-		expect(t, http.StatusRequestEntityTooLarge, `{"detail":"Request body is too large"}`)
-	call(t, srv, "POST", "/items", `name=a`, "Content-Type", "application/x-www-form-urlencoded").
-		expect(t, http.StatusUnsupportedMediaType, `{"detail":"Unsupported Media Type: expected application/json"}`)
+	testkit.Do(t, srv, "GET", "/nowhere", "").Expect(t, http.StatusNotFound, `{"detail":"Not Found"}`)
+	testkit.Do(t, srv, "PUT", "/items", `{}`).Expect(t, http.StatusMethodNotAllowed, `{"detail":"Method Not Allowed"}`)
+	testkit.Do(t, srv, "POST", "/items", `{"name":"`+strings.Repeat("a", 100)+`"}`).
+		Expect(t, http.StatusRequestEntityTooLarge, `{"detail":"Request body is too large"}`)
+	testkit.Do(t, srv, "POST", "/items", `name=a`, "Content-Type", "application/x-www-form-urlencoded").
+		Expect(t, http.StatusUnsupportedMediaType, `{"detail":"Unsupported Media Type: expected application/json"}`)
 
 	// A body of unknown length past the limit is cut off while it is read.
 	pr, pw := pipeBody(strings.Repeat("x", 200))
@@ -250,9 +252,9 @@ func TestProtocolErrors(t *testing.T) {
 		t.Errorf("chunked body past the limit: status %d, want 413", res.StatusCode)
 	}
 
-	call(t, srv, "GET", "/items/7", "").expect(t, http.StatusInternalServerError, `{"detail":"Internal Server Error"}`)
+	testkit.Do(t, srv, "GET", "/items/7", "").Expect(t, http.StatusInternalServerError, `{"detail":"Internal Server Error"}`)
 	// The server goes on after a panic.
-	call(t, srv, "GET", "/items/8", "").expect(t, http.StatusInternalServerError, `{"detail":"Internal Server Error"}`)
+	testkit.Do(t, srv, "GET", "/items/8", "").Expect(t, http.StatusInternalServerError, `{"detail":"Internal Server Error"}`)
 	if l := logs.String(); !strings.Contains(l, "panic=boom") || !strings.Contains(l, "goroutine") {
 		t.Errorf("the panic was not logged with its stack:\n%s", l)
 	}
@@ -277,7 +279,7 @@ func TestUnknownFieldsByLevel(t *testing.T) {
 	easy.Post(inner, "/default", echo)
 	strict := inner.Group("/strict", easy.ForbidUnknownFields())
 	easy.Post(strict, "/default", echo)
-	srv := serve(t, app)
+	srv := testkit.Serve(t, app)
 
 	const refused = `{"detail":[{"type":"extra_forbidden","loc":["body","colour"],"msg":"Extra inputs are not permitted","input":"red"}]}`
 	for path, forbidden := range map[string]bool{
@@ -285,11 +287,20 @@ func TestUnknownFieldsByLevel(t *testing.T) {
 		"/open/default": false, "/open/strict": true,
 		"/open/inner/default": false, "/open/inner/strict/default": true,
 	} {
-		r := call(t, srv, "POST", path, `{"name":"a","colour":"red"}`)
+		r := testkit.Do(t, srv, "POST", path, `{"name":"a","colour":"red"}`)
 		if forbidden {
-			r.expect(t, http.StatusUnprocessableEntity, refused)
+			r.Expect(t, http.StatusUnprocessableEntity, refused)
 		} else {
-			r.expect(t, http.StatusOK, `{"name":"a"}`)
+			r.Expect(t, http.StatusOK, `{"name":"a"}`)
 		}
+	}
+}
+
+// pipeBody returns a request body of unknown length and the function that writes it.
+func pipeBody(s string) (io.Reader, func()) {
+	pr, pw := io.Pipe()
+	return pr, func() {
+		pw.Write([]byte(s))
+		pw.Close()
 	}
 }

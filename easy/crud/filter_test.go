@@ -9,7 +9,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/easy/query"
-	"github.com/fastapi-easy/easy-go/internal/testdb"
+	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // TestFilterMatchesSQL checks that a parsed filter selects the same rows

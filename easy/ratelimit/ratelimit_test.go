@@ -3,9 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -15,7 +13,7 @@ import (
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ratelimit"
 	"github.com/fastapi-easy/easy-go/easy/security"
-	"github.com/fastapi-easy/easy-go/internal/spectest"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 type ok struct {
@@ -28,31 +26,21 @@ func handler(ctx context.Context, _ *easy.NoInput) (*ok, error) { return &ok{tru
 // X-Real-IP), /user, limited per user (from X-User), and /free.
 func limited(t *testing.T) *httptest.Server {
 	t.Helper()
-	app := easy.New(easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app := easy.New(easy.Logger(slog.New(slog.DiscardHandler)))
 	app.Use(middleware.ClientIPFromHeader("X-Real-IP", "127.0.0.0/8", "::1/128"))
 	perMinute := ratelimit.Rate{Requests: 3, Per: time.Minute}
 	easy.Get(app, "/ip", handler, easy.Uses(ratelimit.ByIP(perMinute)))
 	user := security.APIKeyHeader("X-User", func(ctx context.Context, key string) (string, error) { return key, nil })
 	easy.Get(app, "/user", handler, easy.Uses(ratelimit.By(user, func(u string) string { return u }, perMinute)))
 	easy.Get(app, "/free", handler)
-	srv := httptest.NewServer(app)
-	t.Cleanup(srv.Close)
-	return srv
+	return testkit.Serve(t, app)
 }
 
+// get returns the status, the Retry-After header and the body of a GET.
 func get(t *testing.T, srv *httptest.Server, path string, header ...string) (int, string, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", srv.URL+path, nil)
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header.Get("Retry-After"), string(b)
+	r := testkit.Do(t, srv, "GET", path, "", header...)
+	return r.Status, r.Header.Get("Retry-After"), r.Body
 }
 
 // A burst over the limit gets 429s with Retry-After; other clients, and
@@ -83,11 +71,11 @@ func TestBurstOverTheLimit(t *testing.T) {
 	}
 }
 
-// The routes a limit covers document its 429; the validator accepts the
-// document.
+// The routes a limit covers document its 429. (internal/thirdparty
+// validates the document.)
 func TestLimitInTheSpec(t *testing.T) {
 	srv := limited(t)
-	_, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+	raw := testkit.Get(t, srv, "/openapi.json")
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Responses map[string]json.RawMessage `json:"responses"`

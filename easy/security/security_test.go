@@ -1,7 +1,6 @@
 package security_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -10,9 +9,7 @@ import (
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -24,7 +21,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/security"
-	"github.com/fastapi-easy/easy-go/internal/spectest"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // keys are the signing keys of the tests, made once.
@@ -77,31 +74,13 @@ type me struct {
 
 type apiUser struct{ Name string }
 
-// logSink collects an app's logs.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // fixture is an app with one route per scheme, scope and role checks,
 // and the token route of the password flow. It logs at debug level.
-func fixture(t testing.TB) (*httptest.Server, *logSink) {
+func fixture(t testing.TB) (*httptest.Server, *testkit.Log) {
 	t.Helper()
 	k := keys()
-	logs := &logSink{}
-	app := easy.New(easy.Logger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	logger, logs := testkit.Logger(slog.LevelDebug)
+	app := easy.New(easy.Logger(logger))
 
 	hs := security.HTTPBearer(security.JWT[security.Claims](security.JWTConfig{Key: k.secret}),
 		security.BearerFormat("JWT"))
@@ -158,9 +137,7 @@ func fixture(t testing.TB) (*httptest.Server, *logSink) {
 		}
 		return &security.Token{AccessToken: tok, ExpiresIn: 3600}, nil
 	}))
-	srv := httptest.NewServer(app)
-	t.Cleanup(srv.Close)
-	return srv, logs
+	return testkit.Serve(t, app), logs
 }
 
 type result struct {
@@ -169,22 +146,15 @@ type result struct {
 	body      string
 }
 
+// do sends a request without a body and keeps what the tests compare: the
+// status, the challenge and the body.
 func do(t testing.TB, srv *httptest.Server, method, path string, header ...string) result {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return result{res.StatusCode, res.Header.Get("WWW-Authenticate"), string(b)}
+	return outcome(testkit.Do(t, srv, method, path, "", header...))
+}
+
+func outcome(r testkit.Response) result {
+	return result{r.Status, r.Header.Get("WWW-Authenticate"), r.Body}
 }
 
 const (
@@ -312,13 +282,7 @@ func TestAPIKeysAndBasic(t *testing.T) {
 
 func postForm(t testing.TB, srv *httptest.Server, form url.Values) result {
 	t.Helper()
-	res, err := srv.Client().PostForm(srv.URL+"/token", form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return result{res.StatusCode, res.Header.Get("WWW-Authenticate"), string(b)}
+	return outcome(testkit.Do(t, srv, "POST", "/token", form.Encode(), "Content-Type", "application/x-www-form-urlencoded"))
 }
 
 // The password flow as Swagger UI's Authorize dialog runs it: post the
@@ -347,11 +311,11 @@ func TestPasswordFlowTokenRoute(t *testing.T) {
 }
 
 // The document has every scheme in components.securitySchemes and each
-// operation names the schemes (and scopes) it enforces; the third-party
-// validator accepts it.
+// operation names the schemes (and scopes) it enforces.
+// (internal/thirdparty validates the document.)
 func TestSecuritySchemesInTheSpec(t *testing.T) {
 	srv, _ := fixture(t)
-	_, raw := spectest.Fetch(t, srv.URL+"/openapi.json")
+	raw := testkit.Get(t, srv, "/openapi.json")
 	var doc struct {
 		Components struct {
 			SecuritySchemes map[string]json.RawMessage `json:"securitySchemes"`

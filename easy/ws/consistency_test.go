@@ -12,7 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"gorm.io/gorm"
 
-	"github.com/fastapi-easy/easy-go/internal/testdb"
+	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // TestSnapshotConsistentUnderConcurrentWrites subscribes while writers

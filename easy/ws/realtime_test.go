@@ -17,7 +17,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
-	"github.com/fastapi-easy/easy-go/internal/testdb"
+	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // Product is a model served by CRUDRouter and watched by Setup.

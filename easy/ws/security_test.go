@@ -21,7 +21,7 @@ import (
 	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/easy/security"
 	"github.com/fastapi-easy/easy-go/easy/ws"
-	"github.com/fastapi-easy/easy-go/internal/testdb"
+	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // OwnedNote is a row its owner alone may read, over REST and realtime.

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // The browser tests drive the items app in Debian's Chromium. They need
@@ -114,13 +115,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // the context of its first tab; the test's cleanup closes it.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	path := os.Getenv("EASY_TEST_CHROME")
-	if path == "" {
-		if os.Getenv("EASY_TEST_REQUIRE") == "all" {
-			t.Fatal("EASY_TEST_CHROME is not set and EASY_TEST_REQUIRE=all")
-		}
-		t.Skip("set EASY_TEST_CHROME to the path of Chromium to run the browser tests")
-	}
+	path := testkit.Require(t, testkit.ChromeEnv)
 	profile := t.TempDir() // removed after the browser has exited: cleanups run last first
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)

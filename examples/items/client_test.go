@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fastapi-easy/easy-go/internal/spectest"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/thirdparty/spectest"
 )
 
 // The generator and the runtime its code imports, pinned so that after the
@@ -32,7 +33,7 @@ func TestGeneratedClient(t *testing.T) {
 	}
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		requireOrSkip(t, "the go command is not on PATH")
+		testkit.Unavailable(t, "the go command is not on PATH")
 	}
 	s := startServer(t, filepath.Join(t.TempDir(), "items.db"), "127.0.0.1:0")
 	_, spec := spectest.Fetch(t, s.url+"/openapi.json")
@@ -66,7 +67,7 @@ func TestGeneratedClient(t *testing.T) {
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
 			if download && proxyUnreachable(stderr.String()) {
-				requireOrSkip(t, fmt.Sprintf("go %s: the module proxy is unreachable:\n%s", args[0], stderr.String()))
+				testkit.Unavailable(t, fmt.Sprintf("go %s: the module proxy is unreachable:\n%s", args[0], stderr.String()))
 			}
 			t.Fatalf("%s %s: %v\n%s%s", filepath.Base(name), strings.Join(args, " "), err, stdout.String(), stderr.String())
 		}
@@ -90,10 +91,10 @@ func TestGeneratedClient(t *testing.T) {
 	}
 }
 
-// goVersion is the go line of our go.mod, for the client's module.
+// goVersion is the go line of the examples' go.mod, for the client's module.
 func goVersion(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+	b, err := os.ReadFile(filepath.Join("..", "go.mod"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,13 +118,4 @@ func proxyUnreachable(stderr string) bool {
 		}
 	}
 	return false
-}
-
-// requireOrSkip skips t for reason, or fails it when EASY_TEST_REQUIRE=all.
-func requireOrSkip(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("EASY_TEST_REQUIRE") == "all" {
-		t.Fatalf("%s, and EASY_TEST_REQUIRE=all", reason)
-	}
-	t.Skip(reason)
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/fastapi-easy/easy-go/easy"
-	"github.com/fastapi-easy/easy-go/internal/spectest"
+	"github.com/fastapi-easy/easy-go/internal/thirdparty/spectest"
 )
 
 func TestItemsAppMatchesItsSpec(t *testing.T) {

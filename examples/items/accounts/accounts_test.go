@@ -12,13 +12,13 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/examples/items/accounts"
-	"github.com/fastapi-easy/easy-go/internal/spectest"
-	"github.com/fastapi-easy/easy-go/internal/testdb"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/thirdparty/spectest"
 )
 
 func newServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	accounts.Mount(app, []byte("accounts-test-secret-0123456789ab"))
 	srv := httptest.NewServer(app)
 	t.Cleanup(srv.Close)

@@ -1,6 +1,6 @@
 // Package load drives an HTTP server on loopback with concurrent clients
 // for a bounded time and reports throughput and latency percentiles. The
-// load tools under internal/cmd use it to compare easy with hand-written
+// load tools under bench use it to compare easy with hand-written
 // baselines in one run.
 package load
 

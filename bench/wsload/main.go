@@ -1,5 +1,5 @@
 // Command wsload measures easy's realtime fan-out against a hand-written
-// hub (internal/wsbaseline) on this machine, both in the same run:
+// hub (bench/wsbaseline) on this machine, both in the same run:
 //
 //   - b: one committed write (POST /items) delivered to -clients
 //     WebSocket subscribers, -writes times one after the other: latency
@@ -14,9 +14,9 @@
 // easy|baseline) on a fresh SQLite file, so that its memory is its own
 // and client and server do not share a heap or a scheduler:
 //
-//	go run ./internal/cmd/wsload                   # b, c and d with the defaults
-//	go run ./internal/cmd/wsload -run c -d 10s -clients 200
-//	go run ./internal/cmd/wsload -run d -heapprofile /tmp/heap
+//	go run ./bench/wsload                 # b, c and d with the defaults
+//	go run ./bench/wsload -run c -d 10s -clients 200
+//	go run ./bench/wsload -run d -heapprofile /tmp/heap
 //
 // The easy server is the items app: easy.New(), CRUDRouter[Item] and
 // ws.Setup(app, Item{}), all with their defaults.

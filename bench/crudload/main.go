@@ -3,7 +3,7 @@
 // by hand on chi and GORM, with GORM's default pool and with one write
 // connection, all in one run on this machine.
 //
-//	go run ./internal/cmd/crudload -clients 64 -d 10s
+//	go run ./bench/crudload -clients 64 -d 10s
 package main
 
 import (
@@ -25,8 +25,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/fastapi-easy/easy-go/bench/load"
 	"github.com/fastapi-easy/easy-go/easy"
-	"github.com/fastapi-easy/easy-go/internal/load"
 )
 
 // Item is the model every server serves.

@@ -16,8 +16,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/fastapi-easy/easy-go/bench/wsbaseline"
 	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
-	"github.com/fastapi-easy/easy-go/internal/wsbaseline"
 )
 
 func newServer(t *testing.T) (*wsbaseline.Server, *httptest.Server) {

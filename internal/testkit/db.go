@@ -1,24 +1,10 @@
-// Package testdb opens the databases the tests of easy run on: SQLite in a
-// temporary file always, and PostgreSQL when EASY_TEST_POSTGRES_DSN names
-// a server, each test in a schema of its own.
-//
-//	func TestThing(t *testing.T) {
-//		testdb.Each(t, func(t *testing.T, db *gorm.DB) { ... })
-//	}
-//
-// A test that needs what the machine may lack (a PostgreSQL server, a
-// browser) calls Require: it skips without the variable, and fails
-// instead when EASY_TEST_REQUIRE=all, as CI sets it.
-package testdb
+package testkit
 
 import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
-	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
 	"gorm.io/driver/postgres"
@@ -28,29 +14,6 @@ import (
 
 	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
 )
-
-// The environment variables the tests read.
-const (
-	PostgresEnv = "EASY_TEST_POSTGRES_DSN" // postgres://user:password@host:port/db?sslmode=disable
-	RedisEnv    = "EASY_TEST_REDIS_URL"    // redis://host:port/db
-	RequireEnv  = "EASY_TEST_REQUIRE"      // "all", or a comma-separated list of the variables above
-)
-
-// Require returns the value of the environment variable env. When it is
-// unset, it skips t, or fails it when EASY_TEST_REQUIRE is "all" or lists
-// env.
-func Require(t testing.TB, env string) string {
-	t.Helper()
-	if v := os.Getenv(env); v != "" {
-		return v
-	}
-	req := strings.Split(os.Getenv(RequireEnv), ",")
-	if slices.Contains(req, "all") || slices.Contains(req, env) {
-		t.Fatalf("%s is not set, and %s=%s requires it", env, RequireEnv, os.Getenv(RequireEnv))
-	}
-	t.Skipf("%s is not set", env)
-	return ""
-}
 
 // config is the gorm configuration of the App's own database: quiet, and
 // translating unique and foreign-key errors.
@@ -79,7 +42,7 @@ func SQLiteFile(t testing.TB, path string, cfg *gorm.Config) *gorm.DB {
 	t.Helper()
 	db, err := gorm.Open(sqlite.Dialector{Conn: sqlitedb.Open(path, sqlitedb.Options{})}, config(cfg))
 	if err != nil {
-		t.Fatalf("testdb: open %s: %v", path, err)
+		t.Fatalf("testkit: open %s: %v", path, err)
 	}
 	t.Cleanup(func() { closeDB(db) })
 	return db
@@ -94,20 +57,20 @@ func Postgres(t testing.TB, cfg *gorm.Config) *gorm.DB {
 	dsn := Require(t, PostgresEnv)
 	admin, err := gorm.Open(postgres.Open(dsn), config(nil))
 	if err != nil {
-		t.Fatalf("testdb: connect to %s: %v", PostgresEnv, err)
+		t.Fatalf("testkit: connect to %s: %v", PostgresEnv, err)
 	}
 	var b [6]byte
 	rand.Read(b[:])
 	schema := "test_" + hex.EncodeToString(b[:])
 	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
 		closeDB(admin)
-		t.Fatalf("testdb: create schema: %v", err)
+		t.Fatalf("testkit: create schema: %v", err)
 	}
 	db, err := gorm.Open(postgres.Open(withSearchPath(dsn, schema)), config(cfg))
 	if err != nil {
 		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
 		closeDB(admin)
-		t.Fatalf("testdb: connect to schema %s: %v", schema, err)
+		t.Fatalf("testkit: connect to schema %s: %v", schema, err)
 	}
 	t.Cleanup(func() {
 		closeDB(db)

@@ -22,10 +22,10 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/fastapi-easy/easy-go/bench/wsbaseline"
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
 	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
-	"github.com/fastapi-easy/easy-go/internal/wsbaseline"
 )
 
 // Item is the model of the easy server, as in the items example.

@@ -5,7 +5,7 @@
 //
 //	{"type":"create","resource":"items","id":1,"data":{"id":1,"name":"apple","price":10.5},"seq":1}
 //
-// It is the yardstick that internal/cmd/wsload measures easy/ws against,
+// It is the yardstick that bench/wsload measures easy/ws against,
 // so it does the least that is still correct: each event is encoded once,
 // each client has a buffered channel and one writer, and a client whose
 // channel is full is closed with 1013 rather than slowing anyone else.

@@ -7,7 +7,7 @@
 // p50/p99/max latency from sending the write to a client receiving its
 // event.
 //
-//	go run ./internal/cmd/wsscale -redis redis://127.0.0.1:6379/0 \
+//	go run ./bench/wsscale -redis redis://127.0.0.1:6379/0 \
 //		-postgres 'postgres://easy:easy@127.0.0.1:5432/easy_test?sslmode=disable' \
 //		-clients 1000 -rate 100 -d 30s
 package main
