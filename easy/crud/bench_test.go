@@ -16,7 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // The benchmarks compare the CRUD routes with the same routes written by
@@ -131,7 +131,7 @@ func handwritten(r *easy.App, db *gorm.DB) {
 // benchApp is an App with the CRUD routes of Item at /items and the
 // hand-written ones at /hand/items, over 1000 rows.
 func benchApp(b *testing.B) *easy.App {
-	db := testdb.SQLiteFile(b, filepath.Join(b.TempDir(), "bench.db"), nil)
+	db := testkit.SQLiteFile(b, filepath.Join(b.TempDir(), "bench.db"), nil)
 	app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
 	app.Include(easy.CRUDRouter[Item]())
 	handwritten(app, db)
@@ -230,7 +230,7 @@ func BenchmarkRatio(b *testing.B) {
 // TestBenchmarkRoutesAgree checks that the two sides of the benchmarks
 // answer the same JSON.
 func TestBenchmarkRoutesAgree(t *testing.T) {
-	db := testdb.SQLite(t, nil)
+	db := testkit.SQLite(t, nil)
 	app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
 	app.Include(easy.CRUDRouter[Item]())
 	handwritten(app, db)

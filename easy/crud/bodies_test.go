@@ -10,7 +10,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // Task has read-only fields: its key, timestamps, soft delete and an
@@ -49,7 +49,7 @@ func TestBodiesInvalid(t *testing.T) {
 		{"PATCH", "/items/1", `{"price":null}`, 422, `{"detail":[{"type":"float_type","loc":["body","price"],"msg":"Input should be a valid number","input":null}]}`},
 		{"PATCH", "/items/1", `[]`, 422, `{"detail":[{"type":"model_attributes_type","loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","input":[]}]}`},
 	}
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		s := serve(t, db, easy.CRUDRouter[Item]())
 		s.expect("POST", "/items", `{"name":"keep"}`, 201, `{"id":1,"name":"keep","price":0,"stock":0,"active":false,"note":null}`)
 		for _, c := range cases {
@@ -73,7 +73,7 @@ func TestBodiesInvalid(t *testing.T) {
 // timestamps, the soft-delete mark or a field tagged easy:"readonly": they
 // are ignored by default, and rejected when the App forbids unknown fields.
 func TestReadOnlyFields(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		s := serve(t, db, easy.CRUDRouter[Task]())
 		res := s.do("POST", "/tasks", `{"id":42,"title":"write","owner":"mallory","created_at":"2000-01-01T00:00:00Z","deleted_at":"2000-01-01T00:00:00Z"}`)
 		if res.status != 201 {
@@ -107,7 +107,7 @@ func TestReadOnlyFields(t *testing.T) {
 		}
 	})
 	t.Run("forbidden", func(t *testing.T) {
-		db := testdb.SQLite(t, nil)
+		db := testkit.SQLite(t, nil)
 		s := serveWith(t, db, []easy.Option{easy.ForbidUnknownFields()}, easy.CRUDRouter[Task]())
 		s.expect("POST", "/tasks", `{"id":42,"title":"write","owner":"mallory","color":"red"}`, 422,
 			`{"detail":[{"type":"extra_forbidden","loc":["body","color"],"msg":"Extra inputs are not permitted","input":"red"},{"type":"extra_forbidden","loc":["body","id"],"msg":"Extra inputs are not permitted","input":42},{"type":"extra_forbidden","loc":["body","owner"],"msg":"Extra inputs are not permitted","input":"mallory"}]}`)
@@ -118,7 +118,7 @@ func TestReadOnlyFields(t *testing.T) {
 		}
 	})
 	t.Run("router option", func(t *testing.T) {
-		s := serve(t, testdb.SQLite(t, nil), easy.CRUDRouter[Task](crud.ForbidUnknownFields()))
+		s := serve(t, testkit.SQLite(t, nil), easy.CRUDRouter[Task](crud.ForbidUnknownFields()))
 		s.expect("POST", "/tasks", `{"title":"write","owner":"mallory"}`, 422,
 			`{"detail":[{"type":"extra_forbidden","loc":["body","owner"],"msg":"Extra inputs are not permitted","input":"mallory"}]}`)
 	})
@@ -128,7 +128,7 @@ func TestReadOnlyFields(t *testing.T) {
 // the row, that lists and reads skip it, and that include_deleted shows it
 // only where the router allows it.
 func TestSoftDelete(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		s := serve(t, db,
 			easy.CRUDRouter[Task](),
 			easy.CRUDRouter[Task](crud.Prefix("/all-tasks"), crud.Name("any_task", "any_tasks"), crud.IncludeDeleted()),
@@ -176,7 +176,7 @@ func ids2(t testing.TB, body string) []uint {
 // TestDeleteAll checks DELETE on the collection: absent by default,
 // deleting every row when enabled.
 func TestDeleteAll(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		s := serve(t, db,
 			easy.CRUDRouter[Item](crud.DeleteAll()),
 			easy.CRUDRouter[Task](),

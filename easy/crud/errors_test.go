@@ -13,7 +13,7 @@ import (
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
 	"github.com/fastapi-easy/easy-go/easy/route"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // Category and Product are a belongs-to pair with a foreign key.
@@ -43,7 +43,7 @@ func TestConflicts(t *testing.T) {
 		{"raw", &gorm.Config{TranslateError: false}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
-			testdb.Each(t, mode.cfg, func(t *testing.T, db *gorm.DB) {
+			testkit.Each(t, mode.cfg, func(t *testing.T, db *gorm.DB) {
 				s := serve(t, db, easy.CRUDRouter[Item](), easy.CRUDRouter[Category](), easy.CRUDRouter[Product]())
 				s.do("POST", "/items", `{"name":"apple"}`)
 				s.do("POST", "/items", `{"name":"pear"}`)
@@ -73,7 +73,7 @@ func TestConflicts(t *testing.T) {
 // TestUnavailable checks that a database that cannot be reached is a 503.
 func TestUnavailable(t *testing.T) {
 	t.Run("closed", func(t *testing.T) {
-		db := testdb.SQLite(t, nil)
+		db := testkit.SQLite(t, nil)
 		s := serve(t, db, easy.CRUDRouter[Item]())
 		sqlDB, _ := db.DB()
 		sqlDB.Close()
@@ -103,7 +103,7 @@ func TestUnavailable(t *testing.T) {
 // TestInternalError checks that a database error that is no client's
 // fault is a 500 that shows nothing of it, and is logged.
 func TestInternalError(t *testing.T) {
-	db := testdb.SQLite(t, nil)
+	db := testkit.SQLite(t, nil)
 	var logs bytes.Buffer
 	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(&logs, nil))))
 	app.Include(easy.CRUDRouter[Item]())
@@ -142,7 +142,7 @@ func TestMountErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.NoMigrate())
+			app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.NoMigrate())
 			defer func() {
 				got, _ := recover().(string)
 				if !strings.Contains(got, c.want) {

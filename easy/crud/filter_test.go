@@ -9,7 +9,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/easy/query"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // TestFilterMatchesSQL checks that a parsed filter selects the same rows
@@ -37,7 +37,7 @@ func TestFilterMatchesSQL(t *testing.T) {
 		{"active__ne": "true"},
 		{"id__in": "1,3,5", "price": "10"},
 	}
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		if err := db.AutoMigrate(&Item{}); err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func TestFilterOfAModelKnownAtRunTime(t *testing.T) {
 			t.Errorf("Match(%#v) = %v", c.row, got)
 		}
 	}
-	db := testdb.SQLite(t, nil)
+	db := testkit.SQLite(t, nil)
 	db.AutoMigrate(&Item{})
 	seedItems(t, db)
 	var rows []Item

@@ -23,7 +23,7 @@ import (
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
 	"github.com/fastapi-easy/easy-go/easy/query"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // Audit is written by hooks in the transaction of the route.
@@ -134,7 +134,7 @@ func (s *server) as(userName, method, path, body string) response {
 // transaction, abort with their HTTP error writing nothing, and roll the
 // write back when an after-hook fails.
 func TestHooks(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		if err := db.AutoMigrate(&Audit{}); err != nil {
 			t.Fatal(err)
 		}
@@ -351,7 +351,7 @@ func exportData(t *testing.T, pkg string) map[string]string {
 // the router serves requests, panic at once.
 func TestHookMistakes(t *testing.T) {
 	mounted := easy.CRUDRouter[Item]()
-	serve(t, testdb.SQLite(t, nil), mounted)
+	serve(t, testkit.SQLite(t, nil), mounted)
 	cases := []struct {
 		name string
 		call func()
@@ -383,7 +383,7 @@ func TestHookMistakes(t *testing.T) {
 // TestDeleteAllHooks checks that DELETE on the collection runs the delete
 // hooks on every row, and that one refusal rolls the whole delete back.
 func TestDeleteAllHooks(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		var seen []uint
 		s := serve(t, db, easy.CRUDRouter[Item](crud.DeleteAll()).
 			BeforeDelete(func(ctx context.Context, tx *gorm.DB, it *Item) error {

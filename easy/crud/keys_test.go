@@ -8,7 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // Paper has a UUID key its own gorm hook sets.
@@ -50,7 +50,7 @@ type Event struct {
 // TestKeys checks string, UUID and signed integer keys: the {id}
 // parameter is parsed and checked as the key's type.
 func TestKeys(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		s := serve(t, db, easy.CRUDRouter[Paper](), easy.CRUDRouter[Tag](), easy.CRUDRouter[Event]())
 
 		res := s.do("POST", "/papers", `{"id":"00000000-0000-4000-8000-000000000000","title":"spec"}`)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 func requireToken(next http.Handler) http.Handler {
@@ -29,7 +29,7 @@ func requireToken(next http.Handler) http.Handler {
 // TestRouteOptions checks Exclude, Only, per-route middleware, operation
 // IDs, tags and prefixes, on the App and in a Group.
 func TestRouteOptions(t *testing.T) {
-	db := testdb.SQLite(t, nil)
+	db := testkit.SQLite(t, nil)
 	app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
 	app.Include(easy.CRUDRouter[Item](
 		crud.Exclude(crud.DeleteRoute, crud.ReplaceRoute),
@@ -87,7 +87,7 @@ type Rename struct {
 // validated as their own types, documented under their names, converted
 // into the row.
 func TestCustomInputs(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		s := serve(t, db, easy.CRUDRouter[Item]().
 			CreateInput(crud.Convert(func(ctx context.Context, in *NewItem, item *Item) error {
 				item.Name, item.Price = in.Title, float64(in.Cents)/100
@@ -145,7 +145,7 @@ func TestUnknownFieldOptions(t *testing.T) {
 	const body = `{"title":"write","owner":"mallory"}`
 	const forbidden = `{"detail":[{"type":"extra_forbidden","loc":["body","owner"],"msg":"Extra inputs are not permitted","input":"mallory"}]}`
 	t.Run("app forbids", func(t *testing.T) {
-		db := testdb.SQLite(t, nil)
+		db := testkit.SQLite(t, nil)
 		s := serveWith(t, db, []easy.Option{easy.ForbidUnknownFields()},
 			easy.CRUDRouter[Task](),
 			easy.CRUDRouter[Task](crud.Prefix("/lenient"), crud.Name("lenient_task", "lenient_tasks"), crud.AllowUnknownFields()))
@@ -159,7 +159,7 @@ func TestUnknownFieldOptions(t *testing.T) {
 		}
 	})
 	t.Run("app allows", func(t *testing.T) {
-		s := serve(t, testdb.SQLite(t, nil),
+		s := serve(t, testkit.SQLite(t, nil),
 			easy.CRUDRouter[Task](),
 			easy.CRUDRouter[Task](crud.Prefix("/strict"), crud.Name("strict_task", "strict_tasks"), crud.ForbidUnknownFields()),
 			// The last of the two options counts.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // seed are the rows of the list tests. Names sort alike in every
@@ -94,7 +94,7 @@ func TestListQuery(t *testing.T) {
 		{"price__gt=5&sort=-name&limit=2", []uint{4, 5}, 3},
 		{"name__like=" + url.QueryEscape("%' OR 1=1 --"), []uint{}, 0},
 	}
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		s := serve(t, db, easy.CRUDRouter[Item]())
 		seedItems(t, db)
 		for _, c := range cases {
@@ -146,7 +146,7 @@ func TestListQueryInvalid(t *testing.T) {
 		{"name__ilike=" + url.QueryEscape("' OR ''='"), ``},
 		{"foo=1&limit=5000&price__gt=x", `{"detail":[{"type":"extra_forbidden","loc":["query","foo"],"msg":"Unknown query parameter: not skip, limit, sort or a filterable field","input":"1"},{"type":"less_than_equal","loc":["query","limit"],"msg":"Input should be less than or equal to 1000","input":"5000","ctx":{"le":1000}},{"type":"float_parsing","loc":["query","price__gt"],"msg":"Input should be a valid number, unable to parse string as a number","input":"x"}]}`},
 	}
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		s := serve(t, db, easy.CRUDRouter[Item]())
 		seedItems(t, db)
 		for _, c := range cases {
@@ -165,7 +165,7 @@ func TestListQueryInvalid(t *testing.T) {
 // TestPageSize checks the PageSize option: the default limit and the
 // largest one.
 func TestPageSize(t *testing.T) {
-	db := testdb.SQLite(t, nil)
+	db := testkit.SQLite(t, nil)
 	s := serve(t, db, easy.CRUDRouter[Item](crud.PageSize(2, 3)))
 	seedItems(t, db)
 	if got := ids(t, s.do("GET", "/items", "").body); !slices.Equal(got, []uint{1, 2}) {
@@ -179,7 +179,7 @@ func TestPageSize(t *testing.T) {
 
 // TestFilterableSortable checks that only the chosen fields filter and sort.
 func TestFilterableSortable(t *testing.T) {
-	db := testdb.SQLite(t, nil)
+	db := testkit.SQLite(t, nil)
 	s := serve(t, db, easy.CRUDRouter[Item](crud.Filterable("name"), crud.Sortable("price")))
 	seedItems(t, db)
 	s.expect("GET", "/items?name=apple&sort=-price", "", 200, `[{"id":1,"name":"apple","price":1.5,"stock":10,"active":true,"note":"red"}]`)
@@ -189,7 +189,7 @@ func TestFilterableSortable(t *testing.T) {
 
 // TestTimeFilters filters by the timestamps GORM writes, on each database.
 func TestTimeFilters(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		s := serve(t, db, easy.CRUDRouter[Task]())
 		s.do("POST", "/tasks", `{"title":"a"}`)
 		s.do("POST", "/tasks", `{"title":"b"}`)
@@ -225,7 +225,7 @@ func TestTimeFilters(t *testing.T) {
 // database, where it was a 500; the options move the limits, and the
 // table is intact after each.
 func TestQueryBounds(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		s := serve(t, db, easy.CRUDRouter[Item](), easy.CRUDRouter[Task](crud.MaxConditions(2), crud.MaxValues(3)))
 		seedItems(t, db)
 		var ne, in []string

@@ -7,13 +7,13 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // TestRoutes walks an item through every route and checks each answer
 // exactly, on each database.
 func TestRoutes(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		s := serve(t, db, easy.CRUDRouter[Item]())
 		steps := []struct {
 			method, path, body string
@@ -64,7 +64,7 @@ func TestRoutes(t *testing.T) {
 
 // TestListHeaders checks X-Total-Count and the content type of a list.
 func TestListHeaders(t *testing.T) {
-	s := serve(t, testdb.SQLite(t, nil), easy.CRUDRouter[Item]())
+	s := serve(t, testkit.SQLite(t, nil), easy.CRUDRouter[Item]())
 	for _, n := range []string{"a", "b", "c"} {
 		s.do("POST", "/items", `{"name":"`+n+`"}`)
 	}

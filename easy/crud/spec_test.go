@@ -9,7 +9,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // doc is the part of an OpenAPI document the tests read.
@@ -80,7 +80,7 @@ func keys[V any](m map[string]V) []string {
 // TestSpec checks that every route is in the document with its
 // operation ID, parameters, bodies, responses and errors.
 func TestSpec(t *testing.T) {
-	s := serve(t, testdb.SQLite(t, nil), easy.CRUDRouter[Item](), easy.CRUDRouter[Task](crud.IncludeDeleted(), crud.DeleteAll()))
+	s := serve(t, testkit.SQLite(t, nil), easy.CRUDRouter[Item](), easy.CRUDRouter[Task](crud.IncludeDeleted(), crud.DeleteAll()))
 	d := s.spec()
 	want := []string{
 		"DELETE /items/{id} delete_item",
@@ -234,7 +234,7 @@ func TestTwoRouters(t *testing.T) {
 		ID    uint   `json:"id" gorm:"primaryKey"`
 		Label string `json:"label"`
 	}
-	db := testdb.SQLite(t, nil)
+	db := testkit.SQLite(t, nil)
 	s := serve(t, db,
 		easy.CRUDRouter[Task](),
 		crud.New[Task](crud.Prefix("/archive"), crud.Name("archived_task", "archived_tasks"), crud.Only(crud.ListRoute, crud.GetRoute)),
@@ -271,7 +271,7 @@ func TestTwoRouters(t *testing.T) {
 	s.expect("POST", "/archive", `{"title":"t"}`, 405, `{"detail":"Method Not Allowed"}`)
 
 	t.Run("same names", func(t *testing.T) {
-		app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(quietLogger()))
+		app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(quietLogger()))
 		app.Include(easy.CRUDRouter[Task]())
 		defer func() {
 			got, _ := recover().(string)
@@ -282,7 +282,7 @@ func TestTwoRouters(t *testing.T) {
 		app.Include(easy.CRUDRouter[Task](crud.Prefix("/again")))
 	})
 	t.Run("same schema names", func(t *testing.T) {
-		app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(quietLogger()))
+		app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(quietLogger()))
 		app.Include(easy.CRUDRouter[Task]())
 		defer func() {
 			got, _ := recover().(string)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/binding"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // fuzzRow has a field of each kind, and text meant to trip escaping.
@@ -36,7 +36,7 @@ var fuzzNames = []string{
 // select exactly the rows Match selects, and the table must stay whole.
 // The seed corpus is in testdata/fuzz/FuzzParseQuery.
 func FuzzParseQuery(f *testing.F) {
-	db := testdb.SQLite(f, nil)
+	db := testkit.SQLite(f, nil)
 	if err := db.AutoMigrate(&fuzzRow{}); err != nil {
 		f.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // TestBrokerConnectionCutLosesNoCommittedEvent cuts every connection to
@@ -58,7 +58,7 @@ func TestStartWithRedisDownDoesNotHangAndWritesSucceed(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	defer client.Close()
 	start := time.Now()
-	inst := newInstance(t, testdb.SQLite(t, nil), ws.NewRedisBroker(client, randomPrefix()))
+	inst := newInstance(t, testkit.SQLite(t, nil), ws.NewRedisBroker(client, randomPrefix()))
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("Watch took %v", d)
 	}

@@ -27,7 +27,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // instance is one app of a multi-instance setup: its own database handle,
@@ -58,14 +58,14 @@ func sameDatabase(t *testing.T, kind string) (*gorm.DB, *gorm.DB) {
 	t.Helper()
 	if kind == "sqlite" {
 		path := filepath.Join(t.TempDir(), "shared.db")
-		return testdb.SQLiteFile(t, path, nil), testdb.SQLiteFile(t, path, nil)
+		return testkit.SQLiteFile(t, path, nil), testkit.SQLiteFile(t, path, nil)
 	}
-	a := testdb.Postgres(t, nil)
+	a := testkit.Postgres(t, nil)
 	var schema string
 	if err := a.Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
 		t.Fatal(err)
 	}
-	u, err := url.Parse(testdb.Require(t, testdb.PostgresEnv))
+	u, err := url.Parse(testkit.Require(t, testkit.PostgresEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func sameDatabase(t *testing.T, kind string) (*gorm.DB, *gorm.DB) {
 // retries, each cut connection reaches the Manager, which retries itself.
 func redisClient(t testing.TB) *redis.Client {
 	t.Helper()
-	o, err := redis.ParseURL(testdb.Require(t, testdb.RedisEnv))
+	o, err := redis.ParseURL(testkit.Require(t, testkit.RedisEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +403,7 @@ func TestSnapshotOnOneInstanceWhileAnotherWrites(t *testing.T) {
 // not mention a broker share their events, one set up with Setup, the
 // other with options and Watch.
 func TestSetupPicksRedisFromREDIS_URL(t *testing.T) {
-	t.Setenv("REDIS_URL", testdb.Require(t, testdb.RedisEnv))
+	t.Setenv("REDIS_URL", testkit.Require(t, testkit.RedisEnv))
 	da, db := sameDatabase(t, "sqlite")
 	var srvs []*httptest.Server
 	for i, d := range []*gorm.DB{da, db} {

@@ -12,14 +12,14 @@ import (
 	"github.com/coder/websocket"
 	"gorm.io/gorm"
 
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // TestSnapshotConsistentUnderConcurrentWrites subscribes while writers
 // create, update and delete rows through GORM. The snapshot plus the events
 // after its seq must rebuild exactly the table the database ends with.
 func TestSnapshotConsistentUnderConcurrentWrites(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		_, srv := realtimeApp(t, db)
 		seedProducts(db, 20)
 		stop := churnDB(db, 4, 7)
@@ -47,7 +47,7 @@ func TestSnapshotConsistentUnderConcurrentWrites(t *testing.T) {
 // after it (deletes for the rows that leave) must rebuild exactly the rows
 // of the table that pass the filter.
 func TestFilteredViewConsistentUnderConcurrentWrites(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		_, srv := realtimeApp(t, db)
 		seedProducts(db, 20)
 		everything := listen(t, srv, "products") // what each seq was

@@ -21,7 +21,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // churn runs n random creates, updates and deletes on s from each of
@@ -354,7 +354,7 @@ func diff(got, want map[int]item) string {
 // event. BenchmarkPostWithStalledClient measures that the writes are not
 // slowed.
 func TestSlowConsumerDoesNotHoldUpWritesThroughTheAPI(t *testing.T) {
-	app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
 	app.Include(easy.CRUDRouter[Product]())
 	// A queue deep enough that the reading client, which the POSTs do not
 	// wait for, never falls that far behind; the stuck one fills it.

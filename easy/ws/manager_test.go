@@ -18,7 +18,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 func TestSendBroadcastAndCount(t *testing.T) {
@@ -235,7 +235,7 @@ func TestInvalidChangesAreSkippedWithoutTakingASeq(t *testing.T) {
 
 func TestSetupMistakesPanic(t *testing.T) {
 	newApp := func() *easy.App {
-		app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
+		app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
 		t.Cleanup(func() { app.Close(context.Background()) })
 		return app
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // Product is a model served by CRUDRouter and watched by Setup.
@@ -133,7 +133,7 @@ func request(t *testing.T, srv *httptest.Server, method, path, body string) (int
 }
 
 func TestCommittedWritesReachClients(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		_, srv := realtimeApp(t, db)
 		s := &stream{t: t, c: listen(t, srv, "products")}
 		notes := &stream{t: t, c: listen(t, srv, "notes")}
@@ -242,7 +242,7 @@ func TestCommittedWritesReachClients(t *testing.T) {
 }
 
 func TestSubscribeSnapshotThenStream(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		_, srv := realtimeApp(t, db)
 		for _, body := range []string{`{"name":"apple","price":1}`, `{"name":"pear","price":20}`} {
 			request(t, srv, "POST", "/products", body)
@@ -275,7 +275,7 @@ func TestSubscribeSnapshotThenStream(t *testing.T) {
 }
 
 func TestClientJSIsServed(t *testing.T) {
-	_, srv := realtimeApp(t, testdb.SQLite(t, nil))
+	_, srv := realtimeApp(t, testkit.SQLite(t, nil))
 	status, body := request(t, srv, "GET", "/ws/client.js", "")
 	if status != 200 || !strings.Contains(body, "export function connect") {
 		t.Fatalf("/ws/client.js: %d %.200s", status, body)
@@ -291,7 +291,7 @@ func TestClientJSIsServed(t *testing.T) {
 // the App.
 func TestWatchTakesWhatTheOptionsLeaveFromTheApp(t *testing.T) {
 	t.Run("options", func(t *testing.T) {
-		app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
+		app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
 		app.Include(easy.CRUDRouter[Product]())
 		ws.NewManager(ws.Prefix("/live"), ws.Heartbeat(0)).Watch(app, Product{})
 		srv := httptest.NewServer(app)
@@ -313,7 +313,7 @@ func TestWatchTakesWhatTheOptionsLeaveFromTheApp(t *testing.T) {
 	t.Run("logger", func(t *testing.T) {
 		dropped := ws.Change{Op: ws.TypeCreate, Key: 1, Data: json.RawMessage(`{"id":1}`)}
 		var appLog, ownLog strings.Builder
-		app := easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(slog.New(slog.NewTextHandler(&appLog, nil))))
+		app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.NewTextHandler(&appLog, nil))))
 		m := ws.NewManager()
 		m.Watch(app, Product{})
 		m.Publish("nothing", dropped) // logged, on this goroutine
@@ -322,7 +322,7 @@ func TestWatchTakesWhatTheOptionsLeaveFromTheApp(t *testing.T) {
 		}
 
 		appLog.Reset()
-		app = easy.New(easy.DB(testdb.SQLite(t, nil)), easy.Logger(slog.New(slog.NewTextHandler(&appLog, nil))))
+		app = easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.NewTextHandler(&appLog, nil))))
 		m = ws.NewManager(ws.Logger(slog.New(slog.NewTextHandler(&ownLog, nil))))
 		m.Watch(app, Product{})
 		m.Publish("nothing", dropped)

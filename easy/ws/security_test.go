@@ -21,7 +21,7 @@ import (
 	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/easy/security"
 	"github.com/fastapi-easy/easy-go/easy/ws"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // OwnedNote is a row its owner alone may read, over REST and realtime.
@@ -101,7 +101,7 @@ func untilText(t *testing.T, c *websocket.Conn, text string) []string {
 // the snapshot of their own rows only, whether the token came in the
 // Authorization header, the access_token query parameter or a cookie.
 func TestRealtimeIsolation(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		srv := securedRealtime(t, db)
 		alice, bob := wsToken(t, "alice", time.Hour), wsToken(t, "bob", time.Hour)
 		url := wsURL(srv, "/ws/owned_notes")
@@ -143,7 +143,7 @@ func TestRealtimeIsolation(t *testing.T) {
 // A connection is refused before the upgrade without a valid token, and
 // closed with 1008 when its token expires.
 func TestRealtimeAuthentication(t *testing.T) {
-	srv := securedRealtime(t, testdb.SQLite(t, nil))
+	srv := securedRealtime(t, testkit.SQLite(t, nil))
 	url := wsURL(srv, "/ws/owned_notes")
 	for name, c := range map[string]struct {
 		query  string
@@ -177,7 +177,7 @@ func TestRealtimeAuthentication(t *testing.T) {
 // alice's last one; alice's snapshot and list hold all six of hers, a
 // limit of three gives three of hers, and none of bob's ever reaches her.
 func TestSnapshotHoldsAUsersRowsBehindOthers(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		srv := securedRealtime(t, db)
 		alice := wsToken(t, "alice", time.Hour)
 		mine := make([]OwnedNote, 5)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // BenchmarkCreate measures a GORM Create on the App's SQLite database with
@@ -26,9 +26,9 @@ import (
 //	go test -run '^$' -bench BenchmarkCreate -benchmem -count 5 ./easy/ws/
 func BenchmarkCreate(b *testing.B) {
 	quiet := easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	plain := easy.New(easy.DB(testdb.SQLite(b, nil)), quiet)
+	plain := easy.New(easy.DB(testkit.SQLite(b, nil)), quiet)
 	plain.DB().AutoMigrate(&Product{})
-	watched := easy.New(easy.DB(testdb.SQLite(b, nil)), quiet)
+	watched := easy.New(easy.DB(testkit.SQLite(b, nil)), quiet)
 	watched.DB().AutoMigrate(&Product{})
 	m := ws.Setup(watched, Product{})
 	defer m.Shutdown(context.Background())
@@ -61,9 +61,9 @@ func BenchmarkCreateRatio(b *testing.B) {
 	for _, followers := range []int{0, 1} {
 		b.Run(fmt.Sprintf("followers=%d", followers), func(b *testing.B) {
 			quiet := easy.Logger(slog.New(slog.DiscardHandler))
-			plain := easy.New(easy.DB(testdb.SQLite(b, nil)), quiet)
+			plain := easy.New(easy.DB(testkit.SQLite(b, nil)), quiet)
 			plain.DB().AutoMigrate(&Product{})
-			watched := easy.New(easy.DB(testdb.SQLite(b, nil)), quiet)
+			watched := easy.New(easy.DB(testkit.SQLite(b, nil)), quiet)
 			watched.DB().AutoMigrate(&Product{})
 			m := ws.NewManager(ws.Heartbeat(0))
 			m.Watch(watched, Product{})
@@ -120,7 +120,7 @@ func BenchmarkPostWithStalledClient(b *testing.B) {
 		srv *httptest.Server
 	}
 	start := func() target {
-		app := easy.New(easy.DB(testdb.SQLite(b, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
+		app := easy.New(easy.DB(testkit.SQLite(b, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
 		app.Include(easy.CRUDRouter[Product]())
 		m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(256))
 		m.Watch(app, Product{})

@@ -12,7 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy/ws"
-	testdb "github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // events reads n messages and returns each as "type id".
@@ -39,7 +39,7 @@ func sameEvents(t *testing.T, who string, got []string, want ...string) {
 // wants reach it not at all. The last write of each sequence is a
 // sentinel: the events read before it are all that came.
 func TestFilteredSubscriptionSeesRowsLeaveAndEnter(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		_, srv := realtimeApp(t, db)
 		write(t, srv, "POST", "/products", `{"name":"apple","price":12}`)
 		write(t, srv, "POST", "/products", `{"name":"pear","price":3}`)
@@ -69,7 +69,7 @@ func TestFilteredSubscriptionSeesRowsLeaveAndEnter(t *testing.T) {
 // fails its filter reaches it as a delete, so that no row it holds stays
 // stale. Creates that fail the filter still do not reach it.
 func TestFilterWithoutSnapshotSendsDeletesForRowsThatFailIt(t *testing.T) {
-	_, srv := realtimeApp(t, testdb.SQLite(t, nil))
+	_, srv := realtimeApp(t, testkit.SQLite(t, nil))
 	write(t, srv, "POST", "/products", `{"name":"pear","price":3}`)
 	c := dial(t, wsURL(srv, "/ws/products?filter="+url.QueryEscape(`{"price__gt":"10"}`)))
 	send(t, c, `{"type":"ping"}`)
@@ -86,7 +86,7 @@ func TestFilterWithoutSnapshotSendsDeletesForRowsThatFailIt(t *testing.T) {
 // an update; nobody hears of a row outside their scope that they never
 // held, whether they subscribed or not.
 func TestRowLeavingAUsersScopeIsDeletedFromTheirView(t *testing.T) {
-	testdb.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		srv := securedRealtime(t, db)
 		alice, bob := wsToken(t, "alice", time.Hour), wsToken(t, "bob", time.Hour)
 		authed(t, srv, alice, "POST", "/owned_notes", `{"text":"a1"}`)
@@ -124,7 +124,7 @@ func TestRowLeavingAUsersScopeIsDeletedFromTheirView(t *testing.T) {
 // The delete that takes a row out of a view is the update's event for that
 // subscriber: it carries the update's seq, and no data.
 func TestLeaveCarriesTheEventsSeq(t *testing.T) {
-	_, srv := realtimeApp(t, testdb.SQLite(t, nil))
+	_, srv := realtimeApp(t, testkit.SQLite(t, nil))
 	write(t, srv, "POST", "/products", `{"name":"apple","price":12}`)
 	all := listen(t, srv, "products")
 	send(t, all, `{"type":"ping"}`)
@@ -145,7 +145,7 @@ func TestLeaveCarriesTheEventsSeq(t *testing.T) {
 // goes on as one whose rows are unknown, still right, with more deletes.
 func TestSubscriptionPastTheBoundOnRowsSendsDeletesForAnyRowThatFails(t *testing.T) {
 	t.Cleanup(ws.SetMaxHeld(2)) // first, so that it is undone after the app is closed
-	_, srv := realtimeApp(t, testdb.SQLite(t, nil))
+	_, srv := realtimeApp(t, testkit.SQLite(t, nil))
 	for _, p := range []string{`{"name":"pear","price":3}`, `{"name":"apple","price":12}`} {
 		write(t, srv, "POST", "/products", p)
 	}
