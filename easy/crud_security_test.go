@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -187,3 +188,52 @@ type Doc struct {
 }
 
 func (Doc) TableName() string { return "docs_items" }
+
+// A credential in the query (a bearer token under TokenQuery, an API key
+// under APIKeyQuery) is the scheme's on every route it covers: the CRUD
+// list takes it rather than refusing it as an unknown filter, and no error
+// body or log line repeats it.
+func TestQueryCredentialsOnTheList(t *testing.T) {
+	const token, key = "secret-token-0123456789", "secret-key-9876543210"
+	bearer := security.HTTPBearer(func(ctx context.Context, tok string) (string, error) {
+		if tok != token {
+			return "", security.ErrInvalidCredentials
+		}
+		return "alice", nil
+	}, security.TokenQuery("access_token"))
+	apiKey := security.APIKeyQuery("api_key", func(ctx context.Context, k string) (string, error) {
+		if k != key {
+			return "", security.ErrInvalidCredentials
+		}
+		return "bob", nil
+	})
+	logger, logs := testkit.Logger(slog.LevelDebug)
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(logger))
+	app.Include(easy.CRUDRouter[Note](crud.Uses(bearer)), easy.CRUDRouter[Post](crud.Uses(apiKey)))
+	srv := testkit.Serve(t, app)
+	testkit.Do(t, srv, "POST", "/notes?access_token="+token, `{"text":"hi"}`).Expect(t, 201, `{"id":1,"owner":"","text":"hi"}`)
+	testkit.Do(t, srv, "POST", "/posts?api_key="+key, `{"title":"news"}`).Expect(t, 201, `{"id":1,"title":"news"}`)
+
+	for _, c := range []struct{ path, status, body string }{
+		{"/notes?access_token=" + token, "200", `[{"id":1,"owner":"","text":"hi"}]`},
+		{"/notes?access_token=" + token + "&text=hi", "200", `[{"id":1,"owner":"","text":"hi"}]`},
+		{"/notes?access_token=" + token + "&nope=1", "422", `{"detail":[{"type":"extra_forbidden","loc":["query","nope"],"msg":"Unknown query parameter: not skip, limit, sort or a filterable field","input":"1"}]}`},
+		{"/notes?access_token=" + token + "x", "401", `{"detail":"Could not validate credentials"}`},
+		{"/posts?api_key=" + key, "200", `[{"id":1,"title":"news"}]`},
+		{"/posts?api_key=" + key + "&id=x", "422", `{"detail":[{"type":"int_parsing","loc":["query","id"],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"x"}]}`},
+	} {
+		r := testkit.Do(t, srv, "GET", c.path, "")
+		if fmt.Sprint(r.Status) != c.status || r.Body != c.body {
+			t.Errorf("GET %s: %d %s, want %s %s", c.path, r.Status, r.Body, c.status, c.body)
+		}
+	}
+	spec := testkit.Do(t, srv, "GET", "/openapi.json", "").Body
+	for _, want := range []string{`"name":"access_token","in":"query"`, `"name":"api_key","in":"query"`} {
+		if !strings.Contains(spec, want) {
+			t.Errorf("the document lacks %s", want)
+		}
+	}
+	if strings.Contains(logs.String(), "secret-") {
+		t.Errorf("a credential reached the log:\n%s", logs)
+	}
+}

@@ -96,6 +96,13 @@ func (rt *Router[T]) Mount(r route.Site) error {
 	}
 	for _, op := range rt.operations() {
 		h := r.Require(&op.op, handlers[op.route], rt.requirements(op.route)...)
+		if op.route == ListRoute {
+			// The query parameters the route's requirements read (a
+			// credential in the query, say) are theirs, not filters.
+			for _, p := range op.op.Params {
+				rt.parser.Accept(binding.ParamNames(p, "query")...)
+			}
+		}
 		r.Add(op.op, rt.wrap(op.route, h))
 	}
 	rt.mounted = true

@@ -169,6 +169,7 @@ type Parser struct {
 	deleted             bool // include_deleted is accepted
 	parse               map[*model.Field]func(string, reflect.Value) *problem.FieldError
 	byKey               clause.OrderBy
+	others              map[string]bool // query parameters a route's dependencies read (Accept)
 }
 
 // New returns the Parser of model (a struct or a pointer to one), its
@@ -224,6 +225,18 @@ func newParser(m *model.Model, cfg Config) (*Parser, error) {
 	return p, nil
 }
 
+// Accept makes List leave the query parameters names to others: the
+// dependencies of a route read them (a credential in the query, say), so
+// they are neither filters nor unknown. Call it before the parser is used.
+func (p *Parser) Accept(names ...string) {
+	if p.others == nil && len(names) > 0 {
+		p.others = map[string]bool{}
+	}
+	for _, n := range names {
+		p.others[n] = true
+	}
+}
+
 // IncludeDeleted reports whether the parser accepts include_deleted.
 func (p *Parser) IncludeDeleted() bool { return p.deleted }
 
@@ -253,22 +266,24 @@ func (p *Parser) List(values url.Values) (*List, error) {
 			continue
 		}
 		last := vals[len(vals)-1]
-		switch key {
-		case paramSkip:
+		switch {
+		case p.others[key]:
+			continue
+		case key == paramSkip:
 			if n, fe := parseCount(key, last, -1); fe != nil {
 				errs.Errors = append(errs.Errors, *fe)
 			} else {
 				q.skip = n
 			}
-		case paramLimit:
+		case key == paramLimit:
 			if n, fe := parseCount(key, last, p.max); fe != nil {
 				errs.Errors = append(errs.Errors, *fe)
 			} else {
 				q.limit = n
 			}
-		case paramSort:
+		case key == paramSort:
 			q.sort = p.sortKeys(last, &errs)
-		case paramDeleted:
+		case key == paramDeleted:
 			if !p.deleted {
 				errs.Errors = append(errs.Errors, unknownParam(key, last))
 				continue

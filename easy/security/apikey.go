@@ -62,8 +62,18 @@ func apiKey[T any](s *scheme, in openapi31.SecuritySchemeAPIKeyIn, name string, 
 		v, err := verify(r.Context(), key)
 		return verified(v, err, detailInvalid, challenge)
 	}, easy.Doc{
+		Params:   queryKey(in, name),
 		Security: []openapi.Security{{Name: s.name}},
 		Schemes:  map[string]openapi31.SecurityScheme{s.name: doc},
 		Errors:   []int{http.StatusUnauthorized},
 	})
+}
+
+// queryKey documents an API key in the query as a parameter too; see
+// queryCredential.
+func queryKey(in openapi31.SecuritySchemeAPIKeyIn, name string) any {
+	if in != openapi31.SecuritySchemeAPIKeyInQuery {
+		return nil
+	}
+	return queryCredential(name, "The API key.")
 }

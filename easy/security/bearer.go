@@ -2,7 +2,9 @@ package security
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/swaggest/openapi-go/openapi31"
@@ -69,10 +71,24 @@ func bearer[T any](s *scheme, doc openapi31.SecurityScheme, verify func(context.
 		v, err := verify(r.Context(), token)
 		return verified(v, err, detailInvalid, `Bearer error="invalid_token"`)
 	}, easy.Doc{
+		Params:   queryCredential(s.query, "The access token, for a client that cannot send the Authorization header (a browser's WebSocket)."),
 		Security: []openapi.Security{{Name: s.name}},
 		Schemes:  map[string]openapi31.SecurityScheme{s.name: doc},
 		Errors:   []int{http.StatusUnauthorized},
 	})
+}
+
+// queryCredential documents a query parameter that carries a credential,
+// or is nil without one. It is a parameter of every route the scheme
+// covers, so that such a route (a CRUD list, which refuses parameters it
+// does not know) takes it as the scheme's, and never echoes it.
+func queryCredential(name, description string) any {
+	if name == "" {
+		return nil
+	}
+	t := reflect.StructOf([]reflect.StructField{{Name: "Credential", Type: reflect.TypeFor[string](),
+		Tag: reflect.StructTag(fmt.Sprintf(`query:%q description:%q`, name, description))}})
+	return reflect.New(t).Interface()
 }
 
 // bearerToken finds the token of a request: the Authorization header's,
