@@ -33,6 +33,18 @@ func TestDocSamples(t *testing.T) {
 		n.files+n.fragments, len(docs), n.files, n.fragments, time.Since(start).Round(time.Millisecond))
 }
 
+// TestDocReferences checks that what the docs' prose names of the API,
+// such as `easy.WithDB` in a table of options or `crud.Router.BeforeList`,
+// exists.
+func TestDocReferences(t *testing.T) {
+	c := newDocChecker(t)
+	for _, d := range readDocs(t) {
+		for _, e := range c.references(d.name, d.text) {
+			t.Error(e)
+		}
+	}
+}
+
 type doc struct{ name, text string }
 
 // readDocs returns README.md and docs/*.md.
@@ -124,5 +136,26 @@ func TestDocChecker(t *testing.T) {
 				t.Errorf("got\n\t%q\nwant\n\t%q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestDocReferencesChecker pins what the check of the prose reports.
+func TestDocReferencesChecker(t *testing.T) {
+	const md = "Give `easy.WithDB(db)`, or `easy.WithDatabase(db)`; see crud.Router.BeforeList\n" +
+		"and crud.Router.BeforeQuery. A file easy.db, and easy.App.\n" +
+		"```go\n" +
+		"easy.Nope() // a sample: TestDocSamples checks it\n" +
+		"```\n" +
+		"```js\n" +
+		"ws.Nope()\n" +
+		"```\n"
+	want := []string{
+		"x.md:1:29: easy.WithDatabase: package easy has no such member",
+		"x.md:2:5: crud.Router.BeforeQuery: type crud.Router has no field or method BeforeQuery",
+		"x.md:7:1: ws.Nope: package ws has no such member",
+	}
+	got := newDocChecker(t).references("x.md", md)
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n\t%q\nwant\n\t%q", got, want)
 	}
 }

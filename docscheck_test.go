@@ -501,3 +501,46 @@ func assemble(doc, imports string, earlier []string, top, body []chunk) string {
 func directive(file string, line int) string {
 	return fmt.Sprintf("//line %s:%d:1\n", file, line)
 }
+
+// apiRef matches a name of the API in prose: a member of one of easy's
+// packages, and maybe a field or method of it.
+var apiRef = regexp.MustCompile(`\b(easy|crud|openapi|problem|query|ratelimit|security|ws)\.([A-Z]\w*)(?:\.([A-Z]\w*))?`)
+
+// references checks the names of the API that md gives outside its ```go
+// blocks (which checkDoc checks), and returns those that do not exist as
+// "doc:line:col: message".
+func (c *docChecker) references(doc, md string) []string {
+	inSample := map[int]bool{} // line numbers, from 1
+	for _, s := range samples(doc, md) {
+		for l := s.line - 1; l <= s.line+s.lines; l++ { // with the fences
+			inSample[l] = true
+		}
+	}
+	var out []string
+	for i, line := range strings.Split(md, "\n") {
+		if inSample[i+1] {
+			continue
+		}
+		for _, m := range apiRef.FindAllStringSubmatchIndex(line, -1) {
+			at := fmt.Sprintf("%s:%d:%d: %s", doc, i+1, m[0]+1, line[m[0]:m[1]])
+			name, member := line[m[2]:m[3]], line[m[4]:m[5]]
+			pkg, err := c.imp.Import(docPackages[name])
+			if err != nil {
+				out = append(out, fmt.Sprintf("%s: %v", at, err))
+				continue
+			}
+			obj := pkg.Scope().Lookup(member)
+			if obj == nil || !obj.Exported() {
+				out = append(out, fmt.Sprintf("%s: package %s has no such member", at, name))
+				continue
+			}
+			if tn, ok := obj.(*types.TypeName); ok && m[6] >= 0 {
+				sel := line[m[6]:m[7]]
+				if o, _, _ := types.LookupFieldOrMethod(types.NewPointer(tn.Type()), true, pkg, sel); o == nil {
+					out = append(out, fmt.Sprintf("%s: type %s.%s has no field or method %s", at, name, member, sel))
+				}
+			}
+		}
+	}
+	return out
+}
