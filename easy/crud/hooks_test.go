@@ -5,15 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
-	"go/importer"
 	"go/parser"
 	"go/token"
 	"go/types"
-	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -264,13 +259,7 @@ func _(r *crud.Router[Item]) {
 	methods := []string{"BeforeCreate", "AfterCreate", "BeforeUpdate", "AfterUpdate", "BeforeDelete",
 		"AfterDelete", "BeforeGet", "AfterGet", "AfterList", "CreateInput", "UpdateInput"}
 	fset := token.NewFileSet()
-	exports := exportData(t, "github.com/fastapi-easy/easy-go/easy/crud")
-	imp := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
-		if exports[path] == "" {
-			return nil, fmt.Errorf("no export data for %s", path)
-		}
-		return os.Open(exports[path])
-	})
+	imp := testkit.Importer(fset, testkit.Exports(t, "github.com/fastapi-easy/easy-go/easy/crud"))
 	check := func(model string) map[int][]string {
 		t.Helper()
 		f, err := parser.ParseFile(fset, model+".go", strings.ReplaceAll(src, "MODEL", model), 0)
@@ -315,36 +304,6 @@ func _(r *crud.Router[Item]) {
 	if len(errs) > 0 {
 		t.Errorf("other errors: %v", errs)
 	}
-}
-
-// exportData maps pkg and the packages it imports to the files of their
-// compiled export data, which go list takes from the build cache: the
-// type checker reads them in milliseconds, where checking the sources of
-// them all takes seconds. It asks for the packages built as this test's
-// were (-race, -tags), which the cache holds already.
-func exportData(t *testing.T, pkg string) map[string]string {
-	t.Helper()
-	args := []string{"list", "-export", "-deps", "-f", "{{.ImportPath}}={{.Export}}"}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			switch {
-			case s.Key == "-race" && s.Value == "true":
-				args = append(args, "-race")
-			case s.Key == "-tags":
-				args = append(args, "-tags="+s.Value)
-			}
-		}
-	}
-	out, err := exec.Command("go", append(args, pkg)...).Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	files := map[string]string{}
-	for line := range strings.Lines(string(out)) {
-		path, file, _ := strings.Cut(strings.TrimSpace(line), "=")
-		files[path] = file
-	}
-	return files
 }
 
 // TestHookMistakes checks that a nil hook or input, and one added once
