@@ -149,39 +149,28 @@ func PageSize(def, max int) Option {
 
 // MaxInValues sets how many values a filter with the in operator takes;
 // 500 by default.
-func MaxInValues(n int) Option {
-	return func(c *config) {
-		if n < 1 {
-			c.problems = append(c.problems, fmt.Sprintf("MaxInValues(%d): want at least 1", n))
-			return
-		}
-		c.maxIn = n
-	}
-}
+func MaxInValues(n int) Option { return count("MaxInValues", n, func(c *config) *int { return &c.maxIn }) }
 
 // MaxConditions sets how many filter conditions a list may have (100 by
 // default), and MaxValues how many values they may compare with in all,
 // each value of an in filter counted (1,000 by default): past them a list
 // is a 422 naming the limit, where the database would refuse the SQL.
 func MaxConditions(n int) Option {
-	return func(c *config) {
-		if n < 1 {
-			c.problems = append(c.problems, fmt.Sprintf("MaxConditions(%d): want at least 1", n))
-			return
-		}
-		c.maxConds = n
-	}
+	return count("MaxConditions", n, func(c *config) *int { return &c.maxConds })
 }
 
 // MaxValues sets how many values a list's filters may compare with in
 // all; see MaxConditions.
-func MaxValues(n int) Option {
+func MaxValues(n int) Option { return count("MaxValues", n, func(c *config) *int { return &c.maxValues }) }
+
+// count is an option that sets the bound field returns to n, at least 1.
+func count(name string, n int, field func(*config) *int) Option {
 	return func(c *config) {
 		if n < 1 {
-			c.problems = append(c.problems, fmt.Sprintf("MaxValues(%d): want at least 1", n))
+			c.problems = append(c.problems, fmt.Sprintf("%s(%d): want at least 1", name, n))
 			return
 		}
-		c.maxValues = n
+		*field(c) = n
 	}
 }
 
