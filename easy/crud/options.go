@@ -149,7 +149,9 @@ func PageSize(def, max int) Option {
 
 // MaxInValues sets how many values a filter with the in operator takes;
 // 500 by default.
-func MaxInValues(n int) Option { return count("MaxInValues", n, func(c *config) *int { return &c.maxIn }) }
+func MaxInValues(n int) Option {
+	return count("MaxInValues", n, func(c *config) *int { return &c.maxIn })
+}
 
 // MaxConditions sets how many filter conditions a list may have (100 by
 // default), and MaxValues how many values they may compare with in all,
@@ -161,7 +163,9 @@ func MaxConditions(n int) Option {
 
 // MaxValues sets how many values a list's filters may compare with in
 // all; see MaxConditions.
-func MaxValues(n int) Option { return count("MaxValues", n, func(c *config) *int { return &c.maxValues }) }
+func MaxValues(n int) Option {
+	return count("MaxValues", n, func(c *config) *int { return &c.maxValues })
+}
 
 // count is an option that sets the bound field returns to n, at least 1.
 func count(name string, n int, field func(*config) *int) Option {
