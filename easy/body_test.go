@@ -1,0 +1,78 @@
+package easy_test
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fastapi-easy/easy-go/easy"
+)
+
+// Order is the input of the tests of request bodies: a required string
+// with bounds, a free string, a nested list and a type that decodes itself.
+type Order struct {
+	Name  string      `json:"name" required:"true" minLength:"1" maxLength:"20"`
+	Note  string      `json:"note,omitempty"`
+	Lines []OrderLine `json:"lines,omitempty" maxItems:"3"`
+	Due   *time.Time  `json:"due,omitempty"`
+}
+
+type OrderLine struct {
+	SKU string `json:"sku" required:"true" pattern:"^[A-Z]{3}$"`
+}
+
+// ordersApp serves POST /orders, which answers the order it bound, and
+// counts the calls that reached the handler.
+func ordersApp(t *testing.T) (calls *atomic.Int32, post func(body string, header ...string) response) {
+	t.Helper()
+	app := easy.New()
+	calls = new(atomic.Int32)
+	easy.Post(app, "/orders", func(ctx context.Context, in *Order) (*Order, error) {
+		calls.Add(1)
+		return in, nil
+	})
+	srv := serve(t, app)
+	return calls, func(body string, header ...string) response {
+		t.Helper()
+		return call(t, srv, "POST", "/orders", body, header...)
+	}
+}
+
+// Text that is not UTF-8 is malformed JSON, like a syntax error, and never
+// reaches the handler: encoding/json would keep U+FFFD in its place.
+func TestBodyNotUTF8(t *testing.T) {
+	calls, post := ordersApp(t)
+	cases := []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"a byte that is not UTF-8", "{\"name\":\"a\xffb\"}", http.StatusUnprocessableEntity,
+			`{"detail":[{"type":"json_invalid","loc":["body",11],"msg":"JSON decode error","input":{},"ctx":{"error":"invalid UTF-8 byte 0xff in string"}}]}`},
+		{"a surrogate encoded in UTF-8", "{\"name\":\"ok\",\"note\":\"\xed\xa0\x80\"}", http.StatusUnprocessableEntity,
+			`{"detail":[{"type":"json_invalid","loc":["body",22],"msg":"JSON decode error","input":{},"ctx":{"error":"invalid UTF-8 byte 0xed in string"}}]}`},
+		{"a truncated character in a key", "{\"n\xc3\":1}", http.StatusUnprocessableEntity,
+			`{"detail":[{"type":"json_invalid","loc":["body",4],"msg":"JSON decode error","input":{},"ctx":{"error":"invalid UTF-8 byte 0xc3 in string"}}]}`},
+		{"a lone high surrogate", `{"name":"a\ud83d"}`, http.StatusUnprocessableEntity,
+			`{"detail":[{"type":"json_invalid","loc":["body",16],"msg":"JSON decode error","input":{},"ctx":{"error":"lone surrogate \\ud83d in string"}}]}`},
+		{"a lone low surrogate", `{"name":"\ude00a"}`, http.StatusUnprocessableEntity,
+			`{"detail":[{"type":"json_invalid","loc":["body",15],"msg":"JSON decode error","input":{},"ctx":{"error":"lone surrogate \\ude00 in string"}}]}`},
+		{"a high surrogate before another high one", `{"name":"\ud83d\ud83d\ude00"}`, http.StatusUnprocessableEntity,
+			`{"detail":[{"type":"json_invalid","loc":["body",15],"msg":"JSON decode error","input":{},"ctx":{"error":"lone surrogate \\ud83d in string"}}]}`},
+		{"an escaped backslash before u", `{"name":"\\ud800"}`, http.StatusOK, `{"name":"\\ud800"}`},
+		{"a surrogate pair", `{"name":"\ud83d\ude00 \u00e9"}`, http.StatusOK, `{"name":"😀 é"}`},
+		{"UTF-8 text", `{"name":"😀 é","note":"ü"}`, http.StatusOK, `{"name":"😀 é","note":"ü"}`},
+		{"U+FFFD itself", `{"name":"\ufffd","note":"` + "\uFFFD" + `"}`, http.StatusOK, `{"name":"` + "\uFFFD" + `","note":"` + "\uFFFD" + `"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := calls.Load()
+			post(c.body).expect(t, c.status, c.want)
+			if reached := calls.Load() > before; reached != (c.status == http.StatusOK) {
+				t.Errorf("the handler ran: %v", reached)
+			}
+		})
+	}
+}
