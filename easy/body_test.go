@@ -1,6 +1,8 @@
 package easy_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"net/http"
 	"sync/atomic"
@@ -70,6 +72,61 @@ func TestBodyNotUTF8(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			before := calls.Load()
 			post(c.body).expect(t, c.status, c.want)
+			if reached := calls.Load() > before; reached != (c.status == http.StatusOK) {
+				t.Errorf("the handler ran: %v", reached)
+			}
+		})
+	}
+}
+
+// A body in a charset other than UTF-8, or in a content coding, is refused
+// before it is read: it would be read as UTF-8 JSON and kept wrong.
+func TestBodyCharsetAndEncoding(t *testing.T) {
+	calls, post := ordersApp(t)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(`{"name":"apple"}`))
+	zw.Close()
+	const (
+		badCharset  = `{"detail":"Unsupported Media Type: expected application/json; charset=utf-8"}`
+		badEncoding = `{"detail":"Unsupported Media Type: expected a body without Content-Encoding"}`
+		ok          = `{"name":"apple"}`
+	)
+	cases := []struct {
+		name           string
+		body           string
+		header         []string
+		status         int
+		acceptEncoding string
+		want           string
+	}{
+		{"utf-16", "\xff\xfe{\x00}\x00", []string{"Content-Type", "application/json; charset=utf-16"}, http.StatusUnsupportedMediaType, "", badCharset},
+		{"UTF-16LE in capitals", ok, []string{"Content-Type", "application/json; charset=UTF-16LE"}, http.StatusUnsupportedMediaType, "", badCharset},
+		{"latin-1", ok, []string{"Content-Type", "application/json;charset=iso-8859-1"}, http.StatusUnsupportedMediaType, "", badCharset},
+		{"an empty charset", ok, []string{"Content-Type", `application/json; charset=""`}, http.StatusUnsupportedMediaType, "", badCharset},
+		{"a +json type in utf-32", ok, []string{"Content-Type", "application/merge-patch+json; charset=utf-32"}, http.StatusUnsupportedMediaType, "", badCharset},
+		{"utf-8", ok, []string{"Content-Type", "application/json; charset=utf-8"}, http.StatusOK, "", ok},
+		{"UTF-8 quoted, in capitals", ok, []string{"Content-Type", `application/json; charset="UTF-8"`}, http.StatusOK, "", ok},
+		{"us-ascii, a part of UTF-8", ok, []string{"Content-Type", "application/json; charset=US-ASCII"}, http.StatusOK, "", ok},
+		{"no charset", ok, nil, http.StatusOK, "", ok},
+		{"gzip", gz.String(), []string{"Content-Encoding", "gzip"}, http.StatusUnsupportedMediaType, "identity", badEncoding},
+		{"GZIP without a Content-Type", gz.String(), []string{"Content-Type", "", "Content-Encoding", "GZIP"}, http.StatusUnsupportedMediaType, "identity", badEncoding},
+		{"br", ok, []string{"Content-Encoding", "br"}, http.StatusUnsupportedMediaType, "identity", badEncoding},
+		{"identity then deflate", ok, []string{"Content-Encoding", "identity, deflate"}, http.StatusUnsupportedMediaType, "identity", badEncoding},
+		{"identity", ok, []string{"Content-Encoding", "identity"}, http.StatusOK, "", ok},
+		{"a charset and a coding", ok, []string{"Content-Type", "application/json; charset=utf-16", "Content-Encoding", "gzip"}, http.StatusUnsupportedMediaType, "", badCharset},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := calls.Load()
+			r := post(c.body, c.header...)
+			r.expect(t, c.status, c.want)
+			if got := r.header.Get("Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type %q", got)
+			}
+			if got := r.header.Get("Accept-Encoding"); got != c.acceptEncoding {
+				t.Errorf("Accept-Encoding %q, want %q", got, c.acceptEncoding)
+			}
 			if reached := calls.Load() > before; reached != (c.status == http.StatusOK) {
 				t.Errorf("the handler ran: %v", reached)
 			}
