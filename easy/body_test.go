@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"context"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -132,4 +134,49 @@ func TestBodyCharsetAndEncoding(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A 422 echoes at most problem.MaxInput bytes of a string and
+// problem.MaxInputValues values of a list or object, however deep.
+func TestBodyEchoIsBounded(t *testing.T) {
+	_, post := ordersApp(t)
+	huge := strings.Repeat("x", 900_000)
+	cut := huge[:200] + "…"
+	var lines, linesEcho []string
+	for range 60 {
+		lines = append(lines, `{"sku":"`+huge[:300]+`"}`)
+	}
+	for range 25 {
+		linesEcho = append(linesEcho, `{"sku":"`+cut+`"}`)
+	}
+	cases := []struct {
+		name, body, want string
+	}{
+		{"a string past its maxLength", `{"name":"` + huge + `"}`,
+			`{"detail":[{"type":"string_too_long","loc":["body","name"],"msg":"String should have at most 20 characters","input":"` + cut + `","ctx":{"max_length":20}}]}`},
+		{"the object a field is missing from", `{"note":"` + huge + `"}`,
+			`{"detail":[{"type":"missing","loc":["body","name"],"msg":"Field required","input":{"note":"` + cut + `"}}]}`},
+		{"a string of the wrong type", `{"name":"a","lines":"` + huge + `"}`,
+			`{"detail":[{"type":"list_type","loc":["body","lines"],"msg":"Input should be a valid list","input":"` + cut + `"}]}`},
+		{"a number too long for a float", `{"name":"a","note":` + strings.Repeat("9", 400) + `}`,
+			`{"detail":[{"type":"string_type","loc":["body","note"],"msg":"Input should be a valid string","input":"` + strings.Repeat("9", 200) + `…"}]}`},
+		{"a time its own decoder refuses, quoting it", `{"name":"a","due":"` + huge + `"}`,
+			`{"detail":[{"type":"value_error","loc":["body","due"],"msg":"Value error, parsing time \"` + huge[:186] + `…","input":"` + cut + `"}]}`},
+		{"a list of objects", `{"name":"a","lines":[` + strings.Join(lines, ",") + `]}`,
+			`{"detail":[` + patternErrors(60, cut) + `,` +
+				`{"type":"too_long","loc":["body","lines"],"msg":"List should have at most 3 items after validation, not 60","input":[` + strings.Join(linesEcho, ",") + `,"…"],"ctx":{"actual_length":60,"max_length":3}}]}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			post(c.body).expect(t, http.StatusUnprocessableEntity, c.want)
+		})
+	}
+}
+
+func patternErrors(n int, input string) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = `{"type":"string_pattern_mismatch","loc":["body","lines",` + strconv.Itoa(i) + `,"sku"],"msg":"String should match pattern '^[A-Z]{3}$'","input":"` + input + `","ctx":{"pattern":"^[A-Z]{3}$"}}`
+	}
+	return strings.Join(parts, ",")
 }

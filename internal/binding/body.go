@@ -216,7 +216,8 @@ func decodeError(err error, t reflect.Type, loc []any, raw json.RawMessage) prob
 		}
 		return typeError(t, loc, rawInput(raw))
 	}
-	return problem.FieldError{Type: "value_error", Loc: loc, Input: rawInput(raw), Msg: "Value error, " + err.Error()}
+	// A type's own decoder may quote the whole input in its error (time.Time does).
+	return problem.FieldError{Type: "value_error", Loc: loc, Input: rawInput(raw), Msg: "Value error, " + problem.Truncate(err.Error())}
 }
 
 func isInt(t reflect.Type) bool {

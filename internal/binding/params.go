@@ -169,7 +169,8 @@ func parserFor(t reflect.Type) (func(string, reflect.Value) *problem.FieldError,
 	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
 		return func(s string, v reflect.Value) *problem.FieldError {
 			if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-				return &problem.FieldError{Type: "value_error", Msg: "Value error, " + err.Error(), Input: s}
+				// The type's error may quote the whole input.
+				return &problem.FieldError{Type: "value_error", Msg: "Value error, " + problem.Truncate(err.Error()), Input: s}
 			}
 			return nil
 		}, nil
