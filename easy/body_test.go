@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -27,27 +29,34 @@ type OrderLine struct {
 	SKU string `json:"sku" required:"true" pattern:"^[A-Z]{3}$"`
 }
 
-// ordersApp serves POST /orders, which answers the order it bound, and
-// counts the calls that reached the handler.
-func ordersApp(t *testing.T) (calls *atomic.Int32, post func(body string, header ...string) response) {
+// orders serves POST /orders on an App, answering the order it bound, and
+// counts the requests that reached the handler.
+type orders struct {
+	srv   *httptest.Server
+	calls atomic.Int32
+}
+
+func ordersApp(t *testing.T) *orders {
 	t.Helper()
+	o := &orders{}
 	app := easy.New()
-	calls = new(atomic.Int32)
 	easy.Post(app, "/orders", func(ctx context.Context, in *Order) (*Order, error) {
-		calls.Add(1)
+		o.calls.Add(1)
 		return in, nil
 	})
-	srv := serve(t, app)
-	return calls, func(body string, header ...string) response {
-		t.Helper()
-		return call(t, srv, "POST", "/orders", body, header...)
-	}
+	o.srv = serve(t, app)
+	return o
+}
+
+func (o *orders) post(t *testing.T, body string, header ...string) response {
+	t.Helper()
+	return call(t, o.srv, "POST", "/orders", body, header...)
 }
 
 // Text that is not UTF-8 is malformed JSON, like a syntax error, and never
 // reaches the handler: encoding/json would keep U+FFFD in its place.
 func TestBodyNotUTF8(t *testing.T) {
-	calls, post := ordersApp(t)
+	o := ordersApp(t)
 	cases := []struct {
 		name, body string
 		status     int
@@ -72,9 +81,9 @@ func TestBodyNotUTF8(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := calls.Load()
-			post(c.body).expect(t, c.status, c.want)
-			if reached := calls.Load() > before; reached != (c.status == http.StatusOK) {
+			before := o.calls.Load()
+			o.post(t, c.body).expect(t, c.status, c.want)
+			if reached := o.calls.Load() > before; reached != (c.status == http.StatusOK) {
 				t.Errorf("the handler ran: %v", reached)
 			}
 		})
@@ -84,7 +93,7 @@ func TestBodyNotUTF8(t *testing.T) {
 // A body in a charset other than UTF-8, or in a content coding, is refused
 // before it is read: it would be read as UTF-8 JSON and kept wrong.
 func TestBodyCharsetAndEncoding(t *testing.T) {
-	calls, post := ordersApp(t)
+	o := ordersApp(t)
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	zw.Write([]byte(`{"name":"apple"}`))
@@ -120,8 +129,8 @@ func TestBodyCharsetAndEncoding(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := calls.Load()
-			r := post(c.body, c.header...)
+			before := o.calls.Load()
+			r := o.post(t, c.body, c.header...)
 			r.expect(t, c.status, c.want)
 			if got := r.header.Get("Content-Type"); got != "application/json" {
 				t.Errorf("Content-Type %q", got)
@@ -129,7 +138,7 @@ func TestBodyCharsetAndEncoding(t *testing.T) {
 			if got := r.header.Get("Accept-Encoding"); got != c.acceptEncoding {
 				t.Errorf("Accept-Encoding %q, want %q", got, c.acceptEncoding)
 			}
-			if reached := calls.Load() > before; reached != (c.status == http.StatusOK) {
+			if reached := o.calls.Load() > before; reached != (c.status == http.StatusOK) {
 				t.Errorf("the handler ran: %v", reached)
 			}
 		})
@@ -139,7 +148,7 @@ func TestBodyCharsetAndEncoding(t *testing.T) {
 // A 422 echoes at most problem.MaxInput bytes of a string and
 // problem.MaxInputValues values of a list or object, however deep.
 func TestBodyEchoIsBounded(t *testing.T) {
-	_, post := ordersApp(t)
+	o := ordersApp(t)
 	huge := strings.Repeat("x", 900_000)
 	cut := huge[:200] + "…"
 	var lines, linesEcho []string
@@ -168,7 +177,7 @@ func TestBodyEchoIsBounded(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			post(c.body).expect(t, http.StatusUnprocessableEntity, c.want)
+			o.post(t, c.body).expect(t, http.StatusUnprocessableEntity, c.want)
 		})
 	}
 }
@@ -179,4 +188,29 @@ func patternErrors(n int, input string) string {
 		parts[i] = `{"type":"string_pattern_mismatch","loc":["body","lines",` + strconv.Itoa(i) + `,"sku"],"msg":"String should match pattern '^[A-Z]{3}$'","input":"` + input + `","ctx":{"pattern":"^[A-Z]{3}$"}}`
 	}
 	return strings.Join(parts, ",")
+}
+
+// A body past the limit (1 MiB by default) gets one answer, whether its
+// length was declared or found while reading it.
+func TestBodyPastTheLimit(t *testing.T) {
+	o := ordersApp(t)
+	body := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
+	o.post(t, body).expect(t, http.StatusRequestEntityTooLarge, `{"detail":"Request body is too large"}`)
+
+	pr, write := pipeBody(body)
+	go write()
+	req, _ := http.NewRequest("POST", o.srv.URL+"/orders", pr)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := o.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	got, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusRequestEntityTooLarge || string(got) != `{"detail":"Request body is too large"}` {
+		t.Errorf("a body of unknown length: %d %s", res.StatusCode, got)
+	}
+	if o.calls.Load() != 0 {
+		t.Error("the handler ran")
+	}
 }

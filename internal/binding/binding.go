@@ -140,8 +140,8 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, problem.New(http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("Request body is larger than %d bytes", mbe.Limit))
+			// In the words of the App's limit on a declared Content-Length.
+			return nil, problem.New(http.StatusRequestEntityTooLarge, "Request body is too large")
 		}
 		return nil, problem.New(http.StatusBadRequest, "Could not read the request body")
 	}
