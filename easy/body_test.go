@@ -214,3 +214,17 @@ func TestBodyPastTheLimit(t *testing.T) {
 		t.Error("the handler ran")
 	}
 }
+
+// A 422 lists the first problem.MaxErrors problems, so that a body of a
+// million bad items is not answered by one many times its size.
+func TestBodyErrorsAreBounded(t *testing.T) {
+	o := ordersApp(t)
+	n := (1<<20 - 40) / 2
+	body := `{"name":"a","lines":[` + strings.Repeat("1,", n-1) + `1]}`
+	entries := make([]string, 100)
+	for i := range entries {
+		entries[i] = `{"type":"model_attributes_type","loc":["body","lines",` + strconv.Itoa(i) +
+			`],"msg":"Input should be a valid dictionary or object to extract fields from","input":1}`
+	}
+	o.post(t, body).expect(t, http.StatusUnprocessableEntity, `{"detail":[`+strings.Join(entries, ",")+`]}`)
+}

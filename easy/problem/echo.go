@@ -17,6 +17,11 @@ const MaxInput = 200
 // deep they sit.
 const MaxInputValues = 50
 
+// MaxErrors is how many field errors a 422 lists: the first found. A
+// list of a million bad items would otherwise be answered by a body many
+// times the size of the request.
+const MaxErrors = 100
+
 // ellipsis marks what an error leaves out of an input it echoes.
 const ellipsis = "…"
 

@@ -101,3 +101,23 @@ func TestWriteCutsInputs(t *testing.T) {
 		t.Error("Write changed the error it was given")
 	}
 }
+
+// Write lists the first MaxErrors errors.
+func TestWriteListsTheFirstErrors(t *testing.T) {
+	var ve problem.ValidationError
+	for i := range problem.MaxErrors + 5 {
+		ve.Add("int_type", []any{"body", "ids", i}, "Input should be a valid integer", "x")
+	}
+	w := httptest.NewRecorder()
+	problem.Write(w, httptest.NewRequest("POST", "/", nil), nil, &ve)
+	var body struct{ Detail []problem.FieldError }
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(body.Detail); n != problem.MaxErrors || body.Detail[n-1].Loc[2] != float64(problem.MaxErrors-1) {
+		t.Errorf("%d errors written, the last %v", n, body.Detail[n-1].Loc)
+	}
+	if len(ve.Errors) != problem.MaxErrors+5 {
+		t.Error("Write changed the error it was given")
+	}
+}

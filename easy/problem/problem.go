@@ -96,11 +96,12 @@ func (e *ValidationError) Err() error {
 }
 
 // wire returns the errors as the 422 body lists them: never null, each
-// loc a list, as the OpenAPI document promises, and each input cut as
-// Echo cuts it, whoever built the error.
+// loc a list, as the OpenAPI document promises, at most MaxErrors of
+// them, and each input cut as Echo cuts it, whoever built the error.
 func (e *ValidationError) wire() []FieldError {
-	out := make([]FieldError, len(e.Errors))
-	for i, f := range e.Errors {
+	errs := e.Errors[:min(len(e.Errors), MaxErrors)]
+	out := make([]FieldError, len(errs))
+	for i, f := range errs {
 		if f.Loc == nil {
 			f.Loc = []any{}
 		}

@@ -176,6 +176,9 @@ func checkEcho(t *testing.T, plan string, ve *problem.ValidationError) {
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
 		t.Fatalf("%s: %v in %s", plan, err, w.Body)
 	}
+	if len(body.Detail) > problem.MaxErrors {
+		t.Fatalf("%s: %d errors written", plan, len(body.Detail))
+	}
 	maxMsg := len("Value error, ") + problem.MaxInput + len("…")
 	for _, d := range body.Detail {
 		if len(d.Msg) > maxMsg {

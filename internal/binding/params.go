@@ -140,6 +140,9 @@ func (p *param) bind(r *http.Request, q url.Values, v reflect.Value, errs *probl
 	if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() != reflect.Uint8 && !reflect.PointerTo(fv.Type()).Implements(textUnmarshalerType) {
 		s := reflect.MakeSlice(fv.Type(), len(vals), len(vals))
 		for i, str := range vals {
+			if full(errs) {
+				break
+			}
 			if fe := p.parse(str, s.Index(i)); fe != nil {
 				fe.Loc = []any{p.in, p.name, i}
 				errs.Errors = append(errs.Errors, *fe)
