@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 )
 
 // HTTPError is an error with an HTTP status and a detail for the client,
@@ -96,29 +95,20 @@ func (e *ValidationError) Err() error {
 	return e
 }
 
-// wire returns the errors as the 422 body lists them: never null, and
-// each loc a list, as the OpenAPI document promises.
+// wire returns the errors as the 422 body lists them: never null, each
+// loc a list, as the OpenAPI document promises, at most MaxErrors of
+// them, and each input cut as Echo cuts it, whoever built the error.
 func (e *ValidationError) wire() []FieldError {
-	out := make([]FieldError, len(e.Errors))
-	for i, f := range e.Errors {
+	errs := e.Errors[:min(len(e.Errors), MaxErrors)]
+	out := make([]FieldError, len(errs))
+	for i, f := range errs {
 		if f.Loc == nil {
 			f.Loc = []any{}
 		}
+		f.Input = Echo(f.Input)
 		out[i] = f
 	}
 	return out
-}
-
-// MaxInput is how many bytes of a refused input an error echoes.
-const MaxInput = 200
-
-// Truncate shortens an input echoed in an error to MaxInput bytes and an
-// ellipsis, so that an error body never repeats a large request.
-func Truncate(s string) string {
-	if len(s) <= MaxInput {
-		return s
-	}
-	return strings.ToValidUTF8(s[:MaxInput], "") + "…"
 }
 
 // Invalid returns a ValidationError with a single entry.

@@ -149,6 +149,9 @@ func (o *object) decode(raw []byte, v reflect.Value, loc []any, errs *problem.Va
 		}
 		slices.Sort(extra) // in a stable order, not the map's
 		for _, name := range extra {
+			if full(errs) {
+				break
+			}
 			errs.Errors = append(errs.Errors, problem.FieldError{Type: "extra_forbidden", Loc: appendLoc(loc, name),
 				Msg: "Extra inputs are not permitted", Input: rawInput(props[name])})
 		}
@@ -182,6 +185,9 @@ func (f *field) decode(raw json.RawMessage, fv reflect.Value, loc []any, errs *p
 		}
 		s := reflect.MakeSlice(target.Type(), len(items), len(items))
 		for i, item := range items {
+			if full(errs) {
+				break
+			}
 			f.elem.decode(item, s.Index(i), appendLoc(loc, i), errs, nil)
 		}
 		target.Set(s)
@@ -216,7 +222,8 @@ func decodeError(err error, t reflect.Type, loc []any, raw json.RawMessage) prob
 		}
 		return typeError(t, loc, rawInput(raw))
 	}
-	return problem.FieldError{Type: "value_error", Loc: loc, Input: rawInput(raw), Msg: "Value error, " + err.Error()}
+	// A type's own decoder may quote the whole input in its error (time.Time does).
+	return problem.FieldError{Type: "value_error", Loc: loc, Input: rawInput(raw), Msg: "Value error, " + problem.Truncate(err.Error())}
 }
 
 func isInt(t reflect.Type) bool {

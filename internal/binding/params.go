@@ -140,6 +140,9 @@ func (p *param) bind(r *http.Request, q url.Values, v reflect.Value, errs *probl
 	if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() != reflect.Uint8 && !reflect.PointerTo(fv.Type()).Implements(textUnmarshalerType) {
 		s := reflect.MakeSlice(fv.Type(), len(vals), len(vals))
 		for i, str := range vals {
+			if full(errs) {
+				break
+			}
 			if fe := p.parse(str, s.Index(i)); fe != nil {
 				fe.Loc = []any{p.in, p.name, i}
 				errs.Errors = append(errs.Errors, *fe)
@@ -169,7 +172,8 @@ func parserFor(t reflect.Type) (func(string, reflect.Value) *problem.FieldError,
 	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
 		return func(s string, v reflect.Value) *problem.FieldError {
 			if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-				return &problem.FieldError{Type: "value_error", Msg: "Value error, " + err.Error(), Input: s}
+				// The type's error may quote the whole input.
+				return &problem.FieldError{Type: "value_error", Msg: "Value error, " + problem.Truncate(err.Error()), Input: s}
 			}
 			return nil
 		}, nil
