@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // Order is the input of the tests of request bodies: a required string
@@ -44,13 +45,13 @@ func ordersApp(t *testing.T) *orders {
 		o.calls.Add(1)
 		return in, nil
 	})
-	o.srv = serve(t, app)
+	o.srv = testkit.Serve(t, app)
 	return o
 }
 
-func (o *orders) post(t *testing.T, body string, header ...string) response {
+func (o *orders) post(t *testing.T, body string, header ...string) testkit.Response {
 	t.Helper()
-	return call(t, o.srv, "POST", "/orders", body, header...)
+	return testkit.Do(t, o.srv, "POST", "/orders", body, header...)
 }
 
 // Text that is not UTF-8 is malformed JSON, like a syntax error, and never
@@ -82,7 +83,7 @@ func TestBodyNotUTF8(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := o.calls.Load()
-			o.post(t, c.body).expect(t, c.status, c.want)
+			o.post(t, c.body).Expect(t, c.status, c.want)
 			if reached := o.calls.Load() > before; reached != (c.status == http.StatusOK) {
 				t.Errorf("the handler ran: %v", reached)
 			}
@@ -131,11 +132,11 @@ func TestBodyCharsetAndEncoding(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			before := o.calls.Load()
 			r := o.post(t, c.body, c.header...)
-			r.expect(t, c.status, c.want)
-			if got := r.header.Get("Content-Type"); got != "application/json" {
+			r.Expect(t, c.status, c.want)
+			if got := r.Header.Get("Content-Type"); got != "application/json" {
 				t.Errorf("Content-Type %q", got)
 			}
-			if got := r.header.Get("Accept-Encoding"); got != c.acceptEncoding {
+			if got := r.Header.Get("Accept-Encoding"); got != c.acceptEncoding {
 				t.Errorf("Accept-Encoding %q, want %q", got, c.acceptEncoding)
 			}
 			if reached := o.calls.Load() > before; reached != (c.status == http.StatusOK) {
@@ -177,7 +178,7 @@ func TestBodyEchoIsBounded(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o.post(t, c.body).expect(t, http.StatusUnprocessableEntity, c.want)
+			o.post(t, c.body).Expect(t, http.StatusUnprocessableEntity, c.want)
 		})
 	}
 }
@@ -195,7 +196,7 @@ func patternErrors(n int, input string) string {
 func TestBodyPastTheLimit(t *testing.T) {
 	o := ordersApp(t)
 	body := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
-	o.post(t, body).expect(t, http.StatusRequestEntityTooLarge, `{"detail":"Request body is too large"}`)
+	o.post(t, body).Expect(t, http.StatusRequestEntityTooLarge, `{"detail":"Request body is too large"}`)
 
 	pr, write := pipeBody(body)
 	go write()
@@ -226,5 +227,5 @@ func TestBodyErrorsAreBounded(t *testing.T) {
 		entries[i] = `{"type":"model_attributes_type","loc":["body","lines",` + strconv.Itoa(i) +
 			`],"msg":"Input should be a valid dictionary or object to extract fields from","input":1}`
 	}
-	o.post(t, body).expect(t, http.StatusUnprocessableEntity, `{"detail":[`+strings.Join(entries, ",")+`]}`)
+	o.post(t, body).Expect(t, http.StatusUnprocessableEntity, `{"detail":[`+strings.Join(entries, ",")+`]}`)
 }
