@@ -26,7 +26,10 @@ type HandlerFunc func(ctx context.Context, c *Conn) error
 
 // ServeHTTP serves the event stream of the resource named by the last
 // element of the request path, so that one Manager can be mounted at
-// /ws/{resource}. An unknown resource is a 404.
+// /ws/{resource}. An unknown resource is a 404. A request that is not a
+// WebSocket handshake is refused with 405 (a method other than GET), 426
+// (no upgrade asked for) or 400 (a version other than 13, a bad key), and
+// one from a foreign origin with 403; every refusal is {"detail": ...}.
 //
 // The client receives every event of the resource from the moment it
 // connects. The query may hold since=SEQ, to resume after the event SEQ
@@ -37,6 +40,9 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := m.resource(path.Base(r.URL.Path))
 	if res == nil {
 		problem.Text(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	if !m.admit(w, r) {
 		return
 	}
 	q, err := binding.Query(r)
@@ -77,6 +83,9 @@ func (m *Manager) Handler(group string, h HandlerFunc) http.Handler {
 		panic("ws: Handler needs a group name and a HandlerFunc")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !m.admit(w, r) {
+			return
+		}
 		c := m.open(w, r, endpoint{group: group})
 		if c == nil {
 			return
@@ -188,9 +197,25 @@ type endpoint struct {
 	resume bool
 }
 
-// open runs the checks that come before the upgrade, upgrades and
-// registers the connection, and starts its goroutines. It returns nil
-// when it has refused the request, having written the response.
+// admit checks that r is a WebSocket handshake from an allowed origin,
+// and otherwise writes the refusal and reports false. A malformed
+// handshake is a bad request; a foreign origin counts as refused.
+func (m *Manager) admit(w http.ResponseWriter, r *http.Request) bool {
+	if err := checkHandshake(r); err != nil {
+		problem.Write(w, r, m.log, err)
+		return false
+	}
+	if err := m.checkOrigin(r); err != nil {
+		m.refuse(w, r, err)
+		return false
+	}
+	return true
+}
+
+// open runs the checks that come before the upgrade and after admit,
+// upgrades and registers the connection, and starts its goroutines. It
+// returns nil when it has refused the request, having written the
+// response.
 func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Conn {
 	if err := m.reserve(); err != nil {
 		m.refuse(w, r, err)
@@ -216,8 +241,8 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 			m.connected(c, ep)
 		}
 	}}
-	// Accept checks the Origin (403) and the handshake (426), and writes
-	// the response itself when it refuses.
+	// admit has checked what Accept would refuse: it fails now only when
+	// the connection cannot be taken over.
 	wsc, err := websocket.Accept(u, r, &m.accept)
 	switch {
 	case err != nil && !registered:

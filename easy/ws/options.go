@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"slices"
 	"time"
 
@@ -127,11 +128,17 @@ func MaxConnections(n int) Option {
 
 // AllowedOrigins lets browsers on other origins connect. Each pattern is
 // matched against the Origin header's host, or against scheme://host when
-// it contains "://", with path.Match ("*.example.com"). The pattern "*"
-// allows every origin. By default only the request's own host may connect;
-// a foreign Origin is refused with 403 before the upgrade. Requests
-// without an Origin header (non-browser clients) are always allowed.
+// it contains "://", with path.Match ("*.example.com"), in any case. The
+// pattern "*" allows every origin. By default only the request's own host
+// may connect; a foreign Origin is refused before the upgrade with 403
+// {"detail":"Origin not allowed"}. Requests without an Origin header
+// (non-browser clients) are always allowed. A malformed pattern panics.
 func AllowedOrigins(patterns ...string) Option {
+	for _, p := range patterns {
+		if _, err := path.Match(p, ""); err != nil {
+			panic(fmt.Sprintf("ws: AllowedOrigins(%q): %v", p, err))
+		}
+	}
 	return func(c *config) { c.origins = slices.Clone(patterns) }
 }
 
