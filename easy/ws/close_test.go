@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -145,6 +147,75 @@ func TestMaxConnectionsRefusesWith503(t *testing.T) {
 	if got := m.Stats().Refused; got != 1 {
 		t.Fatalf("Refused = %d, want 1", got)
 	}
+}
+
+// One client address may hold MaxConnectionsPerIP connections of the
+// Manager's MaxConnections: one more is refused with 429 before the
+// upgrade, while another address still gets in, and a closed connection
+// frees its address's slot.
+func TestMaxConnectionsPerIPRefusesWith429(t *testing.T) {
+	m, _, srv := newServer(t, ws.MaxConnectionsPerIP(3))
+	var last *websocket.Conn
+	for range 3 {
+		last = dialReady(t, wsURL(srv, "/ws/items"))
+	}
+
+	req, _ := http.NewRequest("GET", wsURL(srv, "/ws/items"), nil)
+	res, err := http.DefaultClient.Do(withHandshake(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 429 || string(body) != `{"detail":"Too many connections from this address"}` ||
+		res.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("the 4th connection from 127.0.0.1 got %d %v %s, want 429 in JSON", res.StatusCode, res.Header, body)
+	}
+	if got := m.Stats().Refused; got != 1 {
+		t.Fatalf("Refused = %d, want 1", got)
+	}
+
+	// The loopback's IPv6 address is another client.
+	others := 0
+	if ln, err := net.Listen("tcp6", "[::1]:0"); err == nil {
+		srv6 := httptest.NewUnstartedServer(srv.Config.Handler)
+		srv6.Listener = ln
+		srv6.Start()
+		t.Cleanup(srv6.Close)
+		dialReady(t, wsURL(srv6, "/ws/items"))
+		others++
+	} else {
+		t.Logf("no IPv6 loopback (%v): one address only", err)
+	}
+
+	last.Close(websocket.StatusNormalClosure, "")
+	eventually(t, "the connection is gone", func() bool { return m.Count() == 2+others })
+	dialReady(t, wsURL(srv, "/ws/items"))
+}
+
+func TestClientAddrGroupsIPv6By64(t *testing.T) {
+	for _, tc := range []struct{ remote, want string }{
+		{"192.0.2.7:51234", "192.0.2.7"},
+		{"192.0.2.7", "192.0.2.7"}, // as a proxy's middleware may leave it
+		{"[::ffff:192.0.2.7]:80", "192.0.2.7"},
+		{"[2001:db8:1:2:aaaa::1]:443", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:bbbb::9]:443", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:3::1]:443", "2001:db8:1:3::/64"},
+		{"[fe80::1%eth0]:80", "fe80::/64"},
+		{"@", ""}, // a Unix socket: no cap
+		{"", ""},
+	} {
+		if got := ws.ClientAddr(tc.remote); got != tc.want {
+			t.Errorf("ClientAddr(%q) = %q, want %q", tc.remote, got, tc.want)
+		}
+	}
+}
+
+// withHandshake makes req a valid WebSocket handshake.
+func withHandshake(req *http.Request) *http.Request {
+	req.URL.Scheme = "http"
+	req.Header = handshake.Clone()
+	return req
 }
 
 func TestCloseCodes(t *testing.T) {

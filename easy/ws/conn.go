@@ -34,6 +34,7 @@ type Conn struct {
 	principal   any
 	scope       *query.Filter // the rows of its resource it may see; nil: every row
 	remoteAddr  string
+	addr        string // what its slot counts against; see Manager.reserve
 	connectedAt time.Time
 
 	// ctx ends when the connection starts to close; closeWith cancels it

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"strconv"
@@ -217,7 +218,8 @@ func (m *Manager) admit(w http.ResponseWriter, r *http.Request) bool {
 // returns nil when it has refused the request, having written the
 // response.
 func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Conn {
-	if err := m.reserve(); err != nil {
+	addr, err := m.reserve(r)
+	if err != nil {
 		m.refuse(w, r, err)
 		return nil
 	}
@@ -227,12 +229,12 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 		scope, err = ep.res.scope(ctx)
 	}
 	if err != nil {
-		m.slots.Add(-1)
+		m.unreserve(addr)
 		m.refuse(w, r, err)
 		return nil
 	}
 	c := newConn(m, ep.group, principal, r)
-	c.scope = scope
+	c.scope, c.addr = scope, addr
 	registered := false
 	u := &upgrader{ResponseWriter: w, upgrade: func() {
 		// This runs as Accept writes the 101, so a client whose handshake
@@ -246,7 +248,7 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 	wsc, err := websocket.Accept(u, r, &m.accept)
 	switch {
 	case err != nil && !registered:
-		m.slots.Add(-1)
+		m.unreserve(addr)
 		m.stats.refused.Add(1)
 		m.log.Debug("ws: upgrade refused", "remote", r.RemoteAddr, "error", err)
 		return nil
@@ -260,7 +262,7 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 	sock := u.conn // a copy: a pointer into u would keep the request and its response alive
 	c.sock.Store(&sock)
 	if !registered {
-		m.slots.Add(-1)
+		m.unreserve(addr)
 		wsc.Close(websocket.StatusGoingAway, "server shutting down")
 		return nil
 	}
@@ -285,16 +287,65 @@ func (m *Manager) connected(c *Conn, ep endpoint) {
 	}
 }
 
-// reserve takes a connection slot, or returns the 503 that refuses one.
-func (m *Manager) reserve() error {
+// reserve takes a connection slot for the client of r, or returns the
+// error that refuses one: 503 when the Manager is full or shutting down,
+// 429 when the client's address holds its share already. It returns the
+// address the slot counts against ("" for none), for unreserve.
+func (m *Manager) reserve(r *http.Request) (addr string, err error) {
 	if m.ctx.Err() != nil {
-		return problem.New(http.StatusServiceUnavailable, "Server is shutting down")
+		return "", problem.New(http.StatusServiceUnavailable, "Server is shutting down")
 	}
 	if n := m.slots.Add(1); m.cfg.maxConns > 0 && n > int64(m.cfg.maxConns) {
 		m.slots.Add(-1)
-		return problem.New(http.StatusServiceUnavailable, "Too many connections")
+		return "", problem.New(http.StatusServiceUnavailable, "Too many connections")
 	}
-	return nil
+	if m.cfg.maxConnsPerIP == 0 {
+		return "", nil
+	}
+	if addr = clientAddr(r.RemoteAddr); addr == "" {
+		return "", nil
+	}
+	m.addrMu.Lock()
+	defer m.addrMu.Unlock()
+	if m.perAddr[addr] >= m.cfg.maxConnsPerIP {
+		m.slots.Add(-1)
+		return "", problem.New(http.StatusTooManyRequests, "Too many connections from this address")
+	}
+	m.perAddr[addr]++
+	return addr, nil
+}
+
+// unreserve gives back a slot that reserve took.
+func (m *Manager) unreserve(addr string) {
+	m.slots.Add(-1)
+	if addr == "" {
+		return
+	}
+	m.addrMu.Lock()
+	defer m.addrMu.Unlock()
+	if m.perAddr[addr]--; m.perAddr[addr] <= 0 {
+		delete(m.perAddr, addr)
+	}
+}
+
+// clientAddr names the client of a connection for MaxConnectionsPerIP:
+// its IPv4 address, or the /64 network of its IPv6 address, which one
+// host usually has whole. It returns "" for an address that is no IP
+// (a Unix socket), which no cap applies to.
+func clientAddr(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote // no port, as some proxies' middleware leave it
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return ""
+	}
+	if ip = ip.Unmap(); ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.WithZone("").Prefix(64)
+	return p.String()
 }
 
 // authenticate runs the Authenticate hook: the context that the row
@@ -335,7 +386,7 @@ func (m *Manager) release(c *Conn, res *resource) {
 	}
 	code := c.wait()
 	m.unregister(c)
-	m.slots.Add(-1)
+	m.unreserve(c.addr)
 	if fn := m.cfg.onDisconnect; fn != nil {
 		func() {
 			defer m.recoverConn(c, nil)

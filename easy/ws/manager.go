@@ -51,6 +51,9 @@ type Manager struct {
 	slots  atomic.Int64 // connections open or being opened
 	nextID atomic.Uint64
 	stats  counters
+
+	addrMu  sync.Mutex
+	perAddr map[string]int // slots taken by each client address; see reserve
 }
 
 type counters struct {
@@ -67,7 +70,7 @@ type Stats struct {
 	BytesSent       uint64 // bytes of those messages
 	DroppedSlow     uint64 // connections closed with 1013 because their queue was full
 	RateLimited     uint64 // connections closed with 1008 for sending too fast
-	Refused         uint64 // requests refused before the upgrade
+	Refused         uint64 // handshakes refused: too many connections, a foreign origin, failed authentication
 
 	// With a broker (ShareVia):
 	BrokerLag        time.Duration // from append to delivery here, of the last event read
@@ -93,6 +96,7 @@ func NewManager(opts ...Option) *Manager {
 		resources: make(map[string]*resource),
 		conns:     make(map[string]*Conn),
 		groups:    make(map[string]map[*Conn]struct{}),
+		perAddr:   make(map[string]int),
 	}
 	m.accept.CompressionMode = cfg.compression
 	m.accept.InsecureSkipVerify = true // checkOrigin has checked it, to refuse in JSON

@@ -23,6 +23,7 @@ type config struct {
 	rate          float64
 	burst         int
 	maxConns      int
+	maxConnsPerIP int
 	origins       []string
 	compression   websocket.CompressionMode
 	historySize   int
@@ -47,6 +48,7 @@ func defaultConfig() config {
 		rate:          20,
 		burst:         40,
 		maxConns:      10000,
+		maxConnsPerIP: 100,
 		historySize:   1024,
 		sendQueue:     256,
 		snapshotLimit: 1000,
@@ -123,6 +125,23 @@ func MaxConnections(n int) Option {
 			panic(fmt.Sprintf("ws: MaxConnections(%d): negative", n))
 		}
 		c.maxConns = n
+	}
+}
+
+// MaxConnectionsPerIP sets how many connections one client address may
+// have open at once, so that one client cannot take every slot of
+// MaxConnections; one more is refused with 429 {"detail":"Too many
+// connections from this address"} before the upgrade. An IPv6 address
+// counts by its /64 network. The address is the request's RemoteAddr:
+// behind a reverse proxy, set it from the proxy's header (chi's
+// middleware.RealIP) or every client shares the proxy's. Zero means no
+// limit. The default is 100.
+func MaxConnectionsPerIP(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			panic(fmt.Sprintf("ws: MaxConnectionsPerIP(%d): negative", n))
+		}
+		c.maxConnsPerIP = n
 	}
 }
 
