@@ -233,10 +233,17 @@ func TestClientRetriesWhileItsAddressIsFull(t *testing.T) {
 	s := newStore(m)
 	m.AddResource("items", s)
 	t.Cleanup(func() { m.Shutdown(context.Background()) })
-	server := newRestartable(t, m)
+	server := newRestartable(t, forwarded(m))
+	client := http.Header{"X-Forwarded-For": {"192.0.2.1"}}
+	block := func() *websocket.Conn {
+		c := dial(t, server.url(), func(o *websocket.DialOptions) { o.HTTPHeader = client })
+		send(t, c, `{"type":"ping"}`)
+		expect(t, c, `{"type":"pong"}`)
+		return c
+	}
 
-	blocker := dialReady(t, server.url())
-	_, err := ws.Dial(context.Background(), server.url())
+	blocker := block()
+	_, err := ws.Dial(context.Background(), server.url(), ws.DialHeader(client))
 	var he *ws.HandshakeError
 	if !errors.As(err, &he) || he.Status != http.StatusTooManyRequests {
 		t.Fatalf("Dial = %v, want a 429 HandshakeError", err)
@@ -244,13 +251,13 @@ func TestClientRetriesWhileItsAddressIsFull(t *testing.T) {
 	blocker.Close(websocket.StatusNormalClosure, "")
 	eventually(t, "the slot is free", func() bool { return m.Count() == 0 })
 
-	c := dialClient(t, server.url(), ws.DialBackoff(200*time.Millisecond, 400*time.Millisecond))
+	c := dialClient(t, server.url(), ws.DialHeader(client), ws.DialBackoff(200*time.Millisecond, 400*time.Millisecond))
 	s.create("apple", 1)
 	expectEvent(t, c, ws.TypeCreate, m.Seq("items"))
 	server.stop()
-	server.start(m)
+	server.start(forwarded(m))
 	eventually(t, "the dropped connection is gone", func() bool { return m.Count() == 0 })
-	blocker = dialReady(t, server.url()) // while c waits to reconnect
+	blocker = block()                                                            // while c waits to reconnect
 	eventually(t, "c is refused", func() bool { return m.Stats().Refused >= 2 }) // Dial's, then c's
 	s.create("pear", 2)
 	blocker.Close(websocket.StatusNormalClosure, "")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -151,17 +150,28 @@ func TestMaxConnectionsRefusesWith503(t *testing.T) {
 
 // One client address may hold MaxConnectionsPerIP connections of the
 // Manager's MaxConnections: one more is refused with 429 before the
-// upgrade, while another address still gets in, and a closed connection
-// frees its address's slot.
+// upgrade, while other addresses still get in, and a closed connection
+// frees its address's slot. The server takes the client's address from
+// X-Forwarded-For, as behind a proxy (chi's middleware.RealIP); a client
+// on the loopback itself is not capped.
 func TestMaxConnectionsPerIPRefusesWith429(t *testing.T) {
-	m, _, srv := newServer(t, ws.MaxConnectionsPerIP(3))
-	var last *websocket.Conn
-	for range 3 {
-		last = dialReady(t, wsURL(srv, "/ws/items"))
+	m := ws.NewManager(quiet, ws.MaxConnectionsPerIP(3))
+	m.AddResource("items", newStore(m))
+	srv := httptest.NewServer(forwarded(m))
+	t.Cleanup(func() { m.Shutdown(context.Background()); srv.Close() })
+	url := wsURL(srv, "/ws/items")
+	from := func(ip string) func(*websocket.DialOptions) {
+		return func(o *websocket.DialOptions) { o.HTTPHeader = http.Header{"X-Forwarded-For": {ip}} }
 	}
 
-	req, _ := http.NewRequest("GET", wsURL(srv, "/ws/items"), nil)
-	res, err := http.DefaultClient.Do(withHandshake(req))
+	var last *websocket.Conn
+	for range 3 {
+		last = dial(t, url, from("192.0.2.1"))
+	}
+	req, _ := http.NewRequest("GET", url, nil)
+	req = withHandshake(req)
+	req.Header.Set("X-Forwarded-For", "192.0.2.1")
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,28 +179,26 @@ func TestMaxConnectionsPerIPRefusesWith429(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 429 || string(body) != `{"detail":"Too many connections from this address"}` ||
 		res.Header.Get("Content-Type") != "application/json" {
-		t.Fatalf("the 4th connection from 127.0.0.1 got %d %v %s, want 429 in JSON", res.StatusCode, res.Header, body)
+		t.Fatalf("the 4th connection from 192.0.2.1 got %d %v %s, want 429 in JSON", res.StatusCode, res.Header, body)
 	}
 	if got := m.Stats().Refused; got != 1 {
 		t.Fatalf("Refused = %d, want 1", got)
 	}
 
-	// The loopback's IPv6 address is another client.
-	others := 0
-	if ln, err := net.Listen("tcp6", "[::1]:0"); err == nil {
-		srv6 := httptest.NewUnstartedServer(srv.Config.Handler)
-		srv6.Listener = ln
-		srv6.Start()
-		t.Cleanup(srv6.Close)
-		dialReady(t, wsURL(srv6, "/ws/items"))
-		others++
-	} else {
-		t.Logf("no IPv6 loopback (%v): one address only", err)
+	dial(t, url, from("192.0.2.2"))            // another client
+	dial(t, url, from("2001:db8:0:1::1"))      // IPv6 counts by /64:
+	dial(t, url, from("2001:db8:0:1::2"))      // these three are one client,
+	dial(t, url, from("2001:db8:0:1:ffff::3")) // and
+	if status, _ := refusal(t, url, http.Header{"X-Forwarded-For": {"2001:db8:0:1::4"}}); status != 429 {
+		t.Fatalf("a 4th connection from 2001:db8:0:1::/64 got %d, want 429", status)
+	}
+	for range 4 {
+		dial(t, url) // 127.0.0.1: the machine itself
 	}
 
 	last.Close(websocket.StatusNormalClosure, "")
-	eventually(t, "the connection is gone", func() bool { return m.Count() == 2+others })
-	dialReady(t, wsURL(srv, "/ws/items"))
+	eventually(t, "the connection is gone", func() bool { return m.Count() == 2+1+3+4 })
+	dial(t, url, from("192.0.2.1"))
 }
 
 func TestClientAddrGroupsIPv6By64(t *testing.T) {
@@ -204,11 +212,25 @@ func TestClientAddrGroupsIPv6By64(t *testing.T) {
 		{"[fe80::1%eth0]:80", "fe80::/64"},
 		{"@", ""}, // a Unix socket: no cap
 		{"", ""},
+		{"127.0.0.1:80", ""}, // the machine itself: no cap
+		{"127.9.9.9:80", ""},
+		{"[::1]:80", ""},
 	} {
 		if got := ws.ClientAddr(tc.remote); got != tc.want {
 			t.Errorf("ClientAddr(%q) = %q, want %q", tc.remote, got, tc.want)
 		}
 	}
+}
+
+// forwarded takes the client's address from X-Forwarded-For, as a
+// middleware does behind a reverse proxy.
+func forwarded(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ip := r.Header.Get("X-Forwarded-For"); ip != "" {
+			r.RemoteAddr = ip
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // withHandshake makes req a valid WebSocket handshake.

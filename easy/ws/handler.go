@@ -330,15 +330,17 @@ func (m *Manager) unreserve(addr string) {
 
 // clientAddr names the client of a connection for MaxConnectionsPerIP:
 // its IPv4 address, or the /64 network of its IPv6 address, which one
-// host usually has whole. It returns "" for an address that is no IP
-// (a Unix socket), which no cap applies to.
+// host usually has whole. It returns "" for no cap: for an address that
+// is no IP (a Unix socket), and for a loopback address, which is the
+// machine itself: a reverse proxy on the same host, say, whose clients
+// would otherwise share its one address.
 func clientAddr(remote string) string {
 	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
 		host = remote // no port, as some proxies' middleware leave it
 	}
 	ip, err := netip.ParseAddr(host)
-	if err != nil {
+	if err != nil || ip.IsLoopback() {
 		return ""
 	}
 	if ip = ip.Unmap(); ip.Is4() {

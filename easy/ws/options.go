@@ -133,9 +133,10 @@ func MaxConnections(n int) Option {
 // MaxConnections; one more is refused with 429 {"detail":"Too many
 // connections from this address"} before the upgrade. An IPv6 address
 // counts by its /64 network. The address is the request's RemoteAddr:
-// behind a reverse proxy, set it from the proxy's header (chi's
-// middleware.RealIP) or every client shares the proxy's. Zero means no
-// limit. The default is 100.
+// behind a reverse proxy on another host, set it from the proxy's header
+// (chi's middleware.RealIP), or every client shares the proxy's. Loopback
+// addresses are not capped: a client there is the machine itself, such
+// as a proxy on the same host. Zero means no limit. The default is 100.
 func MaxConnectionsPerIP(n int) Option {
 	return func(c *config) {
 		if n < 0 {
