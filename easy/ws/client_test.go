@@ -257,8 +257,9 @@ func TestClientRetriesWhileItsAddressIsFull(t *testing.T) {
 	server.stop()
 	server.start(forwarded(m))
 	eventually(t, "the dropped connection is gone", func() bool { return m.Count() == 0 })
-	blocker = block()                                                            // while c waits to reconnect
-	eventually(t, "c is refused", func() bool { return m.Stats().Refused >= 2 }) // Dial's, then c's
+	blocker = block() // while c waits to reconnect
+	// Dial's refusal, then c's.
+	eventually(t, "c is refused", func() bool { return m.Stats().Refused >= 2 })
 	s.create("pear", 2)
 	blocker.Close(websocket.StatusNormalClosure, "")
 	expectEvent(t, c, ws.TypeCreate, m.Seq("items"))
