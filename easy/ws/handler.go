@@ -146,12 +146,20 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 	}
 	undo := res.hold(c)
 	initial, seq, held, err := res.snapshot(c, f, limit)
-	if err != nil {
+	switch {
+	case err != nil:
 		undo()
 		if c.ctx.Err() == nil {
 			m.log.Error("ws: snapshot failed", "resource", res.name, "conn", c.id, "error", err)
 			c.enqueue(errorMessage("snapshot failed"))
 		}
+		return
+	case len(initial) > m.cfg.sendBytes:
+		// It could never be queued: say why, rather than close as if the
+		// client were slow.
+		undo()
+		c.enqueue(errorMessage(fmt.Sprintf("snapshot of %d bytes exceeds the send queue of %d bytes: ask for fewer rows (limit) or narrow the filter",
+			len(initial), m.cfg.sendBytes)))
 		return
 	}
 	res.subscribe(c, f, seq, initial, held)

@@ -28,6 +28,8 @@ type config struct {
 	compression   websocket.CompressionMode
 	historySize   int
 	sendQueue     int
+	sendBytes     int
+	closeTimeout  time.Duration
 	snapshotLimit int
 	logger        *slog.Logger // nil: the App's under Watch, else slog.Default()
 	authenticate  func(*http.Request) (context.Context, any, error)
@@ -51,6 +53,8 @@ func defaultConfig() config {
 		maxConnsPerIP: 100,
 		historySize:   1024,
 		sendQueue:     256,
+		sendBytes:     1 << 20,
+		closeTimeout:  5 * time.Second,
 		snapshotLimit: 1000,
 		prefix:        "/ws",
 	}
@@ -182,14 +186,46 @@ func HistorySize(n int) Option {
 }
 
 // SendQueue sets how many messages may wait to be written to one
-// connection. A connection whose queue is full is too slow to follow and
-// is closed with 1013; nobody else waits for it. The default is 256.
+// connection (see also SendQueueBytes). A connection whose queue is full
+// is too slow to follow and is closed with 1013; nobody else waits for
+// it. The default is 256.
 func SendQueue(n int) Option {
 	return func(c *config) {
 		if n < 1 {
 			panic(fmt.Sprintf("ws: SendQueue(%d): must be at least 1", n))
 		}
 		c.sendQueue = n
+	}
+}
+
+// SendQueueBytes sets how many bytes of messages may wait to be written
+// to one connection, the messages of a subscribe's answer included. A
+// connection whose client falls that far behind is closed with 1013 at
+// once (a message larger than this gets through when nothing else waits
+// to be written, and a snapshot larger than this is refused with an error
+// message). It bounds the memory a client that reads nothing can hold on
+// the server. The default is 1 MiB.
+func SendQueueBytes(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			panic(fmt.Sprintf("ws: SendQueueBytes(%d): must be at least 1", n))
+		}
+		c.sendBytes = n
+	}
+}
+
+// CloseTimeout bounds how long a connection the server closes without
+// flushing its queue (for a limit: 1008, 1009, 1013; an error: 1011; a
+// shutdown: 1001) has to take its close frame, before its socket is
+// dropped. A client that reads nothing never takes it, and would
+// otherwise hold its connection until the write timeout passed. The
+// default is 5 seconds.
+func CloseTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			panic(fmt.Sprintf("ws: CloseTimeout(%v): must be positive", d))
+		}
+		c.closeTimeout = d
 	}
 }
 
