@@ -144,8 +144,16 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 	if limit == 0 {
 		limit = m.cfg.snapshotLimit
 	}
+	// A connection reads one snapshot at a time, as it handles its
+	// messages in order; the Manager reads at most MaxSnapshots at once,
+	// and a subscribe waits for its turn.
+	select {
+	case m.snapshots <- struct{}{}:
+	case <-c.ctx.Done():
+		return
+	}
 	undo := res.hold(c)
-	initial, seq, held, err := res.snapshot(c, f, limit)
+	initial, seq, held, err := m.readSnapshot(c, res, f, limit)
 	switch {
 	case err != nil:
 		undo()
@@ -163,6 +171,13 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 		return
 	}
 	res.subscribe(c, f, seq, initial, held)
+}
+
+// readSnapshot reads a snapshot for c in the turn subscribe took, and
+// gives the turn back, also when the Source panics.
+func (m *Manager) readSnapshot(c *Conn, res *resource, f Filter, limit int) ([]byte, uint64, map[string]struct{}, error) {
+	defer func() { <-m.snapshots }()
+	return res.snapshot(c, f, limit)
 }
 
 // parseQuery reads since and filter from the query of a resource endpoint.

@@ -48,6 +48,8 @@ type Manager struct {
 	conns  map[string]*Conn
 	groups map[string]map[*Conn]struct{}
 
+	snapshots chan struct{} // a token per snapshot being read; see MaxSnapshots
+
 	slots  atomic.Int64 // connections open or being opened
 	nextID atomic.Uint64
 	stats  counters
@@ -97,6 +99,7 @@ func NewManager(opts ...Option) *Manager {
 		conns:     make(map[string]*Conn),
 		groups:    make(map[string]map[*Conn]struct{}),
 		perAddr:   make(map[string]int),
+		snapshots: make(chan struct{}, cfg.maxSnapshots),
 	}
 	m.accept.CompressionMode = cfg.compression
 	m.accept.InsecureSkipVerify = true // checkOrigin has checked it, to refuse in JSON

@@ -256,6 +256,7 @@ func TestSetupMistakesPanic(t *testing.T) {
 		{"rate that is not a number", func() { ws.NewManager(ws.RateLimit(math.NaN(), 1)) }, "ws: RateLimit(NaN, 1): need a rate >= 0 and a burst >= 1"},
 		{"nil broker", func() { ws.NewManager(ws.ShareVia(nil)) }, "ws: ShareVia(nil)"},
 		{"send queue of zero bytes", func() { ws.NewManager(ws.SendQueueBytes(0)) }, "ws: SendQueueBytes(0): must be at least 1"},
+		{"no snapshots", func() { ws.NewManager(ws.MaxSnapshots(0)) }, "ws: MaxSnapshots(0): must be at least 1"},
 		{"close timeout of zero", func() { ws.NewManager(ws.CloseTimeout(0)) }, "ws: CloseTimeout(0s): must be positive"},
 		{"negative connections per address", func() { ws.NewManager(ws.MaxConnectionsPerIP(-1)) }, "ws: MaxConnectionsPerIP(-1): negative"},
 		{"malformed origin pattern", func() { ws.NewManager(ws.AllowedOrigins("*.ex[ample")) }, `ws: AllowedOrigins("*.ex[ample"): syntax error in pattern`},

@@ -31,6 +31,7 @@ type config struct {
 	sendBytes     int
 	closeTimeout  time.Duration
 	snapshotLimit int
+	maxSnapshots  int
 	logger        *slog.Logger // nil: the App's under Watch, else slog.Default()
 	authenticate  func(*http.Request) (context.Context, any, error)
 	policies      []modelPolicy
@@ -56,6 +57,7 @@ func defaultConfig() config {
 		sendBytes:     1 << 20,
 		closeTimeout:  5 * time.Second,
 		snapshotLimit: 1000,
+		maxSnapshots:  4,
 		prefix:        "/ws",
 	}
 }
@@ -237,6 +239,20 @@ func SnapshotLimit(n int) Option {
 			panic(fmt.Sprintf("ws: SnapshotLimit(%d): must be at least 1", n))
 		}
 		c.snapshotLimit = n
+	}
+}
+
+// MaxSnapshots sets how many snapshots (the answers to subscribe) the
+// Manager reads from the database at once; a subscribe beyond that waits
+// until one is done, so that subscribers cannot take every database
+// connection and CPU from the writers. A connection has one snapshot read
+// at a time, as it handles its messages in order. The default is 4.
+func MaxSnapshots(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			panic(fmt.Sprintf("ws: MaxSnapshots(%d): must be at least 1", n))
+		}
+		c.maxSnapshots = n
 	}
 }
 
