@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"runtime"
 	"slices"
 	"time"
 
@@ -57,7 +58,7 @@ func defaultConfig() config {
 		sendBytes:     1 << 20,
 		closeTimeout:  5 * time.Second,
 		snapshotLimit: 1000,
-		maxSnapshots:  4,
+		maxSnapshots:  max(1, runtime.GOMAXPROCS(0)/2),
 		prefix:        "/ws",
 	}
 }
@@ -246,7 +247,10 @@ func SnapshotLimit(n int) Option {
 // Manager reads from the database at once; a subscribe beyond that waits
 // until one is done, so that subscribers cannot take every database
 // connection and CPU from the writers. A connection has one snapshot read
-// at a time, as it handles its messages in order. The default is 4.
+// at a time, as it handles its messages in order. The default is half of
+// GOMAXPROCS, at least 1: reading and encoding rows is work for a CPU,
+// and more snapshots at once than that slow the writes down without
+// answering subscribes any sooner.
 func MaxSnapshots(n int) Option {
 	return func(c *config) {
 		if n < 1 {
