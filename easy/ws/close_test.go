@@ -215,6 +215,7 @@ func TestClientAddrGroupsIPv6By64(t *testing.T) {
 		{"127.0.0.1:80", ""}, // the machine itself: no cap
 		{"127.9.9.9:80", ""},
 		{"[::1]:80", ""},
+		{"[::ffff:127.0.0.1]:80", ""},
 	} {
 		if got := ws.ClientAddr(tc.remote); got != tc.want {
 			t.Errorf("ClientAddr(%q) = %q, want %q", tc.remote, got, tc.want)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"path"
 	"strconv"
@@ -221,21 +220,6 @@ type endpoint struct {
 	resume bool
 }
 
-// admit checks that r is a WebSocket handshake from an allowed origin,
-// and otherwise writes the refusal and reports false. A malformed
-// handshake is a bad request; a foreign origin counts as refused.
-func (m *Manager) admit(w http.ResponseWriter, r *http.Request) bool {
-	if err := checkHandshake(r); err != nil {
-		problem.Write(w, r, m.log, err)
-		return false
-	}
-	if err := m.checkOrigin(r); err != nil {
-		m.refuse(w, r, err)
-		return false
-	}
-	return true
-}
-
 // open runs the checks that come before the upgrade and after admit,
 // upgrades and registers the connection, and starts its goroutines. It
 // returns nil when it has refused the request, having written the
@@ -308,98 +292,6 @@ func (m *Manager) connected(c *Conn, ep endpoint) {
 	default:
 		ep.res.follow(c, ep.filter)
 	}
-}
-
-// reserve takes a connection slot for the client of r, or returns the
-// error that refuses one: 503 when the Manager is full or shutting down,
-// 429 when the client's address holds its share already. It returns the
-// address the slot counts against ("" for none), for unreserve.
-func (m *Manager) reserve(r *http.Request) (addr string, err error) {
-	if m.ctx.Err() != nil {
-		return "", problem.New(http.StatusServiceUnavailable, "Server is shutting down")
-	}
-	if n := m.slots.Add(1); m.cfg.maxConns > 0 && n > int64(m.cfg.maxConns) {
-		m.slots.Add(-1)
-		return "", problem.New(http.StatusServiceUnavailable, "Too many connections")
-	}
-	if m.cfg.maxConnsPerIP == 0 {
-		return "", nil
-	}
-	if addr = clientAddr(r.RemoteAddr); addr == "" {
-		return "", nil
-	}
-	m.addrMu.Lock()
-	defer m.addrMu.Unlock()
-	if m.perAddr[addr] >= m.cfg.maxConnsPerIP {
-		m.slots.Add(-1)
-		return "", problem.New(http.StatusTooManyRequests, "Too many connections from this address")
-	}
-	m.perAddr[addr]++
-	return addr, nil
-}
-
-// unreserve gives back a slot that reserve took.
-func (m *Manager) unreserve(addr string) {
-	m.slots.Add(-1)
-	if addr == "" {
-		return
-	}
-	m.addrMu.Lock()
-	defer m.addrMu.Unlock()
-	if m.perAddr[addr]--; m.perAddr[addr] <= 0 {
-		delete(m.perAddr, addr)
-	}
-}
-
-// clientAddr names the client of a connection for MaxConnectionsPerIP:
-// its IPv4 address, or the /64 network of its IPv6 address, which one
-// host usually has whole. It returns "" for no cap: for an address that
-// is no IP (a Unix socket), and for a loopback address, which is the
-// machine itself: a reverse proxy on the same host, say, whose clients
-// would otherwise share its one address.
-func clientAddr(remote string) string {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote // no port, as some proxies' middleware leave it
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil || ip.IsLoopback() {
-		return ""
-	}
-	if ip = ip.Unmap(); ip.Is4() {
-		return ip.String()
-	}
-	p, _ := ip.WithZone("").Prefix(64)
-	return p.String()
-}
-
-// authenticate runs the Authenticate hook: the context that the row
-// policies read and the principal. An error that carries no status of its
-// own is a 403 that does not show its text.
-func (m *Manager) authenticate(r *http.Request) (context.Context, any, error) {
-	if m.cfg.authenticate == nil {
-		return r.Context(), nil, nil
-	}
-	ctx, p, err := m.cfg.authenticate(r)
-	if err == nil {
-		return ctx, p, nil
-	}
-	return nil, nil, m.hide(r, "authentication", err)
-}
-
-// hide turns an error without a status of its own into a 403 that does
-// not show its text, logging it.
-func (m *Manager) hide(r *http.Request, what string, err error) error {
-	if problem.Status(err) == http.StatusInternalServerError {
-		m.log.Debug("ws: "+what+" failed", "remote", r.RemoteAddr, "error", err)
-		return problem.New(http.StatusForbidden, "Forbidden")
-	}
-	return err
-}
-
-func (m *Manager) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	m.stats.refused.Add(1)
-	problem.Write(w, r, m.log, err)
 }
 
 // release runs when the goroutine serving c returns: it closes c if
