@@ -36,7 +36,7 @@ func TestDocSamples(t *testing.T) {
 }
 
 // TestDocReferences checks that what the docs' prose names of the API,
-// such as `easy.WithDB` in a table of options or `crud.Router.BeforeList`,
+// such as `easy.DB` in a table of options or `crud.Router.BeforeList`,
 // exists.
 func TestDocReferences(t *testing.T) {
 	c := newDocChecker(t)

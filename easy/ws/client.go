@@ -266,7 +266,8 @@ func (c *Client) run(conn *websocket.Conn) {
 }
 
 // reconnect dials until it succeeds, the client is closed, or the server
-// refuses the request (a 4xx); it returns nil in the last two cases.
+// refuses the request (a 4xx other than 429, which says to come back
+// later); it returns nil in the last two cases.
 func (c *Client) reconnect() *websocket.Conn {
 	for attempt := 0; ; attempt++ {
 		d := min(c.cfg.minBackoff<<min(attempt, 16), c.cfg.maxBackoff)
@@ -283,7 +284,7 @@ func (c *Client) reconnect() *websocket.Conn {
 				conn.CloseNow()
 			}
 			return nil
-		case errors.As(err, &refused) && refused.Status >= 400 && refused.Status < 500:
+		case errors.As(err, &refused) && refused.Status >= 400 && refused.Status < 500 && refused.Status != http.StatusTooManyRequests:
 			c.fail(err)
 			return nil
 		case err != nil:
@@ -370,7 +371,8 @@ func (c *Client) fail(err error) {
 // HandshakeError is returned by Dial, and by Client.Next once the client
 // has stopped, when the server refused the WebSocket handshake with an
 // HTTP status: 403 for a foreign origin or failed authentication, 503 when
-// it is full. The client does not retry a 4xx.
+// it is full, 429 when the client's address has too many connections. The
+// client does not retry a 4xx other than 429.
 type HandshakeError struct {
 	Status int   // the HTTP status of the refusal
 	Err    error // coder/websocket's error

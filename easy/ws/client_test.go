@@ -225,6 +225,49 @@ func TestClientStopsWhenTheServerRefusesIt(t *testing.T) {
 	}
 }
 
+// A 429 (the client's address holds its share of connections) says to
+// come back later: Dial reports it, and a client that is reconnecting
+// keeps trying until a slot is free, then resumes.
+func TestClientRetriesWhileItsAddressIsFull(t *testing.T) {
+	m := ws.NewManager(quiet, ws.MaxConnectionsPerIP(1))
+	s := newStore(m)
+	m.AddResource("items", s)
+	t.Cleanup(func() { m.Shutdown(context.Background()) })
+	server := newRestartable(t, forwarded(m))
+	client := http.Header{"X-Forwarded-For": {"192.0.2.1"}}
+	block := func() *websocket.Conn {
+		c := dial(t, server.url(), func(o *websocket.DialOptions) { o.HTTPHeader = client })
+		send(t, c, `{"type":"ping"}`)
+		expect(t, c, `{"type":"pong"}`)
+		return c
+	}
+
+	blocker := block()
+	_, err := ws.Dial(context.Background(), server.url(), ws.DialHeader(client))
+	var he *ws.HandshakeError
+	if !errors.As(err, &he) || he.Status != http.StatusTooManyRequests {
+		t.Fatalf("Dial = %v, want a 429 HandshakeError", err)
+	}
+	blocker.Close(websocket.StatusNormalClosure, "")
+	eventually(t, "the slot is free", func() bool { return m.Count() == 0 })
+
+	c := dialClient(t, server.url(), ws.DialHeader(client), ws.DialBackoff(200*time.Millisecond, 400*time.Millisecond))
+	s.create("apple", 1)
+	expectEvent(t, c, ws.TypeCreate, m.Seq("items"))
+	server.stop()
+	server.start(forwarded(m))
+	eventually(t, "the dropped connection is gone", func() bool { return m.Count() == 0 })
+	blocker = block() // while c waits to reconnect
+	// Dial's refusal, then c's.
+	eventually(t, "c is refused", func() bool { return m.Stats().Refused >= 2 })
+	s.create("pear", 2)
+	blocker.Close(websocket.StatusNormalClosure, "")
+	expectEvent(t, c, ws.TypeCreate, m.Seq("items"))
+	if err := c.Err(); err != nil {
+		t.Fatalf("Err() = %v, want nil: the client goes on", err)
+	}
+}
+
 func TestClientStopsWhenClosedForPolicy(t *testing.T) {
 	_, _, srv := newServer(t, ws.Authenticate(func(*http.Request) (any, error) {
 		return session{time.Now().Add(50 * time.Millisecond)}, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -48,7 +49,6 @@ func TestRefusedBeforeUpgrade(t *testing.T) {
 		return nil, errors.New("secret reason that must not leak")
 	})
 	m, _, srv := newServer(t, auth)
-	host := strings.TrimPrefix(srv.URL, "http://")
 	origin := func(o string) http.Header { return http.Header{"Origin": {o}} }
 
 	for _, tc := range []struct {
@@ -57,8 +57,7 @@ func TestRefusedBeforeUpgrade(t *testing.T) {
 		status     int
 		body       string
 	}{
-		{"foreign origin", "/ws/items?token=good", origin("http://evil.example"), 403,
-			fmt.Sprintf("request Origin %q is not authorized for Host %q\n", "evil.example", host)},
+		{"foreign origin", "/ws/items?token=good", origin("http://evil.example"), 403, `{"detail":"Origin not allowed"}`},
 		{"failed authentication", "/ws/items?token=bad", nil, 403, `{"detail":"Forbidden"}`},
 		{"authentication error with a status", "/ws/items?token=expired", nil, 401, `{"detail":"token expired"}`},
 		{"authentication store down", "/ws/items?token=db-down", nil, 503, `{"detail":"Service Unavailable"}`},
@@ -147,6 +146,99 @@ func TestMaxConnectionsRefusesWith503(t *testing.T) {
 	if got := m.Stats().Refused; got != 1 {
 		t.Fatalf("Refused = %d, want 1", got)
 	}
+}
+
+// One client address may hold MaxConnectionsPerIP connections of the
+// Manager's MaxConnections: one more is refused with 429 before the
+// upgrade, while other addresses still get in, and a closed connection
+// frees its address's slot. The server takes the client's address from
+// X-Forwarded-For, as behind a proxy (chi's middleware.RealIP); a client
+// on the loopback itself is not capped.
+func TestMaxConnectionsPerIPRefusesWith429(t *testing.T) {
+	m := ws.NewManager(quiet, ws.MaxConnectionsPerIP(3))
+	m.AddResource("items", newStore(m))
+	srv := httptest.NewServer(forwarded(m))
+	t.Cleanup(func() { m.Shutdown(context.Background()); srv.Close() })
+	url := wsURL(srv, "/ws/items")
+	from := func(ip string) func(*websocket.DialOptions) {
+		return func(o *websocket.DialOptions) { o.HTTPHeader = http.Header{"X-Forwarded-For": {ip}} }
+	}
+
+	var last *websocket.Conn
+	for range 3 {
+		last = dial(t, url, from("192.0.2.1"))
+	}
+	req, _ := http.NewRequest("GET", url, nil)
+	req = withHandshake(req)
+	req.Header.Set("X-Forwarded-For", "192.0.2.1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 429 || string(body) != `{"detail":"Too many connections from this address"}` ||
+		res.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("the 4th connection from 192.0.2.1 got %d %v %s, want 429 in JSON", res.StatusCode, res.Header, body)
+	}
+	if got := m.Stats().Refused; got != 1 {
+		t.Fatalf("Refused = %d, want 1", got)
+	}
+
+	dial(t, url, from("192.0.2.2"))            // another client
+	dial(t, url, from("2001:db8:0:1::1"))      // IPv6 counts by /64:
+	dial(t, url, from("2001:db8:0:1::2"))      // these three are one client,
+	dial(t, url, from("2001:db8:0:1:ffff::3")) // and
+	if status, _ := refusal(t, url, http.Header{"X-Forwarded-For": {"2001:db8:0:1::4"}}); status != 429 {
+		t.Fatalf("a 4th connection from 2001:db8:0:1::/64 got %d, want 429", status)
+	}
+	for range 4 {
+		dial(t, url) // 127.0.0.1: the machine itself
+	}
+
+	last.Close(websocket.StatusNormalClosure, "")
+	eventually(t, "the connection is gone", func() bool { return m.Count() == 2+1+3+4 })
+	dial(t, url, from("192.0.2.1"))
+}
+
+func TestClientAddrGroupsIPv6By64(t *testing.T) {
+	for _, tc := range []struct{ remote, want string }{
+		{"192.0.2.7:51234", "192.0.2.7"},
+		{"192.0.2.7", "192.0.2.7"}, // as a proxy's middleware may leave it
+		{"[::ffff:192.0.2.7]:80", "192.0.2.7"},
+		{"[2001:db8:1:2:aaaa::1]:443", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:bbbb::9]:443", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:3::1]:443", "2001:db8:1:3::/64"},
+		{"[fe80::1%eth0]:80", "fe80::/64"},
+		{"@", ""}, // a Unix socket: no cap
+		{"", ""},
+		{"127.0.0.1:80", ""}, // the machine itself: no cap
+		{"127.9.9.9:80", ""},
+		{"[::1]:80", ""},
+		{"[::ffff:127.0.0.1]:80", ""},
+	} {
+		if got := ws.ClientAddr(tc.remote); got != tc.want {
+			t.Errorf("ClientAddr(%q) = %q, want %q", tc.remote, got, tc.want)
+		}
+	}
+}
+
+// forwarded takes the client's address from X-Forwarded-For, as a
+// middleware does behind a reverse proxy.
+func forwarded(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ip := r.Header.Get("X-Forwarded-For"); ip != "" {
+			r.RemoteAddr = ip
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// withHandshake makes req a valid WebSocket handshake.
+func withHandshake(req *http.Request) *http.Request {
+	req.URL.Scheme = "http"
+	req.Header = handshake.Clone()
+	return req
 }
 
 func TestCloseCodes(t *testing.T) {

@@ -19,11 +19,13 @@ import (
 )
 
 // Conn is one open WebSocket connection of a Manager. Every message to it
-// goes through a bounded send queue that one writer goroutine empties, so
-// sending never blocks: a connection whose queue is full is closed with
-// 1013. The writer runs only while there is something to write (messages,
-// a heartbeat, the close), so an idle connection has no goroutine for it.
-// Its methods are safe for concurrent use, except Read.
+// goes through a send queue that one writer goroutine empties, so sending
+// never blocks. The queue is bounded in messages (SendQueue) and in bytes
+// (SendQueueBytes): a connection whose queue is full has a client that
+// does not keep up, and is closed with 1013 at once. The writer runs only
+// while there is something to write (messages, a heartbeat, the close),
+// so an idle connection has no goroutine for it. Its methods are safe for
+// concurrent use, except Read.
 type Conn struct {
 	m           *Manager
 	ws          *websocket.Conn
@@ -34,6 +36,7 @@ type Conn struct {
 	principal   any
 	scope       *query.Filter // the rows of its resource it may see; nil: every row
 	remoteAddr  string
+	addr        string // what its slot counts against; see Manager.reserve
 	connectedAt time.Time
 
 	// ctx ends when the connection starts to close; closeWith cancels it
@@ -43,13 +46,17 @@ type Conn struct {
 	closeOnce   sync.Once
 	closeCode   websocket.StatusCode
 	closeReason string
-	flush       bool // write what is queued before the close frame
+	flush       bool        // write what is queued before the close frame
+	closeTimer  *time.Timer // drops the socket of a close without flush that takes too long
 
 	// The send queue: enqueueItem appends to pending and starts the
 	// writer unless it runs, which takes everything at once. It is
 	// allocated as it fills, so that an idle connection costs nothing for
 	// it. Items taken but not yet written (inflight) count against the
-	// limit. See kick for the writer's life.
+	// limit, and so do the bytes of every message until the writer hands
+	// it to the socket (queued: added under qmu, taken off by the writer
+	// as it starts to write the message). See kick for the writer's life.
+	queued   atomic.Int64
 	qmu      sync.Mutex
 	pending  []outbound
 	inflight int
@@ -73,6 +80,15 @@ type Conn struct {
 type outbound struct {
 	msg  []byte
 	msgs [][]byte
+}
+
+// size is the bytes of o's messages.
+func (o outbound) size() int64 {
+	n := len(o.msg)
+	for _, m := range o.msgs {
+		n += len(m)
+	}
+	return int64(n)
 }
 
 // newConn returns a connection that is not yet upgraded; open sets ws.
@@ -111,13 +127,19 @@ func (c *Conn) RemoteAddr() string { return c.remoteAddr }
 // ConnectedAt returns when the connection was opened.
 func (c *Conn) ConnectedAt() time.Time { return c.connectedAt }
 
+// Queued returns the bytes of the messages queued to the connection and
+// not yet written to its socket: how far its client is behind. It stays
+// within SendQueueBytes, but for a single message larger than that, which
+// is let through when the writer has nothing else waiting.
+func (c *Conn) Queued() int { return int(c.queued.Load()) }
+
 // Context returns a context that ends when the connection starts to close.
 func (c *Conn) Context() context.Context { return c.ctx }
 
 // Send queues msg to be written to the client as a text message and
 // returns at once; msg must not be changed afterwards. It returns ErrClosed
-// when the connection is closing, and when the queue is full, in which
-// case it closes the connection with 1013.
+// when the connection is closing, and when the queue is full (see Conn),
+// in which case it closes the connection with 1013.
 func (c *Conn) Send(msg []byte) error {
 	if !c.enqueue(msg) {
 		return ErrClosed
@@ -203,10 +225,17 @@ func (c *Conn) readFailed(err error) {
 
 // closeWith starts closing the connection; the first call decides the
 // code. It reports whether it was the first. A writer does the closing.
+// A close without flush (a limit, an error, a shutdown) is given
+// CloseTimeout to get its close frame through: a client that reads
+// nothing, whose socket is full, would otherwise hold the writer until
+// the write timeout and the close handshake's own timeouts had passed.
 func (c *Conn) closeWith(code websocket.StatusCode, reason string, flush bool) bool {
 	first := false
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeReason, c.flush = code, reason, flush
+		if !flush {
+			c.closeTimer = time.AfterFunc(c.m.cfg.closeTimeout, c.drop)
+		}
 		first = true
 		c.cancel()
 	})
@@ -225,17 +254,24 @@ func (c *Conn) enqueue(msg []byte) bool {
 
 // enqueueItem hands o to the writer without waiting. A full queue means
 // the client does not keep up: the connection is closed with 1013, and
-// only this connection pays for it.
+// only this connection pays for it. An item larger than SendQueueBytes
+// gets through when nothing waits for the writer (it may be writing), so
+// that one large message can reach a client that keeps up.
 func (c *Conn) enqueueItem(o outbound) bool {
 	select {
 	case <-c.ctx.Done():
 		return false
 	default:
 	}
+	size, limit := o.size(), int64(c.m.cfg.sendBytes)
 	c.qmu.Lock()
-	full := len(c.pending)+c.inflight >= c.m.cfg.sendQueue
+	queued := c.queued.Load()
+	full := len(c.pending)+c.inflight >= c.m.cfg.sendQueue ||
+		size <= limit && queued+size > limit ||
+		size > limit && queued > 0
 	if !full {
 		c.pending = append(c.pending, o)
+		c.queued.Add(size)
 		c.kick()
 	}
 	c.qmu.Unlock()
@@ -360,6 +396,9 @@ func (c *Conn) wait() websocket.StatusCode {
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
+	if c.closeTimer != nil {
+		c.closeTimer.Stop()
+	}
 	return c.closeCode
 }
 
@@ -409,12 +448,15 @@ func (c *Conn) finish() {
 }
 
 // writeItem writes the messages of o, and stops early when the connection
-// starts to close without a flush.
+// starts to close without a flush. A message stops counting as queued as
+// it is handed to the socket: a client that has read it must not find it
+// still counted.
 func (c *Conn) writeItem(o outbound) error {
 	if o.msg != nil {
 		if c.ctx.Err() != nil && !c.flush {
 			return nil
 		}
+		c.queued.Add(-int64(len(o.msg)))
 		if err := c.write(o.msg); err != nil {
 			return err
 		}
@@ -423,6 +465,7 @@ func (c *Conn) writeItem(o outbound) error {
 		if c.ctx.Err() != nil && !c.flush {
 			return nil
 		}
+		c.queued.Add(-int64(len(msg)))
 		if err := c.write(msg); err != nil {
 			return err
 		}

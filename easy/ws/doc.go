@@ -63,9 +63,11 @@
 //
 // Close codes: 1000 normal, 1001 shutdown, 1008 rate limit or expired
 // authorisation, 1009 message too big, 1011 internal error, 1013 a client
-// too slow to follow. A foreign Origin or a failed authentication is
-// refused with 403 before the upgrade, and a connection over the limit
-// with 503.
+// too slow to follow (its send queue holds SendQueueBytes). Refusals
+// before the upgrade are JSON, {"detail": ...}: 405, 426 or 400 for a
+// request that is no WebSocket handshake, 403 for a foreign Origin or a
+// failed authentication, 429 for a client address over
+// MaxConnectionsPerIP, 503 for a connection over MaxConnections.
 //
 // # Several instances
 //
@@ -84,6 +86,10 @@
 // them to the connections. Events of change capture are encoded when first
 // sent, on that goroutine; with nobody following the resource, Publish
 // marks them handed out itself and nothing is woken.
+//
+// A subscribe is answered on the connection's reader goroutine, so a
+// connection reads one snapshot at a time; MaxSnapshots bounds how many
+// the Manager reads at once.
 //
 // Each connection has a bounded send queue, allocated as it fills; a
 // reader goroutine, started by the HTTP handler, which returns once the

@@ -7,3 +7,6 @@ func SetMaxHeld(n int) (restore func()) {
 	maxHeld = n
 	return func() { maxHeld = old }
 }
+
+// ClientAddr is what MaxConnectionsPerIP counts a connection against.
+var ClientAddr = clientAddr

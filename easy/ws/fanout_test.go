@@ -235,7 +235,7 @@ func dialStuck(t testing.TB, url string) *websocket.Conn {
 func TestSlowConsumerIsClosedWith1013WhileOthersGetEveryEvent(t *testing.T) {
 	var mu sync.Mutex
 	codes := make(map[string]websocket.StatusCode)
-	m := ws.NewManager(quiet, ws.SendQueue(32), ws.WriteTimeout(30*time.Second),
+	m := ws.NewManager(quiet, ws.SendQueue(32), ws.WriteTimeout(30*time.Second), ws.CloseTimeout(30*time.Second),
 		ws.OnDisconnect(func(c *ws.Conn, code websocket.StatusCode) {
 			mu.Lock()
 			codes[c.ID()] = code
@@ -358,7 +358,7 @@ func TestSlowConsumerDoesNotHoldUpWritesThroughTheAPI(t *testing.T) {
 	app.Include(easy.CRUDRouter[Product]())
 	// A queue deep enough that the reading client, which the POSTs do not
 	// wait for, never falls that far behind; the stuck one fills it.
-	m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(256), ws.WriteTimeout(30*time.Second))
+	m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(256), ws.WriteTimeout(30*time.Second), ws.CloseTimeout(30*time.Second))
 	m.Watch(app, Product{})
 	srv := serveSmallBuffers(app)
 	t.Cleanup(func() { app.Close(context.Background()); srv.Close() })

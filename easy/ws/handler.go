@@ -26,7 +26,10 @@ type HandlerFunc func(ctx context.Context, c *Conn) error
 
 // ServeHTTP serves the event stream of the resource named by the last
 // element of the request path, so that one Manager can be mounted at
-// /ws/{resource}. An unknown resource is a 404.
+// /ws/{resource}. An unknown resource is a 404. A request that is not a
+// WebSocket handshake is refused with 405 (a method other than GET), 426
+// (no upgrade asked for) or 400 (a version other than 13, a bad key), and
+// one from a foreign origin with 403; every refusal is {"detail": ...}.
 //
 // The client receives every event of the resource from the moment it
 // connects. The query may hold since=SEQ, to resume after the event SEQ
@@ -37,6 +40,9 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := m.resource(path.Base(r.URL.Path))
 	if res == nil {
 		problem.Text(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	if !m.admit(w, r) {
 		return
 	}
 	q, err := binding.Query(r)
@@ -77,6 +83,9 @@ func (m *Manager) Handler(group string, h HandlerFunc) http.Handler {
 		panic("ws: Handler needs a group name and a HandlerFunc")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !m.admit(w, r) {
+			return
+		}
 		c := m.open(w, r, endpoint{group: group})
 		if c == nil {
 			return
@@ -134,17 +143,40 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 	if limit == 0 {
 		limit = m.cfg.snapshotLimit
 	}
+	// A connection reads one snapshot at a time, as it handles its
+	// messages in order; the Manager reads at most MaxSnapshots at once,
+	// and a subscribe waits for its turn.
+	select {
+	case m.snapshots <- struct{}{}:
+	case <-c.ctx.Done():
+		return
+	}
 	undo := res.hold(c)
-	initial, seq, held, err := res.snapshot(c, f, limit)
-	if err != nil {
+	initial, seq, held, err := m.readSnapshot(c, res, f, limit)
+	switch {
+	case err != nil:
 		undo()
 		if c.ctx.Err() == nil {
 			m.log.Error("ws: snapshot failed", "resource", res.name, "conn", c.id, "error", err)
 			c.enqueue(errorMessage("snapshot failed"))
 		}
 		return
+	case len(initial) > m.cfg.sendBytes:
+		// It could never be queued: say why, rather than close as if the
+		// client were slow.
+		undo()
+		c.enqueue(errorMessage(fmt.Sprintf("snapshot of %d bytes exceeds the send queue of %d bytes: ask for fewer rows (limit) or narrow the filter",
+			len(initial), m.cfg.sendBytes)))
+		return
 	}
 	res.subscribe(c, f, seq, initial, held)
+}
+
+// readSnapshot reads a snapshot for c in the turn subscribe took, and
+// gives the turn back, also when the Source panics.
+func (m *Manager) readSnapshot(c *Conn, res *resource, f Filter, limit int) ([]byte, uint64, map[string]struct{}, error) {
+	defer func() { <-m.snapshots }()
+	return res.snapshot(c, f, limit)
 }
 
 // parseQuery reads since and filter from the query of a resource endpoint.
@@ -188,11 +220,13 @@ type endpoint struct {
 	resume bool
 }
 
-// open runs the checks that come before the upgrade, upgrades and
-// registers the connection, and starts its goroutines. It returns nil
-// when it has refused the request, having written the response.
+// open runs the checks that come before the upgrade and after admit,
+// upgrades and registers the connection, and starts its goroutines. It
+// returns nil when it has refused the request, having written the
+// response.
 func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Conn {
-	if err := m.reserve(); err != nil {
+	addr, err := m.reserve(r)
+	if err != nil {
 		m.refuse(w, r, err)
 		return nil
 	}
@@ -202,12 +236,12 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 		scope, err = ep.res.scope(ctx)
 	}
 	if err != nil {
-		m.slots.Add(-1)
+		m.unreserve(addr)
 		m.refuse(w, r, err)
 		return nil
 	}
 	c := newConn(m, ep.group, principal, r)
-	c.scope = scope
+	c.scope, c.addr = scope, addr
 	registered := false
 	u := &upgrader{ResponseWriter: w, upgrade: func() {
 		// This runs as Accept writes the 101, so a client whose handshake
@@ -216,12 +250,12 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 			m.connected(c, ep)
 		}
 	}}
-	// Accept checks the Origin (403) and the handshake (426), and writes
-	// the response itself when it refuses.
+	// admit has checked what Accept would refuse: it fails now only when
+	// the connection cannot be taken over.
 	wsc, err := websocket.Accept(u, r, &m.accept)
 	switch {
 	case err != nil && !registered:
-		m.slots.Add(-1)
+		m.unreserve(addr)
 		m.stats.refused.Add(1)
 		m.log.Debug("ws: upgrade refused", "remote", r.RemoteAddr, "error", err)
 		return nil
@@ -235,7 +269,7 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 	sock := u.conn // a copy: a pointer into u would keep the request and its response alive
 	c.sock.Store(&sock)
 	if !registered {
-		m.slots.Add(-1)
+		m.unreserve(addr)
 		wsc.Close(websocket.StatusGoingAway, "server shutting down")
 		return nil
 	}
@@ -260,47 +294,6 @@ func (m *Manager) connected(c *Conn, ep endpoint) {
 	}
 }
 
-// reserve takes a connection slot, or returns the 503 that refuses one.
-func (m *Manager) reserve() error {
-	if m.ctx.Err() != nil {
-		return problem.New(http.StatusServiceUnavailable, "Server is shutting down")
-	}
-	if n := m.slots.Add(1); m.cfg.maxConns > 0 && n > int64(m.cfg.maxConns) {
-		m.slots.Add(-1)
-		return problem.New(http.StatusServiceUnavailable, "Too many connections")
-	}
-	return nil
-}
-
-// authenticate runs the Authenticate hook: the context that the row
-// policies read and the principal. An error that carries no status of its
-// own is a 403 that does not show its text.
-func (m *Manager) authenticate(r *http.Request) (context.Context, any, error) {
-	if m.cfg.authenticate == nil {
-		return r.Context(), nil, nil
-	}
-	ctx, p, err := m.cfg.authenticate(r)
-	if err == nil {
-		return ctx, p, nil
-	}
-	return nil, nil, m.hide(r, "authentication", err)
-}
-
-// hide turns an error without a status of its own into a 403 that does
-// not show its text, logging it.
-func (m *Manager) hide(r *http.Request, what string, err error) error {
-	if problem.Status(err) == http.StatusInternalServerError {
-		m.log.Debug("ws: "+what+" failed", "remote", r.RemoteAddr, "error", err)
-		return problem.New(http.StatusForbidden, "Forbidden")
-	}
-	return err
-}
-
-func (m *Manager) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	m.stats.refused.Add(1)
-	problem.Write(w, r, m.log, err)
-}
-
 // release runs when the goroutine serving c returns: it closes c if
 // nothing has yet, waits until the socket is closed, and forgets c.
 func (m *Manager) release(c *Conn, res *resource) {
@@ -310,7 +303,7 @@ func (m *Manager) release(c *Conn, res *resource) {
 	}
 	code := c.wait()
 	m.unregister(c)
-	m.slots.Add(-1)
+	m.unreserve(c.addr)
 	if fn := m.cfg.onDisconnect; fn != nil {
 		func() {
 			defer m.recoverConn(c, nil)

@@ -27,9 +27,10 @@ var ErrUnknownConn = errors.New("ws: no open connection with that ID")
 // of each resource, and closes everything on Shutdown. An application has
 // one; its zero value is not usable, call NewManager.
 type Manager struct {
-	cfg    config
-	accept websocket.AcceptOptions
-	log    *slog.Logger
+	cfg       config
+	accept    websocket.AcceptOptions
+	anyOrigin bool // AllowedOrigins("*")
+	log       *slog.Logger
 
 	// ctx ends at Shutdown, which stops the fan-out goroutines. wg counts
 	// them and every open connection.
@@ -47,9 +48,14 @@ type Manager struct {
 	conns  map[string]*Conn
 	groups map[string]map[*Conn]struct{}
 
+	snapshots chan struct{} // a token per snapshot being read; see MaxSnapshots
+
 	slots  atomic.Int64 // connections open or being opened
 	nextID atomic.Uint64
 	stats  counters
+
+	addrMu  sync.Mutex
+	perAddr map[string]int // slots taken by each client address; see reserve
 }
 
 type counters struct {
@@ -66,7 +72,7 @@ type Stats struct {
 	BytesSent       uint64 // bytes of those messages
 	DroppedSlow     uint64 // connections closed with 1013 because their queue was full
 	RateLimited     uint64 // connections closed with 1008 for sending too fast
-	Refused         uint64 // requests refused before the upgrade
+	Refused         uint64 // handshakes refused: too many connections, a foreign origin, failed authentication
 
 	// With a broker (ShareVia):
 	BrokerLag        time.Duration // from append to delivery here, of the last event read
@@ -92,13 +98,12 @@ func NewManager(opts ...Option) *Manager {
 		resources: make(map[string]*resource),
 		conns:     make(map[string]*Conn),
 		groups:    make(map[string]map[*Conn]struct{}),
+		perAddr:   make(map[string]int),
+		snapshots: make(chan struct{}, cfg.maxSnapshots),
 	}
 	m.accept.CompressionMode = cfg.compression
-	if slices.Contains(cfg.origins, "*") {
-		m.accept.InsecureSkipVerify = true
-	} else {
-		m.accept.OriginPatterns = cfg.origins
-	}
+	m.accept.InsecureSkipVerify = true // checkOrigin has checked it, to refuse in JSON
+	m.anyOrigin = slices.Contains(cfg.origins, "*")
 	return m
 }
 

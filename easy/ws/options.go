@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
+	"runtime"
 	"slices"
 	"time"
 
@@ -22,11 +24,15 @@ type config struct {
 	rate          float64
 	burst         int
 	maxConns      int
+	maxConnsPerIP int
 	origins       []string
 	compression   websocket.CompressionMode
 	historySize   int
 	sendQueue     int
+	sendBytes     int
+	closeTimeout  time.Duration
 	snapshotLimit int
+	maxSnapshots  int
 	logger        *slog.Logger // nil: the App's under Watch, else slog.Default()
 	authenticate  func(*http.Request) (context.Context, any, error)
 	policies      []modelPolicy
@@ -46,9 +52,13 @@ func defaultConfig() config {
 		rate:          20,
 		burst:         40,
 		maxConns:      10000,
+		maxConnsPerIP: 100,
 		historySize:   1024,
 		sendQueue:     256,
+		sendBytes:     1 << 20,
+		closeTimeout:  5 * time.Second,
 		snapshotLimit: 1000,
+		maxSnapshots:  max(1, runtime.GOMAXPROCS(0)/2),
 		prefix:        "/ws",
 	}
 }
@@ -125,13 +135,37 @@ func MaxConnections(n int) Option {
 	}
 }
 
+// MaxConnectionsPerIP sets how many connections one client address may
+// have open at once, so that one client cannot take every slot of
+// MaxConnections; one more is refused with 429 {"detail":"Too many
+// connections from this address"} before the upgrade. An IPv6 address
+// counts by its /64 network. The address is the request's RemoteAddr:
+// behind a reverse proxy on another host, set it from the proxy's header
+// (chi's middleware.RealIP), or every client shares the proxy's. Loopback
+// addresses are not capped: a client there is the machine itself, such
+// as a proxy on the same host. Zero means no limit. The default is 100.
+func MaxConnectionsPerIP(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			panic(fmt.Sprintf("ws: MaxConnectionsPerIP(%d): negative", n))
+		}
+		c.maxConnsPerIP = n
+	}
+}
+
 // AllowedOrigins lets browsers on other origins connect. Each pattern is
 // matched against the Origin header's host, or against scheme://host when
-// it contains "://", with path.Match ("*.example.com"). The pattern "*"
-// allows every origin. By default only the request's own host may connect;
-// a foreign Origin is refused with 403 before the upgrade. Requests
-// without an Origin header (non-browser clients) are always allowed.
+// it contains "://", with path.Match ("*.example.com"), in any case. The
+// pattern "*" allows every origin. By default only the request's own host
+// may connect; a foreign Origin is refused before the upgrade with 403
+// {"detail":"Origin not allowed"}. Requests without an Origin header
+// (non-browser clients) are always allowed. A malformed pattern panics.
 func AllowedOrigins(patterns ...string) Option {
+	for _, p := range patterns {
+		if _, err := path.Match(p, ""); err != nil {
+			panic(fmt.Sprintf("ws: AllowedOrigins(%q): %v", p, err))
+		}
+	}
 	return func(c *config) { c.origins = slices.Clone(patterns) }
 }
 
@@ -155,14 +189,46 @@ func HistorySize(n int) Option {
 }
 
 // SendQueue sets how many messages may wait to be written to one
-// connection. A connection whose queue is full is too slow to follow and
-// is closed with 1013; nobody else waits for it. The default is 256.
+// connection (see also SendQueueBytes). A connection whose queue is full
+// is too slow to follow and is closed with 1013; nobody else waits for
+// it. The default is 256.
 func SendQueue(n int) Option {
 	return func(c *config) {
 		if n < 1 {
 			panic(fmt.Sprintf("ws: SendQueue(%d): must be at least 1", n))
 		}
 		c.sendQueue = n
+	}
+}
+
+// SendQueueBytes sets how many bytes of messages may wait to be written
+// to one connection, the messages of a subscribe's answer included. A
+// connection whose client falls that far behind is closed with 1013 at
+// once (a message larger than this gets through when nothing else waits
+// to be written, and a snapshot larger than this is refused with an error
+// message). It bounds the memory a client that reads nothing can hold on
+// the server. The default is 1 MiB.
+func SendQueueBytes(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			panic(fmt.Sprintf("ws: SendQueueBytes(%d): must be at least 1", n))
+		}
+		c.sendBytes = n
+	}
+}
+
+// CloseTimeout bounds how long a connection the server closes without
+// flushing its queue (for a limit: 1008, 1009, 1013; an error: 1011; a
+// shutdown: 1001) has to take its close frame, before its socket is
+// dropped. A client that reads nothing never takes it, and would
+// otherwise hold its connection until the write timeout passed. The
+// default is 5 seconds.
+func CloseTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			panic(fmt.Sprintf("ws: CloseTimeout(%v): must be positive", d))
+		}
+		c.closeTimeout = d
 	}
 }
 
@@ -174,6 +240,23 @@ func SnapshotLimit(n int) Option {
 			panic(fmt.Sprintf("ws: SnapshotLimit(%d): must be at least 1", n))
 		}
 		c.snapshotLimit = n
+	}
+}
+
+// MaxSnapshots sets how many snapshots (the answers to subscribe) the
+// Manager reads from the database at once; a subscribe beyond that waits
+// until one is done, so that subscribers cannot take every database
+// connection and CPU from the writers. A connection has one snapshot read
+// at a time, as it handles its messages in order. The default is half of
+// GOMAXPROCS, at least 1: reading and encoding rows is work for a CPU,
+// and more snapshots at once than that slow the writes down without
+// answering subscribes any sooner.
+func MaxSnapshots(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			panic(fmt.Sprintf("ws: MaxSnapshots(%d): must be at least 1", n))
+		}
+		c.maxSnapshots = n
 	}
 }
 

@@ -22,10 +22,13 @@ type Source interface {
 	// client as the detail of an error message.
 	Filter(filter map[string]string) (Filter, error)
 	// Snapshot returns the rows that match f (all rows when f is nil), at
-	// most limit of them, and the seq of the last event they include. It
-	// must hold off commits while it reads and call Manager.Seq inside that
-	// window, so that the rows and the seq agree. Each row needs Key, Row
-	// and Data; Op is not used.
+	// most limit of them, and the seq of the last event they include. The
+	// rows and the seq must agree exactly: call Manager.Seq while no
+	// commit can publish, and read the rows as they were at that moment,
+	// in that window or from a database snapshot taken in it (as Watch's
+	// sources do on PostgreSQL and SQLite in WAL mode, so that writers wait
+	// only while the seq is taken). Each row needs Key, Row and Data; Op is
+	// not used.
 	Snapshot(ctx context.Context, f Filter, limit int) (rows []Change, seq uint64, err error)
 }
 
@@ -70,6 +73,16 @@ type subscription struct {
 	filter Filter // nil: every row
 	after  uint64 // events up to this seq are not sent
 	paused bool   // unsubscribed: no events until the next subscribe
+
+	// A held subscription (see hold) keeps the events after after, up to
+	// SendQueueBytes of their data, rather than route them: which of them
+	// the client gets depends on the snapshot being read. Past that bound,
+	// kept is dropped and overflow set: attach then takes them from the
+	// history.
+	holding   bool
+	kept      []*event
+	keptBytes int
+	overflow  bool
 
 	// held is the set of rows (by id) the client has from this
 	// subscription, when it began with a snapshot and narrows the events
@@ -244,6 +257,7 @@ func (r *resource) restart(evs []*event, seq uint64) {
 	for c, sub := range r.subs {
 		sub.after = seq
 		sub.held = nil
+		sub.kept, sub.overflow = nil, true // what a held one kept may not be continuous either
 		c.enqueue(resetMessage(r.name))
 	}
 }
@@ -275,7 +289,9 @@ func (r *resource) handOut() {
 			continue // published before a broker's restart, which superseded it
 		}
 		for c, sub := range r.subs {
-			if msg := r.route(c, sub, ev); msg != nil {
+			if sub.holding {
+				r.keep(sub, ev)
+			} else if msg := r.route(c, sub, ev); msg != nil {
 				c.enqueue(msg)
 			}
 		}
@@ -283,6 +299,20 @@ func (r *resource) handOut() {
 	}
 	clear(batch)
 	r.spare = batch
+}
+
+// keep keeps ev for a held subscription, within its bound. The caller
+// holds fanMu.
+func (r *resource) keep(sub *subscription, ev *event) {
+	if sub.overflow {
+		return
+	}
+	sub.keptBytes += len(ev.change.Data) + 64 // and the event's own fields
+	if sub.keptBytes > r.m.cfg.sendBytes {
+		sub.kept, sub.overflow = nil, true
+		return
+	}
+	sub.kept = append(sub.kept, ev)
 }
 
 // maxHeld bounds the rows a subscription keeps track of; past it, the
@@ -376,18 +406,16 @@ func (r *resource) subscribe(c *Conn, f Filter, seq uint64, initial []byte, held
 }
 
 // attach replaces c's subscription with sub. Under fanMu, the events up to
-// delivered have already been queued to c or skipped, and the later ones
-// will be handed to it by the fan-out goroutine with sub in force. So
-// queueing first (the initial message, if any) together with the events
-// of the history after sub.after, up to delivered, puts every event after
-// sub.after behind first exactly once.
+// delivered have already been queued to c, kept for it or skipped, and
+// the later ones will be handed to it by the fan-out goroutine with sub in
+// force. So queueing first (the initial message, if any) together with
+// the events after sub.after, up to delivered, puts every event after
+// sub.after behind first exactly once. Those events come from what the
+// held subscription that sub replaces kept, or else from the history.
 func (r *resource) attach(c *Conn, sub *subscription, first []byte) {
 	r.fanMu.Lock()
 	defer r.fanMu.Unlock()
-	r.pubMu.Lock()
-	missed, ok := r.hist.between(sub.after, r.delivered)
-	ok = ok && sub.after <= r.seq.Load()
-	r.pubMu.Unlock()
+	missed, ok := r.missed(r.subs[c], sub.after)
 	if !ok {
 		sub.after = r.delivered
 		sub.held = nil // the client starts again from a fresh snapshot, or not at all
@@ -409,22 +437,52 @@ func (r *resource) attach(c *Conn, sub *subscription, first []byte) {
 	}
 }
 
+// missed returns the events after seq after, up to delivered: those that
+// prev, the subscription being replaced, kept while it was held, when it
+// kept them all, or else those of the history. It reports false when
+// some are no longer there. The caller holds fanMu.
+func (r *resource) missed(prev *subscription, after uint64) ([]*event, bool) {
+	if prev != nil && prev.holding && !prev.overflow && after >= prev.after {
+		i := 0
+		for i < len(prev.kept) && prev.kept[i].seq <= after {
+			i++
+		}
+		return prev.kept[i:], true
+	}
+	r.pubMu.Lock()
+	defer r.pubMu.Unlock()
+	missed, ok := r.hist.between(after, r.delivered)
+	return missed, ok && after <= r.seq.Load()
+}
+
 // hold stops c's events while a snapshot is read for it, so that nothing
 // the snapshot will hold, nor anything after it, reaches c before the
-// initial message (attach then sends what followed the snapshot). The
-// returned function resumes c's previous subscription where it stopped,
-// for when the snapshot fails.
+// initial message: the events are kept for attach, which sends those
+// that followed the snapshot. The snapshot's seq is taken after hold, so
+// it is at least delivered. The returned function resumes c's previous
+// subscription where it stopped, for when the snapshot fails.
 func (r *resource) hold(c *Conn) (undo func()) {
 	r.fanMu.Lock()
 	defer r.fanMu.Unlock()
 	old := r.subs[c]
-	if old == nil || old.paused {
-		return func() {}
+	if old == nil {
+		return func() {} // detached: closing
 	}
-	resumed := *old
-	resumed.after = r.delivered
-	r.subs[c] = &subscription{paused: true}
-	return func() { r.attach(c, &resumed, nil) }
+	held := &subscription{holding: true, after: r.delivered}
+	r.subs[c] = held
+	return func() {
+		if !old.paused {
+			resumed := *old
+			resumed.after = held.after
+			r.attach(c, &resumed, nil)
+			return
+		}
+		r.fanMu.Lock()
+		defer r.fanMu.Unlock()
+		if r.subs[c] == held {
+			r.subs[c] = old
+		}
+	}
 }
 
 // unsubscribe stops events to c until its next subscribe.

@@ -59,11 +59,13 @@ func (m *Manager) Watch(app *easy.App, models ...any) {
 	}
 	db := app.DB()
 	sources := make([]*gormSource, 0, len(models))
+	pin := new(sync.Mutex)
 	for _, model := range models {
 		src, err := newGORMSource(db, m, model)
 		if err != nil {
 			panic("ws: Watch: " + err.Error())
 		}
+		src.pin = pin
 		sources = append(sources, src)
 	}
 	m.useApp(app)
@@ -140,6 +142,10 @@ type gormSource struct {
 	sch     *schema.Schema
 	parser  *query.Parser
 	policy  *query.Policy // nil: every connection sees every row
+
+	pin      *sync.Mutex // shared by the sources of one database; see pinnedRead
+	readOnce sync.Once
+	begin    string // how a read transaction with a snapshot of its own begins; "" for none
 }
 
 // scope returns the rows a connection whose handshake resolved ctx may
@@ -184,40 +190,6 @@ func (s *gormSource) Filter(values map[string]string) (Filter, error) {
 		return nil, err
 	}
 	return f, nil
-}
-
-// Snapshot reads the matching rows while no watched write can commit, and
-// the seq of the last event published so far: the two agree exactly.
-func (s *gormSource) Snapshot(ctx context.Context, f Filter, limit int) ([]Change, uint64, error) {
-	rows := reflect.New(reflect.SliceOf(s.typ))
-	var seq uint64
-	err := s.capture.Exclusive(ctx, func(tx *gorm.DB) error {
-		q := tx.Model(reflect.New(s.typ).Interface())
-		if qf, ok := f.(*query.Filter); ok && qf != nil {
-			q = qf.Apply(q)
-		}
-		order := clause.OrderByColumn{Column: clause.Column{Table: clause.CurrentTable, Name: s.sch.PrioritizedPrimaryField.DBName}}
-		// The seq is taken before the rows are read: with a broker, an event
-		// delivered meanwhile may carry a state the rows already have, and
-		// is sent again after the snapshot, but none is left out.
-		seq = s.m.Seq(s.table)
-		return q.Order(order).Limit(limit).Find(rows.Interface()).Error
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("ws: snapshot of %s: %w", s.table, err)
-	}
-	list := rows.Elem()
-	out := make([]Change, list.Len())
-	for i := range out {
-		row := list.Index(i).Addr()
-		data, err := json.Marshal(row.Interface())
-		if err != nil {
-			return nil, 0, fmt.Errorf("ws: encode %s row: %w", s.table, err)
-		}
-		key, _ := s.sch.PrioritizedPrimaryField.ValueOf(ctx, row.Elem())
-		out[i] = Change{Op: TypeInitial, Key: key, Row: row.Interface(), Data: data}
-	}
-	return out, seq, nil
 }
 
 // currentRows implements rowSource.

@@ -1,0 +1,197 @@
+package ws_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/ws"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
+)
+
+// gatedStore is a store whose snapshots wait at a gate, counting how many
+// are being read at once.
+type gatedStore struct {
+	*store
+	gate          chan struct{} // closed to let the snapshots through
+	reading, peak atomic.Int32
+	reads         atomic.Int32
+}
+
+func (g *gatedStore) Snapshot(ctx context.Context, f ws.Filter, limit int) ([]ws.Change, uint64, error) {
+	n := g.reading.Add(1)
+	defer g.reading.Add(-1)
+	for p := g.peak.Load(); n > p && !g.peak.CompareAndSwap(p, n); p = g.peak.Load() {
+	}
+	g.reads.Add(1)
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return nil, 0, ctx.Err()
+	}
+	return g.store.Snapshot(ctx, f, limit)
+}
+
+// TestSnapshotBudget pins what MaxSnapshots and a connection's order
+// promise: beyond the budget a subscribe waits for its turn (no error,
+// no extra read), and every one is answered in the end; the subscribes of
+// one connection are read one after the other, each answered in order.
+func TestSnapshotBudget(t *testing.T) {
+	m := ws.NewManager(quiet, ws.MaxSnapshots(2), ws.RateLimit(0, 0))
+	g := &gatedStore{store: newStore(m), gate: make(chan struct{})}
+	m.AddResource("items", g)
+	srv := serve(t, m, nil)
+	g.create("apple", 1)
+	g.create("pear", 2)
+
+	const conns = 5
+	cs := make([]*websocket.Conn, conns)
+	for i := range cs {
+		cs[i] = dialReady(t, wsURL(srv, "/ws/items"))
+		send(t, cs[i], `{"type":"subscribe"}`)
+	}
+	// One connection asks twice more, with filters, before any answer.
+	send(t, cs[0], `{"type":"subscribe","filter":{"price__gt":"1"}}`)
+	send(t, cs[0], `{"type":"subscribe","filter":{"name":"apple"}}`)
+
+	eventually(t, "two snapshots are being read", func() bool { return g.reading.Load() == 2 })
+	time.Sleep(100 * time.Millisecond) // the others wait, and are not read meanwhile
+	if n, reads := g.reading.Load(), g.reads.Load(); n != 2 || reads != 2 {
+		t.Fatalf("%d snapshots being read, %d begun, want 2 and 2 with MaxSnapshots(2)", n, reads)
+	}
+	close(g.gate)
+
+	seq := m.Seq("items")
+	initial := func(data string) string {
+		return fmt.Sprintf(`{"type":"initial","resource":"items","data":%s,"seq":%d}`, data, seq)
+	}
+	all := initial(`[{"id":1,"name":"apple","price":1},{"id":2,"name":"pear","price":2}]`)
+	expect(t, cs[0], all, initial(`[{"id":2,"name":"pear","price":2}]`), initial(`[{"id":1,"name":"apple","price":1}]`))
+	for _, c := range cs[1:] {
+		expect(t, c, all)
+	}
+	if peak, reads := g.peak.Load(), g.reads.Load(); peak != 2 || reads != conns+2 {
+		t.Fatalf("at most %d snapshots at once, %d in all; want 2 and %d", peak, reads, conns+2)
+	}
+	// The last subscribe is in force: apple only.
+	g.create("kiwi", 3)
+	g.update(1, 5)
+	if ev := event(t, next(t, cs[0])); ev.Type != ws.TypeUpdate || string(ev.ID) != "1" {
+		t.Fatalf("after the subscribes: %+v, want the update of apple", ev)
+	}
+}
+
+// slowSnapshots makes the next snapshot of products read from db wait,
+// once its read has begun, until the returned release is called: reading
+// receives when it has begun.
+func slowSnapshots(t *testing.T, db *gorm.DB) (arm func(), reading <-chan struct{}, release func()) {
+	gate := make(chan struct{})
+	begun := make(chan struct{}, 1)
+	var armed atomic.Bool
+	err := db.Callback().Query().Before("gorm:query").Register("test:slow_snapshot", func(tx *gorm.DB) {
+		if _, ok := tx.Statement.Dest.(*[]Product); ok && armed.CompareAndSwap(true, false) {
+			begun <- struct{}{}
+			<-gate
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(release)
+	return func() { armed.Store(true) }, begun, release
+}
+
+// TestCommitsGoOnWhileASnapshotIsRead holds a snapshot's read of the rows
+// at its start, and writes through the CRUD API meanwhile: the writes
+// commit at once (the read does not hold them off), the snapshot shows the
+// rows as they were when its seq was taken, and the writes follow it as
+// events, one seq after the other. The history is off: the events that
+// came during the read were kept for the subscriber.
+func TestCommitsGoOnWhileASnapshotIsRead(t *testing.T) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		arm, reading, release := slowSnapshots(t, db)
+		app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.DiscardHandler)))
+		app.Include(easy.CRUDRouter[Product]())
+		m := ws.NewManager(quiet, ws.Heartbeat(0), ws.HistorySize(0))
+		m.Watch(app, Product{})
+		srv := httptest.NewServer(app)
+		t.Cleanup(func() { release(); app.Close(context.Background()); srv.Close() })
+		write(t, srv, "POST", "/products", `{"name":"apple","price":1}`)
+		write(t, srv, "POST", "/products", `{"name":"pear","price":2}`)
+
+		c := dialReady(t, wsURL(srv, "/ws/products"))
+		seq := m.Seq("products")
+		arm()
+		send(t, c, `{"type":"subscribe"}`)
+		<-reading
+		if status, body := timedRequest(t, srv, "PATCH", "/products/1", `{"price":10}`); status != 200 {
+			t.Fatalf("PATCH while a snapshot is read: %d %s", status, body)
+		}
+		if status, body := timedRequest(t, srv, "POST", "/products", `{"name":"kiwi","price":3}`); status != 201 {
+			t.Fatalf("POST while a snapshot is read: %d %s", status, body)
+		}
+		release()
+		expect(t, c,
+			fmt.Sprintf(`{"type":"initial","resource":"products","data":[{"id":1,"name":"apple","price":1},{"id":2,"name":"pear","price":2}],"seq":%d}`, seq),
+			fmt.Sprintf(`{"type":"update","resource":"products","id":1,"data":{"id":1,"name":"apple","price":10},"seq":%d}`, seq+1),
+			fmt.Sprintf(`{"type":"create","resource":"products","id":3,"data":{"id":3,"name":"kiwi","price":3},"seq":%d}`, seq+2))
+	})
+}
+
+// Where the database cannot give a read its own view beside the writers
+// (SQLite in its default journal mode; so with a pool of one connection,
+// or a database other than PostgreSQL and SQLite), the rows are read while
+// commits are held off: a write waits for the read, and the snapshot and
+// the events still agree.
+func TestSnapshotWithoutAViewOfItsOwnHoldsCommitsOff(t *testing.T) {
+	db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "rollback-journal.db")+"?_busy_timeout=5000"),
+		&gorm.Config{Logger: logger.Discard, TranslateError: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arm, reading, release := slowSnapshots(t, db)
+	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.DiscardHandler)))
+	app.Include(easy.CRUDRouter[Product]())
+	m := ws.NewManager(quiet, ws.Heartbeat(0))
+	m.Watch(app, Product{})
+	srv := httptest.NewServer(app)
+	t.Cleanup(func() { release(); app.Close(context.Background()); srv.Close() })
+	write(t, srv, "POST", "/products", `{"name":"apple","price":1}`)
+
+	c := dialReady(t, wsURL(srv, "/ws/products"))
+	seq := m.Seq("products")
+	arm()
+	send(t, c, `{"type":"subscribe"}`)
+	<-reading
+	patched := make(chan int)
+	go func() {
+		status, _ := request(t, srv, "PATCH", "/products/1", `{"price":10}`)
+		patched <- status
+	}()
+	select {
+	case status := <-patched:
+		t.Fatalf("PATCH answered %d while the snapshot held commits off", status)
+	case <-time.After(200 * time.Millisecond):
+	}
+	release()
+	if status := <-patched; status != 200 {
+		t.Fatalf("PATCH after the snapshot: %d", status)
+	}
+	expect(t, c,
+		fmt.Sprintf(`{"type":"initial","resource":"products","data":[{"id":1,"name":"apple","price":1}],"seq":%d}`, seq),
+		fmt.Sprintf(`{"type":"update","resource":"products","id":1,"data":{"id":1,"name":"apple","price":10},"seq":%d}`, seq+1))
+}
