@@ -56,7 +56,10 @@ type Conn struct {
 	// limit, and so do the bytes of every message until the writer hands
 	// it to the socket (queued: added under qmu, taken off by the writer
 	// as it starts to write the message). See kick for the writer's life.
-	queued   atomic.Int64
+	queued atomic.Int64
+	// unread is when an initial message was queued that the socket has
+	// not taken whole yet, in Unix nanoseconds; 0 for none.
+	unread   atomic.Int64
 	qmu      sync.Mutex
 	pending  []outbound
 	inflight int
@@ -78,8 +81,9 @@ type Conn struct {
 // queues the events it replays as one item, so that replaying a history
 // longer than the queue does not look like a slow consumer.
 type outbound struct {
-	msg  []byte
-	msgs [][]byte
+	msg     []byte
+	msgs    [][]byte
+	initial bool // msg is a snapshot's initial message
 }
 
 // size is the bytes of o's messages.
@@ -459,6 +463,9 @@ func (c *Conn) writeItem(o outbound) error {
 		c.queued.Add(-int64(len(o.msg)))
 		if err := c.write(o.msg); err != nil {
 			return err
+		}
+		if o.initial { // the socket took it whole: the client reads
+			c.unread.Store(0)
 		}
 	}
 	for _, msg := range o.msgs {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"strconv"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -143,6 +144,14 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 	if limit == 0 {
 		limit = m.cfg.snapshotLimit
 	}
+	// A client that has not read its last snapshot for a while is not
+	// reading: another would cost a read of the database and sit in its
+	// queue too. It gets a short error instead, which fills its queue
+	// by the message until it is closed as a slow consumer.
+	if t := c.unread.Load(); t != 0 && time.Since(time.Unix(0, t)) > unreadSnapshot {
+		c.enqueue(errorMessage("the last snapshot has not been read: read it before subscribing again"))
+		return
+	}
 	// A connection reads one snapshot at a time, as it handles its
 	// messages in order; the Manager reads at most MaxSnapshots at once,
 	// and a subscribe waits for its turn.
@@ -171,6 +180,10 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 	}
 	res.subscribe(c, f, seq, initial, held)
 }
+
+// unreadSnapshot is how long a snapshot may wait to be written to its
+// client before the client's next subscribe is refused.
+const unreadSnapshot = time.Second
 
 // readSnapshot reads a snapshot for c in the turn subscribe took, and
 // gives the turn back, also when the Source panics.

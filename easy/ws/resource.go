@@ -433,7 +433,9 @@ func (r *resource) attach(c *Conn, sub *subscription, first []byte) {
 		}
 	}
 	if first != nil || len(msgs) > 0 {
-		c.enqueueItem(outbound{msg: first, msgs: msgs})
+		if c.enqueueItem(outbound{msg: first, msgs: msgs, initial: first != nil}) && first != nil {
+			c.unread.CompareAndSwap(0, time.Now().UnixNano())
+		}
 	}
 }
 
