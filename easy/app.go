@@ -58,7 +58,7 @@ func New(opts ...Option) *App {
 		a.dialect, a.dbErr = dialectorFromEnv()
 	}
 
-	a.mux.Use(requestID(newIDPrefix()), requestLogger(a.logger), recoverer(a.logger), middleware.GetHead)
+	a.mux.Use(requestID(newIDPrefix()), requestLogger(a.logger), recoverer(a.logger), a.guard, middleware.GetHead)
 	if cfg.cors != nil {
 		a.mux.Use(cors.Handler(*cfg.cors))
 	}

@@ -16,8 +16,15 @@ var allowMethods = []string{
 	http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace,
 }
 
-// notFound answers a request no route matches.
+// notFound answers a request no route matches. "OPTIONS *", a question
+// about the server rather than a resource, gets net/http's answer: 200
+// with no body (Serve hands it to the App; see App.server).
 func notFound(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions && r.RequestURI == "*" {
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	problem.Text(w, http.StatusNotFound, "Not Found")
 }
 

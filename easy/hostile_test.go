@@ -1,0 +1,193 @@
+package easy_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/fastapi-easy/easy-go/easy"
+)
+
+// The tests of this file attack an App served by Serve, as the items
+// example is, over raw TCP where the request is one no HTTP client sends.
+
+// serve serves app with Serve on a loopback port until the test ends and
+// returns its address.
+func serve(t *testing.T, app *easy.App) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// rawConn is a client's TCP connection, for requests written by hand.
+type rawConn struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+func dial(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawConn{Conn: c, br: bufio.NewReader(c)}
+}
+
+func (c *rawConn) send(t *testing.T, s string) {
+	t.Helper()
+	if _, err := io.WriteString(c, s); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+}
+
+// response reads one response, waiting at most 10 s.
+func (c *rawConn) response(t *testing.T) (*http.Response, string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	res, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		t.Fatalf("read the response: %v", err)
+	}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read the response's body: %v", err)
+	}
+	return res, string(b)
+}
+
+// closed reports whether the server closes the connection within d,
+// with nothing more sent.
+func (c *rawConn) closed(t *testing.T, d time.Duration) bool {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(d))
+	n, err := c.br.Read(make([]byte, 1))
+	switch {
+	case n > 0:
+		t.Fatalf("the server sent more than the response")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return false
+	}
+	return true // io.EOF, or a reset
+}
+
+// expect checks a response's status, body and the headers named in
+// header (names and values in turn; "Connection: close", which
+// http.ReadResponse takes out of the header, is res.Close).
+func expect(t *testing.T, res *http.Response, body string, status int, want string, header ...string) {
+	t.Helper()
+	if res.StatusCode != status || body != want {
+		t.Errorf("got %d %s\nwant %d %s", res.StatusCode, body, status, want)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Connection" && header[i+1] == "close" {
+			if !res.Close {
+				t.Errorf("no Connection: close")
+			}
+			continue
+		}
+		if got := res.Header.Get(header[i]); got != header[i+1] {
+			t.Errorf("%s: %q, want %q", header[i], got, header[i+1])
+		}
+	}
+}
+
+const itemJSON = `{"name":"apple","price":1}`
+
+func TestLengthDeclaredTwiceIsRefusedAndTheConnectionClosed(t *testing.T) {
+	smuggled := "POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 26\r\n\r\n" + itemJSON
+	chunked := "1a\r\n" + itemJSON + "\r\n0\r\n\r\n"
+	cases := map[string]struct{ request, detail string }{
+		"Content-Length before Transfer-Encoding": {
+			"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked + smuggled,
+			"Request has both Content-Length and Transfer-Encoding",
+		},
+		"lower case, after": {
+			"POST /items HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\ncontent-length: 0\r\n\r\n" + chunked + smuggled,
+			"Request has both Content-Length and Transfer-Encoding",
+		},
+		"Transfer-Encoding folded over two lines": {
+			"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding:\r\n chunked\r\nContent-Length: 35\r\n\r\n" + chunked + smuggled,
+			"Request has both Content-Length and Transfer-Encoding",
+		},
+		"a smuggled request in the body, framed by Content-Length in front": {
+			"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled,
+			"Request has both Content-Length and Transfer-Encoding",
+		},
+		"HTTP/1.0 with Transfer-Encoding": {
+			"POST /items HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 26\r\n\r\n" + itemJSON + smuggled,
+			"Transfer-Encoding is not allowed in HTTP/1.0",
+		},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			app, db := itemsApp(t)
+			conn := dial(t, serve(t, app))
+			conn.send(t, c.request)
+			res, body := conn.response(t)
+			expect(t, res, body, http.StatusBadRequest, `{"detail":"`+c.detail+`"}`,
+				"Connection", "close", "Content-Type", "application/json")
+			if !conn.closed(t, 5*time.Second) {
+				t.Error("the connection is still open")
+			}
+			if n := countItems(t, db); n != 0 {
+				t.Errorf("%d items written", n)
+			}
+		})
+	}
+}
+
+func TestPipelinedRequestsAreFramedAsNetHTTPReadsThem(t *testing.T) {
+	app, db := itemsApp(t)
+	conn := dial(t, serve(t, app))
+	// A chunked body with an extension and a trailer, blank lines after
+	// a POST (which net/http skips), a body that looks like a request,
+	// then the request that declares its length twice.
+	second := `{"name":"GET /items HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n","price":2}`
+	conn.send(t, "POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"+
+		"5;x=1\r\n{\"nam\r\n15\r\ne\":\"apple\",\"price\":1}\r\n0\r\nX-Trailer: 1\r\n\r\n\r\n"+
+		"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(second))+"\r\n\r\n"+
+		second+"OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"+
+		"GET /items?sort=id HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	res, body := conn.response(t)
+	expect(t, res, body, http.StatusCreated, `{"id":1,"name":"apple","price":1}`)
+	res, body = conn.response(t)
+	expect(t, res, body, http.StatusCreated, `{"id":2,"name":"GET /items HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n","price":2}`)
+	res, body = conn.response(t)
+	expect(t, res, body, http.StatusOK, ``, "Content-Length", "0")
+	res, body = conn.response(t)
+	expect(t, res, body, http.StatusOK, `[{"id":1,"name":"apple","price":1},{"id":2,"name":"GET /items HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n","price":2}]`)
+	if conn.closed(t, 200*time.Millisecond) {
+		t.Fatal("the connection was closed after sound requests")
+	}
+	conn.send(t, "POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 26\r\n\r\n"+
+		"1a\r\n"+itemJSON+"\r\n0\r\n\r\n")
+	res, body = conn.response(t)
+	expect(t, res, body, http.StatusBadRequest, `{"detail":"Request has both Content-Length and Transfer-Encoding"}`, "Connection", "close")
+	if !conn.closed(t, 5*time.Second) {
+		t.Error("the connection is still open")
+	}
+	if n := countItems(t, db); n != 2 {
+		t.Errorf("%d items, want 2", n)
+	}
+}

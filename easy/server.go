@@ -1,0 +1,121 @@
+package easy
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// server returns the http.Server that Serve runs on ln, and ln wrapped so
+// that the App sees each connection as a servedConn.
+func (a *App) server(ln net.Listener) (*http.Server, net.Listener) {
+	srv := &http.Server{
+		Handler:           a,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		// Every request the server reads reaches the App, "OPTIONS *"
+		// too, so that the framer and the App count the same requests.
+		DisableGeneralOptionsHandler: true,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			sc, ok := c.(*servedConn)
+			if !ok { // TLS: the framer cannot see the requests
+				sc = &servedConn{Conn: c}
+			}
+			return context.WithValue(ctx, servedConnKey{}, sc)
+		},
+		ConnState: func(c net.Conn, state http.ConnState) {
+			if sc, ok := c.(*servedConn); ok && state == http.StateHijacked {
+				sc.framed.Store(false) // a WebSocket's frames are not HTTP requests
+			}
+		},
+	}
+	return srv, servedListener{ln}
+}
+
+// guard refuses, before anything else answers, a request whose
+// connection's framing is refused (framing.go): for the requests of the
+// connections Serve accepted. It must see every request: nothing before
+// it answers.
+func (a *App) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := servedConnOf(r)
+		if c != nil && refuseFraming(w, c) {
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// servedListener hands net/http its connections as servedConns.
+type servedListener struct{ net.Listener }
+
+func (l servedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := c.(*tls.Conn); ok {
+		// net/http needs the *tls.Conn itself to negotiate HTTP/2 and
+		// fill in Request.TLS; HTTP/2 frames its requests itself.
+		return c, nil
+	}
+	sc := &servedConn{Conn: c, frames: newFramer()}
+	sc.framed.Store(true)
+	return sc, nil
+}
+
+// servedConn is a connection Serve accepted. Its reads feed a framer
+// until a handler hijacks it; its requests find it in their context.
+type servedConn struct {
+	net.Conn
+	framed atomic.Bool // it carries HTTP/1 requests, which the framer follows: until a hijack
+	mu     sync.Mutex  // guards frames: fed by net/http's reads, read by handlers
+	frames framer
+}
+
+type servedConnKey struct{}
+
+// servedConnOf returns the connection Serve accepted for r, or nil when r
+// came through another server.
+func servedConnOf(r *http.Request) *servedConn {
+	c, _ := r.Context().Value(servedConnKey{}).(*servedConn)
+	return c
+}
+
+func (c *servedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.framed.Load() {
+		c.mu.Lock()
+		c.frames.feed(p[:n])
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// nextRequest returns why the request a handler was just given must be
+// refused, or "" when it is sound or the connection is not framed.
+func (c *servedConn) nextRequest() string {
+	if !c.framed.Load() {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.frames.next()
+}
+
+// ReadFrom keeps sendfile for responses net/http copies from a file.
+func (c *servedConn) ReadFrom(r io.Reader) (int64, error) { return io.Copy(c.Conn, r) }
+
+// CloseWrite keeps net/http's half-close, by which a client that is
+// still sending reads the answer before the connection closes.
+func (c *servedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
