@@ -9,8 +9,11 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/fastapi-easy/easy-go/easy"
 )
@@ -189,5 +192,174 @@ func TestPipelinedRequestsAreFramedAsNetHTTPReadsThem(t *testing.T) {
 	}
 	if n := countItems(t, db); n != 2 {
 		t.Errorf("%d items, want 2", n)
+	}
+}
+
+// trickle writes one byte every interval until stop is closed or the
+// connection fails.
+func trickle(c net.Conn, b byte, interval time.Duration, stop <-chan struct{}) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			if _, err := c.Write([]byte{b}); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func TestSlowBodyIsCutWith408(t *testing.T) {
+	app, db := itemsApp(t, easy.MinBodyRate(1000, 300*time.Millisecond))
+	conn := dial(t, serve(t, app))
+	start := time.Now()
+	conn.send(t, "POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n")
+	stop := make(chan struct{})
+	defer close(stop)
+	go trickle(conn, ' ', 100*time.Millisecond, stop) // 10 bytes a second, 1,000 required
+	res, body := conn.response(t)
+	took := time.Since(start)
+	expect(t, res, body, http.StatusRequestTimeout, `{"detail":"Request Timeout"}`, "Connection", "close", "Content-Type", "application/json")
+	if took < 300*time.Millisecond || took > 5*time.Second {
+		t.Errorf("answered after %s, want about the 300ms grace", took)
+	}
+	if !conn.closed(t, 5*time.Second) {
+		t.Error("the connection is still open")
+	}
+	if n := countItems(t, db); n != 0 {
+		t.Errorf("%d items written", n)
+	}
+}
+
+func TestUploadAtAnHonestPaceIsNotCut(t *testing.T) {
+	app, db := itemsApp(t, easy.MinBodyRate(4<<10, 300*time.Millisecond))
+	conn := dial(t, serve(t, app))
+	name := strings.Repeat("a", 12<<10)
+	item := `{"name":"` + name + `","price":1}`
+	conn.send(t, "POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(item))+"\r\n\r\n")
+	// 1 KiB every 50 ms, 20 KiB/s: the body takes twice the grace, at
+	// five times the rate asked.
+	start := time.Now()
+	for rest := item; rest != ""; {
+		n := min(len(rest), 1<<10)
+		conn.send(t, rest[:n])
+		rest = rest[n:]
+		time.Sleep(50 * time.Millisecond)
+	}
+	res, body := conn.response(t)
+	expect(t, res, body, http.StatusCreated, `{"id":1,"name":"`+name+`","price":1}`)
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("the upload took %s, less than the grace: it proves nothing", took)
+	}
+	if n := countItems(t, db); n != 1 {
+		t.Errorf("%d items, want 1", n)
+	}
+}
+
+func TestSlowHeadersAreCut(t *testing.T) {
+	app, _ := itemsApp(t, easy.HeaderTimeout(300*time.Millisecond))
+	addr := serve(t, app)
+	t.Run("stalled", func(t *testing.T) {
+		conn := dial(t, addr)
+		start := time.Now()
+		conn.send(t, "GET /items HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+		if !conn.closed(t, 5*time.Second) { // net/http does not answer
+			t.Fatal("the connection is still open")
+		}
+		if took := time.Since(start); took < 250*time.Millisecond { // counted from the connection's first byte
+			t.Errorf("closed after %s, before the header timeout", took)
+		}
+	})
+}
+
+func TestIdleConnectionIsClosed(t *testing.T) {
+	app, _ := itemsApp(t, easy.IdleTimeout(300*time.Millisecond))
+	conn := dial(t, serve(t, app))
+	conn.send(t, "GET /items HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	res, body := conn.response(t)
+	expect(t, res, body, http.StatusOK, `[]`)
+	start := time.Now()
+	if !conn.closed(t, 5*time.Second) {
+		t.Fatal("the idle connection is still open")
+	}
+	if took := time.Since(start); took < 250*time.Millisecond {
+		t.Errorf("closed after %s, before the idle timeout", took)
+	}
+}
+
+func TestSlowResponseIsCut(t *testing.T) {
+	app, _ := itemsApp(t, easy.WriteTimeout(300*time.Millisecond))
+	app.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(800 * time.Millisecond)
+		w.Write([]byte("late"))
+	})
+	conn := dial(t, serve(t, app))
+	conn.send(t, "GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if res, err := http.ReadResponse(conn.br, nil); err == nil {
+		t.Fatalf("got %d after the write timeout, want the connection closed", res.StatusCode)
+	}
+}
+
+// TestWebSocketsOutliveTheHTTPTimeouts checks that the timeouts of plain
+// requests do not reach a hijacked connection.
+func TestWebSocketsOutliveTheHTTPTimeouts(t *testing.T) {
+	const d = 200 * time.Millisecond
+	app, _ := itemsApp(t, easy.HeaderTimeout(d), easy.WriteTimeout(d), easy.IdleTimeout(d), easy.MinBodyRate(1, d))
+	app.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, b, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			if err := c.Write(r.Context(), typ, b); err != nil {
+				return
+			}
+		}
+	})
+	addr := serve(t, app)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	for _, msg := range []string{"one", "two"} {
+		time.Sleep(3 * d)
+		if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+			t.Fatalf("write %s after %s: %v", msg, 3*d, err)
+		}
+		if _, b, err := c.Read(ctx); err != nil || string(b) != msg {
+			t.Fatalf("read %q, %v; want %q", b, err, msg)
+		}
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+}
+
+func TestLimitOptionsRefuseBadValues(t *testing.T) {
+	for name, opt := range map[string]func(){
+		"HeaderTimeout(0)":   func() { easy.HeaderTimeout(0) },
+		"WriteTimeout(-1s)":  func() { easy.WriteTimeout(-time.Second) },
+		"IdleTimeout(0)":     func() { easy.IdleTimeout(0) },
+		"MinBodyRate(0, 1s)": func() { easy.MinBodyRate(0, time.Second) },
+		"MinBodyRate(1, 0)":  func() { easy.MinBodyRate(1, 0) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if s, ok := recover().(string); !ok || !strings.HasPrefix(s, "easy: ") {
+					t.Fatalf("recovered %v, want a panic starting with \"easy: \"", s)
+				}
+			}()
+			opt()
+		})
 	}
 }

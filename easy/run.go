@@ -29,8 +29,11 @@ func (a *App) Run(addr string) error {
 }
 
 // Serve serves the App on ln until ctx ends, then shuts down as Run does.
-// It returns nil after a clean shutdown. It refuses a request that
-// declares its length twice.
+// It returns nil after a clean shutdown. Its server bounds the time a
+// client has to send headers (HeaderTimeout), the time to write a
+// response (WriteTimeout) and the time between requests (IdleTimeout),
+// holds request bodies to MinBodyRate, and refuses a request that declares
+// its length twice.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if a.dbErr != nil {
 		ln.Close()

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // server returns the http.Server that Serve runs on ln, and ln wrapped so
@@ -16,8 +15,9 @@ import (
 func (a *App) server(ln net.Listener) (*http.Server, net.Listener) {
 	srv := &http.Server{
 		Handler:           a,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: a.cfg.headerTimeout,
+		WriteTimeout:      a.cfg.writeTimeout,
+		IdleTimeout:       a.cfg.idleTimeout,
 		// Every request the server reads reaches the App, "OPTIONS *"
 		// too, so that the framer and the App count the same requests.
 		DisableGeneralOptionsHandler: true,
@@ -38,13 +38,18 @@ func (a *App) server(ln net.Listener) (*http.Server, net.Listener) {
 }
 
 // guard refuses, before anything else answers, a request whose
-// connection's framing is refused (framing.go): for the requests of the
-// connections Serve accepted. It must see every request: nothing before
-// it answers.
+// connection's framing is refused (framing.go), and holds the bodies of
+// the others to MinBodyRate (deadlines.go): for the requests of the
+// connections Serve accepted. The framing check must see every request:
+// nothing before it answers.
 func (a *App) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := servedConnOf(r)
 		if c != nil && refuseFraming(w, c) {
+			return
+		}
+		if c != nil && r.Body != nil && r.Body != http.NoBody {
+			a.paceBody(w, r, next)
 			return
 		}
 		next.ServeHTTP(w, r)
