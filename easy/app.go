@@ -25,7 +25,8 @@ type App struct {
 	spec   *openapi.Spec
 	logger *slog.Logger
 
-	builtins sync.Once // adds the document and docs routes before the first request
+	builtins    sync.Once // adds the document and docs routes before the first request
+	hostRefused sync.Once // logs the first request refused for its Host
 
 	dbOnce  sync.Once
 	db      *gorm.DB

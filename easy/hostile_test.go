@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // The tests of this file attack an App served by Serve, as the items
@@ -347,11 +348,23 @@ func TestWebSocketsOutliveTheHTTPTimeouts(t *testing.T) {
 
 func TestLimitOptionsRefuseBadValues(t *testing.T) {
 	for name, opt := range map[string]func(){
-		"HeaderTimeout(0)":   func() { easy.HeaderTimeout(0) },
-		"WriteTimeout(-1s)":  func() { easy.WriteTimeout(-time.Second) },
-		"IdleTimeout(0)":     func() { easy.IdleTimeout(0) },
-		"MinBodyRate(0, 1s)": func() { easy.MinBodyRate(0, time.Second) },
-		"MinBodyRate(1, 0)":  func() { easy.MinBodyRate(1, 0) },
+		"HeaderTimeout(0)":          func() { easy.HeaderTimeout(0) },
+		"WriteTimeout(-1s)":         func() { easy.WriteTimeout(-time.Second) },
+		"IdleTimeout(0)":            func() { easy.IdleTimeout(0) },
+		"MinBodyRate(0, 1s)":        func() { easy.MinBodyRate(0, time.Second) },
+		"MinBodyRate(1, 0)":         func() { easy.MinBodyRate(1, 0) },
+		"AllowedHosts()":            func() { easy.AllowedHosts() },
+		`AllowedHosts("a.com:80")`:  func() { easy.AllowedHosts("a.com:80") },
+		`AllowedHosts("a*.com")`:    func() { easy.AllowedHosts("a*.com") },
+		`AllowedHosts("http://a")`:  func() { easy.AllowedHosts("http://a") },
+		`AllowedHosts("a..com")`:    func() { easy.AllowedHosts("a..com") },
+		`AllowedHosts("*.")`:        func() { easy.AllowedHosts("*.") },
+		`AllowedHosts("")`:          func() { easy.AllowedHosts("") },
+		`AllowedHosts("ex ample")`:  func() { easy.AllowedHosts("ex ample") },
+		`AllowedHosts("[::1]:80")`:  func() { easy.AllowedHosts("[::1]:80") },
+		`AllowedHosts("*example")`:  func() { easy.AllowedHosts("*example") },
+		`AllowedHosts("a/b.com")`:   func() { easy.AllowedHosts("a/b.com") },
+		`AllowedHosts("*.*.a.com")`: func() { easy.AllowedHosts("*.*.a.com") },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
@@ -362,4 +375,116 @@ func TestLimitOptionsRefuseBadValues(t *testing.T) {
 			opt()
 		})
 	}
+}
+
+// getHost sends GET url with the given Host and returns the answer.
+func getHost(t *testing.T, client *http.Client, url, host string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s (Host %s): %v", url, host, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, string(b)
+}
+
+func TestAllowedHosts(t *testing.T) {
+	app, logs := newApp(t, easy.AllowedHosts("example.com", "*.example.org", "10.0.0.1", "[2001:db8::1]"))
+	easy.Get(app, "/x", func(ctx context.Context, _ *easy.NoInput) (*string, error) { return &ctxID, nil })
+	srv := testkit.Serve(t, app)
+	for host, ok := range map[string]bool{
+		"example.com":         true,
+		"EXAMPLE.com:8443":    true,
+		"example.com.":        true,
+		"api.example.org":     true,
+		"a.b.example.org":     true,
+		"10.0.0.1:80":         true,
+		"[2001:db8::1]:8000":  true,
+		"example.org":         false, // *.example.org is its subdomains
+		"www.example.com":     false,
+		"example.com.evil.io": false,
+		"evilexample.org":     false,
+		"127.0.0.1":           false, // an explicit list replaces the loopback default
+		"localhost":           false,
+	} {
+		res, body := getHost(t, srv.Client(), srv.URL+"/x", host)
+		switch {
+		case ok && (res.StatusCode != http.StatusOK || body != `"ok"`):
+			t.Errorf("Host %s: %d %s, want 200", host, res.StatusCode, body)
+		case !ok:
+			expect(t, res, body, http.StatusBadRequest, `{"detail":"Invalid host header"}`, "Content-Type", "application/json")
+		}
+	}
+	if n := strings.Count(logs.String(), "easy.AllowedHosts"); n != 1 {
+		t.Errorf("the refusal is logged %d times, want once:\n%s", n, logs)
+	}
+	// "*" allows any host.
+	any, _ := newApp(t, easy.AllowedHosts("*"))
+	any.HandleFunc("GET /x", func(w http.ResponseWriter, r *http.Request) {})
+	if res, _ := getHost(t, http.DefaultClient, testkit.Serve(t, any).URL+"/x", "whatever.example"); res.StatusCode != http.StatusOK {
+		t.Errorf(`AllowedHosts("*"): %d`, res.StatusCode)
+	}
+}
+
+// TestLoopbackAllowsLoopbackNames serves an App on 127.0.0.1, as the
+// items example does, and sends it what a web page that a DNS name of its
+// own brings to 127.0.0.1 (DNS rebinding) would send: its own Host, to
+// the API and to the WebSocket endpoint.
+func TestLoopbackAllowsLoopbackNames(t *testing.T) {
+	app, _ := itemsApp(t)
+	app.HandleFunc("/ws/echo", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err == nil {
+			c.Close(websocket.StatusNormalClosure, "")
+		}
+	})
+	addr := serve(t, app)
+	_, port, _ := net.SplitHostPort(addr)
+	for host, ok := range map[string]bool{
+		"127.0.0.1:" + port:      true,
+		"localhost:" + port:      true,
+		"localhost":              true,
+		"LocalHost.:" + port:     true,
+		"app.localhost:" + port:  true,
+		"[::1]:" + port:          true,
+		"127.0.0.2:" + port:      false,
+		"rebind.example:" + port: false,
+		"localhost.example":      false,
+		"127.0.0.1.nip.io":       false,
+	} {
+		res, body := getHost(t, http.DefaultClient, "http://"+addr+"/items", host)
+		if ok {
+			expect(t, res, body, http.StatusOK, `[]`)
+		} else {
+			expect(t, res, body, http.StatusBadRequest, `{"detail":"Invalid host header"}`)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, res, err := websocket.Dial(ctx, "ws://"+addr+"/ws/echo", &websocket.DialOptions{Host: "rebind.example:" + port})
+	if err == nil || res == nil {
+		t.Fatalf("the WebSocket handshake for a foreign host: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	expect(t, res, string(b), http.StatusBadRequest, `{"detail":"Invalid host header"}`)
+	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/echo", nil)
+	if err != nil {
+		t.Fatalf("the WebSocket handshake for 127.0.0.1: %v", err)
+	}
+	c.CloseNow()
+
+	// An HTTP/1.0 request may have no Host: it names none of the App's.
+	conn := dial(t, addr)
+	conn.send(t, "GET /items HTTP/1.0\r\n\r\n")
+	res, body := conn.response(t)
+	expect(t, res, body, http.StatusBadRequest, `{"detail":"Invalid host header"}`)
 }

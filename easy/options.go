@@ -89,6 +89,7 @@ type config struct {
 	writeTimeout  time.Duration
 	bodyRate      int64 // bytes a second
 	bodyGrace     time.Duration
+	hosts         *hostList // nil: any host, or loopback names when Serve listens on loopback (hosts.go)
 }
 
 func defaultConfig() config {

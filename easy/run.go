@@ -32,8 +32,10 @@ func (a *App) Run(addr string) error {
 // It returns nil after a clean shutdown. Its server bounds the time a
 // client has to send headers (HeaderTimeout), the time to write a
 // response (WriteTimeout) and the time between requests (IdleTimeout),
-// holds request bodies to MinBodyRate, and refuses a request that declares
-// its length twice.
+// holds request bodies to MinBodyRate, refuses a request that declares
+// its length twice, and, on a loopback
+// address, serves only loopback host names unless AllowedHosts says
+// otherwise.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if a.dbErr != nil {
 		ln.Close()

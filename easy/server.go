@@ -13,6 +13,10 @@ import (
 // server returns the http.Server that Serve runs on ln, and ln wrapped so
 // that the App sees each connection as a servedConn.
 func (a *App) server(ln net.Listener) (*http.Server, net.Listener) {
+	var hosts *hostList // the hosts allowed when AllowedHosts was not given
+	if addr, ok := ln.Addr().(*net.TCPAddr); ok && addr.IP.IsLoopback() {
+		hosts = newHostList(append([]string{addr.IP.String()}, loopbackNames...))
+	}
 	srv := &http.Server{
 		Handler:           a,
 		ReadHeaderTimeout: a.cfg.headerTimeout,
@@ -26,6 +30,7 @@ func (a *App) server(ln net.Listener) (*http.Server, net.Listener) {
 			if !ok { // TLS: the framer cannot see the requests
 				sc = &servedConn{Conn: c}
 			}
+			sc.hosts = hosts
 			return context.WithValue(ctx, servedConnKey{}, sc)
 		},
 		ConnState: func(c net.Conn, state http.ConnState) {
@@ -37,15 +42,16 @@ func (a *App) server(ln net.Listener) (*http.Server, net.Listener) {
 	return srv, servedListener{ln}
 }
 
-// guard refuses, before anything else answers, a request whose
-// connection's framing is refused (framing.go), and holds the bodies of
-// the others to MinBodyRate (deadlines.go): for the requests of the
-// connections Serve accepted. The framing check must see every request:
-// nothing before it answers.
+// guard refuses, before anything else answers, the requests the App
+// does not serve: one whose connection's framing is refused (framing.go),
+// one for a host it does not serve (hosts.go). It holds the bodies of the
+// others to MinBodyRate (deadlines.go). Those but the host check are
+// Serve's, and apply to the requests of the connections it accepted. The
+// framing check must see every request: nothing before it answers.
 func (a *App) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := servedConnOf(r)
-		if c != nil && refuseFraming(w, c) {
+		if c != nil && refuseFraming(w, c) || a.refuseHost(w, r, c) {
 			return
 		}
 		if c != nil && r.Body != nil && r.Body != http.NoBody {
@@ -78,6 +84,8 @@ func (l servedListener) Accept() (net.Conn, error) {
 // until a handler hijacks it; its requests find it in their context.
 type servedConn struct {
 	net.Conn
+	hosts *hostList // loopback names, when Serve listens on loopback
+
 	framed atomic.Bool // it carries HTTP/1 requests, which the framer follows: until a hijack
 	mu     sync.Mutex  // guards frames: fed by net/http's reads, read by handlers
 	frames framer
