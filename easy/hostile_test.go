@@ -274,6 +274,22 @@ func TestSlowHeadersAreCut(t *testing.T) {
 			t.Errorf("closed after %s, before the header timeout", took)
 		}
 	})
+	t.Run("trickling", func(t *testing.T) {
+		conn := dial(t, addr)
+		start := time.Now()
+		conn.send(t, "GET /items HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+		stop := make(chan struct{})
+		defer close(stop)
+		go trickle(conn, 'X', 100*time.Millisecond, stop) // a header line that never ends
+		res, body := conn.response(t)
+		expect(t, res, body, http.StatusBadRequest, `{"detail":"Bad Request"}`, "Connection", "close", "Content-Type", "application/json")
+		if took := time.Since(start); took < 250*time.Millisecond {
+			t.Errorf("answered after %s, before the header timeout", took)
+		}
+		if !conn.closed(t, 5*time.Second) {
+			t.Fatal("the connection is still open")
+		}
+	})
 }
 
 func TestIdleConnectionIsClosed(t *testing.T) {
@@ -374,6 +390,61 @@ func TestLimitOptionsRefuseBadValues(t *testing.T) {
 			}()
 			opt()
 		})
+	}
+}
+
+// TestServerErrorsAreJSON checks the errors net/http answers before a
+// request reaches the App.
+func TestServerErrorsAreJSON(t *testing.T) {
+	app, db := itemsApp(t)
+	addr := serve(t, app)
+	cases := map[string]struct {
+		request string
+		status  int
+		detail  string
+	}{
+		"no Host":                  {"GET /items HTTP/1.1\r\n\r\n", 400, "Bad Request: missing required Host header"},
+		"two Hosts":                {"GET /items HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "Bad Request"},
+		"a malformed header":       {"GET /items HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon\r\n\r\n", 400, "Bad Request"},
+		"a malformed request line": {"GET\r\nHost: 127.0.0.1\r\n\r\n", 400, "Bad Request"},
+		"HTTP/2.0":                 {"GET /items HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n", 505, "HTTP Version Not Supported: unsupported protocol version"},
+		"an unknown coding":        {"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "Unsupported transfer encoding"},
+		"two Content-Lengths":      {"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n{}", 400, "Bad Request"},
+		"headers past 1 MiB":       {"GET /items HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + strings.Repeat("a", 1<<20+8<<10) + "\r\n\r\n", 431, "Request Header Fields Too Large"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			conn := dial(t, addr)
+			go io.WriteString(conn, c.request) // the server may answer before it is all sent
+			res, body := conn.response(t)
+			expect(t, res, body, c.status, `{"detail":"`+c.detail+`"}`, "Connection", "close", "Content-Type", "application/json")
+			if !conn.closed(t, 5*time.Second) {
+				t.Error("the connection is still open")
+			}
+		})
+	}
+	if n := countItems(t, db); n != 0 {
+		t.Errorf("%d items written", n)
+	}
+}
+
+// TestResponsesLikeServerErrorsAreLeftAlone checks that the App's own
+// response, written straight to the connection, is not taken for one of
+// net/http's errors.
+func TestResponsesLikeServerErrorsAreLeftAlone(t *testing.T) {
+	app, _ := itemsApp(t)
+	raw := "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request" + strings.Repeat(".", 5000)
+	app.HandleFunc("GET /raw", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(raw)))
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush() // so that the body is one write of its own
+		io.WriteString(w, raw)
+	})
+	conn := dial(t, serve(t, app))
+	conn.send(t, "GET /raw HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	res, body := conn.response(t)
+	if res.StatusCode != http.StatusOK || body != raw {
+		t.Errorf("got %d %.80q", res.StatusCode, body)
 	}
 }
 

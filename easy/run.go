@@ -33,7 +33,7 @@ func (a *App) Run(addr string) error {
 // client has to send headers (HeaderTimeout), the time to write a
 // response (WriteTimeout) and the time between requests (IdleTimeout),
 // holds request bodies to MinBodyRate, refuses a request that declares
-// its length twice, and, on a loopback
+// its length twice, answers its own errors as JSON, and, on a loopback
 // address, serves only loopback host names unless AllowedHosts says
 // otherwise.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {

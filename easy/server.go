@@ -1,13 +1,19 @@
 package easy
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/fastapi-easy/easy-go/easy/problem"
 )
 
 // server returns the http.Server that Serve runs on ln, and ln wrapped so
@@ -34,8 +40,13 @@ func (a *App) server(ln net.Listener) (*http.Server, net.Listener) {
 			return context.WithValue(ctx, servedConnKey{}, sc)
 		},
 		ConnState: func(c net.Conn, state http.ConnState) {
-			if sc, ok := c.(*servedConn); ok && state == http.StateHijacked {
+			sc, ok := c.(*servedConn)
+			switch {
+			case !ok:
+			case state == http.StateHijacked:
 				sc.framed.Store(false) // a WebSocket's frames are not HTTP requests
+			case state == http.StateIdle:
+				sc.responding.Store(false) // the response is written
 			}
 		},
 	}
@@ -51,6 +62,9 @@ func (a *App) server(ln net.Listener) (*http.Server, net.Listener) {
 func (a *App) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := servedConnOf(r)
+		if c != nil {
+			c.responding.Store(true)
+		}
 		if c != nil && refuseFraming(w, c) || a.refuseHost(w, r, c) {
 			return
 		}
@@ -86,9 +100,10 @@ type servedConn struct {
 	net.Conn
 	hosts *hostList // loopback names, when Serve listens on loopback
 
-	framed atomic.Bool // it carries HTTP/1 requests, which the framer follows: until a hijack
-	mu     sync.Mutex  // guards frames: fed by net/http's reads, read by handlers
-	frames framer
+	framed     atomic.Bool // it carries HTTP/1 requests, which the framer follows: until a hijack
+	responding atomic.Bool // the App is answering a request: its writes are the App's
+	mu         sync.Mutex  // guards frames: fed by net/http's reads, read by handlers
+	frames     framer
 }
 
 type servedConnKey struct{}
@@ -120,6 +135,62 @@ func (c *servedConn) nextRequest() string {
 	defer c.mu.Unlock()
 	return c.frames.next()
 }
+
+// Write makes JSON of the errors net/http writes itself, before a request
+// reaches the App (a malformed request line or header, a missing Host,
+// headers too large, a transfer coding it does not know): see
+// jsonServerError. Those are written while no response of the App is
+// (and before a hijack); every other write passes as it is.
+func (c *servedConn) Write(p []byte) (int, error) {
+	if c.responding.Load() || !c.framed.Load() {
+		return c.Conn.Write(p)
+	}
+	if b, ok := jsonServerError(p); ok {
+		if _, err := c.Conn.Write(b); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+// plainErrorHeaders are the headers of the errors net/http writes itself
+// (conn.serve in net/http/server.go), in one write of
+//
+//	HTTP/1.1 400 Bad Request: missing required Host header<plainErrorHeaders>400 Bad Request: missing required Host header
+//
+// No response of a handler has them in this order, nor without Date.
+const plainErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+
+// jsonServerError returns p, when it is an error net/http writes itself,
+// as the App would write it: {"detail":"Bad Request: missing required
+// Host header"}.
+func jsonServerError(p []byte) ([]byte, bool) {
+	if len(p) < len("HTTP/1.1 400") || string(p[:9]) != "HTTP/1.1 " || p[9] != '4' && p[9] != '5' {
+		return nil, false // the usual case, at the cost of a comparison
+	}
+	i := bytes.Index(p[:min(len(p), 256)], []byte(plainErrorHeaders))
+	status, err := strconv.Atoi(string(p[9:12]))
+	if i < 0 || err != nil {
+		return nil, false
+	}
+	detail := strings.TrimPrefix(string(p[i+len(plainErrorHeaders):]), string(p[9:12])+" ")
+	rec := &errorRecorder{header: http.Header{}}
+	problem.Text(rec, status, detail)
+	b := fmt.Appendf(nil, "HTTP/1.1 %03d %s\r\nContent-Type: %s\r\nConnection: close\r\nContent-Length: %d\r\n\r\n",
+		status, http.StatusText(status), rec.header.Get("Content-Type"), rec.body.Len())
+	return append(b, rec.body.Bytes()...), true
+}
+
+// errorRecorder keeps what problem.Text writes.
+type errorRecorder struct {
+	header http.Header
+	body   bytes.Buffer
+}
+
+func (r *errorRecorder) Header() http.Header         { return r.header }
+func (r *errorRecorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *errorRecorder) WriteHeader(int)             {}
 
 // ReadFrom keeps sendfile for responses net/http copies from a file.
 func (c *servedConn) ReadFrom(r io.Reader) (int64, error) { return io.Copy(c.Conn, r) }
