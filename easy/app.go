@@ -9,11 +9,11 @@ import (
 	"sync"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy/openapi"
-	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/easy/route"
 )
 
@@ -25,7 +25,8 @@ type App struct {
 	spec   *openapi.Spec
 	logger *slog.Logger
 
-	builtins sync.Once // adds the document and docs routes before the first request
+	builtins    sync.Once // adds the document and docs routes before the first request
+	hostRefused sync.Once // logs the first request refused for its Host
 
 	dbOnce  sync.Once
 	db      *gorm.DB
@@ -58,17 +59,13 @@ func New(opts ...Option) *App {
 		a.dialect, a.dbErr = dialectorFromEnv()
 	}
 
-	a.mux.Use(requestID(newIDPrefix()), requestLogger(a.logger), recoverer(a.logger))
+	a.mux.Use(requestID(newIDPrefix()), requestLogger(a.logger), recoverer(a.logger), a.guard, middleware.GetHead)
 	if cfg.cors != nil {
 		a.mux.Use(cors.Handler(*cfg.cors))
 	}
 	a.mux.Use(bodyLimit(cfg.bodyLimit))
-	a.mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		problem.Text(w, http.StatusNotFound, "Not Found")
-	})
-	a.mux.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		problem.Text(w, http.StatusMethodNotAllowed, "Method Not Allowed")
-	})
+	a.mux.NotFound(notFound)
+	a.mux.MethodNotAllowed(a.methodNotAllowed)
 	return a
 }
 
@@ -85,7 +82,7 @@ func (a *App) addBuiltins() {
 	a.mux.Method(http.MethodGet, a.cfg.openAPIPath, a.spec.JSONHandler())
 	a.mux.Method(http.MethodGet, strings.TrimSuffix(a.cfg.openAPIPath, ".json")+".yaml", a.spec.YAMLHandler())
 	if d := strings.TrimSuffix(a.cfg.docsPath, "/"); d != "" {
-		docs := openapi.Docs(a.cfg.title, a.cfg.openAPIPath, d)
+		docs := jsonErrors(openapi.Docs(a.cfg.title, a.cfg.openAPIPath, d))
 		a.mux.Method(http.MethodGet, d, docs)
 		a.mux.Method(http.MethodGet, d+"/*", docs)
 	}

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,4 +123,66 @@ func BenchmarkGetRatio(b *testing.B) {
 	b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "typed-ns/op")
 	b.ReportMetric(float64(spent[1].Nanoseconds())/float64(b.N), "hand-on-app-ns/op")
 	b.ReportMetric(float64(spent[2].Nanoseconds())/float64(b.N), "chi-ns/op")
+}
+
+// BenchmarkServeRatio alternates, request by request, a GET on an App
+// served by Serve (whose connections are framed, see framing.go) and on
+// the same App served by a plain http.Server, both over loopback TCP with
+// keep-alive, and reports serve/plain: the cost of Serve's connection
+// checks.
+//
+//	go test -run '^$' -bench BenchmarkServeRatio -count 5 ./easy/
+func BenchmarkServeRatio(b *testing.B) {
+	served, _, _ := getRoutes()
+	plain, _, _ := getRoutes()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- served.(*easy.App).Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	srv := httptest.NewServer(plain)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	urls := []string{"http://" + ln.Addr().String() + "/items/42?verbose=true", srv.URL + "/items/42?verbose=true"}
+	var spent [2]time.Duration
+	for b.Loop() {
+		for i, url := range urls {
+			start := time.Now()
+			res, err := client.Get(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			spent[i] += time.Since(start)
+			if res.StatusCode != http.StatusOK {
+				b.Fatalf("%s: %d", url, res.StatusCode)
+			}
+		}
+	}
+	b.ReportMetric(float64(spent[0])/float64(spent[1]), "serve/plain")
+	b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "serve-ns/op")
+	b.ReportMetric(float64(spent[1].Nanoseconds())/float64(b.N), "plain-ns/op")
+}
+
+// BenchmarkFramer is what following one request costs a connection: a
+// browser's GET and a JSON POST, pipelined.
+//
+//	go test -run '^$' -bench BenchmarkFramer -benchmem ./easy/
+func BenchmarkFramer(b *testing.B) {
+	get := "GET /items?sort=-price&limit=20 HTTP/1.1\r\nHost: localhost:8000\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36\r\n" +
+		"Accept: application/json\r\nAccept-Encoding: gzip, deflate, br\r\nAccept-Language: en-US,en;q=0.9\r\nCookie: session=" + strings.Repeat("x", 120) + "\r\n\r\n"
+	body := `{"name":"apple","price":10.5}`
+	post := "POST /items HTTP/1.1\r\nHost: localhost:8000\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	stream := []byte(strings.Repeat(get+post, 50))
+	b.SetBytes(int64(len(stream)))
+	for b.Loop() {
+		if sound, _ := easy.Frame(stream, 4096); sound != 100 {
+			b.Fatalf("%d sound requests, want 100", sound)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/request")
 }

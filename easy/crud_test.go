@@ -123,3 +123,23 @@ func TestCRUDRouterFollowsGroupUnknownFields(t *testing.T) {
 		testkit.Do(t, testkit.Serve(t, app), "POST", "/api/items", `{"name":"a","colour":"red"}`).Expect(t, c.status, c.body)
 	}
 }
+
+// itemsApp is an App with the CRUD routes of crudItem on a database of
+// its own, which the test reads to see what was written.
+func itemsApp(t *testing.T, opts ...easy.Option) (*easy.App, *gorm.DB) {
+	t.Helper()
+	db := testkit.SQLite(t, nil)
+	app := easy.New(append([]easy.Option{easy.DB(db), easy.Logger(slog.New(slog.DiscardHandler))}, opts...)...)
+	app.Include(easy.CRUDRouter[crudItem]())
+	return app, db
+}
+
+// countItems returns the rows of the items table.
+func countItems(t *testing.T, db *gorm.DB) int64 {
+	t.Helper()
+	var n int64
+	if err := db.Model(&crudItem{}).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

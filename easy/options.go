@@ -1,6 +1,7 @@
 package easy
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -81,6 +82,14 @@ type config struct {
 	shutdownTimeout time.Duration
 	migrate         bool
 	forbidUnknown   bool
+
+	// What Run and Serve allow a client (server.go, deadlines.go).
+	headerTimeout time.Duration
+	idleTimeout   time.Duration
+	writeTimeout  time.Duration
+	bodyRate      int64 // bytes a second
+	bodyGrace     time.Duration
+	hosts         *hostList // nil: any host, or loopback names when Serve listens on loopback (hosts.go)
 }
 
 func defaultConfig() config {
@@ -92,6 +101,11 @@ func defaultConfig() config {
 		version:         "0.1.0",
 		shutdownTimeout: 10 * time.Second,
 		migrate:         true,
+		headerTimeout:   10 * time.Second,
+		idleTimeout:     120 * time.Second,
+		writeTimeout:    60 * time.Second,
+		bodyRate:        1 << 10,
+		bodyGrace:       10 * time.Second,
 	}
 }
 
@@ -145,6 +159,55 @@ func Servers(urls ...string) Option { return appOption(func(c *config) { c.serve
 // it stops; 10 s by default.
 func ShutdownTimeout(d time.Duration) Option {
 	return appOption(func(c *config) { c.shutdownTimeout = d })
+}
+
+// HeaderTimeout bounds the time a client has to send a request's line
+// and headers, from its first byte; past it Serve closes the connection.
+// 10 s by default.
+func HeaderTimeout(d time.Duration) Option {
+	positive("HeaderTimeout", d)
+	return appOption(func(c *config) { c.headerTimeout = d })
+}
+
+// MinBodyRate sets how fast a request body must arrive: while a handler
+// reads it, the time spent waiting for its bytes may not pass grace plus
+// one second for each bytesPerSecond bytes received. A body that falls
+// behind is answered 408 {"detail":"Request Timeout"} and its connection
+// closed. An upload that keeps the pace is never cut, however long it
+// takes; one that trickles is cut after about grace. 1 KiB/s after 10 s
+// by default.
+func MinBodyRate(bytesPerSecond int64, grace time.Duration) Option {
+	if bytesPerSecond <= 0 {
+		panic(fmt.Sprintf("easy: MinBodyRate needs a positive rate, not %d bytes a second", bytesPerSecond))
+	}
+	positive("MinBodyRate's grace", grace)
+	return appOption(func(c *config) { c.bodyRate, c.bodyGrace = bytesPerSecond, grace })
+}
+
+// WriteTimeout bounds the time from the end of a request (its headers,
+// and its body once read to the end) to the end of writing its response;
+// past it Serve closes the connection. 60 s by default. A handler that
+// streams a long response extends its own deadline with
+// http.NewResponseController(w).SetWriteDeadline. WebSocket connections,
+// which are hijacked, are not bound by it.
+func WriteTimeout(d time.Duration) Option {
+	positive("WriteTimeout", d)
+	return appOption(func(c *config) { c.writeTimeout = d })
+}
+
+// IdleTimeout bounds how long Serve keeps a connection open between two
+// requests. 120 s by default: longer than the 60 s idle timeout of the
+// usual load balancers, so that they, not the App, close idle
+// connections.
+func IdleTimeout(d time.Duration) Option {
+	positive("IdleTimeout", d)
+	return appOption(func(c *config) { c.idleTimeout = d })
+}
+
+func positive(name string, d time.Duration) {
+	if d <= 0 {
+		panic(fmt.Sprintf("easy: %s must be positive, not %s", name, d))
+	}
 }
 
 // NoMigrate stops Include from migrating the models of the routers it

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // Run serves the App on addr (such as ":8000") until SIGINT or SIGTERM,
@@ -31,7 +29,13 @@ func (a *App) Run(addr string) error {
 }
 
 // Serve serves the App on ln until ctx ends, then shuts down as Run does.
-// It returns nil after a clean shutdown.
+// It returns nil after a clean shutdown. Its server bounds the time a
+// client has to send headers (HeaderTimeout), the time to write a
+// response (WriteTimeout) and the time between requests (IdleTimeout),
+// holds request bodies to MinBodyRate, refuses a request that declares
+// its length twice, answers its own errors as JSON, and, on a loopback
+// address, serves only loopback host names unless AllowedHosts says
+// otherwise.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if a.dbErr != nil {
 		ln.Close()
@@ -53,12 +57,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 
-	srv := &http.Server{
-		Handler:           a,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          nil,
-	}
+	srv, ln := a.server(ln)
 	base := "http://" + displayAddr(ln.Addr())
 	msg := "easy: serving the API at " + base
 	if a.cfg.openAPIPath != "" && a.cfg.docsPath != "" {

@@ -15,13 +15,14 @@ import (
 var static embed.FS
 
 // mountDashboard serves the live dashboard at / and its files under
-// /static/, outside the OpenAPI document.
+// /static/, outside the OpenAPI document; a missing file is the App's 404
+// {"detail":"Not Found"}.
 func mountDashboard(app *easy.App) {
 	files, err := fs.Sub(static, "static")
 	if err != nil {
 		panic("items: " + err.Error()) // the embedded tree is fixed at build time
 	}
-	serve := http.FileServerFS(files)
+	serve := easy.FileServer(files)
 	app.Handle("GET /", serve) // FileServer answers / with index.html
 	app.Handle("GET /static/*", http.StripPrefix("/static", serve))
 }
