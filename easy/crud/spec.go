@@ -160,8 +160,10 @@ func article(noun string) string {
 
 func (c *core) listDescription() string {
 	return "Filters are AND-combined: `field=value` for equality, `field__op=value` with op one of " +
-		"`ne`, `gt`, `gte`, `lt`, `lte` (numbers and times), `in` (a comma-separated list), " +
-		"`like` and `ilike` (strings: contains, with and without case; `%`, `_` and `\\` are plain characters). " +
+		"`ne`, `gt`, `gte`, `lt`, `lte` (numbers and times), `in` and `nin` (a comma-separated list: one of, none of), " +
+		"`like`/`contains`, `startswith`, `endswith` and their case-insensitive `ilike`/`icontains`, `istartswith`, `iendswith` " +
+		"(strings; `%`, `_` and `\\` are plain characters), `isnull` (`true` or `false`, nullable fields). " +
+		"Conditions written `or[field__op]=value` are OR-combined with each other (more groups: `or1[...]`, `or2[...]`). " +
 		"`sort=name,-price` sorts by name, then by price descending; the primary key breaks ties. " +
 		"X-Total-Count is the number of rows that pass the filters."
 }

@@ -109,11 +109,20 @@ func TestSpec(t *testing.T) {
 	wantParams := []string{
 		"skip:query:integer", "limit:query:integer", "sort:query:string",
 		"id:query:integer", "id__ne:query:integer", "id__gt:query:integer", "id__gte:query:integer", "id__lt:query:integer", "id__lte:query:integer", "id__in:query:string",
+		"id__nin:query:string",
 		"name:query:string", "name__ne:query:string", "name__in:query:string", "name__like:query:string", "name__ilike:query:string",
+		"name__nin:query:string", "name__contains:query:string", "name__icontains:query:string", "name__startswith:query:string",
+		"name__istartswith:query:string", "name__endswith:query:string", "name__iendswith:query:string",
 		"price:query:number", "price__ne:query:number", "price__gt:query:number", "price__gte:query:number", "price__lt:query:number", "price__lte:query:number", "price__in:query:string",
+		"price__nin:query:string",
 		"stock:query:integer", "stock__ne:query:integer", "stock__gt:query:integer", "stock__gte:query:integer", "stock__lt:query:integer", "stock__lte:query:integer", "stock__in:query:string",
+		"stock__nin:query:string",
 		"active:query:boolean", "active__ne:query:boolean", "active__in:query:string",
+		"active__nin:query:string",
 		"note:query:string", "note__ne:query:string", "note__in:query:string", "note__like:query:string", "note__ilike:query:string",
+		"note__nin:query:string", "note__contains:query:string", "note__icontains:query:string", "note__startswith:query:string",
+		"note__istartswith:query:string", "note__endswith:query:string", "note__iendswith:query:string", "note__isnull:query:boolean",
+		"or:query:object",
 	}
 	if !slices.Equal(params, wantParams) {
 		t.Errorf("list parameters:\n%v\nwant\n%v", params, wantParams)

@@ -26,21 +26,37 @@ func (p *Parser) Params() reflect.Type {
 		fields = append(fields, reflect.StructField{Name: "IncludeDeleted", Type: reflect.TypeFor[bool](),
 			Tag: `query:"include_deleted" default:"false" description:"List soft-deleted rows too."`})
 	}
-	str := reflect.TypeFor[string]()
+	filters := p.filterFields()
+	fields = append(fields, filters...)
+	if len(filters) > 0 {
+		fields = append(fields, reflect.StructField{Name: "Or", Type: reflect.StructOf(filters), Tag: reflect.StructTag(fmt.Sprintf(
+			`query:"or" description:%q`, "Conditions of which a row must pass one (OR), written or[name__like]=a&or[note__like]=a; "+
+				"more groups are or1[...], or2[...], and so on. Groups and the other filters are AND-combined."))})
+	}
+	return reflect.StructOf(fields)
+}
+
+// filterFields documents each filter, typed as its field.
+func (p *Parser) filterFields() []reflect.StructField {
+	var fields []reflect.StructField
+	str, boolean := reflect.TypeFor[string](), reflect.TypeFor[bool]()
 	for _, f := range p.m.Fields {
 		if !f.Filter {
 			continue
 		}
 		for _, op := range append([]Op{Eq}, ops[:]...) {
-			if !op.applies(f.Kind) {
+			if !op.applies(f) {
 				continue
 			}
 			name, typ := f.Name, f.Base
 			if op != Eq {
 				name += "__" + string(op)
 			}
-			if op == In || op == Like || op == ILike {
+			switch {
+			case op.list(), op.text():
 				typ = str
+			case op == IsNull:
+				typ = boolean
 			}
 			desc := fmt.Sprintf("Only rows whose %s %s.", f.Name, opText(op, p.maxIn))
 			fields = append(fields, reflect.StructField{
@@ -49,27 +65,5 @@ func (p *Parser) Params() reflect.Type {
 			})
 		}
 	}
-	return reflect.StructOf(fields)
-}
-
-func opText(op Op, maxIn int) string {
-	switch op {
-	case Ne:
-		return "is not this value"
-	case Gt:
-		return "is greater than this value"
-	case Gte:
-		return "is greater than or equal to this value"
-	case Lt:
-		return "is less than this value"
-	case Lte:
-		return "is less than or equal to this value"
-	case In:
-		return fmt.Sprintf("is one of these comma-separated values (at most %d)", maxIn)
-	case Like:
-		return "contains this text, case-sensitive"
-	case ILike:
-		return "contains this text, ignoring case"
-	}
-	return "is this value"
+	return fields
 }

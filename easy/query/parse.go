@@ -20,48 +20,6 @@ import (
 	"github.com/fastapi-easy/easy-go/internal/model"
 )
 
-// Op is a filter operator. In a query it follows the field name after two
-// underscores (price__gt=10); equality has no suffix (name=apple).
-type Op string
-
-// The filter operators.
-const (
-	Eq    Op = "eq"    // equal: name=apple
-	Ne    Op = "ne"    // not equal: name__ne=apple
-	Gt    Op = "gt"    // greater than (numbers and times): price__gt=10
-	Gte   Op = "gte"   // greater than or equal
-	Lt    Op = "lt"    // less than
-	Lte   Op = "lte"   // less than or equal
-	In    Op = "in"    // one of a comma-separated list: id__in=1,2,3
-	Like  Op = "like"  // contains, case-sensitive (strings): name__like=app
-	ILike Op = "ilike" // contains, ignoring case (strings): name__ilike=APP
-)
-
-// ops are the operators that may follow "__", in the order the docs list them.
-var ops = [...]Op{Ne, Gt, Gte, Lt, Lte, In, Like, ILike}
-
-func opOf(s string) (Op, bool) {
-	for _, o := range ops {
-		if string(o) == s {
-			return o, true
-		}
-	}
-	return "", false
-}
-
-// applies reports whether o can filter a field of kind k.
-func (o Op) applies(k model.Kind) bool {
-	switch o {
-	case Eq, Ne, In:
-		return k != model.KindOther
-	case Gt, Gte, Lt, Lte:
-		return k == model.KindInt || k == model.KindUint || k == model.KindFloat || k == model.KindTime
-	case Like, ILike:
-		return k == model.KindString
-	}
-	return false
-}
-
 // The reserved query parameters of a list.
 const (
 	paramSkip    = "skip"
@@ -72,11 +30,17 @@ const (
 
 // Condition is one filter: the rows whose Field (a JSON name) compares to
 // Value by Op. Value is a string, int64, uint64, float64, bool or
-// time.Time, as the field's type is; for In it is a []any of those.
+// time.Time, as the field's type is; for In and NotIn it is a []any of
+// those, for IsNull a bool.
+//
+// Conditions with the same Group (or[name__like]=a&or[note__like]=a puts
+// both in group "or") pass when one of them does; conditions outside a
+// group, and the groups, are AND-combined.
 type Condition struct {
 	Field string
 	Op    Op
 	Value any
+	Group string
 }
 
 // Sort is one key of a list's order.
@@ -91,8 +55,9 @@ type Query struct {
 	Limit int
 	// Sort is the order asked for; the primary key always breaks ties.
 	Sort []Sort
-	// Filters are AND-combined. A hook may add conditions on any column
-	// field, filterable or not.
+	// Filters are AND-combined, but for those of one Group, which are
+	// OR-combined. A hook may add conditions on any column field,
+	// filterable or not.
 	Filters []Condition
 	// IncludeDeleted lists soft-deleted rows too.
 	IncludeDeleted bool
@@ -103,10 +68,11 @@ type Query struct {
 
 // cond is a Condition resolved against the model.
 type cond struct {
-	f    *model.Field
-	op   Op
-	val  any   // canonical: string, int64, uint64, float64, bool, time.Time
-	vals []any // for In
+	f     *model.Field
+	op    Op
+	val   any    // canonical: string, int64, uint64, float64, bool, time.Time
+	vals  []any  // for In and NotIn
+	group string // "": AND-combined; else OR-combined with its group
 }
 
 type sortKey struct {
@@ -335,7 +301,7 @@ func (p *Parser) bound(conds []cond, errs *problem.ValidationError) {
 func sortConds(conds []cond) {
 	if len(conds) > 1 {
 		slices.SortStableFunc(conds, func(a, b cond) int {
-			return cmp.Or(cmp.Compare(a.f.Name, b.f.Name), cmp.Compare(a.op, b.op))
+			return cmp.Or(cmp.Compare(a.group, b.group), cmp.Compare(a.f.Name, b.f.Name), cmp.Compare(a.op, b.op))
 		})
 	}
 }
@@ -368,38 +334,77 @@ func sortErrors(errs []problem.FieldError) {
 	})
 }
 
-// cond parses one filter, key=value.
+// cond parses one filter, key=value, or one condition of an OR group,
+// or[key]=value.
 func (p *Parser) cond(key, value string, errs *problem.ValidationError) (cond, bool) {
+	group, inner := groupOf(key, p.m)
+	c, ok := p.condOf(key, inner, value, errs)
+	c.group = group
+	return c, ok
+}
+
+// groupOf splits the key of a condition in an OR group, or[name__like]
+// or or2[name__like], into the group and the condition's own key. Any
+// other key is in no group.
+func groupOf(key string, m *model.Model) (group, inner string) {
+	open := strings.IndexByte(key, '[')
+	if open < 2 || key[len(key)-1] != ']' || m.ByName[key] != nil || key[:2] != "or" {
+		return "", key
+	}
+	for _, r := range key[2:open] {
+		if r < '0' || r > '9' {
+			return "", key
+		}
+	}
+	return key[:open], key[open+1 : len(key)-1]
+}
+
+// condOf parses a condition whose key, within the parameter named param,
+// is key.
+func (p *Parser) condOf(param, key, value string, errs *problem.ValidationError) (cond, bool) {
 	f, op := p.m.ByName[key], Eq
 	if f == nil {
 		name, suffix, found := cutLast(key, "__")
 		if !found || p.m.ByName[name] == nil {
-			errs.Errors = append(errs.Errors, unknownParam(key, value))
+			errs.Errors = append(errs.Errors, unknownParam(param, value))
 			return cond{}, false
 		}
 		f = p.m.ByName[name]
 		var ok bool
 		if op, ok = opOf(suffix); !ok {
-			errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_operator", Loc: []any{"query", key}, Input: value,
-				Msg: fmt.Sprintf("Unknown operator %q: use one of ne, gt, gte, lt, lte, in, like, ilike", suffix)})
+			errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_operator", Loc: []any{"query", param}, Input: value,
+				Msg: fmt.Sprintf("Unknown operator %q: use one of %s", suffix, opNames)})
 			return cond{}, false
 		}
 	}
 	if !f.Filter {
-		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_field", Loc: []any{"query", key}, Input: value,
+		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_field", Loc: []any{"query", param}, Input: value,
 			Msg: fmt.Sprintf("Cannot filter by %s", f.Name)})
 		return cond{}, false
 	}
-	if !op.applies(f.Kind) {
-		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_operator", Loc: []any{"query", key}, Input: value,
-			Msg: fmt.Sprintf("Operator %q does not apply to %s, a %s", op, f.Name, f.Kind)})
+	if !op.applies(f) {
+		what := "a " + f.Kind.String()
+		if op == IsNull {
+			what = "which cannot be null"
+		}
+		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_operator", Loc: []any{"query", param}, Input: value,
+			Msg: fmt.Sprintf("Operator %q does not apply to %s, %s", op, f.Name, what)})
 		return cond{}, false
 	}
 	c := cond{f: f, op: op}
-	if op != In {
+	if op == IsNull {
+		b, fe := parseBool(param, value)
+		if fe != nil {
+			errs.Errors = append(errs.Errors, *fe)
+			return cond{}, false
+		}
+		c.val = b
+		return c, true
+	}
+	if !op.list() {
 		v, fe := p.value(f, value)
 		if fe != nil {
-			fe.Loc = []any{"query", key}
+			fe.Loc = []any{"query", param}
 			errs.Errors = append(errs.Errors, *fe)
 			return cond{}, false
 		}
@@ -408,7 +413,7 @@ func (p *Parser) cond(key, value string, errs *problem.ValidationError) (cond, b
 	}
 	n := strings.Count(value, ",") + 1
 	if n > p.maxIn {
-		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_long", Loc: []any{"query", key}, Input: problem.Truncate(value),
+		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_long", Loc: []any{"query", param}, Input: problem.Truncate(value),
 			Msg: fmt.Sprintf("List should have at most %d items after validation, not %d", p.maxIn, n),
 			Ctx: map[string]any{"max_length": p.maxIn, "actual_length": n}})
 		return cond{}, false
@@ -420,7 +425,7 @@ func (p *Parser) cond(key, value string, errs *problem.ValidationError) (cond, b
 		value = rest
 		v, fe := p.value(f, item)
 		if fe != nil {
-			fe.Loc = []any{"query", key, i}
+			fe.Loc = []any{"query", param, i}
 			errs.Errors = append(errs.Errors, *fe)
 			ok = false
 			continue
@@ -563,10 +568,10 @@ func (q *List) Query() *Query {
 }
 
 func (c cond) export() Condition {
-	if c.op == In {
-		return Condition{Field: c.f.Name, Op: c.op, Value: slices.Clone(c.vals)}
+	if c.op.list() {
+		return Condition{Field: c.f.Name, Op: c.op, Value: slices.Clone(c.vals), Group: c.group}
 	}
-	return Condition{Field: c.f.Name, Op: c.op, Value: c.val}
+	return Condition{Field: c.f.Name, Op: c.op, Value: c.val, Group: c.group}
 }
 
 // Resolve turns a Query built or changed in Go (by a hook) back into a
@@ -625,14 +630,7 @@ func (q *List) Page(db *gorm.DB) *gorm.DB {
 
 // where is the conditions in SQL, on the parser's columns.
 func (p *Parser) where(conds []cond) clause.Expression {
-	if len(conds) == 1 {
-		return conds[0].expr(conds[0].f.Column, p.m.Dialect)
-	}
-	exprs := make([]clause.Expression, len(conds))
-	for i := range conds {
-		exprs[i] = conds[i].expr(conds[i].f.Column, p.m.Dialect)
-	}
-	return clause.And(exprs...)
+	return where(conds, p.m.Dialect, func(c *cond) clause.Column { return c.f.Column })
 }
 
 // order is the ORDER BY of keys, then the primary key.
