@@ -156,6 +156,9 @@ func (s *Spec) Add(op Operation) error {
 	} else {
 		oc.AddRespStructure(nil, oapi.WithHTTPStatus(status))
 	}
+	for _, code := range op.Empty {
+		oc.AddRespStructure(nil, oapi.WithHTTPStatus(code))
+	}
 	for _, code := range op.Errors {
 		if code == http.StatusUnprocessableEntity {
 			oc.AddRespStructure(new(httpValidationError), oapi.WithHTTPStatus(code))
@@ -180,8 +183,14 @@ func (s *Spec) Add(op Operation) error {
 		}
 		stored.Security = []map[string][]string{req}
 	}
-	if len(op.ResponseHeaders) > 0 {
-		addResponseHeaders(stored, status, op.ResponseHeaders)
+	for _, h := range op.ResponseHeaders {
+		statuses := h.Statuses
+		if len(statuses) == 0 {
+			statuses = []int{status}
+		}
+		for _, code := range statuses {
+			addResponseHeaders(stored, code, []Header{h})
+		}
 	}
 	if op.BodyRef != "" {
 		req := true
@@ -191,6 +200,13 @@ func (s *Spec) Add(op Operation) error {
 				Schema: map[string]any{"$ref": "#/components/schemas/" + op.BodyRef},
 			}},
 		}}
+	}
+	if rb := stored.RequestBody; rb != nil && rb.RequestBody != nil {
+		if mt, ok := rb.RequestBody.Content["application/json"]; ok {
+			for _, t := range op.BodyTypes {
+				rb.RequestBody.Content[t] = mt
+			}
+		}
 	}
 	return nil
 }
