@@ -67,6 +67,7 @@ type config struct {
 	policy    *query.Policy
 	create    *input
 	update    *input
+	cursorKey []byte   // nil: query.DefaultCursorKey of the table
 	problems  []string // option mistakes, reported by New
 }
 
@@ -175,6 +176,22 @@ func count(name string, n int, field func(*config) *int) Option {
 			return
 		}
 		*field(c) = n
+	}
+}
+
+// CursorKey sets the key that signs the cursors of keyset pages
+// (?cursor=), so that a changed or forged cursor is a 422. Every instance
+// must have the same key. By default the key is derived from the table:
+// the same everywhere with no configuration, and enough to catch a
+// changed cursor, but anyone who reads the docs can make one (which can
+// only choose where a page starts).
+func CursorKey(key []byte) Option {
+	return func(c *config) {
+		if len(key) == 0 {
+			c.problems = append(c.problems, "CursorKey: empty key")
+			return
+		}
+		c.cursorKey = append([]byte(nil), key...)
 	}
 }
 

@@ -136,7 +136,7 @@ func (c *core) setup(r route.Site) error {
 	c.m, c.db, c.log = m, db, r.Logger()
 	c.parser, err = query.New(reflect.New(t).Interface(), db, query.Config{
 		DefaultLimit: c.cfg.pageSize, MaxLimit: c.cfg.maxPage, MaxIn: c.cfg.maxIn, MaxConditions: c.cfg.maxConds, MaxValues: c.cfg.maxValues,
-		Filterable: c.cfg.filter, Sortable: c.cfg.sort, IncludeDeleted: c.cfg.deleted,
+		Filterable: c.cfg.filter, Sortable: c.cfg.sort, IncludeDeleted: c.cfg.deleted, CursorKey: c.cfg.cursorKey,
 	})
 	if err != nil {
 		return fmt.Errorf("crud: %w", err)

@@ -107,7 +107,7 @@ func TestSpec(t *testing.T) {
 		params = append(params, p.Name+":"+p.In+":"+typeOf(p.Schema))
 	}
 	wantParams := []string{
-		"skip:query:integer", "limit:query:integer", "sort:query:string",
+		"skip:query:integer", "limit:query:integer", "sort:query:string", "cursor:query:string", "fields:query:string",
 		"id:query:integer", "id__ne:query:integer", "id__gt:query:integer", "id__gte:query:integer", "id__lt:query:integer", "id__lte:query:integer", "id__in:query:string",
 		"id__nin:query:string",
 		"name:query:string", "name__ne:query:string", "name__in:query:string", "name__like:query:string", "name__ilike:query:string",
@@ -122,12 +122,12 @@ func TestSpec(t *testing.T) {
 		"note:query:string", "note__ne:query:string", "note__in:query:string", "note__like:query:string", "note__ilike:query:string",
 		"note__nin:query:string", "note__contains:query:string", "note__icontains:query:string", "note__startswith:query:string",
 		"note__istartswith:query:string", "note__endswith:query:string", "note__iendswith:query:string", "note__isnull:query:boolean",
-		"or:query:object",
+		"or:query:object", "If-None-Match:header:string",
 	}
 	if !slices.Equal(params, wantParams) {
 		t.Errorf("list parameters:\n%v\nwant\n%v", params, wantParams)
 	}
-	if got := keys(list.Responses); !slices.Equal(got, []string{"200", "422", "503"}) {
+	if got := keys(list.Responses); !slices.Equal(got, []string{"200", "304", "422", "503"}) {
 		t.Errorf("list responses %v", got)
 	}
 	if h, ok := list.Responses["200"].Headers["X-Total-Count"]; !ok || h.Schema["type"] != "integer" {
@@ -154,18 +154,18 @@ func TestSpec(t *testing.T) {
 	}
 	errs := map[string][]string{
 		"post /items":        {"201", "409", "413", "415", "422", "503"},
-		"get /items/{id}":    {"200", "404", "422", "503"},
-		"put /items/{id}":    {"200", "404", "409", "413", "415", "422", "503"},
-		"patch /items/{id}":  {"200", "404", "409", "413", "415", "422", "503"},
-		"delete /items/{id}": {"200", "404", "409", "422", "503"},
+		"get /items/{id}":    {"200", "304", "404", "422", "503"},
+		"put /items/{id}":    {"200", "404", "409", "412", "413", "415", "422", "503"},
+		"patch /items/{id}":  {"200", "404", "409", "412", "413", "415", "422", "503"},
+		"delete /items/{id}": {"200", "404", "409", "412", "422", "503"},
 		"delete /tasks":      {"200", "409", "503"},
-		"get /tasks/{id}":    {"200", "404", "422", "503"},
-		"delete /tasks/{id}": {"200", "404", "409", "422", "503"},
-		"patch /tasks/{id}":  {"200", "404", "409", "413", "415", "422", "503"},
+		"get /tasks/{id}":    {"200", "304", "404", "422", "503"},
+		"delete /tasks/{id}": {"200", "404", "409", "412", "422", "503"},
+		"patch /tasks/{id}":  {"200", "404", "409", "412", "413", "415", "422", "503"},
 		"post /tasks":        {"201", "409", "413", "415", "422", "503"},
-		"put /tasks/{id}":    {"200", "404", "409", "413", "415", "422", "503"},
-		"get /tasks":         {"200", "422", "503"},
-		"get /items":         {"200", "422", "503"},
+		"put /tasks/{id}":    {"200", "404", "409", "412", "413", "415", "422", "503"},
+		"get /tasks":         {"200", "304", "422", "503"},
+		"get /items":         {"200", "304", "422", "503"},
 	}
 	for route, want := range errs {
 		method, path, _ := strings.Cut(route, " ")
@@ -216,8 +216,12 @@ func TestSpec(t *testing.T) {
 	if !slices.Equal(deleted, []string{"get /tasks", "get /tasks/{id}"}) {
 		t.Errorf("include_deleted is on %v", deleted)
 	}
-	if path := d.Paths["/items/{id}"]["get"].Parameters; len(path) != 1 || path[0].Name != "id" || path[0].In != "path" || typeOf(path[0].Schema) != "integer" {
-		t.Errorf("id parameter: %+v", path)
+	var getParams []string
+	for _, p := range d.Paths["/items/{id}"]["get"].Parameters {
+		getParams = append(getParams, p.Name+":"+p.In+":"+typeOf(p.Schema))
+	}
+	if want := []string{"fields:query:string", "id:path:integer", "If-None-Match:header:string"}; !slices.Equal(getParams, want) {
+		t.Errorf("read parameters %v, want %v", getParams, want)
 	}
 }
 

@@ -10,8 +10,9 @@ import (
 )
 
 // Params returns a struct type whose fields document the parameters of a
-// list, for an OpenAPI document: skip, limit, sort, include_deleted when
-// it is accepted, and each filter, typed as its field.
+// list, for an OpenAPI document: skip, limit, sort, cursor, fields,
+// include_deleted when it is accepted, each filter, typed as its field,
+// and the OR groups.
 func (p *Parser) Params() reflect.Type {
 	fields := []reflect.StructField{
 		{Name: "Skip", Type: reflect.TypeFor[int](), Tag: `query:"skip" default:"0" minimum:"0" description:"How many rows to skip."`},
@@ -21,6 +22,8 @@ func (p *Parser) Params() reflect.Type {
 		{Name: "Sort", Type: reflect.TypeFor[string](), Tag: reflect.StructTag(fmt.Sprintf(
 			`query:"sort" description:%q`, "Comma-separated fields to sort by, each with - in front for descending order: "+
 				strings.Join(p.m.Names(func(f *model.Field) bool { return f.Sort }), ", ")+"."))},
+		{Name: "Cursor", Type: reflect.TypeFor[string](), Tag: `query:"cursor" description:"Continue after the last row of the page before: the X-Next-Cursor of its answer (also in its Link header). Send the same sort and filters; a cursor page has no skip and no X-Total-Count."`},
+		p.fieldsParam(),
 	}
 	if p.deleted {
 		fields = append(fields, reflect.StructField{Name: "IncludeDeleted", Type: reflect.TypeFor[bool](),
@@ -66,4 +69,11 @@ func (p *Parser) filterFields() []reflect.StructField {
 		}
 	}
 	return fields
+}
+
+// fieldsParam documents fields=id,name.
+func (p *Parser) fieldsParam() reflect.StructField {
+	return reflect.StructField{Name: "Fields", Type: reflect.TypeFor[string](), Tag: reflect.StructTag(fmt.Sprintf(
+		`query:"fields" description:%q`, "Comma-separated fields each row of the answer keeps, of "+
+			strings.Join(p.m.Names(func(*model.Field) bool { return true }), ", ")+"; every field by default."))}
 }

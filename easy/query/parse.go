@@ -53,6 +53,12 @@ type Sort struct {
 type Query struct {
 	Skip  int
 	Limit int
+	// Cursor is the cursor the page continues from (keyset pages), or "".
+	// A hook may clear it, not change it.
+	Cursor string
+	// Fields are the JSON names of the fields the response keeps; nil for
+	// every field.
+	Fields []string
 	// Sort is the order asked for; the primary key always breaks ties.
 	Sort []Sort
 	// Filters are AND-combined, but for those of one Group, which are
@@ -88,6 +94,9 @@ type List struct {
 	conds       []cond
 	deleted     bool
 	scopes      []func(*gorm.DB) *gorm.DB
+	fields      []*model.Field // nil: every field
+	cursor      string         // the cursor the page continues from
+	after       []any          // its values of the order's keys
 	p           *Parser
 }
 
@@ -120,6 +129,9 @@ type Config struct {
 	// IncludeDeleted accepts include_deleted=true on a model with
 	// gorm.DeletedAt.
 	IncludeDeleted bool
+	// CursorKey signs the cursors of keyset pages; the same key must
+	// serve every instance. Empty means DefaultCursorKey of the table.
+	CursorKey []byte
 }
 
 // Parser parses the query language of one model. It is safe for
@@ -136,6 +148,7 @@ type Parser struct {
 	parse               map[*model.Field]func(string, reflect.Value) *problem.FieldError
 	byKey               clause.OrderBy
 	others              map[string]bool // query parameters a route's dependencies read (Accept)
+	cursorKey           []byte
 }
 
 // New returns the Parser of model (a struct or a pointer to one), its
@@ -176,8 +189,12 @@ func readModel(t reflect.Type, db *gorm.DB, filter, sort []string) (*model.Model
 func newParser(m *model.Model, cfg Config) (*Parser, error) {
 	p := &Parser{m: m, def: cfg.DefaultLimit, max: cfg.MaxLimit, deleted: cfg.IncludeDeleted && m.Soft,
 		maxIn: cmp.Or(cfg.MaxIn, DefaultMaxIn), maxConds: cmp.Or(cfg.MaxConditions, DefaultMaxConditions), maxValues: cmp.Or(cfg.MaxValues, DefaultMaxValues),
-		parse: map[*model.Field]func(string, reflect.Value) *problem.FieldError{},
-		byKey: clause.OrderBy{Columns: []clause.OrderByColumn{{Column: m.PK.Column}}}}
+		parse:     map[*model.Field]func(string, reflect.Value) *problem.FieldError{},
+		byKey:     clause.OrderBy{Columns: []clause.OrderByColumn{{Column: m.PK.Column}}},
+		cursorKey: cfg.CursorKey}
+	if len(p.cursorKey) == 0 {
+		p.cursorKey = DefaultCursorKey(m.Table)
+	}
 	for _, f := range m.Fields {
 		if f.Kind == model.KindOther || f.Kind == model.KindTime || f.GORM == nil {
 			continue
@@ -249,6 +266,10 @@ func (p *Parser) List(values url.Values) (*List, error) {
 			}
 		case key == paramSort:
 			q.sort = p.sortKeys(last, &errs)
+		case key == paramFields:
+			q.fields = p.fieldList(last, &errs)
+		case key == paramCursor:
+			q.cursor = last
 		case key == paramDeleted:
 			if !p.deleted {
 				errs.Errors = append(errs.Errors, unknownParam(key, last))
@@ -268,6 +289,16 @@ func (p *Parser) List(values url.Values) (*List, error) {
 		}
 	}
 	p.bound(q.conds, &errs)
+	if q.cursor != "" && len(errs.Errors) == 0 {
+		if _, ok := values[paramSkip]; ok {
+			errs.Errors = append(errs.Errors, problem.FieldError{Type: "value_error", Loc: []any{"query", paramSkip}, Input: values.Get(paramSkip),
+				Msg: "Value error, skip and cursor exclude each other: a cursor page starts after the last row of the page before"})
+		} else if vals, fe := p.continueAt(q.cursor, p.keys(q.sort)); fe != nil {
+			errs.Errors = append(errs.Errors, *fe)
+		} else {
+			q.after = vals
+		}
+	}
 	if err := errs.Err(); err != nil {
 		sortErrors(errs.Errors)
 		return nil, err
@@ -553,103 +584,3 @@ func cutLast(s, sep string) (before, after string, found bool) {
 	}
 	return s[:i], s[i+len(sep):], true
 }
-
-// Query returns the list as a Query, for a hook to read and change;
-// Resolve turns it back into a List.
-func (q *List) Query() *Query {
-	out := &Query{Skip: q.skip, Limit: q.limit, IncludeDeleted: q.deleted, Scopes: q.scopes}
-	for _, s := range q.sort {
-		out.Sort = append(out.Sort, Sort{Field: s.f.Name, Desc: s.desc})
-	}
-	for _, c := range q.conds {
-		out.Filters = append(out.Filters, c.export())
-	}
-	return out
-}
-
-func (c cond) export() Condition {
-	if c.op.list() {
-		return Condition{Field: c.f.Name, Op: c.op, Value: slices.Clone(c.vals), Group: c.group}
-	}
-	return Condition{Field: c.f.Name, Op: c.op, Value: c.val, Group: c.group}
-}
-
-// Resolve turns a Query built or changed in Go (by a hook) back into a
-// List. It may filter and sort by any column, filterable or not. A
-// mistake in it is the program's, so it is an error, not a 422.
-func (p *Parser) Resolve(q *Query) (*List, error) {
-	if q.Skip < 0 || q.Limit < 0 {
-		return nil, fmt.Errorf("negative skip or limit (%d, %d)", q.Skip, q.Limit)
-	}
-	out := &List{p: p, skip: q.Skip, limit: q.Limit, deleted: q.IncludeDeleted && p.m.Soft, scopes: q.Scopes}
-	for _, s := range q.Sort {
-		f := p.m.ByName[s.Field]
-		if f == nil || f.GORM == nil {
-			return nil, fmt.Errorf("cannot sort by %q", s.Field)
-		}
-		out.sort = append(out.sort, sortKey{f: f, desc: s.Desc})
-	}
-	for _, c := range q.Filters {
-		rc, err := resolve(p.m, c)
-		if err != nil {
-			return nil, err
-		}
-		out.conds = append(out.conds, rc)
-	}
-	return out, nil
-}
-
-// Skip is how many rows the page skips.
-func (q *List) Skip() int { return q.skip }
-
-// Limit is the most rows the page holds.
-func (q *List) Limit() int { return q.limit }
-
-// Where adds the list's filters and scopes to db (Unscoped when it
-// includes soft-deleted rows): the rows of every page, which a count
-// counts.
-func (q *List) Where(db *gorm.DB) *gorm.DB {
-	if q.deleted {
-		db = db.Unscoped()
-	}
-	if len(q.conds) > 0 {
-		db = db.Where(q.p.where(q.conds))
-	}
-	return db.Scopes(q.scopes...)
-}
-
-// Page adds the list's order and page to db: the sort keys asked for,
-// then the primary key, so that pages are stable.
-func (q *List) Page(db *gorm.DB) *gorm.DB {
-	db = db.Order(q.p.order(q.sort)).Limit(q.limit)
-	if q.skip > 0 {
-		db = db.Offset(q.skip)
-	}
-	return db
-}
-
-// where is the conditions in SQL, on the parser's columns.
-func (p *Parser) where(conds []cond) clause.Expression {
-	return where(conds, p.m.Dialect, func(c *cond) clause.Column { return c.f.Column })
-}
-
-// order is the ORDER BY of keys, then the primary key.
-func (p *Parser) order(keys []sortKey) clause.OrderBy {
-	if len(keys) == 0 {
-		return p.byKey
-	}
-	cols := make([]clause.OrderByColumn, 0, len(keys)+1)
-	pk := false
-	for _, k := range keys {
-		cols = append(cols, clause.OrderByColumn{Column: k.f.Column, Desc: k.desc})
-		pk = pk || k.f == p.m.PK
-	}
-	if !pk {
-		cols = append(cols, clause.OrderByColumn{Column: p.m.PK.Column})
-	}
-	return clause.OrderBy{Columns: cols}
-}
-
-// Order is the order of the primary key, for reads that page through
-// every row.
-func (p *Parser) Order() clause.OrderBy { return p.byKey }
