@@ -342,6 +342,10 @@ func (rt *Router[T]) update(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	im, cerr := conditionOf(r, "If-Match")
 	id, err := rt.bindID(r)
+	if isMergePatch(r) {
+		rt.mergeUpdate(w, r, im, id, joinInvalid(cerr, err))
+		return
+	}
 	patch := new(T)
 	present, berr := rt.patch.BindPresent(r, patch)
 	sent := func(f *model.Field) bool { return f.Update && present[f.Name] }

@@ -128,8 +128,9 @@ func (c *core) operations() []routeOp {
 		}},
 		{UpdateRoute, openapi.Operation{
 			Method: http.MethodPatch, Path: one, Summary: "Update " + article(title),
-			Description: "Sets the fields sent in the body, even to 0, \"\" or false, and keeps the others. " + ifMatchText,
-			Input:       id, Output: reflect.New(c.typ).Interface(), BodyRef: c.names.schema + "Patch",
+			Description: "Sets the fields sent in the body, even to 0, \"\" or false, and keeps the others; null clears a nullable field. " +
+				"As application/merge-patch+json (RFC 7396), a field that holds an object is merged with the stored one, member by member. " + ifMatchText,
+			Input: id, Output: reflect.New(c.typ).Interface(), BodyRef: c.names.schema + "Patch", BodyTypes: []string{mergePatchType},
 			Errors:          append([]int{http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed}, body...),
 			ResponseHeaders: changed,
 		}},
