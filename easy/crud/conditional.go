@@ -51,6 +51,11 @@ func conditionOf(r *http.Request, name string) (*condition, error) {
 	if len(lines) == 0 {
 		return nil, nil
 	}
+	return parseCondition(name, lines)
+}
+
+// parseCondition parses the lines of a condition header called name.
+func parseCondition(name string, lines []string) (*condition, error) {
 	c := &condition{header: name}
 	for _, line := range lines {
 		for part := range strings.SplitSeq(line, ",") {

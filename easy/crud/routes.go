@@ -314,20 +314,8 @@ func (rt *Router[T]) replaceOne(w http.ResponseWriter, r *http.Request) {
 		rt.fail(w, r, joinInvalid(cerr, err, berr))
 		return
 	}
-	var cols []string
-	if in == nil {
-		cols = slices.Clone(rt.replaceCols) // gorm may append to it
-	}
-	item, tag, err := rt.modify(ctx, ReplaceRoute, id, im, cols, func(item *T) error {
-		if in != nil {
-			if err := in.convert(ctx, body, item); err != nil {
-				return err
-			}
-			return rt.m.Check(item, model.Updatable)
-		}
-		rt.m.Copy(item, body.(*T), model.Updatable)
-		return nil
-	})
+	cols, change := rt.replacement(ctx, body)
+	item, tag, err := rt.modify(ctx, ReplaceRoute, id, im, cols, change)
 	if err != nil {
 		rt.fail(w, r, err)
 		return
@@ -348,24 +336,49 @@ func (rt *Router[T]) update(w http.ResponseWriter, r *http.Request) {
 	}
 	patch := new(T)
 	present, berr := rt.patch.BindPresent(r, patch)
-	sent := func(f *model.Field) bool { return f.Update && present[f.Name] }
 	if berr == nil {
-		berr = rt.m.Check(patch, sent)
+		berr = rt.m.Check(patch, func(f *model.Field) bool { return f.Update && present[f.Name] })
 	}
 	if err != nil || berr != nil || cerr != nil {
 		rt.fail(w, r, joinInvalid(cerr, err, berr))
 		return
 	}
-	item, tag, err := rt.modify(ctx, UpdateRoute, id, im, rt.m.Columns(sent), func(item *T) error {
-		rt.m.Copy(item, patch, sent)
-		return nil
-	})
+	cols, change := rt.patching(patch, present)
+	item, tag, err := rt.modify(ctx, UpdateRoute, id, im, cols, change)
 	if err != nil {
 		rt.fail(w, r, err)
 		return
 	}
 	w.Header().Set("ETag", tag)
 	rt.write(w, r, http.StatusOK, item)
+}
+
+// replacement returns what PUT with body (a *T, or the UpdateInput's
+// body) does to a row: the columns it writes (nil: those it changes) and
+// the change.
+func (rt *Router[T]) replacement(ctx context.Context, body any) ([]string, func(*T) error) {
+	if in := rt.cfg.update; in != nil {
+		return nil, func(item *T) error {
+			if err := in.convert(ctx, body, item); err != nil {
+				return err
+			}
+			return rt.m.Check(item, model.Updatable)
+		}
+	}
+	return slices.Clone(rt.replaceCols), func(item *T) error { // gorm may append to the columns
+		rt.m.Copy(item, body.(*T), model.Updatable)
+		return nil
+	}
+}
+
+// patching returns what PATCH does to a row with patch, whose body held
+// the fields present: the columns it writes and the change.
+func (rt *Router[T]) patching(patch *T, present map[string]bool) ([]string, func(*T) error) {
+	sent := func(f *model.Field) bool { return f.Update && present[f.Name] }
+	return rt.m.Columns(sent), func(item *T) error {
+		rt.m.Copy(item, patch, sent)
+		return nil
+	}
 }
 
 // modify loads row id, checks it against If-Match (im, nil when absent),

@@ -46,6 +46,9 @@ func (c *core) document(r route.Site) error {
 			return err
 		}
 	}
+	if c.cfg.enabled(BatchRoute) {
+		return c.documentBatch(spec)
+	}
 	return nil
 }
 
@@ -144,6 +147,14 @@ func (c *core) operations() []routeOp {
 		{DeleteAllRoute, openapi.Operation{
 			Method: http.MethodDelete, Path: prefix, Summary: "Delete all " + c.names.plural,
 			Output: new(DeleteAllResult), Errors: []int{http.StatusConflict},
+		}},
+		{BatchRoute, openapi.Operation{
+			Method: http.MethodPost, Path: prefix + "/batch", Summary: "Write " + c.names.plural + " in one transaction",
+			Description: c.batchDescription(),
+			BodyRef:     c.names.schema + "Batch",
+			Output:      reflect.MakeSlice(reflect.SliceOf(c.resultType), 0, 0).Interface(),
+			Errors: append([]int{http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed},
+				body...),
 		}},
 	}
 	if c.m.Soft {

@@ -309,3 +309,52 @@ func TestTwoRouters(t *testing.T) {
 		app.Include(easy.CRUDRouter[Task](crud.Prefix("/other"), crud.Name("other", "others")))
 	})
 }
+
+// TestSpecBatchAndConditional checks what the document says of a batch,
+// of PATCH's two media types and of the conditional headers.
+func TestSpecBatchAndConditional(t *testing.T) {
+	s := serve(t, testkit.SQLite(t, nil), easy.CRUDRouter[Item](crud.Batch(), crud.MaxBatch(50), crud.Exclude(crud.ReplaceRoute)))
+	res := s.do("GET", "/openapi.json", "")
+	var d struct {
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Schemas map[string]json.RawMessage `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal([]byte(res.body), &d); err != nil {
+		t.Fatal(err)
+	}
+	batch := string(d.Paths["/items/batch"]["post"])
+	for _, want := range []string{`"operationId":"batch_items"`, `"$ref":"#/components/schemas/ItemBatch"`,
+		`"items":{"$ref":"#/components/schemas/ItemBatchResult"}`, `"404"`, `"409"`, `"412"`, `"413"`, `"415"`, `"422"`, `"503"`} {
+		if !strings.Contains(batch, want) {
+			t.Errorf("POST /items/batch lacks %s: %s", want, batch)
+		}
+	}
+	schemas := d.Components.Schemas
+	wantSchemas := map[string]string{
+		"ItemBatch":          `{"description":"Operations run in order in one transaction: all or nothing.","items":{"$ref":"#/components/schemas/ItemBatchOperation"},"maxItems":50,"type":"array"}`,
+		"ItemBatchOperation": `{"discriminator":{"mapping":{"create":"#/components/schemas/ItemBatchCreate","delete":"#/components/schemas/ItemBatchDelete","update":"#/components/schemas/ItemBatchUpdate"},"propertyName":"op"},"oneOf":[{"$ref":"#/components/schemas/ItemBatchCreate"},{"$ref":"#/components/schemas/ItemBatchUpdate"},{"$ref":"#/components/schemas/ItemBatchDelete"}]}`,
+		"ItemBatchCreate":    `{"description":"One create of a batch, as POST does it.","properties":{"body":{"$ref":"#/components/schemas/ItemCreate"},"op":{"enum":["create"],"type":"string"}},"required":["op","body"],"type":"object"}`,
+		"ItemBatchDelete":    `{"description":"One delete of a batch, as DELETE does it.","properties":{"id":{"description":"The id of the item.","minimum":0,"type":"integer"},"if_match":{"description":"Do the operation only if the row's ETag is one of these entity tags, or * for any.","type":"string"},"op":{"enum":["delete"],"type":"string"}},"required":["op","id"],"type":"object"}`,
+	}
+	for name, want := range wantSchemas {
+		if got := string(schemas[name]); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+	}
+	if _, ok := schemas["ItemBatchReplace"]; ok {
+		t.Error("a batch of a router without PUT documents replace")
+	}
+	patch := string(d.Paths["/items/{id}"]["patch"])
+	for _, want := range []string{`"application/json":{"schema":{"$ref":"#/components/schemas/ItemPatch"}}`,
+		`"application/merge-patch+json":{"schema":{"$ref":"#/components/schemas/ItemPatch"}}`, `"name":"If-Match","in":"header"`, `"412":`} {
+		if !strings.Contains(patch, want) {
+			t.Errorf("PATCH lacks %s: %s", want, patch)
+		}
+	}
+	get := string(d.Paths["/items/{id}"]["get"])
+	if !strings.Contains(get, `"304":{"description":"Not Modified","headers":{"ETag":`) {
+		t.Errorf("GET has no 304 with an ETag: %s", get)
+	}
+}

@@ -293,6 +293,16 @@ func (s *Spec) Derive(name string, model any, drop []string, optional bool) (str
 	return name, nil
 }
 
+// AddSchema adds a schema component called name, written as a JSON
+// Schema: a schema no Go type reflects, such as one that refers to
+// derived components. Adding a name again replaces the component.
+func (s *Spec) AddSchema(name string, schema map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rendered, s.yaml = nil, nil
+	s.reflector.SpecEns().ComponentsEns().WithSchemasItem(name, schema)
+}
+
 // MapType documents every value of src's type as if it were of dst's
 // type: a type whose JSON differs from its Go structure, such as
 // gorm.DeletedAt (a nullable date-time, not an object). Call it before
