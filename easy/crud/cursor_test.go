@@ -16,6 +16,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
@@ -244,5 +245,36 @@ func TestCursorWalkUnderWrites(t *testing.T) {
 			t.Errorf("only %d writes during %d pages", n, len(pages))
 		}
 		t.Logf("%d pages, %d inserts and deletes meanwhile", len(pages), writes.Load())
+	})
+}
+
+// TestCursorWithHooks walks a list whose BeforeList hook adds a
+// condition and an OR group, on each database: the cursor continues the
+// list the hook makes.
+func TestCursorWithHooks(t *testing.T) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		router := easy.CRUDRouter[Item]().BeforeList(func(ctx context.Context, q *query.Query) error {
+			q.Filters = append(q.Filters, query.Condition{Field: "stock", Op: query.Gte, Value: 2},
+				query.Condition{Field: "name", Op: query.StartsWith, Value: "item", Group: "g"},
+				query.Condition{Field: "price", Op: query.Lt, Value: 0, Group: "g"})
+			return nil
+		})
+		s := serve(t, db, router)
+		var items []Item
+		for i := range 30 {
+			items = append(items, Item{Name: fmt.Sprintf("item %02d", i), Price: float64(i % 3), Stock: i % 5})
+		}
+		db.Create(&items)
+		all := ids(t, s.do("GET", "/items?limit=1000&sort=-price", "").body)
+		if len(all) != 18 {
+			t.Fatalf("the hook's list has %d rows, want 18", len(all))
+		}
+		var got []uint
+		for _, p := range s.walk("/items?limit=4&sort=-price") {
+			got = append(got, p...)
+		}
+		if !slices.Equal(got, all) {
+			t.Errorf("pages %v, list %v", got, all)
+		}
 	})
 }
