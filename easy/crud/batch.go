@@ -133,7 +133,7 @@ func (rt *Router[T]) batch(w http.ResponseWriter, r *http.Request) {
 	err = rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for i := 0; i < len(items); {
 			if n := rt.createRun(items[i:]); n > 1 {
-				if ok, err := rt.createAll(ctx, tx, sc, items[i:i+n], results[i:i+n]); err != nil {
+				if ok, err := rt.createAll(tx, sc, items[i:i+n], results[i:i+n]); err != nil {
 					return err
 				} else if ok {
 					i += n
@@ -184,7 +184,7 @@ func (c *core) batchRows() int {
 // in order, and fills their results. If an insert fails it undoes them
 // (to a savepoint) and reports false, for the caller to find the failing
 // one by inserting them one by one.
-func (rt *Router[T]) createAll(ctx context.Context, tx *gorm.DB, sc scoped, items []batchItem[T], results []batchResult[T]) (bool, error) {
+func (rt *Router[T]) createAll(tx *gorm.DB, sc scoped, items []batchItem[T], results []batchResult[T]) (bool, error) {
 	rows := make([]T, len(items))
 	for k := range items {
 		sc.fill(items[k].item)

@@ -193,7 +193,6 @@ func TestBatch(t *testing.T) {
 		if got := ev.take(); !slices.Equal(got, wantEvents) {
 			t.Errorf("events %v, want %v", got, wantEvents)
 		}
-		before = s.do("GET", "/items?limit=100", "").body
 
 		// Every problem of every operation at once, and the shape of the
 		// body.
