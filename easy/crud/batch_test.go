@@ -229,6 +229,15 @@ func TestBatchOptions(t *testing.T) {
 		`{"op":"create","status":201,"etag":` + etagOf(t, s, "/few/2") + `,"body":{"id":2,"name":"b","price":0,"stock":0,"active":false,"note":null}}]`; res.status != 200 || res.body != want {
 		t.Errorf("batch of two:\n got %d %s\nwant 200 %s", res.status, res.body, want)
 	}
+	t.Run("no write route", func(t *testing.T) {
+		defer func() {
+			if got, _ := recover().(string); !strings.Contains(got, "crud: Batch: the Router mounts none of the routes a batch does (create, replace, update, delete)") {
+				t.Errorf("panic %q", got)
+			}
+		}()
+		app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
+		app.Include(crud.New[Item](crud.Batch(), crud.Only(crud.ListRoute, crud.BatchRoute), crud.Prefix("/none")))
+	})
 	defer func() {
 		if got, _ := recover().(string); got != "crud: MaxBatch(0): want at least 1" {
 			t.Errorf("panic %q", got)

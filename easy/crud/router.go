@@ -91,6 +91,9 @@ func (rt *Router[T]) Mount(r route.Site) error {
 	if err := rt.setup(r); err != nil {
 		return err
 	}
+	if rt.cfg.enabled(BatchRoute) && len(rt.batchOps()) == 0 {
+		return errors.New("crud: Batch: the Router mounts none of the routes a batch does (create, replace, update, delete)")
+	}
 	rt.resultType = reflect.TypeFor[batchResult[T]]()
 	if err := rt.document(r); err != nil {
 		return err
