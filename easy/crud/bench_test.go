@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/crud"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
@@ -246,5 +248,109 @@ func TestBenchmarkRoutesAgree(t *testing.T) {
 		if e != h || et != ht {
 			t.Errorf("%s: easy %s (%s), hand %s (%s)", path, e, et, h, ht)
 		}
+	}
+}
+
+// BenchmarkBatch creates 100 rows in one batch and 100 rows with 100
+// POSTs in turn, over a real socket, and reports the time of each and
+// their ratio (posts/batch: how many times the batch's throughput is).
+func BenchmarkBatch(b *testing.B) {
+	db := testkit.SQLiteFile(b, filepath.Join(b.TempDir(), "bench.db"), nil)
+	app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
+	app.Include(easy.CRUDRouter[Item](crud.Batch()))
+	srv := testkit.Serve(b, app)
+	client := srv.Client()
+	send := func(method, path, body string, status int) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer res.Body.Close()
+		if _, err := io.Copy(io.Discard, res.Body); err != nil || res.StatusCode != status {
+			b.Fatalf("%s %s: %d %v", method, path, res.StatusCode, err)
+		}
+	}
+	const rows = 100
+	item := func(n int) string {
+		return `{"name":"row ` + strconv.Itoa(n) + `","price":12.5,"stock":3,"active":true,"note":"fresh"}`
+	}
+	n := 0
+	var batchTime, postTime time.Duration
+	for b.Loop() {
+		var ops strings.Builder
+		ops.WriteByte('[')
+		for i := range rows {
+			if i > 0 {
+				ops.WriteByte(',')
+			}
+			n++
+			ops.WriteString(`{"op":"create","body":` + item(n) + `}`)
+		}
+		ops.WriteByte(']')
+		start := time.Now()
+		send("POST", "/items/batch", ops.String(), 200)
+		batchTime += time.Since(start)
+		start = time.Now()
+		for range rows {
+			n++
+			send("POST", "/items", item(n), 201)
+		}
+		postTime += time.Since(start)
+	}
+	b.ReportMetric(float64(batchTime.Nanoseconds())/float64(b.N), "batch-ns/100")
+	b.ReportMetric(float64(postTime.Nanoseconds())/float64(b.N), "posts-ns/100")
+	b.ReportMetric(float64(postTime)/float64(batchTime), "ratio")
+}
+
+// BenchmarkDeepPage reads a page of 100 rows 90,000 rows deep into a
+// table of 100,000, by offset (skip=90000) and by cursor (the cursor of
+// the row before), in turn, and reports the time of each and their ratio
+// (offset/cursor).
+func BenchmarkDeepPage(b *testing.B) {
+	db := testkit.SQLiteFile(b, filepath.Join(b.TempDir(), "bench.db"), nil)
+	app := easy.New(easy.DB(db), easy.Logger(quietLogger()))
+	app.Include(easy.CRUDRouter[Item]())
+	rows := make([]Item, 100_000)
+	for i := range rows {
+		rows[i] = Item{Name: fmt.Sprintf("row %06d", i), Price: float64(i % 1000), Stock: i}
+	}
+	if err := db.CreateInBatches(rows, 1000).Error; err != nil {
+		b.Fatal(err)
+	}
+	srv := testkit.Serve(b, app)
+	get := func(path string) http.Header {
+		res, err := srv.Client().Get(srv.URL + path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer res.Body.Close()
+		if _, err := io.Copy(io.Discard, res.Body); err != nil || res.StatusCode != 200 {
+			b.Fatalf("GET %s: %d %v", path, res.StatusCode, err)
+		}
+		return res.Header
+	}
+	for _, sort := range []string{"", "-price"} {
+		b.Run("sort="+sort, func(b *testing.B) {
+			// The cursor of row 90,000 in this order starts the same page
+			// as skip=90000.
+			cursor := get("/items?limit=1&skip=89999&sort=" + sort).Get("X-Next-Cursor")
+			if cursor == "" {
+				b.Fatal("no cursor")
+			}
+			var offsetTime, cursorTime time.Duration
+			for b.Loop() {
+				start := time.Now()
+				get("/items?limit=100&skip=90000&sort=" + sort)
+				offsetTime += time.Since(start)
+				start = time.Now()
+				get("/items?limit=100&sort=" + sort + "&cursor=" + cursor)
+				cursorTime += time.Since(start)
+			}
+			b.ReportMetric(float64(offsetTime.Nanoseconds())/float64(b.N), "offset-ns/op")
+			b.ReportMetric(float64(cursorTime.Nanoseconds())/float64(b.N), "cursor-ns/op")
+			b.ReportMetric(float64(offsetTime)/float64(cursorTime), "ratio")
+		})
 	}
 }

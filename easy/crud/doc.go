@@ -16,14 +16,15 @@
 //
 //	GET    /items        list: ?skip=0&limit=100&sort=name,-price&price__gt=10&name__ilike=app
 //	POST   /items        create (201); 409 on a unique or foreign key conflict
-//	GET    /items/{id}   read; 404
-//	PUT    /items/{id}   replace the fields a client may write
-//	PATCH  /items/{id}   change the fields sent, even to 0, "" or false
+//	GET    /items/{id}   read; 404; 304 to If-None-Match
+//	PUT    /items/{id}   replace the fields a client may write; 412 to a stale If-Match
+//	PATCH  /items/{id}   change the fields sent, even to 0, "" or false; or a JSON Merge Patch
 //	DELETE /items/{id}   delete (soft delete when T has gorm.DeletedAt); the row
 //	DELETE /items        delete all, only with DeleteAll()
+//	POST   /items/batch  creates, replaces, updates and deletes in one transaction, only with Batch()
 //
 // with operation IDs list_items, create_item, get_item, replace_item,
-// update_item, delete_item and delete_all_items, and the body schemas
+// update_item, delete_item, delete_all_items and batch_items, and the body schemas
 // ItemCreate, ItemUpdate and ItemPatch: T without its primary key and its
 // read-only fields (CreatedAt, UpdatedAt, DeletedAt, fields gorm does not
 // let a client write and fields tagged easy:"readonly"), which a client
@@ -33,16 +34,29 @@
 //
 // A key is a field's JSON name for equality (name=apple) or the name, two
 // underscores and an operator: ne, gt, gte, lt, lte (numbers and times),
-// in (a comma-separated list), like and ilike (strings: contains, with or
-// without case; %, _ and \ are plain characters). Filters are AND-combined.
-// sort=name,-price orders by name, then price descending; the primary key
-// breaks ties, so pages are stable. skip and limit choose the page, and
-// X-Total-Count says how many rows pass the filters. Column names come
+// in and nin (a comma-separated list), like or contains, startswith,
+// endswith and their case-insensitive ilike or icontains, istartswith,
+// iendswith (strings; %, _ and \ are plain characters), isnull (nullable
+// fields). Filters are AND-combined, but those of an OR group
+// (or[name__like]=a&or[note__like]=a). sort=name,-price orders by name,
+// then price descending; the primary key breaks ties, so pages are
+// stable. skip and limit choose the page, and X-Total-Count says how many
+// rows pass the filters; X-Next-Cursor and Link give the cursor of the
+// next page, which ?cursor= continues from (keyset pages, signed with
+// CursorKey). fields=id,name keeps those fields of each row. Column names come
 // from T's parsed schema, never from the request, and values are parsed
 // as the field's type and bound as parameters: a bad key, operator or
 // value is a 422 naming the parameter. The language is package
 // easy/query, which realtime filters and row policies share: a Router's
 // ParseFilter parses the same filters for matching rows in memory.
+//
+// # Versions and batches
+//
+// A row's ETag is a hash of its column values: If-None-Match on a read
+// answers 304, If-Match on a write answers 412 when the row has changed,
+// checked on the row the write's transaction locked. With Batch(), a JSON
+// array of operations runs in one transaction, each as its route would,
+// and its realtime events follow the commit in order.
 //
 // # Hooks
 //

@@ -135,6 +135,12 @@ func unavailable(err error) bool {
 // item, when not nil, is the row being written, to find the field of a
 // unique conflict that the driver did not name.
 func (c *core) failure(ctx context.Context, route Route, item any, err error) error {
+	return c.failureOn(ctx, c.db, route, item, err)
+}
+
+// failureOn is failure, looking for the field of a conflict in db: a
+// transaction, whose own rows the conflict may be with.
+func (c *core) failureOn(ctx context.Context, db *gorm.DB, route Route, item any, err error) error {
 	var he *problem.HTTPError
 	var ve *problem.ValidationError
 	switch {
@@ -147,7 +153,7 @@ func (c *core) failure(ctx context.Context, route Route, item any, err error) er
 	case uniqueViolation:
 		fields := c.fieldsOf(cols)
 		if len(fields) == 0 && item != nil {
-			fields = c.probeUnique(ctx, route == CreateRoute, item)
+			fields = c.probeUnique(ctx, db, route == CreateRoute, item)
 		}
 		if len(fields) == 0 {
 			return &problem.HTTPError{Status: http.StatusConflict, Detail: c.m.Name + " already exists", Err: err}
@@ -161,7 +167,7 @@ func (c *core) failure(ctx context.Context, route Route, item any, err error) er
 		}
 		fields := c.fieldsOf(cols)
 		if len(fields) == 0 && item != nil {
-			fields = c.probeForeign(ctx, item)
+			fields = c.probeForeign(ctx, db, item)
 		}
 		if len(fields) > 0 {
 			return &problem.HTTPError{Status: http.StatusConflict, Err: err,
@@ -208,7 +214,7 @@ func (c *core) fieldsOf(cols []string) []string {
 // another row: the driver's error did not name them (SQLite's, once gorm
 // translated it). A new row may also clash on its primary key (one a
 // BeforeCreate hook set).
-func (c *core) probeUnique(ctx context.Context, create bool, item any) []string {
+func (c *core) probeUnique(ctx context.Context, db *gorm.DB, create bool, item any) []string {
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -219,21 +225,21 @@ func (c *core) probeUnique(ctx context.Context, create bool, item any) []string 
 		sets = append([][]*model.Field{{c.m.PK}}, sets...)
 	}
 	for _, set := range sets {
-		db := c.db.WithContext(ctx).Unscoped().Model(reflect.New(c.m.Type).Interface())
+		q := db.WithContext(ctx).Unscoped().Model(reflect.New(c.m.Type).Interface())
 		names := make([]string, len(set))
 		for i, f := range set {
 			fv, err := v.FieldByIndexErr(f.Index)
 			if err != nil {
 				return nil
 			}
-			db = db.Where(clause.Eq{Column: f.Column, Value: fv.Interface()})
+			q = q.Where(clause.Eq{Column: f.Column, Value: fv.Interface()})
 			names[i] = f.Name
 		}
 		if set[0] != c.m.PK && !pk.IsZero() {
-			db = db.Where(clause.Neq{Column: c.m.PK.Column, Value: pk.Interface()})
+			q = q.Where(clause.Neq{Column: c.m.PK.Column, Value: pk.Interface()})
 		}
 		var n int64
-		if db.Limit(1).Count(&n).Error == nil && n > 0 {
+		if q.Limit(1).Count(&n).Error == nil && n > 0 {
 			return names
 		}
 	}
@@ -241,7 +247,7 @@ func (c *core) probeUnique(ctx context.Context, create bool, item any) []string 
 }
 
 // probeForeign finds the foreign keys of item that refer to no row.
-func (c *core) probeForeign(ctx context.Context, item any) []string {
+func (c *core) probeForeign(ctx context.Context, db *gorm.DB, item any) []string {
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -256,7 +262,7 @@ func (c *core) probeForeign(ctx context.Context, item any) []string {
 			fv = fv.Elem()
 		}
 		var n int64
-		err = c.db.WithContext(ctx).Table(ref.Table).Where(clause.Eq{Column: clause.Column{Name: ref.Column}, Value: fv.Interface()}).
+		err = db.WithContext(ctx).Table(ref.Table).Where(clause.Eq{Column: clause.Column{Name: ref.Column}, Value: fv.Interface()}).
 			Limit(1).Count(&n).Error
 		if err == nil && n == 0 {
 			out = append(out, ref.Field.Name)

@@ -82,7 +82,7 @@ func (s *server) doHeader(method, path, body string, header http.Header) respons
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	if body != "" {
+	if body != "" && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := s.srv.Client().Do(req)

@@ -21,10 +21,11 @@ const (
 	UpdateRoute    Route = "update"     // PATCH  /items/{id}
 	DeleteRoute    Route = "delete"     // DELETE /items/{id}
 	DeleteAllRoute Route = "delete_all" // DELETE /items, only with DeleteAll()
+	BatchRoute     Route = "batch"      // POST   /items/batch, only with Batch()
 )
 
 // routes lists every route in the order they are mounted.
-var routes = [...]Route{ListRoute, CreateRoute, GetRoute, ReplaceRoute, UpdateRoute, DeleteRoute, DeleteAllRoute}
+var routes = [...]Route{ListRoute, CreateRoute, GetRoute, ReplaceRoute, UpdateRoute, DeleteRoute, DeleteAllRoute, BatchRoute}
 
 func (r Route) valid() bool {
 	for _, x := range routes {
@@ -55,6 +56,8 @@ type config struct {
 	filter    []string // nil: every field that can be filtered
 	sort      []string // nil: every field that can be sorted
 	deleteAll bool
+	batch     bool
+	maxBatch  int
 	deleted   bool
 	ids       map[Route]string
 	singular  string
@@ -67,11 +70,12 @@ type config struct {
 	policy    *query.Policy
 	create    *input
 	update    *input
+	cursorKey []byte   // nil: query.DefaultCursorKey of the table
 	problems  []string // option mistakes, reported by New
 }
 
 func defaultConfig() config {
-	return config{pageSize: query.DefaultLimit, maxPage: query.DefaultMaxLimit, maxIn: query.DefaultMaxIn}
+	return config{pageSize: query.DefaultLimit, maxPage: query.DefaultMaxLimit, maxIn: query.DefaultMaxIn, maxBatch: DefaultMaxBatch}
 }
 
 // Prefix mounts the routes under prefix instead of "/" + the table name.
@@ -178,6 +182,22 @@ func count(name string, n int, field func(*config) *int) Option {
 	}
 }
 
+// CursorKey sets the key that signs the cursors of keyset pages
+// (?cursor=), so that a changed or forged cursor is a 422. Every instance
+// must have the same key. By default the key is derived from the table:
+// the same everywhere with no configuration, and enough to catch a
+// changed cursor, but anyone who reads the docs can make one (which can
+// only choose where a page starts).
+func CursorKey(key []byte) Option {
+	return func(c *config) {
+		if len(key) == 0 {
+			c.problems = append(c.problems, "CursorKey: empty key")
+			return
+		}
+		c.cursorKey = append([]byte(nil), key...)
+	}
+}
+
 // Filterable limits the fields a list can be filtered by to those named
 // (JSON names). By default every column of a scalar type can be.
 func Filterable(fields ...string) Option {
@@ -194,6 +214,25 @@ func Sortable(fields ...string) Option {
 // deleting when the model has gorm.DeletedAt). It is off by default, as
 // one request would empty the table.
 func DeleteAll() Option { return func(c *config) { c.deleteAll = true } }
+
+// Batch mounts POST on /items/batch, which runs a list of creates,
+// replaces, updates and deletes in one transaction: all or nothing. It is
+// off by default. A batch takes the operations whose single routes are
+// mounted, and asks for what every one of them could need: the
+// dependencies (RouteUses) and middleware (RouteMiddleware) of each write
+// route, then its own.
+func Batch() Option { return func(c *config) { c.batch = true } }
+
+// DefaultMaxBatch is how many operations a batch takes unless MaxBatch
+// says otherwise.
+const DefaultMaxBatch = 1000
+
+// MaxBatch sets how many operations a batch takes (1,000 by default);
+// past it a batch is a 422. The App's body limit (1 MiB by default) bounds
+// its size in bytes too.
+func MaxBatch(n int) Option {
+	return count("MaxBatch", n, func(c *config) *int { return &c.maxBatch })
+}
 
 // IncludeDeleted lets a list or read of a soft-deleted model ask for
 // deleted rows too, with include_deleted=true. It is off by default, so
@@ -253,7 +292,7 @@ func (c *config) check(r Route, option string) {
 
 // enabled reports whether route r is mounted.
 func (c *config) enabled(r Route) bool {
-	if r == DeleteAllRoute && !c.deleteAll {
+	if r == DeleteAllRoute && !c.deleteAll || r == BatchRoute && !c.batch {
 		return false
 	}
 	if c.only != nil && !c.only[r] {

@@ -131,7 +131,7 @@ func TestListQueryInvalid(t *testing.T) {
 		{"sort=name,", `{"detail":[{"type":"sort_field","loc":["query","sort"],"msg":"Cannot sort by \"\": use a comma-separated list of id, name, price, stock, active, note, each with - in front to sort descending","input":"name,"}]}`},
 		{"foo=1", `{"detail":[{"type":"extra_forbidden","loc":["query","foo"],"msg":"Unknown query parameter: not skip, limit, sort or a filterable field","input":"1"}]}`},
 		{"include_deleted=true", `{"detail":[{"type":"extra_forbidden","loc":["query","include_deleted"],"msg":"Unknown query parameter: not skip, limit, sort or a filterable field","input":"true"}]}`},
-		{"price__foo=1", `{"detail":[{"type":"filter_operator","loc":["query","price__foo"],"msg":"Unknown operator \"foo\": use one of ne, gt, gte, lt, lte, in, like, ilike","input":"1"}]}`},
+		{"price__foo=1", `{"detail":[{"type":"filter_operator","loc":["query","price__foo"],"msg":"Unknown operator \"foo\": use one of ne, gt, gte, lt, lte, in, like, ilike, nin, contains, icontains, startswith, istartswith, endswith, iendswith, isnull","input":"1"}]}`},
 		{"price__like=1", `{"detail":[{"type":"filter_operator","loc":["query","price__like"],"msg":"Operator \"like\" does not apply to price, a number","input":"1"}]}`},
 		{"name__gt=a", `{"detail":[{"type":"filter_operator","loc":["query","name__gt"],"msg":"Operator \"gt\" does not apply to name, a string","input":"a"}]}`},
 		{"price__gt=abc", `{"detail":[{"type":"float_parsing","loc":["query","price__gt"],"msg":"Input should be a valid number, unable to parse string as a number","input":"abc"}]}`},

@@ -35,21 +35,25 @@ type Router[T any] struct {
 
 // core is what a Router knows once mounted, whatever its T.
 type core struct {
-	cfg         config
-	typ         reflect.Type // T
-	mounted     bool
-	m           *model.Model
-	db          *gorm.DB
-	log         *slog.Logger
-	parser      *query.Parser
-	idType      reflect.Type // struct{ID K `path:"id"`}
-	idPlan      *binding.Plan
-	fastID      bool          // the key has no constraints to check: bindID parses it itself
-	create      *binding.Plan // the body of POST: T less its read-only fields, or the CreateInput
-	replace     *binding.Plan // the body of PUT
-	patch       *binding.Plan // the body of PATCH: any subset of PUT's
-	replaceCols []string      // the columns PUT writes
-	names       names
+	cfg           config
+	typ           reflect.Type // T
+	mounted       bool
+	m             *model.Model
+	db            *gorm.DB
+	log           *slog.Logger
+	parser        *query.Parser
+	idType        reflect.Type // struct{ID K `path:"id"`}
+	idPlan        *binding.Plan
+	fastID        bool         // the key has no constraints to check: bindID parses it itself
+	forbid        bool         // bodies with unknown fields are refused
+	batchHeadType reflect.Type // the id and if_match of an operation of a batch
+	batchHeadPlan *binding.Plan
+	resultType    reflect.Type  // batchResult[T]
+	create        *binding.Plan // the body of POST: T less its read-only fields, or the CreateInput
+	replace       *binding.Plan // the body of PUT
+	patch         *binding.Plan // the body of PATCH: any subset of PUT's
+	replaceCols   []string      // the columns PUT writes
+	names         names
 }
 
 // names are the names a Router gives its operations and schemas.
@@ -87,12 +91,16 @@ func (rt *Router[T]) Mount(r route.Site) error {
 	if err := rt.setup(r); err != nil {
 		return err
 	}
+	if rt.cfg.enabled(BatchRoute) && len(rt.batchOps()) == 0 {
+		return errors.New("crud: Batch: the Router mounts none of the routes a batch does (create, replace, update, delete)")
+	}
+	rt.resultType = reflect.TypeFor[batchResult[T]]()
 	if err := rt.document(r); err != nil {
 		return err
 	}
 	handlers := map[Route]http.HandlerFunc{
 		ListRoute: rt.list, CreateRoute: rt.createOne, GetRoute: rt.get, ReplaceRoute: rt.replaceOne,
-		UpdateRoute: rt.update, DeleteRoute: rt.deleteOne, DeleteAllRoute: rt.deleteAll,
+		UpdateRoute: rt.update, DeleteRoute: rt.deleteOne, DeleteAllRoute: rt.deleteAll, BatchRoute: rt.batch,
 	}
 	for _, op := range rt.operations() {
 		h := r.Require(&op.op, handlers[op.route], rt.requirements(op.route)...)
@@ -136,7 +144,7 @@ func (c *core) setup(r route.Site) error {
 	c.m, c.db, c.log = m, db, r.Logger()
 	c.parser, err = query.New(reflect.New(t).Interface(), db, query.Config{
 		DefaultLimit: c.cfg.pageSize, MaxLimit: c.cfg.maxPage, MaxIn: c.cfg.maxIn, MaxConditions: c.cfg.maxConds, MaxValues: c.cfg.maxValues,
-		Filterable: c.cfg.filter, Sortable: c.cfg.sort, IncludeDeleted: c.cfg.deleted,
+		Filterable: c.cfg.filter, Sortable: c.cfg.sort, IncludeDeleted: c.cfg.deleted, CursorKey: c.cfg.cursorKey,
 	})
 	if err != nil {
 		return fmt.Errorf("crud: %w", err)
@@ -151,6 +159,7 @@ func (c *core) setup(r route.Site) error {
 	if c.cfg.forbid != nil {
 		forbid = *c.cfg.forbid
 	}
+	c.forbid = forbid
 	notCreate := m.Names(func(f *model.Field) bool { return !f.Create })
 	notUpdate := m.Names(func(f *model.Field) bool { return !f.Update })
 	compile := func(t reflect.Type, exclude []string, optional bool) (*binding.Plan, error) {
@@ -184,6 +193,10 @@ func (c *core) setup(r route.Site) error {
 	}})
 	if c.idPlan, err = compile(c.idType, nil, false); err != nil {
 		return fmt.Errorf("crud: primary key: %w", err)
+	}
+	c.batchHeadType = c.batchHead()
+	if c.batchHeadPlan, err = binding.Compile(c.batchHeadType, binding.Options{}); err != nil {
+		return fmt.Errorf("crud: batch: %w", err)
 	}
 	c.fastID = true
 	for _, key := range idConstraints {
@@ -238,6 +251,7 @@ func (c *core) nameRoutes() names {
 		UpdateRoute:    "update_" + n.singular,
 		DeleteRoute:    "delete_" + n.singular,
 		DeleteAllRoute: "delete_all_" + n.plural,
+		BatchRoute:     "batch_" + n.plural,
 	}
 	for r, id := range c.cfg.ids {
 		n.ids[r] = id
@@ -254,9 +268,14 @@ func (c *core) prefix() string {
 }
 
 // wrap puts a route's handler in its middleware: the Router's outside the
-// route's own.
+// route's own. A batch has the middleware of every write route it may do,
+// then its own.
 func (c *core) wrap(r Route, h http.Handler) http.Handler {
-	mw := c.cfg.routeMW[r]
+	var mw []func(http.Handler) http.Handler
+	for _, br := range c.batchRoutes(r) {
+		mw = append(mw, c.cfg.routeMW[br]...)
+	}
+	mw = append(mw, c.cfg.routeMW[r]...)
 	for i := len(mw) - 1; i >= 0; i-- {
 		h = mw[i](h)
 	}

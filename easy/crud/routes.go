@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -28,6 +30,11 @@ type DeleteAllResult struct {
 func (rt *Router[T]) list(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	values, err := binding.Query(r)
+	if err != nil {
+		rt.fail(w, r, err)
+		return
+	}
+	inm, err := conditionOf(r, "If-None-Match")
 	if err != nil {
 		rt.fail(w, r, err)
 		return
@@ -56,7 +63,7 @@ func (rt *Router[T]) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	items, total, err := rt.find(ctx, q, sc)
+	items, total, next, err := rt.find(ctx, q, sc)
 	if err != nil {
 		rt.fail(w, r, rt.failure(ctx, ListRoute, nil, err))
 		return
@@ -67,26 +74,86 @@ func (rt *Router[T]) list(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set("X-Total-Count", strconv.FormatInt(total, 10))
-	rt.write(w, r, http.StatusOK, items)
+	b, err := encode(items, q.Fields())
+	if err != nil {
+		rt.fail(w, r, fmt.Errorf("crud: encode response: %w", err))
+		return
+	}
+	count := ""
+	if total >= 0 {
+		count = strconv.FormatInt(total, 10)
+	}
+	tag := weakETag(b, []byte(count), []byte(next))
+	if inm != nil && inm.matchWeak(tag) {
+		notModified(w, tag)
+		return
+	}
+	h := w.Header()
+	h.Set("ETag", tag)
+	if count != "" {
+		h.Set("X-Total-Count", count)
+	}
+	if next != "" {
+		h.Set("X-Next-Cursor", next)
+		h.Set("Link", nextLink(r, next))
+	}
+	writeJSON(w, http.StatusOK, b)
 }
 
-// find runs a list query: the page of rows and the number of all rows
-// that pass the filters and the policy.
-func (rt *Router[T]) find(ctx context.Context, q *query.List, sc scoped) ([]T, int64, error) {
+// find runs a list query: the page of rows, the number of all rows that
+// pass the filters and the policy (-1 on a cursor page, which does not
+// count), and the cursor of the next page ("" on the last).
+func (rt *Router[T]) find(ctx context.Context, q *query.List, sc scoped) (items []T, total int64, next string, err error) {
 	db := sc.where(q.Where(rt.db.WithContext(ctx).Model(new(T))))
-	var total int64
-	if err := db.Count(&total).Error; err != nil {
-		return nil, 0, err
+	limit := q.Limit()
+	var more bool
+	if q.Cursor() == "" {
+		if err := db.Count(&total).Error; err != nil {
+			return nil, 0, "", err
+		}
+		if limit == 0 || int64(q.Skip()) >= total {
+			return []T{}, total, "", nil
+		}
+		items = make([]T, 0, min(int64(limit), total-int64(q.Skip())))
+		if err := q.Page(db.Session(&gorm.Session{})).Find(&items).Error; err != nil {
+			return nil, 0, "", err
+		}
+		more = int64(q.Skip()+len(items)) < total
+	} else {
+		total = -1
+		if limit == 0 {
+			return []T{}, total, "", nil
+		}
+		// One row more than the page says whether another page follows.
+		items = make([]T, 0, limit+1)
+		if err := q.Page(db.Session(&gorm.Session{})).Limit(limit + 1).Find(&items).Error; err != nil {
+			return nil, 0, "", err
+		}
+		more = len(items) > limit
+		items = items[:min(len(items), limit)]
 	}
-	if q.Limit() == 0 || int64(q.Skip()) >= total {
-		return []T{}, total, nil
+	if more && len(items) > 0 {
+		if next, err = q.NextCursor(&items[len(items)-1]); err != nil {
+			return nil, 0, "", err
+		}
 	}
-	items := make([]T, 0, min(int64(q.Limit()), total-int64(q.Skip())))
-	if err := q.Page(db.Session(&gorm.Session{})).Find(&items).Error; err != nil {
-		return nil, 0, err
+	return items, total, next, nil
+}
+
+// nextLink is the Link header (RFC 8288) of the next page: the request's
+// URL with the cursor in place of skip or of the cursor before.
+func nextLink(r *http.Request, cursor string) string {
+	var b strings.Builder
+	b.WriteString("<" + r.URL.EscapedPath() + "?")
+	for part := range strings.SplitSeq(r.URL.RawQuery, "&") {
+		key, _, _ := strings.Cut(part, "=")
+		if k, err := url.QueryUnescape(key); part == "" || err == nil && (k == "skip" || k == "cursor") {
+			continue
+		}
+		b.WriteString(part + "&")
 	}
-	return items, total, nil
+	b.WriteString("cursor=" + cursor + `>; rel="next"`)
+	return b.String()
 }
 
 // createOne serves POST /items.
@@ -117,28 +184,44 @@ func (rt *Router[T]) createOne(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sc.fill(item)
-	if err := rt.insert(ctx, item); err != nil {
+	tag, err := rt.insert(ctx, item)
+	if err != nil {
 		rt.fail(w, r, rt.failure(ctx, CreateRoute, item, err))
 		return
 	}
+	w.Header().Set("ETag", tag)
 	rt.write(w, r, http.StatusCreated, item)
 }
 
-// insert writes a new row, in one transaction with the create hooks.
-func (rt *Router[T]) insert(ctx context.Context, item *T) error {
+// insert writes a new row, in one transaction with the create hooks, and
+// returns its entity tag.
+func (rt *Router[T]) insert(ctx context.Context, item *T) (string, error) {
 	db := rt.db.WithContext(ctx)
 	if !rt.hooks.has(beforeCreate, afterCreate) {
-		return db.Create(item).Error
+		if err := db.Create(item).Error; err != nil {
+			return "", err
+		}
+		return rt.etag(item), nil
 	}
-	return db.Transaction(func(tx *gorm.DB) error {
-		if err := rt.hooks.run(beforeCreate, ctx, tx, item); err != nil {
-			return err
-		}
-		if err := tx.Create(item).Error; err != nil {
-			return err
-		}
-		return rt.hooks.run(afterCreate, ctx, tx, item)
+	var tag string
+	err := db.Transaction(func(tx *gorm.DB) (err error) {
+		tag, err = rt.create1(ctx, tx, item)
+		return err
 	})
+	return tag, err
+}
+
+// create1 inserts item in tx with the create hooks and returns the
+// entity tag of the row as written.
+func (rt *Router[T]) create1(ctx context.Context, tx *gorm.DB, item *T) (string, error) {
+	if err := rt.hooks.run(beforeCreate, ctx, tx, item); err != nil {
+		return "", err
+	}
+	if err := tx.Create(item).Error; err != nil {
+		return "", err
+	}
+	tag := rt.etag(item)
+	return tag, rt.hooks.run(afterCreate, ctx, tx, item)
 }
 
 // get serves GET /items/{id}.
@@ -156,6 +239,16 @@ func (rt *Router[T]) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	deleted, err := rt.parser.Deleted(values)
+	if err != nil {
+		rt.fail(w, r, err)
+		return
+	}
+	fields, err := rt.parser.Fields(values)
+	if err != nil {
+		rt.fail(w, r, err)
+		return
+	}
+	inm, err := conditionOf(r, "If-None-Match")
 	if err != nil {
 		rt.fail(w, r, err)
 		return
@@ -180,17 +273,31 @@ func (rt *Router[T]) get(w http.ResponseWriter, r *http.Request) {
 		rt.fail(w, r, rt.failure(ctx, GetRoute, nil, err))
 		return
 	}
+	// The tag is the stored row's: what an AfterGet hook changes in the
+	// answer is not a new version of the row.
+	tag := rt.etag(item)
 	if err := rt.hooks.run(afterGet, ctx, db, item); err != nil {
 		rt.fail(w, r, rt.failure(ctx, GetRoute, nil, err))
 		return
 	}
-	rt.write(w, r, http.StatusOK, item)
+	if inm != nil && inm.matchWeak(tag) {
+		notModified(w, tag)
+		return
+	}
+	b, err := encode(item, fields)
+	if err != nil {
+		rt.fail(w, r, fmt.Errorf("crud: encode response: %w", err))
+		return
+	}
+	w.Header().Set("ETag", tag)
+	writeJSON(w, http.StatusOK, b)
 }
 
 // replaceOne serves PUT /items/{id}: every field a client may write is
 // set from the body, the others are kept.
 func (rt *Router[T]) replaceOne(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	im, cerr := conditionOf(r, "If-Match")
 	id, err := rt.bindID(r)
 	in := rt.cfg.update
 	var body any
@@ -203,28 +310,17 @@ func (rt *Router[T]) replaceOne(w http.ResponseWriter, r *http.Request) {
 	if berr == nil && in == nil {
 		berr = rt.m.Check(body, model.Updatable)
 	}
-	if err != nil || berr != nil {
-		rt.fail(w, r, joinInvalid(err, berr))
+	if err != nil || berr != nil || cerr != nil {
+		rt.fail(w, r, joinInvalid(cerr, err, berr))
 		return
 	}
-	var cols []string
-	if in == nil {
-		cols = slices.Clone(rt.replaceCols) // gorm may append to it
-	}
-	item, err := rt.modify(ctx, ReplaceRoute, id, cols, func(item *T) error {
-		if in != nil {
-			if err := in.convert(ctx, body, item); err != nil {
-				return err
-			}
-			return rt.m.Check(item, model.Updatable)
-		}
-		rt.m.Copy(item, body.(*T), model.Updatable)
-		return nil
-	})
+	cols, change := rt.replacement(ctx, body)
+	item, tag, err := rt.modify(ctx, ReplaceRoute, id, im, cols, change)
 	if err != nil {
 		rt.fail(w, r, err)
 		return
 	}
+	w.Header().Set("ETag", tag)
 	rt.write(w, r, http.StatusOK, item)
 }
 
@@ -232,81 +328,143 @@ func (rt *Router[T]) replaceOne(w http.ResponseWriter, r *http.Request) {
 // 0, "" or false; the others are kept.
 func (rt *Router[T]) update(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	im, cerr := conditionOf(r, "If-Match")
 	id, err := rt.bindID(r)
-	patch := new(T)
-	present, berr := rt.patch.BindPresent(r, patch)
-	sent := func(f *model.Field) bool { return f.Update && present[f.Name] }
-	if berr == nil {
-		berr = rt.m.Check(patch, sent)
-	}
-	if err != nil || berr != nil {
-		rt.fail(w, r, joinInvalid(err, berr))
+	if isMergePatch(r) {
+		rt.mergeUpdate(w, r, im, id, joinInvalid(cerr, err))
 		return
 	}
-	item, err := rt.modify(ctx, UpdateRoute, id, rt.m.Columns(sent), func(item *T) error {
-		rt.m.Copy(item, patch, sent)
-		return nil
-	})
+	patch := new(T)
+	present, berr := rt.patch.BindPresent(r, patch)
+	if berr == nil {
+		berr = rt.m.Check(patch, func(f *model.Field) bool { return f.Update && present[f.Name] })
+	}
+	if err != nil || berr != nil || cerr != nil {
+		rt.fail(w, r, joinInvalid(cerr, err, berr))
+		return
+	}
+	cols, change := rt.patching(patch, present)
+	item, tag, err := rt.modify(ctx, UpdateRoute, id, im, cols, change)
 	if err != nil {
 		rt.fail(w, r, err)
 		return
 	}
+	w.Header().Set("ETag", tag)
 	rt.write(w, r, http.StatusOK, item)
 }
 
-// modify loads row id, changes it with change and the update hooks, and
-// writes the columns cols and any other the change or a hook made, all in
-// one transaction. It returns the row as written, or the error for the
+// replacement returns what PUT with body (a *T, or the UpdateInput's
+// body) does to a row: the columns it writes (nil: those it changes) and
+// the change.
+func (rt *Router[T]) replacement(ctx context.Context, body any) ([]string, func(*T) error) {
+	if in := rt.cfg.update; in != nil {
+		return nil, func(item *T) error {
+			if err := in.convert(ctx, body, item); err != nil {
+				return err
+			}
+			return rt.m.Check(item, model.Updatable)
+		}
+	}
+	return slices.Clone(rt.replaceCols), func(item *T) error { // gorm may append to the columns
+		rt.m.Copy(item, body.(*T), model.Updatable)
+		return nil
+	}
+}
+
+// patching returns what PATCH does to a row with patch, whose body held
+// the fields present: the columns it writes and the change.
+func (rt *Router[T]) patching(patch *T, present map[string]bool) ([]string, func(*T) error) {
+	sent := func(f *model.Field) bool { return f.Update && present[f.Name] }
+	return rt.m.Columns(sent), func(item *T) error {
+		rt.m.Copy(item, patch, sent)
+		return nil
+	}
+}
+
+// modify loads row id, checks it against If-Match (im, nil when absent),
+// changes it with change and the update hooks, and writes the columns
+// cols and any other the change or a hook made, all in one transaction.
+// It returns the row as written and its entity tag, or the error for the
 // client.
-func (rt *Router[T]) modify(ctx context.Context, route Route, id any, cols []string, change func(*T) error) (*T, error) {
+func (rt *Router[T]) modify(ctx context.Context, route Route, id any, im *condition, cols []string, change func(*T) error) (*T, string, error) {
 	sc, err := rt.scopeOf(ctx)
 	if err != nil {
-		return nil, rt.failure(ctx, route, nil, err)
+		return nil, "", rt.failure(ctx, route, nil, err)
 	}
 	item := new(T)
-	err = rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		old := new(T)
-		if err := sc.where(tx.Where(clause.Eq{Column: rt.m.PK.Column, Value: id})).Take(old).Error; err != nil {
-			return err
-		}
-		*item = *old
-		if err := change(item); err != nil {
-			return err
-		}
-		if err := rt.hooks.run(beforeUpdate, ctx, tx, item); err != nil {
-			return err
-		}
-		// The row stays in its scope, whatever the body or a hook said.
-		sc.fill(item)
-		if cols == nil || rt.hooks.has(beforeUpdate) {
-			cols = rt.m.Changed(old, item, cols)
-		}
-		// The key is the stored row's, whatever a hook or conversion did.
-		pk := reflect.ValueOf(item).Elem().FieldByIndex(rt.m.PK.Index)
-		pk.Set(reflect.ValueOf(old).Elem().FieldByIndex(rt.m.PK.Index))
-		if len(cols) > 0 {
-			res := tx.Model(item).Select(cols).Updates(item)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				return gorm.ErrRecordNotFound
-			}
-		}
-		return rt.hooks.run(afterUpdate, ctx, tx, item)
+	var tag string
+	err = rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) (err error) {
+		tag, err = rt.change1(ctx, tx, sc, id, im, cols, item, change)
+		return err
 	})
 	if err != nil {
-		return nil, rt.failure(ctx, route, item, err)
+		return nil, "", rt.failure(ctx, route, item, err)
 	}
-	return item, nil
+	return item, tag, nil
+}
+
+// load reads row id of the scope into item, in tx, and checks it against
+// If-Match: a row that has changed is a 412. With If-Match the row is
+// locked (FOR UPDATE, where the database has it) until tx ends, so that
+// no other writer changes it between the check and the write.
+func (rt *Router[T]) load(tx *gorm.DB, sc scoped, id any, im *condition, item *T) error {
+	q := sc.where(tx.Where(clause.Eq{Column: rt.m.PK.Column, Value: id}))
+	if im != nil {
+		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+	}
+	if err := q.Take(item).Error; err != nil {
+		return err
+	}
+	if im != nil {
+		if tag := rt.etag(item); !im.matchStrong(tag) {
+			return rt.changed(tag)
+		}
+	}
+	return nil
+}
+
+// change1 is one update in tx: it loads row id into item, changes it and
+// writes it, and returns the entity tag of the row as written.
+func (rt *Router[T]) change1(ctx context.Context, tx *gorm.DB, sc scoped, id any, im *condition, cols []string, item *T, change func(*T) error) (string, error) {
+	old := new(T)
+	if err := rt.load(tx, sc, id, im, old); err != nil {
+		return "", err
+	}
+	*item = *old
+	if err := change(item); err != nil {
+		return "", err
+	}
+	if err := rt.hooks.run(beforeUpdate, ctx, tx, item); err != nil {
+		return "", err
+	}
+	// The row stays in its scope, whatever the body or a hook said.
+	sc.fill(item)
+	if cols == nil || rt.hooks.has(beforeUpdate) {
+		cols = rt.m.Changed(old, item, cols)
+	}
+	// The key is the stored row's, whatever a hook or conversion did.
+	pk := reflect.ValueOf(item).Elem().FieldByIndex(rt.m.PK.Index)
+	pk.Set(reflect.ValueOf(old).Elem().FieldByIndex(rt.m.PK.Index))
+	if len(cols) > 0 {
+		res := tx.Model(item).Select(cols).Updates(item)
+		if res.Error != nil {
+			return "", res.Error
+		}
+		if res.RowsAffected == 0 {
+			return "", gorm.ErrRecordNotFound
+		}
+	}
+	tag := rt.etag(item)
+	return tag, rt.hooks.run(afterUpdate, ctx, tx, item)
 }
 
 // deleteOne serves DELETE /items/{id}; it answers with the deleted row.
 func (rt *Router[T]) deleteOne(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	im, cerr := conditionOf(r, "If-Match")
 	id, err := rt.bindID(r)
-	if err != nil {
-		rt.fail(w, r, err)
+	if err != nil || cerr != nil {
+		rt.fail(w, r, joinInvalid(cerr, err))
 		return
 	}
 	sc, err := rt.scopeOf(ctx)
@@ -316,8 +474,7 @@ func (rt *Router[T]) deleteOne(w http.ResponseWriter, r *http.Request) {
 	}
 	item := new(T)
 	err = rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		where := clause.Eq{Column: rt.m.PK.Column, Value: id}
-		if err := sc.where(tx.Where(where)).Take(item).Error; err != nil {
+		if err := rt.load(tx, sc, id, im, item); err != nil {
 			return err
 		}
 		return rt.remove(ctx, tx, item)

@@ -80,7 +80,12 @@ func (s scoped) fill(item any) {
 	}
 }
 
-// requirements returns the Requirements of route r, those of Uses first.
+// requirements returns the Requirements of route r, those of Uses first;
+// a batch's, those of each write route it may do, then its own.
 func (c *core) requirements(r Route) []Requirement {
-	return append(append([]Requirement(nil), c.cfg.uses...), c.cfg.routeUses[r]...)
+	reqs := append([]Requirement(nil), c.cfg.uses...)
+	for _, br := range c.batchRoutes(r) {
+		reqs = append(reqs, c.cfg.routeUses[br]...)
+	}
+	return append(reqs, c.cfg.routeUses[r]...)
 }

@@ -107,18 +107,27 @@ func TestSpec(t *testing.T) {
 		params = append(params, p.Name+":"+p.In+":"+typeOf(p.Schema))
 	}
 	wantParams := []string{
-		"skip:query:integer", "limit:query:integer", "sort:query:string",
+		"skip:query:integer", "limit:query:integer", "sort:query:string", "cursor:query:string", "fields:query:string",
 		"id:query:integer", "id__ne:query:integer", "id__gt:query:integer", "id__gte:query:integer", "id__lt:query:integer", "id__lte:query:integer", "id__in:query:string",
+		"id__nin:query:string",
 		"name:query:string", "name__ne:query:string", "name__in:query:string", "name__like:query:string", "name__ilike:query:string",
+		"name__nin:query:string", "name__contains:query:string", "name__icontains:query:string", "name__startswith:query:string",
+		"name__istartswith:query:string", "name__endswith:query:string", "name__iendswith:query:string",
 		"price:query:number", "price__ne:query:number", "price__gt:query:number", "price__gte:query:number", "price__lt:query:number", "price__lte:query:number", "price__in:query:string",
+		"price__nin:query:string",
 		"stock:query:integer", "stock__ne:query:integer", "stock__gt:query:integer", "stock__gte:query:integer", "stock__lt:query:integer", "stock__lte:query:integer", "stock__in:query:string",
+		"stock__nin:query:string",
 		"active:query:boolean", "active__ne:query:boolean", "active__in:query:string",
+		"active__nin:query:string",
 		"note:query:string", "note__ne:query:string", "note__in:query:string", "note__like:query:string", "note__ilike:query:string",
+		"note__nin:query:string", "note__contains:query:string", "note__icontains:query:string", "note__startswith:query:string",
+		"note__istartswith:query:string", "note__endswith:query:string", "note__iendswith:query:string", "note__isnull:query:boolean",
+		"or:query:object", "If-None-Match:header:string",
 	}
 	if !slices.Equal(params, wantParams) {
 		t.Errorf("list parameters:\n%v\nwant\n%v", params, wantParams)
 	}
-	if got := keys(list.Responses); !slices.Equal(got, []string{"200", "422", "503"}) {
+	if got := keys(list.Responses); !slices.Equal(got, []string{"200", "304", "422", "503"}) {
 		t.Errorf("list responses %v", got)
 	}
 	if h, ok := list.Responses["200"].Headers["X-Total-Count"]; !ok || h.Schema["type"] != "integer" {
@@ -145,18 +154,18 @@ func TestSpec(t *testing.T) {
 	}
 	errs := map[string][]string{
 		"post /items":        {"201", "409", "413", "415", "422", "503"},
-		"get /items/{id}":    {"200", "404", "422", "503"},
-		"put /items/{id}":    {"200", "404", "409", "413", "415", "422", "503"},
-		"patch /items/{id}":  {"200", "404", "409", "413", "415", "422", "503"},
-		"delete /items/{id}": {"200", "404", "409", "422", "503"},
+		"get /items/{id}":    {"200", "304", "404", "422", "503"},
+		"put /items/{id}":    {"200", "404", "409", "412", "413", "415", "422", "503"},
+		"patch /items/{id}":  {"200", "404", "409", "412", "413", "415", "422", "503"},
+		"delete /items/{id}": {"200", "404", "409", "412", "422", "503"},
 		"delete /tasks":      {"200", "409", "503"},
-		"get /tasks/{id}":    {"200", "404", "422", "503"},
-		"delete /tasks/{id}": {"200", "404", "409", "422", "503"},
-		"patch /tasks/{id}":  {"200", "404", "409", "413", "415", "422", "503"},
+		"get /tasks/{id}":    {"200", "304", "404", "422", "503"},
+		"delete /tasks/{id}": {"200", "404", "409", "412", "422", "503"},
+		"patch /tasks/{id}":  {"200", "404", "409", "412", "413", "415", "422", "503"},
 		"post /tasks":        {"201", "409", "413", "415", "422", "503"},
-		"put /tasks/{id}":    {"200", "404", "409", "413", "415", "422", "503"},
-		"get /tasks":         {"200", "422", "503"},
-		"get /items":         {"200", "422", "503"},
+		"put /tasks/{id}":    {"200", "404", "409", "412", "413", "415", "422", "503"},
+		"get /tasks":         {"200", "304", "422", "503"},
+		"get /items":         {"200", "304", "422", "503"},
 	}
 	for route, want := range errs {
 		method, path, _ := strings.Cut(route, " ")
@@ -207,8 +216,12 @@ func TestSpec(t *testing.T) {
 	if !slices.Equal(deleted, []string{"get /tasks", "get /tasks/{id}"}) {
 		t.Errorf("include_deleted is on %v", deleted)
 	}
-	if path := d.Paths["/items/{id}"]["get"].Parameters; len(path) != 1 || path[0].Name != "id" || path[0].In != "path" || typeOf(path[0].Schema) != "integer" {
-		t.Errorf("id parameter: %+v", path)
+	var getParams []string
+	for _, p := range d.Paths["/items/{id}"]["get"].Parameters {
+		getParams = append(getParams, p.Name+":"+p.In+":"+typeOf(p.Schema))
+	}
+	if want := []string{"fields:query:string", "id:path:integer", "If-None-Match:header:string"}; !slices.Equal(getParams, want) {
+		t.Errorf("read parameters %v, want %v", getParams, want)
 	}
 }
 
@@ -295,4 +308,53 @@ func TestTwoRouters(t *testing.T) {
 		}
 		app.Include(easy.CRUDRouter[Task](crud.Prefix("/other"), crud.Name("other", "others")))
 	})
+}
+
+// TestSpecBatchAndConditional checks what the document says of a batch,
+// of PATCH's two media types and of the conditional headers.
+func TestSpecBatchAndConditional(t *testing.T) {
+	s := serve(t, testkit.SQLite(t, nil), easy.CRUDRouter[Item](crud.Batch(), crud.MaxBatch(50), crud.Exclude(crud.ReplaceRoute)))
+	res := s.do("GET", "/openapi.json", "")
+	var d struct {
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Schemas map[string]json.RawMessage `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal([]byte(res.body), &d); err != nil {
+		t.Fatal(err)
+	}
+	batch := string(d.Paths["/items/batch"]["post"])
+	for _, want := range []string{`"operationId":"batch_items"`, `"$ref":"#/components/schemas/ItemBatch"`,
+		`"items":{"$ref":"#/components/schemas/ItemBatchResult"}`, `"404"`, `"409"`, `"412"`, `"413"`, `"415"`, `"422"`, `"503"`} {
+		if !strings.Contains(batch, want) {
+			t.Errorf("POST /items/batch lacks %s: %s", want, batch)
+		}
+	}
+	schemas := d.Components.Schemas
+	wantSchemas := map[string]string{
+		"ItemBatch":          `{"description":"Operations run in order in one transaction: all or nothing.","items":{"$ref":"#/components/schemas/ItemBatchOperation"},"maxItems":50,"type":"array"}`,
+		"ItemBatchOperation": `{"discriminator":{"mapping":{"create":"#/components/schemas/ItemBatchCreate","delete":"#/components/schemas/ItemBatchDelete","update":"#/components/schemas/ItemBatchUpdate"},"propertyName":"op"},"oneOf":[{"$ref":"#/components/schemas/ItemBatchCreate"},{"$ref":"#/components/schemas/ItemBatchUpdate"},{"$ref":"#/components/schemas/ItemBatchDelete"}]}`,
+		"ItemBatchCreate":    `{"description":"One create of a batch, as POST does it.","properties":{"body":{"$ref":"#/components/schemas/ItemCreate"},"op":{"enum":["create"],"type":"string"}},"required":["op","body"],"type":"object"}`,
+		"ItemBatchDelete":    `{"description":"One delete of a batch, as DELETE does it.","properties":{"id":{"description":"The id of the item.","minimum":0,"type":"integer"},"if_match":{"description":"Do the operation only if the row's ETag is one of these entity tags, or * for any.","type":"string"},"op":{"enum":["delete"],"type":"string"}},"required":["op","id"],"type":"object"}`,
+	}
+	for name, want := range wantSchemas {
+		if got := string(schemas[name]); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+	}
+	if _, ok := schemas["ItemBatchReplace"]; ok {
+		t.Error("a batch of a router without PUT documents replace")
+	}
+	patch := string(d.Paths["/items/{id}"]["patch"])
+	for _, want := range []string{`"application/json":{"schema":{"$ref":"#/components/schemas/ItemPatch"}}`,
+		`"application/merge-patch+json":{"schema":{"$ref":"#/components/schemas/ItemPatch"}}`, `"name":"If-Match","in":"header"`, `"412":`} {
+		if !strings.Contains(patch, want) {
+			t.Errorf("PATCH lacks %s: %s", want, patch)
+		}
+	}
+	get := string(d.Paths["/items/{id}"]["get"])
+	if !strings.Contains(get, `"304":{"description":"Not Modified","headers":{"ETag":`) {
+		t.Errorf("GET has no 304 with an ETag: %s", get)
+	}
 }

@@ -22,6 +22,9 @@ type Operation struct {
 	// BodyRef names a schema component (see Spec.Derive) used as the
 	// request body instead of one reflected from Input or Body.
 	BodyRef string
+	// BodyTypes are media types the request body may have besides
+	// application/json, with the same schema (application/merge-patch+json).
+	BodyTypes []string
 	// Output is a pointer to the response body; nil for no body.
 	Output any
 	// Status is the success status; 200 when zero.
@@ -29,6 +32,9 @@ type Operation struct {
 	// Errors are the error statuses the operation can return. 422 is
 	// documented as HTTPValidationError, the others as HTTPError.
 	Errors []int
+	// Empty are statuses the operation answers without a body, such as
+	// 304 Not Modified.
+	Empty []int
 	// Security lists the security schemes the operation requires, all of
 	// them at once; see Spec.AddSecurityScheme.
 	Security []Security
@@ -44,6 +50,9 @@ type Header struct {
 	// Schema is the header value's JSON Schema, such as
 	// map[string]any{"type": "integer"}; a string when nil.
 	Schema map[string]any
+	// Statuses are the responses that carry the header; the success
+	// status when empty.
+	Statuses []int
 }
 
 // Security names a security scheme an operation requires.

@@ -156,6 +156,9 @@ func (s *Spec) Add(op Operation) error {
 	} else {
 		oc.AddRespStructure(nil, oapi.WithHTTPStatus(status))
 	}
+	for _, code := range op.Empty {
+		oc.AddRespStructure(nil, oapi.WithHTTPStatus(code))
+	}
 	for _, code := range op.Errors {
 		if code == http.StatusUnprocessableEntity {
 			oc.AddRespStructure(new(httpValidationError), oapi.WithHTTPStatus(code))
@@ -180,8 +183,14 @@ func (s *Spec) Add(op Operation) error {
 		}
 		stored.Security = []map[string][]string{req}
 	}
-	if len(op.ResponseHeaders) > 0 {
-		addResponseHeaders(stored, status, op.ResponseHeaders)
+	for _, h := range op.ResponseHeaders {
+		statuses := h.Statuses
+		if len(statuses) == 0 {
+			statuses = []int{status}
+		}
+		for _, code := range statuses {
+			addResponseHeaders(stored, code, []Header{h})
+		}
 	}
 	if op.BodyRef != "" {
 		req := true
@@ -191,6 +200,13 @@ func (s *Spec) Add(op Operation) error {
 				Schema: map[string]any{"$ref": "#/components/schemas/" + op.BodyRef},
 			}},
 		}}
+	}
+	if rb := stored.RequestBody; rb != nil && rb.RequestBody != nil {
+		if mt, ok := rb.RequestBody.Content["application/json"]; ok {
+			for _, t := range op.BodyTypes {
+				rb.RequestBody.Content[t] = mt
+			}
+		}
 	}
 	return nil
 }
@@ -275,6 +291,16 @@ func (s *Spec) Derive(name string, model any, drop []string, optional bool) (str
 	r.SpecEns().ComponentsEns().WithSchemasItem(name, m)
 	s.derived[name] = mt
 	return name, nil
+}
+
+// AddSchema adds a schema component called name, written as a JSON
+// Schema: a schema no Go type reflects, such as one that refers to
+// derived components. Adding a name again replaces the component.
+func (s *Spec) AddSchema(name string, schema map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rendered, s.yaml = nil, nil
+	s.reflector.SpecEns().ComponentsEns().WithSchemasItem(name, schema)
 }
 
 // MapType documents every value of src's type as if it were of dst's

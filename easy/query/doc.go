@@ -7,9 +7,16 @@
 //
 // A key is a field's JSON name for equality (name=apple) or the name, two
 // underscores and an operator: ne, gt, gte, lt, lte (numbers and times), in
-// (a comma-separated list), like and ilike (strings: contains, with or
-// without case; %, _ and \ are plain characters). Filters are
-// AND-combined. sort=name,-price orders by name, then price descending;
+// and nin (a comma-separated list: one of, none of), like or contains,
+// startswith, endswith and their case-insensitive ilike or icontains,
+// istartswith and iendswith (strings; %, _ and \ are plain characters),
+// and isnull (true or false, on a nullable field). Filters are
+// AND-combined, but those written or[key]=value (or or1[key], or2[key],
+// ...), which are OR-combined with the others of their group:
+//
+//	GET /items?active=true&or[name__icontains]=app&or[note__icontains]=app
+//
+// sort=name,-price orders by name, then price descending;
 // the primary key breaks ties, so pages are stable. skip and limit choose
 // the page. Column names come from the model's parsed schema, never from
 // the request, and values are parsed as the field's type and bound as

@@ -57,7 +57,7 @@ func (f *Filter) And(g *Filter) *Filter {
 	if g.m.Type != f.m.Type {
 		panic(fmt.Sprintf("query: And of a filter of %s and one of %s", f.m.Type, g.m.Type))
 	}
-	return &Filter{m: f.m, conds: append(slices.Clip(f.conds), g.conds...)}
+	return &Filter{m: f.m, conds: append(slices.Clip(f.conds), regroup(g.conds, f.conds)...)}
 }
 
 // Conditions returns the filter's conditions, ordered by field and
@@ -71,8 +71,11 @@ func (f *Filter) Conditions() []Condition {
 }
 
 // Match reports whether row, a value of the model or a pointer to one,
-// passes every condition; a value of another type passes none. A nil
-// pointer field passes no condition, as NULL compares to nothing in SQL.
+// passes every condition (and one of each OR group); a value of another
+// type passes none. A nil pointer field passes no condition but isnull,
+// as NULL compares to nothing in SQL. Text that ignores case is folded
+// as the parser's database folds it: ASCII letters alone on SQLite,
+// every letter on PostgreSQL and without a database.
 func (f *Filter) Match(row any) bool {
 	v := reflect.ValueOf(row)
 	for v.Kind() == reflect.Pointer {
@@ -84,12 +87,7 @@ func (f *Filter) Match(row any) bool {
 	if !v.IsValid() || v.Type() != f.m.Type {
 		return false
 	}
-	for i := range f.conds {
-		if !f.conds[i].match(v) {
-			return false
-		}
-	}
-	return true
+	return matchAll(f.conds, v, f.m.Dialect)
 }
 
 // Apply adds the filter's conditions to db, as bound parameters on
@@ -99,142 +97,22 @@ func (f *Filter) Apply(db *gorm.DB) *gorm.DB {
 		return db
 	}
 	if f.m.Dialect != "" { // the parser had a database: its columns are named
-		return db.Where(f.where(f.m.Dialect))
+		return db.Where(where(f.conds, f.m.Dialect, func(c *cond) clause.Column { return c.f.Column }))
 	}
 	sch, err := model.Parse(f.m.Type, db)
 	if err != nil {
 		db.AddError(err)
 		return db
 	}
-	dialect := db.Dialector.Name()
-	exprs := make([]clause.Expression, 0, len(f.conds))
 	for i := range f.conds {
-		c := &f.conds[i]
-		gf := sch.FieldsByBindName[c.f.Bind]
-		if gf == nil || gf.DBName == "" {
-			db.AddError(fmt.Errorf("query: %s has no column %s", f.m.Type, c.f.Name))
+		if gf := sch.FieldsByBindName[f.conds[i].f.Bind]; gf == nil || gf.DBName == "" {
+			db.AddError(fmt.Errorf("query: %s has no column %s", f.m.Type, f.conds[i].f.Name))
 			return db
 		}
-		exprs = append(exprs, c.expr(clause.Column{Name: gf.DBName}, dialect))
 	}
-	return db.Where(clause.And(exprs...))
-}
-
-// where is the conditions in SQL on the model's own columns.
-func (f *Filter) where(dialect string) clause.Expression {
-	if len(f.conds) == 1 {
-		return f.conds[0].expr(f.conds[0].f.Column, dialect)
-	}
-	exprs := make([]clause.Expression, len(f.conds))
-	for i := range f.conds {
-		exprs[i] = f.conds[i].expr(f.conds[i].f.Column, dialect)
-	}
-	return clause.And(exprs...)
-}
-
-// expr is the condition in SQL, on column col, its value a bound parameter.
-func (c *cond) expr(col clause.Column, dialect string) clause.Expression {
-	switch c.op {
-	case Ne:
-		return clause.Neq{Column: col, Value: c.sqlValue(dialect, c.val)}
-	case Gt:
-		return clause.Gt{Column: col, Value: c.sqlValue(dialect, c.val)}
-	case Gte:
-		return clause.Gte{Column: col, Value: c.sqlValue(dialect, c.val)}
-	case Lt:
-		return clause.Lt{Column: col, Value: c.sqlValue(dialect, c.val)}
-	case Lte:
-		return clause.Lte{Column: col, Value: c.sqlValue(dialect, c.val)}
-	case In:
-		vals := c.vals
-		if c.f.Kind == model.KindTime && dialect == "sqlite" {
-			vals = make([]any, len(c.vals))
-			for i, v := range c.vals {
-				vals[i] = c.sqlValue(dialect, v)
-			}
-		}
-		return clause.IN{Column: col, Values: vals}
-	case Like:
-		if dialect == "sqlite" {
-			// SQLite's LIKE ignores the case of ASCII letters; instr
-			// finds the substring exactly, and has no wildcards.
-			return clause.Expr{SQL: "instr(?, ?) > 0", Vars: []any{col, c.val}}
-		}
-		return clause.Expr{SQL: `? LIKE ? ESCAPE '\'`, Vars: []any{col, likePattern(c.val.(string))}}
-	case ILike:
-		if dialect == "postgres" {
-			return clause.Expr{SQL: `? ILIKE ? ESCAPE '\'`, Vars: []any{col, likePattern(c.val.(string))}}
-		}
-		return clause.Expr{SQL: `LOWER(?) LIKE LOWER(?) ESCAPE '\'`, Vars: []any{col, likePattern(c.val.(string))}}
-	}
-	return clause.Eq{Column: col, Value: c.sqlValue(dialect, c.val)}
-}
-
-// sqlValue is v as bound for the dialect. SQLite stores times as text, in
-// the zone they were written in: gorm writes CreatedAt and UpdatedAt in
-// local time, so a time is compared in local time.
-func (c *cond) sqlValue(dialect string, v any) any {
-	if t, ok := v.(time.Time); ok && dialect == "sqlite" {
-		return t.Local()
-	}
-	return v
-}
-
-// likePattern makes s a LIKE pattern that matches s as a substring, with
-// %, _ and \ in s taken literally (ESCAPE '\').
-func likePattern(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('%')
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '%', '_', '\\':
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('%')
-	return b.String()
-}
-
-// match reports whether the struct v passes c.
-func (c *cond) match(v reflect.Value) bool {
-	fv, err := v.FieldByIndexErr(c.f.Index)
-	if err != nil {
-		return false
-	}
-	if fv.Kind() == reflect.Pointer {
-		if fv.IsNil() {
-			return false
-		}
-		fv = fv.Elem()
-	}
-	switch c.op {
-	case Eq:
-		return compare(c.f.Kind, fv, c.val) == 0
-	case Ne:
-		return compare(c.f.Kind, fv, c.val) != 0
-	case Gt:
-		return compare(c.f.Kind, fv, c.val) > 0
-	case Gte:
-		return compare(c.f.Kind, fv, c.val) >= 0
-	case Lt:
-		return compare(c.f.Kind, fv, c.val) < 0
-	case Lte:
-		return compare(c.f.Kind, fv, c.val) <= 0
-	case In:
-		for _, x := range c.vals {
-			if compare(c.f.Kind, fv, x) == 0 {
-				return true
-			}
-		}
-		return false
-	case Like:
-		return strings.Contains(fv.String(), c.val.(string))
-	case ILike:
-		return strings.Contains(strings.ToLower(fv.String()), strings.ToLower(c.val.(string)))
-	}
-	return false
+	return db.Where(where(f.conds, db.Dialector.Name(), func(c *cond) clause.Column {
+		return clause.Column{Name: sch.FieldsByBindName[c.f.Bind].DBName}
+	}))
 }
 
 // compare compares the field value fv of kind k with a canonical value.
@@ -280,11 +158,19 @@ func resolve(m *model.Model, c Condition) (cond, error) {
 	if op == "" {
 		op = Eq
 	}
-	if !op.applies(f.Kind) {
-		return cond{}, fmt.Errorf("operator %q does not apply to %s, a %s", op, f.Name, f.Kind)
+	if !op.applies(f) {
+		return cond{}, fmt.Errorf("operator %q does not apply to %s", op, f.Name)
 	}
-	out := cond{f: f, op: op}
-	if op != In {
+	out := cond{f: f, op: op, group: c.Group}
+	if op == IsNull {
+		b, ok := c.Value.(bool)
+		if !ok {
+			return cond{}, fmt.Errorf("%s: the value of isnull must be a bool, not %T", f.Name, c.Value)
+		}
+		out.val = b
+		return out, nil
+	}
+	if !op.list() {
 		v, err := canonical(f.Kind, c.Value)
 		if err != nil {
 			return cond{}, fmt.Errorf("%s: %w", f.Name, err)
@@ -294,7 +180,7 @@ func resolve(m *model.Model, c Condition) (cond, error) {
 	}
 	rv := reflect.ValueOf(c.Value)
 	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
-		return cond{}, fmt.Errorf("%s: the value of in must be a slice, not %T", f.Name, c.Value)
+		return cond{}, fmt.Errorf("%s: the value of %s must be a slice, not %T", f.Name, op, c.Value)
 	}
 	out.vals = make([]any, rv.Len())
 	for i := range out.vals {

@@ -10,8 +10,9 @@ import (
 )
 
 // Params returns a struct type whose fields document the parameters of a
-// list, for an OpenAPI document: skip, limit, sort, include_deleted when
-// it is accepted, and each filter, typed as its field.
+// list, for an OpenAPI document: skip, limit, sort, cursor, fields,
+// include_deleted when it is accepted, each filter, typed as its field,
+// and the OR groups.
 func (p *Parser) Params() reflect.Type {
 	fields := []reflect.StructField{
 		{Name: "Skip", Type: reflect.TypeFor[int](), Tag: `query:"skip" default:"0" minimum:"0" description:"How many rows to skip."`},
@@ -21,26 +22,44 @@ func (p *Parser) Params() reflect.Type {
 		{Name: "Sort", Type: reflect.TypeFor[string](), Tag: reflect.StructTag(fmt.Sprintf(
 			`query:"sort" description:%q`, "Comma-separated fields to sort by, each with - in front for descending order: "+
 				strings.Join(p.m.Names(func(f *model.Field) bool { return f.Sort }), ", ")+"."))},
+		{Name: "Cursor", Type: reflect.TypeFor[string](), Tag: `query:"cursor" description:"Continue after the last row of the page before: the X-Next-Cursor of its answer (also in its Link header). Send the same sort and filters; a cursor page has no skip and no X-Total-Count."`},
+		p.fieldsParam(),
 	}
 	if p.deleted {
 		fields = append(fields, reflect.StructField{Name: "IncludeDeleted", Type: reflect.TypeFor[bool](),
 			Tag: `query:"include_deleted" default:"false" description:"List soft-deleted rows too."`})
 	}
-	str := reflect.TypeFor[string]()
+	filters := p.filterFields()
+	fields = append(fields, filters...)
+	if len(filters) > 0 {
+		fields = append(fields, reflect.StructField{Name: "Or", Type: reflect.StructOf(filters), Tag: reflect.StructTag(fmt.Sprintf(
+			`query:"or" description:%q`, "Conditions of which a row must pass one (OR), written or[name__like]=a&or[note__like]=a; "+
+				"more groups are or1[...], or2[...], and so on. Groups and the other filters are AND-combined."))})
+	}
+	return reflect.StructOf(fields)
+}
+
+// filterFields documents each filter, typed as its field.
+func (p *Parser) filterFields() []reflect.StructField {
+	var fields []reflect.StructField
+	str, boolean := reflect.TypeFor[string](), reflect.TypeFor[bool]()
 	for _, f := range p.m.Fields {
 		if !f.Filter {
 			continue
 		}
 		for _, op := range append([]Op{Eq}, ops[:]...) {
-			if !op.applies(f.Kind) {
+			if !op.applies(f) {
 				continue
 			}
 			name, typ := f.Name, f.Base
 			if op != Eq {
 				name += "__" + string(op)
 			}
-			if op == In || op == Like || op == ILike {
+			switch {
+			case op.list(), op.text():
 				typ = str
+			case op == IsNull:
+				typ = boolean
 			}
 			desc := fmt.Sprintf("Only rows whose %s %s.", f.Name, opText(op, p.maxIn))
 			fields = append(fields, reflect.StructField{
@@ -49,27 +68,12 @@ func (p *Parser) Params() reflect.Type {
 			})
 		}
 	}
-	return reflect.StructOf(fields)
+	return fields
 }
 
-func opText(op Op, maxIn int) string {
-	switch op {
-	case Ne:
-		return "is not this value"
-	case Gt:
-		return "is greater than this value"
-	case Gte:
-		return "is greater than or equal to this value"
-	case Lt:
-		return "is less than this value"
-	case Lte:
-		return "is less than or equal to this value"
-	case In:
-		return fmt.Sprintf("is one of these comma-separated values (at most %d)", maxIn)
-	case Like:
-		return "contains this text, case-sensitive"
-	case ILike:
-		return "contains this text, ignoring case"
-	}
-	return "is this value"
+// fieldsParam documents fields=id,name.
+func (p *Parser) fieldsParam() reflect.StructField {
+	return reflect.StructField{Name: "Fields", Type: reflect.TypeFor[string](), Tag: reflect.StructTag(fmt.Sprintf(
+		`query:"fields" description:%q`, "Comma-separated fields each row of the answer keeps, of "+
+			strings.Join(p.m.Names(func(*model.Field) bool { return true }), ", ")+"; every field by default."))}
 }

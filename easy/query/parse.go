@@ -20,48 +20,6 @@ import (
 	"github.com/fastapi-easy/easy-go/internal/model"
 )
 
-// Op is a filter operator. In a query it follows the field name after two
-// underscores (price__gt=10); equality has no suffix (name=apple).
-type Op string
-
-// The filter operators.
-const (
-	Eq    Op = "eq"    // equal: name=apple
-	Ne    Op = "ne"    // not equal: name__ne=apple
-	Gt    Op = "gt"    // greater than (numbers and times): price__gt=10
-	Gte   Op = "gte"   // greater than or equal
-	Lt    Op = "lt"    // less than
-	Lte   Op = "lte"   // less than or equal
-	In    Op = "in"    // one of a comma-separated list: id__in=1,2,3
-	Like  Op = "like"  // contains, case-sensitive (strings): name__like=app
-	ILike Op = "ilike" // contains, ignoring case (strings): name__ilike=APP
-)
-
-// ops are the operators that may follow "__", in the order the docs list them.
-var ops = [...]Op{Ne, Gt, Gte, Lt, Lte, In, Like, ILike}
-
-func opOf(s string) (Op, bool) {
-	for _, o := range ops {
-		if string(o) == s {
-			return o, true
-		}
-	}
-	return "", false
-}
-
-// applies reports whether o can filter a field of kind k.
-func (o Op) applies(k model.Kind) bool {
-	switch o {
-	case Eq, Ne, In:
-		return k != model.KindOther
-	case Gt, Gte, Lt, Lte:
-		return k == model.KindInt || k == model.KindUint || k == model.KindFloat || k == model.KindTime
-	case Like, ILike:
-		return k == model.KindString
-	}
-	return false
-}
-
 // The reserved query parameters of a list.
 const (
 	paramSkip    = "skip"
@@ -72,11 +30,17 @@ const (
 
 // Condition is one filter: the rows whose Field (a JSON name) compares to
 // Value by Op. Value is a string, int64, uint64, float64, bool or
-// time.Time, as the field's type is; for In it is a []any of those.
+// time.Time, as the field's type is; for In and NotIn it is a []any of
+// those, for IsNull a bool.
+//
+// Conditions with the same Group (or[name__like]=a&or[note__like]=a puts
+// both in group "or") pass when one of them does; conditions outside a
+// group, and the groups, are AND-combined.
 type Condition struct {
 	Field string
 	Op    Op
 	Value any
+	Group string
 }
 
 // Sort is one key of a list's order.
@@ -89,10 +53,17 @@ type Sort struct {
 type Query struct {
 	Skip  int
 	Limit int
+	// Cursor is the cursor the page continues from (keyset pages), or "".
+	// A hook may clear it, not change it.
+	Cursor string
+	// Fields are the JSON names of the fields the response keeps; nil for
+	// every field.
+	Fields []string
 	// Sort is the order asked for; the primary key always breaks ties.
 	Sort []Sort
-	// Filters are AND-combined. A hook may add conditions on any column
-	// field, filterable or not.
+	// Filters are AND-combined, but for those of one Group, which are
+	// OR-combined. A hook may add conditions on any column field,
+	// filterable or not.
 	Filters []Condition
 	// IncludeDeleted lists soft-deleted rows too.
 	IncludeDeleted bool
@@ -103,10 +74,11 @@ type Query struct {
 
 // cond is a Condition resolved against the model.
 type cond struct {
-	f    *model.Field
-	op   Op
-	val  any   // canonical: string, int64, uint64, float64, bool, time.Time
-	vals []any // for In
+	f     *model.Field
+	op    Op
+	val   any    // canonical: string, int64, uint64, float64, bool, time.Time
+	vals  []any  // for In and NotIn
+	group string // "": AND-combined; else OR-combined with its group
 }
 
 type sortKey struct {
@@ -122,6 +94,9 @@ type List struct {
 	conds       []cond
 	deleted     bool
 	scopes      []func(*gorm.DB) *gorm.DB
+	fields      []*model.Field // nil: every field
+	cursor      string         // the cursor the page continues from
+	after       []any          // its values of the order's keys
 	p           *Parser
 }
 
@@ -154,6 +129,9 @@ type Config struct {
 	// IncludeDeleted accepts include_deleted=true on a model with
 	// gorm.DeletedAt.
 	IncludeDeleted bool
+	// CursorKey signs the cursors of keyset pages; the same key must
+	// serve every instance. Empty means DefaultCursorKey of the table.
+	CursorKey []byte
 }
 
 // Parser parses the query language of one model. It is safe for
@@ -170,6 +148,7 @@ type Parser struct {
 	parse               map[*model.Field]func(string, reflect.Value) *problem.FieldError
 	byKey               clause.OrderBy
 	others              map[string]bool // query parameters a route's dependencies read (Accept)
+	cursorKey           []byte
 }
 
 // New returns the Parser of model (a struct or a pointer to one), its
@@ -210,8 +189,12 @@ func readModel(t reflect.Type, db *gorm.DB, filter, sort []string) (*model.Model
 func newParser(m *model.Model, cfg Config) (*Parser, error) {
 	p := &Parser{m: m, def: cfg.DefaultLimit, max: cfg.MaxLimit, deleted: cfg.IncludeDeleted && m.Soft,
 		maxIn: cmp.Or(cfg.MaxIn, DefaultMaxIn), maxConds: cmp.Or(cfg.MaxConditions, DefaultMaxConditions), maxValues: cmp.Or(cfg.MaxValues, DefaultMaxValues),
-		parse: map[*model.Field]func(string, reflect.Value) *problem.FieldError{},
-		byKey: clause.OrderBy{Columns: []clause.OrderByColumn{{Column: m.PK.Column}}}}
+		parse:     map[*model.Field]func(string, reflect.Value) *problem.FieldError{},
+		byKey:     clause.OrderBy{Columns: []clause.OrderByColumn{{Column: m.PK.Column}}},
+		cursorKey: cfg.CursorKey}
+	if len(p.cursorKey) == 0 {
+		p.cursorKey = DefaultCursorKey(m.Table)
+	}
 	for _, f := range m.Fields {
 		if f.Kind == model.KindOther || f.Kind == model.KindTime || f.GORM == nil {
 			continue
@@ -283,6 +266,10 @@ func (p *Parser) List(values url.Values) (*List, error) {
 			}
 		case key == paramSort:
 			q.sort = p.sortKeys(last, &errs)
+		case key == paramFields:
+			q.fields = p.fieldList(last, &errs)
+		case key == paramCursor:
+			q.cursor = last
 		case key == paramDeleted:
 			if !p.deleted {
 				errs.Errors = append(errs.Errors, unknownParam(key, last))
@@ -302,6 +289,16 @@ func (p *Parser) List(values url.Values) (*List, error) {
 		}
 	}
 	p.bound(q.conds, &errs)
+	if q.cursor != "" && len(errs.Errors) == 0 {
+		if _, ok := values[paramSkip]; ok {
+			errs.Errors = append(errs.Errors, problem.FieldError{Type: "value_error", Loc: []any{"query", paramSkip}, Input: values.Get(paramSkip),
+				Msg: "Value error, skip and cursor exclude each other: a cursor page starts after the last row of the page before"})
+		} else if vals, fe := p.continueAt(q.cursor, p.keys(q.sort)); fe != nil {
+			errs.Errors = append(errs.Errors, *fe)
+		} else {
+			q.after = vals
+		}
+	}
 	if err := errs.Err(); err != nil {
 		sortErrors(errs.Errors)
 		return nil, err
@@ -335,7 +332,7 @@ func (p *Parser) bound(conds []cond, errs *problem.ValidationError) {
 func sortConds(conds []cond) {
 	if len(conds) > 1 {
 		slices.SortStableFunc(conds, func(a, b cond) int {
-			return cmp.Or(cmp.Compare(a.f.Name, b.f.Name), cmp.Compare(a.op, b.op))
+			return cmp.Or(cmp.Compare(a.group, b.group), cmp.Compare(a.f.Name, b.f.Name), cmp.Compare(a.op, b.op))
 		})
 	}
 }
@@ -368,38 +365,77 @@ func sortErrors(errs []problem.FieldError) {
 	})
 }
 
-// cond parses one filter, key=value.
+// cond parses one filter, key=value, or one condition of an OR group,
+// or[key]=value.
 func (p *Parser) cond(key, value string, errs *problem.ValidationError) (cond, bool) {
+	group, inner := groupOf(key, p.m)
+	c, ok := p.condOf(key, inner, value, errs)
+	c.group = group
+	return c, ok
+}
+
+// groupOf splits the key of a condition in an OR group, or[name__like]
+// or or2[name__like], into the group and the condition's own key. Any
+// other key is in no group.
+func groupOf(key string, m *model.Model) (group, inner string) {
+	open := strings.IndexByte(key, '[')
+	if open < 2 || key[len(key)-1] != ']' || m.ByName[key] != nil || key[:2] != "or" {
+		return "", key
+	}
+	for _, r := range key[2:open] {
+		if r < '0' || r > '9' {
+			return "", key
+		}
+	}
+	return key[:open], key[open+1 : len(key)-1]
+}
+
+// condOf parses a condition whose key, within the parameter named param,
+// is key.
+func (p *Parser) condOf(param, key, value string, errs *problem.ValidationError) (cond, bool) {
 	f, op := p.m.ByName[key], Eq
 	if f == nil {
 		name, suffix, found := cutLast(key, "__")
 		if !found || p.m.ByName[name] == nil {
-			errs.Errors = append(errs.Errors, unknownParam(key, value))
+			errs.Errors = append(errs.Errors, unknownParam(param, value))
 			return cond{}, false
 		}
 		f = p.m.ByName[name]
 		var ok bool
 		if op, ok = opOf(suffix); !ok {
-			errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_operator", Loc: []any{"query", key}, Input: value,
-				Msg: fmt.Sprintf("Unknown operator %q: use one of ne, gt, gte, lt, lte, in, like, ilike", suffix)})
+			errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_operator", Loc: []any{"query", param}, Input: value,
+				Msg: fmt.Sprintf("Unknown operator %q: use one of %s", suffix, opNames)})
 			return cond{}, false
 		}
 	}
 	if !f.Filter {
-		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_field", Loc: []any{"query", key}, Input: value,
+		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_field", Loc: []any{"query", param}, Input: value,
 			Msg: fmt.Sprintf("Cannot filter by %s", f.Name)})
 		return cond{}, false
 	}
-	if !op.applies(f.Kind) {
-		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_operator", Loc: []any{"query", key}, Input: value,
-			Msg: fmt.Sprintf("Operator %q does not apply to %s, a %s", op, f.Name, f.Kind)})
+	if !op.applies(f) {
+		what := "a " + f.Kind.String()
+		if op == IsNull {
+			what = "which cannot be null"
+		}
+		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_operator", Loc: []any{"query", param}, Input: value,
+			Msg: fmt.Sprintf("Operator %q does not apply to %s, %s", op, f.Name, what)})
 		return cond{}, false
 	}
 	c := cond{f: f, op: op}
-	if op != In {
+	if op == IsNull {
+		b, fe := parseBool(param, value)
+		if fe != nil {
+			errs.Errors = append(errs.Errors, *fe)
+			return cond{}, false
+		}
+		c.val = b
+		return c, true
+	}
+	if !op.list() {
 		v, fe := p.value(f, value)
 		if fe != nil {
-			fe.Loc = []any{"query", key}
+			fe.Loc = []any{"query", param}
 			errs.Errors = append(errs.Errors, *fe)
 			return cond{}, false
 		}
@@ -408,7 +444,7 @@ func (p *Parser) cond(key, value string, errs *problem.ValidationError) (cond, b
 	}
 	n := strings.Count(value, ",") + 1
 	if n > p.maxIn {
-		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_long", Loc: []any{"query", key}, Input: problem.Truncate(value),
+		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_long", Loc: []any{"query", param}, Input: problem.Truncate(value),
 			Msg: fmt.Sprintf("List should have at most %d items after validation, not %d", p.maxIn, n),
 			Ctx: map[string]any{"max_length": p.maxIn, "actual_length": n}})
 		return cond{}, false
@@ -420,7 +456,7 @@ func (p *Parser) cond(key, value string, errs *problem.ValidationError) (cond, b
 		value = rest
 		v, fe := p.value(f, item)
 		if fe != nil {
-			fe.Loc = []any{"query", key, i}
+			fe.Loc = []any{"query", param, i}
 			errs.Errors = append(errs.Errors, *fe)
 			ok = false
 			continue
@@ -548,110 +584,3 @@ func cutLast(s, sep string) (before, after string, found bool) {
 	}
 	return s[:i], s[i+len(sep):], true
 }
-
-// Query returns the list as a Query, for a hook to read and change;
-// Resolve turns it back into a List.
-func (q *List) Query() *Query {
-	out := &Query{Skip: q.skip, Limit: q.limit, IncludeDeleted: q.deleted, Scopes: q.scopes}
-	for _, s := range q.sort {
-		out.Sort = append(out.Sort, Sort{Field: s.f.Name, Desc: s.desc})
-	}
-	for _, c := range q.conds {
-		out.Filters = append(out.Filters, c.export())
-	}
-	return out
-}
-
-func (c cond) export() Condition {
-	if c.op == In {
-		return Condition{Field: c.f.Name, Op: c.op, Value: slices.Clone(c.vals)}
-	}
-	return Condition{Field: c.f.Name, Op: c.op, Value: c.val}
-}
-
-// Resolve turns a Query built or changed in Go (by a hook) back into a
-// List. It may filter and sort by any column, filterable or not. A
-// mistake in it is the program's, so it is an error, not a 422.
-func (p *Parser) Resolve(q *Query) (*List, error) {
-	if q.Skip < 0 || q.Limit < 0 {
-		return nil, fmt.Errorf("negative skip or limit (%d, %d)", q.Skip, q.Limit)
-	}
-	out := &List{p: p, skip: q.Skip, limit: q.Limit, deleted: q.IncludeDeleted && p.m.Soft, scopes: q.Scopes}
-	for _, s := range q.Sort {
-		f := p.m.ByName[s.Field]
-		if f == nil || f.GORM == nil {
-			return nil, fmt.Errorf("cannot sort by %q", s.Field)
-		}
-		out.sort = append(out.sort, sortKey{f: f, desc: s.Desc})
-	}
-	for _, c := range q.Filters {
-		rc, err := resolve(p.m, c)
-		if err != nil {
-			return nil, err
-		}
-		out.conds = append(out.conds, rc)
-	}
-	return out, nil
-}
-
-// Skip is how many rows the page skips.
-func (q *List) Skip() int { return q.skip }
-
-// Limit is the most rows the page holds.
-func (q *List) Limit() int { return q.limit }
-
-// Where adds the list's filters and scopes to db (Unscoped when it
-// includes soft-deleted rows): the rows of every page, which a count
-// counts.
-func (q *List) Where(db *gorm.DB) *gorm.DB {
-	if q.deleted {
-		db = db.Unscoped()
-	}
-	if len(q.conds) > 0 {
-		db = db.Where(q.p.where(q.conds))
-	}
-	return db.Scopes(q.scopes...)
-}
-
-// Page adds the list's order and page to db: the sort keys asked for,
-// then the primary key, so that pages are stable.
-func (q *List) Page(db *gorm.DB) *gorm.DB {
-	db = db.Order(q.p.order(q.sort)).Limit(q.limit)
-	if q.skip > 0 {
-		db = db.Offset(q.skip)
-	}
-	return db
-}
-
-// where is the conditions in SQL, on the parser's columns.
-func (p *Parser) where(conds []cond) clause.Expression {
-	if len(conds) == 1 {
-		return conds[0].expr(conds[0].f.Column, p.m.Dialect)
-	}
-	exprs := make([]clause.Expression, len(conds))
-	for i := range conds {
-		exprs[i] = conds[i].expr(conds[i].f.Column, p.m.Dialect)
-	}
-	return clause.And(exprs...)
-}
-
-// order is the ORDER BY of keys, then the primary key.
-func (p *Parser) order(keys []sortKey) clause.OrderBy {
-	if len(keys) == 0 {
-		return p.byKey
-	}
-	cols := make([]clause.OrderByColumn, 0, len(keys)+1)
-	pk := false
-	for _, k := range keys {
-		cols = append(cols, clause.OrderByColumn{Column: k.f.Column, Desc: k.desc})
-		pk = pk || k.f == p.m.PK
-	}
-	if !pk {
-		cols = append(cols, clause.OrderByColumn{Column: p.m.PK.Column})
-	}
-	return clause.OrderBy{Columns: cols}
-}
-
-// Order is the order of the primary key, for reads that page through
-// every row.
-func (p *Parser) Order() clause.OrderBy { return p.byKey }

@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/ws"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 	"github.com/fastapi-easy/easy-go/internal/thirdparty/spectest"
 )
@@ -23,8 +29,9 @@ const (
 )
 
 // A client that a third-party generator, oapi-codegen, builds from the
-// app's OpenAPI document can create, filter, patch and delete items: the
-// document is not only valid but enough to program against. The client
+// app's OpenAPI document can create, filter, patch and delete items, run
+// batches, write with If-Match and walk a list by cursor: the document is
+// not only valid but enough to program against. The client
 // program is testdata/client/main.go; it runs in a module of its own in a
 // temporary directory, so that nothing it needs enters our go.mod.
 func TestGeneratedClient(t *testing.T) {
@@ -35,7 +42,7 @@ func TestGeneratedClient(t *testing.T) {
 	if err != nil {
 		testkit.Unavailable(t, "the go command is not on PATH")
 	}
-	s := startServer(t, filepath.Join(t.TempDir(), "items.db"), "127.0.0.1:0")
+	s := startBatchServer(t, filepath.Join(t.TempDir(), "items.db"))
 	_, spec := spectest.Fetch(t, s.url+"/openapi.json")
 
 	dir := t.TempDir()
@@ -78,7 +85,9 @@ func TestGeneratedClient(t *testing.T) {
 	run(false, goCmd, "build", "-o", "client", ".")
 	got := run(false, filepath.Join(dir, "client"), s.url)
 
-	want := "created 1 and 2; price__gt=5 listed 1 of 1; patched 1 to apple 12; deleted 2; reading it: 404\n"
+	want := "created 1 and 2; price__gt=5 listed 1 of 1; patched 1 to apple 12; deleted 2; reading it: 404\n" +
+		"batch answered [201 201 201 200]; a failing batch: 404 Operation 1: Item not found; If-Match stale: 412, current: 200; " +
+		"cursor walk: [apple cherry date fig] in 2 pages\n"
 	if got != want {
 		t.Errorf("the client printed\n%swant\n%s", got, want)
 	}
@@ -86,9 +95,38 @@ func TestGeneratedClient(t *testing.T) {
 	if err := s.app.DB().Order("id").Find(&left).Error; err != nil {
 		t.Fatal(err)
 	}
-	if len(left) != 1 || left[0] != (Item{ID: 1, Name: "apple", Price: 12}) {
-		t.Errorf("the table holds %+v, want only {1 apple 12}", left)
+	if want := []Item{{1, "apple", 14}, {3, "cherry", 3}, {4, "date", 4}, {5, "fig", 5}}; !slices.Equal(left, want) {
+		t.Errorf("the table holds %+v, want %+v", left, want)
 	}
+}
+
+// startBatchServer is startServer for the app of newApp with batches
+// turned on, which the client runs too.
+func startBatchServer(t *testing.T, db string) *server {
+	t.Helper()
+	t.Setenv("DATABASE_URL", "sqlite:"+db)
+	app := easy.New(easy.Title("Items", "1.0.0"), easy.Logger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	if _, err := app.Database(); err != nil {
+		t.Fatal(err)
+	}
+	app.Include(easy.CRUDRouter[Item](crud.Batch()))
+	ws.Setup(app, Item{})
+	mountDashboard(app)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	// The server's goroutine ends when the test's cleanup cancels ctx.
+	go func() { done <- app.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return &server{url: "http://" + ln.Addr().String(), addr: ln.Addr().String(), app: app}
 }
 
 // goVersion is the go line of the examples' go.mod, for the client's module.

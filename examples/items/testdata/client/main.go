@@ -47,7 +47,7 @@ func run(ctx context.Context, server string) error {
 	}
 
 	price := 12.0
-	patched, err := c.UpdateItemWithResponse(ctx, *apple.Id, ItemPatch{Price: &price})
+	patched, err := c.UpdateItemWithResponse(ctx, *apple.Id, nil, ItemPatch{Price: &price})
 	if err != nil {
 		return fmt.Errorf("patch: %w", err)
 	}
@@ -55,14 +55,14 @@ func run(ctx context.Context, server string) error {
 		return fmt.Errorf("patch price=12: %d %s", patched.StatusCode(), patched.Body)
 	}
 
-	deleted, err := c.DeleteItemWithResponse(ctx, *pear.Id)
+	deleted, err := c.DeleteItemWithResponse(ctx, *pear.Id, nil)
 	if err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
 	if d := deleted.JSON200; d == nil || *d.Id != *pear.Id || d.Name != "pear" {
 		return fmt.Errorf("delete: %d %s", deleted.StatusCode(), deleted.Body)
 	}
-	gone, err := c.GetItemWithResponse(ctx, *pear.Id)
+	gone, err := c.GetItemWithResponse(ctx, *pear.Id, nil)
 	if err != nil {
 		return fmt.Errorf("read: %w", err)
 	}
@@ -73,6 +73,80 @@ func run(ctx context.Context, server string) error {
 	fmt.Printf("created %d and %d; price__gt=5 listed %d of %d; patched %d to %s %g; deleted %d; reading it: %d\n",
 		*apple.Id, *pear.Id, len(*list.JSON200), *list.Headers200.XTotalCount,
 		*apple.Id, patched.JSON200.Name, *patched.JSON200.Price, *pear.Id, gone.StatusCode())
+	return roundTwo(ctx, c, *apple.Id)
+}
+
+// roundTwo runs a batch, a batch that fails, writes with If-Match and a
+// cursor walk, and prints one line of what it saw.
+func roundTwo(ctx context.Context, c *ClientWithResponses, apple int) error {
+	prices := []float64{3, 4, 5, 13}
+	ops := make(ItemBatch, 4)
+	for i, name := range []string{"cherry", "date", "fig"} {
+		if err := ops[i].FromItemBatchCreate(ItemBatchCreate{Op: ItemBatchCreateOpCreate, Body: ItemCreate{Name: name, Price: &prices[i]}}); err != nil {
+			return err
+		}
+	}
+	if err := ops[3].FromItemBatchUpdate(ItemBatchUpdate{Op: ItemBatchUpdateOpUpdate, Id: apple, Body: ItemPatch{Price: &prices[3]}}); err != nil {
+		return err
+	}
+	batch, err := c.BatchItemsWithResponse(ctx, ops)
+	if err != nil {
+		return fmt.Errorf("batch: %w", err)
+	}
+	if batch.JSON200 == nil || len(*batch.JSON200) != 4 {
+		return fmt.Errorf("batch: %d %s", batch.StatusCode(), batch.Body)
+	}
+	var statuses []int
+	for _, r := range *batch.JSON200 {
+		statuses = append(statuses, r.Status)
+	}
+
+	failing := make(ItemBatch, 2)
+	failing[0].FromItemBatchCreate(ItemBatchCreate{Op: ItemBatchCreateOpCreate, Body: ItemCreate{Name: "kiwi"}})
+	failing[1].FromItemBatchDelete(ItemBatchDelete{Op: ItemBatchDeleteOpDelete, Id: 99})
+	failed, err := c.BatchItemsWithResponse(ctx, failing)
+	if err != nil {
+		return fmt.Errorf("failing batch: %w", err)
+	}
+	if failed.JSON404 == nil {
+		return fmt.Errorf("failing batch: %d %s", failed.StatusCode(), failed.Body)
+	}
+
+	read, err := c.GetItemWithResponse(ctx, apple, nil)
+	if err != nil || read.Headers200 == nil || read.Headers200.ETag == nil {
+		return fmt.Errorf("read: %v %v", err, read)
+	}
+	stale, price := `"stale"`, 14.0
+	lost, err := c.UpdateItemWithResponse(ctx, apple, &UpdateItemParams{IfMatch: &stale}, ItemPatch{Price: &price})
+	if err != nil || lost.JSON412 == nil {
+		return fmt.Errorf("patch with a stale ETag: %v %v", err, lost)
+	}
+	won, err := c.UpdateItemWithResponse(ctx, apple, &UpdateItemParams{IfMatch: read.Headers200.ETag}, ItemPatch{Price: &price})
+	if err != nil || won.JSON200 == nil || won.Headers200 == nil || *won.Headers200.ETag == *read.Headers200.ETag {
+		return fmt.Errorf("patch with the ETag: %v %v", err, won)
+	}
+
+	limit, sort := 2, "name"
+	params := &ListItemsParams{Limit: &limit, Sort: &sort}
+	var names []string
+	pages := 0
+	for {
+		page, err := c.ListItemsWithResponse(ctx, params)
+		if err != nil || page.JSON200 == nil {
+			return fmt.Errorf("page %d: %v %v", pages, err, page)
+		}
+		pages++
+		for _, it := range *page.JSON200 {
+			names = append(names, it.Name)
+		}
+		if page.Headers200.XNextCursor == nil {
+			break
+		}
+		params.Cursor = page.Headers200.XNextCursor
+	}
+
+	fmt.Printf("batch answered %v; a failing batch: %d %s; If-Match stale: %d, current: %d; cursor walk: %v in %d pages\n",
+		statuses, failed.StatusCode(), failed.JSON404.Detail, lost.StatusCode(), won.StatusCode(), names, pages)
 	return nil
 }
 

@@ -1,0 +1,210 @@
+package crud_test
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/query"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
+)
+
+// TestListOperators runs the text, list and null operators and OR groups
+// over the seed rows, on each database:
+//
+//	1 apple      note "red"
+//	2 banana     note null
+//	3 cherry     note "50% off"
+//	4 pie Apple  note `a_b\c`
+//	5 date       note "DATE"
+func TestListOperators(t *testing.T) {
+	q := url.QueryEscape
+	cases := []struct {
+		query string
+		ids   []uint
+	}{
+		{"name__startswith=app", []uint{1}},
+		{"name__startswith=App", []uint{}},
+		{"name__startswith=" + q("pie A"), []uint{4}},
+		{"name__istartswith=APP", []uint{1}},
+		{"name__istartswith=PIE", []uint{4}},
+		{"name__endswith=e", []uint{1, 4, 5}},
+		{"name__endswith=Apple", []uint{4}},
+		{"name__endswith=apple", []uint{1}},
+		{"name__iendswith=APPLE", []uint{1, 4}},
+		{"name__contains=an", []uint{2}},
+		{"name__contains=Appl", []uint{4}},
+		{"name__icontains=APP", []uint{1, 4}},
+		{"name__startswith=", []uint{1, 2, 3, 4, 5}},
+		{"note__endswith=", []uint{1, 3, 4, 5}}, // NULL passes no text filter
+		{"note__contains=" + q("%"), []uint{3}},
+		{"note__startswith=" + q("%"), []uint{}},
+		{"note__startswith=" + q("50%"), []uint{3}},
+		{"note__startswith=_", []uint{}},
+		{"note__startswith=a_", []uint{4}},
+		{"note__endswith=" + q(`\c`), []uint{4}},
+		{"note__endswith=" + q(`_b\c`), []uint{4}},
+		{"note__endswith=" + q("%"), []uint{}},
+		{"note__iendswith=date", []uint{5}},
+		{"note__istartswith=" + q("A_B"), []uint{4}},
+		{"name__startswith=" + q("' OR 1=1 --"), []uint{}},
+		{"name__iendswith=" + q("' OR ''='"), []uint{}},
+		{"note__isnull=true", []uint{2}},
+		{"note__isnull=yes", []uint{2}},
+		{"note__isnull=false", []uint{1, 3, 4, 5}},
+		{"id__nin=1,2", []uint{3, 4, 5}},
+		{"name__nin=apple,date", []uint{2, 3, 4}},
+		{"note__nin=red", []uint{3, 4, 5}}, // NULL is not "none of", as in SQL
+		{"active__nin=true", []uint{2, 4}},
+		{"price__nin=10,7&stock__nin=0", []uint{1}},
+		{"or[name]=apple&or[name]=date", []uint{1, 5}},
+		{"or[name]=apple", []uint{1}},
+		{"or[name]=apple&name=date", []uint{}},
+		{"or[name__startswith]=b&or[price__gt]=5", []uint{2, 3, 4, 5}},
+		{"active=true&or[name__startswith]=a&or[note__isnull]=true", []uint{1}},
+		{"or[name__startswith]=c&or[name__startswith]=d&or1[price]=10&or1[stock]=0", []uint{3, 5}},
+		{"or[note__ne]=red&or[note__isnull]=true", []uint{2, 3, 4, 5}},
+		{"or[note__icontains]=date&or[name__icontains]=date&or[id__in]=1,2", []uint{1, 2, 5}},
+		{"or" + q("[name]") + "=cherry&or" + q("[stock]") + "=2", []uint{3, 4}},
+		{"or[name__startswith]=" + q("' OR 1=1 --") + "&or[name__endswith]=" + q("%"), []uint{}},
+	}
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		s := serve(t, db, easy.CRUDRouter[Item]())
+		seedItems(t, db)
+		for _, c := range cases {
+			res := s.do("GET", "/items?"+c.query, "")
+			if res.status != 200 {
+				t.Errorf("%s: %d %s", c.query, res.status, res.body)
+				continue
+			}
+			if got := ids(t, res.body); !slices.Equal(got, c.ids) {
+				t.Errorf("%s: ids %v, want %v", c.query, got, c.ids)
+			}
+			if got := res.header.Get("X-Total-Count"); got != fmt.Sprint(len(c.ids)) {
+				t.Errorf("%s: X-Total-Count %s, want %d", c.query, got, len(c.ids))
+			}
+		}
+		if n := count(t, db, &Item{}); n != int64(len(seed)) {
+			t.Errorf("rows = %d, want %d", n, len(seed))
+		}
+	})
+}
+
+// TestListOperatorsInvalid sends hostile and mistaken uses of the new
+// operators and of OR groups: each is a 422 naming the parameter.
+func TestListOperatorsInvalid(t *testing.T) {
+	long := strings.TrimSuffix(strings.Repeat("1,", 501), ",")
+	var many []string
+	for i := range 101 {
+		many = append(many, fmt.Sprintf("or[name__ne]=a%d", i))
+	}
+	cases := []struct {
+		query string
+		want  string
+	}{
+		{"name__startswith=a%00", `{"detail":[{"type":"string_type","loc":["query","name__startswith"],"msg":"Input should be a valid UTF-8 string without NUL characters","input":"a\u0000"}]}`},
+		{"name__iendswith=%ff", `{"detail":[{"type":"string_type","loc":["query","name__iendswith"],"msg":"Input should be a valid UTF-8 string without NUL characters","input":"` + "\uFFFD" + `"}]}`},
+		{"price__startswith=1", `{"detail":[{"type":"filter_operator","loc":["query","price__startswith"],"msg":"Operator \"startswith\" does not apply to price, a number","input":"1"}]}`},
+		{"active__icontains=t", `{"detail":[{"type":"filter_operator","loc":["query","active__icontains"],"msg":"Operator \"icontains\" does not apply to active, a boolean","input":"t"}]}`},
+		{"name__isnull=true", `{"detail":[{"type":"filter_operator","loc":["query","name__isnull"],"msg":"Operator \"isnull\" does not apply to name, which cannot be null","input":"true"}]}`},
+		{"note__isnull=maybe", `{"detail":[{"type":"bool_parsing","loc":["query","note__isnull"],"msg":"Input should be a valid boolean, unable to interpret input","input":"maybe"}]}`},
+		{"note__isnull=" + url.QueryEscape("1 OR 1=1"), `{"detail":[{"type":"bool_parsing","loc":["query","note__isnull"],"msg":"Input should be a valid boolean, unable to interpret input","input":"1 OR 1=1"}]}`},
+		{"id__nin=1,x", `{"detail":[{"type":"int_parsing","loc":["query","id__nin",1],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"x"}]}`},
+		{"id__nin=" + long, `{"detail":[{"type":"too_long","loc":["query","id__nin"],"msg":"List should have at most 500 items after validation, not 501","input":"` + long[:200] + `…","ctx":{"actual_length":501,"max_length":500}}]}`},
+		{"or[foo]=1", `{"detail":[{"type":"extra_forbidden","loc":["query","or[foo]"],"msg":"Unknown query parameter: not skip, limit, sort or a filterable field","input":"1"}]}`},
+		{"or[]=1", `{"detail":[{"type":"extra_forbidden","loc":["query","or[]"],"msg":"Unknown query parameter: not skip, limit, sort or a filterable field","input":"1"}]}`},
+		{"orx[name]=1", `{"detail":[{"type":"extra_forbidden","loc":["query","orx[name]"],"msg":"Unknown query parameter: not skip, limit, sort or a filterable field","input":"1"}]}`},
+		{"or[or[name]]=1", `{"detail":[{"type":"extra_forbidden","loc":["query","or[or[name]]"],"msg":"Unknown query parameter: not skip, limit, sort or a filterable field","input":"1"}]}`},
+		{"or[price__gt]=x", `{"detail":[{"type":"float_parsing","loc":["query","or[price__gt]"],"msg":"Input should be a valid number, unable to parse string as a number","input":"x"}]}`},
+		{"or[id__in]=1,x", `{"detail":[{"type":"int_parsing","loc":["query","or[id__in]",1],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"x"}]}`},
+		{"or[price__like]=1", `{"detail":[{"type":"filter_operator","loc":["query","or[price__like]"],"msg":"Operator \"like\" does not apply to price, a number","input":"1"}]}`},
+		{strings.Join(many, "&"), `{"detail":[{"type":"too_many_conditions","loc":["query"],"msg":"A query may have at most 100 filter conditions, not 101","input":101,"ctx":{"max_conditions":100}}]}`},
+		{"or[id__in]=" + long[:999] + "&id__nin=" + long[:999] + "&name=a", `{"detail":[{"type":"too_many_values","loc":["query"],"msg":"A query may compare with at most 1000 values in all, not 1001","input":1001,"ctx":{"max_values":1000}}]}`},
+	}
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		s := serve(t, db, easy.CRUDRouter[Item]())
+		seedItems(t, db)
+		for _, c := range cases {
+			s.expect("GET", "/items?"+c.query, "", 422, c.want)
+		}
+		if n := count(t, db, &Item{}); n != int64(len(seed)) {
+			t.Errorf("rows = %d after hostile queries, want %d", n, len(seed))
+		}
+	})
+}
+
+// TestOperatorsMatchSQL checks that each operator selects the same rows
+// in SQL (Apply) as in memory (Match) with the parser of a database, over
+// text meant to trip escaping and case folding, on each database: what a
+// realtime subscription lets through is what the list shows.
+func TestOperatorsMatchSQL(t *testing.T) {
+	texts := []string{"apple", "Apple", "APPLE pie", "a%b", "a_b", `a\b`, "100%", "Élan", "élan", "ÉLAN", "straße",
+		"it's", `"quoted"`, "", "x' OR '1'='1", "%", "_", `\`, "日本語", "ǅungla", "İstanbul", "KELVIN"}
+	var values []string
+	for _, s := range texts {
+		values = append(values, s)
+		if r := []rune(s); len(r) > 1 {
+			values = append(values, string(r[:1]), string(r[len(r)-1:]), strings.ToUpper(s), strings.ToLower(s))
+		}
+	}
+	ops := []string{"", "ne", "in", "nin", "like", "ilike", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"}
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		if err := db.AutoMigrate(&Item{}); err != nil {
+			t.Fatal(err)
+		}
+		rows := make([]Item, len(texts))
+		for i, s := range texts {
+			rows[i] = Item{Name: fmt.Sprintf("n%d", i), Note: ptr(s)}
+		}
+		rows = append(rows, Item{Name: "null note"})
+		if err := db.Create(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		p, err := query.New(Item{}, db, query.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(filter map[string]string) {
+			t.Helper()
+			f, err := p.Filter(filter)
+			if err != nil {
+				t.Fatalf("%v: %v", filter, err)
+			}
+			var got []Item
+			if err := f.Apply(db.Order("id")).Find(&got).Error; err != nil {
+				t.Fatalf("%v: %v", filter, err)
+			}
+			var sqlIDs, memIDs []uint
+			for _, r := range got {
+				sqlIDs = append(sqlIDs, r.ID)
+			}
+			for i := range rows {
+				if f.Match(&rows[i]) {
+					memIDs = append(memIDs, rows[i].ID)
+				}
+			}
+			if !slices.Equal(sqlIDs, memIDs) {
+				t.Errorf("%q: SQL %v, Match %v", filter, sqlIDs, memIDs)
+			}
+		}
+		for _, op := range ops {
+			key := "note"
+			if op != "" {
+				key += "__" + op
+			}
+			for _, v := range values {
+				check(map[string]string{key: v})
+			}
+		}
+		check(map[string]string{"note__isnull": "true"})
+		check(map[string]string{"note__isnull": "false"})
+		check(map[string]string{"or[note__istartswith]": "é", "or[note__endswith]": "%", "or[note__isnull]": "true"})
+		check(map[string]string{"or[note__icontains]": "É", "or1[note__iendswith]": "N", "or1[note]": "%"})
+		check(map[string]string{"or[note__nin]": "apple,%", "name__ne": "n3", "or[name__in]": "n1,n2"})
+	})
+}
