@@ -129,7 +129,7 @@ func CORS(origins ...string) Option {
 			AllowedOrigins:   origins,
 			AllowedMethods:   []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 			AllowedHeaders:   []string{"*"},
-			ExposedHeaders:   []string{"X-Total-Count", "X-Request-Id"},
+			ExposedHeaders:   []string{"X-Total-Count", "X-Request-Id", "ETag", "Link", "X-Next-Cursor"},
 			AllowCredentials: len(origins) > 0 && origins[0] != "*",
 			MaxAge:           600,
 		}

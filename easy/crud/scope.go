@@ -62,9 +62,6 @@ func (c *core) scopeOf(ctx context.Context) (scoped, error) {
 	return scoped{f}, err
 }
 
-// on reports whether the scope limits anything.
-func (s scoped) on() bool { return s.f != nil }
-
 // where adds the scope's condition to db.
 func (s scoped) where(db *gorm.DB) *gorm.DB {
 	if s.f == nil {
