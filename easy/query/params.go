@@ -33,7 +33,7 @@ func (p *Parser) Params() reflect.Type {
 	fields = append(fields, filters...)
 	if len(filters) > 0 {
 		fields = append(fields, reflect.StructField{Name: "Or", Type: reflect.StructOf(filters), Tag: reflect.StructTag(fmt.Sprintf(
-			`query:"or" description:%q`, "Conditions of which a row must pass one (OR), written or[name__like]=a&or[note__like]=a; "+
+			`query:"or" example:"{}" description:%q`, "Conditions of which a row must pass one (OR), written or[name__like]=a&or[note__like]=a; "+
 				"more groups are or1[...], or2[...], and so on. Groups and the other filters are AND-combined."))})
 	}
 	return reflect.StructOf(fields)
