@@ -31,7 +31,9 @@ func (a *App) Run(addr string) error {
 }
 
 // Serve serves the App on ln until ctx ends, then shuts down as Run does.
-// It returns nil after a clean shutdown.
+// It returns nil after a clean shutdown. Before serving it readies the
+// database schema (see Include and Migrations): a failure to migrate is
+// its error, with what failed.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if a.dbErr != nil {
 		ln.Close()
@@ -46,6 +48,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.running = true
 	hooks := a.startup
 	a.mu.Unlock()
+	if err := a.startSchema(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 	for _, fn := range hooks {
 		if err := fn(ctx); err != nil {
 			ln.Close()
