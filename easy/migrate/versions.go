@@ -133,9 +133,7 @@ func (s *Schema) failed(ctx context.Context, p *goose.Provider, op string, err e
 	if verr != nil {
 		version = -1
 	}
-	e := &Error{Migration: migration(partial.Failed.Source), Op: op, Version: version, Err: partial.Err}
-	s.log.Error(e.Error())
-	return e
+	return &Error{Migration: migration(partial.Failed.Source), Op: op, Version: version, Err: partial.Err}
 }
 
 // provider returns goose's view of the migrations, working on the lock's
