@@ -139,6 +139,11 @@ func TestCommandLineMistakes(t *testing.T) {
 	if got := run(t, app, "help"); !strings.HasPrefix(got, "usage: migrate COMMAND\n") {
 		t.Errorf("help: %q", got)
 	}
+	without := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(quiet))
+	err := migrate.Run(context.Background(), without, &strings.Builder{}, "create", "x")
+	if err == nil || err.Error() != "migrate: create: no migrations directory: give the App easy.Migrations(fsys, dir)" {
+		t.Errorf("create without migrations: %v", err)
+	}
 }
 
 // itemsAppIn is itemsApp on a new SQLite database, in a new working

@@ -26,7 +26,7 @@ const template = `-- +goose Up
 // path.
 func (s *Schema) Create(name string) (string, error) {
 	if s.cfg.Dir == "" {
-		return "", errors.New("migrate: create: the Schema has no migrations directory")
+		return "", errors.New("migrate: create: no migrations directory: give the App easy.Migrations(fsys, dir)")
 	}
 	slug := slugify(name)
 	if slug == "" {
