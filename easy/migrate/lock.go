@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -19,6 +21,10 @@ import (
 type held struct {
 	db   *sql.DB  // for goose: a pool of that one connection
 	gorm *gorm.DB // the Schema's database on it
+
+	// checkForeignKeys: SQLite's foreign keys are off for this hold (see
+	// lockedForAutoMigrate); the change must check them before it ends.
+	checkForeignKeys bool
 }
 
 // locked runs fn with the migration lock held, on the connection that
@@ -31,6 +37,22 @@ type held struct {
 // server ends its session, and with it the lock or the transaction it
 // may still hold.
 func (s *Schema) locked(ctx context.Context, fn func(ctx context.Context, h *held) error) error {
+	return s.hold(ctx, false, fn)
+}
+
+// lockedForAutoMigrate is locked for GORM's AutoMigrate. To change a
+// column, GORM rebuilds a SQLite table (a new one, the rows copied, the
+// old one dropped, the new one renamed), which fails while another
+// table's rows refer to it and foreign keys are on; and they can be
+// turned off only outside a transaction. So on SQLite this hold turns
+// them off before it begins, as SQLite's documentation of ALTER TABLE
+// says to, and fn must check them (PRAGMA foreign_key_check) before its
+// change ends: see held.checkForeignKeys.
+func (s *Schema) lockedForAutoMigrate(ctx context.Context, fn func(ctx context.Context, h *held) error) error {
+	return s.hold(ctx, true, fn)
+}
+
+func (s *Schema) hold(ctx context.Context, foreignKeysOff bool, fn func(ctx context.Context, h *held) error) error {
 	name, err := s.dialectName()
 	if err != nil {
 		return err
@@ -52,16 +74,18 @@ func (s *Schema) locked(ctx context.Context, fn func(ctx context.Context, h *hel
 		one.SetMaxOpenConns(1)
 		defer one.Close()
 
-		lock := lockPostgres
+		h := &held{db: one, gorm: s.gormOn(ctx, one)}
+		var unlock func() error
 		if name == "sqlite" {
-			lock = lockSQLite
+			unlock, h.checkForeignKeys, err = lockSQLite(ctx, s, one, p, foreignKeysOff)
+		} else {
+			unlock, err = lockPostgres(ctx, s, one)
 		}
-		unlock, err := lock(ctx, s, one, p)
 		if err != nil {
 			result = fmt.Errorf("migrate: take the migration lock: %w", err)
 			return driver.ErrBadConn
 		}
-		result = fn(ctx, &held{db: one, gorm: s.gormOn(ctx, one)})
+		result = fn(ctx, h)
 		if err := unlock(); err != nil {
 			result = errors.Join(result, fmt.Errorf("migrate: release the migration lock: %w", err))
 			return driver.ErrBadConn
@@ -81,7 +105,7 @@ const lockClass int32 = 0x65617379
 // schema, which is where AutoMigrate and goose work: Apps on two schemas
 // of one database do not wait for each other. It waits as long as ctx
 // lets it; the server releases the lock if the session ends.
-func lockPostgres(ctx context.Context, s *Schema, db *sql.DB, _ *pinned) (func() error, error) {
+func lockPostgres(ctx context.Context, s *Schema, db *sql.DB) (func() error, error) {
 	var schema string
 	if err := db.QueryRowContext(ctx, "SELECT COALESCE(current_schema(), '')").Scan(&schema); err != nil {
 		return nil, err
@@ -115,14 +139,34 @@ func lockPostgres(ctx context.Context, s *Schema, db *sql.DB, _ *pinned) (func()
 // ctx ends: SQLite's own busy timeout is too short for a long migration.
 // What runs under the lock runs in this transaction, and the
 // transactions it begins are savepoints (see pinned).
-func lockSQLite(ctx context.Context, s *Schema, db *sql.DB, p *pinned) (func() error, error) {
+//
+// With foreignKeysOff, foreign keys that are on are turned off before
+// the transaction begins and on again after it ends; offed reports that
+// they were.
+func lockSQLite(ctx context.Context, s *Schema, db *sql.DB, p *pinned, foreignKeysOff bool) (unlock func() error, offed bool, err error) {
+	if foreignKeysOff {
+		if err := db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&offed); err != nil {
+			return nil, false, err
+		}
+		if offed {
+			if err := p.exec(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	restore := func(err error) error {
+		if offed {
+			err = errors.Join(err, p.exec(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"))
+		}
+		return err
+	}
 	for delay, waiting := 10*time.Millisecond, false; ; delay = min(2*delay, time.Second) {
 		_, err := db.ExecContext(ctx, "BEGIN IMMEDIATE")
 		if err == nil {
 			break
 		}
 		if !busy(err) {
-			return nil, err
+			return nil, false, restore(err)
 		}
 		if !waiting {
 			waiting = true
@@ -130,7 +174,7 @@ func lockSQLite(ctx context.Context, s *Schema, db *sql.DB, p *pinned) (func() e
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, false, restore(ctx.Err())
 		case <-time.After(delay):
 		}
 	}
@@ -138,11 +182,40 @@ func lockSQLite(ctx context.Context, s *Schema, db *sql.DB, p *pinned) (func() e
 	return func() error {
 		p.inTx = false
 		ctx := context.WithoutCancel(ctx)
-		if err := p.exec(ctx, "COMMIT"); err != nil {
-			return errors.Join(err, p.exec(ctx, "ROLLBACK"))
+		err := p.exec(ctx, "COMMIT")
+		if err != nil {
+			err = errors.Join(err, p.exec(ctx, "ROLLBACK"))
 		}
-		return nil
-	}, nil
+		return restore(err)
+	}, offed, nil
+}
+
+// checkForeignKeys fails when a row of db refers to no row: what SQLite
+// would have refused with foreign keys on.
+func checkForeignKeys(db *gorm.DB) error {
+	rows, err := db.Raw("PRAGMA foreign_key_check").Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var table, parent string
+		var rowid, fkid sql.NullInt64
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return err
+		}
+		if !slices.Contains(tables, table) {
+			tables = append(tables, table)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(tables) > 0 {
+		return fmt.Errorf("migrate: the change leaves rows of %s whose foreign keys refer to no row", strings.Join(tables, ", "))
+	}
+	return nil
 }
 
 // busy reports whether err says that another connection holds SQLite's

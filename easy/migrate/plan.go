@@ -48,7 +48,7 @@ type dryRun struct {
 
 var (
 	_ gorm.ConnPoolBeginner = (*dryRun)(nil)
-	_ gorm.TxCommitter      = dryTx{}
+	_ gorm.TxCommitter      = (*dryTx)(nil)
 )
 
 func (d *dryRun) PrepareContext(context.Context, string) (*sql.Stmt, error) {
@@ -76,11 +76,12 @@ func (d *dryRun) QueryRowContext(ctx context.Context, query string, args ...any)
 // BeginTx begins nothing: GORM's migrator wraps a table's rebuild in a
 // transaction, whose statements are collected as any others.
 func (d *dryRun) BeginTx(context.Context, *sql.TxOptions) (gorm.ConnPool, error) {
-	return dryTx{d}, nil
+	return &dryTx{d}, nil
 }
 
-// dryTx is a transaction of a dryRun.
+// dryTx is a transaction of a dryRun. It is a pointer, as GORM takes a
+// transaction to be.
 type dryTx struct{ *dryRun }
 
-func (dryTx) Commit() error   { return nil }
-func (dryTx) Rollback() error { return nil }
+func (*dryTx) Commit() error   { return nil }
+func (*dryTx) Rollback() error { return nil }

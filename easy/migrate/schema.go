@@ -71,13 +71,23 @@ func New(db *gorm.DB, cfg Config) *Schema {
 
 // AutoMigrate runs GORM's AutoMigrate for models under the lock, in a
 // transaction: on PostgreSQL and SQLite, whose DDL is transactional, a
-// failure leaves the schema as it was.
+// failure leaves the schema as it was. On SQLite it runs with foreign
+// keys off, which GORM's rebuild of a table needs, and checks them
+// before it commits.
 func (s *Schema) AutoMigrate(ctx context.Context, models ...any) error {
 	if len(models) == 0 {
 		return nil
 	}
-	return s.locked(ctx, func(ctx context.Context, h *held) error {
-		return h.gorm.Transaction(func(tx *gorm.DB) error { return tx.AutoMigrate(models...) })
+	return s.lockedForAutoMigrate(ctx, func(ctx context.Context, h *held) error {
+		return h.gorm.Transaction(func(tx *gorm.DB) error {
+			if err := tx.AutoMigrate(models...); err != nil {
+				return err
+			}
+			if h.checkForeignKeys {
+				return checkForeignKeys(tx)
+			}
+			return nil
+		})
 	})
 }
 
