@@ -84,6 +84,8 @@ func f() {
 		`app.Group("/g", easy.DB(nil))`:           false,
 		`easy.Get(app, "/", h, easy.DB(nil))`:     false,
 		`easy.Get(app, "/", h, easy.NoMigrate())`: false,
+		`easy.New(easy.Migrations(nil, "m"), easy.GoMigration(1, nil, nil), easy.MigrateOnStart())`: true,
+		`app.Group("/g", easy.MigrateOnStart())`:                                                    false,
 
 		`security.HTTPBearer(token, security.Name("n"), security.Optional(), security.TokenQuery("t"), security.BearerFormat("JWT"))`: true,
 		`security.OAuth2Password("/token", token, security.Description("d"), security.TokenCookie("t"), security.Scopes(nil))`:        true,

@@ -21,6 +21,7 @@ import (
 var docPackages = map[string]string{
 	"easy":      "github.com/fastapi-easy/easy-go/easy",
 	"crud":      "github.com/fastapi-easy/easy-go/easy/crud",
+	"migrate":   "github.com/fastapi-easy/easy-go/easy/migrate",
 	"openapi":   "github.com/fastapi-easy/easy-go/easy/openapi",
 	"problem":   "github.com/fastapi-easy/easy-go/easy/problem",
 	"query":     "github.com/fastapi-easy/easy-go/easy/query",
@@ -29,8 +30,10 @@ var docPackages = map[string]string{
 	"ws":        "github.com/fastapi-easy/easy-go/easy/ws",
 
 	"context": "context",
+	"embed":   "embed",
 	"errors":  "errors",
 	"fmt":     "fmt",
+	"fs":      "io/fs",
 	"http":    "net/http",
 	"io":      "io",
 	"json":    "encoding/json",

@@ -34,6 +34,8 @@ type App struct {
 	ownsDB  bool
 	dialect gorm.Dialector
 
+	schema schemaState // migrations: what Include and Run do to the schema (schema.go)
+
 	mu       sync.Mutex
 	startup  []func(context.Context) error
 	shutdown []func(context.Context) error
@@ -60,6 +62,7 @@ func New(opts ...Option) *App {
 	}
 
 	a.mux.Use(requestID(newIDPrefix()), requestLogger(a.logger), recoverer(a.logger), a.guard, middleware.GetHead)
+	a.mux.Use(a.schemaReady)
 	if cfg.cors != nil {
 		a.mux.Use(cors.Handler(*cfg.cors))
 	}
@@ -129,8 +132,11 @@ func (a *App) Database() (*gorm.DB, error) {
 
 // Include mounts routers on the App, such as CRUDRouter's. Unless
 // NoMigrate was given, it first migrates the models of routers that
-// have them. A router that cannot be mounted panics, as it is found at
-// start-up.
+// have them, under the migration lock, so that instances starting at
+// once do not race to create a table; with versioned migrations it does
+// so when the App starts instead (see Migrations). A failure to migrate
+// is Run's and Serve's error, and every request's 503. A router that
+// cannot be mounted panics, as it is found at start-up.
 func (a *App) Include(routers ...route.Mounter) { a.site().include(routers) }
 
 // OnStartup adds a function that Run calls before it serves; an error

@@ -81,6 +81,7 @@ type config struct {
 	servers         []string
 	shutdownTimeout time.Duration
 	migrate         bool
+	schema          schemaConfig // versioned migrations (schema.go)
 	forbidUnknown   bool
 
 	// What Run and Serve allow a client (server.go, deadlines.go).
@@ -210,8 +211,11 @@ func positive(name string, d time.Duration) {
 	}
 }
 
-// NoMigrate stops Include from migrating the models of the routers it
-// mounts: for a schema that migrations of one's own manage.
+// NoMigrate stops the App from auto-migrating models, those of the
+// routers Include mounts and those given to App.AutoMigrate: for a
+// schema that versioned migrations (Migrations) or migrations of one's
+// own manage. The migrate command's plan still shows what AutoMigrate
+// would run.
 func NoMigrate() Option { return appOption(func(c *config) { c.migrate = false }) }
 
 // Description sets the API's description in the OpenAPI document, given

@@ -36,6 +36,8 @@ func (a *App) Run(addr string) error {
 // its length twice, answers its own errors as JSON, and, on a loopback
 // address, serves only loopback host names unless AllowedHosts says
 // otherwise.
+// Before serving it readies the database schema (see Include and
+// Migrations): a failure to migrate is its error, with what failed.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if a.dbErr != nil {
 		ln.Close()
@@ -50,6 +52,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.running = true
 	hooks := a.startup
 	a.mu.Unlock()
+	if err := a.startSchema(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 	for _, fn := range hooks {
 		if err := fn(ctx); err != nil {
 			ln.Close()

@@ -73,13 +73,11 @@ func (s site) ForbidsUnknownFields() bool {
 }
 
 // include mounts routers on the site, migrating first the models of
-// those that have them unless the App was told not to.
+// those that have them (see App.migrateModels).
 func (s site) include(routers []route.Mounter) {
 	for _, rt := range routers {
-		if m, ok := rt.(route.Migrator); ok && s.app.cfg.migrate {
-			if err := s.DB().AutoMigrate(m.Models()...); err != nil {
-				panic(fmt.Sprintf("easy: migrate %T: %v", rt, err))
-			}
+		if m, ok := rt.(route.Migrator); ok {
+			s.app.migrateModels(fmt.Sprintf("%T", rt), m.Models())
 		}
 		if err := rt.Mount(s); err != nil {
 			panic(fmt.Sprintf("easy: include %T: %v", rt, err))

@@ -5,10 +5,13 @@
 //	go run ./examples/items            # http://127.0.0.1:8000/ (docs at /docs)
 //	go run ./examples/items -addr 127.0.0.1:9000
 //	go run ./examples/items -auth          # with logins: each user sees their own items
+//	go run ./examples/items migrate status # the migrations; also up, down, create NAME, plan
 //
 // HOST and PORT in the environment also choose the address; DATABASE_URL
 // chooses the database (the SQLite file easy.db by default); with -auth,
-// ITEMS_SECRET is the key that signs access tokens.
+// ITEMS_SECRET is the key that signs access tokens. The app applies its
+// pending migrations (migrations.go) when it starts; see
+// docs/migrations.md for the migrate command.
 package main
 
 import (
@@ -18,6 +21,7 @@ import (
 	"os"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/migrate"
 	"github.com/fastapi-easy/easy-go/easy/ws"
 )
 
@@ -41,6 +45,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	if migrate.Main(app, flag.Args()) {
+		return
+	}
 	if err := app.Run(*addr); err != nil {
 		log.Fatal(err)
 	}
@@ -48,7 +55,7 @@ func main() {
 
 // newApp builds the app; the tests build it with their own options.
 func newApp(opts ...easy.Option) (*easy.App, error) {
-	app := easy.New(append([]easy.Option{easy.Title("Items", "1.0.0")}, opts...)...)
+	app := easy.New(append(append([]easy.Option{easy.Title("Items", "1.0.0")}, migrations()...), opts...)...)
 	if _, err := app.Database(); err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -58,12 +59,27 @@ type connector struct {
 	wait time.Duration
 }
 
+// Connect opens a connection. Opening sets WAL mode, which on a new file
+// takes a lock that SQLite refuses at once, without its busy handler, to
+// a connection of another pool (another instance of the App starting at
+// the same moment): that is tried again for as long as the busy timeout.
 func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.drv.Open(c.dsn)
-	if err != nil {
-		return nil, err
+	deadline := time.Now().Add(c.wait)
+	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
+		conn, err := c.drv.Open(c.dsn)
+		if err == nil {
+			return &gatedConn{SQLiteConn: conn.(*sqlite3.SQLiteConn), c: c}, nil
+		}
+		var se sqlite3.Error
+		if !errors.As(err, &se) || se.Code != sqlite3.ErrBusy && se.Code != sqlite3.ErrLocked || time.Now().After(deadline) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
 	}
-	return &gatedConn{SQLiteConn: conn.(*sqlite3.SQLiteConn), c: c}, nil
 }
 
 func (c *connector) Driver() driver.Driver { return c.drv }

@@ -52,15 +52,14 @@ const maxPassword = 72
 // TokenTTL is how long an access token lasts.
 const TokenTTL = time.Hour
 
-// Mount adds the accounts to app: the users table, POST /users, POST
+// Mount adds the accounts to app: the users table (which the App
+// migrates as it does its routers' models), POST /users, POST
 // /token, the owned items at /items and their realtime endpoint at
 // /ws/items. secret signs the tokens (HS256). It returns the Manager of
 // the realtime endpoint.
 func Mount(app *easy.App, secret []byte) *ws.Manager {
 	db := app.DB()
-	if err := db.AutoMigrate(&User{}); err != nil {
-		panic("accounts: " + err.Error())
-	}
+	app.AutoMigrate(&User{}) // with the App's other models, under its migration lock
 	user := security.OAuth2Password("/token", security.JWT[security.Claims](security.JWTConfig{Key: secret}),
 		security.TokenQuery("access_token"), security.Description("Sign in with a username and password."))
 	// Guessing passwords is slow: ten tries a minute per client IP.

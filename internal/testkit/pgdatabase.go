@@ -1,0 +1,51 @@
+package testkit
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"testing"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+)
+
+// PostgresDatabase creates a new, empty database on the server
+// EASY_TEST_POSTGRES_DSN names and returns its URL, for tests of what
+// happens database-wide (locks, several processes starting at once) that a
+// schema of a shared database would not show. The database is dropped when
+// the test ends, with whatever connections are left. It skips without the
+// variable (see Require); the variable must be a URL.
+func PostgresDatabase(t testing.TB) string {
+	t.Helper()
+	dsn := Require(t, PostgresEnv)
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("testkit: %s is not a postgres:// URL", PostgresEnv)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := "mig_" + hex.EncodeToString(b[:])
+	if err := adminExec(dsn, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("testkit: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := adminExec(dsn, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("testkit: drop database %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+// adminExec runs one statement on the server of dsn, on a connection of
+// its own, so that no connection is held between the test's statements:
+// the server's connections are shared by every test running on it.
+func adminExec(dsn, stmt string) error {
+	admin, err := gorm.Open(postgres.Open(dsn), config(nil))
+	if err != nil {
+		return err
+	}
+	defer closeDB(admin)
+	return admin.Exec(stmt).Error
+}
