@@ -153,7 +153,10 @@ func (a *App) startSchema(ctx context.Context) error {
 		if !a.cfg.schema.versioned() {
 			return
 		}
-		if err := a.migrateOnStart(ctx, models); err != nil {
+		// A request may start the migration: the client's leaving must
+		// not cut it short. (WithoutCancel is called here, once, not for
+		// each request.)
+		if err := a.migrateOnStart(context.WithoutCancel(ctx), models); err != nil {
 			a.failSchema(fmt.Errorf("easy: start: %w", err))
 		}
 	})
@@ -193,7 +196,7 @@ func (a *App) failSchema(err error) {
 // without Run or Serve (by httptest.NewServer, say).
 func (a *App) schemaReady(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.startSchema(context.WithoutCancel(r.Context())); err != nil {
+		if err := a.startSchema(r.Context()); err != nil {
 			problem.Text(w, http.StatusServiceUnavailable, "Service Unavailable: the database schema is not ready")
 			return
 		}
