@@ -242,6 +242,22 @@ func (p *Parser) Deleted(values url.Values) (bool, error) {
 // List parses the query of a list request. Every problem is reported, at
 // ["query", name].
 func (p *Parser) List(values url.Values) (*List, error) {
+	// Each value of a parameter the language does not reserve is a
+	// condition, or an error: more of them than a query may hold is
+	// refused before any is parsed.
+	n := 0
+	for key, vals := range values {
+		switch key {
+		case paramSkip, paramLimit, paramSort, paramDeleted, paramFields, paramCursor:
+		default:
+			if !p.others[key] {
+				n += len(vals)
+			}
+		}
+	}
+	if n > p.maxConds {
+		return nil, &problem.ValidationError{Errors: []problem.FieldError{p.tooManyConditions(n)}}
+	}
 	q := &List{limit: p.def, p: p}
 	var errs problem.ValidationError
 	for key, vals := range values {
@@ -307,14 +323,18 @@ func (p *Parser) List(values url.Values) (*List, error) {
 	return q, nil
 }
 
+func (p *Parser) tooManyConditions(n int) problem.FieldError {
+	return problem.FieldError{Type: "too_many_conditions", Loc: []any{"query"}, Input: n,
+		Msg: fmt.Sprintf("A query may have at most %d filter conditions, not %d", p.maxConds, n), Ctx: map[string]any{"max_conditions": p.maxConds}}
+}
+
 // bound refuses more conditions, or more values bound in SQL, than the
 // parser allows: past a few hundred, SQLite refuses the statement
 // ("Expression tree is too large", "too many SQL variables"), and a
 // client must not turn its mistake into a 500.
 func (p *Parser) bound(conds []cond, errs *problem.ValidationError) {
 	if n := len(conds); n > p.maxConds {
-		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_many_conditions", Loc: []any{"query"}, Input: n,
-			Msg: fmt.Sprintf("A query may have at most %d filter conditions, not %d", p.maxConds, n), Ctx: map[string]any{"max_conditions": p.maxConds}})
+		errs.Errors = append(errs.Errors, p.tooManyConditions(n))
 		return
 	}
 	n := 0
