@@ -25,21 +25,8 @@ import (
 // serve serves app with Serve on a loopback port until the test ends and
 // returns its address.
 func serve(t *testing.T, app *easy.App) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
+	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+	return addr
 }
 
 // rawConn is a client's TCP connection, for requests written by hand.

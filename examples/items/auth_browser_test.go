@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/examples/items/accounts"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // startAuthServer serves the app with logins (newAuthApp) over the SQLite
@@ -30,22 +29,8 @@ func startAuthServer(t *testing.T, db string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	// The server's goroutine ends when stop cancels ctx.
-	go func() { done <- app.Serve(ctx, ln) }()
-	s := &server{url: "http://" + ln.Addr().String(), addr: ln.Addr().String(), app: app}
-	s.stop = sync.OnceFunc(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	t.Cleanup(s.stop)
+	bound, stop := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+	s := &server{url: "http://" + bound, addr: bound, app: app, stop: stop}
 	for _, u := range []string{"alice", "bob"} {
 		if status, b := s.call(t, "POST", "/users", `{"username":"`+u+`","password":"`+u+`-password"}`); status != http.StatusCreated {
 			t.Fatalf("sign up %s: %d %s", u, status, b)

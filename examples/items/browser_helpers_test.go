@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,22 +45,8 @@ func startServer(t *testing.T, db, addr string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	// The server's goroutine ends when stop cancels ctx.
-	go func() { done <- app.Serve(ctx, ln) }()
-	s := &server{url: "http://" + ln.Addr().String(), addr: ln.Addr().String(), app: app}
-	s.stop = sync.OnceFunc(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	t.Cleanup(s.stop)
+	bound, stop := testkit.ServeOn(t, addr, app.Serve)
+	s := &server{url: "http://" + bound, addr: bound, app: app, stop: stop}
 	return s
 }
 

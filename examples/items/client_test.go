@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,21 +111,8 @@ func startBatchServer(t *testing.T, db string) *server {
 	app.Include(easy.CRUDRouter[Item](crud.Batch()))
 	ws.Setup(app, Item{})
 	mountDashboard(app)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	// The server's goroutine ends when the test's cleanup cancels ctx.
-	go func() { done <- app.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return &server{url: "http://" + ln.Addr().String(), addr: ln.Addr().String(), app: app}
+	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+	return &server{url: "http://" + addr, addr: addr, app: app}
 }
 
 // goVersion is the go line of the examples' go.mod, for the client's module.
