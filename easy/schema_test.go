@@ -83,7 +83,7 @@ func TestPendingMigrationsStopTheStart(t *testing.T) {
 	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		app, _ := newApp(t, easy.DB(db), easy.Migrations(gadgetMigrations, "migrations"))
 		app.Include(easy.CRUDRouter[Gadget]())
-		if got := schemaTables(t, db); len(got) != 0 {
+		if got := testkit.Tables(t, db); len(got) != 0 {
 			t.Errorf("tables %q after Include, want none: with migrations, the App migrates when it starts", got)
 		}
 		err := serveErr(t, app)
@@ -93,7 +93,7 @@ func TestPendingMigrationsStopTheStart(t *testing.T) {
 			t.Fatalf("Serve = %v\nwant %s", err, want)
 		}
 		testkit.Do(t, testkit.Serve(t, app), "GET", "/gadgets", "").Expect(t, 503, notReady)
-		if got := schemaTables(t, db); !slices.Equal(got, []string{"goose_db_version"}) {
+		if got := testkit.Tables(t, db); !slices.Equal(got, []string{"goose_db_version"}) {
 			t.Errorf("tables %q, want [goose_db_version]", got)
 		}
 	})
@@ -140,7 +140,7 @@ func TestAppAutoMigrate(t *testing.T) {
 	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
 		app, _ := newApp(t, easy.DB(db))
 		app.AutoMigrate(&Gadget{})
-		if got := schemaTables(t, db); !slices.Equal(got, []string{"gadgets"}) {
+		if got := testkit.Tables(t, db); !slices.Equal(got, []string{"gadgets"}) {
 			t.Errorf("tables %q, want [gadgets]", got)
 		}
 		s, err := app.Schema()
@@ -172,18 +172,4 @@ func TestMigrationOptionMistakesPanic(t *testing.T) {
 			f()
 		}()
 	}
-}
-
-// schemaTables lists the tables of db's current schema.
-func schemaTables(t *testing.T, db *gorm.DB) []string {
-	t.Helper()
-	q := "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
-	if db.Dialector.Name() == "sqlite" {
-		q = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-	}
-	var names []string
-	if err := db.Raw(q).Scan(&names).Error; err != nil {
-		t.Fatal(err)
-	}
-	return names
 }

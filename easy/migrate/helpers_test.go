@@ -33,19 +33,5 @@ func openURL(t *testing.T, url string) *gorm.DB {
 // tablesOf lists the tables of the database of url, in its current schema.
 func tablesOf(t *testing.T, url string) []string {
 	t.Helper()
-	return tables(t, openURL(t, url))
-}
-
-// tables lists the tables of db's current schema, by name.
-func tables(t *testing.T, db *gorm.DB) []string {
-	t.Helper()
-	q := "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name"
-	if db.Dialector.Name() == "sqlite" {
-		q = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-	}
-	var names []string
-	if err := db.Raw(q).Scan(&names).Error; err != nil {
-		t.Fatal(err)
-	}
-	return names
+	return testkit.Tables(t, openURL(t, url))
 }

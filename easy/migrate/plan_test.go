@@ -81,7 +81,7 @@ func TestPlanNewTable(t *testing.T) {
 		if w := want[db.Dialector.Name()]; !slices.Equal(plan, w) {
 			t.Errorf("plan\n%q\nwant\n%q", plan, w)
 		}
-		if got := tables(t, db); len(got) != 0 {
+		if got := testkit.Tables(t, db); len(got) != 0 {
 			t.Errorf("tables %q after a plan, want none", got)
 		}
 	})

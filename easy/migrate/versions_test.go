@@ -140,7 +140,7 @@ func TestUpStatusDown(t *testing.T) {
 		if _, err := s.Down(ctx); err == nil || err.Error() != "migrate: down: no migration is applied" {
 			t.Errorf("Down at version 0: %v", err)
 		}
-		if got := tables(t, db); !slices.Equal(got, []string{"goose_db_version"}) {
+		if got := testkit.Tables(t, db); !slices.Equal(got, []string{"goose_db_version"}) {
 			t.Errorf("tables %q after every down, want [goose_db_version]", got)
 		}
 	})

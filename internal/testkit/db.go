@@ -117,3 +117,18 @@ func closeDB(db *gorm.DB) {
 		sqlDB.Close()
 	}
 }
+
+// Tables lists the tables of db's current schema, by name, without views
+// and without SQLite's own.
+func Tables(t testing.TB, db *gorm.DB) []string {
+	t.Helper()
+	q := "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
+	if db.Dialector.Name() == "sqlite" {
+		q = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+	}
+	var names []string
+	if err := db.Raw(q).Scan(&names).Error; err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
