@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"time"
+)
+
+// summarize prints the medians over the rounds and the ratios easy /
+// hand-written.
+func summarize(cfg config, res results) {
+	w := cfg.out
+	fmt.Fprintf(w, "\n== summary: medians of %d rounds; ratio = easy / hand-written (%s)\n", cfg.rounds, loadAvg())
+	if len(res.http) > 0 {
+		fmt.Fprintf(w, "\n%-20s %11s %11s %7s   %9s %9s %7s\n", "route", "easy req/s", "hand req/s", "ratio", "easy p99", "hand p99", "ratio")
+		for _, rt := range routes {
+			by := res.http[rt.name]
+			rps := func(kind string) float64 {
+				return median(collect(by[kind], func(r wrkResult) float64 { return r.rps }))
+			}
+			p99 := func(kind string) float64 {
+				return median(collect(by[kind], func(r wrkResult) float64 { return float64(r.p99) }))
+			}
+			fmt.Fprintf(w, "%-20s %11.0f %11.0f %7.2f   %9s %9s %7.2f\n", rt.name,
+				rps("easy"), rps("hand"), rps("easy")/rps("hand"),
+				ms(time.Duration(p99("easy"))), ms(time.Duration(p99("hand"))), p99("easy")/p99("hand"))
+		}
+	}
+	if len(res.fan) > 0 {
+		fmt.Fprintf(w, "\n%-10s %9s %9s %7s   %9s %9s %7s   %-9s   %-11s   %-11s\n", "fan-out", "easy p99", "hand p99", "ratio",
+			"easy p50", "hand p50", "ratio", "lost e/h", "wake-ups e/h", "allocs e/h")
+		for _, set := range cfg.fanouts {
+			by := res.fan[set]
+			m := func(kind string, f func(fanResult) float64) float64 { return median(collect(by[kind], f)) }
+			p99 := func(r fanResult) float64 { return float64(r.p99) }
+			p50 := func(r fanResult) float64 { return float64(r.p50) }
+			lost := func(kind string) int {
+				n := 0
+				for _, r := range by[kind] {
+					n += r.lost + r.dups + r.reordered
+				}
+				return n
+			}
+			fmt.Fprintf(w, "%-10s %9s %9s %7.2f   %9s %9s %7.2f   %4d/%-4d   %5.2f/%-5.2f   %5.1f/%-5.1f\n", set,
+				ms(time.Duration(m("easy", p99))), ms(time.Duration(m("hand", p99))), m("easy", p99)/m("hand", p99),
+				ms(time.Duration(m("easy", p50))), ms(time.Duration(m("hand", p50))), m("easy", p50)/m("hand", p50),
+				lost("easy"), lost("hand"),
+				m("easy", func(r fanResult) float64 { return r.wakeups }), m("hand", func(r fanResult) float64 { return r.wakeups }),
+				m("easy", func(r fanResult) float64 { return r.allocs }), m("hand", func(r fanResult) float64 { return r.allocs }))
+		}
+	}
+	if len(res.ramp) > 0 {
+		e, h := median(res.ramp["easy"]), median(res.ramp["hand"])
+		fmt.Fprintf(w, "\nhighest sustained delivered frames/s (%d subscribers): easy %.0f, hand %.0f, ratio %.2f\n", cfg.rampSubs, e, h, e/h)
+	}
+	if len(res.idle) > 0 {
+		kib := func(kind string) float64 {
+			return median(collect(res.idle[kind], func(r idleResult) float64 { return r.kibPerConn }))
+		}
+		fmt.Fprintf(w, "idle memory per WebSocket connection (%d connections): easy %.1f KiB, hand %.1f KiB, ratio %.2f\n",
+			cfg.idle, kib("easy"), kib("hand"), kib("easy")/kib("hand"))
+	}
+}
+
+func collect[R any](rs []R, f func(R) float64) []float64 {
+	xs := make([]float64, len(rs))
+	for i, r := range rs {
+		xs[i] = f(r)
+	}
+	return xs
+}
