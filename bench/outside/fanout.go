@@ -33,10 +33,11 @@ type fanResult struct {
 	p50, p99  time.Duration
 	framesPS  float64 // delivered frames a second, over the run
 
-	// Per delivered frame, in the server: goroutines made to run, heap
-	// allocations and their bytes, and processor time.
-	wakeups, allocs, allocBytes float64
-	cpu                         time.Duration
+	// Per delivered frame, in the server: goroutines made to run and
+	// started, write system calls, heap allocations and their bytes, and
+	// processor time.
+	wakeups, started, syscalls, allocs, allocBytes float64
+	cpu                                            time.Duration
 }
 
 // sustained reports whether the server kept up: every event delivered
@@ -102,6 +103,7 @@ func fanOut(ctx context.Context, cfg config, s *server, subs int, rate float64) 
 		return res, err
 	}
 	cpu0, _ := s.cpu()
+	sysw0, _ := s.writeCalls()
 	jobs := make(chan int, n)
 	var postErrs atomic.Int64
 	var posters sync.WaitGroup
@@ -140,6 +142,7 @@ func fanOut(ctx context.Context, cfg config, s *server, subs int, rate float64) 
 		return res, err
 	}
 	cpu1, _ := s.cpu()
+	sysw1, _ := s.writeCalls()
 	fleet.close()
 
 	var lat []int32
@@ -162,6 +165,8 @@ func fanOut(ctx context.Context, cfg config, s *server, subs int, rate float64) 
 	res.framesPS = float64(res.delivered) / elapsed.Seconds()
 	if d := float64(res.delivered); d > 0 {
 		res.wakeups = float64(after.Wakeups-before.Wakeups) / d
+		res.started = float64(after.Created-before.Created) / d
+		res.syscalls = float64(sysw1-sysw0) / d
 		res.allocs = float64(after.AllocObjects-before.AllocObjects) / d
 		res.allocBytes = float64(after.AllocBytes-before.AllocBytes) / d
 		res.cpu = time.Duration(float64(cpu1-cpu0) / d)

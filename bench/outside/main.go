@@ -36,8 +36,10 @@
 // request at Info to standard error, none of which the hand-written one
 // does. easyserver is the card's program on the same model, with the
 // logger at Warn, so that the request log's fast path (the level check)
-// is what is measured. Both use the embedded SQLite set-up of easy
-// (internal/sqlitedb) on a fresh file.
+// is what is measured. Each runs on a fresh SQLite file: easy with its
+// defaults (internal/sqlitedb), the hand-written server with GORM's own
+// pool as its users open SQLite, or with -hand-pool gate with easy's
+// set-up, which leaves the framework as the only difference.
 package main
 
 import (
@@ -74,6 +76,7 @@ type config struct {
 	rampSteps  int
 	sustainP99 time.Duration
 	idle       int
+	handPool   string // handserver's -pool
 
 	profileDir string
 	profileAt  fanSetting
@@ -121,6 +124,7 @@ func main() {
 	flag.IntVar(&cfg.rampSteps, "ramp-steps", 6, "most rates s tries, each twice the last")
 	flag.DurationVar(&cfg.sustainP99, "sustain-p99", time.Second, "highest p99 a sustained run of s may have")
 	flag.IntVar(&cfg.idle, "idle", 2000, "idle connections in m")
+	flag.StringVar(&cfg.handPool, "hand-pool", "gorm", "the hand-written server's database: gorm (GORM's own pool, as its users open SQLite) or gate (easy's set-up)")
 	flag.StringVar(&cfg.profileDir, "profile", "", "directory for p's profiles")
 	flag.DurationVar(&cfg.profileDur, "profile-d", 10*time.Second, "length of p's CPU profile")
 	flag.Parse()
@@ -149,6 +153,8 @@ func main() {
 		log.Fatalf("-run %q: want letters of hfsm, or p", cfg.run)
 	case cfg.run == "p" && cfg.profileDir == "":
 		log.Fatal("-run p needs -profile DIR")
+	case cfg.handPool != "gorm" && cfg.handPool != "gate":
+		log.Fatalf("-hand-pool %q: want gorm or gate", cfg.handPool)
 	case cfg.rounds < 1 || cfg.httpDur < time.Second || cfg.fanDur <= 0 || cfg.rows < 1 || cfg.idle < 1 || cfg.posters < 1:
 		flag.Usage()
 		os.Exit(2)
@@ -174,6 +180,7 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("$ outside %s\n", strings.Join(os.Args[1:], " "))
+	fmt.Printf("hand-written server's database: -pool %s\n", cfg.handPool)
 	fmt.Printf("%s %s/%s, %d CPUs; %s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), loadAvg())
 	if _, err := run(ctx, cfg); err != nil {
 		log.Fatal(err)
@@ -367,9 +374,13 @@ func measureRamp(ctx context.Context, cfg config, servers map[string]*server, ou
 }
 
 func printFan(w io.Writer, label string, f fanResult) {
-	fmt.Fprintf(w, "%s %-4s %6.0f w/s %9.0f frames/s  p50 %8s  p99 %8s  lost %d dup %d reordered %d dropped %v post errors %d  per frame: %.2f wake-ups %.2f allocs %.0f B %s CPU\n",
-		label, f.kind, f.achieved, f.framesPS, ms(f.p50), ms(f.p99), f.lost, f.dups, f.reordered, f.broken, f.postErrs,
-		f.wakeups, f.allocs, f.allocBytes, f.cpu.Round(10*time.Nanosecond))
+	codes := map[int]int{}
+	for _, c := range f.broken {
+		codes[c]++
+	}
+	fmt.Fprintf(w, "%s %-4s %6.0f w/s %9.0f frames/s  p50 %8s  p99 %8s  lost %d dup %d reordered %d dropped %v post errors %d  per frame: %.2f wake-ups %.3f goroutines started %.2f write calls %.2f allocs %.0f B %s CPU\n",
+		label, f.kind, f.achieved, f.framesPS, ms(f.p50), ms(f.p99), f.lost, f.dups, f.reordered, codes, f.postErrs,
+		f.wakeups, f.started, f.syscalls, f.allocs, f.allocBytes, f.cpu.Round(10*time.Nanosecond))
 }
 
 // raiseFileLimit raises the soft limit on open files to the hard one:

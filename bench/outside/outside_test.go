@@ -34,7 +34,7 @@ func TestTinyRunMeasuresBothServers(t *testing.T) {
 		run: "hfsm", rounds: 1, httpDur: time.Second, threads: 1, conns: 4, rows: 20,
 		fanouts: []fanSetting{{20, 20}}, fanDur: time.Second, posters: 8,
 		rampSubs: 20, rampFrom: 20, rampSteps: 2, sustainP99: 5 * time.Second, idle: 50,
-		wrk: wrk, bins: bins, dir: dir, out: &out,
+		handPool: "gorm", wrk: wrk, bins: bins, dir: dir, out: &out,
 	}
 	res, err := run(ctx, cfg)
 	t.Log("\n" + out.String())
@@ -60,7 +60,7 @@ func TestTinyRunMeasuresBothServers(t *testing.T) {
 		}
 		r := rs[0]
 		if r.writes != 20 || r.delivered != 20*20 || r.lost != 0 || r.dups != 0 || r.reordered != 0 ||
-			len(r.broken) != 0 || r.postErrs != 0 || r.p99 <= 0 || r.wakeups <= 0 || r.allocs <= 0 || r.cpu <= 0 {
+			len(r.broken) != 0 || r.postErrs != 0 || r.p99 <= 0 || r.wakeups <= 0 || r.allocs <= 0 || r.syscalls <= 0 || r.started <= 0 || r.cpu <= 0 {
 			t.Errorf("fan-out, %s: %+v; want 20 writes each delivered once, in order, to 20 subscribers, and the server's counters", kind, r)
 		}
 		if ramp := res.ramp[kind]; len(ramp) != 1 || ramp[0] <= 0 {

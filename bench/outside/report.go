@@ -28,6 +28,7 @@ func summarize(cfg config, res results) {
 	if len(res.fan) > 0 {
 		fmt.Fprintf(w, "\n%-10s %9s %9s %7s   %9s %9s %7s   %-9s   %-11s   %-11s\n", "fan-out", "easy p99", "hand p99", "ratio",
 			"easy p50", "hand p50", "ratio", "lost e/h", "wake-ups e/h", "allocs e/h")
+		fmt.Fprintf(w, "%-10s %s\n", "", "(per delivered frame: goroutine wake-ups, write system calls, allocations; lost counts every event not received once and in order)")
 		for _, set := range cfg.fanouts {
 			by := res.fan[set]
 			m := func(kind string, f func(fanResult) float64) float64 { return median(collect(by[kind], f)) }
@@ -40,11 +41,12 @@ func summarize(cfg config, res results) {
 				}
 				return n
 			}
-			fmt.Fprintf(w, "%-10s %9s %9s %7.2f   %9s %9s %7.2f   %4d/%-4d   %5.2f/%-5.2f   %5.1f/%-5.1f\n", set,
+			fmt.Fprintf(w, "%-10s %9s %9s %7.2f   %9s %9s %7.2f   %5d/%-5d   %5.2f/%-5.2f   %5.2f/%-5.2f   %5.1f/%-5.1f\n", set,
 				ms(time.Duration(m("easy", p99))), ms(time.Duration(m("hand", p99))), m("easy", p99)/m("hand", p99),
 				ms(time.Duration(m("easy", p50))), ms(time.Duration(m("hand", p50))), m("easy", p50)/m("hand", p50),
 				lost("easy"), lost("hand"),
 				m("easy", func(r fanResult) float64 { return r.wakeups }), m("hand", func(r fanResult) float64 { return r.wakeups }),
+				m("easy", func(r fanResult) float64 { return r.syscalls }), m("hand", func(r fanResult) float64 { return r.syscalls }),
 				m("easy", func(r fanResult) float64 { return r.allocs }), m("hand", func(r fanResult) float64 { return r.allocs }))
 		}
 	}

@@ -65,7 +65,7 @@ func start(cfg config, kind string, env ...string) (*server, error) {
 	serverCount.n++
 	db := filepath.Join(cfg.dir, fmt.Sprintf("%s-%d.db", kind, serverCount.n))
 	serverCount.Unlock()
-	cmd := exec.Command(cfg.bins[kind], "-db", db)
+	cmd := exec.Command(cfg.bins[kind], "-db", db, "-pool", cfg.handPool)
 	if kind == "easy" {
 		cmd = exec.Command(cfg.bins[kind])
 		env = append(env, "DATABASE_URL=sqlite:"+db)
@@ -183,6 +183,21 @@ func (s *server) rss() (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", s.cmd.Process.Pid)
+}
+
+// writeCalls returns how many write system calls (write, writev,
+// sendto …) the server has made: syscw in /proc/PID/io.
+func (s *server) writeCalls() (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range bytes.Lines(b) {
+		if v, ok := bytes.CutPrefix(line, []byte("syscw:")); ok {
+			return strconv.ParseUint(string(bytes.TrimSpace(v)), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no syscw in /proc/%d/io", s.cmd.Process.Pid)
 }
 
 // cpu returns the processor time, user and system, that the server has

@@ -1,11 +1,16 @@
 // Command handserver is the hand-written side of bench/outside: the
 // items API on chi and GORM, as a user who wants none of easy would
-// write it, over the same SQLite set-up as easy's (internal/sqlitedb),
-// with the plain hub of bench/wsbaseline at /ws/items: one goroutine per
-// client blocked on a buffered channel, each event encoded once and
-// offered to every client without blocking.
+// write it, with the plain hub of bench/wsbaseline at /ws/items: one
+// goroutine per client blocked on a buffered channel, each event encoded
+// once and offered to every client without blocking.
 //
-//	handserver -db items.db
+//	handserver -db items.db             # GORM's own pool, WAL and a busy timeout
+//	handserver -db items.db -pool gate  # easy's SQLite set-up (internal/sqlitedb)
+//
+// By default the database is opened as a chi + GORM user would open it;
+// with -pool gate it is opened as easy opens it (one writer at a time
+// through a gate, synchronous=NORMAL), so that what differs is the
+// framework alone.
 package main
 
 import (
@@ -38,10 +43,20 @@ type Item struct {
 
 func main() {
 	path := flag.String("db", "items.db", "the SQLite file")
+	pool := flag.String("pool", "gorm", "gorm (GORM's own pool) or gate (easy's SQLite set-up)")
 	flag.Parse()
-	conn := sqlitedb.Open(*path, sqlitedb.Options{})
-	defer conn.Close()
-	db, err := gorm.Open(sqlite.Dialector{Conn: conn}, &gorm.Config{Logger: logger.Discard, TranslateError: true})
+	var dialector gorm.Dialector
+	switch *pool {
+	case "gorm":
+		dialector = sqlite.Open("file:" + *path + "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on")
+	case "gate":
+		conn := sqlitedb.Open(*path, sqlitedb.Options{})
+		defer conn.Close()
+		dialector = sqlite.Dialector{Conn: conn}
+	default:
+		log.Fatalf("-pool %q: want gorm or gate", *pool)
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{Logger: logger.Discard, TranslateError: true})
 	if err != nil {
 		log.Fatal(err)
 	}

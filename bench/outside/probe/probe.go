@@ -25,6 +25,7 @@ import (
 type Stats struct {
 	Goroutines   uint64 `json:"goroutines"`
 	Wakeups      uint64 `json:"wakeups"` // times a goroutine was made to run (the samples of /sched/latencies:seconds)
+	Created      uint64 `json:"created"` // goroutines started
 	AllocObjects uint64 `json:"alloc_objects"`
 	AllocBytes   uint64 `json:"alloc_bytes"`
 	GCs          uint64 `json:"gcs"`
@@ -34,6 +35,7 @@ type Stats struct {
 var sampleNames = []string{
 	"/sched/goroutines:goroutines",
 	"/sched/latencies:seconds",
+	"/sched/goroutines-created:goroutines",
 	"/gc/heap/allocs:objects",
 	"/gc/heap/allocs:bytes",
 	"/gc/cycles/total:gc-cycles",
@@ -51,9 +53,10 @@ func Read() Stats {
 	for _, n := range samples[1].Value.Float64Histogram().Counts {
 		s.Wakeups += n
 	}
-	s.AllocObjects = samples[2].Value.Uint64()
-	s.AllocBytes = samples[3].Value.Uint64()
-	s.GCs = samples[4].Value.Uint64()
+	s.Created = samples[2].Value.Uint64()
+	s.AllocObjects = samples[3].Value.Uint64()
+	s.AllocBytes = samples[4].Value.Uint64()
+	s.GCs = samples[5].Value.Uint64()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	s.HeapInuse = ms.HeapInuse
