@@ -23,7 +23,8 @@
 //     duplicates and order, and per delivered frame the server's
 //     goroutine wake-ups, allocations and processor time;
 //   - s: the highest sustainable delivered frames a second: -ramp-subs
-//     subscribers, the write rate doubled from -ramp-from until a run
+//     subscribers, the write rate raised from -ramp-from by -ramp-factor
+//     a step until a run
 //     loses, duplicates or reorders an event, falls 5 % behind its
 //     schedule or has a p99 over -sustain-p99;
 //   - m: resident memory per idle WebSocket connection, -idle
@@ -73,6 +74,7 @@ type config struct {
 	posters    int
 	rampSubs   int
 	rampFrom   float64
+	rampFactor float64
 	rampSteps  int
 	sustainP99 time.Duration
 	idle       int
@@ -120,8 +122,9 @@ func main() {
 	flag.DurationVar(&cfg.fanDur, "fd", 10*time.Second, "duration of each fan-out run")
 	flag.IntVar(&cfg.posters, "posters", 64, "concurrent POSTs at most in fan-out runs")
 	flag.IntVar(&cfg.rampSubs, "ramp-subs", 500, "subscribers in s")
-	flag.Float64Var(&cfg.rampFrom, "ramp-from", 200, "first write rate of s, writes/s")
-	flag.IntVar(&cfg.rampSteps, "ramp-steps", 6, "most rates s tries, each twice the last")
+	flag.Float64Var(&cfg.rampFrom, "ramp-from", 25, "first write rate of s, writes/s")
+	flag.Float64Var(&cfg.rampFactor, "ramp-factor", 1.5, "each rate s tries is the last one times this")
+	flag.IntVar(&cfg.rampSteps, "ramp-steps", 8, "most rates s tries")
 	flag.DurationVar(&cfg.sustainP99, "sustain-p99", time.Second, "highest p99 a sustained run of s may have")
 	flag.IntVar(&cfg.idle, "idle", 2000, "idle connections in m")
 	flag.StringVar(&cfg.handPool, "hand-pool", "gorm", "the hand-written server's database: gorm (GORM's own pool, as its users open SQLite) or gate (easy's set-up)")
@@ -131,7 +134,7 @@ func main() {
 	if *quick {
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, v := range map[string]string{"d": "3s", "fd": "3s", "idle": "1000", "ramp-steps": "4", "profile-d": "4s"} {
+		for name, v := range map[string]string{"d": "3s", "fd": "3s", "idle": "1000", "ramp-factor": "2", "ramp-steps": "5", "profile-d": "4s"} {
 			if !set[name] {
 				flag.Set(name, v)
 			}
@@ -155,7 +158,7 @@ func main() {
 		log.Fatal("-run p needs -profile DIR")
 	case cfg.handPool != "gorm" && cfg.handPool != "gate":
 		log.Fatalf("-hand-pool %q: want gorm or gate", cfg.handPool)
-	case cfg.rounds < 1 || cfg.httpDur < time.Second || cfg.fanDur <= 0 || cfg.rows < 1 || cfg.idle < 1 || cfg.posters < 1:
+	case cfg.rounds < 1 || cfg.httpDur < time.Second || cfg.fanDur <= 0 || cfg.rows < 1 || cfg.idle < 1 || cfg.posters < 1 || cfg.rampFactor <= 1:
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -342,8 +345,8 @@ func measureFanOut(ctx context.Context, cfg config, servers map[string]*server, 
 // measureRamp finds, on each server in turn, the highest delivered
 // frames a second that it sustains.
 func measureRamp(ctx context.Context, cfg config, servers map[string]*server, out map[string][]float64) error {
-	fmt.Fprintf(cfg.out, "\n== saturation: %d subscribers, writes/s from %g doubling, sustained while nothing is lost and p99 ≤ %s\n",
-		cfg.rampSubs, cfg.rampFrom, cfg.sustainP99)
+	fmt.Fprintf(cfg.out, "\n== saturation: %d subscribers, writes/s from %g, ×%g a step, sustained while nothing is lost and p99 ≤ %s\n",
+		cfg.rampSubs, cfg.rampFrom, cfg.rampFactor, cfg.sustainP99)
 	for r := range cfg.rounds {
 		for _, kind := range order(r) {
 			best := 0.0
@@ -364,7 +367,7 @@ func measureRamp(ctx context.Context, cfg config, servers map[string]*server, ou
 					break
 				}
 				best = max(best, f.achieved*float64(cfg.rampSubs))
-				rate *= 2
+				rate *= cfg.rampFactor
 			}
 			out[kind] = append(out[kind], best)
 			fmt.Fprintf(cfg.out, "round %d  %-4s  highest sustained: %.0f frames/s\n", r+1, kind, best)

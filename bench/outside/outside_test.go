@@ -33,7 +33,7 @@ func TestTinyRunMeasuresBothServers(t *testing.T) {
 	cfg := config{
 		run: "hfsm", rounds: 1, httpDur: time.Second, threads: 1, conns: 4, rows: 20,
 		fanouts: []fanSetting{{20, 20}}, fanDur: time.Second, posters: 8,
-		rampSubs: 20, rampFrom: 20, rampSteps: 2, sustainP99: 5 * time.Second, idle: 50,
+		rampSubs: 20, rampFrom: 20, rampFactor: 2, rampSteps: 2, sustainP99: 5 * time.Second, idle: 50,
 		handPool: "gorm", wrk: wrk, bins: bins, dir: dir, out: &out,
 	}
 	res, err := run(ctx, cfg)
