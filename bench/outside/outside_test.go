@@ -181,3 +181,14 @@ func TestSustainedNeedsEveryEventTheRateAndTheP99(t *testing.T) {
 		}
 	}
 }
+
+func TestRatioIsTheMedianOfEachRoundsQuotient(t *testing.T) {
+	by := map[string][]float64{"easy": {10, 30, 8, 5}, "hand": {5, 10, 8, 0}}
+	// Rounds: 2, 3, 1; the fourth, with nothing measured by hand, is left out.
+	if got := ratio(by, func(f float64) float64 { return f }); got != 2 {
+		t.Fatalf("ratio = %v, want 2", got)
+	}
+	if got := median([]float64{4, 1, 3, 2}); got != 2.5 {
+		t.Fatalf("median of an even count = %v, want 2.5", got)
+	}
+}
