@@ -26,12 +26,13 @@ func summarize(cfg config, res results) {
 		}
 	}
 	if len(res.fan) > 0 {
-		fmt.Fprintf(w, "\n%-10s %9s %9s %7s   %9s %9s %7s   %-9s   %-11s   %-11s\n", "fan-out", "easy p99", "hand p99", "ratio",
-			"easy p50", "hand p50", "ratio", "lost e/h", "wake-ups e/h", "allocs e/h")
-		fmt.Fprintf(w, "%-10s %s\n", "", "(per delivered frame: goroutine wake-ups, write system calls, allocations; lost counts every event not received once and in order)")
+		fmt.Fprintf(w, "\n%-10s %9s %9s %6s  %9s %9s %6s  %-11s  %-11s  %-11s  %-11s  %-11s\n", "fan-out", "easy p99", "hand p99", "ratio",
+			"easy p50", "hand p50", "ratio", "lost e/h", "wake-ups", "started", "writes", "allocs")
+		fmt.Fprintf(w, "%-10s %s\n", "", "(lost: events not received once and in order, all rounds; then per delivered frame, easy/hand: goroutine wake-ups, goroutines started, write system calls, allocations)")
 		for _, set := range cfg.fanouts {
 			by := res.fan[set]
 			m := func(kind string, f func(fanResult) float64) float64 { return median(collect(by[kind], f)) }
+			pair := func(f func(fanResult) float64) string { return fmt.Sprintf("%.2f/%.2f", m("easy", f), m("hand", f)) }
 			p99 := func(r fanResult) float64 { return float64(r.p99) }
 			p50 := func(r fanResult) float64 { return float64(r.p50) }
 			lost := func(kind string) int {
@@ -41,13 +42,12 @@ func summarize(cfg config, res results) {
 				}
 				return n
 			}
-			fmt.Fprintf(w, "%-10s %9s %9s %7.2f   %9s %9s %7.2f   %5d/%-5d   %5.2f/%-5.2f   %5.2f/%-5.2f   %5.1f/%-5.1f\n", set,
+			fmt.Fprintf(w, "%-10s %9s %9s %6.2f  %9s %9s %6.2f  %-11s  %-11s  %-11s  %-11s  %-11s\n", set,
 				ms(time.Duration(m("easy", p99))), ms(time.Duration(m("hand", p99))), ratio(by, p99),
 				ms(time.Duration(m("easy", p50))), ms(time.Duration(m("hand", p50))), ratio(by, p50),
-				lost("easy"), lost("hand"),
-				m("easy", func(r fanResult) float64 { return r.wakeups }), m("hand", func(r fanResult) float64 { return r.wakeups }),
-				m("easy", func(r fanResult) float64 { return r.syscalls }), m("hand", func(r fanResult) float64 { return r.syscalls }),
-				m("easy", func(r fanResult) float64 { return r.allocs }), m("hand", func(r fanResult) float64 { return r.allocs }))
+				fmt.Sprintf("%d/%d", lost("easy"), lost("hand")),
+				pair(func(r fanResult) float64 { return r.wakeups }), pair(func(r fanResult) float64 { return r.started }),
+				pair(func(r fanResult) float64 { return r.syscalls }), pair(func(r fanResult) float64 { return r.allocs }))
 		}
 	}
 	if len(res.ramp) > 0 {

@@ -24,13 +24,18 @@ import (
 // Stats are a server's runtime counters at one moment.
 type Stats struct {
 	Goroutines   uint64 `json:"goroutines"`
-	Wakeups      uint64 `json:"wakeups"` // times a goroutine was made to run (the samples of /sched/latencies:seconds)
+	Wakeups      uint64 `json:"wakeups"` // times a goroutine was made to run, estimated (see schedSampling)
 	Created      uint64 `json:"created"` // goroutines started
 	AllocObjects uint64 `json:"alloc_objects"`
 	AllocBytes   uint64 `json:"alloc_bytes"`
 	GCs          uint64 `json:"gcs"`
 	HeapInuse    uint64 `json:"heap_inuse"`
 }
+
+// schedSampling is how many of a goroutine's scheduling transitions the
+// runtime counts one of in /sched/latencies:seconds (gTrackingPeriod in
+// runtime/runtime2.go): its samples times this estimate the wake-ups.
+const schedSampling = 8
 
 var sampleNames = []string{
 	"/sched/goroutines:goroutines",
@@ -51,7 +56,7 @@ func Read() Stats {
 	var s Stats
 	s.Goroutines = samples[0].Value.Uint64()
 	for _, n := range samples[1].Value.Float64Histogram().Counts {
-		s.Wakeups += n
+		s.Wakeups += n * schedSampling
 	}
 	s.Created = samples[2].Value.Uint64()
 	s.AllocObjects = samples[3].Value.Uint64()
