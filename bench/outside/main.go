@@ -156,6 +156,8 @@ func main() {
 		log.Fatalf("-run %q: want letters of hfsm, or p", cfg.run)
 	case cfg.run == "p" && cfg.profileDir == "":
 		log.Fatal("-run p needs -profile DIR")
+	case slices.ContainsFunc(append(cfg.fanouts, fanSetting{cfg.rampSubs, cfg.rampFrom}), func(f fanSetting) bool { return f.rate*cfg.fanDur.Seconds() < 1 }):
+		log.Fatalf("-fd %s is too short for one write at the lowest rate of -fanout or -ramp-from", cfg.fanDur)
 	case cfg.handPool != "gorm" && cfg.handPool != "gate":
 		log.Fatalf("-hand-pool %q: want gorm or gate", cfg.handPool)
 	case cfg.rounds < 1 || cfg.httpDur < time.Second || cfg.fanDur <= 0 || cfg.rows < 1 || cfg.idle < 1 || cfg.posters < 1 || cfg.rampFactor <= 1:
