@@ -110,7 +110,7 @@ func parseFanSetting(s string) (fanSetting, error) {
 
 func main() {
 	cfg := config{out: os.Stdout}
-	quick := flag.Bool("quick", false, "short runs: -d 3s -fd 3s -idle 1000 -ramp-steps 4, unless set")
+	quick := flag.Bool("quick", false, "short runs: -d 3s -fd 3s -idle 1000 -ramp-factor 2 -ramp-steps 5 -profile-d 4s, unless set")
 	fanouts := flag.String("fanout", "1000x100,500x400,100x2000", "fan-out loads of f, SUBSxRATE (writes/s), comma-separated")
 	profileAt := flag.String("profile-at", "500x400", "the fan-out load that p profiles under")
 	flag.StringVar(&cfg.run, "run", "hfsm", "measurements: any of h (HTTP), f (fan-out), s (saturation), m (memory); or p (profiles)")
@@ -178,17 +178,21 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	fatal := func(err error) { // log.Fatal would skip the deferred RemoveAll
+		os.RemoveAll(dir)
+		log.Fatal(err)
+	}
 	defer os.RemoveAll(dir)
 	cfg.dir = dir
 	ctx := context.Background()
 	if cfg.bins, err = build(ctx, goCmd, dir); err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	fmt.Printf("$ outside %s\n", strings.Join(os.Args[1:], " "))
 	fmt.Printf("hand-written server's database: -pool %s\n", cfg.handPool)
 	fmt.Printf("%s %s/%s, %d CPUs; %s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), loadAvg())
 	if _, err := run(ctx, cfg); err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 }
 
