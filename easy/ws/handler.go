@@ -256,7 +256,7 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 	c := newConn(m, ep.group, principal, r)
 	c.scope, c.addr = scope, addr
 	registered := false
-	u := &upgrader{ResponseWriter: w, upgrade: func() {
+	u := &upgrader{ResponseWriter: w, sockBuffer: m.cfg.sockBuffer, upgrade: func() {
 		// This runs as Accept writes the 101, so a client whose handshake
 		// has completed receives every event published after that.
 		if registered = m.register(c); registered {
@@ -331,8 +331,9 @@ func (m *Manager) release(c *Conn, res *resource) {
 // drop a connection whose close handshake takes longer than it may wait.
 type upgrader struct {
 	http.ResponseWriter
-	upgrade func()
-	conn    net.Conn
+	upgrade    func()
+	sockBuffer int
+	conn       net.Conn
 }
 
 func (u *upgrader) WriteHeader(status int) {
@@ -344,18 +345,9 @@ func (u *upgrader) WriteHeader(status int) {
 
 func (u *upgrader) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(u.ResponseWriter).Hijack()
-	if tc, ok := conn.(*net.TCPConn); ok {
-		// Bytes on their way to a client are SendQueueBytes in the
-		// queue and what the kernel takes: left to itself it takes up
-		// to 4 MiB from a client that reads nothing, which a client can
-		// have the server fill with snapshots before the queue shows it.
-		tc.SetWriteBuffer(socketSendBuffer)
+	if tc, ok := conn.(*net.TCPConn); ok && u.sockBuffer > 0 {
+		tc.SetWriteBuffer(u.sockBuffer) // see SocketSendBuffer
 	}
 	u.conn = conn
 	return conn, brw, err
 }
-
-// socketSendBuffer is the kernel's send buffer for a WebSocket's TCP
-// connection (Linux doubles it): enough for 2 MiB/s to a client 100 ms
-// away.
-const socketSendBuffer = 128 << 10
