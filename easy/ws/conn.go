@@ -70,6 +70,7 @@ type Conn struct {
 	finished bool       // the writer has closed the socket; none starts again
 
 	appPing bool           // heartbeats include a {"type":"ping"} message
+	batch   bool           // several queued messages go as one frame; see writeItems
 	beat    *time.Timer    // makes a heartbeat due every interval
 	done    chan struct{}  // closed once the socket is closed
 	limiter *rate.Limiter  // made at the first message read; see allow
@@ -420,11 +421,8 @@ func (c *Conn) writeOut() {
 		case !ok:
 			return
 		}
-		for _, o := range batch {
-			if err := c.writeItem(o); err != nil {
-				c.closeWith(websocket.StatusAbnormalClosure, "", false)
-				break
-			}
+		if err := c.writeItems(batch); err != nil {
+			c.closeWith(websocket.StatusAbnormalClosure, "", false)
 		}
 		c.recycle(batch)
 		if beat && c.ctx.Err() == nil {
@@ -496,13 +494,8 @@ func (c *Conn) write(msg []byte) error {
 // connection that broke.
 func (c *Conn) closeSocket() {
 	broken := c.closeCode == websocket.StatusAbnormalClosure
-	if c.flush {
-		for _, o := range c.take() {
-			if broken {
-				break
-			}
-			broken = c.writeItem(o) != nil
-		}
+	if c.flush && !broken {
+		broken = c.writeItems(c.take()) != nil
 	}
 	if broken {
 		c.ws.CloseNow()
