@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +33,7 @@ type Conn struct {
 	id          string
 	group       string
 	principal   any
+	name        string        // the principal's name, for SendTo and presence; see PrincipalName
 	scope       *query.Filter // the rows of its resource it may see; nil: every row
 	remoteAddr  string
 	addr        string // what its slot counts against; see Manager.reserve
@@ -103,9 +103,10 @@ func newConn(m *Manager, group string, principal any, r *http.Request) *Conn {
 	return &Conn{
 		m:           m,
 		num:         num,
-		id:          strconv.FormatUint(num, 10),
+		id:          m.connID(num),
 		group:       group,
 		principal:   principal,
+		name:        m.principalName(principal),
 		remoteAddr:  r.RemoteAddr,
 		connectedAt: time.Now(),
 		ctx:         ctx,

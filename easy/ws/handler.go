@@ -121,6 +121,8 @@ func (m *Manager) handleRequest(c *Conn, res *resource, msg []byte) {
 		m.subscribe(c, res, req)
 	case TypeUnsubscribe:
 		res.unsubscribe(c)
+	case TypePresence:
+		m.answerPresence(c)
 	default:
 		if fn := m.cfg.onMessage; fn != nil {
 			if err := fn(c.ctx, c, msg); err != nil {
@@ -306,6 +308,7 @@ func (m *Manager) connected(c *Conn, ep endpoint) {
 			fn(c)
 		}()
 	}
+	m.joined(c)
 	switch {
 	case ep.res == nil:
 	case ep.resume:
@@ -324,6 +327,7 @@ func (m *Manager) release(c *Conn, res *resource) {
 	}
 	code := c.wait()
 	m.unregister(c)
+	m.left(c)
 	m.unreserve(c.addr)
 	if fn := m.cfg.onDisconnect; fn != nil {
 		func() {
