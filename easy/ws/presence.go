@@ -7,11 +7,14 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
-// The messages of presence. A client of a resource endpoint sends
-// {"type":"presence"} and gets the members of its resource; with
-// PresenceEvents, the connections of a group get join and leave.
+// The messages of presence. With PresenceQuery (or PresenceEvents), a
+// client of a resource endpoint sends {"type":"presence"} and gets the
+// members of its resource; with PresenceEvents, the connections of a
+// group get join and leave.
 const (
 	TypePresence = "presence" // client: asks who is connected; server: the answer, data holds the members
 	TypeJoin     = "join"     // server: a connection joined the group; data is the member
@@ -52,22 +55,43 @@ type PresenceStore interface {
 }
 
 type presenceConfig struct {
-	events  bool
-	groups  []string // with events: the groups that get them; none for all
-	timeout time.Duration
+	events      bool
+	groups      []string // with events: the groups that get them; none for all
+	query       bool
+	queryGroups []string // with query: the groups whose clients may ask; none for all
+	timeout     time.Duration
+}
+
+// in reports whether on, with its list of groups (none for all), covers
+// group.
+func in(on bool, groups []string, group string) bool {
+	return on && (len(groups) == 0 || slices.Contains(groups, group))
 }
 
 // PresenceEvents makes the connections of the given groups (resources
 // or custom groups; every group when none is given) receive
 // {"type":"join","group":...,"data":MEMBER} when a connection joins
 // their group, themselves included, and {"type":"leave",...} when one
-// leaves; across instances with a broker. Each join or leave is a message
-// to every member of the group, so it is off by default: turn it on for
+// leaves; across instances with a broker. Their clients may also ask who
+// is connected, as with PresenceQuery. Each join or leave is a message to
+// every member of the group, so it is off by default: turn it on for
 // groups of tens or hundreds, such as a chat room or a document's editors.
 func PresenceEvents(groups ...string) Option {
 	return func(c *config) {
 		c.presence.events = true
 		c.presence.groups = slices.Clone(groups)
+	}
+}
+
+// PresenceQuery lets the clients of the given resource endpoints (every
+// one when none is given) ask who is connected to theirs with
+// {"type":"presence"}. It is off by default, as the answer names the
+// principals of everyone connected; without it the question gets an error
+// message. Manager.Presence answers Go code whatever the options.
+func PresenceQuery(resources ...string) Option {
+	return func(c *config) {
+		c.presence.query = true
+		c.presence.queryGroups = slices.Clone(resources)
 	}
 }
 
@@ -143,8 +167,7 @@ func (m *Manager) left(c *Conn) {
 
 // announce sends a join or leave of mem to its group, when it gets them.
 func (m *Manager) announce(typ string, mem Member) {
-	p := m.cfg.presence
-	if !p.events || len(p.groups) > 0 && !slices.Contains(p.groups, mem.Group) {
+	if p := m.cfg.presence; !in(p.events, p.groups, mem.Group) {
 		return
 	}
 	b, err := encode(struct {
@@ -207,6 +230,10 @@ func (m *Manager) PresenceMessage(ctx context.Context, group string) ([]byte, er
 // answerPresence answers a client's presence message on a resource
 // endpoint; the broker has a few seconds to answer.
 func (m *Manager) answerPresence(c *Conn) {
+	if p := m.cfg.presence; !in(p.query, p.queryGroups, c.group) && !in(p.events, p.groups, c.group) {
+		c.enqueue(errorMessage("presence is not shown on this endpoint"))
+		return
+	}
 	ctx, cancel := context.WithTimeout(c.ctx, syncTimeout)
 	defer cancel()
 	msg, err := m.PresenceMessage(ctx, c.group)
@@ -275,4 +302,23 @@ func (m *Manager) rejoin(s *sharing) {
 			return s.ps.Join(ctx, mem)
 		})
 	}
+}
+
+// AskPresence sends {"type":"presence"}: the answer arrives as a presence
+// Event, whose Data decodes into a []Member. It returns ErrNotConnected
+// while the client reconnects.
+func (c *Client) AskPresence(ctx context.Context) error {
+	c.mu.Lock()
+	conn, stopped := c.conn, c.closed || c.err != nil
+	c.mu.Unlock()
+	switch {
+	case stopped:
+		return ErrClosed
+	case conn == nil:
+		return ErrNotConnected
+	}
+	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"presence"}`)); err != nil {
+		return fmt.Errorf("ws: presence: %w", err)
+	}
+	return nil
 }

@@ -182,7 +182,8 @@ func TestPresenceAcrossInstances(t *testing.T) {
 	for _, kind := range []string{"memory", "redis"} {
 		t.Run(kind, func(t *testing.T) {
 			ba, bb := brokerFor(t, kind)
-			a, b := newRoom(t, ba, ws.PresenceEvents("room")), newRoom(t, bb, ws.PresenceEvents("room"))
+			opts := []ws.Option{ws.PresenceEvents("room"), ws.PresenceQuery("items")}
+			a, b := newRoom(t, ba, opts...), newRoom(t, bb, opts...)
 			start := time.Now().Add(-time.Second)
 			ann, annID := a.join(t, "ann")
 			if got := member(t, next(t, ann), "join", "room"); got.ID != annID || got.Principal != "ann" || got.Since.Before(start) {
@@ -253,16 +254,41 @@ func dialReadyPair(t *testing.T, a, b *room) (*websocket.Conn, *websocket.Conn) 
 	return c, other
 }
 
-func TestPresenceMessageErrors(t *testing.T) {
-	// Without a broker, presence is this instance's; an unknown group is
-	// empty.
-	m := ws.NewManager(quiet, ws.Heartbeat(0))
+// Presence is shown to clients only when asked for; without a broker it
+// is this instance's, and an unknown group is empty.
+func TestPresenceOnOneInstance(t *testing.T) {
+	hidden := ws.NewManager(quiet, ws.Heartbeat(0), ws.PresenceQuery("other"))
+	hidden.AddResource("items", nil)
+	c := dialReady(t, wsURL(serve(t, hidden, nil), "/ws/items"))
+	send(t, c, `{"type":"presence"}`)
+	expect(t, c, `{"type":"error","detail":"presence is not shown on this endpoint"}`)
+	if got, err := hidden.Presence(context.Background(), "items"); err != nil || len(got) != 1 {
+		t.Fatalf("Go sees the presence whatever the options: %+v %v", got, err)
+	}
+
+	m := ws.NewManager(quiet, ws.Heartbeat(0), ws.PresenceQuery())
 	m.AddResource("items", nil)
 	srv := serve(t, m, nil)
-	c := dialReady(t, wsURL(srv, "/ws/items"))
+	c = dialReady(t, wsURL(srv, "/ws/items"))
 	got := presence(t, c, `{"type":"presence"}`, "items")
 	if len(got) != 1 || got[0].ID != m.Conns()[0].ID() || got[0].Instance != "" {
 		t.Fatalf("presence without a broker: %+v", got)
+	}
+	// The Go client asks, and gets the members as a presence Event.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl, err := ws.Dial(ctx, wsURL(srv, "/ws/items"), ws.DialBatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.AskPresence(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := cl.Next(ctx)
+	var members []ws.Member
+	if err != nil || ev.Type != ws.TypePresence || ev.Group != "items" || ev.Decode(&members) != nil || len(members) != 2 {
+		t.Fatalf("the Go client's presence: %+v %v, members %+v", ev, err, members)
 	}
 	if msg, err := m.PresenceMessage(context.Background(), "nobody"); err != nil || string(msg) != `{"type":"presence","group":"nobody","data":[]}` {
 		t.Fatalf("presence of an empty group: %s %v", msg, err)
@@ -280,7 +306,7 @@ func TestPresenceWithRedisDown(t *testing.T) {
 	ln.Close() // nothing listens there now
 	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer client.Close()
-	m := ws.NewManager(quiet, ws.Heartbeat(0), ws.ShareVia(ws.NewRedisBroker(client, randomPrefix())))
+	m := ws.NewManager(quiet, ws.Heartbeat(0), ws.PresenceQuery(), ws.ShareVia(ws.NewRedisBroker(client, randomPrefix())))
 	m.AddResource("items", nil)
 	srv := serve(t, m, nil)
 	c := dial(t, wsURL(srv, "/ws/items"))
