@@ -290,8 +290,9 @@ func (m *Manager) deliverNote(n Note) {
 // what they queued (their leaves) reach the broker, within ctx, removes
 // what is left of this instance's presence, and stops the goroutines.
 func (m *Manager) stopSharing(ctx context.Context) {
+	m.shareOnce.Do(func() {}) // orders the read of m.share after its write; none is made later
 	s := m.share
-	if s == nil || !s.started() {
+	if s == nil || !s.stop() {
 		return
 	}
 	s.drain(ctx)
@@ -306,8 +307,9 @@ func (m *Manager) stopSharing(ctx context.Context) {
 	s.wg.Wait()
 }
 
-// started reports whether the goroutines run; it starts nothing.
-func (s *sharing) started() bool {
+// stop keeps the goroutines from starting from now on, and reports
+// whether they had started.
+func (s *sharing) stop() bool {
 	started := true
 	s.startOnce.Do(func() { started = false })
 	return started
@@ -326,7 +328,8 @@ func instanceOf(id string) string {
 // SendTo queues msg to every connection whose principal is named
 // principal (see PrincipalName), on every instance, and returns how many
 // connections it reached here: notifications for a user who may have
-// several tabs open, on instances behind one load balancer.
+// several tabs open, on instances behind one load balancer. An empty
+// name, that of anonymous connections, reaches nobody.
 func (m *Manager) SendTo(principal string, msg []byte) int {
 	if principal == "" {
 		return 0

@@ -115,7 +115,9 @@ func newConn(m *Manager, group string, principal any, r *http.Request) *Conn {
 	}
 }
 
-// ID returns the connection's identifier, unique within its Manager.
+// ID returns the connection's identifier, unique within its Manager. With
+// a broker that implements Channels it begins with the name of its
+// instance ("3f9a1c27b0de-12"), and is unique across the instances.
 func (c *Conn) ID() string { return c.id }
 
 // Group returns the resource or custom endpoint group the connection
