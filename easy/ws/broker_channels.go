@@ -287,16 +287,20 @@ func (m *Manager) deliverNote(n Note) {
 }
 
 // stopSharing runs at Shutdown, once the connections are gone: it lets
-// what they queued (their leaves) reach the broker, within ctx, removes
-// what is left of this instance's presence, and stops the goroutines.
+// what they queued (their leaves) reach the broker, within ctx and a few
+// seconds, removes what is left of this instance's presence, and stops
+// the goroutines. A broker that fails is not waited for: the other
+// instances drop this one's members when it stops beating.
 func (m *Manager) stopSharing(ctx context.Context) {
 	m.shareOnce.Do(func() {}) // orders the read of m.share after its write; none is made later
 	s := m.share
 	if s == nil || !s.stop() {
 		return
 	}
-	s.drain(ctx)
-	if s.ps != nil {
+	dctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	s.drain(dctx)
+	cancel()
+	if s.ps != nil && !s.failing.Load() {
 		gctx, cancel := context.WithTimeout(ctx, syncTimeout)
 		if _, err := s.ps.Forget(gctx, s.instance); err != nil {
 			m.log.Error("ws: presence of this instance not removed: the others drop it when it times out", "error", err)

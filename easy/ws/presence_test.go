@@ -415,3 +415,30 @@ func TestKilledInstanceLeavesWithinTheTimeout(t *testing.T) {
 		t.Fatalf("carol left %v after the kill, over the bound of %v", took, bound)
 	}
 }
+
+// While Redis cannot be reached, Broadcast still reaches this instance's
+// connections at once, and what waits for Redis stays within its bound:
+// past 10,000 messages the oldest are dropped and counted.
+func TestMessagesWaitingForRedisAreBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer client.Close()
+	r := newRoom(t, ws.NewRedisBroker(client, randomPrefix()))
+	ann, _ := r.join(t, "ann")
+	if n := r.m.Broadcast("room", []byte("here")); n != 1 {
+		t.Fatalf("Broadcast reached %d here, want 1", n)
+	}
+	expect(t, ann, "here")
+	for range 10_200 {
+		r.m.Broadcast("nobody", []byte("x"))
+	}
+	// ann's join is waiting too, or taken by the sender that retries it.
+	if d := r.m.Stats().BrokerDropped; d < 200 || d > 201 {
+		t.Fatalf("BrokerDropped = %d, want 200 or 201", d)
+	}
+}
