@@ -55,7 +55,7 @@ func TestNeverReadingSubscribersAreClosedWith1013(t *testing.T) {
 
 	reader := dialReady(t, url)
 	readerDone := make(chan error, 1)
-	var received atomic.Int64
+	var received, readBytes atomic.Int64
 	first := m.Seq("products") + 1
 	go func() {
 		for want := first; ; want++ {
@@ -64,6 +64,7 @@ func TestNeverReadingSubscribersAreClosedWith1013(t *testing.T) {
 				readerDone <- nil
 				return
 			}
+			readBytes.Add(int64(len(b)))
 			var ev ws.Event
 			if err := json.Unmarshal(b, &ev); err != nil || ev.Seq != want {
 				readerDone <- fmt.Errorf("the reading client got %.80s, want seq %d", b, want)
@@ -174,8 +175,20 @@ func TestNeverReadingSubscribersAreClosedWith1013(t *testing.T) {
 	slices.Sort(took)
 	t.Logf("%d writes through the API during the attack, all answered: p50 %v, p99 %v, max %v", writes,
 		took[len(took)/2].Round(time.Microsecond), took[len(took)*99/100].Round(time.Microsecond), took[len(took)-1].Round(time.Microsecond))
-	if st := m.Stats(); st.DroppedSlow != attackers || st.Connections != 1 {
+	st := m.Stats()
+	if st.DroppedSlow != attackers || st.Connections != 1 {
 		t.Fatalf("Stats = %+v, want %d dropped as slow and the reading client left", st, attackers)
+	}
+	// What the attackers were written is what the kernel took from the
+	// server for clients that read nothing: its send buffer and their
+	// receive windows, some 500 KB each, not the 4 MiB that Linux grows a
+	// send buffer to (so some 30 snapshots, read for nothing, per
+	// connection instead of 8).
+	pongs := (attackers + 1) * len(`{"type":"pong"}`)
+	written := (int64(st.BytesSent) - readBytes.Load() - int64(pongs)) / attackers
+	t.Logf("written to each attacker: %d KiB", written>>10)
+	if written > 1<<20 {
+		t.Errorf("%d bytes written to each attacker's socket, want at most 1 MiB", written)
 	}
 }
 

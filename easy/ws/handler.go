@@ -356,6 +356,18 @@ func (u *upgrader) WriteHeader(status int) {
 
 func (u *upgrader) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(u.ResponseWriter).Hijack()
+	if tc, ok := conn.(*net.TCPConn); ok {
+		// Bytes on their way to a client are SendQueueBytes in the
+		// queue and what the kernel takes: left to itself it takes up
+		// to 4 MiB from a client that reads nothing, which a client can
+		// have the server fill with snapshots before the queue shows it.
+		tc.SetWriteBuffer(socketSendBuffer)
+	}
 	u.conn = conn
 	return conn, brw, err
 }
+
+// socketSendBuffer is the kernel's send buffer for a WebSocket's TCP
+// connection (Linux doubles it): enough for 2 MiB/s to a client 100 ms
+// away.
+const socketSendBuffer = 128 << 10
