@@ -14,12 +14,14 @@ import (
 type memoryPresence struct {
 	beats  map[string]time.Time         // by instance
 	groups map[string]map[string]Member // by group, then ID
+	swept  map[string]bool              // instances removed for not beating
 }
 
 func (p *memoryPresence) init() {
 	if p.beats == nil {
 		p.beats = make(map[string]time.Time)
 		p.groups = make(map[string]map[string]Member)
+		p.swept = make(map[string]bool)
 	}
 }
 
@@ -35,7 +37,9 @@ func (b *MemoryBroker) Join(ctx context.Context, m Member) error {
 		p.groups[m.Group] = g
 	}
 	g[m.ID] = m
-	p.beats[m.Instance] = time.Now()
+	if _, ok := p.beats[m.Instance]; !ok {
+		p.beats[m.Instance] = time.Now()
+	}
 	return nil
 }
 
@@ -60,14 +64,17 @@ func (b *MemoryBroker) Beat(ctx context.Context, instance string, timeout time.D
 	p.init()
 	now := time.Now()
 	_, known := p.beats[instance]
+	fresh := !known || p.swept[instance]
+	delete(p.swept, instance)
 	p.beats[instance] = now
 	var gone []Member
 	for inst, at := range p.beats {
 		if now.Sub(at) > timeout {
 			gone = append(gone, p.forget(inst)...)
+			p.swept[inst] = true
 		}
 	}
-	return gone, !known, nil
+	return gone, fresh, nil
 }
 
 // Forget implements PresenceStore.
@@ -112,9 +119,10 @@ func (b *MemoryBroker) Members(ctx context.Context, group string, timeout time.D
 // The presence of a RedisBroker is kept under one hash tag, so that its
 // scripts' keys are in one slot of a Redis Cluster:
 //
-//	{prefix:presence}:instances    sorted set: instance → its last beat, Unix ms
-//	{prefix:presence}:g:GROUP      hash: connection ID → the member as JSON
-//	{prefix:presence}:i:INSTANCE   hash: connection ID → its group
+//	{prefix:presence}:instances        sorted set: instance → its last beat, Unix ms
+//	{prefix:presence}:g:GROUP          hash: connection ID → the member as JSON
+//	{prefix:presence}:i:INSTANCE       hash: connection ID → its group
+//	{prefix:presence}:swept:INSTANCE   the instance was taken for dead; see forgetLua
 func (b *RedisBroker) presenceKey(kind, name string) string {
 	if kind == "" {
 		return b.presenceTag() + ":instances"
@@ -126,9 +134,14 @@ func (b *RedisBroker) presenceTag() string { return "{" + b.prefix + ":presence}
 
 // forgetLua removes the instance inst with its members, appending them
 // to gone; KEYS[1] is the sorted set, ARGV[1] the keys' common start.
+// With swept, it leaves a mark, for a day, that the instance's next beat
+// finds: an instance taken for dead that was not (a long pause, Redis
+// out of reach) then joins its members again, even when one of its joins
+// has put it back in the set meanwhile.
 const forgetLua = `
-local function forget(inst, gone)
+local function forget(inst, gone, swept)
 	redis.call('ZREM', KEYS[1], inst)
+	if swept then redis.call('SET', ARGV[1] .. ':swept:' .. inst, '1', 'EX', 86400) end
 	local ikey = ARGV[1] .. ':i:' .. inst
 	local ids = redis.call('HGETALL', ikey)
 	for i = 1, #ids, 2 do
@@ -146,9 +159,10 @@ end
 // was new, then the members removed.
 var beatScript = redis.NewScript(forgetLua + `
 local fresh = redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+fresh = fresh + redis.call('DEL', ARGV[1] .. ':swept:' .. ARGV[2])
 local gone = {}
 for _, inst in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])) do
-	forget(inst, gone)
+	forget(inst, gone, true)
 end
 return {fresh, gone}
 `)
@@ -156,7 +170,7 @@ return {fresh, gone}
 // forgetScript: ARGV[2] is the instance.
 var forgetScript = redis.NewScript(forgetLua + `
 local gone = {}
-forget(ARGV[2], gone)
+forget(ARGV[2], gone, false)
 return gone
 `)
 
@@ -203,7 +217,7 @@ func (b *RedisBroker) Beat(ctx context.Context, instance string, timeout time.Du
 	fresh, _ := res[0].(int64)
 	list, _ := res[1].([]any)
 	gone, err := decodeMembers(list)
-	return gone, fresh == 1, err
+	return gone, fresh > 0, err
 }
 
 // Forget implements PresenceStore.

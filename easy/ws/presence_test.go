@@ -442,3 +442,60 @@ func TestMessagesWaitingForRedisAreBounded(t *testing.T) {
 		t.Fatalf("BrokerDropped = %d, want 200 or 201", d)
 	}
 }
+
+// The store's side of an instance taken for dead: the first beat after
+// the timeout removes it with its members, once; a join puts the
+// instance back, and its next beat reports it fresh, so that it joins
+// all its members again.
+func TestPresenceStoreSweepsASilentInstanceOnce(t *testing.T) {
+	for _, kind := range []string{"memory", "redis"} {
+		t.Run(kind, func(t *testing.T) {
+			ba, bb := brokerFor(t, kind)
+			a, b := ba.(ws.PresenceStore), bb.(ws.PresenceStore)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			const timeout = 200 * time.Millisecond
+			x := ws.Member{ID: "x-1", Principal: "ann", Since: time.Now().UTC().Round(0), Group: "room", Instance: "x"}
+			if _, fresh, err := a.Beat(ctx, "x", timeout); err != nil || !fresh {
+				t.Fatalf("first beat of x: fresh %v, %v", fresh, err)
+			}
+			if err := a.Join(ctx, x); err != nil {
+				t.Fatal(err)
+			}
+			if _, fresh, err := a.Beat(ctx, "x", timeout); err != nil || fresh {
+				t.Fatalf("second beat of x: fresh %v, %v", fresh, err)
+			}
+			if got, err := b.Members(ctx, "room", timeout); err != nil || len(got) != 1 || got[0] != x {
+				t.Fatalf("members: %+v %v, want x", got, err)
+			}
+
+			time.Sleep(timeout + 50*time.Millisecond) // x stops beating
+			if got, err := b.Members(ctx, "room", timeout); err != nil || len(got) != 0 {
+				t.Fatalf("members of a silent instance still listed: %+v %v", got, err)
+			}
+			gone, _, err := b.Beat(ctx, "y", timeout)
+			if err != nil || len(gone) != 1 || gone[0] != x {
+				t.Fatalf("y's beat removed %+v (%v), want x", gone, err)
+			}
+			if gone, _, err := a.Beat(ctx, "z", timeout); err != nil || len(gone) != 0 {
+				t.Fatalf("a second sweeper removed %+v (%v) again", gone, err)
+			}
+
+			// x was only slow: a join of its puts it back, and its next beat
+			// says to join the rest again.
+			x2 := ws.Member{ID: "x-2", Since: time.Now().UTC().Round(0), Group: "room", Instance: "x"}
+			if err := a.Join(ctx, x2); err != nil {
+				t.Fatal(err)
+			}
+			if _, fresh, err := a.Beat(ctx, "x", timeout); err != nil || !fresh {
+				t.Fatalf("beat of x after it was swept: fresh %v, %v; want fresh", fresh, err)
+			}
+			if got, err := b.Forget(ctx, "x"); err != nil || len(got) != 1 || got[0] != x2 {
+				t.Fatalf("Forget(x) = %+v %v, want x2", got, err)
+			}
+			if got, err := b.Members(ctx, "room", timeout); err != nil || len(got) != 0 {
+				t.Fatalf("members after Forget: %+v %v", got, err)
+			}
+		})
+	}
+}
