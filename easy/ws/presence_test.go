@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -496,6 +497,67 @@ func TestPresenceStoreSweepsASilentInstanceOnce(t *testing.T) {
 			if got, err := b.Members(ctx, "room", timeout); err != nil || len(got) != 0 {
 				t.Fatalf("members after Forget: %+v %v", got, err)
 			}
+		})
+	}
+}
+
+// Shutdown stops what sharing started: the listener, the sender and the
+// beat of each instance, with nothing left running.
+func TestShutdownStopsTheSharingGoroutines(t *testing.T) {
+	for _, kind := range []string{"memory", "redis"} {
+		t.Run(kind, func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			var ba, bb ws.Broker
+			var clients []*redis.Client
+			if kind == "memory" {
+				ba = ws.NewMemoryBroker()
+				bb = ba
+			} else {
+				o, err := redis.ParseURL(testkit.Require(t, testkit.RedisEnv))
+				if err != nil {
+					t.Fatal(err)
+				}
+				prefix := randomPrefix()
+				clients = []*redis.Client{redis.NewClient(o), redis.NewClient(o)}
+				ba, bb = ws.NewRedisBroker(clients[0], prefix), ws.NewRedisBroker(clients[1], prefix)
+			}
+			var servers []*httptest.Server
+			var managers []*ws.Manager
+			for _, b := range []ws.Broker{ba, bb} {
+				m := ws.NewManager(quiet, ws.Heartbeat(0), ws.ShareVia(b), ws.PresenceEvents())
+				h := m.Handler("room", func(ctx context.Context, c *ws.Conn) error {
+					_, err := c.Read(ctx)
+					return err
+				})
+				managers = append(managers, m)
+				servers = append(servers, httptest.NewServer(h))
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			a, _, err := websocket.Dial(ctx, wsURL(servers[0], "/"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _, err := websocket.Dial(ctx, wsURL(servers[1], "/"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			member(t, next(t, a), "join", "room")
+			member(t, next(t, a), "join", "room") // b's, from the other instance
+			managers[1].Broadcast("room", []byte("hi"))
+			expect(t, a, "hi")
+			a.CloseNow()
+			b.CloseNow()
+			for i, m := range managers {
+				if err := m.Shutdown(ctx); err != nil {
+					t.Fatal(err)
+				}
+				servers[i].Close()
+			}
+			for _, c := range clients {
+				c.Close()
+			}
+			goroutinesBack(t, before)
 		})
 	}
 }
