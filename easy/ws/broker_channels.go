@@ -72,8 +72,9 @@ type sharing struct {
 
 	mu    sync.Mutex
 	queue []func(context.Context) error
+	busy  bool          // the sender runs an operation taken from queue
 	wake  chan struct{} // capacity 1: "queue is not empty"
-	idle  chan struct{} // closed and replaced when the queue is drained
+	idle  chan struct{} // closed and replaced when the queue is drained and the sender idle
 }
 
 // newSharing returns what a Manager needs to reach other instances; nil
@@ -178,28 +179,24 @@ func (s *sharing) send(m *Manager) {
 	for {
 		s.mu.Lock()
 		if len(s.queue) == 0 {
+			s.busy = false
 			close(s.idle)
 			s.idle = make(chan struct{})
-		}
-		s.mu.Unlock()
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-s.wake:
-		}
-		for {
-			s.mu.Lock()
-			if len(s.queue) == 0 {
-				s.mu.Unlock()
-				break
-			}
-			op := s.queue[0]
-			s.queue[0] = nil
-			s.queue = s.queue[1:]
 			s.mu.Unlock()
-			if !s.retry(m, op) {
+			select {
+			case <-s.ctx.Done():
 				return
+			case <-s.wake:
 			}
+			continue
+		}
+		op := s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		s.busy = true
+		s.mu.Unlock()
+		if !s.retry(m, op) {
+			return
 		}
 	}
 }
@@ -238,7 +235,7 @@ func (s *sharing) retry(m *Manager, op func(context.Context) error) bool {
 // once while the broker fails, which would take all of ctx for nothing.
 func (s *sharing) drain(ctx context.Context) {
 	s.mu.Lock()
-	empty, idle := len(s.queue) == 0, s.idle
+	empty, idle := len(s.queue) == 0 && !s.busy, s.idle
 	s.mu.Unlock()
 	if empty || s.failing.Load() {
 		return

@@ -81,7 +81,7 @@ type Stats struct {
 	BrokerLag        time.Duration // from append to delivery here, of the last event read
 	BrokerPending    int           // events waiting to be appended
 	BrokerReconnects uint64        // times the broker was reachable again after failing
-	BrokerDropped    uint64        // events dropped while the broker was unreachable
+	BrokerDropped    uint64        // events (and messages, presence changes; see Channels) dropped while the broker was unreachable
 }
 
 // NewManager returns a Manager configured by opts. Watch ties it to an
