@@ -190,6 +190,7 @@ func TestPresenceAcrossInstances(t *testing.T) {
 			if got := member(t, next(t, ann), "join", "room"); got.ID != annID || got.Principal != "ann" || got.Since.Before(start) {
 				t.Fatalf("ann's own join: %+v", got)
 			}
+			flush(t, a, b) // else ann's join may reach bob, who connects next
 			bob, bobID := b.join(t, "bob")
 			if got := member(t, next(t, ann), "join", "room"); got.ID != bobID || got.Principal != "bob" {
 				t.Fatalf("ann hears %+v join, want bob %s", got, bobID)
@@ -240,6 +241,21 @@ func TestPresenceAcrossInstances(t *testing.T) {
 			})
 		})
 	}
+}
+
+// flush waits until what a has sent to other instances so far has been
+// delivered on b: a probe on b's items endpoint hears a broadcast that a
+// sends after it, in order.
+func flush(t *testing.T, a, b *room) {
+	t.Helper()
+	probe := dialReady(t, wsURL(b.srv, "/ws/items"))
+	a.m.Broadcast("items", []byte("flush"))
+	expect(t, probe, "flush")
+	probe.Close(websocket.StatusNormalClosure, "")
+	eventually(t, "the probe gone", func() bool {
+		got, err := b.m.Presence(context.Background(), "items")
+		return err == nil && len(got) == 0
+	})
 }
 
 // dialReadyPair connects to items on both instances, the first one last,
