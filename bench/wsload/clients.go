@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"strconv"
 	"sync"
@@ -113,25 +114,67 @@ func (f *fleet) read(i int, s *subscriber) {
 			return
 		}
 		at := time.Since(f.epoch).Nanoseconds()
-		seq, write, ok := parseEvent(buf)
-		if !ok {
-			continue
-		}
-		n++
-		if f.record {
-			switch {
-			case i == 0 && n == f.fault.drop:
-			case i == 0 && n == f.fault.dup:
-				s.receipts = append(s.receipts, receipt{seq, write, at}, receipt{seq, write, at})
-			default:
-				s.receipts = append(s.receipts, receipt{seq, write, at})
+		for msg := range frameMessages(buf) {
+			seq, write, ok := parseEvent(msg)
+			if !ok {
+				continue
+			}
+			n++
+			if f.record {
+				switch {
+				case i == 0 && n == f.fault.drop:
+				case i == 0 && n == f.fault.dup:
+					s.receipts = append(s.receipts, receipt{seq, write, at}, receipt{seq, write, at})
+				default:
+					s.receipts = append(s.receipts, receipt{seq, write, at})
+				}
+			}
+			if f.got.Add(1) == f.want.Load() {
+				select {
+				case f.reached <- struct{}{}:
+				default:
+				}
 			}
 		}
-		if f.got.Add(1) == f.want.Load() {
-			select {
-			case f.reached <- struct{}{}:
-			default:
+	}
+}
+
+// itemsURL is the endpoint the subscribers of srv connect to: with
+// batched frames for easy-batch.
+func itemsURL(srv *child) string {
+	u := "ws://" + srv.addr + "/ws/items"
+	if srv.kind == "easy-batch" {
+		u += "?batch=1"
+	}
+	return u
+}
+
+// frameMessages yields the messages of a frame: the frame itself, or
+// each create event of a batched frame (a JSON array of messages). Like
+// parseEvent it relies on the server's fixed format: a create event
+// begins with createPrefix, which no item's name written here contains.
+func frameMessages(frame []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		if len(frame) == 0 || frame[0] != '[' {
+			yield(frame)
+			return
+		}
+		rest := frame[1:]
+		for {
+			i := bytes.Index(rest, []byte(createPrefix))
+			if i < 0 {
+				return
 			}
+			rest = rest[i:]
+			j := bytes.Index(rest[1:], []byte(createPrefix))
+			if j < 0 {
+				yield(rest)
+				return
+			}
+			if !yield(rest[:j+1]) {
+				return
+			}
+			rest = rest[j+1:]
 		}
 	}
 }

@@ -10,6 +10,12 @@
 //   - d: resident memory per idle connection: the server's VmRSS after
 //     -idle connections minus before, divided by -idle.
 //
+// -kinds chooses the servers: easy, baseline, and easy-batch, the easy
+// server with subscribers that connect with ?batch=1 and so receive the
+// events queued together as one frame (a JSON array):
+//
+//	go run ./bench/wsload -run c -kinds easy,easy-batch -rate 1000 -d 10s
+//
 // Each server runs as a child process of wsload (wsload serve -kind
 // easy|baseline) on a fresh SQLite file, so that its memory is its own
 // and client and server do not share a heap or a scheduler:
@@ -76,7 +82,15 @@ func main() {
 	flag.StringVar(&cfg.heapDir, "heapprofile", "", "directory for the servers' heap profiles in d")
 	flag.IntVar(&cfg.queue, "sendqueue", 0, "messages that may wait for one connection, in both servers (0: their default, 256)")
 	flag.DurationVar(&cfg.beat, "heartbeat", -1, "easy's heartbeat, 0 for none (default: easy's, 30s); the baseline has none")
+	kinds := flag.String("kinds", "easy,baseline", "servers to measure: any of easy, easy-batch (easy with batched frames) and baseline")
 	flag.Parse()
+	cfg.kinds = strings.Split(*kinds, ",")
+	for _, k := range cfg.kinds {
+		if k != "easy" && k != "easy-batch" && k != "baseline" {
+			flag.Usage()
+			os.Exit(2)
+		}
+	}
 	if strings.Trim(cfg.run, "bcd") != "" || cfg.clients < 1 || cfg.writes < 1 || cfg.rate <= 0 || cfg.dur <= 0 || cfg.idle < 1 {
 		flag.Usage()
 		os.Exit(2)
@@ -108,8 +122,8 @@ func main() {
 	if cfg.beat >= 0 {
 		beat = cfg.beat.String()
 	}
-	fmt.Printf("flags: -run %s -clients %d -writes %d -rate %g -d %s -idle %d -sendqueue %s -heartbeat %s\n",
-		cfg.run, cfg.clients, cfg.writes, cfg.rate, cfg.dur, cfg.idle, queue, beat)
+	fmt.Printf("flags: -run %s -kinds %s -clients %d -writes %d -rate %g -d %s -idle %d -sendqueue %s -heartbeat %s\n",
+		cfg.run, *kinds, cfg.clients, cfg.writes, cfg.rate, cfg.dur, cfg.idle, queue, beat)
 	fmt.Printf("%s %s/%s, %d CPUs, GOMAXPROCS %d\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	printLoad(os.Stdout)
 	// A run that hangs is a bug; bound it however long the flags make it.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +33,7 @@ type Conn struct {
 	id          string
 	group       string
 	principal   any
+	name        string        // the principal's name, for SendTo and presence; see PrincipalName
 	scope       *query.Filter // the rows of its resource it may see; nil: every row
 	remoteAddr  string
 	addr        string // what its slot counts against; see Manager.reserve
@@ -70,6 +70,7 @@ type Conn struct {
 	finished bool       // the writer has closed the socket; none starts again
 
 	appPing bool           // heartbeats include a {"type":"ping"} message
+	batch   bool           // several queued messages go as one frame; see writeItems
 	beat    *time.Timer    // makes a heartbeat due every interval
 	done    chan struct{}  // closed once the socket is closed
 	limiter *rate.Limiter  // made at the first message read; see allow
@@ -102,9 +103,10 @@ func newConn(m *Manager, group string, principal any, r *http.Request) *Conn {
 	return &Conn{
 		m:           m,
 		num:         num,
-		id:          strconv.FormatUint(num, 10),
+		id:          m.connID(num),
 		group:       group,
 		principal:   principal,
+		name:        m.principalName(principal),
 		remoteAddr:  r.RemoteAddr,
 		connectedAt: time.Now(),
 		ctx:         ctx,
@@ -113,7 +115,9 @@ func newConn(m *Manager, group string, principal any, r *http.Request) *Conn {
 	}
 }
 
-// ID returns the connection's identifier, unique within its Manager.
+// ID returns the connection's identifier, unique within its Manager. With
+// a broker that implements Channels it begins with the name of its
+// instance ("3f9a1c27b0de-12"), and is unique across the instances.
 func (c *Conn) ID() string { return c.id }
 
 // Group returns the resource or custom endpoint group the connection
@@ -420,11 +424,8 @@ func (c *Conn) writeOut() {
 		case !ok:
 			return
 		}
-		for _, o := range batch {
-			if err := c.writeItem(o); err != nil {
-				c.closeWith(websocket.StatusAbnormalClosure, "", false)
-				break
-			}
+		if err := c.writeItems(batch); err != nil {
+			c.closeWith(websocket.StatusAbnormalClosure, "", false)
 		}
 		c.recycle(batch)
 		if beat && c.ctx.Err() == nil {
@@ -496,13 +497,8 @@ func (c *Conn) write(msg []byte) error {
 // connection that broke.
 func (c *Conn) closeSocket() {
 	broken := c.closeCode == websocket.StatusAbnormalClosure
-	if c.flush {
-		for _, o := range c.take() {
-			if broken {
-				break
-			}
-			broken = c.writeItem(o) != nil
-		}
+	if c.flush && !broken {
+		broken = c.writeItems(c.take()) != nil
 	}
 	if broken {
 		c.ws.CloseNow()

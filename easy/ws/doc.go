@@ -42,6 +42,12 @@
 //	{"type":"subscribe","filter":{"price__gt":"10"},"limit":100}  a snapshot, then only matching events
 //	{"type":"unsubscribe"}                                        no events until the next subscribe
 //	{"type":"ping"}
+//	{"type":"presence"}                                           who is connected (with PresenceQuery)
+//
+// With ?batch=1 on connect, the messages queued together arrive as one
+// frame holding a JSON array of them, in order (see DialBatch). With
+// PresenceEvents, a group's connections get {"type":"join"} and
+// {"type":"leave"} with the member in data.
 //
 // A client receives every event published after its handshake completed;
 // it subscribes only to get a snapshot or to narrow the stream. seq rises by one per
@@ -77,7 +83,10 @@
 // log, and the resource's reader goroutine hands every entry of the log,
 // whichever instance appended it, to the fan-out. The broker numbers the
 // entries, so that seq, history and resume are the same on every
-// instance. docs/scaling.md states the guarantees.
+// instance. docs/scaling.md states the guarantees. A broker that also
+// implements Channels carries Broadcast, BroadcastAll, Send and SendTo to
+// every instance, and one that implements PresenceStore keeps the
+// presence of every group for all of them.
 //
 // # Goroutines
 //

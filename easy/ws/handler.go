@@ -35,8 +35,10 @@ type HandlerFunc func(ctx context.Context, c *Conn) error
 // The client receives every event of the resource from the moment it
 // connects. The query may hold since=SEQ, to resume after the event SEQ
 // from the history (or get a reset), and filter={...}, a JSON object in
-// the CRUD list language that narrows the stream as subscribe does; a bad
-// value of either is a 422 before the upgrade.
+// the CRUD list language that narrows the stream as subscribe does, and
+// batch=1, to receive messages queued together as one frame holding a
+// JSON array of them (see parseBatch); a bad value of any is a 422 before
+// the upgrade.
 func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := m.resource(path.Base(r.URL.Path))
 	if res == nil {
@@ -51,12 +53,17 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, m.log, err)
 		return
 	}
+	var ep endpoint
 	f, since, resume, err := parseQuery(res, q)
+	if err == nil {
+		ep.batch, err = parseBatch(q)
+	}
 	if err != nil {
 		problem.Write(w, r, m.log, err)
 		return
 	}
-	c := m.open(w, r, endpoint{group: res.name, res: res, filter: f, since: since, resume: resume})
+	ep.group, ep.res, ep.filter, ep.since, ep.resume = res.name, res, f, since, resume
+	c := m.open(w, r, ep)
 	if c == nil {
 		return
 	}
@@ -114,6 +121,8 @@ func (m *Manager) handleRequest(c *Conn, res *resource, msg []byte) {
 		m.subscribe(c, res, req)
 	case TypeUnsubscribe:
 		res.unsubscribe(c)
+	case TypePresence:
+		m.answerPresence(c)
 	default:
 		if fn := m.cfg.onMessage; fn != nil {
 			if err := fn(c.ctx, c, msg); err != nil {
@@ -231,6 +240,7 @@ type endpoint struct {
 	filter Filter
 	since  uint64
 	resume bool
+	batch  bool // see parseBatch
 }
 
 // open runs the checks that come before the upgrade and after admit,
@@ -254,7 +264,7 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 		return nil
 	}
 	c := newConn(m, ep.group, principal, r)
-	c.scope, c.addr = scope, addr
+	c.scope, c.addr, c.batch = scope, addr, ep.batch
 	registered := false
 	u := &upgrader{ResponseWriter: w, sockBuffer: m.cfg.sockBuffer, upgrade: func() {
 		// This runs as Accept writes the 101, so a client whose handshake
@@ -298,6 +308,7 @@ func (m *Manager) connected(c *Conn, ep endpoint) {
 			fn(c)
 		}()
 	}
+	m.joined(c)
 	switch {
 	case ep.res == nil:
 	case ep.resume:
@@ -316,6 +327,7 @@ func (m *Manager) release(c *Conn, res *resource) {
 	}
 	code := c.wait()
 	m.unregister(c)
+	m.left(c)
 	m.unreserve(c.addr)
 	if fn := m.cfg.onDisconnect; fn != nil {
 		func() {

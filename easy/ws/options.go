@@ -43,6 +43,8 @@ type config struct {
 	onMessage     func(ctx context.Context, c *Conn, msg []byte) error
 	prefix        string
 	broker        Broker
+	presence      presenceConfig
+	principalName func(any) string
 }
 
 func defaultConfig() config {

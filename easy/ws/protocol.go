@@ -51,6 +51,8 @@ type Event struct {
 	Type string `json:"type"`
 	// Resource names the resource, except in ping, pong and error messages.
 	Resource string `json:"resource,omitempty"`
+	// Group names the group of a presence, join or leave message.
+	Group string `json:"group,omitempty"`
 	// ID is the primary key of the changed row, as JSON.
 	ID json.RawMessage `json:"id,omitempty"`
 	// Data is the row (create, update) or the array of rows (initial).

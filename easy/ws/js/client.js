@@ -54,6 +54,8 @@
  * @property {(detail: string) => void} [onError] an error message from the
  *   server, or why the client stopped
  * @property {typeof WebSocket} [WebSocket] the WebSocket class; default the global one
+ * @property {boolean} [batch] ask for batched frames (batch=1): messages the
+ *   server queued together arrive as one frame, a JSON array, unpacked here
  *
  * @typedef {object} Live
  * @property {(filter?: Filter, limit?: number) => void} subscribe replaces the
@@ -192,7 +194,7 @@ export function connect(resource, options = {}) {
     const since = needSnapshot ? null : seq;
     let s;
     try {
-      s = new WS(endpointURL(base, since, needSnapshot ? undefined : activeFilter));
+      s = new WS(batchURL(endpointURL(base, since, needSnapshot ? undefined : activeFilter), opts.batch));
     } catch (err) {
       stop(`cannot connect: ${err.message}`);
       return;
@@ -227,6 +229,10 @@ export function connect(resource, options = {}) {
       call("onError", "bad message from the server");
       return;
     }
+    unbatch(ev).forEach(handle);
+  };
+
+  const handle = (ev) => {
     switch (ev.type) {
       case "create":
       case "update":
@@ -290,6 +296,26 @@ export function connect(resource, options = {}) {
       return seq;
     },
   };
+}
+
+/**
+ * Batched frames: the URL asks for them, and a frame is one message or an
+ * array of them, in order.
+ *
+ * @param {string} url
+ * @param {boolean | undefined} batch
+ * @returns {string}
+ */
+export function batchURL(url, batch) {
+  if (!batch) return url;
+  const u = new URL(url);
+  u.searchParams.set("batch", "1");
+  return u.toString();
+}
+
+/** @param {any} frame @returns {any[]} */
+export function unbatch(frame) {
+  return Array.isArray(frame) ? frame : [frame];
 }
 
 // resolveURL makes an absolute ws:// or wss:// URL of url, which may be
