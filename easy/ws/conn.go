@@ -18,7 +18,8 @@ import (
 	"github.com/fastapi-easy/easy-go/easy/query"
 )
 
-// Conn is one open WebSocket connection of a Manager. Every message to it
+// Conn is one open connection of a Manager: a WebSocket, or an event
+// stream of a resource's SSE endpoint (see ServeSSE). Every message to it
 // goes through a send queue that one writer goroutine empties, so sending
 // never blocks. The queue is bounded in messages (SendQueue) and in bytes
 // (SendQueueBytes): a connection whose queue is full has a client that
@@ -29,6 +30,7 @@ import (
 type Conn struct {
 	m           *Manager
 	ws          *websocket.Conn
+	sse         *sseStream               // instead of ws on an SSE endpoint; see sse.go
 	sock        atomic.Pointer[net.Conn] // the network connection under ws, once upgraded; see drop
 	num         uint64                   // the order of connection
 	id          string
@@ -382,6 +384,9 @@ func (c *Conn) heartbeatDue() {
 // drop closes the network connection at once, which ends a close
 // handshake that coder/websocket would otherwise give 10 seconds.
 func (c *Conn) drop() {
+	if c.sse != nil {
+		c.sse.abort()
+	}
 	if sock := c.sock.Load(); sock != nil {
 		(*sock).Close()
 	}
@@ -481,9 +486,11 @@ func (c *Conn) writeItem(o outbound) error {
 }
 
 func (c *Conn) write(msg []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.m.cfg.writeTimeout)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, msg); err != nil {
+	if c.sse != nil {
+		if err := c.sse.event(msg, c.m.cfg.writeTimeout); err != nil {
+			return err
+		}
+	} else if err := c.writeWS(msg); err != nil {
 		return err
 	}
 	c.m.stats.messagesSent.Add(1)
@@ -491,10 +498,20 @@ func (c *Conn) write(msg []byte) error {
 	return nil
 }
 
+func (c *Conn) writeWS(msg []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.m.cfg.writeTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, msg)
+}
+
 // closeSocket runs once the connection is closing: it writes what is
 // queued if asked to, then performs the close handshake, or just drops a
 // connection that broke.
 func (c *Conn) closeSocket() {
+	if c.sse != nil {
+		c.endStream()
+		return
+	}
 	broken := c.closeCode == websocket.StatusAbnormalClosure
 	if c.flush {
 		for _, o := range c.take() {
@@ -516,6 +533,10 @@ func (c *Conn) closeSocket() {
 // owned by the Conn and lives only that long; Ping returns anyway once
 // the socket is closed.
 func (c *Conn) ping() {
+	if c.sse != nil {
+		c.sseHeartbeat()
+		return
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()

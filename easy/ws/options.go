@@ -42,6 +42,8 @@ type config struct {
 	onMessage     func(ctx context.Context, c *Conn, msg []byte) error
 	prefix        string
 	broker        Broker
+	ssePrefix     string // see sse.go
+	authClose     bool   // see CloseOnAuthFailure
 }
 
 func defaultConfig() config {
@@ -60,6 +62,7 @@ func defaultConfig() config {
 		snapshotLimit: 1000,
 		maxSnapshots:  max(1, runtime.GOMAXPROCS(0)/2),
 		prefix:        "/ws",
+		ssePrefix:     "/sse",
 	}
 }
 
