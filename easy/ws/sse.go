@@ -98,6 +98,9 @@ func (m *Manager) ServeSSE(w http.ResponseWriter, r *http.Request) {
 	// A client that goes away ends r's context; there is no close code.
 	stop := context.AfterFunc(r.Context(), func() { c.closeWith(websocket.StatusNoStatusRcvd, "", false) })
 	defer stop()
+	// c follows its resource before the header goes out, so that a client
+	// that has the header receives every event published after that.
+	resumed := m.connected(c, ep)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -109,7 +112,6 @@ func (m *Manager) ServeSSE(w http.ResponseWriter, r *http.Request) {
 	if rc.Flush() != nil {
 		c.closeWith(websocket.StatusAbnormalClosure, "", false)
 	}
-	resumed := m.connected(c, ep)
 	c.start(false)
 	if snap.want && (!ep.resume || !resumed) {
 		m.subscribe(c, res, request{Type: TypeSubscribe, Filter: snap.filter, Limit: snap.limit})
