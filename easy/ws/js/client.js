@@ -72,6 +72,7 @@
  * @property {Status} status
  * @property {number | null} seq the seq of the last event or snapshot, null
  *   before the first one and after a reset
+ * @property {"websocket" | "sse"} transport what the client connects with
  */
 
 /**
@@ -465,6 +466,9 @@ export function connect(resource, options = {}) {
     },
     get seq() {
       return seq;
+    },
+    get transport() {
+      return useSSE ? "sse" : "websocket";
     },
   };
 }
