@@ -5,9 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
+
+// fleetURL is where the subscribers of kind connect: easy-sse reads the
+// easy server's SSE endpoint, the others its WebSocket endpoint.
+func fleetURL(kind, addr string) string {
+	if strings.HasSuffix(kind, "-sse") {
+		return "http://" + addr + "/sse/items"
+	}
+	return "ws://" + addr + "/ws/items"
+}
 
 // deliveryResult is what b or c measured for one server.
 type deliveryResult struct {
@@ -31,7 +41,7 @@ func measureOneWrite(ctx context.Context, cfg config, kind string) (deliveryResu
 	}
 	defer srv.stop()
 	epoch := time.Now()
-	f, err := dialFleet(ctx, "ws://"+srv.addr+"/ws/items", cfg.clients, epoch, true, cfg.fault)
+	f, err := dialFleet(ctx, fleetURL(kind, srv.addr), cfg.clients, epoch, true, cfg.fault)
 	if err != nil {
 		return res, err
 	}
@@ -74,7 +84,7 @@ func measureSteady(ctx context.Context, cfg config, kind string) (deliveryResult
 	}
 	defer srv.stop()
 	epoch := time.Now()
-	f, err := dialFleet(ctx, "ws://"+srv.addr+"/ws/items", cfg.clients, epoch, true, cfg.fault)
+	f, err := dialFleet(ctx, fleetURL(kind, srv.addr), cfg.clients, epoch, true, cfg.fault)
 	if err != nil {
 		return res, err
 	}
@@ -148,7 +158,7 @@ func measureIdle(ctx context.Context, cfg config, kind string) (idleResult, erro
 		return res, err
 	}
 	defer srv.stop()
-	url := "ws://" + srv.addr + "/ws/items"
+	url := fleetURL(kind, srv.addr)
 	if err := newPoster(srv.addr).post(0); err != nil {
 		return res, err
 	}
