@@ -169,6 +169,9 @@ func (c *Conn) SendJSON(v any) error {
 // 1000, after what is queued has been written. Once the connection is
 // closing, Read returns an error that wraps ErrClosed.
 func (c *Conn) Read(ctx context.Context) ([]byte, error) {
+	if c.sse != nil {
+		return nil, errNoMessages
+	}
 	if c.ctx.Err() != nil {
 		return nil, ErrClosed // the close handshake reads what is left
 	}
@@ -204,6 +207,9 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 // instead of Read, never with it. When the client closes, the connection's
 // context ends; OnDisconnect then reports 1005, as the code is not known.
 func (c *Conn) CloseRead() {
+	if c.sse != nil {
+		return // nothing to read
+	}
 	done := c.ws.CloseRead(context.Background())
 	context.AfterFunc(done, func() { c.closeWith(websocket.StatusNoStatusRcvd, "", false) })
 }

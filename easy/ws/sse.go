@@ -189,6 +189,9 @@ func allowOrigin(h http.Header, r *http.Request) {
 	h.Add("Vary", "Origin")
 }
 
+// errNoMessages is what Read returns on an SSE connection.
+var errNoMessages = errors.New("ws: an SSE connection has no client messages")
+
 // errAborted is what a write to a stream that drop has aborted returns.
 var errAborted = errors.New("ws: event stream aborted")
 

@@ -357,7 +357,7 @@ export function connect(resource, options = {}) {
       }
       // The snapshot is asked for in the URL: after a reset too.
       const f = needSnapshot ? filter : activeFilter;
-      s = new SSESocket(sseURL(sseBase, since, f, wantSnapshot, needSnapshot ? limit : undefined), fetchFn);
+      s = new SSESocket(sseURL(sseBase, since, f, wantSnapshot, limit), fetchFn);
       if (needSnapshot) pending.push(f);
     } else {
       try {

@@ -190,7 +190,7 @@ test("SSE: the snapshot and filter in the URL, events, resume with since, a clos
       requests.map((u) => u.pathname + u.search),
       [
         "/sse/items?filter=%7B%22price__gt%22%3A10%7D&snapshot=1&limit=5",
-        "/sse/items?since=6&filter=%7B%22price__gt%22%3A10%7D&snapshot=1",
+        "/sse/items?since=6&filter=%7B%22price__gt%22%3A10%7D&snapshot=1&limit=5",
       ],
     );
     assert.deepEqual(log, [
