@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -426,5 +427,49 @@ func TestCloseOnAuthFailure(t *testing.T) {
 	dialReady(t, wsURL(srv, "/ws/products?token=good"))
 	if got := m.Stats().Refused; got != 4 {
 		t.Errorf("Refused = %d, want 4", got)
+	}
+}
+
+// With a broker the history is the broker's log, so a stream resumes with
+// Last-Event-ID across a restart of the whole server: the first Manager
+// shuts down, a new one (as a new process would) starts on the same
+// database and Redis, and the client that comes back gets the events it
+// missed, the old Manager's and the new one's, numbered on.
+func TestSSEResumesOnANewServerThroughRedis(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	prefix := randomPrefix()
+	start := func() (*ws.Manager, *httptest.Server) {
+		app := easy.New(easy.DB(testkit.SQLiteFile(t, path, nil)), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		app.Include(easy.CRUDRouter[Product]())
+		m := ws.NewManager(ws.Heartbeat(0), ws.ShareVia(ws.NewRedisBroker(redisClient(t), prefix)))
+		m.Watch(app, Product{})
+		srv := httptest.NewServer(app)
+		t.Cleanup(func() { srv.CloseClientConnections(); app.Close(context.Background()); srv.Close() })
+		return m, srv
+	}
+	m, srv := start()
+	s := openSSE(t, srv.URL+"/sse/products")
+	write(t, srv, "POST", "/products", `{"name":"a","price":1}`)
+	write(t, srv, "POST", "/products", `{"name":"b","price":1}`)
+	first, second := s.message(t), s.message(t)
+	if err := m.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rest := s.ended(t); len(rest) != 1 || rest[0].Data != `{"code":1001,"reason":"server shutting down"}` {
+		t.Errorf("the stream ended with %+v, want a close event of 1001", rest)
+	}
+	srv.Close()
+
+	_, srv = start()
+	write(t, srv, "POST", "/products", `{"name":"c","price":1}`)
+	s = openSSE(t, srv.URL+"/sse/products?snapshot=1", "Last-Event-ID", fmt.Sprint(first.Seq))
+	for _, want := range []string{
+		fmt.Sprintf(`create {"id":2,"name":"b","price":1} %d`, second.Seq),
+		fmt.Sprintf(`create {"id":3,"name":"c","price":1} %d`, second.Seq+1),
+	} {
+		ev := s.message(t)
+		if got := fmt.Sprintf("%s %s %d", ev.Type, ev.Data, ev.Seq); got != want {
+			t.Errorf("after the restart: %s, want %s", got, want)
+		}
 	}
 }
