@@ -473,3 +473,28 @@ func TestSSEResumesOnANewServerThroughRedis(t *testing.T) {
 		}
 	}
 }
+
+// An event stream outlives the App's HTTP timeouts, as a WebSocket does:
+// the write timeout bounds each event's write, not the response.
+func TestSSEOutlivesTheHTTPTimeouts(t *testing.T) {
+	const d = 200 * time.Millisecond
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		easy.HeaderTimeout(d), easy.WriteTimeout(d), easy.IdleTimeout(d))
+	app.Include(easy.CRUDRouter[Product]())
+	ws.NewManager(ws.Heartbeat(0)).Watch(app, Product{})
+	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+	s := openSSE(t, "http://"+addr+"/sse/products")
+	for _, name := range []string{"one", "two"} {
+		time.Sleep(3 * d)
+		req, _ := http.NewRequest("POST", "http://"+addr+"/products", strings.NewReader(`{"name":"`+name+`","price":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if ev := s.message(t); ev.Type != "create" || !strings.Contains(string(ev.Data), `"name":"`+name+`"`) {
+			t.Fatalf("after %s: %+v %s", 3*d, ev, ev.Data)
+		}
+	}
+}
