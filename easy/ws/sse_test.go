@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -497,4 +498,39 @@ func TestSSEOutlivesTheHTTPTimeouts(t *testing.T) {
 			t.Fatalf("after %s: %+v %s", 3*d, ev, ev.Data)
 		}
 	}
+}
+
+// SSE connections leave nothing behind, whether their clients go away or
+// the Manager shuts down with them open.
+func TestSSEGoroutinesAreReleased(t *testing.T) {
+	before := runtime.NumGoroutine()
+	m := ws.NewManager(quiet, ws.Heartbeat(10*time.Millisecond))
+	m.AddResource("items", newStore(m))
+	srv := serve(t, m, map[string]http.Handler{"/sse/{resource}": http.HandlerFunc(m.ServeSSE)})
+	idle := runtime.NumGoroutine()
+
+	open := func(n int) []*sseStream {
+		var streams []*sseStream
+		for range n {
+			streams = append(streams, openSSE(t, srv.URL+"/sse/items?snapshot=1"))
+		}
+		eventually(t, "all connected", func() bool { return m.Count() == n })
+		return streams
+	}
+	for _, s := range open(20) {
+		s.next(t, true) // a heartbeat: the writer has run
+		s.close()
+	}
+	eventually(t, "all disconnected", func() bool { return m.Count() == 0 })
+	goroutinesBack(t, idle)
+
+	streams := open(20)
+	if err := m.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range streams {
+		s.ended(t)
+	}
+	srv.Close()
+	goroutinesBack(t, before)
 }
