@@ -5,9 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
+
+// fleetURL is where the subscribers of kind connect: easy-sse reads the
+// easy server's SSE endpoint, easy-batch asks for batched frames, the
+// others follow its WebSocket endpoint.
+func fleetURL(kind, addr string) string {
+	switch {
+	case strings.HasSuffix(kind, "-sse"):
+		return "http://" + addr + "/sse/items"
+	case kind == "easy-batch":
+		return "ws://" + addr + "/ws/items?batch=1"
+	}
+	return "ws://" + addr + "/ws/items"
+}
 
 // deliveryResult is what b or c measured for one server.
 type deliveryResult struct {
@@ -34,7 +48,7 @@ func measureOneWrite(ctx context.Context, cfg config, kind string) (deliveryResu
 	}
 	defer srv.stop()
 	epoch := time.Now()
-	f, err := dialFleet(ctx, itemsURL(srv), cfg.clients, epoch, true, cfg.fault)
+	f, err := dialFleet(ctx, fleetURL(kind, srv.addr), cfg.clients, epoch, true, cfg.fault)
 	if err != nil {
 		return res, err
 	}
@@ -77,7 +91,7 @@ func measureSteady(ctx context.Context, cfg config, kind string) (deliveryResult
 	}
 	defer srv.stop()
 	epoch := time.Now()
-	f, err := dialFleet(ctx, itemsURL(srv), cfg.clients, epoch, true, cfg.fault)
+	f, err := dialFleet(ctx, fleetURL(kind, srv.addr), cfg.clients, epoch, true, cfg.fault)
 	if err != nil {
 		return res, err
 	}
@@ -152,7 +166,7 @@ func measureIdle(ctx context.Context, cfg config, kind string) (idleResult, erro
 		return res, err
 	}
 	defer srv.stop()
-	url := itemsURL(srv)
+	url := fleetURL(kind, srv.addr)
 	if err := newPoster(srv.addr).post(0); err != nil {
 		return res, err
 	}

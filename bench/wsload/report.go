@@ -38,6 +38,10 @@ func printDeliveries(w io.Writer, rs []deliveryResult, ratio bool) {
 		if e, b, ok := easyAndBaseline(rs); ok && b.lat.percentile(99) > 0 {
 			fmt.Fprintf(w, "p99 easy / baseline = %.2f\n", float64(e.lat.percentile(99))/float64(b.lat.percentile(99)))
 		}
+		if e, s, ok := easyAndSSE(rs); ok && e.lat.percentile(99) > 0 && e.serverCPU > 0 {
+			fmt.Fprintf(w, "easy-sse / easy: p99 %.2f, server CPU %.2f\n",
+				float64(s.lat.percentile(99))/float64(e.lat.percentile(99)), s.serverCPU/e.serverCPU)
+		}
 		printBatchRatios(w, rs)
 	}
 }
@@ -59,6 +63,19 @@ func printBatchRatios(w io.Writer, rs []deliveryResult) {
 	}
 	fmt.Fprintf(w, "easy-batch / easy: delivered/s %.2f, p99 %.2f, server CPU %.2f\n",
 		b.deliveredRate/e.deliveredRate, float64(b.lat.percentile(99))/float64(e.lat.percentile(99)), b.serverCPU/e.serverCPU)
+}
+
+func easyAndSSE(rs []deliveryResult) (e, s deliveryResult, ok bool) {
+	var okE, okS bool
+	for _, r := range rs {
+		switch r.kind {
+		case "easy":
+			e, okE = r, true
+		case "easy-sse":
+			s, okS = r, true
+		}
+	}
+	return e, s, okE && okS
 }
 
 func easyAndBaseline(rs []deliveryResult) (e, b deliveryResult, ok bool) {

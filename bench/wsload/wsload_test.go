@@ -35,10 +35,12 @@ func smallRun(t *testing.T, kinds ...string) config {
 	}
 }
 
-// TestSmallRunMeasuresBothServers runs b, c and d with 20 subscribers
-// and checks what they counted.
-func TestSmallRunMeasuresBothServers(t *testing.T) {
-	cfg := smallRun(t, "easy", "baseline")
+// TestSmallRunMeasuresEveryServer runs b, c and d with 20 subscribers,
+// of easy over WebSocket and SSE and of the baseline, and checks what
+// they counted.
+func TestSmallRunMeasuresEveryServer(t *testing.T) {
+	kinds := []string{"easy", "baseline", "easy-sse"}
+	cfg := smallRun(t, kinds...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := run(ctx, cfg)
@@ -51,8 +53,8 @@ func TestSmallRunMeasuresBothServers(t *testing.T) {
 		rs     []deliveryResult
 		writes int
 	}{{"b", res.oneWrite, 3}, {"c", res.steady, 20}} {
-		if len(c.rs) != 2 {
-			t.Fatalf("%s: %d results, want 2", c.name, len(c.rs))
+		if len(c.rs) != len(kinds) {
+			t.Fatalf("%s: %d results, want %d", c.name, len(c.rs), len(kinds))
 		}
 		for _, r := range c.rs {
 			a := r.acct
@@ -63,8 +65,8 @@ func TestSmallRunMeasuresBothServers(t *testing.T) {
 			}
 		}
 	}
-	if len(res.idle) != 2 {
-		t.Fatalf("d: %d results, want 2", len(res.idle))
+	if len(res.idle) != len(kinds) {
+		t.Fatalf("d: %d results, want %d", len(res.idle), len(kinds))
 	}
 	for _, r := range res.idle {
 		// At least a reader per connection (easy starts a writer only

@@ -17,7 +17,8 @@ import (
 	"github.com/fastapi-easy/easy-go/easy/query"
 )
 
-// Conn is one open WebSocket connection of a Manager. Every message to it
+// Conn is one open connection of a Manager: a WebSocket, or an event
+// stream of a resource's SSE endpoint (see ServeSSE). Every message to it
 // goes through a send queue that one writer goroutine empties, so sending
 // never blocks. The queue is bounded in messages (SendQueue) and in bytes
 // (SendQueueBytes): a connection whose queue is full has a client that
@@ -28,6 +29,7 @@ import (
 type Conn struct {
 	m           *Manager
 	ws          *websocket.Conn
+	sse         *sseStream               // instead of ws on an SSE endpoint; see sse.go
 	sock        atomic.Pointer[net.Conn] // the network connection under ws, once upgraded; see drop
 	num         uint64                   // the order of connection
 	id          string
@@ -171,6 +173,9 @@ func (c *Conn) SendJSON(v any) error {
 // 1000, after what is queued has been written. Once the connection is
 // closing, Read returns an error that wraps ErrClosed.
 func (c *Conn) Read(ctx context.Context) ([]byte, error) {
+	if c.sse != nil {
+		return nil, errNoMessages
+	}
 	if c.ctx.Err() != nil {
 		return nil, ErrClosed // the close handshake reads what is left
 	}
@@ -206,6 +211,9 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 // instead of Read, never with it. When the client closes, the connection's
 // context ends; OnDisconnect then reports 1005, as the code is not known.
 func (c *Conn) CloseRead() {
+	if c.sse != nil {
+		return // nothing to read
+	}
 	done := c.ws.CloseRead(context.Background())
 	context.AfterFunc(done, func() { c.closeWith(websocket.StatusNoStatusRcvd, "", false) })
 }
@@ -386,6 +394,9 @@ func (c *Conn) heartbeatDue() {
 // drop closes the network connection at once, which ends a close
 // handshake that coder/websocket would otherwise give 10 seconds.
 func (c *Conn) drop() {
+	if c.sse != nil {
+		c.sse.abort()
+	}
 	if sock := c.sock.Load(); sock != nil {
 		(*sock).Close()
 	}
@@ -482,9 +493,11 @@ func (c *Conn) writeItem(o outbound) error {
 }
 
 func (c *Conn) write(msg []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.m.cfg.writeTimeout)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, msg); err != nil {
+	if c.sse != nil {
+		if err := c.sse.event(msg, c.m.cfg.writeTimeout); err != nil {
+			return err
+		}
+	} else if err := c.writeWS(msg); err != nil {
 		return err
 	}
 	c.m.stats.messagesSent.Add(1)
@@ -492,10 +505,20 @@ func (c *Conn) write(msg []byte) error {
 	return nil
 }
 
+func (c *Conn) writeWS(msg []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.m.cfg.writeTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, msg)
+}
+
 // closeSocket runs once the connection is closing: it writes what is
 // queued if asked to, then performs the close handshake, or just drops a
 // connection that broke.
 func (c *Conn) closeSocket() {
+	if c.sse != nil {
+		c.endStream()
+		return
+	}
 	broken := c.closeCode == websocket.StatusAbnormalClosure
 	if c.flush && !broken {
 		broken = c.writeItems(c.take()) != nil
@@ -512,6 +535,10 @@ func (c *Conn) closeSocket() {
 // owned by the Conn and lives only that long; Ping returns anyway once
 // the socket is closed.
 func (c *Conn) ping() {
+	if c.sse != nil {
+		c.sseHeartbeat()
+		return
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()

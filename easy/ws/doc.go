@@ -75,6 +75,17 @@
 // failed authentication, 429 for a client address over
 // MaxConnectionsPerIP, 503 for a connection over MaxConnections.
 //
+// # Server-Sent Events
+//
+// Watch also serves each resource at /sse/{resource} (see SSEPrefix and
+// ServeSSE): the same messages as Server-Sent Events, for EventSource and
+// where a WebSocket does not pass. The id of an event is its seq, so that
+// EventSource's Last-Event-ID resumes; the query asks what a WebSocket
+// client would send (?snapshot=1&filter=...&limit=N); a heartbeat is a
+// comment; a close is a last event named "close". An SSE connection is a
+// Conn with the same checks, limits, fan-out and send queue; only its
+// writing differs (sse.go), and its HTTP handler waits for it to close.
+//
 // # Several instances
 //
 // With ShareVia (or REDIS_URL under Watch) the instances of an

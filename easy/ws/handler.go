@@ -204,11 +204,8 @@ func (m *Manager) readSnapshot(c *Conn, res *resource, f Filter, limit int) ([]b
 // parseQuery reads since and filter from the query of a resource endpoint.
 func parseQuery(res *resource, q url.Values) (f Filter, since uint64, resume bool, err error) {
 	if q.Has("since") {
-		s := q.Get("since")
-		since, err = strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return nil, 0, false, problem.Invalid("int_parsing", []any{"query", "since"},
-				"Input should be a valid integer, unable to parse string as an integer", s)
+		if since, err = parseSeq(q.Get("since"), "query", "since"); err != nil {
+			return nil, 0, false, err
 		}
 		resume = true
 	}
@@ -233,6 +230,17 @@ func parseQuery(res *resource, q url.Values) (f Filter, since uint64, resume boo
 	return f, since, resume, nil
 }
 
+// parseSeq reads a seq to resume after, from the query's since or SSE's
+// Last-Event-ID header; loc names where it was, for the 422.
+func parseSeq(s string, loc ...any) (uint64, error) {
+	seq, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, problem.Invalid("int_parsing", loc,
+			"Input should be a valid integer, unable to parse string as an integer", s)
+	}
+	return seq, nil
+}
+
 // endpoint says what a connection is opened for.
 type endpoint struct {
 	group  string
@@ -248,23 +256,12 @@ type endpoint struct {
 // returns nil when it has refused the request, having written the
 // response.
 func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Conn {
-	addr, err := m.reserve(r)
-	if err != nil {
-		m.refuse(w, r, err)
+	c := m.prepare(w, r, ep, m.closeRefused)
+	if c == nil {
 		return nil
 	}
-	ctx, principal, err := m.authenticate(r)
-	var scope *query.Filter
-	if err == nil && ep.res != nil {
-		scope, err = ep.res.scope(ctx)
-	}
-	if err != nil {
-		m.unreserve(addr)
-		m.refuse(w, r, err)
-		return nil
-	}
-	c := newConn(m, ep.group, principal, r)
-	c.scope, c.addr, c.batch = scope, addr, ep.batch
+	addr := c.addr
+	c.batch = ep.batch
 	registered := false
 	u := &upgrader{ResponseWriter: w, sockBuffer: m.cfg.sockBuffer, upgrade: func() {
 		// This runs as Accept writes the 101, so a client whose handshake
@@ -300,8 +297,35 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 	return c
 }
 
-// connected runs the OnConnect hook, then makes c follow its resource.
-func (m *Manager) connected(c *Conn, ep endpoint) {
+// prepare takes a slot for the client of r (reserve), authenticates it
+// and reads its row policy, and returns its connection, not yet opened.
+// It returns nil when it has refused the request: an authentication that
+// fails is refused by refuseAuth (see CloseOnAuthFailure), the rest with
+// an HTTP error.
+func (m *Manager) prepare(w http.ResponseWriter, r *http.Request, ep endpoint, refuseAuth func(http.ResponseWriter, *http.Request, error)) *Conn {
+	addr, err := m.reserve(r)
+	if err != nil {
+		m.refuse(w, r, err)
+		return nil
+	}
+	ctx, principal, err := m.authenticate(r)
+	var scope *query.Filter
+	if err == nil && ep.res != nil {
+		scope, err = ep.res.scope(ctx)
+	}
+	if err != nil {
+		refuseAuth(w, r, err) // holding the slot, which bounds a close handshake under way
+		m.unreserve(addr)
+		return nil
+	}
+	c := newConn(m, ep.group, principal, r)
+	c.scope, c.addr = scope, addr
+	return c
+}
+
+// connected runs the OnConnect hook, then makes c follow its resource. It
+// reports false when c asked to resume and got a reset instead.
+func (m *Manager) connected(c *Conn, ep endpoint) (resumed bool) {
 	if fn := m.cfg.onConnect; fn != nil {
 		func() {
 			defer m.recoverConn(c, nil)
@@ -312,10 +336,11 @@ func (m *Manager) connected(c *Conn, ep endpoint) {
 	switch {
 	case ep.res == nil:
 	case ep.resume:
-		ep.res.resume(c, ep.filter, ep.since)
+		return ep.res.resume(c, ep.filter, ep.since)
 	default:
 		ep.res.follow(c, ep.filter)
 	}
+	return true
 }
 
 // release runs when the goroutine serving c returns: it closes c if

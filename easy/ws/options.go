@@ -45,6 +45,8 @@ type config struct {
 	broker        Broker
 	presence      presenceConfig
 	principalName func(any) string
+	ssePrefix     string // see sse.go
+	authClose     bool   // see CloseOnAuthFailure
 }
 
 func defaultConfig() config {
@@ -64,6 +66,7 @@ func defaultConfig() config {
 		snapshotLimit: 1000,
 		maxSnapshots:  max(1, runtime.GOMAXPROCS(0)/2),
 		prefix:        "/ws",
+		ssePrefix:     "/sse",
 	}
 }
 

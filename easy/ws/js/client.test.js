@@ -49,6 +49,7 @@ function live(options = {}) {
   const client = connect("items", {
     url: "ws://127.0.0.1:8000/ws/items",
     WebSocket: FakeSocket,
+    transport: "websocket", // the fallback to SSE has tests of its own
     onInitial: record("initial"),
     onCreate: record("create"),
     onUpdate: record("update"),
