@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/fastapi-easy/easy-go/easy/route"
 )
 
 // Option configures a Manager; NewManager takes them. Every option has a
@@ -35,6 +37,7 @@ type config struct {
 	maxSnapshots  int
 	logger        *slog.Logger // nil: the App's under Watch, else slog.Default()
 	authenticate  func(*http.Request) (context.Context, any, error)
+	secured       route.Requirement // Secure's dependency, for the AsyncAPI document (describe.go); nil otherwise
 	policies      []modelPolicy
 	authorize     func(principal any, resource string, c Change) bool
 	onConnect     func(*Conn)
@@ -42,6 +45,10 @@ type config struct {
 	onMessage     func(ctx context.Context, c *Conn, msg []byte) error
 	prefix        string
 	broker        Broker
+	// sseServed is the prefix of the Server-Sent Events endpoints Watch
+	// mounts, set by what mounts them; "" while there are none, and
+	// describe.go then lists no SSE channel.
+	sseServed string
 }
 
 func defaultConfig() config {
@@ -281,6 +288,7 @@ func Logger(l *slog.Logger) Option {
 // default every request is let in with a nil principal.
 func Authenticate(fn func(r *http.Request) (principal any, err error)) Option {
 	return func(c *config) {
+		c.secured = nil
 		c.authenticate = func(r *http.Request) (context.Context, any, error) {
 			p, err := fn(r)
 			return r.Context(), p, err

@@ -82,6 +82,7 @@ func (m *Manager) Watch(app *easy.App, models ...any) {
 	app.Handle(prefix+"/client.js", http.HandlerFunc(serveClientJS))
 	app.Handle(prefix+"/{resource}", m)
 	app.OnShutdown(m.Shutdown)
+	m.describe(app, sources) // the AsyncAPI document's channels
 }
 
 // useApp takes from app what the options left open. It changes fields
