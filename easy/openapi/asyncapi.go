@@ -309,7 +309,7 @@ func (a *AsyncAPI) render(base *url.URL) (map[string]any, error) {
 	info := map[string]any{"title": a.info.Title, "version": a.info.Version}
 	desc := a.info.Description
 	if desc == "" {
-		desc = "The realtime API of " + a.info.Title + ": its WebSocket and Server-Sent Events channels and their messages."
+		desc = "The realtime API of " + a.info.Title + ": its channels, and the messages sent and received on each."
 	}
 	info["description"] = desc
 	if a.docs != "" {

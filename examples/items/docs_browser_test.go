@@ -98,3 +98,53 @@ func TestBrowserDocsRunSwaggerUIOffline(t *testing.T) {
 	}
 	t.Logf("%d requests, all to 127.0.0.1", len(requests))
 }
+
+// TestBrowserAsyncAPIPageShowsTheRealtimeAPI opens the docs, follows
+// their link to the realtime API's page and checks that it shows, with
+// no request outside the app, the channel of /ws/items, its messages and
+// the Item schema.
+func TestBrowserAsyncAPIPageShowsTheRealtimeAPI(t *testing.T) {
+	ctx := newBrowser(t)
+	s := startServer(t, filepath.Join(t.TempDir(), "items.db"), "127.0.0.1:0")
+
+	var mu sync.Mutex
+	var requests []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if ev, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			requests = append(requests, ev.Request.URL)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	do(t, ctx, chromedp.Navigate(s.url+"/docs"))
+	waitFor(t, ctx, 10*time.Second, "Swagger UI links the realtime API", `document.querySelector('a[href$="/asyncapi"]') !== null`)
+	// The link opens a new tab: follow it in this one.
+	do(t, ctx, chromedp.Navigate(eval[string](t, ctx, `document.querySelector('a[href$="/asyncapi"]').href`)))
+	waitFor(t, ctx, 10*time.Second, "the page renders the document", `document.body.dataset.rendered === "true"`)
+	screenshot(t, ctx, "asyncapi.png")
+	got := eval[map[string]any](t, ctx, `({
+		address: document.querySelector("#channel-items h3")?.textContent,
+		messages: [...document.querySelectorAll("#channel-items summary code")].map(c => c.textContent).sort().join(","),
+		item: document.querySelector("#schemas-Item pre")?.textContent.includes('"minLength": 1'),
+		error: document.getElementById("error").textContent,
+	})`)
+	want := map[string]any{
+		"address":  "WebSocket/ws/items",
+		"messages": "create,delete,error,initial,ping,ping,pong,reset,subscribe,unsubscribe,update",
+		"item":     true,
+		"error":    "",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("the page shows %v, want %v", got, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range requests {
+		if u, err := url.Parse(r); err != nil || (u.Scheme != "data" && u.Hostname() != "127.0.0.1") {
+			t.Errorf("the pages requested %s, outside 127.0.0.1", r)
+		}
+	}
+}
