@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"os"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/openapi"
 	"github.com/fastapi-easy/easy-go/easy/ws"
 )
 
@@ -55,7 +57,18 @@ func newApp(opts ...easy.Option) *easy.App {
 	}))
 
 	// Chat: every message goes to everyone in the room, who also hears
-	// who comes and goes.
+	// who comes and goes. Described, its messages are in the AsyncAPI
+	// document at /asyncapi.json; the echo's are opaque there.
+	chat := ws.Describe(openapi.Channel{
+		Description: "A chat room: what anyone says, everyone hears. Give a name with ?name=.",
+		Query: map[string]any{"type": "object", "properties": map[string]any{
+			"name": map[string]any{"type": "string", "description": "Your name in the room; guest-ID without one."},
+		}},
+		Send: []openapi.Message{{Name: "line", Summary: `What someone said ("ann: hello"), or who joined or left ("ann joined").`,
+			Payload: "", Examples: []json.RawMessage{json.RawMessage(`"ann: hello"`)}}},
+		Receive: []openapi.Message{{Name: "say", Summary: "A line to say to the room.",
+			Payload: "", Examples: []json.RawMessage{json.RawMessage(`"hello"`)}}},
+	})
 	app.Handle("/ws/chat", m.Handler("chat", func(ctx context.Context, c *ws.Conn) error {
 		name, _ := c.Principal().(string)
 		if name == "" {
@@ -70,6 +83,6 @@ func newApp(opts ...easy.Option) *easy.App {
 			}
 			m.Broadcast("chat", fmt.Appendf(nil, "%s: %s", name, msg))
 		}
-	}))
+	}, chat))
 	return app
 }
