@@ -59,7 +59,9 @@ func TestAsyncAPIDocumentPassesTheParser(t *testing.T) {
 		build func(...easy.Option) (*easy.App, error)
 	}{
 		{"open", newApp},
-		{"auth", func(opts ...easy.Option) (*easy.App, error) { return newAuthApp([]byte(strings.Repeat("k", 32)), opts...) }},
+		{"auth", func(opts ...easy.Option) (*easy.App, error) {
+			return newAuthApp([]byte(strings.Repeat("k", 32)), opts...)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := startItems(t, tc.build)

@@ -118,7 +118,7 @@ func jsonText(v any) string {
 func TestAsyncAPIHeartbeatMatchesItsSchema(t *testing.T) {
 	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
 	app.Include(easy.CRUDRouter[Item]())
-	ws.NewManager(ws.Heartbeat(50 * time.Millisecond)).Watch(app, Item{})
+	ws.NewManager(ws.Heartbeat(50*time.Millisecond)).Watch(app, Item{})
 	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
 	check := asyncapitest.Messages(t, asyncDoc(t, app))
 
