@@ -25,7 +25,9 @@ func (a *AsyncAPI) YAMLHandler() http.Handler {
 
 func serve(w http.ResponseWriter, contentType string, b []byte, err error) {
 	if err != nil {
-		http.Error(w, `{"detail":"Internal Server Error"}`, http.StatusInternalServerError)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte(`{"detail":"Internal Server Error"}`))
 		return
 	}
 	w.Header().Set("Content-Type", contentType)
