@@ -270,7 +270,11 @@ func (a *AsyncAPI) render(base *url.URL) (map[string]any, error) {
 	r := &renderer{spec: a.spec, base: base, schemas: map[string]any{}, schemes: map[string]any{}}
 	channels, operations := map[string]any{}, map[string]any{}
 	for _, ch := range a.channels {
-		c, err := r.channel(ch)
+		b, err := r.binding(ch)
+		if err != nil {
+			return nil, fmt.Errorf("asyncapi: channel %s: %w", ch.ID, err)
+		}
+		c, err := r.channel(ch, b)
 		if err != nil {
 			return nil, fmt.Errorf("asyncapi: channel %s: %w", ch.ID, err)
 		}
@@ -300,7 +304,6 @@ func (a *AsyncAPI) render(base *url.URL) (map[string]any, error) {
 				o["security"] = sec
 			}
 			if ch.Protocol == "sse" {
-				b, _ := r.binding(ch) // channel has built it once already
 				o["bindings"] = map[string]any{"http": b}
 			}
 			operations[ch.ID+"."+op.action] = o
@@ -362,7 +365,8 @@ type renderer struct {
 	schemes map[string]any // components.securitySchemes
 }
 
-func (r *renderer) channel(ch Channel) (map[string]any, error) {
+// channel renders ch; b is its handshake's binding.
+func (r *renderer) channel(ch Channel, b map[string]any) (map[string]any, error) {
 	c := map[string]any{
 		"address": ch.Address,
 		"servers": []any{ref("#/servers/" + serverKey(ch.Protocol))},
@@ -393,9 +397,7 @@ func (r *renderer) channel(ch Channel) (map[string]any, error) {
 	if len(msgs) > 0 {
 		c["messages"] = msgs
 	}
-	if b, err := r.binding(ch); err != nil {
-		return nil, err
-	} else if ch.Protocol == "ws" {
+	if ch.Protocol == "ws" {
 		c["bindings"] = map[string]any{"ws": b}
 	}
 	return c, nil

@@ -3,6 +3,7 @@ package ws
 import (
 	"net/http"
 	"reflect"
+	"slices"
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/openapi"
@@ -41,9 +42,18 @@ func (m *Manager) describe(app *easy.App, sources []*gormSource) {
 			Title:       "The events of " + src.table + ", as Server-Sent Events",
 			Description: "The events of the WebSocket channel " + src.table + ", each the data of an event whose id is its seq; resume with Last-Event-ID or ?since=SEQ. Heartbeats are comments.",
 			Query:       m.resourceQuery(),
-			Send:        m.resourceEvents(src.table, model, key),
+			Send:        sseEvents(m.resourceEvents(src.table, model, key)),
 		}, reqs...)
 	}
+}
+
+// sseEvents are the messages of an SSE stream: the events, the snapshot
+// and reset. A client sends nothing on it, so gets no pong or error, and
+// its heartbeats are comments, not messages.
+func sseEvents(all []openapi.Message) []openapi.Message {
+	return slices.DeleteFunc(all, func(msg openapi.Message) bool {
+		return msg.Name == TypePing || msg.Name == TypePong || msg.Name == TypeError
+	})
 }
 
 // requirements are what a client must satisfy to connect: the dependency
