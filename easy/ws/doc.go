@@ -69,6 +69,14 @@
 // failed authentication, 429 for a client address over
 // MaxConnectionsPerIP, 503 for a connection over MaxConnections.
 //
+// # The AsyncAPI document
+//
+// Watch adds a channel per resource to the App's AsyncAPI document
+// (/asyncapi.json): every message above with its payload schema, the
+// model's schema being the OpenAPI document's, and the security schemes
+// of Secure. An endpoint of Handler given to App.Handle is a channel too,
+// whose messages Describe documents. docs/realtime.md shows it.
+//
 // # Several instances
 //
 // With ShareVia (or REDIS_URL under Watch) the instances of an
