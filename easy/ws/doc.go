@@ -86,6 +86,14 @@
 // Conn with the same checks, limits, fan-out and send queue; only its
 // writing differs (sse.go), and its HTTP handler waits for it to close.
 //
+// # The AsyncAPI document
+//
+// Watch adds a channel per resource to the App's AsyncAPI document
+// (/asyncapi.json): every message above with its payload schema, the
+// model's schema being the OpenAPI document's, and the security schemes
+// of Secure. An endpoint of Handler given to App.Handle is a channel too,
+// whose messages Describe documents. docs/realtime.md shows it.
+//
 // # Several instances
 //
 // With ShareVia (or REDIS_URL under Watch) the instances of an

@@ -86,11 +86,17 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // chat room: each connection is served by h, with the Manager's limits,
 // heartbeat (protocol pings only) and registry. group names the
 // connections for Broadcast; it should differ from every resource name.
-func (m *Manager) Handler(group string, h HandlerFunc) http.Handler {
+// Given to easy.App.Handle, the endpoint is a channel of the App's
+// AsyncAPI document, which Describe documents.
+func (m *Manager) Handler(group string, h HandlerFunc, opts ...HandlerOption) http.Handler {
 	if group == "" || h == nil {
 		panic("ws: Handler needs a group name and a HandlerFunc")
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e := &customEndpoint{m: m, group: group}
+	for _, o := range opts {
+		o(e)
+	}
+	e.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !m.admit(w, r) {
 			return
 		}
@@ -105,6 +111,7 @@ func (m *Manager) Handler(group string, h HandlerFunc) http.Handler {
 			c.closeWith(websocket.StatusInternalError, "internal error", false)
 		}
 	})
+	return e
 }
 
 // handleRequest answers one client message of the resource protocol.

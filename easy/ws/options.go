@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/fastapi-easy/easy-go/easy/route"
 )
 
 // Option configures a Manager; NewManager takes them. Every option has a
@@ -36,6 +38,7 @@ type config struct {
 	maxSnapshots  int
 	logger        *slog.Logger // nil: the App's under Watch, else slog.Default()
 	authenticate  func(*http.Request) (context.Context, any, error)
+	secured       route.Requirement // Secure's dependency, for the AsyncAPI document (describe.go); nil otherwise
 	policies      []modelPolicy
 	authorize     func(principal any, resource string, c Change) bool
 	onConnect     func(*Conn)
@@ -305,6 +308,7 @@ func Logger(l *slog.Logger) Option {
 // default every request is let in with a nil principal.
 func Authenticate(fn func(r *http.Request) (principal any, err error)) Option {
 	return func(c *config) {
+		c.secured = nil
 		c.authenticate = func(r *http.Request) (context.Context, any, error) {
 			p, err := fn(r)
 			return r.Context(), p, err

@@ -84,6 +84,7 @@ func (m *Manager) Watch(app *easy.App, models ...any) {
 	app.Handle(prefix+"/{resource}", m)
 	app.Handle(m.cfg.ssePrefix+"/{resource}", http.HandlerFunc(m.ServeSSE))
 	app.OnShutdown(m.Shutdown)
+	m.describe(app, sources) // the AsyncAPI document's channels
 }
 
 // useApp takes from app what the options left open. It changes fields

@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
 	"net"
@@ -25,6 +26,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/openapi"
 	"github.com/fastapi-easy/easy-go/easy/ws"
 )
 
@@ -76,7 +78,18 @@ func newApp(broker ws.Broker, opts ...easy.Option) *easy.App {
 	}))
 
 	// Chat: every message goes to everyone in the room, on every
-	// instance, who also hears who comes and goes.
+	// instance, who also hears who comes and goes. Described, its messages are in the AsyncAPI
+	// document at /asyncapi.json; the echo's are opaque there.
+	chat := ws.Describe(openapi.Channel{
+		Description: "A chat room: what anyone says, everyone hears. Give a name with ?name=.",
+		Query: map[string]any{"type": "object", "properties": map[string]any{
+			"name": map[string]any{"type": "string", "description": "Your name in the room; guest-ID without one."},
+		}},
+		Send: []openapi.Message{{Name: "line", Summary: `What someone said ("ann: hello"), a private note ("ann to bob: hi"), who joined or left ("ann joined"), or the answer to /who (a presence message).`,
+			Payload: "", Examples: []json.RawMessage{json.RawMessage(`"ann: hello"`)}}},
+		Receive: []openapi.Message{{Name: "say", Summary: "A line to say to the room; \"@bob hi\" says it to bob alone, \"/who\" asks who is here.",
+			Payload: "", Examples: []json.RawMessage{json.RawMessage(`"hello"`)}}},
+	})
 	app.Handle("/ws/chat", m.Handler("chat", func(ctx context.Context, c *ws.Conn) error {
 		name, _ := c.Principal().(string)
 		if name == "" {
@@ -106,6 +119,6 @@ func newApp(broker ws.Broker, opts ...easy.Option) *easy.App {
 				m.Broadcast("chat", fmt.Appendf(nil, "%s: %s", name, msg))
 			}
 		}
-	}))
+	}, chat))
 	return app
 }
