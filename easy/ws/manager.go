@@ -49,6 +49,7 @@ type Manager struct {
 	groups map[string]map[*Conn]struct{}
 
 	snapshots chan struct{} // a token per snapshot being read; see MaxSnapshots
+	outbox    *outbox       // nil without one; set by Watch before any resource
 
 	slots  atomic.Int64 // connections open or being opened
 	nextID atomic.Uint64
@@ -191,6 +192,10 @@ func (m *Manager) publish(resource string, changes []Change, encoded bool) {
 	}
 	if r.link != nil {
 		m.stats.eventsPublished.Add(uint64(r.link.enqueue(changes)))
+		return
+	}
+	if m.outbox != nil && !encoded {
+		m.stats.eventsPublished.Add(uint64(m.outbox.publish(r, changes)))
 		return
 	}
 	m.stats.eventsPublished.Add(uint64(r.publish(changes, encoded)))
