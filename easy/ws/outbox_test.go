@@ -1,0 +1,194 @@
+package ws_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/ws"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
+)
+
+// outboxRow is a row of easy_outbox.
+type outboxRow struct {
+	Resource string
+	Seq      uint64
+	Op       string
+	RowKey   string
+	RowData  *string
+}
+
+func outboxRows(t *testing.T, db *gorm.DB) []outboxRow {
+	t.Helper()
+	var rows []outboxRow
+	if err := db.Raw("SELECT resource, seq, op, row_key, row_data FROM easy_outbox ORDER BY resource, seq").Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestOutboxHoldsExactlyTheCommittedEvents writes through every commit
+// case the capture knows (single writes, a rollback, a savepoint rolled
+// back inside a committed transaction, a bulk update, a soft delete) and
+// checks that the outbox holds exactly the events the client received,
+// with the same seqs.
+func TestOutboxHoldsExactlyTheCommittedEvents(t *testing.T) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		app, srv := realtimeApp(t, db)
+		db = app.DB()
+		products := &stream{t: t, c: listen(t, srv, "products")}
+		notes := &stream{t: t, c: listen(t, srv, "notes")}
+		no := errors.New("no")
+
+		db.Create(&Product{Name: "a", Price: 1})
+		db.Transaction(func(tx *gorm.DB) error {
+			tx.Create(&Product{Name: "rolled back"})
+			return no
+		})
+		db.Transaction(func(tx *gorm.DB) error {
+			tx.Create(&Product{Name: "b", Price: 2})
+			tx.Transaction(func(tx *gorm.DB) error {
+				tx.Create(&Product{Name: "savepoint rolled back"})
+				return no
+			})
+			return nil
+		})
+		db.Model(&Product{}).Where("price > ?", 0).Update("price", 5)
+		db.Create(&Note{Text: "n"})
+		db.Delete(&Note{}, 1) // soft
+
+		var b Product // its id is 2 on SQLite, which reuses the one rolled back; 3 on PostgreSQL
+		if err := db.Where("name = ?", "b").First(&b).Error; err != nil {
+			t.Fatal(err)
+		}
+		bid := strconv.Itoa(int(b.ID))
+		var got []wire
+		for _, e := range [][3]string{
+			{"create", "1", `{"id":1,"name":"a","price":1}`},
+			{"create", bid, `{"id":` + bid + `,"name":"b","price":2}`},
+			{"update", "1", `{"id":1,"name":"a","price":5}`},
+			{"update", bid, `{"id":` + bid + `,"name":"b","price":5}`},
+		} {
+			got = append(got, products.expect(e[0], e[1], e[2]))
+		}
+		got = append(got, notes.expect("create", "1", `{"id":1,"text":"n"}`))
+		got = append(got, notes.expect("delete", "1", "-"))
+
+		rows := outboxRows(t, db)
+		if len(rows) != len(got) {
+			t.Fatalf("outbox has %d rows, the clients got %d events: %+v", len(rows), len(got), rows)
+		}
+		// ORDER BY resource puts notes first.
+		want := append(got[4:], got[:4]...)
+		for i, row := range rows {
+			w := want[i]
+			data := ""
+			if row.RowData != nil {
+				data = *row.RowData
+			}
+			if row.Resource != w.Resource || row.Seq != w.Seq || row.Op != w.Type || row.RowKey != string(w.ID) || data != string(w.Data) {
+				t.Errorf("outbox row %+v (data %s), event %+v", row, data, w)
+			}
+		}
+	})
+}
+
+// TestOutboxStaysBoundedUnderLoad writes as fast as four writers can and
+// checks that the table never holds many more than the history size, and
+// that what it holds ends at exactly that: the latest events.
+func TestOutboxStaysBoundedUnderLoad(t *testing.T) {
+	defer ws.SetOutboxTrimEvery(50 * time.Millisecond)()
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		const keep, writers, each = 50, 4, 500
+		app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		app.Include(easy.CRUDRouter[Product]())
+		m := ws.NewManager(ws.Heartbeat(0), ws.HistorySize(keep))
+		m.Watch(app, Product{})
+		t.Cleanup(func() { app.Close(context.Background()) })
+		db = app.DB()
+		count := func() int {
+			var n int
+			if err := db.Raw("SELECT COUNT(*) FROM easy_outbox").Scan(&n).Error; err != nil {
+				t.Error(err)
+			}
+			return n
+		}
+
+		stop := make(chan struct{})
+		peak := 0
+		sampled := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+				peak = max(peak, count())
+			}
+		}()
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					if err := db.Create(&Product{Name: fmt.Sprintf("%d-%d", w, i)}).Error; err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		<-sampled
+
+		// The trimmer wakes after half a history (at least 64) of writes;
+		// while it deletes, writers go on, on a machine shared with other
+		// work. Five times the history size is a generous bound, which an
+		// unbounded table passes in its first eighth of the writes.
+		if peak > 5*keep {
+			t.Errorf("the outbox held %d rows at its peak, for a history of %d", peak, keep)
+		}
+		eventually(t, "the outbox trimmed to the history size", func() bool { return count() == keep })
+		rows := outboxRows(t, db)
+		last := m.Seq("products")
+		if rows[0].Seq != last-keep+1 || rows[len(rows)-1].Seq != last {
+			t.Errorf("the outbox holds seqs %d to %d, want the last %d up to %d", rows[0].Seq, rows[len(rows)-1].Seq, keep, last)
+		}
+		t.Logf("%d writes, peak %d rows", writers*each, peak)
+	})
+}
+
+// TestOutboxForgetsOldEvents checks the age bound: an idle table ends
+// with only the latest event of each resource, the one the next start
+// numbers from.
+func TestOutboxForgetsOldEvents(t *testing.T) {
+	defer ws.SetOutboxTrimEvery(20 * time.Millisecond)()
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		app.Include(easy.CRUDRouter[Product]())
+		m := ws.NewManager(ws.Heartbeat(0), ws.OutboxMaxAge(100*time.Millisecond))
+		m.Watch(app, Product{})
+		t.Cleanup(func() { app.Close(context.Background()) })
+		db = app.DB()
+		for i := range 20 {
+			db.Create(&Product{Name: strconv.Itoa(i)})
+		}
+		eventually(t, "one row left", func() bool { return len(outboxRows(t, db)) == 1 })
+		if rows := outboxRows(t, db); rows[0].Seq != m.Seq("products") {
+			t.Errorf("kept seq %d, want the last, %d", rows[0].Seq, m.Seq("products"))
+		}
+	})
+}
