@@ -190,12 +190,14 @@ func (m *Manager) publish(resource string, changes []Change, encoded bool) {
 		m.log.Error("ws: events dropped: unknown resource or Manager shut down", "resource", resource, "events", len(changes))
 		return
 	}
+	if m.outbox != nil {
+		if n, ok := m.outbox.published(r, changes, encoded); ok {
+			m.stats.eventsPublished.Add(uint64(n))
+			return
+		}
+	}
 	if r.link != nil {
 		m.stats.eventsPublished.Add(uint64(r.link.enqueue(changes)))
-		return
-	}
-	if m.outbox != nil && !encoded {
-		m.stats.eventsPublished.Add(uint64(m.outbox.publish(r, changes)))
 		return
 	}
 	m.stats.eventsPublished.Add(uint64(r.publish(changes, encoded)))
@@ -293,6 +295,9 @@ func (m *Manager) Stats() Stats {
 func (m *Manager) brokerPending() int {
 	if m.cfg.broker == nil {
 		return 0
+	}
+	if m.outbox != nil {
+		return int(m.outbox.pending.Load())
 	}
 	m.resMu.RLock()
 	defer m.resMu.RUnlock()

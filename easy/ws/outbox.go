@@ -44,6 +44,14 @@ type outbox struct {
 
 	written atomic.Int64  // events written since the last trim
 	wake    chan struct{} // capacity 1: "trim now"
+
+	// With a broker (see outbox_shared.go): the broker, and the relay's
+	// wake-up, capacity 1.
+	shared    numberedAppender
+	relayWake chan struct{}
+	fresh     []string          // tables without a row in the outbox at start
+	appended  map[string]uint64 // the last seq known to be in the broker's log; under mu
+	pending   atomic.Int64      // rows not yet in the broker's log, as of the relay's last failure
 }
 
 const (
@@ -53,10 +61,15 @@ const (
 
 // newOutbox creates the table if it is missing and reads the last seq of
 // each table, before any resource exists. It returns nil when the outbox
-// is off: NoOutbox, a broker (whose log is the durable copy), or a
+// is off: NoOutbox, a broker that cannot append numbered entries, or a
 // database other than SQLite and PostgreSQL.
 func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*outbox, error) {
-	if m.cfg.noOutbox || m.cfg.broker != nil {
+	if m.cfg.noOutbox {
+		return nil, nil
+	}
+	shared, ok := m.cfg.broker.(numberedAppender)
+	if m.cfg.broker != nil && !ok {
+		m.log.Warn("ws: no outbox with this broker: a crash between commit and append loses events", "broker", fmt.Sprintf("%T", m.cfg.broker))
 		return nil, nil
 	}
 	name := db.Dialector.Name()
@@ -68,7 +81,8 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 	if err != nil {
 		return nil, err
 	}
-	o := &outbox{m: m, c: c, sql: sqlDB, pg: name == "postgres", last: make(map[string]uint64), wake: make(chan struct{}, 1)}
+	o := &outbox{m: m, c: c, sql: sqlDB, pg: name == "postgres", last: make(map[string]uint64), wake: make(chan struct{}, 1),
+		shared: shared, relayWake: make(chan struct{}, 1), appended: make(map[string]uint64)}
 	ctx := context.Background()
 	_, err = sqlDB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+outboxTable+` (
 	resource VARCHAR(255) NOT NULL,
@@ -86,19 +100,33 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 		if err != nil {
 			return nil, err
 		}
-		if seq == 0 {
+		fresh := seq == 0
+		if fresh {
 			// A new log starts at the time, as a resource's does: a client
 			// holding a seq of a lost log is behind it and gets a reset.
 			seq = uint64(time.Now().UnixMicro())
 		}
 		o.last[t] = seq
+		if fresh {
+			o.fresh = append(o.fresh, t)
+		}
+	}
+	if shared != nil {
+		if err := o.initShared(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return o, nil
 }
 
 // start loads each resource's history from the table and starts trimming
-// it. The resources exist by now; no commit runs meanwhile.
+// it. The resources exist by now; no commit runs meanwhile. With a broker
+// the history is the broker's log, which the resources have read: start
+// starts the relay instead.
 func (o *outbox) start() error {
+	if o.shared != nil {
+		return o.startShared()
+	}
 	err := o.c.Hold(o.m.ctx, func() error {
 		o.mu.Lock()
 		defer o.mu.Unlock()
@@ -121,19 +149,35 @@ func (o *outbox) start() error {
 	if err != nil {
 		return fmt.Errorf("load history from %s: %w", outboxTable, err)
 	}
+	o.startTrimmer()
+	return nil
+}
+
+func (o *outbox) startTrimmer() {
 	// The trimmer belongs to the Manager and stops when it shuts down.
 	o.m.wg.Add(1)
 	go func() {
 		defer o.m.wg.Done()
 		o.trimLoop(o.m.ctx)
 	}()
-	return nil
 }
 
 // Write implements capture.Outbox: it numbers the events of one commit and
 // inserts them in its transaction. A change that Publish would skip (see
 // checkChange) is skipped here too, and takes no seq.
 func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture.Change) error {
+	if o.shared != nil {
+		good := make([]Change, 0, len(changes))
+		tables := make([]string, 0, len(changes))
+		for _, c := range changes {
+			ch := Change{Op: string(c.Op), Key: c.Key, Data: c.Data}
+			if _, ok := o.last[c.Table]; ok && checkChange(ch) == nil {
+				good = append(good, ch)
+				tables = append(tables, c.Table)
+			}
+		}
+		return o.writeShared(ctx, tx, good, tables)
+	}
 	if o.dirty.Load() {
 		if err := o.catchUp(ctx, tx); err != nil {
 			return err
@@ -172,6 +216,23 @@ func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture
 // known only to the database: the next Write, or a direct publish, reads
 // the table first and publishes what it finds beyond last.
 func (o *outbox) Failed() { o.dirty.Store(true) }
+
+// published takes over Manager.Publish where the outbox changes it, and
+// reports whether it did and how many events it published: every publish
+// with a broker (a captured one only wakes the relay, which appends what
+// Write wrote), and a direct one without.
+func (o *outbox) published(r *resource, changes []Change, encoded bool) (int, bool) {
+	switch {
+	case o.shared != nil && encoded:
+		o.wakeRelay()
+		return len(changes), true
+	case o.shared != nil:
+		return o.publishShared(r, changes), true
+	case !encoded:
+		return o.publish(r, changes), true
+	}
+	return 0, false
+}
 
 // publish is Manager.Publish for a resource with an outbox: the events
 // are written to the table between two commits, then published, so that
