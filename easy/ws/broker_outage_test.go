@@ -150,7 +150,7 @@ func TestBrokerOutage(t *testing.T) {
 			a, b := start(da, fa), start(db, mem)
 			rec := record(t, a.srv, "")
 			write(t, a.srv, "POST", "/products", `{"name":"before","price":1}`)
-			settle(t, a, b)
+			before := settle(t, a, b)
 
 			fa.set(true)
 			write(t, a.srv, "POST", "/products", `{"name":"during","price":1}`)
@@ -160,6 +160,7 @@ func TestBrokerOutage(t *testing.T) {
 			// a's write is in the outbox: a counts it as pending, and b's
 			// relay appends it meanwhile, in its place.
 			eventually(t, "a counts its write as pending", func() bool { return a.m.Stats().BrokerPending >= 1 })
+			eventually(t, "b appends a's write", func() bool { return b.m.Seq("products") == before+1+uint64(tc.others) })
 			fa.set(false)
 			settle(t, a, b)
 			// A last write marks the end of the stream.

@@ -77,7 +77,7 @@ type Stats struct {
 
 	// With a broker (ShareVia):
 	BrokerLag        time.Duration // from append to delivery here, of the last event read
-	BrokerPending    int           // events waiting to be appended
+	BrokerPending    int           // events waiting to be appended (with the outbox: as of its relay's last failed pass)
 	BrokerReconnects uint64        // times the broker was reachable again after failing
 	BrokerDropped    uint64        // events dropped while the broker was unreachable
 }

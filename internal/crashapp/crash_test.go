@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/redis/go-redis/v9"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -34,11 +35,26 @@ import (
 // the tests.
 const childEnv = "EASY_CRASHAPP_CHILD"
 
+// With these, the children share their events through Redis.
+const (
+	redisEnv  = "EASY_CRASHAPP_REDIS"
+	prefixEnv = "EASY_CRASHAPP_PREFIX"
+)
+
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
 		// Keep every event, so that the test can compare the whole stream
 		// with the table; trimming has a test of its own in package ws.
-		if err := Serve(context.Background(), os.Stdout, ws.HistorySize(1<<20)); err != nil {
+		opts := []ws.Option{ws.HistorySize(1 << 20)}
+		if u := os.Getenv(redisEnv); u != "" {
+			o, err := redis.ParseURL(u)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			opts = append(opts, ws.ShareVia(ws.NewRedisBroker(redis.NewClient(o), os.Getenv(prefixEnv))))
+		}
+		if err := Serve(context.Background(), os.Stdout, opts...); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -104,12 +120,65 @@ func TestSIGKILLLosesNoCommittedEvent(t *testing.T) {
 	}
 }
 
+// TestSIGKILLOneOfTwoInstances runs two instances of the app on one
+// PostgreSQL database, sharing events through Redis, with writers on both;
+// one is killed with SIGKILL mid-burst and restarted, three times. A client
+// of the other, never disconnected, must get every committed write's
+// event exactly once, gap-free and in each row's commit order, including
+// those the killed instance committed and never appended: the surviving
+// instance's relay finds them in the outbox.
+func TestSIGKILLOneOfTwoInstances(t *testing.T) {
+	url := testkit.PostgresDatabase(t)
+	env := []string{redisEnv + "=" + testkit.Require(t, testkit.RedisEnv), prefixEnv + "=" + fmt.Sprintf("crash%d", time.Now().UnixNano())}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rngA, rngB := rand.New(rand.NewPCG(seed, 1)), rand.New(rand.NewPCG(seed, 2))
+	addrB, killB := startChild(t, url, env...)
+	var s stream
+	done := s.follow(t, addrB)
+	var all []result
+	for round := range 3 {
+		addrA, killA := startChild(t, url, env...)
+		d := time.Duration(300+rngA.IntN(600)) * time.Millisecond
+		var collectB func() []result
+		driving := make(chan struct{})
+		go func() {
+			collectB = drive(addrB, 10+round, rngB, d+200*time.Millisecond)
+			close(driving)
+		}()
+		collectA := drive(addrA, round, rngA, d)
+		killA()
+		all = append(all, collectA()...)
+		<-driving
+		all = append(all, collectB()...)
+	}
+	db := open(t, url)
+	var maxSeq uint64
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if err := db.Raw("SELECT MAX(seq) FROM easy_outbox WHERE resource = 'items'").Scan(&maxSeq).Error; err != nil {
+			t.Fatal(err)
+		}
+		if s.last() >= maxSeq || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	killB()
+	<-done
+	var rows []Item
+	if err := db.Order("id").Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	s.check(t, all, rows, maxSeq)
+}
+
 // startChild starts the app on the database of url and returns its
 // address and a function that kills it with SIGKILL and waits for it.
-func startChild(t *testing.T, url string) (string, func()) {
+func startChild(t *testing.T, url string, env ...string) (string, func()) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=1", "DATABASE_URL="+url)
+	cmd.Env = append(append(os.Environ(), childEnv+"=1", "DATABASE_URL="+url), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
