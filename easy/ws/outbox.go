@@ -277,22 +277,30 @@ func (o *outbox) publish(r *resource, changes []Change) int {
 	return n
 }
 
-// catchUp publishes the events the table holds beyond last, those of a
-// transaction whose COMMIT failed but that the database committed all the
-// same. The caller holds the commit lock.
+// catchUp sets last from the table after a COMMIT whose result is
+// unknown: Write moved last past the events of that transaction. If the
+// database committed it all the same, its events are in the table after
+// the last one published, and are published now; if not, last goes back.
+// The caller holds the commit lock.
 func (o *outbox) catchUp(ctx context.Context, q capture.Execer) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for t, seq := range o.last {
+	for t := range o.last {
+		r := o.m.resource(t)
+		if r == nil {
+			continue
+		}
+		seq := r.seq.Load()
 		entries, err := o.read(ctx, q, t, "seq > "+o.ph(2)+" ORDER BY seq", seq)
 		if err != nil {
 			return err
 		}
 		if len(entries) == 0 {
+			o.last[t] = seq
 			continue
 		}
 		o.last[t] = entries[len(entries)-1].Seq
-		if r := o.m.resource(t); r != nil && o.m.ctx.Err() == nil {
+		if o.m.ctx.Err() == nil {
 			r.deliver(eventsOf(r, entries))
 		}
 	}

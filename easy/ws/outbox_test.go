@@ -192,3 +192,54 @@ func TestOutboxForgetsOldEvents(t *testing.T) {
 		}
 	})
 }
+
+// Child has a foreign key checked at COMMIT, so that a COMMIT can fail
+// after the outbox was written.
+type Child struct {
+	ID       uint `json:"id" gorm:"primaryKey"`
+	ParentID uint `json:"parent_id"`
+}
+
+// TestOutboxAfterAFailedCommit: a COMMIT that fails after the outbox rows
+// were written (a deferred foreign key) leaves no event and no hole in
+// the seqs.
+func TestOutboxAfterAFailedCommit(t *testing.T) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		for _, q := range []string{
+			"CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT, price REAL)",
+			"CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES products(id) DEFERRABLE INITIALLY DEFERRED)",
+		} {
+			if err := db.Exec(q).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))), easy.NoMigrate())
+		ws.NewManager(ws.Heartbeat(0)).Watch(app, Child{}, Product{})
+		srv := testkit.Serve(t, app)
+		t.Cleanup(func() { app.Close(context.Background()) })
+		children := &stream{t: t, c: listen(t, srv, "children")}
+		db = app.DB()
+
+		if err := db.Create(&Product{ID: 1, Name: "p"}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Create(&Child{ID: 1, ParentID: 1}).Error; err != nil {
+			t.Fatal(err)
+		}
+		first := children.expect("create", "1", `{"id":1,"parent_id":1}`)
+		if err := db.Create(&Child{ID: 2, ParentID: 99}).Error; err == nil {
+			t.Fatal("a child of no parent was committed")
+		}
+		if err := db.Create(&Child{ID: 3, ParentID: 1}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if w := children.expect("create", "3", `{"id":3,"parent_id":1}`); w.Seq != first.Seq+1 {
+			t.Fatalf("seq %d after %d", w.Seq, first.Seq)
+		}
+		var seqs []uint64
+		db.Raw("SELECT seq FROM easy_outbox WHERE resource = 'children' ORDER BY seq").Scan(&seqs)
+		if len(seqs) != 2 || seqs[0] != first.Seq || seqs[1] != first.Seq+1 {
+			t.Fatalf("outbox seqs %v, want %d and %d", seqs, first.Seq, first.Seq+1)
+		}
+	})
+}
