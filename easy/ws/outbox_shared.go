@@ -164,19 +164,21 @@ func (o *outbox) wakeRelay() {
 func (o *outbox) relayLoop(ctx context.Context) {
 	t := time.NewTicker(outboxRelayPoll)
 	defer t.Stop()
-	failed := false
+	failed, full := false, true
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			full = true
 		case <-o.relayWake:
 		}
 		var errs []error
 		for _, table := range o.tables() {
-			errs = append(errs, o.relay(ctx, table))
+			errs = append(errs, o.relay(ctx, table, full))
 		}
 		err := errors.Join(errs...)
+		full = err != nil // after a failure, ask the broker again
 		o.countPending(ctx, err)
 		switch {
 		case err != nil && ctx.Err() == nil && !failed:
@@ -200,7 +202,21 @@ func (o *outbox) tables() []string {
 }
 
 // relay appends what the outbox holds of resource beyond the broker's log.
-func (o *outbox) relay(ctx context.Context, resource string) error {
+// A full pass asks the broker where its log ends; a pass woken by a
+// commit of this instance starts after the last seq it knows to be there,
+// and saves a round trip: rows another instance appended meanwhile are
+// skipped by the broker.
+func (o *outbox) relay(ctx context.Context, resource string, full bool) error {
+	o.mu.Lock()
+	seq := o.appended[resource]
+	o.mu.Unlock()
+	if full || seq == 0 {
+		return o.relayFull(ctx, resource)
+	}
+	return o.relayAfter(ctx, resource, seq)
+}
+
+func (o *outbox) relayFull(ctx context.Context, resource string) error {
 	seq, _, err := o.m.cfg.broker.Tail(ctx, resource, 0)
 	if err != nil {
 		return err
@@ -212,6 +228,11 @@ func (o *outbox) relay(ctx context.Context, resource string) error {
 	if err != nil {
 		return fmt.Errorf("raise the counter of %s: %w", resource, err)
 	}
+	return o.relayAfter(ctx, resource, seq)
+}
+
+// relayAfter appends the rows of resource after seq.
+func (o *outbox) relayAfter(ctx context.Context, resource string, seq uint64) error {
 	for {
 		entries, err := o.read(ctx, o.sql, resource, "seq > "+o.ph(2)+" ORDER BY seq LIMIT "+fmt.Sprint(maxBatch), seq)
 		if err != nil || len(entries) == 0 {
@@ -237,7 +258,7 @@ func (o *outbox) relay(ctx context.Context, resource string) error {
 // and the trimmer.
 func (o *outbox) startShared() error {
 	for _, t := range o.tables() {
-		if err := o.relay(o.m.ctx, t); err != nil {
+		if err := o.relay(o.m.ctx, t, true); err != nil {
 			o.m.log.Error("ws: outbox relay failed at start, retrying", "resource", t, "error", err)
 		}
 	}
