@@ -84,7 +84,7 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 	o := &outbox{m: m, c: c, sql: sqlDB, pg: name == "postgres", last: make(map[string]uint64), wake: make(chan struct{}, 1),
 		shared: shared, relayWake: make(chan struct{}, 1), appended: make(map[string]uint64)}
 	ctx := context.Background()
-	_, err = sqlDB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+outboxTable+` (
+	err = o.create(ctx, `CREATE TABLE IF NOT EXISTS `+outboxTable+` (
 	resource VARCHAR(255) NOT NULL,
 	seq BIGINT NOT NULL,
 	op VARCHAR(8) NOT NULL,
@@ -117,6 +117,28 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 		}
 	}
 	return o, nil
+}
+
+// create runs a CREATE TABLE IF NOT EXISTS. On PostgreSQL two processes
+// starting at once may both find the table missing and one fails; an
+// advisory lock held by the transaction makes them take turns.
+func (o *outbox) create(ctx context.Context, stmt string) error {
+	if !o.pg {
+		_, err := o.sql.ExecContext(ctx, stmt)
+		return err
+	}
+	tx, err := o.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('"+outboxTable+"'))"); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, stmt); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // start loads each resource's history from the table and starts trimming

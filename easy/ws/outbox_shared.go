@@ -47,7 +47,7 @@ const (
 // initShared creates the counter table and a counter for each table,
 // starting after the table's last event, or at the time for a new log.
 func (o *outbox) initShared(ctx context.Context) error {
-	_, err := o.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+outboxSeqTable+` (
+	err := o.create(ctx, `CREATE TABLE IF NOT EXISTS `+outboxSeqTable+` (
 	resource VARCHAR(255) NOT NULL PRIMARY KEY,
 	seq BIGINT NOT NULL)`)
 	if err != nil {
