@@ -243,3 +243,51 @@ func TestOutboxAfterAFailedCommit(t *testing.T) {
 		}
 	})
 }
+
+// TestOutboxResumesAcrossARestart publishes through writes and through
+// Manager.Publish (a change that is no database write), restarts the app
+// on the same database, and resumes with ?since: the events after it come
+// from the table, with their seqs, and the stream goes on from there.
+func TestOutboxResumesAcrossARestart(t *testing.T) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) { resumeAcrossARestart(t, kind) })
+	}
+}
+
+func resumeAcrossARestart(t *testing.T, kind string) {
+	first, second := sameDatabase(t, kind)
+	dbs := []*gorm.DB{first, second}
+	start := func() (*ws.Manager, *easy.App, string) {
+		app := easy.New(easy.DB(dbs[0]), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		dbs = dbs[1:]
+		app.Include(easy.CRUDRouter[Product]())
+		m := ws.NewManager(ws.Heartbeat(0))
+		m.Watch(app, Product{})
+		srv := testkit.Serve(t, app)
+		return m, app, "ws" + srv.URL[len("http"):] + "/ws/products"
+	}
+	m, app, url := start()
+	db := app.DB()
+	db.Create(&Product{Name: "a", Price: 1})
+	since := m.Seq("products")
+	db.Create(&Product{Name: "b", Price: 2})
+	m.Publish("products", ws.Change{Op: ws.TypeUpdate, Key: 1, Data: []byte(`{"id":1,"name":"a","price":9}`)})
+	db.Delete(&Product{}, 2)
+	last := m.Seq("products")
+	if last != since+3 {
+		t.Fatalf("seq %d, want %d", last, since+3)
+	}
+	app.Close(context.Background())
+
+	m, app, url = start()
+	t.Cleanup(func() { app.Close(context.Background()) })
+	if got := m.Seq("products"); got != last {
+		t.Fatalf("after the restart seq %d, want %d", got, last)
+	}
+	s := &stream{t: t, c: dial(t, url+"?since="+strconv.FormatUint(since, 10)), last: since}
+	s.expect("create", "2", `{"id":2,"name":"b","price":2}`)
+	s.expect("update", "1", `{"id":1,"name":"a","price":9}`)
+	s.expect("delete", "2", "-")
+	app.DB().Create(&Product{Name: "c", Price: 3})
+	s.expect("create", "3", `{"id":3,"name":"c","price":3}`)
+}
