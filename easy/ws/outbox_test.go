@@ -155,10 +155,11 @@ func TestOutboxStaysBoundedUnderLoad(t *testing.T) {
 		<-sampled
 
 		// The trimmer wakes after half a history (at least 64) of writes;
-		// while it deletes, writers go on, on a machine shared with other
-		// work. Five times the history size is a generous bound, which an
-		// unbounded table passes in its first eighth of the writes.
-		if peak > 5*keep {
+		// while it deletes, writers go on, and on a loaded machine (the race
+		// detector, other packages' tests) it may be scheduled late. Ten
+		// times the history size is a bound that leaves room for that, and
+		// that an unbounded table passes in its first quarter of the writes.
+		if peak > 10*keep {
 			t.Errorf("the outbox held %d rows at its peak, for a history of %d", peak, keep)
 		}
 		eventually(t, "the outbox trimmed to the history size", func() bool { return count() == keep })
