@@ -45,6 +45,8 @@ type outbox struct {
 	written atomic.Int64  // events written since the last trim
 	wake    chan struct{} // capacity 1: "trim now"
 
+	watched map[string]bool // the tables of Watch; read-only
+
 	// With a broker (see outbox_shared.go): the broker, and the relay's
 	// wake-up, capacity 1.
 	shared    numberedAppender
@@ -82,7 +84,7 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 		return nil, err
 	}
 	o := &outbox{m: m, c: c, sql: sqlDB, pg: name == "postgres", last: make(map[string]uint64), wake: make(chan struct{}, 1),
-		shared: shared, relayWake: make(chan struct{}, 1), appended: make(map[string]uint64)}
+		shared: shared, relayWake: make(chan struct{}, 1), appended: make(map[string]uint64), watched: make(map[string]bool)}
 	ctx := context.Background()
 	err = o.create(ctx, `CREATE TABLE IF NOT EXISTS `+outboxTable+` (
 	resource VARCHAR(255) NOT NULL,
@@ -107,6 +109,7 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 			seq = uint64(time.Now().UnixMicro())
 		}
 		o.last[t] = seq
+		o.watched[t] = true
 		if fresh {
 			o.fresh = append(o.fresh, t)
 		}
@@ -244,6 +247,9 @@ func (o *outbox) Failed() { o.dirty.Store(true) }
 // with a broker (a captured one only wakes the relay, which appends what
 // Write wrote), and a direct one without.
 func (o *outbox) published(r *resource, changes []Change, encoded bool) (int, bool) {
+	if !o.watched[r.name] {
+		return 0, false // a resource added with AddResource: not in the table
+	}
 	switch {
 	case o.shared != nil && encoded:
 		o.wakeRelay()

@@ -292,3 +292,29 @@ func resumeAcrossARestart(t *testing.T, kind string) {
 	app.DB().Create(&Product{Name: "c", Price: 3})
 	s.expect("create", "3", `{"id":3,"name":"c","price":3}`)
 }
+
+// TestOutboxLeavesOtherResourcesAlone: a resource added with AddResource
+// beside the watched ones publishes from memory, as without the outbox.
+func TestOutboxLeavesOtherResourcesAlone(t *testing.T) {
+	db := testkit.SQLite(t, nil)
+	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app.Include(easy.CRUDRouter[Product]())
+	m := ws.NewManager(ws.Heartbeat(0))
+	m.Watch(app, Product{})
+	m.AddResource("ticks", nil)
+	t.Cleanup(func() { app.Close(context.Background()) })
+	srv := testkit.Serve(t, app)
+	ticks := &stream{t: t, c: listen(t, srv, "ticks")}
+	base := m.Seq("ticks")
+	for i := range 3 {
+		m.Publish("ticks", ws.Change{Op: ws.TypeCreate, Key: i, Data: []byte(`{"n":` + strconv.Itoa(i) + `}`)})
+	}
+	for i := range 3 {
+		if w := ticks.expect("create", strconv.Itoa(i), `{"n":`+strconv.Itoa(i)+`}`); w.Seq != base+uint64(i)+1 {
+			t.Fatalf("seq %d, want %d", w.Seq, base+uint64(i)+1)
+		}
+	}
+	if rows := outboxRows(t, app.DB()); len(rows) != 0 {
+		t.Errorf("the outbox holds %+v", rows)
+	}
+}
