@@ -1,6 +1,7 @@
 // Command wsscale measures realtime delivery across app instances: one
 // instance with the in-memory broker against two instances sharing a
-// Redis broker, both on one PostgreSQL database, in one run. Clients are
+// Redis broker, both on one PostgreSQL database, each with the outbox (the
+// default) and without it (ws.NoOutbox), in one run. Clients are
 // split evenly across the instances; writes (REST creates, each carrying
 // the time it was sent) go to the instances in turn at a fixed rate. For
 // each setup it reports delivered/expected events, duplicates, and the
@@ -69,21 +70,23 @@ func main() {
 	fmt.Printf("%d clients, %d writes/s for %v, servers and clients in one process, GOMAXPROCS=%d\n\n",
 		*clients, *rate, *d, runtime.GOMAXPROCS(0))
 	fmt.Printf("%-20s %11s %10s %10s %5s %5s %9s %9s %9s\n", "setup", "writes", "delivered", "expected", "dups", "gaps", "p50", "p99", "max")
+	shared := func(prefix string) ws.Broker { return ws.NewRedisBroker(redis.NewClient(ro), prefix) }
 	setups := []struct {
 		name      string
 		instances int
 		broker    func(prefix string) ws.Broker
+		opts      []ws.Option
 	}{
-		{"memory, 1 instance", 1, nil},
-		{"redis, 2 instances", 2, func(prefix string) ws.Broker {
-			return ws.NewRedisBroker(redis.NewClient(ro), prefix)
-		}},
+		{"memory, 1 instance", 1, nil, nil},
+		{"memory, 1, no outbox", 1, nil, []ws.Option{ws.NoOutbox()}},
+		{"redis, 2 instances", 2, shared, nil},
+		{"redis, 2, no outbox", 2, shared, []ws.Option{ws.NoOutbox()}},
 	}
 	for _, s := range setups {
 		if !strings.HasPrefix(s.name, *only) {
 			continue
 		}
-		r := run(*dsn, s.instances, s.broker, *clients, *rate, *d)
+		r := run(*dsn, s.instances, s.broker, s.opts, *clients, *rate, *d)
 		fmt.Printf("%-20s %11s %10d %10d %5d %5d %9v %9v %9v\n", s.name, fmt.Sprintf("%d/%d", r.writes, r.attempted),
 			r.delivered, r.expected, r.dups, r.gaps, r.p(0.50), r.p(0.99), r.p(1))
 	}
@@ -111,7 +114,7 @@ func random() string {
 
 // run serves the instances on one new schema, connects the clients,
 // writes, waits for the events to drain, and counts.
-func run(dsn string, instances int, broker func(prefix string) ws.Broker, clients, rate int, d time.Duration) result {
+func run(dsn string, instances int, broker func(prefix string) ws.Broker, extra []ws.Option, clients, rate int, d time.Duration) result {
 	schema := "wsscale_" + random()
 	admin := open(dsn)
 	must(admin.Exec("CREATE SCHEMA " + schema).Error)
@@ -134,7 +137,7 @@ func run(dsn string, instances int, broker func(prefix string) ws.Broker, client
 		}
 		app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 		app.Include(easy.CRUDRouter[Tick]())
-		opts := []ws.Option{ws.MaxConnections(clients + 10), ws.SendQueue(4096)}
+		opts := append([]ws.Option{ws.MaxConnections(clients + 10), ws.SendQueue(4096)}, extra...)
 		if broker != nil {
 			opts = append(opts, ws.ShareVia(broker(schema)))
 		}

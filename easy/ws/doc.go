@@ -51,9 +51,12 @@
 //
 // A client receives every event published after its handshake completed;
 // it subscribes only to get a snapshot or to narrow the stream. seq rises by one per
-// event of a resource, starting from the time the resource was added in
-// microseconds, so that the seqs of a restarted server are never mistaken
-// for those of the last run. After an initial message with seq S the
+// event of a resource, starting from the time its log began in
+// microseconds, so that the seqs of a lost log are never mistaken for
+// those of a new one. With the outbox (the default on SQLite and
+// PostgreSQL, see NoOutbox) the events are written to the table
+// easy_outbox in the writer's transaction, so the log, its seqs and the
+// history survive a restart and a crash. After an initial message with seq S the
 // client receives exactly the events after S that pass its filter, each
 // once, whatever is published meanwhile. A client that reconnects with
 // ?since=SEQ gets the events after SEQ from a bounded history, or a reset.

@@ -1,5 +1,7 @@
 package ws
 
+import "time"
+
 // SetMaxHeld lowers how many rows a subscription keeps track of, for a
 // test, and returns what puts it back.
 func SetMaxHeld(n int) (restore func()) {
@@ -10,3 +12,11 @@ func SetMaxHeld(n int) (restore func()) {
 
 // ClientAddr is what MaxConnectionsPerIP counts a connection against.
 var ClientAddr = clientAddr
+
+// SetOutboxTrimEvery sets how often the outbox is trimmed by age, for a
+// test, and returns what puts it back.
+func SetOutboxTrimEvery(d time.Duration) (restore func()) {
+	old := outboxTrimEvery
+	outboxTrimEvery = d
+	return func() { outboxTrimEvery = old }
+}

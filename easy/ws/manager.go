@@ -49,6 +49,7 @@ type Manager struct {
 	groups map[string]map[*Conn]struct{}
 
 	snapshots chan struct{} // a token per snapshot being read; see MaxSnapshots
+	outbox    *outbox       // nil without one; set by Watch before any resource
 
 	slots  atomic.Int64 // connections open or being opened
 	nextID atomic.Uint64
@@ -79,7 +80,7 @@ type Stats struct {
 
 	// With a broker (ShareVia):
 	BrokerLag        time.Duration // from append to delivery here, of the last event read
-	BrokerPending    int           // events waiting to be appended
+	BrokerPending    int           // events waiting to be appended (with the outbox: as of its relay's last failed pass)
 	BrokerReconnects uint64        // times the broker was reachable again after failing
 	BrokerDropped    uint64        // events (and messages, presence changes; see Channels) dropped while the broker was unreachable
 }
@@ -191,6 +192,12 @@ func (m *Manager) publish(resource string, changes []Change, encoded bool) {
 	if r == nil || m.ctx.Err() != nil {
 		m.log.Error("ws: events dropped: unknown resource or Manager shut down", "resource", resource, "events", len(changes))
 		return
+	}
+	if m.outbox != nil {
+		if n, ok := m.outbox.published(r, changes, encoded); ok {
+			m.stats.eventsPublished.Add(uint64(n))
+			return
+		}
 	}
 	if r.link != nil {
 		m.stats.eventsPublished.Add(uint64(r.link.enqueue(changes)))
@@ -310,6 +317,9 @@ func (m *Manager) Stats() Stats {
 func (m *Manager) brokerPending() int {
 	if m.cfg.broker == nil {
 		return 0
+	}
+	if m.outbox != nil {
+		return int(m.outbox.pending.Load())
 	}
 	m.resMu.RLock()
 	defer m.resMu.RUnlock()

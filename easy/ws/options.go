@@ -50,6 +50,8 @@ type config struct {
 	principalName func(any) string
 	ssePrefix     string // see sse.go
 	authClose     bool   // see CloseOnAuthFailure
+	noOutbox      bool
+	outboxAge     time.Duration
 }
 
 func defaultConfig() config {
@@ -70,6 +72,7 @@ func defaultConfig() config {
 		maxSnapshots:  max(1, runtime.GOMAXPROCS(0)/2),
 		prefix:        "/ws",
 		ssePrefix:     "/sse",
+		outboxAge:     24 * time.Hour,
 	}
 }
 
@@ -353,4 +356,25 @@ func OnDisconnect(fn func(c *Conn, code websocket.StatusCode)) Option {
 // with the detail `unknown message type "..."`.
 func OnMessage(fn func(ctx context.Context, c *Conn, msg []byte) error) Option {
 	return func(c *config) { c.onMessage = fn }
+}
+
+// NoOutbox turns the outbox off: the events of a write are then published
+// from memory after its commit, and a crash between the two loses them
+// (see docs/scaling.md). With the outbox, the default on SQLite and
+// PostgreSQL without a broker, they are written to the table easy_outbox
+// in the write's own transaction and survive a crash and a restart.
+func NoOutbox() Option {
+	return func(c *config) { c.noOutbox = true }
+}
+
+// OutboxMaxAge sets how long the outbox keeps an event: older ones are
+// deleted (all but the latest of each resource), as are those beyond the
+// history size (see HistorySize). The default is 24 hours.
+func OutboxMaxAge(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			panic(fmt.Sprintf("ws: OutboxMaxAge(%v): must be positive", d))
+		}
+		c.outboxAge = d
+	}
 }

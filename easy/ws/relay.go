@@ -279,8 +279,12 @@ func (l *relay) read(ctx context.Context) {
 }
 
 // events turns entries into the resource's events, encoded once.
-func (l *relay) events(entries []Entry) []*event {
-	src, _ := l.r.src.(rowSource)
+func (l *relay) events(entries []Entry) []*event { return eventsOf(l.r, entries) }
+
+// eventsOf turns entries numbered elsewhere (a broker's log, the outbox)
+// into events of r, encoded once.
+func eventsOf(r *resource, entries []Entry) []*event {
+	src, _ := r.src.(rowSource)
 	evs := make([]*event, len(entries))
 	for i, e := range entries {
 		c := Change{Op: e.Op, Key: e.Key, Data: e.Data}
@@ -289,12 +293,12 @@ func (l *relay) events(entries []Entry) []*event {
 				c.Key, c.Row = k, row
 			}
 		}
-		body, err := encodeEventBody(l.r.name, Change{Op: e.Op, Key: e.Key, Data: e.Data})
+		body, err := encodeEventBody(r.name, Change{Op: e.Op, Key: e.Key, Data: e.Data})
 		if err != nil {
 			// Not one of ours; it keeps its seq so that the history stays
 			// continuous, and says only that something happened.
-			l.r.m.log.Error("ws: bad broker entry", "resource", l.r.name, "seq", e.Seq, "error", err)
-			body, _ = encodeEventBody(l.r.name, Change{Op: TypeDelete})
+			r.m.log.Error("ws: bad broker entry", "resource", r.name, "seq", e.Seq, "error", err)
+			body, _ = encodeEventBody(r.name, Change{Op: TypeDelete})
 		}
 		evs[i] = &event{seq: e.Seq, change: c, msg: withSeq(body, e.Seq)}
 	}

@@ -74,11 +74,28 @@ func (m *Manager) Watch(app *easy.App, models ...any) {
 	if err != nil {
 		panic("ws: Watch: " + err.Error())
 	}
+	tables := make([]string, len(sources))
+	for i, src := range sources {
+		tables[i] = src.table
+	}
+	o, err := m.newOutbox(db, c, tables)
+	if err != nil {
+		panic("ws: Watch: outbox: " + err.Error())
+	}
+	if o != nil {
+		c.WriteOutbox(o)
+		m.outbox = o
+	}
 	attachPolicies(sources, m.cfg.policies)
 	prefix := m.cfg.prefix
 	for _, src := range sources {
 		src.capture = c
 		m.AddResource(src.table, src)
+	}
+	if o != nil {
+		if err := o.start(); err != nil {
+			panic("ws: Watch: outbox: " + err.Error())
+		}
 	}
 	app.Handle(prefix+"/client.js", http.HandlerFunc(serveClientJS))
 	app.Handle(prefix+"/{resource}", m)

@@ -15,6 +15,8 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/fastapi-easy/easy-go/easy"
 )
 
 // A change is on the page this long after the request that made it has
@@ -268,9 +270,10 @@ func TestBrowserDashboardResumesAfterARestart(t *testing.T) {
 	s.stop()
 	waitFor(t, ctx, 5*time.Second, `the page says "reconnecting"`, `document.getElementById("status").textContent === "reconnecting"`)
 
-	// While no server runs, a row is written to the database directly:
-	// only a fresh snapshot can bring it to the page.
-	away := writeDirectly(t, db, Item{Name: "cherry", Price: 7})
+	// While no server runs, a job made of the same app writes a row: its
+	// event waits in the outbox table, and the page, resuming with its
+	// last seq, gets it from the restarted server without a reset.
+	away := writeThroughApp(t, db, Item{Name: "cherry", Price: 7})
 
 	s = startServer(t, db, s.addr)
 	waitFor(t, ctx, 10*time.Second, "the page reconnects and shows the change made while it was away",
@@ -285,21 +288,20 @@ func TestBrowserDashboardResumesAfterARestart(t *testing.T) {
 	}
 }
 
-// writeDirectly adds a row to the SQLite file with a connection of its own.
-func writeDirectly(t *testing.T, path string, it Item) Item {
+// writeThroughApp adds a row to the SQLite file through an app of its own,
+// as a job run while the server is down would.
+func writeThroughApp(t *testing.T, path string, it Item) Item {
 	t.Helper()
 	db, err := gorm.Open(sqlite.Open(path), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Create(&it).Error; err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, err := db.DB()
+	app, err := newApp(easy.DB(db))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sqlDB.Close(); err != nil {
+	defer app.Close(context.Background())
+	if err := app.DB().Create(&it).Error; err != nil {
 		t.Fatal(err)
 	}
 	return it

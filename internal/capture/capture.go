@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
@@ -70,6 +71,8 @@ type Capture struct {
 	sem chan struct{}
 
 	flat sync.Map // reflect.Type → bool, see isFlat
+
+	outbox atomic.Pointer[Outbox] // nil: none; see WriteOutbox
 
 	// keyQuery makes bulk updates and deletes find their rows with a SELECT
 	// before the write instead of RETURNING; only tests and benchmarks set it.

@@ -45,6 +45,10 @@
 //     write to an unwatched table, or raw SQL (db.Exec, db.Raw): the capture
 //     does not parse SQL, so a row written by raw SQL is never published.
 //
+// An [Outbox] (see Capture.WriteOutbox) is called, under the commit lock below, in each
+// transaction with watched writes, right before its COMMIT, to write their
+// changes in the same transaction.
+//
 // Each watched write commits under one lock, held across COMMIT and the sink
 // call: the sink sees commits in the order the database made them, and
 // [Capture.Exclusive] can read a snapshot that agrees exactly with what the

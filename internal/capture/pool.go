@@ -99,7 +99,7 @@ func (p *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool,
 	default:
 		return nil, gorm.ErrInvalidTransaction
 	}
-	return &txConn{pool: p, tx: tx}, nil
+	return &txConn{pool: p, tx: tx, ctx: ctx}, nil
 }
 
 // GetDBConn returns the *sql.DB underneath, for gorm.DB.DB.
@@ -119,6 +119,7 @@ func (p *pool) GetDBConn() (*sql.DB, error) {
 type txConn struct {
 	pool *pool
 	tx   gorm.Tx
+	ctx  context.Context // the one it was begun with, for the outbox's statements
 
 	// owner is the statement whose callbacks began this transaction because
 	// GORM's default transaction was off; restore is its pool before that.
@@ -188,7 +189,7 @@ func (t *txConn) Commit() error {
 		c.sem <- struct{}{}
 		defer func() { <-c.sem }()
 	}
-	if err := t.tx.Commit(); err != nil {
+	if err := c.commitWith(t.ctx, t.tx, changes); err != nil {
 		return err
 	}
 	c.deliver(changes)

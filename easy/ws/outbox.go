@@ -1,0 +1,500 @@
+package ws
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/internal/capture"
+)
+
+// The outbox makes the events of a watched write as durable as the write.
+// Change capture calls Write in the writer's transaction, right before its
+// COMMIT and under the capture's commit lock: Write numbers the events
+// there (the seq each resource gives its next event) and inserts them into
+// the table easy_outbox, so that they commit or roll back with the write.
+// After the commit the sink publishes them as before, with the same seqs.
+// The commit lock is what makes the numbering gap-free and in commit
+// order: no other watched transaction of this process can commit between
+// Write and COMMIT. At start the Manager's history and seq are read back
+// from the table, so that what a crash kept from the sink is served to the
+// clients that resume, and the seq goes on where it stopped. The table
+// keeps, per resource, the history size's worth of the latest events and
+// none older than the maximum age (but always the latest), trimmed by a
+// goroutine of the Manager. docs/scaling.md has the measurements.
+type outbox struct {
+	m   *Manager
+	c   *capture.Capture
+	sql *sql.DB // the pool underneath the capture: the outbox's own statements are not watched
+	pg  bool    // PostgreSQL's $n placeholders, else SQLite's ?
+
+	// last is the seq of the last event written per resource (by table).
+	// Written under the commit lock; mu lets trim and tests read it.
+	mu    sync.Mutex
+	last  map[string]uint64
+	dirty atomic.Bool // a COMMIT failed after Write: last may be behind the table
+
+	written atomic.Int64  // events written since the last trim
+	wake    chan struct{} // capacity 1: "trim now"
+
+	watched map[string]bool // the tables of Watch; read-only
+
+	// With a broker (see outbox_shared.go): the broker, and the relay's
+	// wake-up, capacity 1.
+	shared    numberedAppender
+	relayWake chan struct{}
+	fresh     []string          // tables without a row in the outbox at start
+	appended  map[string]uint64 // the last seq known to be in the broker's log; under mu
+	pending   atomic.Int64      // rows not yet in the broker's log, as of the relay's last failure
+}
+
+const (
+	outboxTable = "easy_outbox"
+	outboxChunk = 500 // rows per INSERT: 3,000 parameters, under every driver's limit
+)
+
+// newOutbox creates the table if it is missing and reads the last seq of
+// each table, before any resource exists. It returns nil when the outbox
+// is off: NoOutbox, a broker that cannot append numbered entries, or a
+// database other than SQLite and PostgreSQL.
+func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*outbox, error) {
+	if m.cfg.noOutbox {
+		return nil, nil
+	}
+	shared, ok := m.cfg.broker.(numberedAppender)
+	if m.cfg.broker != nil && !ok {
+		m.log.Warn("ws: no outbox with this broker: a crash between commit and append loses events", "broker", fmt.Sprintf("%T", m.cfg.broker))
+		return nil, nil
+	}
+	name := db.Dialector.Name()
+	if name != "sqlite" && name != "postgres" {
+		m.log.Warn("ws: no outbox on this database: a crash between commit and publish loses events", "dialect", name)
+		return nil, nil
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	o := &outbox{m: m, c: c, sql: sqlDB, pg: name == "postgres", last: make(map[string]uint64), wake: make(chan struct{}, 1),
+		shared: shared, relayWake: make(chan struct{}, 1), appended: make(map[string]uint64), watched: make(map[string]bool)}
+	ctx := context.Background()
+	err = o.create(ctx, `CREATE TABLE IF NOT EXISTS `+outboxTable+` (
+	resource VARCHAR(255) NOT NULL,
+	seq BIGINT NOT NULL,
+	op VARCHAR(8) NOT NULL,
+	row_key TEXT NOT NULL,
+	row_data TEXT,
+	created BIGINT NOT NULL,
+	PRIMARY KEY (resource, seq))`)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", outboxTable, err)
+	}
+	for _, t := range tables {
+		seq, err := o.maxSeq(ctx, sqlDB, t)
+		if err != nil {
+			return nil, err
+		}
+		fresh := seq == 0
+		if fresh {
+			// A new log starts at the time, as a resource's does: a client
+			// holding a seq of a lost log is behind it and gets a reset.
+			seq = uint64(time.Now().UnixMicro())
+		}
+		o.last[t] = seq
+		o.watched[t] = true
+		if fresh {
+			o.fresh = append(o.fresh, t)
+		}
+	}
+	if shared != nil {
+		if err := o.initShared(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// create runs a CREATE TABLE IF NOT EXISTS. On PostgreSQL two processes
+// starting at once may both find the table missing and one fails; an
+// advisory lock held by the transaction makes them take turns.
+func (o *outbox) create(ctx context.Context, stmt string) error {
+	if !o.pg {
+		_, err := o.sql.ExecContext(ctx, stmt)
+		return err
+	}
+	tx, err := o.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('"+outboxTable+"'))"); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, stmt); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// start loads each resource's history from the table and starts trimming
+// it. The resources exist by now; no commit runs meanwhile. With a broker
+// the history is the broker's log, which the resources have read: start
+// starts the relay instead.
+func (o *outbox) start() error {
+	if o.shared != nil {
+		return o.startShared()
+	}
+	err := o.c.Hold(o.m.ctx, func() error {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		for t, seq := range o.last {
+			r := o.m.resource(t)
+			if r == nil {
+				continue
+			}
+			entries, err := o.read(o.m.ctx, o.sql, t, "seq > "+o.ph(2)+" ORDER BY seq DESC LIMIT "+strconv.Itoa(o.m.cfg.historySize), 0)
+			if err != nil {
+				return err
+			}
+			for i, j := 0, len(entries)-1; i < j; i, j = i+1, j-1 {
+				entries[i], entries[j] = entries[j], entries[i]
+			}
+			r.restart(eventsOf(r, entries), seq)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load history from %s: %w", outboxTable, err)
+	}
+	o.startTrimmer()
+	return nil
+}
+
+func (o *outbox) startTrimmer() {
+	// The trimmer belongs to the Manager and stops when it shuts down.
+	o.m.wg.Add(1)
+	go func() {
+		defer o.m.wg.Done()
+		o.trimLoop(o.m.ctx)
+	}()
+}
+
+// Write implements capture.Outbox: it numbers the events of one commit and
+// inserts them in its transaction. A change that Publish would skip (see
+// checkChange) is skipped here too, and takes no seq.
+func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture.Change) error {
+	if o.shared != nil {
+		good := make([]Change, 0, len(changes))
+		tables := make([]string, 0, len(changes))
+		for _, c := range changes {
+			ch := Change{Op: string(c.Op), Key: c.Key, Data: c.Data}
+			if _, ok := o.last[c.Table]; ok && checkChange(ch) == nil {
+				good = append(good, ch)
+				tables = append(tables, c.Table)
+			}
+		}
+		return o.writeShared(ctx, tx, good, tables)
+	}
+	if o.dirty.Load() {
+		if err := o.catchUp(ctx, tx); err != nil {
+			return err
+		}
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	rows := make([]outboxRow, 0, len(changes))
+	next := make(map[string]uint64, 1)
+	for _, c := range changes {
+		seq, ok := next[c.Table]
+		if !ok {
+			if seq, ok = o.last[c.Table]; !ok {
+				continue // not a resource of this Manager
+			}
+		}
+		ch := Change{Op: string(c.Op), Key: c.Key, Data: c.Data}
+		if checkChange(ch) != nil {
+			continue
+		}
+		seq++
+		next[c.Table] = seq
+		rows = append(rows, o.row(c.Table, seq, ch))
+	}
+	if err := o.insert(ctx, tx, rows); err != nil {
+		return err
+	}
+	for t, seq := range next {
+		o.last[t] = seq
+	}
+	o.wrote(len(rows))
+	return nil
+}
+
+// Failed implements capture.Outbox. Whether the rows were committed is
+// known only to the database: the next Write, or a direct publish, reads
+// the table first and publishes what it finds beyond last.
+func (o *outbox) Failed() { o.dirty.Store(true) }
+
+// published takes over Manager.Publish where the outbox changes it, and
+// reports whether it did and how many events it published: every publish
+// with a broker (a captured one only wakes the relay, which appends what
+// Write wrote), and a direct one without.
+func (o *outbox) published(r *resource, changes []Change, encoded bool) (int, bool) {
+	if !o.watched[r.name] {
+		return 0, false // a resource added with AddResource: not in the table
+	}
+	switch {
+	case o.shared != nil && encoded:
+		o.wakeRelay()
+		return len(changes), true
+	case o.shared != nil:
+		return o.publishShared(r, changes), true
+	case !encoded:
+		return o.publish(r, changes), true
+	}
+	return 0, false
+}
+
+// publish is Manager.Publish for a resource with an outbox: the events
+// are written to the table between two commits, then published, so that
+// the seqs of captured and published events never collide and the
+// history read back at the next start has no hole.
+func (o *outbox) publish(r *resource, changes []Change) int {
+	n := 0
+	err := o.c.Hold(o.m.ctx, func() error {
+		ctx := o.m.ctx
+		if o.dirty.Load() {
+			if err := o.catchUp(ctx, o.sql); err != nil {
+				return err
+			}
+		}
+		o.mu.Lock()
+		seq := o.last[r.name]
+		good := make([]Change, 0, len(changes))
+		rows := make([]outboxRow, 0, len(changes))
+		for _, c := range changes {
+			if _, err := encodeEventBody(r.name, c); err != nil {
+				continue // publish logs it
+			}
+			seq++
+			good = append(good, c)
+			rows = append(rows, o.row(r.name, seq, c))
+		}
+		err := o.insert(ctx, o.sql, rows)
+		if err == nil {
+			o.last[r.name] = seq
+		}
+		o.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		o.wrote(len(rows))
+		n = r.publish(good, false)
+		return nil
+	})
+	if err != nil {
+		o.m.log.Error("ws: events not published: outbox write failed", "resource", r.name, "events", len(changes), "error", err)
+	}
+	return n
+}
+
+// catchUp sets last from the table after a COMMIT whose result is
+// unknown: Write moved last past the events of that transaction. If the
+// database committed it all the same, its events are in the table after
+// the last one published, and are published now; if not, last goes back.
+// The caller holds the commit lock.
+func (o *outbox) catchUp(ctx context.Context, q capture.Execer) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for t := range o.last {
+		r := o.m.resource(t)
+		if r == nil {
+			continue
+		}
+		seq := r.seq.Load()
+		entries, err := o.read(ctx, q, t, "seq > "+o.ph(2)+" ORDER BY seq", seq)
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			o.last[t] = seq
+			continue
+		}
+		o.last[t] = entries[len(entries)-1].Seq
+		if o.m.ctx.Err() == nil {
+			r.deliver(eventsOf(r, entries))
+		}
+	}
+	o.dirty.Store(false)
+	return nil
+}
+
+// outboxRow is one row of the table.
+type outboxRow struct {
+	resource string
+	seq      uint64
+	op       string
+	key      string
+	data     any // string, or nil for a delete
+	created  int64
+}
+
+func (o *outbox) row(resource string, seq uint64, c Change) outboxRow {
+	key, err := appendJSON(nil, c.Key)
+	if err != nil {
+		key = []byte("null") // as resource.body sends it
+	}
+	row := outboxRow{resource: resource, seq: seq, op: c.Op, key: string(key), created: time.Now().UnixMicro()}
+	if c.Op != TypeDelete {
+		row.data = string(c.Data)
+	}
+	return row
+}
+
+// ph is the placeholder of the i-th parameter, from 1.
+func (o *outbox) ph(i int) string {
+	if o.pg {
+		return "$" + strconv.Itoa(i)
+	}
+	return "?"
+}
+
+// insert writes rows, in chunks of outboxChunk.
+func (o *outbox) insert(ctx context.Context, q capture.Execer, rows []outboxRow) error {
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), outboxChunk)]
+		rows = rows[len(chunk):]
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + outboxTable + " (resource, seq, op, row_key, row_data, created) VALUES ")
+		args := make([]any, 0, 6*len(chunk))
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('(')
+			for j := 1; j <= 6; j++ {
+				if j > 1 {
+					b.WriteByte(',')
+				}
+				b.WriteString(o.ph(6*i + j))
+			}
+			b.WriteByte(')')
+			args = append(args, r.resource, int64(r.seq), r.op, r.key, r.data, r.created)
+		}
+		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("write %s: %w", outboxTable, err)
+		}
+	}
+	return nil
+}
+
+// read returns the entries of resource that where (whose second parameter
+// is seq) selects, in its order.
+func (o *outbox) read(ctx context.Context, q capture.Execer, resource, where string, seq uint64) ([]Entry, error) {
+	rows, err := q.QueryContext(ctx, "SELECT seq, op, row_key, row_data, created FROM "+outboxTable+
+		" WHERE resource = "+o.ph(1)+" AND "+where, resource, int64(seq))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", outboxTable, err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var s int64
+		var key string
+		var data sql.NullString
+		if err := rows.Scan(&s, &e.Op, &key, &data, &e.Time); err != nil {
+			return nil, fmt.Errorf("read %s: %w", outboxTable, err)
+		}
+		e.Seq, e.Key = uint64(s), []byte(key)
+		if data.Valid {
+			e.Data = []byte(data.String)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", outboxTable, err)
+	}
+	return out, nil
+}
+
+func (o *outbox) maxSeq(ctx context.Context, q capture.Execer, resource string) (uint64, error) {
+	rows, err := q.QueryContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM "+outboxTable+" WHERE resource = "+o.ph(1), resource)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", outboxTable, err)
+	}
+	defer rows.Close()
+	var seq int64
+	if rows.Next() {
+		err = rows.Scan(&seq)
+	}
+	return uint64(seq), errors.Join(err, rows.Err())
+}
+
+// wrote counts n events written and wakes the trimmer once as many as
+// half the history have been written since it last ran.
+func (o *outbox) wrote(n int) {
+	if o.written.Add(int64(n)) >= int64(max(o.m.cfg.historySize/2, 64)) {
+		select {
+		case o.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// outboxTrimEvery is how often the table is trimmed by age.
+var outboxTrimEvery = time.Second
+
+// trimLoop trims the table until ctx ends.
+func (o *outbox) trimLoop(ctx context.Context) {
+	t := time.NewTicker(outboxTrimEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-o.wake:
+		}
+		if err := o.trim(ctx); err != nil && ctx.Err() == nil {
+			o.m.log.Error("ws: trimming the outbox", "error", err)
+		}
+	}
+}
+
+// trim deletes, per resource, the events before the last history-size
+// ones and those older than the maximum age, keeping always the last one
+// published: its seq is where the next start goes on.
+func (o *outbox) trim(ctx context.Context) error {
+	o.written.Store(0)
+	keep := uint64(o.m.cfg.historySize)
+	cutoff := time.Now().Add(-o.m.cfg.outboxAge).UnixMicro()
+	o.mu.Lock()
+	tables := make([]string, 0, len(o.last))
+	for t := range o.last {
+		tables = append(tables, t)
+	}
+	o.mu.Unlock()
+	var errs []error
+	for _, t := range tables {
+		r := o.m.resource(t)
+		if r == nil {
+			continue
+		}
+		last := r.seq.Load()
+		_, err := o.sql.ExecContext(ctx, "DELETE FROM "+outboxTable+" WHERE resource = "+o.ph(1)+
+			" AND seq < "+o.ph(2)+" AND (seq <= "+o.ph(3)+" OR created < "+o.ph(4)+")",
+			t, int64(last), int64(last-min(last, keep)), cutoff)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("trim %s of %s: %w", outboxTable, t, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,59 @@
+package ws_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/ws"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
+)
+
+// BenchmarkOutboxCreate alternates, write by write, a GORM Create of a
+// model nobody watches, of a watched model without the outbox
+// (ws.NoOutbox), and of a watched model with it, each on a database of
+// its own, so that all three see the same machine load. It reports each
+// watched one against the unwatched one: "outbox/plain" (target ≤ 1.3)
+// and "nooutbox/plain", and "outbox/nooutbox", what the one more INSERT
+// per transaction costs. On SQLite always, on PostgreSQL when
+// EASY_TEST_POSTGRES_DSN is set.
+//
+//	go test -run '^$' -bench BenchmarkOutboxCreate -count 5 ./easy/ws/
+func BenchmarkOutboxCreate(b *testing.B) {
+	dbs := []struct {
+		name string
+		open func(testing.TB, *gorm.Config) *gorm.DB
+	}{{"sqlite", testkit.SQLite}, {"postgres", testkit.Postgres}}
+	for _, d := range dbs {
+		b.Run(d.name, func(b *testing.B) {
+			quiet := easy.Logger(slog.New(slog.DiscardHandler))
+			apps := make([]*easy.App, 3)
+			for i := range apps {
+				apps[i] = easy.New(easy.DB(d.open(b, nil)), quiet)
+				apps[i].DB().AutoMigrate(&Product{})
+				b.Cleanup(func() { apps[i].Close(context.Background()) })
+			}
+			ws.NewManager(ws.Heartbeat(0), ws.NoOutbox()).Watch(apps[1], Product{})
+			ws.NewManager(ws.Heartbeat(0)).Watch(apps[2], Product{})
+			var spent [3]time.Duration
+			for n := 0; b.Loop(); n++ {
+				for k := range apps {
+					i := (k + n) % 3 // take turns at going first
+					start := time.Now()
+					if err := apps[i].DB().Create(&Product{Name: "apple", Price: 1.5}).Error; err != nil {
+						b.Fatal(err)
+					}
+					spent[i] += time.Since(start)
+				}
+			}
+			b.ReportMetric(float64(spent[2])/float64(spent[0]), "outbox/plain")
+			b.ReportMetric(float64(spent[1])/float64(spent[0]), "nooutbox/plain")
+			b.ReportMetric(float64(spent[2])/float64(spent[1]), "outbox/nooutbox")
+			b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "plain-ns/op")
+		})
+	}
+}

@@ -1,0 +1,320 @@
+package ws_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/ws"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
+)
+
+// outboxRow is a row of easy_outbox.
+type outboxRow struct {
+	Resource string
+	Seq      uint64
+	Op       string
+	RowKey   string
+	RowData  *string
+}
+
+func outboxRows(t *testing.T, db *gorm.DB) []outboxRow {
+	t.Helper()
+	var rows []outboxRow
+	if err := db.Raw("SELECT resource, seq, op, row_key, row_data FROM easy_outbox ORDER BY resource, seq").Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestOutboxHoldsExactlyTheCommittedEvents writes through every commit
+// case the capture knows (single writes, a rollback, a savepoint rolled
+// back inside a committed transaction, a bulk update, a soft delete) and
+// checks that the outbox holds exactly the events the client received,
+// with the same seqs.
+func TestOutboxHoldsExactlyTheCommittedEvents(t *testing.T) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		app, srv := realtimeApp(t, db)
+		db = app.DB()
+		products := &stream{t: t, c: listen(t, srv, "products")}
+		notes := &stream{t: t, c: listen(t, srv, "notes")}
+		no := errors.New("no")
+
+		db.Create(&Product{Name: "a", Price: 1})
+		db.Transaction(func(tx *gorm.DB) error {
+			tx.Create(&Product{Name: "rolled back"})
+			return no
+		})
+		db.Transaction(func(tx *gorm.DB) error {
+			tx.Create(&Product{Name: "b", Price: 2})
+			tx.Transaction(func(tx *gorm.DB) error {
+				tx.Create(&Product{Name: "savepoint rolled back"})
+				return no
+			})
+			return nil
+		})
+		db.Model(&Product{}).Where("price > ?", 0).Update("price", 5)
+		db.Create(&Note{Text: "n"})
+		db.Delete(&Note{}, 1) // soft
+
+		var b Product // its id is 2 on SQLite, which reuses the one rolled back; 3 on PostgreSQL
+		if err := db.Where("name = ?", "b").First(&b).Error; err != nil {
+			t.Fatal(err)
+		}
+		bid := strconv.Itoa(int(b.ID))
+		var got []wire
+		for _, e := range [][3]string{
+			{"create", "1", `{"id":1,"name":"a","price":1}`},
+			{"create", bid, `{"id":` + bid + `,"name":"b","price":2}`},
+			{"update", "1", `{"id":1,"name":"a","price":5}`},
+			{"update", bid, `{"id":` + bid + `,"name":"b","price":5}`},
+		} {
+			got = append(got, products.expect(e[0], e[1], e[2]))
+		}
+		got = append(got, notes.expect("create", "1", `{"id":1,"text":"n"}`))
+		got = append(got, notes.expect("delete", "1", "-"))
+
+		rows := outboxRows(t, db)
+		if len(rows) != len(got) {
+			t.Fatalf("outbox has %d rows, the clients got %d events: %+v", len(rows), len(got), rows)
+		}
+		// ORDER BY resource puts notes first.
+		want := append(got[4:], got[:4]...)
+		for i, row := range rows {
+			w := want[i]
+			data := ""
+			if row.RowData != nil {
+				data = *row.RowData
+			}
+			if row.Resource != w.Resource || row.Seq != w.Seq || row.Op != w.Type || row.RowKey != string(w.ID) || data != string(w.Data) {
+				t.Errorf("outbox row %+v (data %s), event %+v", row, data, w)
+			}
+		}
+	})
+}
+
+// TestOutboxStaysBoundedUnderLoad writes as fast as four writers can and
+// checks that the table never holds many more than the history size, and
+// that what it holds ends at exactly that: the latest events.
+func TestOutboxStaysBoundedUnderLoad(t *testing.T) {
+	defer ws.SetOutboxTrimEvery(50 * time.Millisecond)()
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		const keep, writers, each = 50, 4, 500
+		app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		app.Include(easy.CRUDRouter[Product]())
+		m := ws.NewManager(ws.Heartbeat(0), ws.HistorySize(keep))
+		m.Watch(app, Product{})
+		t.Cleanup(func() { app.Close(context.Background()) })
+		db = app.DB()
+		count := func() int {
+			var n int
+			if err := db.Raw("SELECT COUNT(*) FROM easy_outbox").Scan(&n).Error; err != nil {
+				t.Error(err)
+			}
+			return n
+		}
+
+		stop := make(chan struct{})
+		peak := 0
+		sampled := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+				peak = max(peak, count())
+			}
+		}()
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					if err := db.Create(&Product{Name: fmt.Sprintf("%d-%d", w, i)}).Error; err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		<-sampled
+
+		// The trimmer wakes after half a history (at least 64) of writes;
+		// while it deletes, writers go on, and on a loaded machine (the race
+		// detector, other packages' tests) it may be scheduled late. Ten
+		// times the history size is a bound that leaves room for that, and
+		// that an unbounded table passes in its first quarter of the writes.
+		if peak > 10*keep {
+			t.Errorf("the outbox held %d rows at its peak, for a history of %d", peak, keep)
+		}
+		eventually(t, "the outbox trimmed to the history size", func() bool { return count() == keep })
+		rows := outboxRows(t, db)
+		last := m.Seq("products")
+		if rows[0].Seq != last-keep+1 || rows[len(rows)-1].Seq != last {
+			t.Errorf("the outbox holds seqs %d to %d, want the last %d up to %d", rows[0].Seq, rows[len(rows)-1].Seq, keep, last)
+		}
+		t.Logf("%d writes, peak %d rows", writers*each, peak)
+	})
+}
+
+// TestOutboxForgetsOldEvents checks the age bound: an idle table ends
+// with only the latest event of each resource, the one the next start
+// numbers from.
+func TestOutboxForgetsOldEvents(t *testing.T) {
+	defer ws.SetOutboxTrimEvery(20 * time.Millisecond)()
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		app.Include(easy.CRUDRouter[Product]())
+		m := ws.NewManager(ws.Heartbeat(0), ws.OutboxMaxAge(100*time.Millisecond))
+		m.Watch(app, Product{})
+		t.Cleanup(func() { app.Close(context.Background()) })
+		db = app.DB()
+		for i := range 20 {
+			db.Create(&Product{Name: strconv.Itoa(i)})
+		}
+		eventually(t, "one row left", func() bool { return len(outboxRows(t, db)) == 1 })
+		if rows := outboxRows(t, db); rows[0].Seq != m.Seq("products") {
+			t.Errorf("kept seq %d, want the last, %d", rows[0].Seq, m.Seq("products"))
+		}
+	})
+}
+
+// Child has a foreign key checked at COMMIT, so that a COMMIT can fail
+// after the outbox was written.
+type Child struct {
+	ID       uint `json:"id" gorm:"primaryKey"`
+	ParentID uint `json:"parent_id"`
+}
+
+// TestOutboxAfterAFailedCommit: a COMMIT that fails after the outbox rows
+// were written (a deferred foreign key) leaves no event and no hole in
+// the seqs.
+func TestOutboxAfterAFailedCommit(t *testing.T) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		for _, q := range []string{
+			"CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT, price REAL)",
+			"CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES products(id) DEFERRABLE INITIALLY DEFERRED)",
+		} {
+			if err := db.Exec(q).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))), easy.NoMigrate())
+		ws.NewManager(ws.Heartbeat(0)).Watch(app, Child{}, Product{})
+		srv := testkit.Serve(t, app)
+		t.Cleanup(func() { app.Close(context.Background()) })
+		children := &stream{t: t, c: listen(t, srv, "children")}
+		db = app.DB()
+
+		if err := db.Create(&Product{ID: 1, Name: "p"}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Create(&Child{ID: 1, ParentID: 1}).Error; err != nil {
+			t.Fatal(err)
+		}
+		first := children.expect("create", "1", `{"id":1,"parent_id":1}`)
+		if err := db.Create(&Child{ID: 2, ParentID: 99}).Error; err == nil {
+			t.Fatal("a child of no parent was committed")
+		}
+		if err := db.Create(&Child{ID: 3, ParentID: 1}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if w := children.expect("create", "3", `{"id":3,"parent_id":1}`); w.Seq != first.Seq+1 {
+			t.Fatalf("seq %d after %d", w.Seq, first.Seq)
+		}
+		var seqs []uint64
+		db.Raw("SELECT seq FROM easy_outbox WHERE resource = 'children' ORDER BY seq").Scan(&seqs)
+		if len(seqs) != 2 || seqs[0] != first.Seq || seqs[1] != first.Seq+1 {
+			t.Fatalf("outbox seqs %v, want %d and %d", seqs, first.Seq, first.Seq+1)
+		}
+	})
+}
+
+// TestOutboxResumesAcrossARestart publishes through writes and through
+// Manager.Publish (a change that is no database write), restarts the app
+// on the same database, and resumes with ?since: the events after it come
+// from the table, with their seqs, and the stream goes on from there.
+func TestOutboxResumesAcrossARestart(t *testing.T) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) { resumeAcrossARestart(t, kind) })
+	}
+}
+
+func resumeAcrossARestart(t *testing.T, kind string) {
+	first, second := sameDatabase(t, kind)
+	dbs := []*gorm.DB{first, second}
+	start := func() (*ws.Manager, *easy.App, string) {
+		app := easy.New(easy.DB(dbs[0]), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		dbs = dbs[1:]
+		app.Include(easy.CRUDRouter[Product]())
+		m := ws.NewManager(ws.Heartbeat(0))
+		m.Watch(app, Product{})
+		srv := testkit.Serve(t, app)
+		return m, app, "ws" + srv.URL[len("http"):] + "/ws/products"
+	}
+	m, app, url := start()
+	db := app.DB()
+	db.Create(&Product{Name: "a", Price: 1})
+	since := m.Seq("products")
+	db.Create(&Product{Name: "b", Price: 2})
+	m.Publish("products", ws.Change{Op: ws.TypeUpdate, Key: 1, Data: []byte(`{"id":1,"name":"a","price":9}`)})
+	db.Delete(&Product{}, 2)
+	last := m.Seq("products")
+	if last != since+3 {
+		t.Fatalf("seq %d, want %d", last, since+3)
+	}
+	app.Close(context.Background())
+
+	m, app, url = start()
+	t.Cleanup(func() { app.Close(context.Background()) })
+	if got := m.Seq("products"); got != last {
+		t.Fatalf("after the restart seq %d, want %d", got, last)
+	}
+	s := &stream{t: t, c: dial(t, url+"?since="+strconv.FormatUint(since, 10)), last: since}
+	s.expect("create", "2", `{"id":2,"name":"b","price":2}`)
+	s.expect("update", "1", `{"id":1,"name":"a","price":9}`)
+	s.expect("delete", "2", "-")
+	app.DB().Create(&Product{Name: "c", Price: 3})
+	s.expect("create", "3", `{"id":3,"name":"c","price":3}`)
+}
+
+// TestOutboxLeavesOtherResourcesAlone: a resource added with AddResource
+// beside the watched ones publishes from memory, as without the outbox.
+func TestOutboxLeavesOtherResourcesAlone(t *testing.T) {
+	db := testkit.SQLite(t, nil)
+	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app.Include(easy.CRUDRouter[Product]())
+	m := ws.NewManager(ws.Heartbeat(0))
+	m.Watch(app, Product{})
+	m.AddResource("ticks", nil)
+	t.Cleanup(func() { app.Close(context.Background()) })
+	srv := testkit.Serve(t, app)
+	ticks := &stream{t: t, c: listen(t, srv, "ticks")}
+	base := m.Seq("ticks")
+	for i := range 3 {
+		m.Publish("ticks", ws.Change{Op: ws.TypeCreate, Key: i, Data: []byte(`{"n":` + strconv.Itoa(i) + `}`)})
+	}
+	for i := range 3 {
+		if w := ticks.expect("create", strconv.Itoa(i), `{"n":`+strconv.Itoa(i)+`}`); w.Seq != base+uint64(i)+1 {
+			t.Fatalf("seq %d, want %d", w.Seq, base+uint64(i)+1)
+		}
+	}
+	if rows := outboxRows(t, app.DB()); len(rows) != 0 {
+		t.Errorf("the outbox holds %+v", rows)
+	}
+}
