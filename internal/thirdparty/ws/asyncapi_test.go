@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +177,129 @@ func TestAsyncAPIServerSentEventsChannelPassesTheParser(t *testing.T) {
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the document lacks %s:\n%s", want, b)
+		}
+	}
+}
+
+// With presence on, a running app's presence answer, join and leave, the
+// client's presence question, and a batched frame (a resume replayed to a
+// client that asked for batch=1) each match their schema in its document,
+// which the parser accepts. Every element of the array frame matches its
+// own message too.
+func TestAsyncAPIPresenceAndBatchMatchTheirSchemas(t *testing.T) {
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
+	app.Include(easy.CRUDRouter[Item]())
+	m := ws.NewManager(ws.Heartbeat(0), ws.PresenceEvents("items"))
+	m.Watch(app, Item{})
+	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+	doc := asyncDoc(t, app)
+	asyncapitest.Validate(t, doc)
+	check := asyncapitest.Messages(t, doc)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	base := "ws://" + addr + "/ws/items"
+
+	seen := map[string]bool{}
+	dial := func(url string) *websocket.Conn {
+		t.Helper()
+		c, _, err := websocket.Dial(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		return c
+	}
+	// next reads frames until one holds a message of type typ; each
+	// message read is checked against its schema, and an array frame
+	// against batch's.
+	next := func(c *websocket.Conn, typ string) json.RawMessage {
+		t.Helper()
+		for {
+			_, frame, err := c.Read(ctx)
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", typ, err)
+			}
+			msgs := []json.RawMessage{frame}
+			if frame[0] == '[' {
+				if err := check.Check("items", "batch", frame); err != nil {
+					t.Error(err)
+				}
+				seen["batch"] = true
+				if err := json.Unmarshal(frame, &msgs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var found json.RawMessage
+			for _, msg := range msgs {
+				var m struct{ Type string }
+				json.Unmarshal(msg, &m)
+				if err := check.Check("items", m.Type, msg); err != nil {
+					t.Error(err)
+				}
+				seen[m.Type] = true
+				if m.Type == typ && found == nil {
+					found = msg
+				}
+			}
+			if found != nil {
+				return found
+			}
+		}
+	}
+
+	a := dial(base)
+	next(a, "join") // its own
+	question := []byte(`{"type":"presence"}`)
+	if err := check.Check("items", "presenceQuery", question); err != nil {
+		t.Error(err)
+	}
+	if err := a.Write(ctx, websocket.MessageText, question); err != nil {
+		t.Fatal(err)
+	}
+	if answer := next(a, "presence"); !strings.Contains(string(answer), `"group":"items","data":[{"id":`) {
+		t.Errorf("presence answer %s", answer)
+	}
+	b := dial(base)
+	next(a, "join")
+	b.Close(websocket.StatusNormalClosure, "")
+	next(a, "leave")
+
+	// Three events a client missed, replayed on resume as one item of its
+	// queue: with batch=1 they come as one array frame.
+	since := m.Seq("items")
+	for _, name := range []string{"apple", "pear", "fig"} {
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/items", strings.NewReader(`{"name":"`+name+`","price":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /items: %d", resp.StatusCode)
+		}
+	}
+	r := dial(base + "?batch=1&since=" + strconv.FormatUint(since, 10))
+	for !seen["batch"] {
+		next(r, "create")
+	}
+
+	// The schemas say no to what breaks them, or the checks above prove
+	// nothing.
+	for _, bad := range []struct{ name, msg string }{
+		{"join", `{"type":"join","group":"items","data":{"id":"x","group":"items"}}`}, // no since
+		{"leave", `{"type":"leave","group":"chat","data":{"id":"x","since":"2026-11-30T08:00:00Z","group":"chat"}}`},
+		{"presence", `{"type":"presence","group":"items","data":{}}`},
+		{"batch", `[{"type":"ping"},{"type":"pong"}]`}, // a heartbeat goes alone
+		{"batch", `[{"type":"pong"}]`},                 // one message goes as itself
+	} {
+		if err := check.Check("items", bad.name, []byte(bad.msg)); err == nil {
+			t.Errorf("%s passes as %s", bad.msg, bad.name)
+		}
+	}
+	for _, typ := range []string{"presence", "join", "leave", "batch", "create"} {
+		if !seen[typ] {
+			t.Errorf("no %s message was checked", typ)
 		}
 	}
 }
