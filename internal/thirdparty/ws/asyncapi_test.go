@@ -3,11 +3,17 @@
 package ws_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -301,5 +307,105 @@ func TestAsyncAPIPresenceAndBatchMatchTheirSchemas(t *testing.T) {
 		if !seen[typ] {
 			t.Errorf("no %s message was checked", typ)
 		}
+	}
+}
+
+// presenceScript runs the JavaScript client under Node: it connects to
+// the URL in argv[2] with the client module at argv[1], asks for presence
+// once it has joined, prints every message onPresence gets as a line of
+// JSON, and stops after a leave.
+const presenceScript = `
+const { connect } = await import(process.argv[1]);
+let asked = false;
+const live = connect("items", {
+  url: process.argv[2], transport: "websocket", snapshot: false,
+  onPresence(msg) {
+    console.log(JSON.stringify(msg));
+    if (msg.type === "join" && !asked) asked = live.presence();
+    if (msg.type === "leave") { live.close(); process.exit(0); }
+  },
+  onError(detail) { console.error(detail); process.exit(1); },
+});
+`
+
+// The JavaScript client the app serves, run under Node against the app
+// with PresenceEvents: live.presence() is answered, onPresence gets the
+// answer, its own join and another's leave, and each matches its schema
+// in the app's AsyncAPI document.
+func TestJavaScriptClientPresenceAgainstTheServer(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testkit.Unavailable(t, "node is not on PATH")
+	}
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
+	app.Include(easy.CRUDRouter[Item]())
+	ws.NewManager(ws.Heartbeat(0), ws.PresenceEvents("items")).Watch(app, Item{})
+	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+	check := asyncapitest.Messages(t, asyncDoc(t, app))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	resp, err := http.Get("http://" + addr + "/ws/client.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /ws/client.js: %d %v", resp.StatusCode, err)
+	}
+	module := filepath.Join(t.TempDir(), "client.mjs")
+	if err := os.WriteFile(module, js, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/items", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.CloseNow()
+
+	args := []string{"--input-type=module", "-e", presenceScript, "file://" + module, "ws://" + addr + "/ws/items"}
+	if exec.CommandContext(ctx, node, "-e", `typeof WebSocket === "function" || process.exit(1)`).Run() != nil {
+		args = append([]string{"--experimental-websocket"}, args...) // Node 20 and 21
+	}
+	cmd := exec.CommandContext(ctx, node, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		line := lines.Bytes()
+		var m struct {
+			Type string
+			Data json.RawMessage
+		}
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("node printed %s", line)
+		}
+		if err := check.Check("items", m.Type, line); err != nil {
+			t.Error(err)
+		}
+		got = append(got, m.Type)
+		if m.Type == "presence" {
+			var members []ws.Member
+			json.Unmarshal(m.Data, &members)
+			if len(members) != 2 {
+				t.Errorf("presence lists %s, want the two connections", m.Data)
+			}
+			other.Close(websocket.StatusNormalClosure, "") // its leave ends the script
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("node: %v\n%s", err, stderr.String())
+	}
+	if want := []string{"join", "presence", "leave"}; !slices.Equal(got, want) {
+		t.Errorf("onPresence got %v, want %v", got, want)
 	}
 }
