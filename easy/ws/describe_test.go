@@ -226,6 +226,35 @@ func TestHandlerChannels(t *testing.T) {
 	}
 }
 
+// TestHandlerChannelsSendJoinAndLeaveWithPresenceEvents checks that a
+// custom endpoint's channel sends join and leave where PresenceEvents
+// covers its group, besides what Describe says or the opaque message.
+func TestHandlerChannelsSendJoinAndLeaveWithPresenceEvents(t *testing.T) {
+	noop := func(ctx context.Context, c *ws.Conn) error { return nil }
+	d := describeApp(t, func(app *easy.App) {
+		m := ws.NewManager(ws.PresenceEvents("rooms", "echo"))
+		app.Handle("/ws/echo", m.Handler("echo", noop))
+		app.Handle("/ws/rooms", m.Handler("rooms", noop, ws.Describe(openapi.Channel{
+			Send: []openapi.Message{{Name: "line", Payload: ""}},
+		})))
+		app.Handle("/ws/quiet", m.Handler("quiet", noop))
+	})
+	for op, want := range map[string][]string{
+		"echo.send":     {"join", "leave", "message"},
+		"echo.receive":  {"message"},
+		"rooms.send":    {"join", "leave", "line"},
+		"quiet.send":    {"message"},
+		"quiet.receive": {"message"},
+	} {
+		if got := names(d.Operations[op].Messages); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", op, got, want)
+		}
+	}
+	if p := jsonText(t, d.Channels["rooms"].Messages["leave"].Payload["properties"]); !strings.Contains(p, `"group":{"const":"rooms","type":"string"}`) {
+		t.Errorf("rooms' leave: %s", p)
+	}
+}
+
 func jsonText(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)

@@ -195,11 +195,17 @@ func TestAsyncAPIServerSentEventsChannelPassesTheParser(t *testing.T) {
 func TestAsyncAPIPresenceAndBatchMatchTheirSchemas(t *testing.T) {
 	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
 	app.Include(easy.CRUDRouter[Item]())
-	m := ws.NewManager(ws.Heartbeat(0), ws.PresenceEvents("items"))
+	m := ws.NewManager(ws.Heartbeat(0), ws.PresenceEvents("items", "room"))
 	m.Watch(app, Item{})
+	app.Handle("/ws/room", m.Handler("room", func(ctx context.Context, c *ws.Conn) error { return nil }))
 	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
 	doc := asyncDoc(t, app)
 	asyncapitest.Validate(t, doc)
+	for _, want := range []string{`"room.send":{"action":"send","channel":{"$ref":"#/channels/room"},"messages":[{"$ref":"#/channels/room/messages/message"},{"$ref":"#/channels/room/messages/join"},{"$ref":"#/channels/room/messages/leave"}]`} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("the document lacks %s", want)
+		}
+	}
 	check := asyncapitest.Messages(t, doc)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
