@@ -296,6 +296,30 @@ func TestAsyncAPIPresenceAndBatchMatchTheirSchemas(t *testing.T) {
 		next(r, "create")
 	}
 
+	// A stream of the SSE channel gets its own join too.
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/sse/items", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := bufio.NewScanner(resp.Body)
+	for events.Scan() {
+		data, ok := strings.CutPrefix(events.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var m struct{ Type string }
+		json.Unmarshal([]byte(data), &m)
+		if err := check.Check("items.sse", m.Type, []byte(data)); err != nil {
+			t.Error(err)
+		}
+		if m.Type == "join" {
+			seen["sse join"] = true
+			break
+		}
+	}
+	resp.Body.Close()
+
 	// The schemas say no to what breaks them, or the checks above prove
 	// nothing.
 	for _, bad := range []struct{ name, msg string }{
@@ -309,7 +333,7 @@ func TestAsyncAPIPresenceAndBatchMatchTheirSchemas(t *testing.T) {
 			t.Errorf("%s passes as %s", bad.msg, bad.name)
 		}
 	}
-	for _, typ := range []string{"presence", "join", "leave", "batch", "create"} {
+	for _, typ := range []string{"presence", "join", "leave", "batch", "create", "sse join"} {
 		if !seen[typ] {
 			t.Errorf("no %s message was checked", typ)
 		}
