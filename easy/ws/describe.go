@@ -21,15 +21,18 @@ func (m *Manager) describe(app *easy.App, sources []*gormSource) {
 	for _, src := range sources {
 		model := reflect.New(src.typ).Elem().Interface()
 		key := reflect.New(src.sch.PrioritizedPrimaryField.FieldType).Elem().Interface()
+		events := m.resourceEvents(src.table, model, key)
+		presenceSent, presenceReceived := m.presenceDocs(src.table)
+		sent := slices.Concat(events, presenceSent)
 		app.AddChannel(openapi.Channel{
 			ID:          src.table,
 			Address:     m.cfg.prefix + "/" + src.table,
 			Protocol:    "ws",
 			Title:       "The events of " + src.table,
-			Description: "Every committed write to " + src.table + " as it happens, numbered by seq. Send subscribe for a snapshot, or to narrow the stream with a filter; reconnect with ?since=SEQ to resume.",
-			Query:       m.resourceQuery(),
-			Send:        m.resourceEvents(src.table, model, key),
-			Receive:     m.resourceRequests(),
+			Description: "Every committed write to " + src.table + " as it happens, numbered by seq. Send subscribe for a snapshot, or to narrow the stream with a filter; reconnect with ?since=SEQ to resume; connect with ?batch=1 to receive messages queued together as one frame, a JSON array (the batch message).",
+			Query:       batchQuery(m.resourceQuery()),
+			Send:        append(sent, batchDoc(src.table, sent)),
+			Receive:     slices.Concat(m.resourceRequests(), presenceReceived),
 		}, reqs...)
 		app.AddChannel(openapi.Channel{
 			ID:          src.table + ".sse",
@@ -38,7 +41,7 @@ func (m *Manager) describe(app *easy.App, sources []*gormSource) {
 			Title:       "The events of " + src.table + ", as Server-Sent Events",
 			Description: "The events of the WebSocket channel " + src.table + ", each the data of an event whose id is its seq; resume with Last-Event-ID or ?since=SEQ. Heartbeats are comments.",
 			Query:       m.resourceQuery(),
-			Send:        sseEvents(m.resourceEvents(src.table, model, key)),
+			Send:        slices.Concat(sseEvents(events), m.presenceEventDocs(src.table)),
 		}, reqs...)
 	}
 }
@@ -77,6 +80,16 @@ func (m *Manager) resourceQuery() map[string]any {
 			},
 		},
 	}
+}
+
+// batchQuery adds batch to a resource endpoint's query: the WebSocket
+// endpoint's, as an SSE stream has no frames; see parseBatch.
+func batchQuery(q map[string]any) map[string]any {
+	q["properties"].(map[string]any)["batch"] = map[string]any{
+		"type":        "boolean",
+		"description": "With true (or 1, on, yes), messages queued together arrive as one frame holding a JSON array of them, in order: the batch message.",
+	}
+	return q
 }
 
 // resourceEvents are the messages the server sends on a resource
@@ -170,7 +183,8 @@ type HandlerOption func(*customEndpoint)
 // and description. The channel's ID is the group and its address the
 // path App.Handle routes to the endpoint, unless ch sets them. Without
 // Describe, the endpoint's messages are opaque: one message each way, of
-// no schema.
+// no schema. Where PresenceEvents covers the group, the channel also
+// sends join and leave.
 //
 //	app.Handle("/ws/chat", m.Handler("chat", chat, ws.Describe(openapi.Channel{
 //		Send:    []openapi.Message{{Name: "line", Payload: ""}},
@@ -205,5 +219,6 @@ func (e *customEndpoint) Channel(address string) (openapi.Channel, []route.Requi
 		opaque := openapi.Message{Name: "message", Summary: "A message of the endpoint's own protocol, text or binary; not described (see ws.Describe)."}
 		ch.Send, ch.Receive = []openapi.Message{opaque}, []openapi.Message{opaque}
 	}
+	ch.Send = withMessages(ch.Send, e.m.presenceEventDocs(e.group))
 	return ch, e.m.requirements()
 }

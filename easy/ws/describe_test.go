@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fastapi-easy/easy-go/easy"
@@ -31,6 +32,9 @@ type asyncDoc struct {
 		Title    string
 		Messages map[string]struct {
 			Payload map[string]any
+		}
+		Bindings struct {
+			WS struct{ Query map[string]any } `json:"ws"`
 		}
 	}
 	Operations map[string]struct {
@@ -79,7 +83,7 @@ func TestWatchDescribesEachResource(t *testing.T) {
 			t.Errorf("the id of a create is %v, want a string as the key", id)
 		}
 		sent := names(d.Operations["skus.send"].Messages)
-		if want := []string{"create", "delete", "error", "initial", "ping", "pong", "reset", "update"}; !slices.Equal(sent, want) {
+		if want := []string{"batch", "create", "delete", "error", "initial", "ping", "pong", "reset", "update"}; !slices.Equal(sent, want) {
 			t.Errorf("the server sends %v, want %v", sent, want)
 		}
 		if got := names(d.Operations["skus.receive"].Messages); !slices.Equal(got, []string{"ping", "subscribe", "unsubscribe"}) {
@@ -98,6 +102,81 @@ func TestWatchDescribesEachResource(t *testing.T) {
 		if _, ok := d.Operations["skus.sse.receive"]; ok {
 			t.Error("an SSE channel receives nothing, but has a receive operation")
 		}
+	}
+}
+
+// TestWatchDescribesPresenceWhereItIsOn checks that a resource's channels
+// carry the presence messages exactly where the options turn them on: the
+// question and its answer with PresenceQuery or PresenceEvents for the
+// resource, join and leave (on the SSE channel too) with PresenceEvents;
+// and that the WebSocket channel has the batch query parameter and the
+// array frame of the messages that can be queued together.
+func TestWatchDescribesPresenceWhereItIsOn(t *testing.T) {
+	base := []string{"batch", "create", "delete", "error", "initial", "ping", "pong", "reset", "update"}
+	sse := []string{"create", "delete", "initial", "reset", "update"}
+	for _, tc := range []struct {
+		name           string
+		opts           []ws.Option
+		sent, received []string // besides base and ping, subscribe, unsubscribe
+		sseSent        []string // besides sse
+	}{
+		{"off", nil, nil, nil, nil},
+		{"query for another resource", []ws.Option{ws.PresenceQuery("gadgets")}, nil, nil, nil},
+		{"events for another group", []ws.Option{ws.PresenceEvents("chat")}, nil, nil, nil},
+		{"query", []ws.Option{ws.PresenceQuery("skus")}, []string{"presence"}, []string{"presenceQuery"}, nil},
+		{"query for all", []ws.Option{ws.PresenceQuery()}, []string{"presence"}, []string{"presenceQuery"}, nil},
+		{"events", []ws.Option{ws.PresenceEvents("skus")}, []string{"join", "leave", "presence"}, []string{"presenceQuery"}, []string{"join", "leave"}},
+		{"events for all", []ws.Option{ws.PresenceEvents()}, []string{"join", "leave", "presence"}, []string{"presenceQuery"}, []string{"join", "leave"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := describeApp(t, func(app *easy.App) {
+				m := ws.NewManager(tc.opts...)
+				m.Watch(app, Sku{})
+				t.Cleanup(func() { m.Shutdown(context.Background()) })
+			})
+			sorted := func(a, b []string) []string { return slices.Sorted(slices.Values(slices.Concat(a, b))) }
+			if got, want := names(d.Operations["skus.send"].Messages), sorted(base, tc.sent); !slices.Equal(got, want) {
+				t.Errorf("the server sends %v, want %v", got, want)
+			}
+			if got, want := names(d.Operations["skus.receive"].Messages), sorted([]string{"ping", "subscribe", "unsubscribe"}, tc.received); !slices.Equal(got, want) {
+				t.Errorf("the server receives %v, want %v", got, want)
+			}
+			if got, want := names(d.Operations["skus.sse.send"].Messages), sorted(sse, tc.sseSent); !slices.Equal(got, want) {
+				t.Errorf("SSE sends %v, want %v", got, want)
+			}
+			ch := d.Channels["skus"]
+			if len(tc.sent) > 0 {
+				answer := jsonText(t, ch.Messages["presence"].Payload)
+				if want := `"data":{"items":{"$ref":"#/components/schemas/Member"},"maxItems":1000,"type":"array"},"group":{"const":"skus","type":"string"}`; !strings.Contains(answer, want) {
+					t.Errorf("the presence answer's payload %s lacks %s", answer, want)
+				}
+				if q := jsonText(t, ch.Messages["presenceQuery"].Payload); q != `{"properties":{"type":{"const":"presence","type":"string"}},"required":["type"],"type":"object"}` {
+					t.Errorf("the presence query's payload: %s", q)
+				}
+			}
+			if slices.Contains(tc.sent, "join") {
+				if join := jsonText(t, ch.Messages["join"].Payload["properties"]); join != `{"data":{"$ref":"#/components/schemas/Member"},"group":{"const":"skus","type":"string"},"type":{"const":"join","type":"string"}}` {
+					t.Errorf("join's properties: %s", join)
+				}
+			}
+			batch := ch.Messages["batch"].Payload
+			var items []string
+			for _, r := range batch["items"].(map[string]any)["oneOf"].([]any) {
+				items = append(items, r.(map[string]any)["$ref"].(string))
+			}
+			var want []string
+			for _, n := range sorted(base, tc.sent) {
+				if n != "batch" && n != "initial" && n != "ping" {
+					want = append(want, "#/channels/skus/messages/"+n+"/payload")
+				}
+			}
+			if slices.Sort(items); batch["type"] != "array" || batch["minItems"] != float64(2) || !slices.Equal(items, want) {
+				t.Errorf("batch: %v, want an array of 2 or more of %v", batch, want)
+			}
+			if b := jsonText(t, ch.Bindings.WS.Query["properties"].(map[string]any)["batch"]); !strings.Contains(b, `"type":"boolean"`) {
+				t.Errorf("the query's batch: %s", b)
+			}
+		})
 	}
 }
 
@@ -145,6 +224,44 @@ func TestHandlerChannels(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHandlerChannelsSendJoinAndLeaveWithPresenceEvents checks that a
+// custom endpoint's channel sends join and leave where PresenceEvents
+// covers its group, besides what Describe says or the opaque message.
+func TestHandlerChannelsSendJoinAndLeaveWithPresenceEvents(t *testing.T) {
+	noop := func(ctx context.Context, c *ws.Conn) error { return nil }
+	d := describeApp(t, func(app *easy.App) {
+		m := ws.NewManager(ws.PresenceEvents("rooms", "echo"))
+		app.Handle("/ws/echo", m.Handler("echo", noop))
+		app.Handle("/ws/rooms", m.Handler("rooms", noop, ws.Describe(openapi.Channel{
+			Send: []openapi.Message{{Name: "line", Payload: ""}},
+		})))
+		app.Handle("/ws/quiet", m.Handler("quiet", noop))
+	})
+	for op, want := range map[string][]string{
+		"echo.send":     {"join", "leave", "message"},
+		"echo.receive":  {"message"},
+		"rooms.send":    {"join", "leave", "line"},
+		"quiet.send":    {"message"},
+		"quiet.receive": {"message"},
+	} {
+		if got := names(d.Operations[op].Messages); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", op, got, want)
+		}
+	}
+	if p := jsonText(t, d.Channels["rooms"].Messages["leave"].Payload["properties"]); !strings.Contains(p, `"group":{"const":"rooms","type":"string"}`) {
+		t.Errorf("rooms' leave: %s", p)
+	}
+}
+
+func jsonText(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func names(refs []map[string]string) []string {

@@ -94,7 +94,9 @@
 // Watch adds a channel per resource to the App's AsyncAPI document
 // (/asyncapi.json): every message above with its payload schema, the
 // model's schema being the OpenAPI document's, and the security schemes
-// of Secure. An endpoint of Handler given to App.Handle is a channel too,
+// of Secure; presence, join and leave where PresenceQuery and
+// PresenceEvents turn them on; the batch query parameter and its array
+// frame. An endpoint of Handler given to App.Handle is a channel too,
 // whose messages Describe documents. docs/realtime.md shows it.
 //
 // # Several instances

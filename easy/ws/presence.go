@@ -23,11 +23,11 @@ const (
 
 // Member is one connection of a group, as presence reports it.
 type Member struct {
-	ID        string    `json:"id"`                  // the connection's ID, for Manager.Send
-	Principal string    `json:"principal,omitempty"` // its principal's name (see PrincipalName); absent when anonymous
-	Since     time.Time `json:"since"`               // when it connected
-	Group     string    `json:"group"`               // the resource or custom group
-	Instance  string    `json:"instance,omitempty"`  // the instance that holds it, with a broker
+	ID        string    `json:"id" required:"true"`    // the connection's ID, for Manager.Send
+	Principal string    `json:"principal,omitempty"`   // its principal's name (see PrincipalName); absent when anonymous
+	Since     time.Time `json:"since" required:"true"` // when it connected
+	Group     string    `json:"group" required:"true"` // the resource or custom group
+	Instance  string    `json:"instance,omitempty"`    // the instance that holds it, with a broker
 }
 
 // PresenceStore is implemented by a Broker that keeps the members of

@@ -111,7 +111,7 @@ func TestAsyncAPIDocumentPassesTheParser(t *testing.T) {
 			for n := range ch.Messages {
 				names = append(names, n)
 			}
-			want := []string{"create", "delete", "error", "initial", "ping", "pong", "reset", "subscribe", "unsubscribe", "update"}
+			want := []string{"batch", "create", "delete", "error", "initial", "ping", "pong", "reset", "subscribe", "unsubscribe", "update"}
 			if !equalSets(names, want) {
 				t.Errorf("messages %v, want %v", names, want)
 			}

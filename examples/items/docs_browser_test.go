@@ -138,7 +138,7 @@ func TestBrowserAsyncAPIPageShowsTheRealtimeAPI(t *testing.T) {
 	})`)
 	want := map[string]any{
 		"address":  "WebSocket/ws/items",
-		"messages": "create,delete,error,initial,ping,ping,pong,reset,subscribe,unsubscribe,update",
+		"messages": "batch,create,delete,error,initial,ping,ping,pong,reset,subscribe,unsubscribe,update",
 		"item":     true,
 		"error":    "",
 	}

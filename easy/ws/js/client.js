@@ -6,8 +6,10 @@
 //     onInitial(rows, seq) { ... },    // the snapshot
 //     onCreate(ev) { ... }, onUpdate(ev) { ... }, onDelete(ev) { ... },
 //     onStatus(status) { ... },        // "connecting", "connected", "reconnecting", "offline"
+//     onPresence(msg) { ... },         // presence answers, join and leave, where the server enables them
 //   });
 //   live.subscribe({ price__gt: 10 }); // a new filter: a fresh snapshot, then only matching events
+//   live.presence();                   // who is connected: the answer comes to onPresence
 //   live.close();
 //
 // It reconnects with jittered exponential backoff and resumes with
@@ -27,6 +29,19 @@
  * @property {string | number} id the primary key
  * @property {any} [data] the row as the REST API renders it; absent on delete
  * @property {number} seq rises by one per event of the resource
+ *
+ * @typedef {object} Member One connection of a group.
+ * @property {string} id the connection's ID
+ * @property {string} [principal] its principal's name; absent when anonymous
+ * @property {string} since when it connected, RFC 3339
+ * @property {string} group the resource
+ * @property {string} [instance] the server instance that holds it
+ *
+ * @typedef {object} PresenceMessage
+ * @property {"presence" | "join" | "leave"} type
+ * @property {string} group
+ * @property {Member[] | Member} data every member (presence, oldest first),
+ *   or the one that joined or left
  *
  * @typedef {Record<string, string | number | boolean>} Filter
  *   In the CRUD list language: { name: "apple", price__gt: 10 }.
@@ -55,6 +70,9 @@
  * @property {(status: Status) => void} [onStatus]
  * @property {(detail: string) => void} [onError] an error message from the
  *   server, or why the client stopped
+ * @property {(msg: PresenceMessage) => void} [onPresence] the answer to
+ *   presence(), and join and leave as connections come and go, where the
+ *   server sends them (ws.PresenceQuery, ws.PresenceEvents)
  * @property {"auto" | "websocket" | "sse"} [transport] "auto" (the default)
  *   uses a WebSocket, and Server-Sent Events for good once a WebSocket fails
  *   before it ever opened (a proxy that refuses the upgrade, a runtime
@@ -70,6 +88,10 @@
  * @typedef {object} Live
  * @property {(filter?: Filter, limit?: number) => void} subscribe replaces the
  *   filter and limit and asks for a fresh snapshot
+ * @property {() => boolean} presence asks who is connected: the answer
+ *   comes to onPresence, or an error to onError where the server does not
+ *   show presence; false when it cannot ask (not connected, or over SSE,
+ *   which sends nothing)
  * @property {() => void} close closes with 1000 and stops reconnecting
  * @property {Status} status
  * @property {number | null} seq the seq of the last event or snapshot, null
@@ -270,6 +292,10 @@ export function connect(resource, options = {}) {
   // answered. Meanwhile events are dropped: each is in the snapshot or is
   // sent again after it.
   let pending = [];
+  // What was asked on this socket and not answered yet, in order:
+  // "subscribe" or "presence". The server answers in order, so an error
+  // answers the oldest.
+  let asked = [];
   let opened = false; // some connection has opened
   let wsOpened = false; // some WebSocket has opened: no fallback after that
   let attempt = 0; // attempts since the last open
@@ -297,6 +323,7 @@ export function connect(resource, options = {}) {
     if (filter && Object.keys(filter).length > 0) msg.filter = filter;
     if (limit) msg.limit = limit;
     pending.push(filter);
+    asked.push("subscribe");
     sock.send(JSON.stringify(msg));
   };
 
@@ -313,6 +340,7 @@ export function connect(resource, options = {}) {
     s.onopen = s.onmessage = s.onclose = s.onerror = null;
     sock = null;
     pending = [];
+    asked = [];
     clearTimeout(deadTimer);
     return s;
   };
@@ -415,6 +443,7 @@ export function connect(resource, options = {}) {
         call("onEvent", ev);
         return;
       case "initial":
+        asked.shift();
         activeFilter = pending.shift();
         if (pending.length > 0) return; // the answer to a later subscribe follows
         needSnapshot = false;
@@ -430,11 +459,21 @@ export function connect(resource, options = {}) {
           else sendSubscribe();
         }
         return;
+      case "presence":
+        asked.shift();
+        call("onPresence", ev);
+        return;
+      case "join":
+      case "leave":
+        call("onPresence", ev);
+        return;
       case "error":
-        // The client sends only subscribes, so an error answers the oldest
-        // one: it changed nothing on the server.
-        pending.shift();
-        if (pending.length === 0) needSnapshot = false;
+        // An error answers the oldest question; a failed subscribe
+        // changed nothing on the server.
+        if (asked.shift() !== "presence") {
+          pending.shift();
+          if (pending.length === 0) needSnapshot = false;
+        }
         call("onError", ev.detail);
         return;
       default: // ping, pong, and types added later
@@ -463,6 +502,12 @@ export function connect(resource, options = {}) {
         clearTimeout(retryTimer);
         open();
       } else if (sock && sock.readyState === 1) sendSubscribe(); // else when the next connection opens
+    },
+    presence() {
+      if (useSSE || !sock || sock.readyState !== 1) return false;
+      asked.push("presence");
+      sock.send(JSON.stringify({ type: "presence" }));
+      return true;
     },
     close() {
       if (!stopped) stop();

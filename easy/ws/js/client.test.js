@@ -405,3 +405,34 @@ test("batch asks for batched frames and unpacks an array frame in order", () => 
     ["delete", ev("delete", 1, 4)],
   ]);
 });
+
+test("presence asks, and onPresence gets the answer, join and leave; an error to it leaves a later subscribe waiting", () => {
+  const got = [];
+  const { client, last, take } = live({ onPresence: (msg) => got.push(msg) });
+  assert.equal(client.presence(), false, "not connected yet");
+  last().accept();
+  last().push({ type: "initial", resource: "items", data: [], seq: 1 });
+  assert.equal(client.presence(), true);
+  const member = { id: "a-1", since: "2026-11-30T08:00:00Z", group: "items" };
+  last().push({ type: "presence", group: "items", data: [member] });
+  last().push([{ type: "join", group: "items", data: member }, { type: "leave", group: "items", data: member }]);
+  assert.deepEqual(last().sent, [{ type: "subscribe" }, { type: "presence" }]);
+  assert.deepEqual(got.map((m) => m.type), ["presence", "join", "leave"]);
+  assert.deepEqual(got[0].data, [member]);
+
+  // A presence question, then a new filter: the error answers the
+  // question, so events still wait for the new snapshot.
+  client.presence();
+  client.subscribe({ name: "b" });
+  take();
+  last().push({ type: "error", detail: "presence is not shown on this endpoint" });
+  last().push(ev("create", 1, 2, { id: 1, name: "a" }));
+  last().push({ type: "initial", resource: "items", data: [{ id: 2 }], seq: 3 });
+  last().push(ev("create", 3, 4, { id: 3, name: "b" }));
+  assert.deepEqual(take(), [
+    ["error", "presence is not shown on this endpoint"],
+    ["initial", [{ id: 2 }], 3],
+    ["create", ev("create", 3, 4, { id: 3, name: "b" })],
+  ]);
+  client.close();
+});

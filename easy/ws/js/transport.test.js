@@ -56,6 +56,15 @@ const closeFrame = (code, reason) => {
   return frame(8, Buffer.concat([b, Buffer.from(reason)]));
 };
 
+// clientMessage decodes a text frame from the client (masked, short), or
+// returns null for another frame.
+function clientMessage(buf) {
+  if ((buf[0] & 0x0f) !== 1) return null;
+  const mask = buf.subarray(2, 6);
+  const payload = buf.subarray(6, 6 + (buf[1] & 0x7f)).map((b, i) => b ^ mask[i % 4]);
+  return JSON.parse(Buffer.from(payload).toString());
+}
+
 // until waits for cond, polling, for at most 5 s.
 async function until(what, cond) {
   for (let i = 0; i < 500; i++) {
@@ -128,6 +137,44 @@ if (typeof WebSocket !== "function") {
     } finally {
       live.close();
     }
+  });
+
+  test("Node's WebSocket: presence() asks on the socket; onPresence gets the answer, join and leave", async () => {
+    const member = { id: "a-1", since: "2026-11-30T08:00:00Z", group: "items" };
+    const join = { type: "join", group: "items", data: member };
+    const answer = { type: "presence", group: "items", data: [member] };
+    const leave = { type: "leave", group: "items", data: member };
+    const heard = [];
+    const srv = await server(null, (socket) => {
+      socket.write(textFrame(join));
+      socket.on("data", (buf) => {
+        const msg = clientMessage(buf);
+        if (msg === null) return;
+        heard.push(msg);
+        if (msg.type === "presence") socket.write(Buffer.concat([textFrame(answer), textFrame(leave)]));
+      });
+    });
+    const got = [];
+    const { log, callbacks } = recorder();
+    const live = connect("items", {
+      url: `ws://127.0.0.1:${srv.port}/ws/items`,
+      transport: "websocket",
+      snapshot: false,
+      onPresence: (msg) => got.push(msg),
+      ...callbacks,
+    });
+    try {
+      await until("the join", () => got.length === 1);
+      assert.equal(live.presence(), true);
+      await until("the answer and a leave", () => got.length === 3);
+      assert.deepEqual(heard, [{ type: "presence" }]);
+      assert.deepEqual(got, [join, answer, leave]);
+      assert.ok(!log.some((e) => e[0] === "error"), JSON.stringify(log));
+    } finally {
+      live.close();
+      await srv.stop();
+    }
+    assert.equal(live.presence(), false, "closed: nothing to ask on");
   });
 
   test("Node's WebSocket: a close with 1008 stops the client and reports the reason", async () => {
