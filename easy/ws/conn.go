@@ -83,7 +83,8 @@ type Conn struct {
 type outbound struct {
 	msg     []byte
 	msgs    [][]byte
-	initial bool // msg is a snapshot's initial message
+	initial bool  // msg is a snapshot's initial message
+	at      int64 // msg is an event whose write committed then, Unix nanoseconds; see metrics.delivered
 }
 
 // size is the bytes of o's messages.
@@ -244,6 +245,7 @@ func (c *Conn) closeWith(code websocket.StatusCode, reason string, flush bool) b
 		c.cancel()
 	})
 	if first {
+		c.m.obs.close(code, reason)
 		c.qmu.Lock()
 		c.kick()
 		c.qmu.Unlock()
@@ -464,6 +466,7 @@ func (c *Conn) writeItem(o outbound) error {
 		if err := c.write(o.msg); err != nil {
 			return err
 		}
+		c.m.obs.delivered(c.group, o.at)
 		if o.initial { // the socket took it whole: the client reads
 			c.unread.Store(0)
 		}
@@ -488,6 +491,7 @@ func (c *Conn) write(msg []byte) error {
 	}
 	c.m.stats.messagesSent.Add(1)
 	c.m.stats.bytesSent.Add(uint64(len(msg)))
+	c.m.obs.wrote(c.group, len(msg))
 	return nil
 }
 

@@ -53,6 +53,7 @@ type Manager struct {
 	slots  atomic.Int64 // connections open or being opened
 	nextID atomic.Uint64
 	stats  counters
+	obs    *metrics // nil unless the App serves metrics (metrics.go)
 
 	addrMu  sync.Mutex
 	perAddr map[string]int // slots taken by each client address; see reserve

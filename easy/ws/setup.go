@@ -97,6 +97,7 @@ func (m *Manager) useApp(app *easy.App) {
 	if m.cfg.logger == nil {
 		m.log = app.Logger()
 	}
+	m.useMetrics(app)
 	if url := os.Getenv("REDIS_URL"); url != "" && m.cfg.broker == nil {
 		client := redisClient(url)
 		// Shutdown hooks run last first: this one runs after m.Shutdown.
