@@ -83,8 +83,9 @@ type Conn struct {
 type outbound struct {
 	msg     []byte
 	msgs    [][]byte
-	initial bool  // msg is a snapshot's initial message
-	at      int64 // msg is an event whose write committed then, Unix nanoseconds; see metrics.delivered
+	initial bool // msg is a snapshot's initial message
+
+	ev *event // the event msg carries, for its delivery time and trace; nil for other messages
 }
 
 // size is the bytes of o's messages.
@@ -463,10 +464,12 @@ func (c *Conn) writeItem(o outbound) error {
 			return nil
 		}
 		c.queued.Add(-int64(len(o.msg)))
+		end := c.traceWrite(o.ev)
 		if err := c.write(o.msg); err != nil {
 			return err
 		}
-		c.m.obs.delivered(c.group, o.at)
+		end()
+		c.m.obs.delivered(c.group, o.ev)
 		if o.initial { // the socket took it whole: the client reads
 			c.unread.Store(0)
 		}

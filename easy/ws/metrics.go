@@ -176,13 +176,13 @@ func (x *metrics) publishEntries(resource string, entries []Entry) {
 	}
 }
 
-// delivered observes the time since at (Unix nanoseconds, when an
-// event's write committed) for an event just written to a socket.
-func (x *metrics) delivered(resource string, at int64) {
-	if x == nil || at == 0 {
+// delivered observes, for ev just written to a socket, the time since its
+// write committed.
+func (x *metrics) delivered(resource string, ev *event) {
+	if x == nil || ev == nil || ev.at == 0 {
 		return
 	}
-	x.delivery.WithLabelValues(resource).Observe(time.Duration(time.Now().UnixNano() - at).Seconds())
+	x.delivery.WithLabelValues(resource).Observe(time.Duration(time.Now().UnixNano() - ev.at).Seconds())
 }
 
 // gauges reads a Manager's current numbers at each scrape.

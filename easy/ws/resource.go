@@ -123,7 +123,7 @@ func newResource(m *Manager, name string, src Source) *resource {
 //
 // Each event is allocated on its own: the history keeps the last ones,
 // and must not keep a whole large batch alive with them.
-func (r *resource) publish(changes []Change, encoded bool) int {
+func (r *resource) publish(changes []Change, encoded bool, tr *eventTrace) int {
 	now := time.Now().UnixNano()
 	evs := make([]*event, 0, len(changes))
 	for _, c := range changes {
@@ -138,7 +138,7 @@ func (r *resource) publish(changes []Change, encoded bool) int {
 			r.m.log.Error("ws: change not published", "resource", r.name, "op", c.Op, "key", c.Key, "error", err)
 			continue
 		}
-		evs = append(evs, &event{change: c, msg: body, at: now})
+		evs = append(evs, &event{change: c, msg: body, at: now, trace: tr})
 	}
 	if len(evs) == 0 {
 		return 0
@@ -290,13 +290,15 @@ func (r *resource) handOut() {
 		if ev.seq <= r.delivered {
 			continue // published before a broker's restart, which superseded it
 		}
+		end := r.traceFanOut(ev)
 		for c, sub := range r.subs {
 			if sub.holding {
 				r.keep(sub, ev)
 			} else if msg := r.route(c, sub, ev); msg != nil {
-				c.enqueueItem(outbound{msg: msg, at: ev.at})
+				c.enqueueItem(outbound{msg: msg, ev: ev})
 			}
 		}
+		end()
 		r.delivered = ev.seq
 	}
 	clear(batch)

@@ -98,6 +98,7 @@ func (m *Manager) useApp(app *easy.App) {
 		m.log = app.Logger()
 	}
 	m.useMetrics(app)
+	m.useTracer(app)
 	if url := os.Getenv("REDIS_URL"); url != "" && m.cfg.broker == nil {
 		client := redisClient(url)
 		// Shutdown hooks run last first: this one runs after m.Shutdown.
@@ -128,7 +129,7 @@ func publishCaptured(m *Manager, changes []capture.Change) {
 		for _, c := range changes[start:i] {
 			batch = append(batch, Change{Op: string(c.Op), Key: c.Key, Row: c.Row, Data: c.Data})
 		}
-		m.publish(changes[start].Table, batch, true)
+		m.publishCommitted(changes[start].Table, changes[start:i], batch)
 		start = i
 	}
 }
