@@ -1,16 +1,13 @@
 package observe
 
 import (
-	"bufio"
 	"database/sql"
-	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/felixge/httpsnoop"
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -94,66 +91,19 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		method := Method(r.Method)
 		active := m.active.WithLabelValues(method)
 		active.Inc()
-		defer active.Dec()
 		start := time.Now()
-		var status int
-		var written int64
-		hijacked := false
-		ww := httpsnoop.Wrap(w, httpsnoop.Hooks{
-			WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
-				return func(code int) {
-					if status == 0 && code >= 200 {
-						status = code
-					}
-					next(code)
-				}
-			},
-			Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
-				return func(b []byte) (int, error) {
-					if status == 0 {
-						status = http.StatusOK
-					}
-					n, err := next(b)
-					written += int64(n)
-					return n, err
-				}
-			},
-			ReadFrom: func(next httpsnoop.ReadFromFunc) httpsnoop.ReadFromFunc {
-				return func(src io.Reader) (int64, error) {
-					if status == 0 {
-						status = http.StatusOK
-					}
-					n, err := next(src)
-					written += n
-					return n, err
-				}
-			},
-			Hijack: func(next httpsnoop.HijackFunc) httpsnoop.HijackFunc {
-				return func() (net.Conn, *bufio.ReadWriter, error) {
-					c, rw, err := next()
-					if err == nil {
-						hijacked = true
-					}
-					return c, rw, err
-				}
-			},
-		})
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		// The labels are taken once the handler returns, also when it
 		// panics: the recoverer inside has written the 500 by then.
 		defer func() {
-			switch {
-			case hijacked:
-				status = http.StatusSwitchingProtocols
-			case status == 0:
-				status = http.StatusOK
+			active.Dec()
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK // a handler that wrote nothing
 			}
-			labels := prometheus.Labels{
-				"http_request_method":       method,
-				"http_route":                Route(r),
-				"http_response_status_code": strconv.Itoa(status),
-			}
-			m.duration.With(labels).Observe(time.Since(start).Seconds())
-			m.size.With(labels).Observe(float64(written))
+			code, route := strconv.Itoa(status), Route(r)
+			m.duration.WithLabelValues(method, route, code).Observe(time.Since(start).Seconds())
+			m.size.WithLabelValues(method, route, code).Observe(float64(ww.BytesWritten()))
 		}()
 		next.ServeHTTP(ww, r)
 	})
