@@ -3,15 +3,18 @@ package observe
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"github.com/go-chi/chi/v5/middleware"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 )
@@ -22,23 +25,16 @@ const ScopeName = "github.com/fastapi-easy/easy-go"
 // Tracer makes an App's spans with the TracerProvider it was given. Its
 // zero value is not usable; call NewTracer.
 type Tracer struct {
-	tp     trace.TracerProvider
 	tracer trace.Tracer
-	server func(http.Handler) http.Handler
+	prop   propagation.TextMapPropagator
 }
 
 // NewTracer returns a Tracer that makes its spans with tp.
 func NewTracer(tp trace.TracerProvider) *Tracer {
-	t := &Tracer{tp: tp, tracer: tp.Tracer(ScopeName)}
-	t.server = otelhttp.NewMiddleware("easy",
-		otelhttp.WithTracerProvider(tp),
-		// The metrics are client_golang's (Metrics); otelhttp's own would
-		// go to a global MeterProvider.
-		otelhttp.WithMeterProvider(noop.NewMeterProvider()),
-		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
-	)
-	return t
+	return &Tracer{
+		tracer: tp.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL)),
+		prop:   propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+	}
 }
 
 // Tracer returns the tracer of easy's own spans, for the packages that
@@ -47,22 +43,78 @@ func (t *Tracer) Tracer() trace.Tracer { return t.tracer }
 
 // Middleware makes a server span for each request, continuing the trace
 // of a W3C traceparent header, with the attributes of the semantic
-// conventions (otelhttp's). It must run inside a chi router: once the
+// conventions for HTTP servers. It must run inside a chi router: once the
 // route has served, the span is named "METHOD /route/{template}" and
-// carries http.route.
+// carries http.route. A span the sampler drops costs no attributes: they
+// are computed only for a span that records (otelhttp computes them for
+// every request, which cost a sampled-out GET a tenth more).
 func (t *Tracer) Middleware(next http.Handler) http.Handler {
-	return t.server(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if r.Header.Get("Traceparent") != "" {
+			ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
+		}
+		method := Method(r.Method)
+		ctx, span := t.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer))
+		if !span.IsRecording() {
+			defer span.End()
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
+		span.SetAttributes(requestAttributes(r, method)...)
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		r = r.WithContext(ctx)
 		defer func() {
-			span := trace.SpanFromContext(r.Context())
-			route := Route(r)
-			if route == Unmatched {
-				return
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK
 			}
-			span.SetName(Method(r.Method) + " " + route)
-			span.SetAttributes(attribute.String("http.route", route))
+			if route := Route(r); route != Unmatched {
+				span.SetName(method + " " + route)
+				span.SetAttributes(semconv.HTTPRoute(route))
+			}
+			span.SetAttributes(semconv.HTTPResponseStatusCode(status), semconv.HTTPResponseBodySize(ww.BytesWritten()))
+			if status >= 500 {
+				span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+				span.SetStatus(codes.Error, "")
+			}
+			span.End()
 		}()
-		next.ServeHTTP(w, r)
-	}))
+		next.ServeHTTP(ww, r)
+	})
+}
+
+// requestAttributes are the semantic conventions' attributes of a server
+// span known when the request arrives.
+func requestAttributes(r *http.Request, method string) []attribute.KeyValue {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	attrs := []attribute.KeyValue{
+		semconv.HTTPRequestMethodKey.String(method),
+		semconv.URLScheme(scheme),
+		semconv.URLPath(r.URL.Path),
+		semconv.NetworkProtocolVersion(strconv.Itoa(r.ProtoMajor) + "." + strconv.Itoa(r.ProtoMinor)),
+	}
+	if method != r.Method {
+		attrs = append(attrs, semconv.HTTPRequestMethodOriginal(r.Method))
+	}
+	if host, port, err := net.SplitHostPort(r.Host); err == nil {
+		attrs = append(attrs, semconv.ServerAddress(host))
+		if p, err := strconv.Atoi(port); err == nil {
+			attrs = append(attrs, semconv.ServerPort(p))
+		}
+	} else if r.Host != "" {
+		attrs = append(attrs, semconv.ServerAddress(r.Host))
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		attrs = append(attrs, semconv.ClientAddress(host), semconv.NetworkPeerAddress(host))
+	}
+	if ua := r.UserAgent(); ua != "" {
+		attrs = append(attrs, semconv.UserAgentOriginal(ua))
+	}
+	return attrs
 }
 
 // NameRoute records path as the route template of r, for a handler that
@@ -73,9 +125,9 @@ func NameRoute(r *http.Request, path string) {
 	}
 }
 
-// spanKey is where a statement's span waits for its end, in the
-// statement's settings.
-const spanKey = "observe:span"
+// stmtSpan marks the context of a statement whose span startStatement
+// made, so that endStatement ends that span and no other.
+type stmtSpan struct{}
 
 // WatchDB makes a client span for each statement run through db's
 // callbacks (create, query, update, delete, row, raw), a child of the
@@ -111,15 +163,17 @@ func (t *Tracer) startStatement(db *gorm.DB) {
 		ctx = context.Background()
 	}
 	ctx, span := t.tracer.Start(ctx, "db", trace.WithSpanKind(trace.SpanKindClient))
-	db.Statement.Context = ctx
-	db.InstanceSet(spanKey, span)
+	db.Statement.Context = context.WithValue(ctx, stmtSpan{}, span)
 }
 
-func (t *Tracer) endStatement(system string) func(*gorm.DB) {
+func (t *Tracer) endStatement(system attribute.KeyValue) func(*gorm.DB) {
 	return func(db *gorm.DB) {
-		v, ok := db.InstanceGet(spanKey)
-		span, _ := v.(trace.Span)
-		if !ok || span == nil {
+		span, _ := db.Statement.Context.Value(stmtSpan{}).(trace.Span)
+		if span == nil {
+			return
+		}
+		defer span.End()
+		if !span.IsRecording() {
 			return
 		}
 		sql := db.Statement.SQL.String()
@@ -128,33 +182,29 @@ func (t *Tracer) endStatement(system string) func(*gorm.DB) {
 		name := op
 		if db.Statement.Table != "" {
 			name += " " + db.Statement.Table
-			span.SetAttributes(attribute.String("db.collection.name", db.Statement.Table))
+			span.SetAttributes(semconv.DBCollectionName(db.Statement.Table))
 		}
 		if name == "" {
-			name = system
+			name = system.Value.AsString()
 		}
 		span.SetName(name)
-		span.SetAttributes(
-			attribute.String("db.system.name", system),
-			attribute.String("db.operation.name", op),
-			attribute.String("db.query.text", sql),
-			attribute.Int64("db.response.affected_rows", db.RowsAffected),
-		)
+		span.SetAttributes(system, semconv.DBOperationName(op), semconv.DBQueryText(sql),
+			attribute.Int64("db.response.affected_rows", db.RowsAffected))
 		if err := db.Error; err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 			span.RecordError(err)
+			span.SetAttributes(semconv.ErrorTypeKey.String(fmt.Sprintf("%T", err)))
 			span.SetStatus(codes.Error, err.Error())
 		}
-		span.End()
 	}
 }
 
 // dbSystem names a GORM dialector as the semantic conventions' db.system.name.
-func dbSystem(dialector string) string {
+func dbSystem(dialector string) attribute.KeyValue {
 	switch dialector {
 	case "postgres":
-		return "postgresql"
+		return semconv.DBSystemNamePostgreSQL
 	case "sqlite", "sqlite3":
-		return "sqlite"
+		return semconv.DBSystemNameSQLite
 	}
-	return dialector
+	return semconv.DBSystemNameKey.String(dialector)
 }
