@@ -97,14 +97,13 @@ func (m *Manager) useApp(app *easy.App) {
 	if m.cfg.logger == nil {
 		m.log = app.Logger()
 	}
-	m.useMetrics(app)
-	m.useTracer(app)
 	if url := os.Getenv("REDIS_URL"); url != "" && m.cfg.broker == nil {
 		client := redisClient(url)
 		// Shutdown hooks run last first: this one runs after m.Shutdown.
 		app.OnShutdown(func(context.Context) error { return client.Close() })
 		m.cfg.broker = NewRedisBroker(client, "")
 	}
+	m.observe(app)
 }
 
 // redisClient connects to the Redis server of REDIS_URL; a URL that does
