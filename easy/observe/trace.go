@@ -162,6 +162,9 @@ func (t *Tracer) startStatement(db *gorm.DB) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !sc.IsSampled() {
+		return // the parent's decision holds for its children, as ParentBased's does
+	}
 	ctx, span := t.tracer.Start(ctx, "db", trace.WithSpanKind(trace.SpanKindClient))
 	db.Statement.Context = context.WithValue(ctx, stmtSpan{}, span)
 }
@@ -169,8 +172,8 @@ func (t *Tracer) startStatement(db *gorm.DB) {
 func (t *Tracer) endStatement(system attribute.KeyValue) func(*gorm.DB) {
 	return func(db *gorm.DB) {
 		span, _ := db.Statement.Context.Value(stmtSpan{}).(trace.Span)
-		if span == nil {
-			return
+		if span == nil || !span.SpanContext().Equal(trace.SpanContextFromContext(db.Statement.Context)) {
+			return // no span of this statement's (its parent was not sampled)
 		}
 		defer span.End()
 		if !span.IsRecording() {

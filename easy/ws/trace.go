@@ -32,7 +32,9 @@ func (m *Manager) useTracer(app *easy.App) {
 // and linked to the spans of every statement of the commit; the events'
 // fan-out and their writes to the sockets are its children.
 func (m *Manager) publishCommitted(table string, captured []capture.Change, batch []Change) {
-	if m.tracer == nil {
+	if sc := captured[0].Span; m.tracer == nil || sc.IsValid() && !sc.IsSampled() {
+		// Untraced, or a trace that was not sampled: its children are
+		// not either, as with a ParentBased sampler.
 		m.publish(table, batch, true, nil)
 		return
 	}

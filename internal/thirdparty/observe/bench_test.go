@@ -19,9 +19,9 @@ import (
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
-// benchApps returns the items app four ways, on SQLite files of their
-// own, each with a watched model and one row: without observability, with
-// metrics, with metrics and every request traced, and with metrics and
+// benchApps returns the items app five ways, on SQLite files of their
+// own, each with a watched model and one row: without observability (and
+// a second time, as a control of the comparison's noise), with metrics, with metrics and every request traced, and with metrics and
 // one request in a hundred traced (a production's sampler). The spans go
 // to an exporter that drops them, through the SDK's span processor.
 func benchApps(b *testing.B) (names []string, apps []*easy.App) {
@@ -37,6 +37,7 @@ func benchApps(b *testing.B) (names []string, apps []*easy.App) {
 		opts []easy.Option
 	}{
 		{"off", nil},
+		{"control", nil}, // off too: the noise of the comparison
 		{"metrics", []easy.Option{easy.Metrics()}},
 		{"metrics+traces", []easy.Option{easy.Metrics(), tracing(sdktrace.AlwaysSample())}},
 		{"metrics+traces-1%", []easy.Option{easy.Metrics(), tracing(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01)))}},
@@ -107,22 +108,38 @@ func BenchmarkObserveCreateRatio(b *testing.B) {
 	}, http.StatusCreated)
 }
 
-// BenchmarkObserveGet is BenchmarkObserveGetRatio one way at a time, for
-// the allocations of each.
+// BenchmarkObserveAllocs runs the GET and the POST of the ratio
+// benchmarks one way at a time, for the allocations of each, which do not
+// move with the machine's load as times do.
 //
-//	go test -run '^$' -bench 'BenchmarkObserveGet$' -benchmem ./internal/thirdparty/observe/
-func BenchmarkObserveGet(b *testing.B) {
+//	go test -run '^$' -bench BenchmarkObserveAllocs -benchmem ./internal/thirdparty/observe/
+func BenchmarkObserveAllocs(b *testing.B) {
 	names, apps := benchApps(b)
-	for i, app := range apps {
-		b.Run(names[i], func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				w := httptest.NewRecorder()
-				app.ServeHTTP(w, httptest.NewRequest("GET", "/items/1", nil))
-				if w.Code != http.StatusOK {
-					b.Fatalf("%d %s", w.Code, w.Body)
+	n := 0
+	for _, c := range []struct {
+		name   string
+		req    func() *http.Request
+		status int
+	}{
+		{"GET", func() *http.Request { return httptest.NewRequest("GET", "/items/1", nil) }, http.StatusOK},
+		{"POST", func() *http.Request {
+			n++
+			r := httptest.NewRequest("POST", "/items", strings.NewReader(fmt.Sprintf(`{"name":"item%d","price":1}`, n)))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}, http.StatusCreated},
+	} {
+		for i, app := range apps {
+			b.Run(c.name+"/"+names[i], func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					w := httptest.NewRecorder()
+					app.ServeHTTP(w, c.req())
+					if w.Code != c.status {
+						b.Fatalf("%d %s", w.Code, w.Body)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }

@@ -121,6 +121,24 @@ func TestOnePostIsOneTraceFromRequestToFramesSent(t *testing.T) {
 			childOf(t, s, fanOut)
 		}
 	}
+
+	// A request whose caller did not sample its trace makes no span at
+	// all (the SDK's default sampler follows the parent), and its event
+	// still goes out.
+	exp.Reset()
+	res = testkit.Do(t, srv, "POST", "/items", `{"name":"pear","price":2}`, "Traceparent", "00-"+traceID+"-"+parentID+"-00")
+	if res.Status != http.StatusCreated {
+		t.Fatalf("POST: %d %s", res.Status, res.Body)
+	}
+	for _, c := range clients {
+		if _, msg, err := c.Read(ctx); err != nil || !strings.Contains(string(msg), `"name":"pear"`) {
+			t.Fatalf("event: %s %v", msg, err)
+		}
+	}
+	tp.ForceFlush(ctx)
+	if spans := exp.GetSpans(); len(spans) != 0 {
+		t.Errorf("an unsampled request made spans: %v", names(spans))
+	}
 }
 
 func childOf(t *testing.T, child, parent tracetest.SpanStub) {
