@@ -217,10 +217,14 @@ func (g gauges) Describe(ch chan<- *prometheus.Desc) {
 func (g gauges) Collect(ch chan<- prometheus.Metric) {
 	m := g.m
 	m.mu.RLock()
+	open := make(map[string]int, len(m.groups))
 	for group, conns := range m.groups {
-		ch <- prometheus.MustNewConstMetric(connectionsDesc, prometheus.GaugeValue, float64(len(conns)), group)
+		open[group] = len(conns)
 	}
 	m.mu.RUnlock()
+	for group, n := range open {
+		ch <- prometheus.MustNewConstMetric(connectionsDesc, prometheus.GaugeValue, float64(n), group)
+	}
 	m.resMu.RLock()
 	resources := make([]*resource, 0, len(m.resources))
 	for _, r := range m.resources {
