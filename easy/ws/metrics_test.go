@@ -226,3 +226,64 @@ func promtool(t *testing.T, scrape []byte) {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }
+
+// TestMetricsNameWhyConnectionsEnd refuses and closes connections for
+// each reason the metrics name, over real sockets, and checks that each
+// is counted under its own label and no other.
+func TestMetricsNameWhyConnectionsEnd(t *testing.T) {
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Metrics(), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app.Include(easy.CRUDRouter[Product]())
+	m := ws.NewManager(ws.Heartbeat(0), ws.MaxConnections(2), ws.ReadLimit(64), ws.RateLimit(1, 1),
+		ws.Authenticate(func(r *http.Request) (any, error) {
+			if r.URL.Query().Get("user") == "" {
+				return nil, easy.NewHTTPError(http.StatusUnauthorized, "Not authenticated")
+			}
+			return r.URL.Query().Get("user"), nil
+		}))
+	m.Watch(app, Product{})
+	srv := testkit.Serve(t, app)
+	url := wsURL(srv, "/ws/products")
+	refused := func(query string, status int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, res, err := websocket.Dial(ctx, url+query, nil)
+		if err == nil || res == nil || res.StatusCode != status {
+			t.Fatalf("dial %s: %v %v, want %d", query, err, res, status)
+		}
+	}
+
+	refused("", http.StatusUnauthorized) // auth
+	big := dial(t, url+"?user=a")
+	flood := dial(t, url+"?user=b")
+	refused("?user=c", http.StatusServiceUnavailable) // cap
+	send(t, big, `{"type":"ping","pad":"`+strings.Repeat("x", 100)+`"}`)
+	expectClose(t, big, websocket.StatusMessageTooBig) // read_limit
+	for range 3 {
+		flood.Write(context.Background(), websocket.MessageText, []byte(`{"type":"ping"}`))
+	}
+	expectClose(t, flood, websocket.StatusPolicyViolation) // rate_limit
+	eventually(t, "both are gone", func() bool { return m.Count() == 0 })
+	normal := dial(t, url+"?user=d")
+	normal.Close(websocket.StatusNormalClosure, "")
+	eventually(t, "the normal close is done", func() bool { return m.Count() == 0 })
+	last := dial(t, url+"?user=e")
+	eventually(t, "the last is open", func() bool { return m.Count() == 1 })
+	m.Shutdown(context.Background())
+	expectClose(t, last, websocket.StatusGoingAway)   // shutdown
+	refused("?user=f", http.StatusServiceUnavailable) // shutdown
+
+	_, f := scrape(t, srv)
+	want := map[string]map[string]float64{
+		"easy_ws_connections_refused_total": {"auth": 1, "cap": 1, "shutdown": 1, "origin": 0, "upgrade": 0},
+		"easy_ws_connections_closed_total": {"read_limit": 1, "rate_limit": 1, "normal": 1, "shutdown": 1,
+			"slow_consumer": 0, "going_away": 0, "auth_expired": 0, "internal_error": 0, "abnormal": 0, "other": 0},
+	}
+	for name, reasons := range want {
+		for reason, n := range reasons {
+			if got := sample(t, f, name, "reason", reason); got != n {
+				t.Errorf("%s{reason=%q} = %v, want %v", name, reason, got, n)
+			}
+		}
+	}
+}
