@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
@@ -19,6 +20,7 @@ type observeConfig struct {
 	health      bool
 	tp          trace.TracerProvider // nil: no traces
 	pprofAddr   string               // "" for no pprof server
+	drain       time.Duration        // how long Serve goes on serving, not ready, before it stops
 }
 
 // observability is an App's metrics, probes and tracer, each nil when off.
@@ -49,6 +51,18 @@ func MetricsAt(path string) Option {
 // configured is reachable and the App is not shutting down; else 503
 // naming what failed), outside the OpenAPI document.
 func Health() Option { return appOption(func(c *config) { c.observe.health = true }) }
+
+// DrainDelay makes Serve, once told to stop, go on serving for d with
+// /readyz failing before it stops accepting, so that load balancers that
+// probe /readyz stop routing to the instance before its listener and its
+// connections close. It implies Health. The default, 0, stops at once
+// (/readyz still fails from then on, for the requests in flight).
+func DrainDelay(d time.Duration) Option {
+	if d < 0 {
+		panic(fmt.Sprintf("easy: DrainDelay(%v): negative", d))
+	}
+	return appOption(func(c *config) { c.observe.health, c.observe.drain = true, d })
+}
 
 // Tracing traces the App with tp: a server span per request, named by its
 // route template, that continues the trace of an incoming W3C traceparent
@@ -185,5 +199,13 @@ func (a *App) pingDB(ctx context.Context) error {
 func (a *App) drain() {
 	if a.obs.health != nil {
 		a.obs.health.Drain()
+	}
+}
+
+// drainDelay waits for DrainDelay, while Serve goes on serving.
+func (a *App) drainDelay() {
+	if d := a.cfg.observe.drain; d > 0 {
+		a.logger.Info("easy: draining: /readyz fails, serving on", "for", d)
+		time.Sleep(d)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -143,6 +144,7 @@ func TestObservabilityOptionsRefuseMistakes(t *testing.T) {
 		{"relative metrics path", func() { easy.MetricsAt("metrics") }, `easy: MetricsAt("metrics"): the path must start with / and name something`},
 		{"no tracer provider", func() { easy.Tracing(nil) }, "easy: Tracing(nil)"},
 		{"no pprof address", func() { easy.Pprof("") }, "easy: Pprof: an empty address"},
+		{"negative drain", func() { easy.DrainDelay(-time.Second) }, "easy: DrainDelay(-1s): negative"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
@@ -182,5 +184,40 @@ func TestPprofOnItsOwnAddress(t *testing.T) {
 	stop()
 	if got := get("http://" + pprofAddr + "/debug/pprof/"); got != 0 {
 		t.Errorf("pprof still serves after the App stopped: %d", got)
+	}
+}
+
+// With DrainDelay, an App told to stop goes on serving for that long with
+// /readyz failing, on the same listener, so that a load balancer sees it
+// before the listener closes.
+func TestDrainDelayServesNotReadyBeforeStopping(t *testing.T) {
+	app, _ := newApp(t, easy.DB(testkit.SQLite(t, nil)), easy.DrainDelay(time.Second))
+	addr, stop := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+	get := func(path string) int {
+		res, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := get("/readyz"); got != 200 {
+		t.Fatalf("/readyz before: %d", got)
+	}
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for get("/readyz") != 503 {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz never failed while draining")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := get("/healthz"); got != 200 {
+		t.Errorf("/healthz while draining: %d", got)
+	}
+	<-stopped
+	if got := get("/healthz"); got != 0 {
+		t.Errorf("the listener still serves after the drain: %d", got)
 	}
 }
