@@ -23,6 +23,7 @@ type App struct {
 	cfg    config
 	mux    *chi.Mux
 	spec   *openapi.Spec
+	async  *openapi.AsyncAPI // the realtime API's document (asyncapi.go)
 	logger *slog.Logger
 
 	builtins    sync.Once // adds the document and docs routes before the first request
@@ -55,7 +56,9 @@ func New(opts ...Option) *App {
 	if a.logger == nil {
 		a.logger = slog.Default()
 	}
-	a.spec = openapi.New(openapi.Info{Title: cfg.title, Version: cfg.version, Description: cfg.description, Servers: cfg.servers})
+	info := openapi.Info{Title: cfg.title, Version: cfg.version, Description: cfg.description, Servers: cfg.servers}
+	a.spec = openapi.New(info)
+	a.async = openapi.NewAsyncAPI(a.spec, info)
 	a.setupObserve()
 	if cfg.db != nil {
 		a.db = cfg.db
@@ -83,6 +86,7 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) addBuiltins() {
+	a.addAsyncAPI()
 	if a.cfg.openAPIPath == "" {
 		return
 	}
@@ -101,8 +105,13 @@ func (a *App) Use(mw ...func(http.Handler) http.Handler) { a.mux.Use(mw...) }
 
 // Handle routes pattern to h, outside the OpenAPI document: for WebSocket
 // endpoints, static files and the like. The pattern is chi's, for any
-// method, or for one when it starts with it, as in "GET /static/*".
-func (a *App) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
+// method, or for one when it starts with it, as in "GET /static/*". A
+// ChannelHandler (a ws.Manager.Handler endpoint) is added to the AsyncAPI
+// document as a channel at the pattern's path.
+func (a *App) Handle(pattern string, h http.Handler) {
+	a.handleChannel(pattern, h)
+	a.mux.Handle(pattern, h)
+}
 
 // HandleFunc is Handle for a function.
 func (a *App) HandleFunc(pattern string, h http.HandlerFunc) { a.mux.HandleFunc(pattern, h) }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/cors"
@@ -75,6 +76,7 @@ type config struct {
 	cors            *cors.Options
 	openAPIPath     string
 	docsPath        string
+	asyncAPIPath    string
 	title           string
 	version         string
 	description     string
@@ -99,6 +101,7 @@ func defaultConfig() config {
 		bodyLimit:       1 << 20,
 		openAPIPath:     "/openapi.json",
 		docsPath:        "/docs",
+		asyncAPIPath:    "/asyncapi.json",
 		title:           "easy",
 		version:         "0.1.0",
 		shutdownTimeout: 10 * time.Second,
@@ -148,6 +151,18 @@ func OpenAPI(path string) Option { return appOption(func(c *config) { c.openAPIP
 
 // Docs moves Swagger UI (default /docs); an empty path turns it off.
 func Docs(path string) Option { return appOption(func(c *config) { c.docsPath = path }) }
+
+// AsyncAPI moves the AsyncAPI document of the realtime API (default
+// /asyncapi.json; the YAML form is served beside it with .yaml, and its
+// page at the path without .json, /asyncapi). An App serves them only
+// once it has a realtime channel (ws.Watch, a ws.Manager.Handler given
+// to Handle, AddChannel). An empty path turns all three off.
+func AsyncAPI(path string) Option {
+	if path != "" && (!strings.HasPrefix(path, "/") || !strings.HasSuffix(path, ".json")) {
+		panic(fmt.Sprintf("easy: AsyncAPI(%q): want a path like /asyncapi.json", path))
+	}
+	return appOption(func(c *config) { c.asyncAPIPath = path })
+}
 
 // Title sets the API's title and version in the OpenAPI document.
 func Title(title, version string) Option {

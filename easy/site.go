@@ -47,18 +47,7 @@ func (s site) Add(op openapi.Operation, h http.Handler) {
 // Require returns h behind reqs, which must be Dependencies, and
 // documents them in op.
 func (s site) Require(op *openapi.Operation, h http.Handler, reqs ...route.Requirement) http.Handler {
-	deps := make([]Dep, len(reqs))
-	for i, r := range reqs {
-		if r == nil {
-			continue // useDeps names the mistake
-		}
-		d, ok := r.(Dep)
-		if !ok {
-			panic(fmt.Sprintf("easy: a requirement of type %T is not a Dependency; make one with Depends", r))
-		}
-		deps[i] = d
-	}
-	return useDeps(s.app.spec, s.app.logger, op, deps, h)
+	return useDeps(s.app.spec, s.app.logger, op, asDeps(reqs), h)
 }
 
 func (s site) DB() *gorm.DB         { return s.app.DB() }

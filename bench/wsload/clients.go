@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,9 +24,11 @@ type receipt struct {
 	at    int64 // nanoseconds since the fleet's epoch
 }
 
-// subscriber is one WebSocket client of /ws/items.
+// subscriber is one client of /ws/items (conn) or of /sse/items
+// (stream).
 type subscriber struct {
 	conn     *websocket.Conn
+	stream   io.ReadCloser
 	receipts []receipt
 }
 
@@ -64,7 +69,15 @@ func dialFleet(ctx context.Context, url string, n int, epoch time.Time, record b
 			defer func() { <-sem; dialers.Done() }()
 			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
-			conn, _, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPClient: hc})
+			var s *subscriber
+			var err error
+			if strings.HasPrefix(url, "http") {
+				s, err = openStream(ctx, dctx, hc, url)
+			} else {
+				var conn *websocket.Conn
+				conn, _, err = websocket.Dial(dctx, url, &websocket.DialOptions{HTTPClient: hc})
+				s = &subscriber{conn: conn}
+			}
 			if err != nil {
 				mu.Lock()
 				if firstErr == nil {
@@ -73,7 +86,7 @@ func dialFleet(ctx context.Context, url string, n int, epoch time.Time, record b
 				mu.Unlock()
 				return
 			}
-			f.subs[i] = &subscriber{conn: conn}
+			f.subs[i] = s
 		}()
 	}
 	dialers.Wait()
@@ -90,6 +103,36 @@ func dialFleet(ctx context.Context, url string, n int, epoch time.Time, record b
 	return f, nil
 }
 
+// openStream requests an SSE endpoint; ctx bounds the stream, dctx the
+// wait for its header.
+func openStream(ctx, dctx context.Context, hc *http.Client, url string) (*subscriber, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	req, _ := http.NewRequestWithContext(sctx, "GET", url, nil)
+	stop := context.AfterFunc(dctx, cancel)
+	res, err := hc.Do(req)
+	if !stop() && err == nil { // dctx ended as the header came: give up
+		res.Body.Close()
+		err = dctx.Err()
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if res.StatusCode != http.StatusOK {
+		res.Body.Close()
+		cancel()
+		return nil, fmt.Errorf("status %d", res.StatusCode)
+	}
+	return &subscriber{stream: struct {
+		io.Reader
+		io.Closer
+	}{res.Body, closerFunc(func() error { cancel(); return res.Body.Close() })}}, nil
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
 // read receives the events of s, taking each one's time as soon as it is
 // read, and skips messages that are not create events (heartbeats).
 func (f *fleet) read(i int, s *subscriber) {
@@ -98,11 +141,21 @@ func (f *fleet) read(i int, s *subscriber) {
 		s.receipts = make([]receipt, 0, 1024)
 	}
 	buf := make([]byte, 0, 512)
+	var br *bufio.Reader
+	if s.stream != nil {
+		br = bufio.NewReaderSize(s.stream, 4096)
+	}
 	n := 0
 	for {
-		_, r, err := s.conn.Reader(context.Background())
-		if err == nil {
-			buf, err = readAll(r, buf[:0])
+		var err error
+		if br != nil {
+			buf, err = nextData(br, buf[:0])
+		} else {
+			var r io.Reader
+			_, r, err = s.conn.Reader(context.Background())
+			if err == nil {
+				buf, err = readAll(r, buf[:0])
+			}
 		}
 		if err != nil {
 			if !f.stopping.Load() {
@@ -113,25 +166,57 @@ func (f *fleet) read(i int, s *subscriber) {
 			return
 		}
 		at := time.Since(f.epoch).Nanoseconds()
-		seq, write, ok := parseEvent(buf)
-		if !ok {
-			continue
-		}
-		n++
-		if f.record {
-			switch {
-			case i == 0 && n == f.fault.drop:
-			case i == 0 && n == f.fault.dup:
-				s.receipts = append(s.receipts, receipt{seq, write, at}, receipt{seq, write, at})
-			default:
-				s.receipts = append(s.receipts, receipt{seq, write, at})
+		for msg := range frameMessages(buf) {
+			seq, write, ok := parseEvent(msg)
+			if !ok {
+				continue
+			}
+			n++
+			if f.record {
+				switch {
+				case i == 0 && n == f.fault.drop:
+				case i == 0 && n == f.fault.dup:
+					s.receipts = append(s.receipts, receipt{seq, write, at}, receipt{seq, write, at})
+				default:
+					s.receipts = append(s.receipts, receipt{seq, write, at})
+				}
+			}
+			if f.got.Add(1) == f.want.Load() {
+				select {
+				case f.reached <- struct{}{}:
+				default:
+				}
 			}
 		}
-		if f.got.Add(1) == f.want.Load() {
-			select {
-			case f.reached <- struct{}{}:
-			default:
+	}
+}
+
+// frameMessages yields the messages of a frame: the frame itself, or
+// each create event of a batched frame (a JSON array of messages). Like
+// parseEvent it relies on the server's fixed format: a create event
+// begins with createPrefix, which no item's name written here contains.
+func frameMessages(frame []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		if len(frame) == 0 || frame[0] != '[' {
+			yield(frame)
+			return
+		}
+		rest := frame[1:]
+		for {
+			i := bytes.Index(rest, []byte(createPrefix))
+			if i < 0 {
+				return
 			}
+			rest = rest[i:]
+			j := bytes.Index(rest[1:], []byte(createPrefix))
+			if j < 0 {
+				yield(rest)
+				return
+			}
+			if !yield(rest[:j+1]) {
+				return
+			}
+			rest = rest[j+1:]
 		}
 	}
 }
@@ -161,11 +246,32 @@ func (f *fleet) await(total int64, d time.Duration) bool {
 func (f *fleet) close() {
 	f.stopping.Store(true)
 	for _, s := range f.subs {
-		if s != nil {
+		switch {
+		case s == nil:
+		case s.stream != nil:
+			s.stream.Close()
+		default:
 			s.conn.CloseNow()
 		}
 	}
 	f.wg.Wait()
+}
+
+// nextData appends the data of the stream's next event to buf: the server
+// sends each message on one data line.
+func nextData(br *bufio.Reader, buf []byte) ([]byte, error) {
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return buf, err
+		}
+		if data, ok := bytes.CutPrefix(line, []byte("data: ")); ok {
+			return append(buf, bytes.TrimSuffix(data, []byte("\n"))...), nil
+		}
+	}
 }
 
 // readAll appends what r holds to buf.

@@ -10,6 +10,15 @@
 //   - d: resident memory per idle connection: the server's VmRSS after
 //     -idle connections minus before, divided by -idle.
 //
+// -kinds chooses the servers: easy and baseline by default; easy-batch is
+// the easy server with subscribers that connect with ?batch=1 and so
+// receive the events queued together as one frame (a JSON array); easy-sse
+// is the easy server again, its subscribers reading /sse/items
+// (Server-Sent Events) instead of /ws/items:
+//
+//	go run ./bench/wsload -run c -kinds easy,easy-batch -rate 1000 -d 10s
+//	go run ./bench/wsload -run c -kinds easy,easy-sse -rate 100 -clients 1000
+//
 // Each server runs as a child process of wsload (wsload serve -kind
 // easy|baseline) on a fresh SQLite file, so that its memory is its own
 // and client and server do not share a heap or a scheduler:
@@ -68,6 +77,7 @@ func main() {
 	}
 	cfg := config{out: os.Stdout, kinds: []string{"easy", "baseline"}}
 	flag.StringVar(&cfg.run, "run", "bcd", "measurements to run: any of b, c and d")
+	kinds := flag.String("kinds", "easy,baseline", "servers to measure, comma-separated: easy, baseline, easy-batch (easy with batched frames), easy-sse (easy's SSE endpoint)")
 	flag.IntVar(&cfg.clients, "clients", 1000, "WebSocket subscribers in b and c")
 	flag.IntVar(&cfg.writes, "writes", 50, "writes in b, one after the other")
 	flag.Float64Var(&cfg.rate, "rate", 100, "writes a second in c")
@@ -77,6 +87,13 @@ func main() {
 	flag.IntVar(&cfg.queue, "sendqueue", 0, "messages that may wait for one connection, in both servers (0: their default, 256)")
 	flag.DurationVar(&cfg.beat, "heartbeat", -1, "easy's heartbeat, 0 for none (default: easy's, 30s); the baseline has none")
 	flag.Parse()
+	cfg.kinds = strings.Split(*kinds, ",")
+	for _, k := range cfg.kinds {
+		if k != "easy" && k != "easy-batch" && k != "easy-sse" && k != "baseline" {
+			flag.Usage()
+			os.Exit(2)
+		}
+	}
 	if strings.Trim(cfg.run, "bcd") != "" || cfg.clients < 1 || cfg.writes < 1 || cfg.rate <= 0 || cfg.dur <= 0 || cfg.idle < 1 {
 		flag.Usage()
 		os.Exit(2)
@@ -108,8 +125,8 @@ func main() {
 	if cfg.beat >= 0 {
 		beat = cfg.beat.String()
 	}
-	fmt.Printf("flags: -run %s -clients %d -writes %d -rate %g -d %s -idle %d -sendqueue %s -heartbeat %s\n",
-		cfg.run, cfg.clients, cfg.writes, cfg.rate, cfg.dur, cfg.idle, queue, beat)
+	fmt.Printf("flags: -kinds %s -run %s -clients %d -writes %d -rate %g -d %s -idle %d -sendqueue %s -heartbeat %s\n",
+		strings.Join(cfg.kinds, ","), cfg.run, cfg.clients, cfg.writes, cfg.rate, cfg.dur, cfg.idle, queue, beat)
 	fmt.Printf("%s %s/%s, %d CPUs, GOMAXPROCS %d\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	printLoad(os.Stdout)
 	// A run that hangs is a bug; bound it however long the flags make it.

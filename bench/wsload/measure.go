@@ -5,9 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
+
+// fleetURL is where the subscribers of kind connect: easy-sse reads the
+// easy server's SSE endpoint, easy-batch asks for batched frames, the
+// others follow its WebSocket endpoint.
+func fleetURL(kind, addr string) string {
+	switch {
+	case strings.HasSuffix(kind, "-sse"):
+		return "http://" + addr + "/sse/items"
+	case kind == "easy-batch":
+		return "ws://" + addr + "/ws/items?batch=1"
+	}
+	return "ws://" + addr + "/ws/items"
+}
 
 // deliveryResult is what b or c measured for one server.
 type deliveryResult struct {
@@ -15,10 +29,13 @@ type deliveryResult struct {
 	writes     int     // measured writes, the warm-up not counted
 	postErrors int     // POSTs that failed or did not answer 201
 	rate       float64 // writes a second achieved (c)
-	serverCPU  float64 // processors the server used while measured
-	loadCPU    float64 // processors wsload used meanwhile
-	acct       account // over every event, the warm-up included
-	lat        latencies
+	// events received a second by all subscribers (c), from the first
+	// write until the last event arrived or the wait for it ended
+	deliveredRate float64
+	serverCPU     float64 // processors the server used while measured
+	loadCPU       float64 // processors wsload used meanwhile
+	acct          account // over every event, the warm-up included
+	lat           latencies
 }
 
 // measureOneWrite runs b: writes one at a time, each waited for until
@@ -31,7 +48,7 @@ func measureOneWrite(ctx context.Context, cfg config, kind string) (deliveryResu
 	}
 	defer srv.stop()
 	epoch := time.Now()
-	f, err := dialFleet(ctx, "ws://"+srv.addr+"/ws/items", cfg.clients, epoch, true, cfg.fault)
+	f, err := dialFleet(ctx, fleetURL(kind, srv.addr), cfg.clients, epoch, true, cfg.fault)
 	if err != nil {
 		return res, err
 	}
@@ -74,7 +91,7 @@ func measureSteady(ctx context.Context, cfg config, kind string) (deliveryResult
 	}
 	defer srv.stop()
 	epoch := time.Now()
-	f, err := dialFleet(ctx, "ws://"+srv.addr+"/ws/items", cfg.clients, epoch, true, cfg.fault)
+	f, err := dialFleet(ctx, fleetURL(kind, srv.addr), cfg.clients, epoch, true, cfg.fault)
 	if err != nil {
 		return res, err
 	}
@@ -119,6 +136,7 @@ func measureSteady(ctx context.Context, cfg config, kind string) (deliveryResult
 	posters.Wait()
 	res.rate = float64(n) / time.Since(start).Seconds()
 	f.await(int64(cfg.clients*(n+1)), 15*time.Second)
+	res.deliveredRate = float64(f.got.Load()-int64(cfg.clients)) / time.Since(start).Seconds()
 	res.serverCPU, res.loadCPU = cpu.stop()
 	f.close()
 	res.acct, res.lat = settle(f, sent, 1)
@@ -148,7 +166,7 @@ func measureIdle(ctx context.Context, cfg config, kind string) (idleResult, erro
 		return res, err
 	}
 	defer srv.stop()
-	url := "ws://" + srv.addr + "/ws/items"
+	url := fleetURL(kind, srv.addr)
 	if err := newPoster(srv.addr).post(0); err != nil {
 		return res, err
 	}

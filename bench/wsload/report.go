@@ -14,15 +14,18 @@ import (
 // writes and their delivery.
 func printDeliveries(w io.Writer, rs []deliveryResult, ratio bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server\twrites\twrites/s\tPOST errors\tdeliveries\tlost\tdup\tholes\treordered\tbad subs\tbroken\tp50\tp99\tmax\tserver CPU\twsload CPU\t")
+	fmt.Fprintln(tw, "server\twrites\twrites/s\tPOST errors\tdeliveries\tdelivered/s\tlost\tdup\tholes\treordered\tbad subs\tbroken\tp50\tp99\tmax\tserver CPU\twsload CPU\t")
 	for _, r := range rs {
-		rate := "-"
+		rate, delivered := "-", "-"
 		if r.rate > 0 {
 			rate = fmt.Sprintf("%.1f", r.rate)
 		}
+		if r.deliveredRate > 0 {
+			delivered = fmt.Sprintf("%.0f", r.deliveredRate)
+		}
 		a := r.acct
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%.0f%%\t%.0f%%\t\n",
-			r.kind, r.writes, rate, r.postErrors, len(r.lat), a.lost, a.dups, a.holes, a.reordered, a.bad, a.broken,
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%.0f%%\t%.0f%%\t\n",
+			r.kind, r.writes, rate, r.postErrors, len(r.lat), delivered, a.lost, a.dups, a.holes, a.reordered, a.bad, a.broken,
 			ms(r.lat.percentile(50)), ms(r.lat.percentile(99)), ms(r.lat.percentile(100)), 100*r.serverCPU, 100*r.loadCPU)
 	}
 	tw.Flush()
@@ -35,7 +38,44 @@ func printDeliveries(w io.Writer, rs []deliveryResult, ratio bool) {
 		if e, b, ok := easyAndBaseline(rs); ok && b.lat.percentile(99) > 0 {
 			fmt.Fprintf(w, "p99 easy / baseline = %.2f\n", float64(e.lat.percentile(99))/float64(b.lat.percentile(99)))
 		}
+		if e, s, ok := easyAndSSE(rs); ok && e.lat.percentile(99) > 0 && e.serverCPU > 0 {
+			fmt.Fprintf(w, "easy-sse / easy: p99 %.2f, server CPU %.2f\n",
+				float64(s.lat.percentile(99))/float64(e.lat.percentile(99)), s.serverCPU/e.serverCPU)
+		}
+		printBatchRatios(w, rs)
 	}
+}
+
+// printBatchRatios compares easy with batched frames to easy without,
+// when both were measured.
+func printBatchRatios(w io.Writer, rs []deliveryResult) {
+	var e, b *deliveryResult
+	for i := range rs {
+		switch rs[i].kind {
+		case "easy":
+			e = &rs[i]
+		case "easy-batch":
+			b = &rs[i]
+		}
+	}
+	if e == nil || b == nil || e.lat.percentile(99) == 0 || e.serverCPU == 0 || e.deliveredRate == 0 {
+		return
+	}
+	fmt.Fprintf(w, "easy-batch / easy: delivered/s %.2f, p99 %.2f, server CPU %.2f\n",
+		b.deliveredRate/e.deliveredRate, float64(b.lat.percentile(99))/float64(e.lat.percentile(99)), b.serverCPU/e.serverCPU)
+}
+
+func easyAndSSE(rs []deliveryResult) (e, s deliveryResult, ok bool) {
+	var okE, okS bool
+	for _, r := range rs {
+		switch r.kind {
+		case "easy":
+			e, okE = r, true
+		case "easy-sse":
+			s, okS = r, true
+		}
+	}
+	return e, s, okE && okS
 }
 
 func easyAndBaseline(rs []deliveryResult) (e, b deliveryResult, ok bool) {

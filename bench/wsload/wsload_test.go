@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -32,10 +35,12 @@ func smallRun(t *testing.T, kinds ...string) config {
 	}
 }
 
-// TestSmallRunMeasuresBothServers runs b, c and d with 20 subscribers
-// and checks what they counted.
-func TestSmallRunMeasuresBothServers(t *testing.T) {
-	cfg := smallRun(t, "easy", "baseline")
+// TestSmallRunMeasuresEveryServer runs b, c and d with 20 subscribers,
+// of easy over WebSocket and SSE and of the baseline, and checks what
+// they counted.
+func TestSmallRunMeasuresEveryServer(t *testing.T) {
+	kinds := []string{"easy", "baseline", "easy-sse"}
+	cfg := smallRun(t, kinds...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := run(ctx, cfg)
@@ -48,8 +53,8 @@ func TestSmallRunMeasuresBothServers(t *testing.T) {
 		rs     []deliveryResult
 		writes int
 	}{{"b", res.oneWrite, 3}, {"c", res.steady, 20}} {
-		if len(c.rs) != 2 {
-			t.Fatalf("%s: %d results, want 2", c.name, len(c.rs))
+		if len(c.rs) != len(kinds) {
+			t.Fatalf("%s: %d results, want %d", c.name, len(c.rs), len(kinds))
 		}
 		for _, r := range c.rs {
 			a := r.acct
@@ -60,8 +65,8 @@ func TestSmallRunMeasuresBothServers(t *testing.T) {
 			}
 		}
 	}
-	if len(res.idle) != 2 {
-		t.Fatalf("d: %d results, want 2", len(res.idle))
+	if len(res.idle) != len(kinds) {
+		t.Fatalf("d: %d results, want %d", len(res.idle), len(kinds))
 	}
 	for _, r := range res.idle {
 		// At least a reader per connection (easy starts a writer only
@@ -133,6 +138,62 @@ func TestParseEventReadsTheSeqAndTheWriteNumber(t *testing.T) {
 		seq, write, ok := parseEvent([]byte(c.msg))
 		if ok != c.ok || ok && (seq != c.seq || write != c.write) {
 			t.Errorf("parseEvent(%s) = %d, %d, %v; want %d, %d, %v", c.msg, seq, write, ok, c.seq, c.write, c.ok)
+		}
+	}
+}
+
+// TestBatchedFramesAreCountedEventByEvent runs c against the easy server
+// with subscribers that ask for batched frames, fast enough that events
+// queue together, and checks that every event is counted once.
+func TestBatchedFramesAreCountedEventByEvent(t *testing.T) {
+	cfg := smallRun(t, "easy", "easy-batch")
+	cfg.run, cfg.rate = "c", 200
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := run(ctx, cfg)
+	out := cfg.out.(*bytes.Buffer).String()
+	t.Log("\n" + out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.steady {
+		a := r.acct
+		if r.postErrors != 0 || a.received != 20*(200+1) || a.lost+a.dups+a.holes+a.reordered+a.bad+a.broken != 0 || r.deliveredRate <= 0 {
+			t.Errorf("%s: %d POST errors, %.0f delivered/s, account %+v; want every one of 201 events once to 20 subscribers",
+				r.kind, r.postErrors, r.deliveredRate, a)
+		}
+	}
+	if !strings.Contains(out, "easy-batch / easy: delivered/s ") {
+		t.Errorf("no ratio of easy-batch to easy in:\n%s", out)
+	}
+}
+
+func TestFrameMessagesSplitsABatchedFrame(t *testing.T) {
+	ev := func(n int) string {
+		return fmt.Sprintf(`{"type":"create","resource":"items","id":%d,"data":{"id":%d,"name":"w%d","price":1},"seq":%d}`, n, n, n, 100+n)
+	}
+	for _, tc := range []struct {
+		frame string
+		want  []string
+	}{
+		{ev(1), []string{ev(1)}},
+		{`{"type":"ping"}`, []string{`{"type":"ping"}`}},
+		{"[" + ev(1) + "]", []string{ev(1) + "]"}},
+		{"[" + ev(1) + "," + ev(2) + "," + ev(3) + "]", []string{ev(1) + ",", ev(2) + ",", ev(3) + "]"}},
+		{`[{"type":"ping"},` + ev(4) + "]", []string{ev(4) + "]"}},
+	} {
+		var got []string
+		for msg := range frameMessages([]byte(tc.frame)) {
+			got = append(got, string(msg))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("frameMessages(%s) = %q, want %q", tc.frame, got, tc.want)
+		}
+		// What parseEvent makes of each: the seq and the write number.
+		for i, msg := range got {
+			if seq, write, ok := parseEvent([]byte(msg)); strings.HasPrefix(msg, createPrefix) && (!ok || seq != uint64(100+write)) {
+				t.Errorf("message %d of %s: seq %d, write %d, %v", i, tc.frame, seq, write, ok)
+			}
 		}
 	}
 }

@@ -12,4 +12,8 @@
 //
 // Schema names are the Go type names (Item, not MainItem); a type can
 // choose its own by implementing Namer.
+//
+// The realtime API has an AsyncAPI 3.0 document built on the Spec, which
+// shares its schemas and security schemes (NewAsyncAPI, AddChannel), and a
+// page of its own (AsyncAPIDocs), embedded as Swagger UI is.
 package openapi

@@ -11,8 +11,10 @@ import (
 // A single Manager needs none; without ShareVia it numbers its events
 // itself, faster. The zero value is not usable; call NewMemoryBroker.
 type MemoryBroker struct {
-	mu   sync.Mutex
-	logs map[string]*memoryLog
+	mu        sync.Mutex
+	logs      map[string]*memoryLog
+	listeners []chan Note    // see Listen
+	presence  memoryPresence // see PresenceStore
 }
 
 type memoryLog struct {

@@ -56,6 +56,7 @@ type dialConfig struct {
 	maxBackoff       time.Duration
 	heartbeatTimeout time.Duration
 	readLimit        int64
+	batch            bool
 }
 
 // DialHeader sets headers sent with every handshake, such as
@@ -320,29 +321,37 @@ func (c *Client) read(conn *websocket.Conn) error {
 		if err != nil {
 			return err
 		}
-		var ev Event
-		if err := json.Unmarshal(b, &ev); err != nil {
+		evs, err := decodeFrame(b)
+		if err != nil {
 			return fmt.Errorf("ws: bad message from server: %w", err)
 		}
-		switch ev.Type {
-		case TypePing, TypePong:
-			continue
-		case TypeCreate, TypeUpdate, TypeDelete, TypeInitial:
-			c.mu.Lock()
-			c.seq, c.hasSeq = ev.Seq, true
-			if ev.Type == TypeInitial {
-				c.sub = nil
+		for _, ev := range evs {
+			if !c.receive(ev) {
+				return ErrClosed
 			}
-			c.mu.Unlock()
-		case TypeReset:
-			c.mu.Lock()
-			c.hasSeq = false
-			c.mu.Unlock()
-		}
-		if !c.deliver(ev) {
-			return ErrClosed
 		}
 	}
+}
+
+// receive keeps what ev says about the stream and delivers it; it reports
+// false once the client is closed.
+func (c *Client) receive(ev Event) bool {
+	switch ev.Type {
+	case TypePing, TypePong:
+		return true
+	case TypeCreate, TypeUpdate, TypeDelete, TypeInitial:
+		c.mu.Lock()
+		c.seq, c.hasSeq = ev.Seq, true
+		if ev.Type == TypeInitial {
+			c.sub = nil
+		}
+		c.mu.Unlock()
+	case TypeReset:
+		c.mu.Lock()
+		c.hasSeq = false
+		c.mu.Unlock()
+	}
+	return c.deliver(ev)
 }
 
 func (c *Client) deliver(ev Event) bool {
@@ -396,6 +405,9 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	if len(c.filter) > 0 {
 		f, _ := json.Marshal(c.filter)
 		q.Set("filter", string(f))
+	}
+	if c.cfg.batch {
+		q.Set("batch", "1")
 	}
 	c.mu.Unlock()
 	u.RawQuery = q.Encode()

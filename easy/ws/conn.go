@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +17,8 @@ import (
 	"github.com/fastapi-easy/easy-go/easy/query"
 )
 
-// Conn is one open WebSocket connection of a Manager. Every message to it
+// Conn is one open connection of a Manager: a WebSocket, or an event
+// stream of a resource's SSE endpoint (see ServeSSE). Every message to it
 // goes through a send queue that one writer goroutine empties, so sending
 // never blocks. The queue is bounded in messages (SendQueue) and in bytes
 // (SendQueueBytes): a connection whose queue is full has a client that
@@ -29,11 +29,13 @@ import (
 type Conn struct {
 	m           *Manager
 	ws          *websocket.Conn
+	sse         *sseStream               // instead of ws on an SSE endpoint; see sse.go
 	sock        atomic.Pointer[net.Conn] // the network connection under ws, once upgraded; see drop
 	num         uint64                   // the order of connection
 	id          string
 	group       string
 	principal   any
+	name        string        // the principal's name, for SendTo and presence; see PrincipalName
 	scope       *query.Filter // the rows of its resource it may see; nil: every row
 	remoteAddr  string
 	addr        string // what its slot counts against; see Manager.reserve
@@ -70,6 +72,7 @@ type Conn struct {
 	finished bool       // the writer has closed the socket; none starts again
 
 	appPing bool           // heartbeats include a {"type":"ping"} message
+	batch   bool           // several queued messages go as one frame; see writeItems
 	beat    *time.Timer    // makes a heartbeat due every interval
 	done    chan struct{}  // closed once the socket is closed
 	limiter *rate.Limiter  // made at the first message read; see allow
@@ -104,9 +107,10 @@ func newConn(m *Manager, group string, principal any, r *http.Request) *Conn {
 	return &Conn{
 		m:           m,
 		num:         num,
-		id:          strconv.FormatUint(num, 10),
+		id:          m.connID(num),
 		group:       group,
 		principal:   principal,
+		name:        m.principalName(principal),
 		remoteAddr:  r.RemoteAddr,
 		connectedAt: time.Now(),
 		ctx:         ctx,
@@ -115,7 +119,9 @@ func newConn(m *Manager, group string, principal any, r *http.Request) *Conn {
 	}
 }
 
-// ID returns the connection's identifier, unique within its Manager.
+// ID returns the connection's identifier, unique within its Manager. With
+// a broker that implements Channels it begins with the name of its
+// instance ("3f9a1c27b0de-12"), and is unique across the instances.
 func (c *Conn) ID() string { return c.id }
 
 // Group returns the resource or custom endpoint group the connection
@@ -169,6 +175,9 @@ func (c *Conn) SendJSON(v any) error {
 // 1000, after what is queued has been written. Once the connection is
 // closing, Read returns an error that wraps ErrClosed.
 func (c *Conn) Read(ctx context.Context) ([]byte, error) {
+	if c.sse != nil {
+		return nil, errNoMessages
+	}
 	if c.ctx.Err() != nil {
 		return nil, ErrClosed // the close handshake reads what is left
 	}
@@ -204,6 +213,9 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 // instead of Read, never with it. When the client closes, the connection's
 // context ends; OnDisconnect then reports 1005, as the code is not known.
 func (c *Conn) CloseRead() {
+	if c.sse != nil {
+		return // nothing to read
+	}
 	done := c.ws.CloseRead(context.Background())
 	context.AfterFunc(done, func() { c.closeWith(websocket.StatusNoStatusRcvd, "", false) })
 }
@@ -385,6 +397,9 @@ func (c *Conn) heartbeatDue() {
 // drop closes the network connection at once, which ends a close
 // handshake that coder/websocket would otherwise give 10 seconds.
 func (c *Conn) drop() {
+	if c.sse != nil {
+		c.sse.abort()
+	}
 	if sock := c.sock.Load(); sock != nil {
 		(*sock).Close()
 	}
@@ -423,11 +438,8 @@ func (c *Conn) writeOut() {
 		case !ok:
 			return
 		}
-		for _, o := range batch {
-			if err := c.writeItem(o); err != nil {
-				c.closeWith(websocket.StatusAbnormalClosure, "", false)
-				break
-			}
+		if err := c.writeItems(batch); err != nil {
+			c.closeWith(websocket.StatusAbnormalClosure, "", false)
 		}
 		c.recycle(batch)
 		if beat && c.ctx.Err() == nil {
@@ -487,9 +499,11 @@ func (c *Conn) writeItem(o outbound) error {
 }
 
 func (c *Conn) write(msg []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.m.cfg.writeTimeout)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, msg); err != nil {
+	if c.sse != nil {
+		if err := c.sse.event(msg, c.m.cfg.writeTimeout); err != nil {
+			return err
+		}
+	} else if err := c.writeWS(msg); err != nil {
 		return err
 	}
 	c.m.stats.messagesSent.Add(1)
@@ -498,18 +512,23 @@ func (c *Conn) write(msg []byte) error {
 	return nil
 }
 
+func (c *Conn) writeWS(msg []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.m.cfg.writeTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, msg)
+}
+
 // closeSocket runs once the connection is closing: it writes what is
 // queued if asked to, then performs the close handshake, or just drops a
 // connection that broke.
 func (c *Conn) closeSocket() {
+	if c.sse != nil {
+		c.endStream()
+		return
+	}
 	broken := c.closeCode == websocket.StatusAbnormalClosure
-	if c.flush {
-		for _, o := range c.take() {
-			if broken {
-				break
-			}
-			broken = c.writeItem(o) != nil
-		}
+	if c.flush && !broken {
+		broken = c.writeItems(c.take()) != nil
 	}
 	if broken {
 		c.ws.CloseNow()
@@ -523,6 +542,10 @@ func (c *Conn) closeSocket() {
 // owned by the Conn and lives only that long; Ping returns anyway once
 // the socket is closed.
 func (c *Conn) ping() {
+	if c.sse != nil {
+		c.sseHeartbeat()
+		return
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()

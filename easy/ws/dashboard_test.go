@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,7 +54,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Metrics(), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	app.Include(easy.CRUDRouter[Product]())
 	ws.NewManager(ws.Heartbeat(0), ws.ShareVia(ws.NewMemoryBroker())).Watch(app, Product{})
-	srv := serveSmallBuffers(app)
+	srv := httptest.NewServer(app)
 	t.Cleanup(func() { app.Close(t.Context()); srv.Close() })
 	c := listen(t, srv, "products")
 	if code, body := request(t, srv, "POST", "/products", `{"name":"apple","price":1}`); code != 201 {

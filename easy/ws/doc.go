@@ -42,6 +42,12 @@
 //	{"type":"subscribe","filter":{"price__gt":"10"},"limit":100}  a snapshot, then only matching events
 //	{"type":"unsubscribe"}                                        no events until the next subscribe
 //	{"type":"ping"}
+//	{"type":"presence"}                                           who is connected (with PresenceQuery)
+//
+// With ?batch=1 on connect, the messages queued together arrive as one
+// frame holding a JSON array of them, in order (see DialBatch). With
+// PresenceEvents, a group's connections get {"type":"join"} and
+// {"type":"leave"} with the member in data.
 //
 // A client receives every event published after its handshake completed;
 // it subscribes only to get a snapshot or to narrow the stream. seq rises by one per
@@ -69,6 +75,25 @@
 // failed authentication, 429 for a client address over
 // MaxConnectionsPerIP, 503 for a connection over MaxConnections.
 //
+// # Server-Sent Events
+//
+// Watch also serves each resource at /sse/{resource} (see SSEPrefix and
+// ServeSSE): the same messages as Server-Sent Events, for EventSource and
+// where a WebSocket does not pass. The id of an event is its seq, so that
+// EventSource's Last-Event-ID resumes; the query asks what a WebSocket
+// client would send (?snapshot=1&filter=...&limit=N); a heartbeat is a
+// comment; a close is a last event named "close". An SSE connection is a
+// Conn with the same checks, limits, fan-out and send queue; only its
+// writing differs (sse.go), and its HTTP handler waits for it to close.
+//
+// # The AsyncAPI document
+//
+// Watch adds a channel per resource to the App's AsyncAPI document
+// (/asyncapi.json): every message above with its payload schema, the
+// model's schema being the OpenAPI document's, and the security schemes
+// of Secure. An endpoint of Handler given to App.Handle is a channel too,
+// whose messages Describe documents. docs/realtime.md shows it.
+//
 // # Several instances
 //
 // With ShareVia (or REDIS_URL under Watch) the instances of an
@@ -77,7 +102,10 @@
 // log, and the resource's reader goroutine hands every entry of the log,
 // whichever instance appended it, to the fan-out. The broker numbers the
 // entries, so that seq, history and resume are the same on every
-// instance. docs/scaling.md states the guarantees.
+// instance. docs/scaling.md states the guarantees. A broker that also
+// implements Channels carries Broadcast, BroadcastAll, Send and SendTo to
+// every instance, and one that implements PresenceStore keeps the
+// presence of every group for all of them.
 //
 // # Goroutines
 //

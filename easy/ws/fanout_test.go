@@ -191,26 +191,9 @@ func closed(done <-chan struct{}) bool {
 	}
 }
 
-// smallBuffers makes the server's sockets small, so that a client that
-// does not read fills them after a few messages.
-type smallBuffers struct{ net.Listener }
-
-func (l smallBuffers) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		c.(*net.TCPConn).SetWriteBuffer(8 << 10)
-	}
-	return c, err
-}
-
-// serveSmallBuffers serves h on a real socket with small buffers on the
-// server's side, so that a client that reads nothing fills them soon.
-func serveSmallBuffers(h http.Handler) *httptest.Server {
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener = smallBuffers{srv.Listener}
-	srv.Start()
-	return srv
-}
+// smallSocket makes the server's socket buffers small, so that a client
+// that does not read fills them after a few messages.
+var smallSocket = ws.SocketSendBuffer(8 << 10)
 
 // dialStuck connects a client with a small socket buffer that follows the
 // resource at url and, once its pong is in, reads nothing more.
@@ -235,7 +218,7 @@ func dialStuck(t testing.TB, url string) *websocket.Conn {
 func TestSlowConsumerIsClosedWith1013WhileOthersGetEveryEvent(t *testing.T) {
 	var mu sync.Mutex
 	codes := make(map[string]websocket.StatusCode)
-	m := ws.NewManager(quiet, ws.SendQueue(32), ws.WriteTimeout(30*time.Second), ws.CloseTimeout(30*time.Second),
+	m := ws.NewManager(quiet, smallSocket, ws.SendQueue(32), ws.WriteTimeout(30*time.Second), ws.CloseTimeout(30*time.Second),
 		ws.OnDisconnect(func(c *ws.Conn, code websocket.StatusCode) {
 			mu.Lock()
 			codes[c.ID()] = code
@@ -243,7 +226,7 @@ func TestSlowConsumerIsClosedWith1013WhileOthersGetEveryEvent(t *testing.T) {
 		}))
 	s := newStore(m)
 	m.AddResource("items", s)
-	srv := serveSmallBuffers(m)
+	srv := httptest.NewServer(m)
 	t.Cleanup(func() { m.Shutdown(context.Background()); srv.Close() })
 	url := wsURL(srv, "/ws/items")
 
@@ -358,9 +341,9 @@ func TestSlowConsumerDoesNotHoldUpWritesThroughTheAPI(t *testing.T) {
 	app.Include(easy.CRUDRouter[Product]())
 	// A queue deep enough that the reading client, which the POSTs do not
 	// wait for, never falls that far behind; the stuck one fills it.
-	m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(256), ws.WriteTimeout(30*time.Second), ws.CloseTimeout(30*time.Second))
+	m := ws.NewManager(ws.Heartbeat(0), smallSocket, ws.SendQueue(256), ws.WriteTimeout(30*time.Second), ws.CloseTimeout(30*time.Second))
 	m.Watch(app, Product{})
-	srv := serveSmallBuffers(app)
+	srv := httptest.NewServer(app)
 	t.Cleanup(func() { app.Close(context.Background()); srv.Close() })
 	url := wsURL(srv, "/ws/products")
 

@@ -35,8 +35,10 @@ type HandlerFunc func(ctx context.Context, c *Conn) error
 // The client receives every event of the resource from the moment it
 // connects. The query may hold since=SEQ, to resume after the event SEQ
 // from the history (or get a reset), and filter={...}, a JSON object in
-// the CRUD list language that narrows the stream as subscribe does; a bad
-// value of either is a 422 before the upgrade.
+// the CRUD list language that narrows the stream as subscribe does, and
+// batch=1, to receive messages queued together as one frame holding a
+// JSON array of them (see parseBatch); a bad value of any is a 422 before
+// the upgrade.
 func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := m.resource(path.Base(r.URL.Path))
 	if res == nil {
@@ -51,12 +53,17 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, m.log, err)
 		return
 	}
+	var ep endpoint
 	f, since, resume, err := parseQuery(res, q)
+	if err == nil {
+		ep.batch, err = parseBatch(q)
+	}
 	if err != nil {
 		problem.Write(w, r, m.log, err)
 		return
 	}
-	c := m.open(w, r, endpoint{group: res.name, res: res, filter: f, since: since, resume: resume})
+	ep.group, ep.res, ep.filter, ep.since, ep.resume = res.name, res, f, since, resume
+	c := m.open(w, r, ep)
 	if c == nil {
 		return
 	}
@@ -79,11 +86,17 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // chat room: each connection is served by h, with the Manager's limits,
 // heartbeat (protocol pings only) and registry. group names the
 // connections for Broadcast; it should differ from every resource name.
-func (m *Manager) Handler(group string, h HandlerFunc) http.Handler {
+// Given to easy.App.Handle, the endpoint is a channel of the App's
+// AsyncAPI document, which Describe documents.
+func (m *Manager) Handler(group string, h HandlerFunc, opts ...HandlerOption) http.Handler {
 	if group == "" || h == nil {
 		panic("ws: Handler needs a group name and a HandlerFunc")
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e := &customEndpoint{m: m, group: group}
+	for _, o := range opts {
+		o(e)
+	}
+	e.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !m.admit(w, r) {
 			return
 		}
@@ -98,6 +111,7 @@ func (m *Manager) Handler(group string, h HandlerFunc) http.Handler {
 			c.closeWith(websocket.StatusInternalError, "internal error", false)
 		}
 	})
+	return e
 }
 
 // handleRequest answers one client message of the resource protocol.
@@ -114,6 +128,8 @@ func (m *Manager) handleRequest(c *Conn, res *resource, msg []byte) {
 		m.subscribe(c, res, req)
 	case TypeUnsubscribe:
 		res.unsubscribe(c)
+	case TypePresence:
+		m.answerPresence(c)
 	default:
 		if fn := m.cfg.onMessage; fn != nil {
 			if err := fn(c.ctx, c, msg); err != nil {
@@ -195,11 +211,8 @@ func (m *Manager) readSnapshot(c *Conn, res *resource, f Filter, limit int) ([]b
 // parseQuery reads since and filter from the query of a resource endpoint.
 func parseQuery(res *resource, q url.Values) (f Filter, since uint64, resume bool, err error) {
 	if q.Has("since") {
-		s := q.Get("since")
-		since, err = strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return nil, 0, false, problem.Invalid("int_parsing", []any{"query", "since"},
-				"Input should be a valid integer, unable to parse string as an integer", s)
+		if since, err = parseSeq(q.Get("since"), "query", "since"); err != nil {
+			return nil, 0, false, err
 		}
 		resume = true
 	}
@@ -224,6 +237,17 @@ func parseQuery(res *resource, q url.Values) (f Filter, since uint64, resume boo
 	return f, since, resume, nil
 }
 
+// parseSeq reads a seq to resume after, from the query's since or SSE's
+// Last-Event-ID header; loc names where it was, for the 422.
+func parseSeq(s string, loc ...any) (uint64, error) {
+	seq, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, problem.Invalid("int_parsing", loc,
+			"Input should be a valid integer, unable to parse string as an integer", s)
+	}
+	return seq, nil
+}
+
 // endpoint says what a connection is opened for.
 type endpoint struct {
 	group  string
@@ -231,6 +255,7 @@ type endpoint struct {
 	filter Filter
 	since  uint64
 	resume bool
+	batch  bool // see parseBatch
 }
 
 // open runs the checks that come before the upgrade and after admit,
@@ -238,25 +263,14 @@ type endpoint struct {
 // returns nil when it has refused the request, having written the
 // response.
 func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Conn {
-	addr, err := m.reserve(r)
-	if err != nil {
-		m.refuse(w, r, err)
+	c := m.prepare(w, r, ep, m.closeRefused)
+	if c == nil {
 		return nil
 	}
-	ctx, principal, err := m.authenticate(r)
-	var scope *query.Filter
-	if err == nil && ep.res != nil {
-		scope, err = ep.res.scope(ctx)
-	}
-	if err != nil {
-		m.unreserve(addr)
-		m.refuse(w, r, err)
-		return nil
-	}
-	c := newConn(m, ep.group, principal, r)
-	c.scope, c.addr = scope, addr
+	addr := c.addr
+	c.batch = ep.batch
 	registered := false
-	u := &upgrader{ResponseWriter: w, upgrade: func() {
+	u := &upgrader{ResponseWriter: w, sockBuffer: m.cfg.sockBuffer, upgrade: func() {
 		// This runs as Accept writes the 101, so a client whose handshake
 		// has completed receives every event published after that.
 		if registered = m.register(c); registered {
@@ -291,21 +305,50 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 	return c
 }
 
-// connected runs the OnConnect hook, then makes c follow its resource.
-func (m *Manager) connected(c *Conn, ep endpoint) {
+// prepare takes a slot for the client of r (reserve), authenticates it
+// and reads its row policy, and returns its connection, not yet opened.
+// It returns nil when it has refused the request: an authentication that
+// fails is refused by refuseAuth (see CloseOnAuthFailure), the rest with
+// an HTTP error.
+func (m *Manager) prepare(w http.ResponseWriter, r *http.Request, ep endpoint, refuseAuth func(http.ResponseWriter, *http.Request, error)) *Conn {
+	addr, err := m.reserve(r)
+	if err != nil {
+		m.refuse(w, r, err)
+		return nil
+	}
+	ctx, principal, err := m.authenticate(r)
+	var scope *query.Filter
+	if err == nil && ep.res != nil {
+		scope, err = ep.res.scope(ctx)
+	}
+	if err != nil {
+		refuseAuth(w, r, err) // holding the slot, which bounds a close handshake under way
+		m.unreserve(addr)
+		return nil
+	}
+	c := newConn(m, ep.group, principal, r)
+	c.scope, c.addr = scope, addr
+	return c
+}
+
+// connected runs the OnConnect hook, then makes c follow its resource. It
+// reports false when c asked to resume and got a reset instead.
+func (m *Manager) connected(c *Conn, ep endpoint) (resumed bool) {
 	if fn := m.cfg.onConnect; fn != nil {
 		func() {
 			defer m.recoverConn(c, nil)
 			fn(c)
 		}()
 	}
+	m.joined(c)
 	switch {
 	case ep.res == nil:
 	case ep.resume:
-		ep.res.resume(c, ep.filter, ep.since)
+		return ep.res.resume(c, ep.filter, ep.since)
 	default:
 		ep.res.follow(c, ep.filter)
 	}
+	return true
 }
 
 // release runs when the goroutine serving c returns: it closes c if
@@ -317,6 +360,7 @@ func (m *Manager) release(c *Conn, res *resource) {
 	}
 	code := c.wait()
 	m.unregister(c)
+	m.left(c)
 	m.unreserve(c.addr)
 	if fn := m.cfg.onDisconnect; fn != nil {
 		func() {
@@ -332,8 +376,9 @@ func (m *Manager) release(c *Conn, res *resource) {
 // drop a connection whose close handshake takes longer than it may wait.
 type upgrader struct {
 	http.ResponseWriter
-	upgrade func()
-	conn    net.Conn
+	upgrade    func()
+	sockBuffer int
+	conn       net.Conn
 }
 
 func (u *upgrader) WriteHeader(status int) {
@@ -345,18 +390,9 @@ func (u *upgrader) WriteHeader(status int) {
 
 func (u *upgrader) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(u.ResponseWriter).Hijack()
-	if tc, ok := conn.(*net.TCPConn); ok {
-		// Bytes on their way to a client are SendQueueBytes in the
-		// queue and what the kernel takes: left to itself it takes up
-		// to 4 MiB from a client that reads nothing, which a client can
-		// have the server fill with snapshots before the queue shows it.
-		tc.SetWriteBuffer(socketSendBuffer)
+	if tc, ok := conn.(*net.TCPConn); ok && u.sockBuffer > 0 {
+		tc.SetWriteBuffer(u.sockBuffer) // see SocketSendBuffer
 	}
 	u.conn = conn
 	return conn, brw, err
 }
-
-// socketSendBuffer is the kernel's send buffer for a WebSocket's TCP
-// connection (Linux doubles it): enough for 2 MiB/s to a client 100 ms
-// away.
-const socketSendBuffer = 128 << 10

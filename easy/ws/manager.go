@@ -60,6 +60,9 @@ type Manager struct {
 
 	addrMu  sync.Mutex
 	perAddr map[string]int // slots taken by each client address; see reserve
+
+	shareOnce sync.Once
+	share     *sharing // nil without a broker that implements Channels; see sharing
 }
 
 type counters struct {
@@ -82,7 +85,7 @@ type Stats struct {
 	BrokerLag        time.Duration // from append to delivery here, of the last event read
 	BrokerPending    int           // events waiting to be appended
 	BrokerReconnects uint64        // times the broker was reachable again after failing
-	BrokerDropped    uint64        // events dropped while the broker was unreachable
+	BrokerDropped    uint64        // events (and messages, presence changes; see Channels) dropped while the broker was unreachable
 }
 
 // NewManager returns a Manager configured by opts. Watch ties it to an
@@ -213,11 +216,17 @@ func (m *Manager) Seq(resource string) uint64 {
 }
 
 // Send queues msg to the connection with the given ID; see Conn.Send.
+// With a broker that implements Channels, the ID of a connection of
+// another instance is sent there, and Send returns nil without knowing
+// whether it is still open.
 func (m *Manager) Send(id string, msg []byte) error {
 	m.mu.RLock()
 	c := m.conns[id]
 	m.mu.RUnlock()
 	if c == nil {
+		if m.sendElsewhere(id, msg) {
+			return nil
+		}
 		return ErrUnknownConn
 	}
 	return c.Send(msg)
@@ -226,7 +235,14 @@ func (m *Manager) Send(id string, msg []byte) error {
 // Broadcast queues msg to every connection of group (a resource name or
 // the group of a custom endpoint) and returns how many it reached. On a
 // resource endpoint msg goes to every connection, whatever its filter.
+// With a broker that implements Channels, msg also goes to the group's
+// connections on every other instance; the count is of this one's.
 func (m *Manager) Broadcast(group string, msg []byte) int {
+	m.post(Note{To: noteGroup, Target: group, Msg: string(msg)})
+	return m.broadcastHere(group, msg)
+}
+
+func (m *Manager) broadcastHere(group string, msg []byte) int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	n := 0
@@ -239,8 +255,14 @@ func (m *Manager) Broadcast(group string, msg []byte) int {
 }
 
 // BroadcastAll queues msg to every open connection and returns how many
-// it reached.
+// it reached; with a broker that implements Channels, on every instance,
+// as Broadcast.
 func (m *Manager) BroadcastAll(msg []byte) int {
+	m.post(Note{To: noteAll, Msg: string(msg)})
+	return m.broadcastAllHere(msg)
+}
+
+func (m *Manager) broadcastAllHere(msg []byte) int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	n := 0
@@ -330,11 +352,13 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		m.stopSharing(ctx)
 		return nil
 	case <-ctx.Done():
 		for _, c := range conns {
 			c.drop()
 		}
+		m.stopSharing(ctx)
 		return fmt.Errorf("ws: shutdown: %w", ctx.Err())
 	}
 }

@@ -127,10 +127,10 @@ func (x *metrics) close(code websocket.StatusCode, reason string) {
 	if x == nil {
 		return
 	}
-	x.closed.WithLabelValues(closeReason(code, reason)).Inc()
+	x.closed.WithLabelValues(closeLabel(code, reason)).Inc()
 }
 
-func closeReason(code websocket.StatusCode, reason string) string {
+func closeLabel(code websocket.StatusCode, reason string) string {
 	switch code {
 	case websocket.StatusNormalClosure, websocket.StatusNoStatusRcvd:
 		return "normal"

@@ -102,9 +102,9 @@ func TestMetricsCountAKnownWorkload(t *testing.T) {
 	db := testkit.SQLite(t, nil)
 	app := easy.New(easy.DB(db), easy.Metrics(), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	app.Include(easy.CRUDRouter[Product](), easy.CRUDRouter[Note]())
-	m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(4))
+	m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(4), smallSocket)
 	m.Watch(app, Product{}, Note{})
-	srv := serveSmallBuffers(app)
+	srv := httptest.NewServer(app)
 	t.Cleanup(func() {
 		app.Close(context.Background())
 		srv.Close()

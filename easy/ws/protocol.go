@@ -51,6 +51,8 @@ type Event struct {
 	Type string `json:"type"`
 	// Resource names the resource, except in ping, pong and error messages.
 	Resource string `json:"resource,omitempty"`
+	// Group names the group of a presence, join or leave message.
+	Group string `json:"group,omitempty"`
 	// ID is the primary key of the changed row, as JSON.
 	ID json.RawMessage `json:"id,omitempty"`
 	// Data is the row (create, update) or the array of rows (initial).
@@ -242,13 +244,23 @@ func parseRequest(b []byte, maxLimit int) (request, error) {
 		req.Filter = f
 	}
 	if len(raw.Limit) > 0 && string(raw.Limit) != "null" {
-		n, err := strconv.Atoi(string(raw.Limit))
-		if err != nil || n < 1 || n > maxLimit {
-			return request{}, fmt.Errorf("limit must be an integer from 1 to %d", maxLimit)
+		n, err := parseLimit(string(raw.Limit), maxLimit)
+		if err != nil {
+			return request{}, err
 		}
 		req.Limit = n
 	}
 	return req, nil
+}
+
+// parseLimit reads the limit of a snapshot, from a subscribe message or
+// an SSE endpoint's query.
+func parseLimit(s string, maxLimit int) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, fmt.Errorf("limit must be an integer from 1 to %d", maxLimit)
+	}
+	return n, nil
 }
 
 // parseFilter decodes a filter object written in the CRUD list language,

@@ -397,9 +397,10 @@ func (r *resource) follow(c *Conn, f Filter) {
 
 // resume makes c receive the events after seq since that pass f, first
 // from the history, then live, with no gap and nothing twice. When that
-// is impossible, c gets a reset message and the events from now on.
-func (r *resource) resume(c *Conn, f Filter, since uint64) {
-	r.attach(c, &subscription{filter: f, after: since}, nil)
+// is impossible, c gets a reset message and the events from now on, and
+// resume reports false.
+func (r *resource) resume(c *Conn, f Filter, since uint64) bool {
+	return r.attach(c, &subscription{filter: f, after: since}, nil)
 }
 
 // subscribe sends c the initial message of a snapshot that includes the
@@ -416,7 +417,8 @@ func (r *resource) subscribe(c *Conn, f Filter, seq uint64, initial []byte, held
 // the events after sub.after, up to delivered, puts every event after
 // sub.after behind first exactly once. Those events come from what the
 // held subscription that sub replaces kept, or else from the history.
-func (r *resource) attach(c *Conn, sub *subscription, first []byte) {
+// When some are gone, c gets a reset instead, and attach reports false.
+func (r *resource) attach(c *Conn, sub *subscription, first []byte) bool {
 	r.fanMu.Lock()
 	defer r.fanMu.Unlock()
 	missed, ok := r.missed(r.subs[c], sub.after)
@@ -426,7 +428,7 @@ func (r *resource) attach(c *Conn, sub *subscription, first []byte) {
 		r.subs[c] = sub
 		r.followed.Store(true)
 		c.enqueue(resetMessage(r.name))
-		return
+		return false
 	}
 	r.subs[c] = sub
 	r.followed.Store(true)
@@ -441,6 +443,7 @@ func (r *resource) attach(c *Conn, sub *subscription, first []byte) {
 			c.unread.CompareAndSwap(0, time.Now().UnixNano())
 		}
 	}
+	return true
 }
 
 // missed returns the events after seq after, up to delivered: those that

@@ -23,6 +23,7 @@ import (
 // closed with 1008 when it expires. Secure sets the Authenticate hook.
 func Secure[T any](dep easy.Dependency[T]) Option {
 	return func(c *config) {
+		c.secured = dep
 		c.authenticate = func(r *http.Request) (context.Context, any, error) {
 			ctx, err := dep.Resolve(r)
 			if err != nil {

@@ -36,7 +36,8 @@ func Setup(app *easy.App, models ...any) *Manager {
 
 // Watch makes every committed write to the given models, through the CRUD
 // routes or through any code using app.DB(), reach the WebSocket clients
-// of /ws/{table} (see Prefix):
+// of /ws/{table} (see Prefix) and of the event streams of /sse/{table}
+// (see SSEPrefix):
 //
 //	m := ws.NewManager(ws.Heartbeat(10*time.Second))
 //	m.Watch(app, Item{}, Order{})
@@ -81,7 +82,9 @@ func (m *Manager) Watch(app *easy.App, models ...any) {
 	}
 	app.Handle(prefix+"/client.js", http.HandlerFunc(serveClientJS))
 	app.Handle(prefix+"/{resource}", m)
+	app.Handle(m.cfg.ssePrefix+"/{resource}", http.HandlerFunc(m.ServeSSE))
 	app.OnShutdown(m.Shutdown)
+	m.describe(app, sources) // the AsyncAPI document's channels
 }
 
 // useApp takes from app what the options left open. It changes fields

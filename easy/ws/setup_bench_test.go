@@ -122,9 +122,9 @@ func BenchmarkPostWithStalledClient(b *testing.B) {
 	start := func() target {
 		app := easy.New(easy.DB(testkit.SQLite(b, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
 		app.Include(easy.CRUDRouter[Product]())
-		m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(256))
+		m := ws.NewManager(ws.Heartbeat(0), smallSocket, ws.SendQueue(256))
 		m.Watch(app, Product{})
-		srv := serveSmallBuffers(app)
+		srv := httptest.NewServer(app)
 		b.Cleanup(func() { app.Close(context.Background()); srv.Close() })
 		reader := dialReady(b, wsURL(srv, "/ws/products"))
 		go func() {

@@ -2,6 +2,7 @@ package ws_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,13 +28,13 @@ func (s *countingStore) Snapshot(ctx context.Context, f ws.Filter, limit int) ([
 // reads costs one snapshot. Once it reads, it finds the snapshot, then
 // the errors, in order.
 func TestSubscribeWhileTheLastSnapshotIsUnread(t *testing.T) {
-	m := ws.NewManager(quiet, ws.WriteTimeout(30*time.Second), ws.CloseTimeout(30*time.Second))
+	m := ws.NewManager(quiet, smallSocket, ws.WriteTimeout(30*time.Second), ws.CloseTimeout(30*time.Second))
 	s := &countingStore{store: newStore(m)}
 	m.AddResource("items", s)
 	for i := range 2000 {
 		s.create(strings.Repeat("x", 80)+string(rune('a'+i%26)), float64(i))
 	}
-	srv := serveSmallBuffers(m)
+	srv := httptest.NewServer(m)
 	t.Cleanup(func() { m.Shutdown(context.Background()); srv.Close() })
 	c := dialStuck(t, wsURL(srv, "/ws/items"))
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"log/slog"
 	"maps"
 	"net/url"
 	"path/filepath"
@@ -12,6 +13,10 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 func TestBrowserDocsRunSwaggerUIOffline(t *testing.T) {
@@ -97,4 +102,79 @@ func TestBrowserDocsRunSwaggerUIOffline(t *testing.T) {
 		t.Errorf("Swagger UI's script did not come from /docs/: %q", requests)
 	}
 	t.Logf("%d requests, all to 127.0.0.1", len(requests))
+}
+
+// TestBrowserAsyncAPIPageShowsTheRealtimeAPI opens the docs, follows
+// their link to the realtime API's page and checks that it shows, with
+// no request outside the app, the channel of /ws/items, its messages and
+// the Item schema.
+func TestBrowserAsyncAPIPageShowsTheRealtimeAPI(t *testing.T) {
+	ctx := newBrowser(t)
+	s := startServer(t, filepath.Join(t.TempDir(), "items.db"), "127.0.0.1:0")
+
+	var mu sync.Mutex
+	var requests []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if ev, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			requests = append(requests, ev.Request.URL)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	do(t, ctx, chromedp.Navigate(s.url+"/docs"))
+	waitFor(t, ctx, 10*time.Second, "Swagger UI links the realtime API", `document.querySelector('a[href$="/asyncapi"]') !== null`)
+	// The link opens a new tab: follow it in this one.
+	do(t, ctx, chromedp.Navigate(eval[string](t, ctx, `document.querySelector('a[href$="/asyncapi"]').href`)))
+	waitFor(t, ctx, 10*time.Second, "the page renders the document", `document.body.dataset.rendered === "true"`)
+	screenshot(t, ctx, "asyncapi.png")
+	got := eval[map[string]any](t, ctx, `({
+		address: document.querySelector("#channel-items h3")?.textContent,
+		messages: [...document.querySelectorAll("#channel-items summary code")].map(c => c.textContent).sort().join(","),
+		item: document.querySelector("#schemas-Item pre")?.textContent.includes('"minLength": 1'),
+		error: document.getElementById("error").textContent,
+	})`)
+	want := map[string]any{
+		"address":  "WebSocket/ws/items",
+		"messages": "create,delete,error,initial,ping,ping,pong,reset,subscribe,unsubscribe,update",
+		"item":     true,
+		"error":    "",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("the page shows %v, want %v", got, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range requests {
+		if u, err := url.Parse(r); err != nil || (u.Scheme != "data" && u.Hostname() != "127.0.0.1") {
+			t.Errorf("the pages requested %s, outside 127.0.0.1", r)
+		}
+	}
+}
+
+// TestBrowserAsyncAPIPageShowsMarkupAsText serves a document whose title,
+// description and message summary hold markup and checks that the page
+// shows it as text and runs none of it.
+func TestBrowserAsyncAPIPageShowsMarkupAsText(t *testing.T) {
+	ctx := newBrowser(t)
+	const title = `<img src=x onerror="window.pwned=1">`
+	app := easy.New(easy.Title(title, "1.0.0"), easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
+	app.AddChannel(openapi.Channel{ID: "x", Address: "/ws/x",
+		Description: `<script>window.pwned=2</script>`,
+		Send:        []openapi.Message{{Name: "m", Summary: `<img src=y onerror="window.pwned=3">`, Payload: ""}}})
+	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+	do(t, ctx, chromedp.Navigate("http://"+addr+"/asyncapi"))
+	waitFor(t, ctx, 10*time.Second, "the page renders the document", `document.body.dataset.rendered === "true"`)
+	got := eval[map[string]any](t, ctx, `({
+		pwned: window.pwned === undefined ? "no" : String(window.pwned),
+		title: document.getElementById("title").textContent,
+		images: document.images.length,
+		scripts: document.scripts.length,
+	})`)
+	want := map[string]any{"pwned": "no", "title": title, "images": 0.0, "scripts": 1.0}
+	if !maps.Equal(got, want) {
+		t.Errorf("the page: %v, want %v", got, want)
+	}
 }

@@ -14,7 +14,9 @@
 // ?since=SEQ, so that no event is lost or doubled; when the server cannot
 // resume it sends a reset, and the client asks for a fresh snapshot. A
 // connection that brings no message (the server pings every 30 s) for two
-// heartbeat intervals is taken for dead and replaced. See docs/realtime-js.md.
+// heartbeat intervals is taken for dead and replaced. It can read the same
+// protocol from the Server-Sent Events endpoint (/sse/items) instead, and
+// does when a WebSocket cannot connect at all. See docs/realtime-js.md.
 
 /**
  * @typedef {"connecting" | "connected" | "reconnecting" | "offline"} Status
@@ -53,7 +55,17 @@
  * @property {(status: Status) => void} [onStatus]
  * @property {(detail: string) => void} [onError] an error message from the
  *   server, or why the client stopped
+ * @property {"auto" | "websocket" | "sse"} [transport] "auto" (the default)
+ *   uses a WebSocket, and Server-Sent Events for good once a WebSocket fails
+ *   before it ever opened (a proxy that refuses the upgrade, a runtime
+ *   without WebSocket); "websocket" never falls back; "sse" uses SSE only
+ * @property {string} [sseUrl] the SSE endpoint, http(s):// or a path;
+ *   default http(s)://<the WebSocket URL's host>/sse/<resource>
  * @property {typeof WebSocket} [WebSocket] the WebSocket class; default the global one
+ * @property {boolean} [batch] ask for batched frames (batch=1): messages the
+ *   server queued together arrive as one frame, a JSON array, unpacked here
+ * @property {typeof fetch} [fetch] the fetch function SSE reads with;
+ *   default the global one
  *
  * @typedef {object} Live
  * @property {(filter?: Filter, limit?: number) => void} subscribe replaces the
@@ -62,6 +74,7 @@
  * @property {Status} status
  * @property {number | null} seq the seq of the last event or snapshot, null
  *   before the first one and after a reset
+ * @property {"websocket" | "sse"} transport what the client connects with
  */
 
 /**
@@ -99,6 +112,133 @@ export function endpointURL(base, since, filter) {
 }
 
 /**
+ * The URL of an SSE connection: what a WebSocket client would ask with
+ * subscribe goes in the query. With a snapshot, the server also sends one
+ * after a reset.
+ *
+ * @param {string} base an absolute http:// or https:// URL
+ * @param {number | null} since
+ * @param {Filter | undefined} filter
+ * @param {boolean} snapshot
+ * @param {number | undefined} limit
+ * @returns {string}
+ */
+export function sseURL(base, since, filter, snapshot, limit) {
+  const u = new URL(endpointURL(base, since, filter));
+  u.searchParams.delete("snapshot");
+  u.searchParams.delete("limit");
+  if (snapshot) u.searchParams.set("snapshot", "1");
+  if (snapshot && limit) u.searchParams.set("limit", String(limit));
+  return u.toString();
+}
+
+/**
+ * An SSE connection read with fetch, behind the part of the WebSocket
+ * interface the client uses, so that the rest of the client does not
+ * tell them apart. fetch rather than EventSource: it can read a refusal's
+ * status and {"detail"} (EventSource reports only "error"), and runs in
+ * Node too. A refusal or the server's "close" event becomes onclose with
+ * the code a WebSocket would have had: 1008 and the detail for 401, 403
+ * and the other refusals that a retry would meet again, 1013 for 429 and
+ * 503; a stream that breaks is 1006.
+ */
+class SSESocket {
+  constructor(url, fetchFn) {
+    this.url = url;
+    this.readyState = 0;
+    this.onopen = this.onmessage = this.onclose = this.onerror = null;
+    this.abort = new AbortController();
+    this.run(fetchFn).catch(() => this.end(1006, ""));
+  }
+
+  async run(fetchFn) {
+    const res = await fetchFn(this.url, {
+      headers: { Accept: "text/event-stream" },
+      credentials: "same-origin",
+      cache: "no-store",
+      signal: this.abort.signal,
+    });
+    if (res.status !== 200) {
+      let detail = `HTTP ${res.status}`;
+      try {
+        const body = await res.json();
+        if (body && body.detail !== undefined) {
+          detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+        }
+      } catch {
+        // not JSON: the status says it
+      }
+      const retry = res.status === 429 || res.status >= 500;
+      this.end(retry ? 1013 : 1008, detail);
+      return;
+    }
+    this.readyState = 1;
+    this.onopen?.({});
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buf = "";
+    let event = "";
+    let data = [];
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += decoder.decode(value, { stream: true });
+      let i;
+      while ((i = buf.search(/\r\n|\r|\n/)) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + (buf.startsWith("\r\n", i) ? 2 : 1));
+        if (line === "") {
+          if (data.length > 0) this.dispatch(event, data.join("\n"));
+          event = "";
+          data = [];
+          continue;
+        }
+        const colon = line.indexOf(":");
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "") this.onmessage?.({ data: null }); // a heartbeat comment
+        else if (field === "event") event = value;
+        else if (field === "data") data.push(value);
+      }
+      if (this.readyState !== 1) return;
+    }
+    this.end(1006, "");
+  }
+
+  dispatch(event, data) {
+    if (this.readyState !== 1) return;
+    if (event === "close") {
+      let c = {};
+      try {
+        c = JSON.parse(data);
+      } catch {
+        // a close all the same
+      }
+      this.end(c.code ?? 1006, c.reason ?? "");
+    } else if (event === "" || event === "message") {
+      this.onmessage?.({ data });
+    }
+  }
+
+  end(code, reason) {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.abort.abort();
+    this.onclose?.({ code, reason });
+  }
+
+  send() {
+    throw new Error("an SSE connection sends nothing");
+  }
+
+  close() {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.abort.abort();
+  }
+}
+
+/**
  * Follows the events of resource until close.
  *
  * @param {string} resource the table name, such as "items"
@@ -108,7 +248,11 @@ export function endpointURL(base, since, filter) {
 export function connect(resource, options = {}) {
   const opts = { ...options };
   const WS = opts.WebSocket ?? globalThis.WebSocket;
+  const fetchFn = opts.fetch ?? globalThis.fetch?.bind(globalThis);
+  const transport = opts.transport ?? "auto";
   const base = resolveURL(opts.url ?? "/ws/" + encodeURIComponent(resource));
+  const sseBase = resolveURL(opts.sseUrl ?? "/sse/" + encodeURIComponent(resource), base, "http");
+  let useSSE = transport === "sse" || (transport === "auto" && typeof WS !== "function");
   const heartbeat = opts.heartbeatInterval ?? 30000;
   let wantSnapshot = opts.snapshot ?? true;
   let filter = opts.filter; // of the next subscribe
@@ -127,6 +271,7 @@ export function connect(resource, options = {}) {
   // sent again after it.
   let pending = [];
   let opened = false; // some connection has opened
+  let wsOpened = false; // some WebSocket has opened: no fallback after that
   let attempt = 0; // attempts since the last open
   let stopped = false;
   let retryTimer = null;
@@ -172,6 +317,22 @@ export function connect(resource, options = {}) {
     return s;
   };
 
+  // closed handles the end of a connection: a policy close (1008) stops
+  // the client, a WebSocket that never opened makes "auto" fall back to
+  // SSE, anything else reconnects. Node 20's WebSocket reports a refused
+  // connection with error and no close, so error comes here too.
+  const closed = (s, code, reason) => {
+    if (sock !== s) return;
+    detach();
+    if (stopped) return;
+    if (code === 1008) {
+      stop(reason || "closed by the server: policy violation");
+      return;
+    }
+    if (!useSSE && !wsOpened && transport === "auto") useSSE = true;
+    scheduleReconnect();
+  };
+
   // drop abandons a silent socket without waiting for its close
   // handshake, which a dead connection never completes, and reconnects.
   const drop = () => {
@@ -191,32 +352,45 @@ export function connect(resource, options = {}) {
     // With a snapshot to come there is nothing to resume.
     const since = needSnapshot ? null : seq;
     let s;
-    try {
-      s = new WS(endpointURL(base, since, needSnapshot ? undefined : activeFilter));
-    } catch (err) {
-      stop(`cannot connect: ${err.message}`);
-      return;
+    if (useSSE) {
+      if (typeof fetchFn !== "function") {
+        stop("cannot connect: neither WebSocket nor fetch is available");
+        return;
+      }
+      // The snapshot is asked for in the URL: after a reset too.
+      const f = needSnapshot ? filter : activeFilter;
+      s = new SSESocket(sseURL(sseBase, since, f, wantSnapshot, limit), fetchFn);
+      if (needSnapshot) pending.push(f);
+    } else {
+      try {
+        s = new WS(batchURL(endpointURL(base, since, needSnapshot ? undefined : activeFilter), opts.batch));
+      } catch (err) {
+        if (transport !== "auto") {
+          stop(`cannot connect: ${err.message}`);
+          return;
+        }
+        useSSE = true;
+        open();
+        return;
+      }
     }
     sock = s;
     s.onopen = () => {
       const again = opened;
       opened = true;
+      if (!useSSE) wsOpened = true;
       attempt = 0;
       armDeadline();
       setStatus("connected");
-      if (needSnapshot) sendSubscribe();
-      else if (seq === null && again) call("onReset"); // what was missed is unknown
+      if (needSnapshot && !useSSE) sendSubscribe();
+      else if (!needSnapshot && seq === null && again) call("onReset"); // what was missed is unknown
     };
     s.onmessage = (e) => {
       armDeadline();
       if (typeof e.data === "string") receive(e.data);
     };
-    s.onclose = (e) => {
-      detach();
-      if (stopped) return;
-      if (e.code === 1008) stop(e.reason || "closed by the server: policy violation");
-      else scheduleReconnect();
-    };
+    s.onclose = (e) => closed(s, e.code, e.reason);
+    s.onerror = () => closed(s, 1006, "");
   };
 
   const receive = (text) => {
@@ -227,6 +401,10 @@ export function connect(resource, options = {}) {
       call("onError", "bad message from the server");
       return;
     }
+    unbatch(ev).forEach(handle);
+  };
+
+  const handle = (ev) => {
     switch (ev.type) {
       case "create":
       case "update":
@@ -248,7 +426,8 @@ export function connect(resource, options = {}) {
         call("onReset");
         if (wantSnapshot) {
           needSnapshot = true;
-          sendSubscribe();
+          if (useSSE) pending.push(activeFilter); // the server sends it after the reset
+          else sendSubscribe();
         }
         return;
       case "error":
@@ -278,7 +457,12 @@ export function connect(resource, options = {}) {
       filter = newFilter;
       limit = newLimit;
       wantSnapshot = needSnapshot = true;
-      if (sock && sock.readyState === 1) sendSubscribe(); // else when the next connection opens
+      if (useSSE && sock) {
+        // An SSE connection cannot be told: a new one asks for it.
+        detach().close();
+        clearTimeout(retryTimer);
+        open();
+      } else if (sock && sock.readyState === 1) sendSubscribe(); // else when the next connection opens
     },
     close() {
       if (!stopped) stop();
@@ -289,14 +473,38 @@ export function connect(resource, options = {}) {
     get seq() {
       return seq;
     },
+    get transport() {
+      return useSSE ? "sse" : "websocket";
+    },
   };
 }
 
-// resolveURL makes an absolute ws:// or wss:// URL of url, which may be
-// relative to the page and may use http(s).
-function resolveURL(url) {
-  const u = new URL(url, globalThis.location?.href);
-  if (u.protocol === "http:") u.protocol = "ws:";
-  if (u.protocol === "https:") u.protocol = "wss:";
+/**
+ * Batched frames: the URL asks for them, and a frame is one message or an
+ * array of them, in order.
+ *
+ * @param {string} url
+ * @param {boolean | undefined} batch
+ * @returns {string}
+ */
+export function batchURL(url, batch) {
+  if (!batch) return url;
+  const u = new URL(url);
+  u.searchParams.set("batch", "1");
+  return u.toString();
+}
+
+/** @param {any} frame @returns {any[]} */
+export function unbatch(frame) {
+  return Array.isArray(frame) ? frame : [frame];
+}
+
+// resolveURL makes an absolute URL of url, which may be relative to
+// relativeTo (by default this page): ws:// or wss://, or with scheme
+// "http", http:// or https://.
+function resolveURL(url, relativeTo = globalThis.location?.href, scheme = "ws") {
+  const u = new URL(url, relativeTo);
+  const secure = u.protocol === "https:" || u.protocol === "wss:";
+  u.protocol = scheme === "ws" ? (secure ? "wss:" : "ws:") : secure ? "https:" : "http:";
   return u.toString();
 }

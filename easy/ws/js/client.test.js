@@ -49,6 +49,7 @@ function live(options = {}) {
   const client = connect("items", {
     url: "ws://127.0.0.1:8000/ws/items",
     WebSocket: FakeSocket,
+    transport: "websocket", // the fallback to SSE has tests of its own
     onInitial: record("initial"),
     onCreate: record("create"),
     onUpdate: record("update"),
@@ -385,4 +386,22 @@ test("a bad message and a throwing callback leave the client running", () => {
   } finally {
     console.error = saved;
   }
+});
+
+test("batch asks for batched frames and unpacks an array frame in order", () => {
+  const { last, take } = live({ batch: true });
+  assert.equal(last().url.searchParams.get("batch"), "1");
+  last().accept();
+  last().push({ type: "initial", resource: "items", data: [], seq: 1 });
+  last().push([ev("create", 1, 2, { id: 1 }), ev("update", 1, 3, { id: 1, name: "b" }), ev("delete", 1, 4)]);
+  last().drop();
+  mock.timers.tick(30000);
+  assert.equal(last().url.searchParams.get("batch"), "1", "kept on reconnect");
+  assert.equal(last().url.searchParams.get("since"), "4");
+  assert.deepEqual(take().filter((e) => e[0] !== "status"), [
+    ["initial", [], 1],
+    ["create", ev("create", 1, 2, { id: 1 })],
+    ["update", ev("update", 1, 3, { id: 1, name: "b" })],
+    ["delete", ev("delete", 1, 4)],
+  ]);
 });

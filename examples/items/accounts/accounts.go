@@ -108,7 +108,9 @@ func Mount(app *easy.App, secret []byte) *ws.Manager {
 	// One row rule, for REST and realtime alike: a user sees their own items.
 	owner := query.Rows("owner", func(ctx context.Context) (any, error) { return user.From(ctx).Subject, nil })
 	app.Include(easy.CRUDRouter[Item](crud.Uses(user), crud.Policy(owner)))
-	m := ws.NewManager(ws.Secure(user), ws.Policy(Item{}, owner))
+	// A refused token closes the WebSocket with 1008 and the reason, which
+	// a page can show, rather than a 401 it cannot see.
+	m := ws.NewManager(ws.Secure(user), ws.Policy(Item{}, owner), ws.CloseOnAuthFailure())
 	m.Watch(app, Item{})
 	return m
 }

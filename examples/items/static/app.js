@@ -85,8 +85,13 @@ function start() {
     });
   }
   applied = filterForm.elements.min.value;
+  const auth = token ? `?access_token=${encodeURIComponent(token)}` : "";
   live = connect("items", {
-    url: token ? `/ws/items?access_token=${encodeURIComponent(token)}` : undefined,
+    url: `/ws/items${auth}`,
+    sseUrl: `/sse/items${auth}`,
+    // ?transport=sse or websocket picks one; by default a WebSocket, and
+    // Server-Sent Events where a WebSocket cannot connect.
+    transport: new URLSearchParams(location.search).get("transport") ?? "auto",
     filter: priceFilter(applied),
     ...handlers,
   });
@@ -126,6 +131,8 @@ const handlers = {
   },
   onStatus(s) {
     status.dataset.status = s;
+    status.dataset.transport = live?.transport ?? "";
+    status.title = live ? `over ${live.transport === "sse" ? "Server-Sent Events" : "WebSocket"}` : "";
     status.textContent = s;
   },
   onError(detail) {

@@ -1,0 +1,32 @@
+// Command easyserver is the easy side of bench/outside: the card's
+// program (easy.New, CRUDRouter[Item], ws.Setup) on the SQLite file
+// DATABASE_URL names, with request logging below the logger's level, as
+// the hand-written server has none. See bench/outside for why it is not
+// examples/items itself.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/fastapi-easy/easy-go/bench/outside/probe"
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/ws"
+)
+
+// Item is the items example's model, with its constraints.
+type Item struct {
+	ID    uint    `json:"id" gorm:"primaryKey"`
+	Name  string  `json:"name" required:"true" minLength:"1" maxLength:"100"`
+	Price float64 `json:"price" minimum:"0"`
+}
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	app := easy.New(easy.Logger(logger))
+	app.Include(easy.CRUDRouter[Item]())
+	ws.Setup(app, Item{})
+	probe.Main(func(ctx context.Context, ln net.Listener) error { return app.Serve(ctx, ln) })
+}

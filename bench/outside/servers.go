@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fastapi-easy/easy-go/bench/outside/probe"
+)
+
+// The two servers, each a binary of its own.
+var kinds = []string{"easy", "hand"}
+
+var packages = map[string]string{
+	"easy": "github.com/fastapi-easy/easy-go/bench/outside/easyserver",
+	"hand": "github.com/fastapi-easy/easy-go/bench/outside/handserver",
+}
+
+// build builds each server into dir with the go command and returns the
+// binaries by kind.
+func build(ctx context.Context, goCmd, dir string) (map[string]string, error) {
+	bins := make(map[string]string)
+	for _, kind := range kinds {
+		bin := filepath.Join(dir, kind+"server")
+		out, err := exec.CommandContext(ctx, goCmd, "build", "-o", bin, packages[kind]).CombinedOutput()
+		if err != nil {
+			return nil, fmt.Errorf("go build %s: %w\n%s", packages[kind], err, out)
+		}
+		bins[kind] = bin
+	}
+	return bins, nil
+}
+
+// server is a server under test, running as a process of its own on a
+// fresh SQLite file.
+type server struct {
+	kind  string
+	addr  string // the API's HOST:PORT
+	probe string // the probe's HOST:PORT
+	cmd   *exec.Cmd
+	exits chan error // gets cmd.Wait's result
+}
+
+var serverCount struct {
+	sync.Mutex
+	n int
+}
+
+// start starts the server of kind on a new database in cfg.dir and
+// waits for its addresses. env is added to its environment.
+func start(cfg config, kind string, env ...string) (*server, error) {
+	serverCount.Lock()
+	serverCount.n++
+	db := filepath.Join(cfg.dir, fmt.Sprintf("%s-%d.db", kind, serverCount.n))
+	serverCount.Unlock()
+	cmd := exec.Command(cfg.bins[kind], "-db", db, "-pool", cfg.handPool)
+	if kind == "easy" {
+		cmd = exec.Command(cfg.bins[kind])
+		env = append(env, "DATABASE_URL=sqlite:"+db)
+	}
+	cmd.Env = append(os.Environ(), env...)
+	// What the server logs (easy logs the requests that wrk cuts short
+	// at the end of a run) goes to a file beside its database.
+	logFile, err := os.Create(strings.TrimSuffix(db, ".db") + ".log")
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child has its own descriptor
+	cmd.Stderr = logFile
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the %s server: %w", kind, err)
+	}
+	s := &server{kind: kind, cmd: cmd, exits: make(chan error, 1)}
+	// The waiter ends when the process does; stop makes sure it does.
+	go func() { s.exits <- cmd.Wait() }()
+	lines := make(chan string, 2)
+	// The reader ends when the process closes its standard output.
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default: // nothing more is expected
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	timeout := time.After(30 * time.Second)
+	for s.addr == "" || s.probe == "" {
+		select {
+		case line := <-lines:
+			if v, ok := strings.CutPrefix(line, "addr "); ok {
+				s.addr = v
+			} else if v, ok := strings.CutPrefix(line, "probe "); ok {
+				s.probe = v
+			}
+		case err := <-s.exits:
+			log, _ := os.ReadFile(logFile.Name())
+			return nil, fmt.Errorf("the %s server exited before it served: %v\n%s", kind, err, log)
+		case <-timeout:
+			s.stop()
+			return nil, fmt.Errorf("the %s server gave no address in 30s", kind)
+		}
+	}
+	return s, nil
+}
+
+// stop sends SIGTERM and waits for the server to exit; one that takes
+// longer than 15 seconds is killed.
+func (s *server) stop() error {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.exits:
+		return err
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exits
+		return fmt.Errorf("the %s server did not stop in 15s and was killed", s.kind)
+	}
+}
+
+var probeClient = &http.Client{Timeout: 2 * time.Minute}
+
+// stats reads the server's runtime counters.
+func (s *server) stats() (probe.Stats, error) {
+	var st probe.Stats
+	res, err := probeClient.Get("http://" + s.probe + "/stats")
+	if err != nil {
+		return st, err
+	}
+	defer res.Body.Close()
+	return st, json.NewDecoder(res.Body).Decode(&st)
+}
+
+// fetch saves what the probe serves at path into file.
+func (s *server) fetch(path, file string) error {
+	res, err := probeClient.Get("http://" + s.probe + path)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("%s: %s %s", path, res.Status, b)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// rss reads the server's resident set size, in bytes, from /proc.
+func (s *server) rss() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range bytes.Lines(b) {
+		if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(string(v)), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", s.cmd.Process.Pid)
+}
+
+// writeCalls returns how many write system calls (write, writev,
+// sendto …) the server has made: syscw in /proc/PID/io.
+func (s *server) writeCalls() (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range bytes.Lines(b) {
+		if v, ok := bytes.CutPrefix(line, []byte("syscw:")); ok {
+			return strconv.ParseUint(string(bytes.TrimSpace(v)), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no syscw in /proc/%d/io", s.cmd.Process.Pid)
+}
+
+// cpu returns the processor time, user and system, that the server has
+// used: fields 14 and 15 of /proc/PID/stat, in USER_HZ (100 a second).
+func (s *server) cpu() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold anything; the fields
+	// after it start with the state (field 3).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", s.cmd.Process.Pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", s.cmd.Process.Pid, len(f))
+	}
+	var ticks int64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / 100, nil
+}

@@ -1,0 +1,158 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"reflect"
+
+	"github.com/coder/websocket"
+
+	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/binding"
+)
+
+// maxFrame bounds a batched frame: messages queued together are joined
+// into frames of at most this many bytes, so that a client's read limit
+// sees no more than it would from one message of that size. A single
+// message larger than this goes alone, as it would unbatched.
+const maxFrame = 64 << 10
+
+// parseBatch reads batch from the query of a resource endpoint: a client
+// that sends batch=1 (or true, yes, on) receives the messages queued to
+// it together as one frame holding a JSON array of them, in order. The
+// value is a boolean as every query parameter of the API reads one.
+func parseBatch(q url.Values) (bool, error) {
+	if !q.Has("batch") {
+		return false, nil
+	}
+	parse, _ := binding.Parser(reflect.TypeFor[bool]())
+	var on bool
+	if fe := parse(q.Get("batch"), reflect.ValueOf(&on).Elem()); fe != nil {
+		return false, problem.Invalid(fe.Type, []any{"query", "batch"}, fe.Msg, fe.Input)
+	}
+	return on, nil
+}
+
+// writeItems writes what the writer took from the queue: item by item,
+// or, for a connection that asked for batches, as few frames as maxFrame
+// allows. It stops early, as writeItem does, when the connection starts
+// to close without a flush.
+func (c *Conn) writeItems(batch []outbound) error {
+	if !c.batch {
+		for _, o := range batch {
+			if err := c.writeItem(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	f := frame{c: c}
+	for _, o := range batch {
+		if o.msg != nil && o.initial {
+			// A snapshot goes alone: unread tracks when the socket has
+			// taken it whole.
+			if err := f.flush(); err != nil {
+				return err
+			}
+			if err := c.writeItem(outbound{msg: o.msg, initial: true}); err != nil {
+				return err
+			}
+		} else if o.msg != nil {
+			if err := f.add(o.msg); err != nil {
+				return err
+			}
+		}
+		for _, msg := range o.msgs {
+			if err := f.add(msg); err != nil {
+				return err
+			}
+		}
+	}
+	return f.flush()
+}
+
+// frame gathers the messages of one batched frame.
+type frame struct {
+	c    *Conn
+	msgs [][]byte
+	size int // bytes of the array they make
+}
+
+// add appends msg, first writing what is gathered when msg would take
+// the frame past maxFrame.
+func (f *frame) add(msg []byte) error {
+	if len(f.msgs) > 0 && f.size+len(msg)+1 > maxFrame {
+		if err := f.flush(); err != nil {
+			return err
+		}
+	}
+	f.msgs = append(f.msgs, msg)
+	f.size += len(msg) + 1 // and a comma or a bracket
+	return nil
+}
+
+// flush writes the gathered messages: one alone as itself, several as a
+// JSON array.
+func (f *frame) flush() error {
+	c := f.c
+	msgs := f.msgs
+	f.msgs, f.size = f.msgs[:0], 0
+	if len(msgs) == 0 || c.ctx.Err() != nil && !c.flush {
+		return nil
+	}
+	n := 0
+	for _, m := range msgs {
+		n += len(m)
+	}
+	c.queued.Add(-int64(n))
+	if len(msgs) == 1 {
+		return c.write(msgs[0])
+	}
+	b := make([]byte, 0, n+len(msgs)+1)
+	b = append(b, '[')
+	for i, m := range msgs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, m...)
+	}
+	b = append(b, ']')
+	return c.writeFrame(b, len(msgs))
+}
+
+// writeFrame writes a frame of n messages; write is writeFrame of one.
+func (c *Conn) writeFrame(b []byte, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.m.cfg.writeTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		return err
+	}
+	c.m.stats.messagesSent.Add(uint64(n))
+	c.m.stats.bytesSent.Add(uint64(len(b)))
+	return nil
+}
+
+// DialBatch asks the server for batched frames (batch=1): messages queued
+// together arrive as one frame, which costs the server and the network
+// less under load. The Client unpacks them; its events are the same.
+func DialBatch() DialOption {
+	return func(c *dialConfig) { c.batch = true }
+}
+
+// decodeFrame decodes a frame from the server: one message, or a JSON
+// array of them from a batching server.
+func decodeFrame(b []byte) ([]Event, error) {
+	if len(b) > 0 && b[0] == '[' {
+		var evs []Event
+		if err := json.Unmarshal(b, &evs); err != nil {
+			return nil, err
+		}
+		return evs, nil
+	}
+	var ev Event
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return nil, err
+	}
+	return []Event{ev}, nil
+}

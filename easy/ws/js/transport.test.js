@@ -1,0 +1,258 @@
+// Tests of the client against real sockets: Node's own WebSocket and
+// fetch, and small servers of Node's http module that speak just enough
+// WebSocket and SSE. Run with: node --test easy/ws/js/
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createServer } from "node:http";
+import { fileURLToPath } from "node:url";
+
+import { connect } from "./client.js";
+
+// server serves handler on 127.0.0.1 (on port, or a free one) and upgrades
+// WebSocket handshakes with upgrade, unless it is null. stop closes it and
+// every connection it has.
+async function server(handler, upgrade, port = 0) {
+  const sockets = new Set();
+  const srv = createServer(handler);
+  srv.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  srv.on("upgrade", (req, socket) => {
+    if (!upgrade) {
+      socket.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    const accept = createHash("sha1")
+      .update(req.headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+      .digest("base64");
+    socket.write(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    upgrade(socket, req);
+  });
+  await new Promise((resolve) => srv.listen(port, "127.0.0.1", resolve));
+  return {
+    port: srv.address().port,
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => srv.close(resolve));
+    },
+  };
+}
+
+// frame is a WebSocket frame from the server: unmasked, final, short.
+function frame(opcode, payload) {
+  const b = Buffer.from(payload);
+  return Buffer.concat([Buffer.from([0x80 | opcode, b.length]), b]);
+}
+const textFrame = (msg) => frame(1, JSON.stringify(msg));
+const closeFrame = (code, reason) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(code);
+  return frame(8, Buffer.concat([b, Buffer.from(reason)]));
+};
+
+// until waits for cond, polling, for at most 5 s.
+async function until(what, cond) {
+  for (let i = 0; i < 500; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`timed out waiting until ${what}`);
+}
+
+// recorder returns callbacks that record every call, and the log.
+function recorder() {
+  const log = [];
+  const record = (name) => (...args) => log.push([name, ...args]);
+  const callbacks = {
+    onInitial: record("initial"),
+    onCreate: record("create"),
+    onReset: record("reset"),
+    onStatus: record("status"),
+    onError: record("error"),
+  };
+  return { log, callbacks, has: (...entry) => log.some((e) => JSON.stringify(e) === JSON.stringify(entry)) };
+}
+
+const create = (id, seq) => ({ type: "create", resource: "items", id, data: { id }, seq });
+
+if (typeof WebSocket !== "function") {
+  // Node 20 and 21 keep their WebSocket behind a flag: run this file again
+  // with it.
+  test("under --experimental-websocket", () => {
+    const file = fileURLToPath(import.meta.url);
+    const r = spawnSync(process.execPath, ["--experimental-websocket", "--test", file], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+} else {
+  test("Node's WebSocket: a refused connection is retried until the server is back", async () => {
+    const first = await server(null, (socket) => socket.write(textFrame(create(1, 1))));
+    const port = first.port;
+    await first.stop();
+
+    let attempts = 0;
+    class Counting extends WebSocket {
+      constructor(...args) {
+        super(...args);
+        attempts++;
+      }
+    }
+    const { log, callbacks, has } = recorder();
+    const live = connect("items", {
+      url: `ws://127.0.0.1:${port}/ws/items`,
+      WebSocket: Counting,
+      transport: "websocket",
+      snapshot: false,
+      backoff: { initial: 20, max: 40 },
+      ...callbacks,
+    });
+    try {
+      // Node 20 reports each refusal with error and no close: the client
+      // must retry all the same.
+      await until("three refused attempts", () => attempts >= 3);
+      assert.equal(live.status, "reconnecting");
+      const again = await server(null, (socket) => socket.write(textFrame(create(1, 1))), port);
+      try {
+        await until("the event of the restarted server", () => has("create", create(1, 1)));
+        assert.equal(live.status, "connected");
+        assert.ok(!log.some((e) => e[0] === "error"), JSON.stringify(log));
+      } finally {
+        live.close();
+        await again.stop();
+      }
+    } finally {
+      live.close();
+    }
+  });
+
+  test("Node's WebSocket: a close with 1008 stops the client and reports the reason", async () => {
+    let connections = 0;
+    const srv = await server(null, (socket) => {
+      connections++;
+      socket.write(closeFrame(1008, "Not authenticated"));
+      socket.on("data", () => socket.end()); // the client's close frame
+    });
+    const { log, callbacks } = recorder();
+    const live = connect("items", {
+      url: `ws://127.0.0.1:${srv.port}/ws/items`,
+      transport: "websocket",
+      snapshot: false,
+      backoff: { initial: 20, max: 40 },
+      ...callbacks,
+    });
+    try {
+      await until("the client stops", () => live.status === "offline");
+      await new Promise((r) => setTimeout(r, 200)); // no retry comes
+      assert.equal(connections, 1);
+      assert.deepEqual(log.slice(-2), [
+        ["status", "offline"],
+        ["error", "Not authenticated"],
+      ]);
+    } finally {
+      live.close();
+      await srv.stop();
+    }
+  });
+}
+
+test("SSE: the snapshot and filter in the URL, events, resume with since, a close event of 1008", async () => {
+  const requests = [];
+  const srv = await server((req, res) => {
+    requests.push(new URL(req.url, "http://x"));
+    res.writeHead(200, { "Content-Type": "text/event-stream" });
+    if (requests.length === 1) {
+      res.write(`id: 5\ndata: ${JSON.stringify({ type: "initial", resource: "items", data: [{ id: 1 }], seq: 5 })}\n\n`);
+      res.write(": ping\n\n");
+      res.write(`id: 6\ndata: ${JSON.stringify(create(2, 6))}\r\n\r\n`);
+      res.end(); // the stream breaks: the client resumes
+      return;
+    }
+    res.write(`id: 7\ndata: ${JSON.stringify(create(3, 7))}\n\n`);
+    res.end(`event: close\ndata: {"code":1008,"reason":"authorisation expired"}\n\n`);
+  }, null);
+  const { log, callbacks } = recorder();
+  const live = connect("items", {
+    url: `http://127.0.0.1:${srv.port}/ws/items`,
+    transport: "sse",
+    filter: { price__gt: 10 },
+    limit: 5,
+    backoff: { initial: 20, max: 40 },
+    ...callbacks,
+  });
+  try {
+    await until("the client stops", () => live.status === "offline");
+    assert.deepEqual(
+      requests.map((u) => u.pathname + u.search),
+      [
+        "/sse/items?filter=%7B%22price__gt%22%3A10%7D&snapshot=1&limit=5",
+        "/sse/items?since=6&filter=%7B%22price__gt%22%3A10%7D&snapshot=1&limit=5",
+      ],
+    );
+    assert.deepEqual(log, [
+      ["status", "connecting"],
+      ["status", "connected"],
+      ["initial", [{ id: 1 }], 5],
+      ["create", create(2, 6)],
+      ["status", "reconnecting"],
+      ["status", "connected"],
+      ["create", create(3, 7)],
+      ["status", "offline"],
+      ["error", "authorisation expired"],
+    ]);
+  } finally {
+    live.close();
+    await srv.stop();
+  }
+});
+
+test("SSE: a 401's detail is reported and the client stops", async () => {
+  let requests = 0;
+  const srv = await server((req, res) => {
+    requests++;
+    res.writeHead(401, { "Content-Type": "application/json" });
+    res.end(`{"detail":"Not authenticated"}`);
+  }, null);
+  const { log, callbacks } = recorder();
+  const live = connect("items", { url: `http://127.0.0.1:${srv.port}/ws/items`, transport: "sse", ...callbacks });
+  try {
+    await until("the client stops", () => live.status === "offline");
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(requests, 1);
+    assert.deepEqual(log, [
+      ["status", "connecting"],
+      ["status", "offline"],
+      ["error", "Not authenticated"],
+    ]);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test("auto falls back to SSE when the WebSocket handshake is refused, and stays there", async () => {
+  const seen = [];
+  const srv = await server((req, res) => {
+    seen.push(req.url.split("?")[0]);
+    res.writeHead(200, { "Content-Type": "text/event-stream" });
+    res.write(`id: 9\ndata: ${JSON.stringify({ type: "initial", resource: "items", data: [], seq: 9 })}\n\n`);
+  }, null);
+  const { callbacks, has } = recorder();
+  const live = connect("items", {
+    url: `ws://127.0.0.1:${srv.port}/ws/items`,
+    backoff: { initial: 20, max: 40 },
+    ...(typeof WebSocket === "function" ? {} : { WebSocket: undefined }),
+    ...callbacks,
+  });
+  try {
+    await until("the snapshot over SSE", () => has("initial", [], 9));
+    assert.equal(live.status, "connected");
+    assert.deepEqual(seen, ["/sse/items"]);
+  } finally {
+    live.close();
+    await srv.stop();
+  }
+});
