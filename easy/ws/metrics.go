@@ -176,6 +176,22 @@ func (x *metrics) publishEntries(resource string, entries []Entry) {
 	}
 }
 
+// wroteFrame counts a batched frame of n messages and size bytes.
+func (x *metrics) wroteFrame(endpoint string, n, size int) {
+	if x == nil {
+		return
+	}
+	x.sent.WithLabelValues(endpoint).Add(float64(n))
+	x.sentBytes.WithLabelValues(endpoint).Add(float64(size))
+}
+
+// deliveredAll is delivered for the events of a batched frame.
+func (x *metrics) deliveredAll(resource string, evs []*event) {
+	for _, ev := range evs {
+		x.delivered(resource, ev)
+	}
+}
+
 // delivered observes, for ev just written to a socket, the time since its
 // write committed.
 func (x *metrics) delivered(resource string, ev *event) {

@@ -3,6 +3,7 @@ package ws_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -285,5 +286,50 @@ func TestMetricsNameWhyConnectionsEnd(t *testing.T) {
 				t.Errorf("%s{reason=%q} = %v, want %v", name, reason, got, n)
 			}
 		}
+	}
+}
+
+// A client that asked for batched frames is counted per message, as one
+// that did not: its frames' messages, bytes and delivery times.
+func TestMetricsCountBatchedFramesPerMessage(t *testing.T) {
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Metrics(), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app.Include(easy.CRUDRouter[Product]())
+	m := ws.NewManager(ws.Heartbeat(0))
+	m.Watch(app, Product{})
+	srv := testkit.Serve(t, app)
+	t.Cleanup(func() { app.Close(context.Background()) })
+	c := dial(t, wsURL(srv, "/ws/products?batch=1"))
+	for i := range 3 {
+		if code, body := request(t, srv, "POST", "/products", fmt.Sprintf(`{"name":"p%d","price":1}`, i)); code != http.StatusCreated {
+			t.Fatalf("POST: %d %s", code, body)
+		}
+	}
+	got := 0
+	for got < 3 {
+		msg := next(t, c)
+		if strings.HasPrefix(msg, "[") {
+			var list []json.RawMessage
+			if err := json.Unmarshal([]byte(msg), &list); err != nil {
+				t.Fatal(err)
+			}
+			got += len(list)
+		} else {
+			got++
+		}
+	}
+	var f map[string]*dto.MetricFamily
+	eventually(t, "the three deliveries are counted", func() bool {
+		_, f = scrape(t, srv)
+		d := f["easy_ws_delivery_seconds"]
+		return d != nil && d.Metric[0].Histogram.GetSampleCount() == 3
+	})
+	if v := sample(t, f, "easy_ws_messages_sent_total", "endpoint", "products"); v != 3 {
+		t.Errorf("messages sent %v, want 3", v)
+	}
+	if v := sample(t, f, "easy_ws_delivery_seconds", "resource", "products"); v != 3 {
+		t.Errorf("deliveries %v, want 3", v)
+	}
+	if v := sample(t, f, "easy_ws_sent_bytes_total", "endpoint", "products"); v != float64(m.Stats().BytesSent) {
+		t.Errorf("bytes %v, want the Manager's %d", v, m.Stats().BytesSent)
 	}
 }
