@@ -37,6 +37,8 @@ type App struct {
 
 	schema schemaState // migrations: what Include and Run do to the schema (schema.go)
 
+	obs observability // metrics, probes, tracer (observe.go)
+
 	mu       sync.Mutex
 	startup  []func(context.Context) error
 	shutdown []func(context.Context) error
@@ -57,14 +59,16 @@ func New(opts ...Option) *App {
 	info := openapi.Info{Title: cfg.title, Version: cfg.version, Description: cfg.description, Servers: cfg.servers}
 	a.spec = openapi.New(info)
 	a.async = openapi.NewAsyncAPI(a.spec, info)
+	a.setupObserve()
 	if cfg.db != nil {
 		a.db = cfg.db
-		a.dbOnce.Do(func() {})
+		a.dbOnce.Do(func() { a.dbErr = a.observeDB(a.db) })
 	} else {
 		a.dialect, a.dbErr = dialectorFromEnv()
 	}
 
 	a.mux.Use(requestID(newIDPrefix()), requestLogger(a.logger), recoverer(a.logger), a.guard, middleware.GetHead)
+	a.mux.Use(a.observeRoutes)
 	a.mux.Use(a.schemaReady)
 	if cfg.cors != nil {
 		a.mux.Use(cors.Handler(*cfg.cors))
@@ -135,6 +139,9 @@ func (a *App) Database() (*gorm.DB, error) {
 		}
 		a.db, a.dbErr = openDatabase(a.dialect)
 		a.ownsDB = a.dbErr == nil
+		if a.dbErr == nil {
+			a.dbErr = a.observeDB(a.db)
+		}
 	})
 	return a.db, a.dbErr
 }
@@ -167,5 +174,6 @@ func (a *App) OnShutdown(fn func(context.Context) error) {
 // Close runs the shutdown hooks and closes the database the App opened.
 // Run and Serve call it; call it yourself when you serve the App another way.
 func (a *App) Close(ctx context.Context) error {
+	a.drain()
 	return errors.Join(a.closeHooks(ctx), a.closeDB())
 }

@@ -85,6 +85,7 @@ type config struct {
 	migrate         bool
 	schema          schemaConfig // versioned migrations (schema.go)
 	forbidUnknown   bool
+	observe         observeConfig // metrics, probes, traces, pprof (observe.go)
 
 	// What Run and Serve allow a client (server.go, deadlines.go).
 	headerTimeout time.Duration

@@ -81,7 +81,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 
+	a.drain()
 	a.logger.Info("easy: shutting down")
+	a.drainDelay()
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.shutdownTimeout)
 	defer cancel()
 	// Shutdown stops accepting at once and waits for in-flight requests;

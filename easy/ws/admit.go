@@ -192,5 +192,6 @@ func (m *Manager) hide(r *http.Request, what string, err error) error {
 
 func (m *Manager) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	m.stats.refused.Add(1)
+	m.obs.refuse(refusal(err))
 	problem.Write(w, r, m.log, err)
 }

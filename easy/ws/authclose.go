@@ -36,6 +36,7 @@ func (m *Manager) closeRefused(w http.ResponseWriter, r *http.Request, err error
 		return
 	}
 	m.stats.refused.Add(1)
+	m.obs.refuse("auth")
 	c, aerr := websocket.Accept(w, r, &m.accept)
 	if aerr != nil {
 		m.log.Debug("ws: upgrade refused", "remote", r.RemoteAddr, "error", aerr)

@@ -87,6 +87,8 @@ type outbound struct {
 	msg     []byte
 	msgs    [][]byte
 	initial bool // msg is a snapshot's initial message
+
+	ev *event // the event msg carries, for its delivery time and trace; nil for other messages
 }
 
 // size is the bytes of o's messages.
@@ -256,6 +258,7 @@ func (c *Conn) closeWith(code websocket.StatusCode, reason string, flush bool) b
 		c.cancel()
 	})
 	if first {
+		c.m.obs.close(code, reason)
 		c.qmu.Lock()
 		c.kick()
 		c.qmu.Unlock()
@@ -473,9 +476,12 @@ func (c *Conn) writeItem(o outbound) error {
 			return nil
 		}
 		c.queued.Add(-int64(len(o.msg)))
+		end := c.traceWrite(o.ev)
 		if err := c.write(o.msg); err != nil {
 			return err
 		}
+		end()
+		c.m.obs.delivered(c.group, o.ev)
 		if o.initial { // the socket took it whole: the client reads
 			c.unread.Store(0)
 		}
@@ -502,6 +508,7 @@ func (c *Conn) write(msg []byte) error {
 	}
 	c.m.stats.messagesSent.Add(1)
 	c.m.stats.bytesSent.Add(uint64(len(msg)))
+	c.m.obs.wrote(c.group, len(msg))
 	return nil
 }
 

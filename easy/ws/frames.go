@@ -62,6 +62,7 @@ func (c *Conn) writeItems(batch []outbound) error {
 			if err := f.add(o.msg); err != nil {
 				return err
 			}
+			f.evs = append(f.evs, o.ev)
 		}
 		for _, msg := range o.msgs {
 			if err := f.add(msg); err != nil {
@@ -76,7 +77,8 @@ func (c *Conn) writeItems(batch []outbound) error {
 type frame struct {
 	c    *Conn
 	msgs [][]byte
-	size int // bytes of the array they make
+	size int      // bytes of the array they make
+	evs  []*event // the events among msgs, for metrics.delivered
 }
 
 // add appends msg, first writing what is gathered when msg would take
@@ -94,13 +96,18 @@ func (f *frame) add(msg []byte) error {
 
 // flush writes the gathered messages: one alone as itself, several as a
 // JSON array.
-func (f *frame) flush() error {
+func (f *frame) flush() (err error) {
 	c := f.c
-	msgs := f.msgs
-	f.msgs, f.size = f.msgs[:0], 0
+	msgs, evs := f.msgs, f.evs
+	f.msgs, f.size, f.evs = f.msgs[:0], 0, f.evs[:0]
 	if len(msgs) == 0 || c.ctx.Err() != nil && !c.flush {
 		return nil
 	}
+	defer func() {
+		if err == nil {
+			c.m.obs.deliveredAll(c.group, evs)
+		}
+	}()
 	n := 0
 	for _, m := range msgs {
 		n += len(m)
@@ -130,6 +137,7 @@ func (c *Conn) writeFrame(b []byte, n int) error {
 	}
 	c.m.stats.messagesSent.Add(uint64(n))
 	c.m.stats.bytesSent.Add(uint64(len(b)))
+	c.m.obs.wroteFrame(c.group, n, len(b))
 	return nil
 }
 

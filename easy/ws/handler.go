@@ -284,6 +284,7 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 	case err != nil && !registered:
 		m.unreserve(addr)
 		m.stats.refused.Add(1)
+		m.obs.refuse("upgrade")
 		m.log.Debug("ws: upgrade refused", "remote", r.RemoteAddr, "error", err)
 		return nil
 	case err != nil: // the hijack failed after the 101

@@ -9,6 +9,9 @@ type event struct {
 	msg    []byte // the whole message, seq included
 	leave  []byte // a delete of the row, for those who may no longer see it
 	id     string // the key as JSON; "" until needed
+
+	at    int64       // when its write committed (or reached the broker), Unix nanoseconds; see metrics.delivered
+	trace *eventTrace // its spans, when the write that made it was traced; see trace.go
 }
 
 // history keeps the latest events of a resource, oldest first, so that a

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ErrClosed is returned when sending to or reading from a connection that
@@ -54,6 +55,9 @@ type Manager struct {
 	slots  atomic.Int64 // connections open or being opened
 	nextID atomic.Uint64
 	stats  counters
+
+	obs    *metrics     // nil unless the App serves metrics (metrics.go)
+	tracer trace.Tracer // nil unless the App traces (trace.go)
 
 	addrMu  sync.Mutex
 	perAddr map[string]int // slots taken by each client address; see reserve
@@ -179,12 +183,13 @@ func (m *Manager) resource(name string) *resource {
 // happens on a goroutine of the Manager. Changes to a resource that was never added,
 // or published after Shutdown, are logged and dropped.
 func (m *Manager) Publish(resource string, changes ...Change) {
-	m.publish(resource, changes, false)
+	m.publish(resource, changes, false, nil)
 }
 
 // publish is Publish; encoded says the changes' Data is encoding/json's
-// output, as change capture's is, and need not be checked now.
-func (m *Manager) publish(resource string, changes []Change, encoded bool) {
+// output, as change capture's is, and need not be checked now; tr, when
+// not nil, holds the span the events' fan-out continues.
+func (m *Manager) publish(resource string, changes []Change, encoded bool, tr *eventTrace) {
 	if len(changes) == 0 {
 		return
 	}
@@ -203,7 +208,7 @@ func (m *Manager) publish(resource string, changes []Change, encoded bool) {
 		m.stats.eventsPublished.Add(uint64(r.link.enqueue(changes)))
 		return
 	}
-	m.stats.eventsPublished.Add(uint64(r.publish(changes, encoded)))
+	m.stats.eventsPublished.Add(uint64(r.publish(changes, encoded, tr)))
 }
 
 // Seq returns the seq of the last event published for resource, or 0 for

@@ -81,6 +81,7 @@ func (l *relay) enqueue(changes []Change) int {
 	if len(entries) == 0 {
 		return 0
 	}
+	l.r.m.obs.publishEntries(l.r.name, entries)
 	l.mu.Lock()
 	l.queue = append(l.queue, entries...)
 	if over := len(l.queue) - maxQueued; over > 0 {
@@ -300,7 +301,7 @@ func eventsOf(r *resource, entries []Entry) []*event {
 			r.m.log.Error("ws: bad broker entry", "resource", r.name, "seq", e.Seq, "error", err)
 			body, _ = encodeEventBody(r.name, Change{Op: TypeDelete})
 		}
-		evs[i] = &event{seq: e.Seq, change: c, msg: withSeq(body, e.Seq)}
+		evs[i] = &event{seq: e.Seq, change: c, msg: withSeq(body, e.Seq), at: e.Time * 1000}
 	}
 	return evs
 }

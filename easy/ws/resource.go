@@ -123,7 +123,8 @@ func newResource(m *Manager, name string, src Source) *resource {
 //
 // Each event is allocated on its own: the history keeps the last ones,
 // and must not keep a whole large batch alive with them.
-func (r *resource) publish(changes []Change, encoded bool) int {
+func (r *resource) publish(changes []Change, encoded bool, tr *eventTrace) int {
+	now := time.Now().UnixNano()
 	evs := make([]*event, 0, len(changes))
 	for _, c := range changes {
 		var body []byte
@@ -137,11 +138,12 @@ func (r *resource) publish(changes []Change, encoded bool) int {
 			r.m.log.Error("ws: change not published", "resource", r.name, "op", c.Op, "key", c.Key, "error", err)
 			continue
 		}
-		evs = append(evs, &event{change: c, msg: body})
+		evs = append(evs, &event{change: c, msg: body, at: now, trace: tr})
 	}
 	if len(evs) == 0 {
 		return 0
 	}
+	r.m.obs.publish(r.name, evs)
 	r.pubMu.Lock()
 	seq := r.seq.Load()
 	for _, ev := range evs {
@@ -288,13 +290,15 @@ func (r *resource) handOut() {
 		if ev.seq <= r.delivered {
 			continue // published before a broker's restart, which superseded it
 		}
+		end := r.traceFanOut(ev)
 		for c, sub := range r.subs {
 			if sub.holding {
 				r.keep(sub, ev)
 			} else if msg := r.route(c, sub, ev); msg != nil {
-				c.enqueue(msg)
+				c.enqueueItem(outbound{msg: msg, ev: ev})
 			}
 		}
+		end()
 		r.delivered = ev.seq
 	}
 	clear(batch)

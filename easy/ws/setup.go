@@ -123,6 +123,7 @@ func (m *Manager) useApp(app *easy.App) {
 		app.OnShutdown(func(context.Context) error { return client.Close() })
 		m.cfg.broker = NewRedisBroker(client, "")
 	}
+	m.observe(app)
 }
 
 // redisClient connects to the Redis server of REDIS_URL; a URL that does
@@ -147,7 +148,7 @@ func publishCaptured(m *Manager, changes []capture.Change) {
 		for _, c := range changes[start:i] {
 			batch = append(batch, Change{Op: string(c.Op), Key: c.Key, Row: c.Row, Data: c.Data})
 		}
-		m.publish(changes[start].Table, batch, true)
+		m.publishCommitted(changes[start].Table, changes[start:i], batch)
 		start = i
 	}
 }

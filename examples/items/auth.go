@@ -13,7 +13,7 @@ import (
 // Swagger UI's Authorize button), and each sees and changes only the items
 // they added, over REST and live.
 func newAuthApp(secret []byte, opts ...easy.Option) (*easy.App, error) {
-	app := easy.New(append(append([]easy.Option{easy.Title("Items", "1.0.0")}, migrations()...), opts...)...)
+	app := easy.New(append(baseOptions(), opts...)...)
 	if _, err := app.Database(); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 // Command items is the README's app: a validated CRUD API over a table of
 // items, its OpenAPI document and Swagger UI, realtime change events over
-// WebSocket, and a live dashboard.
+// WebSocket, a live dashboard, Prometheus metrics at /metrics and the
+// probes /healthz and /readyz.
 //
 //	go run ./examples/items            # http://127.0.0.1:8000/ (docs at /docs)
 //	go run ./examples/items -addr 127.0.0.1:9000
@@ -55,7 +56,7 @@ func main() {
 
 // newApp builds the app; the tests build it with their own options.
 func newApp(opts ...easy.Option) (*easy.App, error) {
-	app := easy.New(append(append([]easy.Option{easy.Title("Items", "1.0.0")}, migrations()...), opts...)...)
+	app := easy.New(append(baseOptions(), opts...)...)
 	if _, err := app.Database(); err != nil {
 		return nil, err
 	}
@@ -63,6 +64,13 @@ func newApp(opts ...easy.Option) (*easy.App, error) {
 	ws.Setup(app, Item{})                // /ws/items: every committed write, pushed as JSON
 	mountDashboard(app)                  // the live dashboard at /
 	return app, nil
+}
+
+// baseOptions are the options of both builds of the app: its title, its
+// migrations, metrics at /metrics and the probes /healthz and /readyz
+// (docs/observability.md), which the dashboard and a load balancer read.
+func baseOptions() []easy.Option {
+	return append([]easy.Option{easy.Title("Items", "1.0.0"), easy.Metrics(), easy.Health()}, migrations()...)
 }
 
 // defaultAddr is 127.0.0.1:8000, or what HOST and PORT say.

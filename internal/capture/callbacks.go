@@ -186,7 +186,7 @@ func (c *Capture) after(op Op) func(*gorm.DB) {
 			db.AddError(err)
 			return
 		}
-		t.add(changes)
+		t.add(traced(db, changes))
 	}
 }
 

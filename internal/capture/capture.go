@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 )
@@ -43,6 +44,10 @@ type Change struct {
 	// Data is json.Marshal(Row), taken at the time of the write; nil for
 	// Delete, and nil if Row cannot be encoded (the error is logged).
 	Data json.RawMessage
+	// Span is the span of the statement that wrote the row, or of the
+	// request that ran it, from the statement's context; invalid when it
+	// carried none. See trace.go.
+	Span trace.SpanContext
 }
 
 // Sink receives the changes of one commit, in write order. It is called after

@@ -1,0 +1,135 @@
+package observe
+
+import (
+	"database/sql"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// DurationBuckets are the bucket boundaries, in seconds, that the
+// OpenTelemetry semantic conventions advise for http.server.request.duration.
+var DurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+
+// SizeBuckets are the bucket boundaries, in bytes, of the response body
+// size histogram: 64 B to 16 MiB by powers of four.
+var SizeBuckets = prometheus.ExponentialBuckets(64, 4, 10)
+
+// Unmatched is the route label of a request that matched no route, so
+// that random paths share one series instead of each making its own.
+const Unmatched = "unmatched"
+
+// Metrics holds an App's Prometheus registry and the HTTP server metrics
+// it records. Its zero value is not usable; call NewMetrics.
+type Metrics struct {
+	reg      *prometheus.Registry
+	duration *prometheus.HistogramVec
+	size     *prometheus.HistogramVec
+	active   *prometheus.GaugeVec
+}
+
+// NewMetrics returns Metrics on a new registry that holds the Go runtime
+// and process collectors and the HTTP server metrics.
+func NewMetrics() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	labels := []string{"http_request_method", "http_route", "http_response_status_code"}
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "http_server_request_duration_seconds",
+		Help:    "Duration of HTTP server requests, by method, route template and status code.",
+		Buckets: DurationBuckets,
+	}, labels)
+	m.size = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "http_server_response_body_size_bytes",
+		Help:    "Size of HTTP server response bodies, by method, route template and status code.",
+		Buckets: SizeBuckets,
+	}, labels)
+	m.active = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "http_server_active_requests",
+		Help: "HTTP server requests being served, by method.",
+	}, []string{"http_request_method"})
+	m.reg.MustRegister(m.duration, m.size, m.active,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry returns the registry that the metrics endpoint serves. Register
+// an application's own collectors on it to have them scraped with the
+// framework's.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus text format, or in
+// OpenMetrics to a scraper that asks for it.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		EnableOpenMetrics: true,
+		Registry:          m.reg, // counts the scrapes' own errors
+	})
+}
+
+// WatchDB registers the connection pool statistics of db (open, in use,
+// idle, waits and their duration) as go_sql_* metrics labelled
+// db_name=name: "write" and "read" where an App keeps two pools.
+func (m *Metrics) WatchDB(name string, db *sql.DB) error {
+	return m.reg.Register(collectors.NewDBStatsCollector(db, name))
+}
+
+// Middleware records the HTTP server metrics of each request that next
+// serves. It must run inside a chi router, which names the route: the
+// label is the route's template (/items/{id}), never the path, and
+// Unmatched for a request that matched none. A request whose connection
+// a handler takes over (a WebSocket) is recorded with status 101 when its
+// handler returns.
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method := Method(r.Method)
+		active := m.active.WithLabelValues(method)
+		active.Inc()
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		// The labels are taken once the handler returns, also when it
+		// panics: the recoverer inside has written the 500 by then.
+		defer func() {
+			active.Dec()
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK // a handler that wrote nothing
+			}
+			code, route := strconv.Itoa(status), Route(r)
+			m.duration.WithLabelValues(method, route, code).Observe(time.Since(start).Seconds())
+			m.size.WithLabelValues(method, route, code).Observe(float64(ww.BytesWritten()))
+		}()
+		next.ServeHTTP(ww, r)
+	})
+}
+
+// Route returns the template of the route that served r, such as
+// /items/{id}, or Unmatched. Call it after the router has served r.
+func Route(r *http.Request) string {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil {
+		return Unmatched
+	}
+	if p := rc.RoutePattern(); p != "" {
+		return p
+	}
+	return Unmatched
+}
+
+// Method returns the method as a label: one of the methods of RFC 9110 and
+// PATCH, or "_OTHER", as the semantic conventions say, so that a client
+// cannot make a series per made-up method.
+func Method(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "_OTHER"
+}

@@ -1,0 +1,213 @@
+package observe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+	"gorm.io/gorm"
+)
+
+// ScopeName is the instrumentation scope of the spans easy makes.
+const ScopeName = "github.com/fastapi-easy/easy-go"
+
+// Tracer makes an App's spans with the TracerProvider it was given. Its
+// zero value is not usable; call NewTracer.
+type Tracer struct {
+	tracer trace.Tracer
+	prop   propagation.TextMapPropagator
+}
+
+// NewTracer returns a Tracer that makes its spans with tp.
+func NewTracer(tp trace.TracerProvider) *Tracer {
+	return &Tracer{
+		tracer: tp.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL)),
+		prop:   propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+	}
+}
+
+// Tracer returns the tracer of easy's own spans, for the packages that
+// serve beside the App (easy/ws).
+func (t *Tracer) Tracer() trace.Tracer { return t.tracer }
+
+// Middleware makes a server span for each request, continuing the trace
+// of a W3C traceparent header, with the attributes of the semantic
+// conventions for HTTP servers. It must run inside a chi router: once the
+// route has served, the span is named "METHOD /route/{template}" and
+// carries http.route. A span the sampler drops costs no attributes: they
+// are computed only for a span that records (otelhttp computes them for
+// every request, which cost a sampled-out GET a tenth more).
+func (t *Tracer) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if r.Header.Get("Traceparent") != "" {
+			ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
+		}
+		method := Method(r.Method)
+		ctx, span := t.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer))
+		if !span.IsRecording() {
+			defer span.End()
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
+		span.SetAttributes(requestAttributes(r, method)...)
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		r = r.WithContext(ctx)
+		defer func() {
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK
+			}
+			if route := Route(r); route != Unmatched {
+				span.SetName(method + " " + route)
+				span.SetAttributes(semconv.HTTPRoute(route))
+			}
+			span.SetAttributes(semconv.HTTPResponseStatusCode(status), semconv.HTTPResponseBodySize(ww.BytesWritten()))
+			if status >= 500 {
+				span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+				span.SetStatus(codes.Error, "")
+			}
+			span.End()
+		}()
+		next.ServeHTTP(ww, r)
+	})
+}
+
+// requestAttributes are the semantic conventions' attributes of a server
+// span known when the request arrives.
+func requestAttributes(r *http.Request, method string) []attribute.KeyValue {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	attrs := []attribute.KeyValue{
+		semconv.HTTPRequestMethodKey.String(method),
+		semconv.URLScheme(scheme),
+		semconv.URLPath(r.URL.Path),
+		semconv.NetworkProtocolVersion(strconv.Itoa(r.ProtoMajor) + "." + strconv.Itoa(r.ProtoMinor)),
+	}
+	if method != r.Method {
+		attrs = append(attrs, semconv.HTTPRequestMethodOriginal(r.Method))
+	}
+	if host, port, err := net.SplitHostPort(r.Host); err == nil {
+		attrs = append(attrs, semconv.ServerAddress(host))
+		if p, err := strconv.Atoi(port); err == nil {
+			attrs = append(attrs, semconv.ServerPort(p))
+		}
+	} else if r.Host != "" {
+		attrs = append(attrs, semconv.ServerAddress(r.Host))
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		attrs = append(attrs, semconv.ClientAddress(host), semconv.NetworkPeerAddress(host))
+	}
+	if ua := r.UserAgent(); ua != "" {
+		attrs = append(attrs, semconv.UserAgentOriginal(ua))
+	}
+	return attrs
+}
+
+// NameRoute records path as the route template of r, for a handler that
+// serves r itself, before the router has matched it.
+func NameRoute(r *http.Request, path string) {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		rc.RoutePatterns = append(rc.RoutePatterns, path)
+	}
+}
+
+// stmtSpan marks the context of a statement whose span startStatement
+// made, so that endStatement ends that span and no other.
+type stmtSpan struct{}
+
+// WatchDB makes a client span for each statement run through db's
+// callbacks (create, query, update, delete, row, raw), a child of the
+// span in the statement's context, named as the semantic conventions say
+// ("INSERT items") and with the statement's text, placeholders and all:
+// values never reach a span. The span is in the statement's context while
+// the statement runs, so that what it causes (the events of a committed
+// write) can be linked to it.
+func (t *Tracer) WatchDB(db *gorm.DB) error {
+	system := dbSystem(db.Dialector.Name())
+	cb := db.Callback()
+	var errs []error
+	type registrar interface {
+		Register(string, func(*gorm.DB)) error
+	}
+	register := func(name string, before, after registrar) {
+		errs = append(errs,
+			before.Register("observe:before_"+name, t.startStatement),
+			after.Register("observe:after_"+name, t.endStatement(system)))
+	}
+	register("create", cb.Create().Before("*"), cb.Create().After("*"))
+	register("query", cb.Query().Before("*"), cb.Query().After("*"))
+	register("update", cb.Update().Before("*"), cb.Update().After("*"))
+	register("delete", cb.Delete().Before("*"), cb.Delete().After("*"))
+	register("row", cb.Row().Before("*"), cb.Row().After("*"))
+	register("raw", cb.Raw().Before("*"), cb.Raw().After("*"))
+	return errors.Join(errs...)
+}
+
+func (t *Tracer) startStatement(db *gorm.DB) {
+	ctx := db.Statement.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !sc.IsSampled() {
+		return // the parent's decision holds for its children, as ParentBased's does
+	}
+	ctx, span := t.tracer.Start(ctx, "db", trace.WithSpanKind(trace.SpanKindClient))
+	db.Statement.Context = context.WithValue(ctx, stmtSpan{}, span)
+}
+
+func (t *Tracer) endStatement(system attribute.KeyValue) func(*gorm.DB) {
+	return func(db *gorm.DB) {
+		span, _ := db.Statement.Context.Value(stmtSpan{}).(trace.Span)
+		if span == nil || !span.SpanContext().Equal(trace.SpanContextFromContext(db.Statement.Context)) {
+			return // no span of this statement's (its parent was not sampled)
+		}
+		defer span.End()
+		if !span.IsRecording() {
+			return
+		}
+		sql := db.Statement.SQL.String()
+		op, _, _ := strings.Cut(strings.TrimSpace(sql), " ")
+		op = strings.ToUpper(op)
+		name := op
+		if db.Statement.Table != "" {
+			name += " " + db.Statement.Table
+			span.SetAttributes(semconv.DBCollectionName(db.Statement.Table))
+		}
+		if name == "" {
+			name = system.Value.AsString()
+		}
+		span.SetName(name)
+		span.SetAttributes(system, semconv.DBOperationName(op), semconv.DBQueryText(sql),
+			attribute.Int64("db.response.affected_rows", db.RowsAffected))
+		if err := db.Error; err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			span.RecordError(err)
+			span.SetAttributes(semconv.ErrorTypeKey.String(fmt.Sprintf("%T", err)))
+			span.SetStatus(codes.Error, err.Error())
+		}
+	}
+}
+
+// dbSystem names a GORM dialector as the semantic conventions' db.system.name.
+func dbSystem(dialector string) attribute.KeyValue {
+	switch dialector {
+	case "postgres":
+		return semconv.DBSystemNamePostgreSQL
+	case "sqlite", "sqlite3":
+		return semconv.DBSystemNameSQLite
+	}
+	return semconv.DBSystemNameKey.String(dialector)
+}

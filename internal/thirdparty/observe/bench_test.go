@@ -1,0 +1,148 @@
+package observe
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/ws"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
+)
+
+// benchApps returns the items app five ways, on SQLite files of their
+// own, each with a watched model and one row: without observability (and
+// a second time, as a control of the comparison's noise), with metrics, with metrics and every request traced, and with metrics and
+// one request in a hundred traced (a production's sampler). The spans go
+// to an exporter that drops them, through the SDK's span processor.
+func benchApps(b *testing.B) (names []string, apps []*easy.App) {
+	quiet := easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tracing := func(s sdktrace.Sampler) easy.Option {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(s),
+			sdktrace.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(tracetest.NewNoopExporter())))
+		b.Cleanup(func() { tp.Shutdown(context.Background()) })
+		return easy.Tracing(tp)
+	}
+	for _, c := range []struct {
+		name string
+		opts []easy.Option
+	}{
+		{"off", nil},
+		{"control", nil}, // off too: the noise of the comparison
+		{"metrics", []easy.Option{easy.Metrics()}},
+		{"metrics+traces", []easy.Option{easy.Metrics(), tracing(sdktrace.AlwaysSample())}},
+		{"metrics+traces-1%", []easy.Option{easy.Metrics(), tracing(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01)))}},
+	} {
+		app := easy.New(append([]easy.Option{easy.DB(testkit.SQLite(b, nil)), quiet}, c.opts...)...)
+		app.Include(easy.CRUDRouter[Item]())
+		m := ws.NewManager(ws.Heartbeat(0))
+		m.Watch(app, Item{})
+		b.Cleanup(func() { app.Close(context.Background()) })
+		if err := app.DB().Create(&Item{Name: "apple", Price: 1}).Error; err != nil {
+			b.Fatal(err)
+		}
+		names, apps = append(names, c.name), append(apps, app)
+	}
+	return names, apps
+}
+
+// ratios runs, for each app but the first, a sub-benchmark that
+// alternates, request by request, the request req makes on that app and
+// on the first, so that both see the same machine load (and the garbage
+// of one way is not collected on another's time), and reports its time
+// over the first's. The two take turns at going first.
+func ratios(b *testing.B, names []string, apps []*easy.App, req func() *http.Request, status int) {
+	for i := 1; i < len(apps); i++ {
+		b.Run(names[i], func(b *testing.B) {
+			var spent [2]time.Duration
+			pair := []*easy.App{apps[0], apps[i]}
+			for n := 0; b.Loop(); n++ {
+				for k := range 2 {
+					j := (k + n) % 2 // each takes turns at going first
+					app := pair[j]
+					w := httptest.NewRecorder()
+					r := req()
+					start := time.Now()
+					app.ServeHTTP(w, r)
+					spent[j] += time.Since(start)
+					if w.Code != status {
+						b.Fatalf("%d %s", w.Code, w.Body)
+					}
+				}
+			}
+			b.ReportMetric(float64(spent[1])/float64(spent[0]), "on/off")
+			b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "off-ns/op")
+			b.ReportMetric(float64(spent[1].Nanoseconds())/float64(b.N), "on-ns/op")
+		})
+	}
+}
+
+// BenchmarkObserveGetRatio is the cost of observability to a CRUD GET by
+// id on SQLite: each way of benchApps over none.
+//
+//	go test -run '^$' -bench BenchmarkObserveGetRatio -count 3 ./internal/thirdparty/observe/
+func BenchmarkObserveGetRatio(b *testing.B) {
+	names, apps := benchApps(b)
+	ratios(b, names, apps, func() *http.Request { return httptest.NewRequest("GET", "/items/1", nil) }, http.StatusOK)
+}
+
+// BenchmarkObserveCreateRatio is the same for a POST of a watched model:
+// the insert, its commit and the publishing of its event (nobody
+// follows the resource).
+//
+//	go test -run '^$' -bench BenchmarkObserveCreateRatio -count 3 ./internal/thirdparty/observe/
+func BenchmarkObserveCreateRatio(b *testing.B) {
+	names, apps := benchApps(b)
+	n := 0
+	ratios(b, names, apps, func() *http.Request {
+		n++
+		r := httptest.NewRequest("POST", "/items", strings.NewReader(fmt.Sprintf(`{"name":"item%d","price":1}`, n)))
+		r.Header.Set("Content-Type", "application/json")
+		return r
+	}, http.StatusCreated)
+}
+
+// BenchmarkObserveAllocs runs the GET and the POST of the ratio
+// benchmarks one way at a time, for the allocations of each, which do not
+// move with the machine's load as times do.
+//
+//	go test -run '^$' -bench BenchmarkObserveAllocs -benchmem ./internal/thirdparty/observe/
+func BenchmarkObserveAllocs(b *testing.B) {
+	names, apps := benchApps(b)
+	n := 0
+	for _, c := range []struct {
+		name   string
+		req    func() *http.Request
+		status int
+	}{
+		{"GET", func() *http.Request { return httptest.NewRequest("GET", "/items/1", nil) }, http.StatusOK},
+		{"POST", func() *http.Request {
+			n++
+			r := httptest.NewRequest("POST", "/items", strings.NewReader(fmt.Sprintf(`{"name":"item%d","price":1}`, n)))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}, http.StatusCreated},
+	} {
+		for i, app := range apps {
+			b.Run(c.name+"/"+names[i], func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					w := httptest.NewRecorder()
+					app.ServeHTTP(w, c.req())
+					if w.Code != c.status {
+						b.Fatalf("%d %s", w.Code, w.Body)
+					}
+				}
+			})
+		}
+	}
+}
