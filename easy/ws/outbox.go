@@ -296,7 +296,7 @@ func (o *outbox) publish(r *resource, changes []Change) int {
 			return err
 		}
 		o.wrote(len(rows))
-		n = r.publish(good, false)
+		n = r.publish(good, false, nil)
 		return nil
 	})
 	if err != nil {
