@@ -3,10 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"text/tabwriter"
-	"time"
+
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 )
 
 // printDeliveries prints the table of b or c; with ratio, also easy's
@@ -26,7 +25,7 @@ func printDeliveries(w io.Writer, rs []deliveryResult, ratio bool) {
 		a := r.acct
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%.0f%%\t%.0f%%\t\n",
 			r.kind, r.writes, rate, r.postErrors, len(r.lat), delivered, a.lost, a.dups, a.holes, a.reordered, a.bad, a.broken,
-			ms(r.lat.percentile(50)), ms(r.lat.percentile(99)), ms(r.lat.percentile(100)), 100*r.serverCPU, 100*r.loadCPU)
+			loadkit.Ms(r.lat.percentile(50)), loadkit.Ms(r.lat.percentile(99)), loadkit.Ms(r.lat.percentile(100)), 100*r.serverCPU, 100*r.loadCPU)
 	}
 	tw.Flush()
 	for _, r := range rs {
@@ -116,15 +115,10 @@ func printIdle(w io.Writer, rs []idleResult) {
 // printLoad prints the machine's load averages: it is shared, and what
 // else runs on it shows in the numbers.
 func printLoad(w io.Writer) {
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		f := strings.Fields(string(b))
-		if len(f) >= 3 {
-			fmt.Fprintf(w, "load average: %s %s %s\n", f[0], f[1], f[2])
-		}
+	if f, err := loadkit.LoadAvg(); err == nil {
+		fmt.Fprintf(w, "load average: %s %s %s\n", f[0], f[1], f[2])
 	}
 }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
 
 func mib(b int64) string { return fmt.Sprintf("%.1fMiB", float64(b)/(1<<20)) }
 

@@ -22,6 +22,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 	"github.com/fastapi-easy/easy-go/bench/wsbaseline"
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
@@ -61,7 +62,7 @@ func serve(args []string, in io.Reader, out io.Writer) error {
 	if *dbPath == "" {
 		return errors.New("-db is required")
 	}
-	if err := raiseFileLimit(); err != nil {
+	if err := loadkit.RaiseFileLimit(); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
