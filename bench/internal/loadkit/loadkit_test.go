@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -170,5 +172,33 @@ func TestMedian(t *testing.T) {
 	}
 	if got := Ms(1500 * time.Microsecond); got != "1.50ms" {
 		t.Errorf("Ms = %q", got)
+	}
+}
+
+func TestServeClosesThenShutsDownWhenCtxEnds(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("up")) })}
+	ctx, cancel := context.WithCancel(context.Background())
+	var closed atomic.Bool
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, srv, ln, func() { closed.Store(true) }) }()
+	res, err := http.Get("http://" + ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != "up" {
+		t.Fatalf("body %q", b)
+	}
+	cancel()
+	if err := <-done; err != nil || !closed.Load() {
+		t.Fatalf("Serve = %v, closing called %v", err, closed.Load())
+	}
+	if _, err := http.Get("http://" + ln.Addr().String()); err == nil {
+		t.Fatal("the server still answers after Serve returned")
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 	"github.com/fastapi-easy/easy-go/bench/outside/probe"
 	"github.com/fastapi-easy/easy-go/bench/wsbaseline"
 	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
@@ -66,20 +67,7 @@ func main() {
 	hub := wsbaseline.NewHub(wsbaseline.DefaultQueue)
 	srv := &http.Server{Handler: routes(db, hub), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	probe.Main(func(ctx context.Context, ln net.Listener) error {
-		errc := make(chan error, 1)
-		// The server's goroutine ends when Shutdown makes Serve return.
-		go func() { errc <- srv.Serve(ln) }()
-		select {
-		case err := <-errc:
-			return err
-		case <-ctx.Done():
-		}
-		hub.Close()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		err := srv.Shutdown(sctx)
-		<-errc
-		return err
+		return loadkit.Serve(ctx, srv, ln, hub.Close)
 	})
 }
 
