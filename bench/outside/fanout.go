@@ -166,10 +166,8 @@ func fanOut(ctx context.Context, cfg config, s *server, subs int, rate float64) 
 	res.delivered -= int64(subs) // the warm-up
 	res.lost = int(want - int64(subs) - res.delivered)
 	slices.Sort(lat)
-	if len(lat) > 0 {
-		res.p50 = time.Duration(lat[(len(lat)-1)/2]) * time.Microsecond
-		res.p99 = time.Duration(lat[(len(lat)-1)*99/100]) * time.Microsecond
-	}
+	res.p50 = time.Duration(loadkit.Percentile(lat, 50)) * time.Microsecond
+	res.p99 = time.Duration(loadkit.Percentile(lat, 99)) * time.Microsecond
 	res.framesPS = float64(res.delivered) / elapsed.Seconds()
 	if d := float64(res.delivered); d > 0 {
 		res.wakeups = float64(after.Wakeups-before.Wakeups) / d

@@ -161,7 +161,7 @@ func TestReadAllGrowsTheBuffer(t *testing.T) {
 	}
 }
 
-func TestMedian(t *testing.T) {
+func TestMedianPercentileMs(t *testing.T) {
 	for _, c := range []struct {
 		xs   []float64
 		want float64
@@ -169,6 +169,18 @@ func TestMedian(t *testing.T) {
 		if got := Median(c.xs); got != c.want {
 			t.Errorf("Median(%v) = %v, want %v", c.xs, got, c.want)
 		}
+	}
+	sorted := []int32{10, 20, 30, 40, 50, 60, 70, 80, 90, 100}
+	for _, c := range []struct {
+		p    float64
+		want int32
+	}{{0, 10}, {50, 50}, {99, 90}, {100, 100}} {
+		if got := Percentile(sorted, c.p); got != c.want {
+			t.Errorf("Percentile(%v) = %d, want %d", c.p, got, c.want)
+		}
+	}
+	if got := Percentile([]time.Duration(nil), 99); got != 0 {
+		t.Errorf("Percentile of none = %v", got)
 	}
 	if got := Ms(1500 * time.Microsecond); got != "1.50ms" {
 		t.Errorf("Ms = %q", got)
