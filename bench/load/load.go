@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 )
 
 // Request makes the i-th request of worker w.
@@ -82,11 +84,7 @@ func Run(ctx context.Context, name string, clients int, d time.Duration, want in
 
 // Percentile returns the latency below which p (0 to 100) of requests fell.
 func (r Result) Percentile(p float64) time.Duration {
-	if len(r.latencies) == 0 {
-		return 0
-	}
-	i := int(float64(len(r.latencies)-1) * p / 100)
-	return r.latencies[i]
+	return loadkit.Percentile(r.latencies, p)
 }
 
 // Rate is requests per second.

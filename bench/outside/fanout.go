@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 )
 
 // fanResult is what one fan-out run measured on one server.
@@ -89,9 +87,9 @@ func fanOut(ctx context.Context, cfg config, s *server, subs int, rate float64) 
 			sub.read(run, epoch, sent, &got, progress)
 		}()
 	}
-	p := newPoster(s.addr)
+	p := loadkit.NewPoster(s.addr, posterIdle)
 	sent[0].Store(int64(time.Since(epoch)))
-	if err := p.post(fmt.Sprintf("r%dw0", run)); err != nil {
+	if err := p.Post(fmt.Sprintf("r%dw0", run)); err != nil {
 		return res, fmt.Errorf("warm-up write: %w", err)
 	}
 	if !await(&got, int64(subs), progress, 10*time.Second) {
@@ -102,8 +100,9 @@ func fanOut(ctx context.Context, cfg config, s *server, subs int, rate float64) 
 	if err != nil {
 		return res, err
 	}
-	cpu0, _ := s.cpu()
-	sysw0, _ := s.writeCalls()
+	pid := s.cmd.Process.Pid
+	cpu0, _ := loadkit.CPUTime(pid)
+	sysw0, _ := loadkit.WriteCalls(pid)
 	jobs := make(chan int, n)
 	var postErrs atomic.Int64
 	var posters sync.WaitGroup
@@ -114,7 +113,7 @@ func fanOut(ctx context.Context, cfg config, s *server, subs int, rate float64) 
 			defer posters.Done()
 			for i := range jobs {
 				sent[i].Store(int64(time.Since(epoch)))
-				if p.post(fmt.Sprintf("r%dw%d", run, i)) != nil {
+				if p.Post(fmt.Sprintf("r%dw%d", run, i)) != nil {
 					postErrs.Add(1)
 				}
 			}
@@ -150,8 +149,8 @@ func fanOut(ctx context.Context, cfg config, s *server, subs int, rate float64) 
 	if err != nil {
 		return res, err
 	}
-	cpu1, _ := s.cpu()
-	sysw1, _ := s.writeCalls()
+	cpu1, _ := loadkit.CPUTime(pid)
+	sysw1, _ := loadkit.WriteCalls(pid)
 	fleet.close()
 
 	var lat []int32
@@ -167,10 +166,8 @@ func fanOut(ctx context.Context, cfg config, s *server, subs int, rate float64) 
 	res.delivered -= int64(subs) // the warm-up
 	res.lost = int(want - int64(subs) - res.delivered)
 	slices.Sort(lat)
-	if len(lat) > 0 {
-		res.p50 = time.Duration(lat[(len(lat)-1)/2]) * time.Microsecond
-		res.p99 = time.Duration(lat[(len(lat)-1)*99/100]) * time.Microsecond
-	}
+	res.p50 = time.Duration(loadkit.Percentile(lat, 50)) * time.Microsecond
+	res.p99 = time.Duration(loadkit.Percentile(lat, 99)) * time.Microsecond
 	res.framesPS = float64(res.delivered) / elapsed.Seconds()
 	if d := float64(res.delivered); d > 0 {
 		res.wakeups = float64(after.Wakeups-before.Wakeups) / d
@@ -207,7 +204,7 @@ func (sub *subscriber) read(run int64, epoch time.Time, sent []atomic.Int64, got
 	for {
 		_, r, err := sub.conn.Reader(context.Background())
 		if err == nil {
-			buf, err = readAll(r, buf[:0])
+			buf, err = loadkit.ReadAll(r, buf[:0])
 		}
 		if err != nil {
 			sub.closed = websocket.CloseStatus(err)
@@ -243,47 +240,10 @@ func (sub *subscriber) read(run int64, epoch time.Time, sent []atomic.Int64, got
 }
 
 // parseEvent reads the seq and the write number of a create event whose
-// item's name starts with prefix, without a JSON decoder: the message's
-// shape is fixed, and a decoder would load the machine the servers are
-// measured on.
+// item's name starts with prefix.
 func parseEvent(msg, prefix []byte) (seq uint64, write int, ok bool) {
-	if !bytes.HasPrefix(msg, []byte(`{"type":"create"`)) {
-		return 0, 0, false
-	}
-	i := bytes.LastIndex(msg, []byte(`,"seq":`))
-	j := bytes.Index(msg, prefix)
-	if i < 0 || j < 0 {
-		return 0, 0, false
-	}
-	seq, ok1 := leadingUint(msg[i+len(`,"seq":`):])
-	w, ok2 := leadingUint(msg[j+len(prefix):])
-	return seq, int(w), ok1 && ok2 && w < 1<<31
-}
-
-func leadingUint(b []byte) (uint64, bool) {
-	n := 0
-	for n < len(b) && b[n] >= '0' && b[n] <= '9' {
-		n++
-	}
-	v, err := strconv.ParseUint(string(b[:n]), 10, 64)
-	return v, err == nil
-}
-
-// readAll appends what r holds to buf.
-func readAll(r io.Reader, buf []byte) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
+	seq, w, ok := loadkit.ParseEvent(msg, []byte(`{"type":"create"`), prefix)
+	return seq, int(w), ok && w < 1<<31
 }
 
 // fleet is a set of subscribers.
@@ -293,31 +253,17 @@ type fleet struct {
 	once sync.Once
 }
 
-// dial connects n subscribers to url, 32 at a time.
+// dial connects n subscribers to url.
 func dial(ctx context.Context, url string, n int) (*fleet, error) {
 	f := &fleet{subs: make([]*subscriber, n)}
-	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	errs := make([]error, n)
-	sem := make(chan struct{}, 32)
-	var dialers sync.WaitGroup
-	for i := range n {
-		sem <- struct{}{}
-		dialers.Add(1)
-		// Each dialer ends with its dial.
-		go func() {
-			defer func() { <-sem; dialers.Done() }()
-			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			conn, _, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPClient: hc})
-			if err != nil {
-				errs[i] = fmt.Errorf("dial subscriber %d: %w", i, err)
-				return
-			}
+	err := loadkit.DialAll(ctx, n, func(ctx context.Context, hc *http.Client, i int) error {
+		conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: hc})
+		if err == nil {
 			f.subs[i] = &subscriber{conn: conn}
-		}()
-	}
-	dialers.Wait()
-	if err := errors.Join(errs...); err != nil {
+		}
+		return err
+	})
+	if err != nil {
 		f.close()
 		return nil, err
 	}
@@ -336,29 +282,6 @@ func (f *fleet) close() {
 	})
 }
 
-// poster creates items through POST /items.
-type poster struct {
-	url    string
-	client *http.Client
-}
-
-func newPoster(addr string) *poster {
-	return &poster{
-		url:    "http://" + addr + "/items",
-		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}, Timeout: 30 * time.Second},
-	}
-}
-
-// post creates an item named name and checks the answer is 201.
-func (p *poster) post(name string) error {
-	res, err := p.client.Post(p.url, "application/json", bytes.NewBufferString(`{"name":"`+name+`","price":1}`))
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		return fmt.Errorf("POST /items: status %d", res.StatusCode)
-	}
-	return nil
-}
+// posterIdle is how many idle connections to a server the writes keep
+// open: room for -posters up to 256.
+const posterIdle = 256

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"time"
+
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 )
 
 // idleResult is the memory one idle WebSocket connection costs a server.
@@ -24,7 +26,7 @@ func idleMemory(ctx context.Context, cfg config, kind string) (idleResult, error
 		return res, err
 	}
 	defer s.stop()
-	if err := newPoster(s.addr).post("warm-up"); err != nil {
+	if err := loadkit.NewPoster(s.addr, posterIdle).Post("warm-up"); err != nil {
 		return res, err
 	}
 	url := "ws://" + s.addr + "/ws/items"
@@ -41,7 +43,7 @@ func idleMemory(ctx context.Context, cfg config, kind string) (idleResult, error
 	if err != nil {
 		return res, err
 	}
-	if res.before, err = s.rss(); err != nil {
+	if res.before, err = loadkit.RSS(s.cmd.Process.Pid); err != nil {
 		return res, err
 	}
 	f, err := dial(ctx, url, cfg.idle)
@@ -65,7 +67,7 @@ func idleMemory(ctx context.Context, cfg config, kind string) (idleResult, error
 	if err := freeMemory(s); err != nil {
 		return res, err
 	}
-	if res.with, err = s.rss(); err != nil {
+	if res.with, err = loadkit.RSS(s.cmd.Process.Pid); err != nil {
 		return res, err
 	}
 	res.kibPerConn = float64(res.with-res.before) / 1024 / float64(cfg.idle)

@@ -56,8 +56,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 )
 
 // config says what to measure, and how.
@@ -164,7 +165,7 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := raiseFileLimit(); err != nil {
+	if err := loadkit.RaiseFileLimit(); err != nil {
 		log.Fatal(err)
 	}
 	if cfg.wrk, err = exec.LookPath("wrk"); err != nil && strings.ContainsRune(cfg.run, 'h') {
@@ -264,44 +265,13 @@ func run(ctx context.Context, cfg config) (results, error) {
 	return res, nil
 }
 
-// raiseFileLimit raises the soft limit on open files to the hard one:
-// thousands of sockets need it.
-func raiseFileLimit() error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("getrlimit: %w", err)
-	}
-	if lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-			return fmt.Errorf("setrlimit: %w", err)
-		}
-	}
-	return nil
-}
-
-// loadAvg says how busy the machine is, from /proc/loadavg.
+// loadAvg says how busy the machine is.
 func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
+	avg, err := loadkit.LoadAvg()
 	if err != nil {
 		return "load unknown"
 	}
-	f := strings.Fields(string(b))
-	return "load average " + strings.Join(f[:min(3, len(f))], " ")
+	return "load average " + strings.Join(avg[:], " ")
 }
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
@@ -188,7 +189,7 @@ func TestRatioIsTheMedianOfEachRoundsQuotient(t *testing.T) {
 	if got := ratio(by, func(f float64) float64 { return f }); got != 2 {
 		t.Fatalf("ratio = %v, want 2", got)
 	}
-	if got := median([]float64{4, 1, 3, 2}); got != 2.5 {
+	if got := loadkit.Median([]float64{4, 1, 3, 2}); got != 2.5 {
 		t.Fatalf("median of an even count = %v, want 2.5", got)
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"time"
+
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 )
 
 // summarize prints the medians over the rounds and the ratios easy /
@@ -15,14 +17,14 @@ func summarize(cfg config, res results) {
 		for _, rt := range routes {
 			by := res.http[rt.name]
 			rps := func(kind string) float64 {
-				return median(collect(by[kind], func(r wrkResult) float64 { return r.rps }))
+				return loadkit.Median(collect(by[kind], func(r wrkResult) float64 { return r.rps }))
 			}
 			p99 := func(kind string) float64 {
-				return median(collect(by[kind], func(r wrkResult) float64 { return float64(r.p99) }))
+				return loadkit.Median(collect(by[kind], func(r wrkResult) float64 { return float64(r.p99) }))
 			}
 			fmt.Fprintf(w, "%-20s %11.0f %11.0f %7.2f   %9s %9s %7.2f\n", rt.name,
 				rps("easy"), rps("hand"), ratio(by, func(r wrkResult) float64 { return r.rps }),
-				ms(time.Duration(p99("easy"))), ms(time.Duration(p99("hand"))), ratio(by, func(r wrkResult) float64 { return float64(r.p99) }))
+				loadkit.Ms(time.Duration(p99("easy"))), loadkit.Ms(time.Duration(p99("hand"))), ratio(by, func(r wrkResult) float64 { return float64(r.p99) }))
 		}
 	}
 	if len(res.fan) > 0 {
@@ -31,7 +33,7 @@ func summarize(cfg config, res results) {
 		fmt.Fprintf(w, "%-10s %s\n", "", "(lost: events not received once and in order, all rounds; then per delivered frame, easy/hand: goroutine wake-ups, goroutines started, write system calls, allocations)")
 		for _, set := range cfg.fanouts {
 			by := res.fan[set]
-			m := func(kind string, f func(fanResult) float64) float64 { return median(collect(by[kind], f)) }
+			m := func(kind string, f func(fanResult) float64) float64 { return loadkit.Median(collect(by[kind], f)) }
 			pair := func(f func(fanResult) float64) string { return fmt.Sprintf("%.2f/%.2f", m("easy", f), m("hand", f)) }
 			p99 := func(r fanResult) float64 { return float64(r.p99) }
 			p50 := func(r fanResult) float64 { return float64(r.p50) }
@@ -43,8 +45,8 @@ func summarize(cfg config, res results) {
 				return n
 			}
 			fmt.Fprintf(w, "%-10s %9s %9s %6.2f  %9s %9s %6.2f  %-11s  %-11s  %-11s  %-11s  %-11s\n", set,
-				ms(time.Duration(m("easy", p99))), ms(time.Duration(m("hand", p99))), ratio(by, p99),
-				ms(time.Duration(m("easy", p50))), ms(time.Duration(m("hand", p50))), ratio(by, p50),
+				loadkit.Ms(time.Duration(m("easy", p99))), loadkit.Ms(time.Duration(m("hand", p99))), ratio(by, p99),
+				loadkit.Ms(time.Duration(m("easy", p50))), loadkit.Ms(time.Duration(m("hand", p50))), ratio(by, p50),
 				fmt.Sprintf("%d/%d", lost("easy"), lost("hand")),
 				pair(func(r fanResult) float64 { return r.wakeups }), pair(func(r fanResult) float64 { return r.started }),
 				pair(func(r fanResult) float64 { return r.syscalls }), pair(func(r fanResult) float64 { return r.allocs }))
@@ -52,12 +54,12 @@ func summarize(cfg config, res results) {
 	}
 	if len(res.ramp) > 0 {
 		fmt.Fprintf(w, "\nhighest sustained delivered frames/s (%d subscribers): easy %.0f, hand %.0f, ratio %.2f\n", cfg.rampSubs,
-			median(res.ramp["easy"]), median(res.ramp["hand"]), ratio(res.ramp, func(f float64) float64 { return f }))
+			loadkit.Median(res.ramp["easy"]), loadkit.Median(res.ramp["hand"]), ratio(res.ramp, func(f float64) float64 { return f }))
 	}
 	if len(res.idle) > 0 {
 		kib := func(r idleResult) float64 { return r.kibPerConn }
 		fmt.Fprintf(w, "idle memory per WebSocket connection (%d connections): easy %.1f KiB, hand %.1f KiB, ratio %.2f\n",
-			cfg.idle, median(collect(res.idle["easy"], kib)), median(collect(res.idle["hand"], kib)), ratio(res.idle, kib))
+			cfg.idle, loadkit.Median(collect(res.idle["easy"], kib)), loadkit.Median(collect(res.idle["hand"], kib)), ratio(res.idle, kib))
 	}
 }
 
@@ -79,5 +81,5 @@ func ratio[R any](by map[string][]R, f func(R) float64) float64 {
 			qs = append(qs, f(by["easy"][i])/h)
 		}
 	}
-	return median(qs)
+	return loadkit.Median(qs)
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 )
 
 // order is the kinds in the order round r runs them: easy first in
@@ -39,7 +41,7 @@ func measureHTTP(ctx context.Context, cfg config, servers map[string]*server, ou
 				}
 				out[rt.name][kind] = append(out[rt.name][kind], w)
 				fmt.Fprintf(cfg.out, "round %d  %-20s %-4s %9.0f req/s  p50 %8s  p99 %8s  non-2xx %d  socket errors %d\n",
-					r+1, rt.name, kind, w.rps, ms(w.p50), ms(w.p99), w.non2xx, w.socketErrors)
+					r+1, rt.name, kind, w.rps, loadkit.Ms(w.p50), loadkit.Ms(w.p99), w.non2xx, w.socketErrors)
 			}
 		}
 	}
@@ -48,7 +50,7 @@ func measureHTTP(ctx context.Context, cfg config, servers map[string]*server, ou
 
 // seed creates n rows through POST /items, 16 at a time.
 func seed(s *server, n int) error {
-	p := newPoster(s.addr)
+	p := loadkit.NewPoster(s.addr, posterIdle)
 	jobs := make(chan int)
 	errc := make(chan error, 16)
 	for range 16 {
@@ -57,7 +59,7 @@ func seed(s *server, n int) error {
 			var err error
 			for i := range jobs {
 				if err == nil {
-					err = p.post("seed " + strconv.Itoa(i))
+					err = p.Post("seed " + strconv.Itoa(i))
 				}
 			}
 			errc <- err
@@ -133,6 +135,6 @@ func printFan(w io.Writer, label string, f fanResult) {
 		codes[c]++
 	}
 	fmt.Fprintf(w, "%s %-4s %6.0f w/s %9.0f frames/s  p50 %8s  p99 %8s  lost %d dup %d reordered %d dropped %v post errors %d  per frame: %.2f wake-ups %.3f goroutines started %.2f write calls %.2f allocs %.0f B %s CPU\n",
-		label, f.kind, f.achieved, f.framesPS, ms(f.p50), ms(f.p99), f.lost, f.dups, f.reordered, codes, f.postErrs,
+		label, f.kind, f.achieved, f.framesPS, loadkit.Ms(f.p50), loadkit.Ms(f.p99), f.lost, f.dups, f.reordered, codes, f.postErrs,
 		f.wakeups, f.started, f.syscalls, f.allocs, f.allocBytes, f.cpu.Round(10*time.Nanosecond))
 }

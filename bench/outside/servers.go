@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,12 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 	"github.com/fastapi-easy/easy-go/bench/outside/probe"
 )
 
@@ -125,14 +124,11 @@ func start(cfg config, kind string, env ...string) (*server, error) {
 // longer than 15 seconds is killed.
 func (s *server) stop() error {
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.exits:
-		return err
-	case <-time.After(15 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exits
+	killed, err := loadkit.Stop(s.cmd.Process, s.exits, 15*time.Second)
+	if killed {
 		return fmt.Errorf("the %s server did not stop in 15s and was killed", s.kind)
 	}
+	return err
 }
 
 var probeClient = &http.Client{Timeout: 2 * time.Minute}
@@ -168,62 +164,4 @@ func (s *server) fetch(path, file string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// rss reads the server's resident set size, in bytes, from /proc.
-func (s *server) rss() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range bytes.Lines(b) {
-		if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(string(v)), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", s.cmd.Process.Pid)
-}
-
-// writeCalls returns how many write system calls (write, writev,
-// sendto …) the server has made: syscw in /proc/PID/io.
-func (s *server) writeCalls() (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", s.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range bytes.Lines(b) {
-		if v, ok := bytes.CutPrefix(line, []byte("syscw:")); ok {
-			return strconv.ParseUint(string(bytes.TrimSpace(v)), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no syscw in /proc/%d/io", s.cmd.Process.Pid)
-}
-
-// cpu returns the processor time, user and system, that the server has
-// used: fields 14 and 15 of /proc/PID/stat, in USER_HZ (100 a second).
-func (s *server) cpu() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name, in parentheses, may hold anything; the fields
-	// after it start with the state (field 3).
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command name", s.cmd.Process.Pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", s.cmd.Process.Pid, len(f))
-	}
-	var ticks int64
-	for _, v := range f[11:13] {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, err
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / 100, nil
 }

@@ -37,6 +37,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 	"github.com/fastapi-easy/easy-go/bench/load"
 )
 
@@ -216,28 +217,17 @@ func startApp(dir string) (*app, error) {
 
 func (a *app) stop() {
 	a.cmd.Process.Signal(os.Interrupt)
-	exited := make(chan struct{})
-	go func() { a.cmd.Wait(); close(exited) }()
-	select {
-	case <-exited:
-	case <-time.After(15 * time.Second):
-		a.cmd.Process.Kill()
-		<-exited
-	}
+	exits := make(chan error, 1)
+	go func() { exits <- a.cmd.Wait() }()
+	loadkit.Stop(a.cmd.Process, exits, 15*time.Second)
 }
 
-// peakRSS is the server's peak resident memory in KiB, VmHWM.
+// peakRSS is the server's peak resident memory in KiB, VmHWM; -1 when it
+// cannot be read.
 func (a *app) peakRSS() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", a.cmd.Process.Pid))
+	b, err := loadkit.StatusBytes(a.cmd.Process.Pid, "VmHWM")
 	if err != nil {
 		return -1
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
-			return kb
-		}
-	}
-	return -1
+	return b >> 10
 }

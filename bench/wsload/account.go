@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 )
 
 // tally is what checking one subscriber's seqs found.
@@ -73,10 +75,7 @@ type latencies []time.Duration
 
 // percentile returns the duration below which p (0 to 100) of them fell.
 func (l latencies) percentile(p float64) time.Duration {
-	if len(l) == 0 {
-		return 0
-	}
-	return l[int(float64(len(l)-1)*p/100)]
+	return loadkit.Percentile(l, p)
 }
 
 // settle checks the receipts of every subscriber against a run of writes

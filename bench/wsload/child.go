@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 )
 
 // child is a server under test, running as a child process.
@@ -103,21 +104,6 @@ func (c *child) stats() (runtimeStats, error) {
 	return s, json.Unmarshal([]byte(line), &s)
 }
 
-// rss reads the child's resident set size, in bytes, from /proc.
-func (c *child) rss() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range bytes.Lines(b) {
-		if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(string(v)), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", c.cmd.Process.Pid)
-}
-
 // stop closes the child's input, which shuts it down, and waits for it
 // to exit; a child that takes longer than 15 seconds is killed.
 func (c *child) stop() error {
@@ -125,40 +111,11 @@ func (c *child) stop() error {
 	// The goroutine ends when the child, which this function kills at
 	// the latest, has exited.
 	go func() { c.exits <- c.cmd.Wait() }()
-	select {
-	case err := <-c.exits:
-		return err
-	case <-time.After(15 * time.Second):
-		c.cmd.Process.Kill()
-		<-c.exits
+	killed, err := loadkit.Stop(c.cmd.Process, c.exits, 15*time.Second)
+	if killed {
 		return fmt.Errorf("the %s server did not stop in 15s and was killed", c.kind)
 	}
-}
-
-// cpuTime returns the processor time, user and system, that process pid
-// has used, read from /proc/PID/stat (in USER_HZ, 100 a second on Linux).
-func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The fields after the command name, which is in parentheses and may
-	// hold anything, start with the state (field 3); utime and stime are
-	// fields 14 and 15.
-	i := bytes.LastIndexByte(b, ')')
-	fields := strings.Fields(string(b[i+1:]))
-	if i < 0 || len(fields) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	var ticks int64
-	for _, f := range fields[11:13] {
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / 100, nil
+	return err
 }
 
 // cpuMeter measures the share of a processor the server and wsload itself
@@ -171,8 +128,8 @@ type cpuMeter struct {
 
 func startCPU(c *child) cpuMeter {
 	m := cpuMeter{pid: c.cmd.Process.Pid, start: time.Now()}
-	m.server, _ = cpuTime(m.pid)
-	m.local, _ = cpuTime(os.Getpid())
+	m.server, _ = loadkit.CPUTime(m.pid)
+	m.local, _ = loadkit.CPUTime(os.Getpid())
 	return m
 }
 
@@ -180,7 +137,7 @@ func startCPU(c *child) cpuMeter {
 // start.
 func (m cpuMeter) stop() (server, local float64) {
 	wall := time.Since(m.start).Seconds()
-	s, _ := cpuTime(m.pid)
-	l, _ := cpuTime(os.Getpid())
+	s, _ := loadkit.CPUTime(m.pid)
+	l, _ := loadkit.CPUTime(os.Getpid())
 	return (s - m.server).Seconds() / wall, (l - m.local).Seconds() / wall
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 )
 
 // receipt is one event as a subscriber received it.
@@ -56,43 +57,21 @@ func dialFleet(ctx context.Context, url string, n int, epoch time.Time, record b
 	f := &fleet{epoch: epoch, subs: make([]*subscriber, n), record: record, fault: flt,
 		broken: make(map[websocket.StatusCode]int), reached: make(chan struct{}, 1)}
 	f.want.Store(-1)
-	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	var mu sync.Mutex
-	var firstErr error
-	sem := make(chan struct{}, 32)
-	var dialers sync.WaitGroup
-	for i := range n {
-		sem <- struct{}{}
-		dialers.Add(1)
-		// Each dialer ends with its dial.
-		go func() {
-			defer func() { <-sem; dialers.Done() }()
-			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			var s *subscriber
-			var err error
-			if strings.HasPrefix(url, "http") {
-				s, err = openStream(ctx, dctx, hc, url)
-			} else {
-				var conn *websocket.Conn
-				conn, _, err = websocket.Dial(dctx, url, &websocket.DialOptions{HTTPClient: hc})
-				s = &subscriber{conn: conn}
-			}
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = fmt.Errorf("dial subscriber %d: %w", i, err)
-				}
-				mu.Unlock()
-				return
-			}
+	err := loadkit.DialAll(ctx, n, func(dctx context.Context, hc *http.Client, i int) error {
+		if strings.HasPrefix(url, "http") {
+			s, err := openStream(ctx, dctx, hc, url)
 			f.subs[i] = s
-		}()
-	}
-	dialers.Wait()
-	if firstErr != nil {
+			return err
+		}
+		conn, _, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPClient: hc})
+		if err == nil {
+			f.subs[i] = &subscriber{conn: conn}
+		}
+		return err
+	})
+	if err != nil {
 		f.close()
-		return nil, firstErr
+		return nil, err
 	}
 	for i, s := range f.subs {
 		f.wg.Add(1)
@@ -154,7 +133,7 @@ func (f *fleet) read(i int, s *subscriber) {
 			var r io.Reader
 			_, r, err = s.conn.Reader(context.Background())
 			if err == nil {
-				buf, err = readAll(r, buf[:0])
+				buf, err = loadkit.ReadAll(r, buf[:0])
 			}
 		}
 		if err != nil {
@@ -274,81 +253,21 @@ func nextData(br *bufio.Reader, buf []byte) ([]byte, error) {
 	}
 }
 
-// readAll appends what r holds to buf.
-func readAll(r io.Reader, buf []byte) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-}
-
 const (
 	createPrefix = `{"type":"create","resource":"items",`
-	seqField     = `,"seq":`
 	nameField    = `"name":"w`
 )
 
 // parseEvent reads the seq and the write number (the item is named
-// "w<number>") of a create event of items, without a JSON decoder: the
-// server's message format is fixed, and a decoder would load the
-// machine that the servers are measured on.
+// "w<number>") of a create event of items.
 func parseEvent(msg []byte) (seq uint64, write int32, ok bool) {
-	if !bytes.HasPrefix(msg, []byte(createPrefix)) {
-		return 0, 0, false
-	}
-	i := bytes.LastIndex(msg, []byte(seqField))
-	j := bytes.Index(msg, []byte(nameField))
-	if i < 0 || j < 0 {
-		return 0, 0, false
-	}
-	seq, ok = leadingUint(msg[i+len(seqField):])
-	w, ok2 := leadingUint(msg[j+len(nameField):])
-	return seq, int32(w), ok && ok2 && w <= 1<<30
+	seq, w, ok := loadkit.ParseEvent(msg, []byte(createPrefix), []byte(nameField))
+	return seq, int32(w), ok && w <= 1<<30
 }
 
-func leadingUint(b []byte) (uint64, bool) {
-	n := 0
-	for n < len(b) && b[n] >= '0' && b[n] <= '9' {
-		n++
-	}
-	v, err := strconv.ParseUint(string(b[:n]), 10, 64)
-	return v, err == nil
-}
+// writeName is the name of the item of write n, as parseEvent reads it.
+func writeName(n int) string { return "w" + strconv.Itoa(n) }
 
-// poster sends the writes: POST /items with an item named after the
-// write's number.
-type poster struct {
-	url    string
-	client *http.Client
-}
-
-func newPoster(addr string) *poster {
-	return &poster{
-		url:    "http://" + addr + "/items",
-		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}, Timeout: 30 * time.Second},
-	}
-}
-
-// post creates item number n and checks the answer is 201.
-func (p *poster) post(n int) error {
-	body := `{"name":"w` + strconv.Itoa(n) + `","price":1}`
-	res, err := p.client.Post(p.url, "application/json", bytes.NewBufferString(body))
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		return fmt.Errorf("POST /items: status %d", res.StatusCode)
-	}
-	return nil
-}
+// posterIdle is how many idle connections to a server the writes keep
+// open.
+const posterIdle = 64

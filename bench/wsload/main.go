@@ -40,8 +40,9 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 )
 
 // config says what to measure.
@@ -114,7 +115,7 @@ func main() {
 	}
 	defer os.RemoveAll(dir)
 	cfg.dir = dir
-	if err := raiseFileLimit(); err != nil {
+	if err := loadkit.RaiseFileLimit(); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("$ wsload %s\n", strings.Join(os.Args[1:], " "))
@@ -186,20 +187,4 @@ func run(ctx context.Context, cfg config) (results, error) {
 		printLoad(cfg.out)
 	}
 	return res, nil
-}
-
-// raiseFileLimit raises the soft limit on open files to the hard one:
-// thousands of sockets need it.
-func raiseFileLimit() error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("getrlimit: %w", err)
-	}
-	if lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-			return fmt.Errorf("setrlimit: %w", err)
-		}
-	}
-	return nil
 }

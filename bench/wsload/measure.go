@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 )
 
 // fleetURL is where the subscribers of kind connect: easy-sse reads the
@@ -52,7 +54,7 @@ func measureOneWrite(ctx context.Context, cfg config, kind string) (deliveryResu
 	if err != nil {
 		return res, err
 	}
-	p := newPoster(srv.addr)
+	p := loadkit.NewPoster(srv.addr, posterIdle)
 	sent := make([]int64, cfg.writes+1)
 	var cpu cpuMeter
 	for i := range sent {
@@ -63,7 +65,7 @@ func measureOneWrite(ctx context.Context, cfg config, kind string) (deliveryResu
 			break
 		}
 		sent[i] = time.Since(epoch).Nanoseconds()
-		if err := p.post(i); err != nil {
+		if err := p.Post(writeName(i)); err != nil {
 			res.postErrors++
 			continue
 		}
@@ -95,10 +97,10 @@ func measureSteady(ctx context.Context, cfg config, kind string) (deliveryResult
 	if err != nil {
 		return res, err
 	}
-	p := newPoster(srv.addr)
+	p := loadkit.NewPoster(srv.addr, posterIdle)
 	sent := make([]int64, n+1)
 	sent[0] = time.Since(epoch).Nanoseconds()
-	if err := p.post(0); err != nil {
+	if err := p.Post(writeName(0)); err != nil {
 		f.close()
 		return res, fmt.Errorf("warm-up write: %w", err)
 	}
@@ -117,7 +119,7 @@ func measureSteady(ctx context.Context, cfg config, kind string) (deliveryResult
 			defer posters.Done()
 			for i := range jobs {
 				sent[i] = time.Since(epoch).Nanoseconds()
-				if err := p.post(i); err != nil {
+				if err := p.Post(writeName(i)); err != nil {
 					mu.Lock()
 					res.postErrors++
 					mu.Unlock()
@@ -167,7 +169,7 @@ func measureIdle(ctx context.Context, cfg config, kind string) (idleResult, erro
 	}
 	defer srv.stop()
 	url := fleetURL(kind, srv.addr)
-	if err := newPoster(srv.addr).post(0); err != nil {
+	if err := loadkit.NewPoster(srv.addr, posterIdle).Post(writeName(0)); err != nil {
 		return res, err
 	}
 	warm, err := dialFleet(ctx, url, 10, time.Now(), false, fault{})
@@ -179,7 +181,7 @@ func measureIdle(ctx context.Context, cfg config, kind string) (idleResult, erro
 	if res.before, err = srv.stats(); err != nil {
 		return res, err
 	}
-	if res.rssBefore, err = srv.rss(); err != nil {
+	if res.rssBefore, err = loadkit.RSS(srv.cmd.Process.Pid); err != nil {
 		return res, err
 	}
 
@@ -200,13 +202,13 @@ func measureIdle(ctx context.Context, cfg config, kind string) (idleResult, erro
 		}
 		last = res.with.Goroutines
 	}
-	if res.rss, err = srv.rss(); err != nil {
+	if res.rss, err = loadkit.RSS(srv.cmd.Process.Pid); err != nil {
 		return res, err
 	}
 	if _, err := srv.do("gc"); err != nil {
 		return res, err
 	}
-	if res.rssAfter, err = srv.rss(); err != nil {
+	if res.rssAfter, err = loadkit.RSS(srv.cmd.Process.Pid); err != nil {
 		return res, err
 	}
 	if res.afterGC, err = srv.stats(); err != nil {

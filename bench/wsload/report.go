@@ -3,10 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"text/tabwriter"
-	"time"
+
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 )
 
 // printDeliveries prints the table of b or c; with ratio, also easy's
@@ -26,7 +25,7 @@ func printDeliveries(w io.Writer, rs []deliveryResult, ratio bool) {
 		a := r.acct
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%.0f%%\t%.0f%%\t\n",
 			r.kind, r.writes, rate, r.postErrors, len(r.lat), delivered, a.lost, a.dups, a.holes, a.reordered, a.bad, a.broken,
-			ms(r.lat.percentile(50)), ms(r.lat.percentile(99)), ms(r.lat.percentile(100)), 100*r.serverCPU, 100*r.loadCPU)
+			loadkit.Ms(r.lat.percentile(50)), loadkit.Ms(r.lat.percentile(99)), loadkit.Ms(r.lat.percentile(100)), 100*r.serverCPU, 100*r.loadCPU)
 	}
 	tw.Flush()
 	for _, r := range rs {
@@ -35,10 +34,10 @@ func printDeliveries(w io.Writer, rs []deliveryResult, ratio bool) {
 		}
 	}
 	if ratio {
-		if e, b, ok := easyAndBaseline(rs); ok && b.lat.percentile(99) > 0 {
+		if e, b, ok := pair(rs, "easy", "baseline"); ok && b.lat.percentile(99) > 0 {
 			fmt.Fprintf(w, "p99 easy / baseline = %.2f\n", float64(e.lat.percentile(99))/float64(b.lat.percentile(99)))
 		}
-		if e, s, ok := easyAndSSE(rs); ok && e.lat.percentile(99) > 0 && e.serverCPU > 0 {
+		if e, s, ok := pair(rs, "easy", "easy-sse"); ok && e.lat.percentile(99) > 0 && e.serverCPU > 0 {
 			fmt.Fprintf(w, "easy-sse / easy: p99 %.2f, server CPU %.2f\n",
 				float64(s.lat.percentile(99))/float64(e.lat.percentile(99)), s.serverCPU/e.serverCPU)
 		}
@@ -49,46 +48,27 @@ func printDeliveries(w io.Writer, rs []deliveryResult, ratio bool) {
 // printBatchRatios compares easy with batched frames to easy without,
 // when both were measured.
 func printBatchRatios(w io.Writer, rs []deliveryResult) {
-	var e, b *deliveryResult
-	for i := range rs {
-		switch rs[i].kind {
-		case "easy":
-			e = &rs[i]
-		case "easy-batch":
-			b = &rs[i]
-		}
-	}
-	if e == nil || b == nil || e.lat.percentile(99) == 0 || e.serverCPU == 0 || e.deliveredRate == 0 {
+	e, b, ok := pair(rs, "easy", "easy-batch")
+	if !ok || e.lat.percentile(99) == 0 || e.serverCPU == 0 || e.deliveredRate == 0 {
 		return
 	}
 	fmt.Fprintf(w, "easy-batch / easy: delivered/s %.2f, p99 %.2f, server CPU %.2f\n",
 		b.deliveredRate/e.deliveredRate, float64(b.lat.percentile(99))/float64(e.lat.percentile(99)), b.serverCPU/e.serverCPU)
 }
 
-func easyAndSSE(rs []deliveryResult) (e, s deliveryResult, ok bool) {
-	var okE, okS bool
+// pair returns the results of kinds a and b, and whether both were
+// measured.
+func pair(rs []deliveryResult, a, b string) (ra, rb deliveryResult, ok bool) {
+	var okA, okB bool
 	for _, r := range rs {
 		switch r.kind {
-		case "easy":
-			e, okE = r, true
-		case "easy-sse":
-			s, okS = r, true
+		case a:
+			ra, okA = r, true
+		case b:
+			rb, okB = r, true
 		}
 	}
-	return e, s, okE && okS
-}
-
-func easyAndBaseline(rs []deliveryResult) (e, b deliveryResult, ok bool) {
-	var okE, okB bool
-	for _, r := range rs {
-		switch r.kind {
-		case "easy":
-			e, okE = r, true
-		case "baseline":
-			b, okB = r, true
-		}
-	}
-	return e, b, okE && okB
+	return ra, rb, okA && okB
 }
 
 // printIdle prints the table of d: resident memory, and the runtime's
@@ -116,15 +96,10 @@ func printIdle(w io.Writer, rs []idleResult) {
 // printLoad prints the machine's load averages: it is shared, and what
 // else runs on it shows in the numbers.
 func printLoad(w io.Writer) {
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		f := strings.Fields(string(b))
-		if len(f) >= 3 {
-			fmt.Fprintf(w, "load average: %s %s %s\n", f[0], f[1], f[2])
-		}
+	if f, err := loadkit.LoadAvg(); err == nil {
+		fmt.Fprintf(w, "load average: %s %s %s\n", f[0], f[1], f[2])
 	}
 }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
 
 func mib(b int64) string { return fmt.Sprintf("%.1fMiB", float64(b)/(1<<20)) }
 

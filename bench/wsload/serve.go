@@ -22,6 +22,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 	"github.com/fastapi-easy/easy-go/bench/wsbaseline"
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
@@ -61,7 +62,7 @@ func serve(args []string, in io.Reader, out io.Writer) error {
 	if *dbPath == "" {
 		return errors.New("-db is required")
 	}
-	if err := raiseFileLimit(); err != nil {
+	if err := loadkit.RaiseFileLimit(); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -129,20 +130,7 @@ func baselineServer(dbPath string, ln net.Listener, queue int) (func(context.Con
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	return func(ctx context.Context) error {
 		defer conn.Close()
-		errc := make(chan error, 1)
-		// The server's goroutine ends when Shutdown below makes Serve return.
-		go func() { errc <- srv.Serve(ln) }()
-		select {
-		case err := <-errc:
-			return err
-		case <-ctx.Done():
-		}
-		s.Hub().Close()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		err := srv.Shutdown(sctx)
-		<-errc
-		return err
+		return loadkit.Serve(ctx, srv, ln, s.Hub().Close)
 	}, nil
 }
 

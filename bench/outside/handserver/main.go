@@ -16,7 +16,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"log"
 	"net"
@@ -29,6 +28,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/fastapi-easy/easy-go/bench/internal/handapi"
+	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 	"github.com/fastapi-easy/easy-go/bench/outside/probe"
 	"github.com/fastapi-easy/easy-go/bench/wsbaseline"
 	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
@@ -66,20 +67,7 @@ func main() {
 	hub := wsbaseline.NewHub(wsbaseline.DefaultQueue)
 	srv := &http.Server{Handler: routes(db, hub), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	probe.Main(func(ctx context.Context, ln net.Listener) error {
-		errc := make(chan error, 1)
-		// The server's goroutine ends when Shutdown makes Serve return.
-		go func() { errc <- srv.Serve(ln) }()
-		select {
-		case err := <-errc:
-			return err
-		case <-ctx.Done():
-		}
-		hub.Close()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		err := srv.Shutdown(sctx)
-		<-errc
-		return err
+		return loadkit.Serve(ctx, srv, ln, hub.Close)
 	})
 }
 
@@ -87,61 +75,44 @@ func main() {
 // (skip, limit, X-Total-Count), create, and the event stream.
 func routes(db *gorm.DB, hub *wsbaseline.Hub) http.Handler {
 	r := chi.NewRouter()
-	r.Get("/items/{id}", func(w http.ResponseWriter, r *http.Request) {
-		id, err := strconv.ParseUint(chi.URLParam(r, "id"), 10, 64)
-		if err != nil {
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"detail": "invalid id"})
-			return
-		}
-		var item Item
-		err = db.WithContext(r.Context()).First(&item, id).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Item not found"})
-			return
-		}
-		if err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal Server Error"})
-			return
-		}
-		writeJSON(w, http.StatusOK, item)
-	})
+	r.Get("/items/{id}", handapi.Get[Item](db))
 	r.Get("/items", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		skip, err1 := queryInt(q.Get("skip"), 0)
 		limit, err2 := queryInt(q.Get("limit"), 100)
 		if err1 != nil || err2 != nil || skip < 0 || limit < 1 || limit > 1000 {
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"detail": "invalid skip or limit"})
+			handapi.Detail(w, http.StatusUnprocessableEntity, "invalid skip or limit")
 			return
 		}
 		tx := db.WithContext(r.Context()).Model(&Item{})
 		var total int64
 		if err := tx.Count(&total).Error; err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal Server Error"})
+			handapi.Detail(w, http.StatusInternalServerError, "Internal Server Error")
 			return
 		}
 		items := []Item{}
 		if err := tx.Order("id").Offset(skip).Limit(limit).Find(&items).Error; err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal Server Error"})
+			handapi.Detail(w, http.StatusInternalServerError, "Internal Server Error")
 			return
 		}
 		w.Header().Set("X-Total-Count", strconv.FormatInt(total, 10))
-		writeJSON(w, http.StatusOK, items)
+		handapi.WriteJSON(w, http.StatusOK, items)
 	})
 	r.Post("/items", func(w http.ResponseWriter, r *http.Request) {
 		var in Item
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil ||
 			in.Name == "" || len(in.Name) > 100 || in.Price < 0 {
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"detail": "invalid item"})
+			handapi.Detail(w, http.StatusUnprocessableEntity, "invalid item")
 			return
 		}
 		in.ID = 0
 		if err := db.WithContext(r.Context()).Create(&in).Error; err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal Server Error"})
+			handapi.Detail(w, http.StatusInternalServerError, "Internal Server Error")
 			return
 		}
 		data, err := json.Marshal(in)
 		if err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal Server Error"})
+			handapi.Detail(w, http.StatusInternalServerError, "Internal Server Error")
 			return
 		}
 		// Create has committed when it returns: no client hears of a row
@@ -160,15 +131,4 @@ func queryInt(s string, def int) (int, error) {
 		return def, nil
 	}
 	return strconv.Atoi(s)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, `{"detail":"Internal Server Error"}`, http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(b)
 }
