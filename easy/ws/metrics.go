@@ -166,6 +166,17 @@ func (x *metrics) publish(resource string, evs []*event) {
 	}
 }
 
+// publishChanges counts events committed to the outbox for resource,
+// which its relay hands to the broker.
+func (x *metrics) publishChanges(resource string, changes []Change) {
+	if x == nil {
+		return
+	}
+	for _, c := range changes {
+		x.published.WithLabelValues(resource, c.Op).Inc()
+	}
+}
+
 // publishEntries counts events handed to a broker for resource.
 func (x *metrics) publishEntries(resource string, entries []Entry) {
 	if x == nil {

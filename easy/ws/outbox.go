@@ -253,6 +253,7 @@ func (o *outbox) published(r *resource, changes []Change, encoded bool) (int, bo
 	switch {
 	case o.shared != nil && encoded:
 		o.wakeRelay()
+		o.m.obs.publishChanges(r.name, changes)
 		return len(changes), true
 	case o.shared != nil:
 		return o.publishShared(r, changes), true

@@ -150,6 +150,7 @@ func (o *outbox) publishShared(r *resource, changes []Change) int {
 		return 0
 	}
 	o.wakeRelay()
+	o.m.obs.publishChanges(r.name, good)
 	return len(good)
 }
 
