@@ -22,6 +22,7 @@ import (
 type App struct {
 	cfg    config
 	mux    *chi.Mux
+	routes sync.Pool // chi's routing contexts, reused; see route
 	spec   *openapi.Spec
 	async  *openapi.AsyncAPI // the realtime API's document (asyncapi.go)
 	logger *slog.Logger
@@ -82,7 +83,7 @@ func New(opts ...Option) *App {
 // ServeHTTP serves a request.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.builtins.Do(a.addBuiltins)
-	a.mux.ServeHTTP(w, r)
+	a.route(w, r)
 }
 
 func (a *App) addBuiltins() {

@@ -30,6 +30,12 @@ func requestID(prefix string) func(http.Handler) http.Handler {
 				var buf [64]byte
 				id = string(strconv.AppendUint(append(buf[:0], prefix...), n.Add(1), 10))
 			}
+			if rc, _ := r.Context().Value(requestContextKey{}).(*requestContext); rc != nil {
+				rc.id, rc.idHdr[0] = id, id // in the context the App made for the request: no copy of it
+				w.Header()[header] = rc.idHdr[:]
+				next.ServeHTTP(w, r)
+				return
+			}
 			w.Header()[header] = []string{id}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), middleware.RequestIDKey, id)))
 		})

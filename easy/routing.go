@@ -1,10 +1,12 @@
 package easy
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
 )
@@ -49,4 +51,54 @@ func (a *App) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))
 	problem.Text(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+}
+
+// requestContext is the context the App gives each request: chi's routing
+// context and the request's ID (see requestID) in one value. Left to
+// themselves, chi and the request ID would each add a context and a copy
+// of the request, the largest costs of the App's middleware (see the
+// request path in docs/benchmarks.md).
+type requestContext struct {
+	context.Context
+	route *chi.Context
+	id    string
+	idHdr [1]string // the X-Request-Id header, which holds id
+}
+
+// requestContextKey finds a request's requestContext under contexts that
+// middleware derived from it.
+type requestContextKey struct{}
+
+func (c *requestContext) Value(key any) any {
+	switch key {
+	case chi.RouteCtxKey:
+		return c.route
+	case middleware.RequestIDKey:
+		if c.id == "" {
+			return nil
+		}
+		return c.id
+	case requestContextKey{}:
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// route serves r on the App's router. chi's Mux, finding a routing
+// context, uses it rather than making its own, as it does for a router
+// mounted in another; the App keeps a pool of them, as chi does. An App
+// mounted in another chi router keeps the routing context it is given.
+func (a *App) route(w http.ResponseWriter, r *http.Request) {
+	if rctx, _ := r.Context().Value(chi.RouteCtxKey).(*chi.Context); rctx != nil {
+		a.mux.ServeHTTP(w, r.WithContext(&requestContext{Context: r.Context(), route: rctx}))
+		return
+	}
+	rctx, _ := a.routes.Get().(*chi.Context)
+	if rctx == nil {
+		rctx = chi.NewRouteContext()
+	}
+	rctx.Reset()
+	rctx.Routes = a.mux
+	a.mux.ServeHTTP(w, r.WithContext(&requestContext{Context: r.Context(), route: rctx}))
+	a.routes.Put(rctx)
 }

@@ -512,10 +512,21 @@ func (c *Conn) write(msg []byte) error {
 	return nil
 }
 
+// writeWS writes msg to the WebSocket, bounded by the write timeout. The
+// bound is a deadline on the socket rather than a context: under a
+// context that can end, coder/websocket arms a timer (context.AfterFunc)
+// for every frame, and that timer and the context were most of what a
+// delivered frame cost (docs/benchmarks.md, "Where easy's fan-out time
+// goes"). A write past the deadline fails and the writer drops the
+// connection. The deadline is cleared once the message is written, so
+// that the pings and the close handshake, which bound themselves, never
+// meet a stale one.
 func (c *Conn) writeWS(msg []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.m.cfg.writeTimeout)
-	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageText, msg)
+	sock := *c.sock.Load() // stored before start, so before any writer
+	sock.SetWriteDeadline(time.Now().Add(c.m.cfg.writeTimeout))
+	err := c.ws.Write(context.Background(), websocket.MessageText, msg)
+	sock.SetWriteDeadline(time.Time{})
+	return err
 }
 
 // closeSocket runs once the connection is closing: it writes what is

@@ -1,12 +1,9 @@
 package ws
 
 import (
-	"context"
 	"encoding/json"
 	"net/url"
 	"reflect"
-
-	"github.com/coder/websocket"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/binding"
@@ -130,9 +127,7 @@ func (f *frame) flush() (err error) {
 
 // writeFrame writes a frame of n messages; write is writeFrame of one.
 func (c *Conn) writeFrame(b []byte, n int) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.m.cfg.writeTimeout)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+	if err := c.writeWS(b); err != nil {
 		return err
 	}
 	c.m.stats.messagesSent.Add(uint64(n))

@@ -83,7 +83,16 @@ func (p *Plan) Bind(r *http.Request, dst any) error {
 			return err
 		}
 	}
-	return errs.Err()
+	return heapErr(&errs)
+}
+
+// heapErr returns errs as an error, or nil for none. A new value rather
+// than errs itself, which would then be on the heap for every request.
+func heapErr(errs *problem.ValidationError) error {
+	if len(errs.Errors) == 0 {
+		return nil
+	}
+	return &problem.ValidationError{Errors: errs.Errors}
 }
 
 // BindPresent is Bind for a partial update: it also returns the JSON names
@@ -98,7 +107,7 @@ func (p *Plan) BindPresent(r *http.Request, dst any) (map[string]bool, error) {
 			return nil, err
 		}
 	}
-	return present, errs.Err()
+	return present, heapErr(&errs)
 }
 
 func (p *Plan) bindParams(r *http.Request, v reflect.Value, errs *problem.ValidationError) {

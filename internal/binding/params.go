@@ -26,7 +26,9 @@ type param struct {
 	hasDef   bool
 	rules    *rules
 	parse    func(s string, v reflect.Value) *problem.FieldError // into a value of the scalar type
-	value    func(r *http.Request, query url.Values) []string
+	// value returns the parameter's values, or its only one as one, which
+	// then needs no slice (a path parameter).
+	value func(r *http.Request, query url.Values) (vals []string, one string)
 }
 
 func compileParams(t reflect.Type, in string, opt Options) ([]*param, error) {
@@ -89,41 +91,42 @@ func compileParams(t reflect.Type, in string, opt Options) ([]*param, error) {
 	return out, walk(t, nil)
 }
 
-func source(in, name string, opt Options) (func(*http.Request, url.Values) []string, error) {
+func source(in, name string, opt Options) (func(*http.Request, url.Values) ([]string, string), error) {
 	switch in {
 	case "path":
 		if opt.PathValue == nil {
 			return nil, errors.New("path parameters need Options.PathValue")
 		}
 		pv := opt.PathValue
-		return func(r *http.Request, _ url.Values) []string {
-			if v := pv(r, name); v != "" {
-				return []string{v}
-			}
-			return nil
-		}, nil
+		return func(r *http.Request, _ url.Values) ([]string, string) { return nil, pv(r, name) }, nil
 	case "query":
-		return func(_ *http.Request, q url.Values) []string { return q[name] }, nil
+		return func(_ *http.Request, q url.Values) ([]string, string) { return q[name], "" }, nil
 	case "header":
 		key := http.CanonicalHeaderKey(name)
-		return func(r *http.Request, _ url.Values) []string { return r.Header[key] }, nil
+		return func(r *http.Request, _ url.Values) ([]string, string) { return r.Header[key], "" }, nil
 	default:
-		return func(r *http.Request, _ url.Values) []string {
+		return func(r *http.Request, _ url.Values) ([]string, string) {
 			c, err := r.Cookie(name)
 			if err != nil {
-				return nil
+				return nil, ""
 			}
-			return []string{c.Value}
+			return []string{c.Value}, "" // present, though it may be empty
 		}, nil
 	}
 }
 
 func (p *param) bind(r *http.Request, q url.Values, v reflect.Value, errs *problem.ValidationError) {
-	vals := p.value(r, q)
+	vals, one := p.value(r, q)
+	var buf [1]string // holds a single value on the stack
+	if one != "" {
+		buf[0] = one
+		vals = buf[:]
+	}
 	if len(vals) == 0 {
 		switch {
 		case p.hasDef:
-			vals = []string{p.def}
+			buf[0] = p.def
+			vals = buf[:]
 		case p.required:
 			errs.Errors = append(errs.Errors, problem.FieldError{Type: "missing", Loc: []any{p.in, p.name}, Msg: "Field required"})
 			return

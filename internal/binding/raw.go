@@ -23,7 +23,7 @@ func (p *Plan) DecodeJSON(raw []byte, dst any, loc []any) (map[string]bool, erro
 	default:
 		p.body.decode(raw, reflect.ValueOf(dst).Elem(), loc, &errs, func(name string) { present[name] = true })
 	}
-	return present, errs.Err()
+	return present, heapErr(&errs)
 }
 
 // MergePatch applies patch, a JSON Merge Patch (RFC 7396), to target, a
