@@ -254,9 +254,34 @@ func (s *stream) last() uint64 {
 }
 
 // follow connects to the app, resuming after the last event received, and
-// records what arrives until the connection ends; done is closed then.
+// records what arrives until the app is gone; done is closed then. A
+// connection the server closes while it still serves (a slow consumer's
+// 1013 when a bulk write's events outrun this reader) is resumed as a
+// client with reconnect does; a resume that fails is a reset, counted.
 func (s *stream) follow(t *testing.T, addr string) (done chan struct{}) {
 	t.Helper()
+	c, err := s.dial(addr)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		for c != nil {
+			err := s.read(t, c)
+			c.CloseNow()
+			if err != nil {
+				return
+			}
+			c, _ = s.dial(addr) // nil once the app is gone
+		}
+	}()
+	return done
+}
+
+// dial connects to the app's /ws/items, resuming after the last event
+// received.
+func (s *stream) dial(addr string) (*websocket.Conn, error) {
 	u := "ws://" + addr + "/ws/items"
 	if seq := s.last(); seq > 0 {
 		u += "?since=" + strconv.FormatUint(seq, 10)
@@ -265,37 +290,37 @@ func (s *stream) follow(t *testing.T, addr string) (done chan struct{}) {
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, u, nil)
 	if err != nil {
-		t.Fatalf("dial %s: %v", u, err)
+		return nil, err
 	}
 	c.SetReadLimit(1 << 20)
-	done = make(chan struct{})
-	go func() {
-		defer close(done)
-		defer c.CloseNow()
-		for {
-			_, msg, err := c.Read(context.Background())
-			if err != nil {
-				return
-			}
-			var ev event
-			if err := json.Unmarshal(msg, &ev); err != nil {
-				t.Errorf("bad message %s: %v", msg, err)
-				return
-			}
-			s.mu.Lock()
-			switch ev.Type {
-			case "create", "update", "delete":
-				if ev.Data != nil {
-					json.Unmarshal(ev.Data, &ev.item)
-				}
-				s.events = append(s.events, ev)
-			case "reset":
-				s.resets++
-			}
-			s.mu.Unlock()
+	return c, nil
+}
+
+// read records what c receives until it ends. It returns an error only
+// for a bad message, which it has reported.
+func (s *stream) read(t *testing.T, c *websocket.Conn) error {
+	for {
+		_, msg, err := c.Read(context.Background())
+		if err != nil {
+			return nil
 		}
-	}()
-	return done
+		var ev event
+		if err := json.Unmarshal(msg, &ev); err != nil {
+			t.Errorf("bad message %s: %v", msg, err)
+			return err
+		}
+		s.mu.Lock()
+		switch ev.Type {
+		case "create", "update", "delete":
+			if ev.Data != nil {
+				json.Unmarshal(ev.Data, &ev.item)
+			}
+			s.events = append(s.events, ev)
+		case "reset":
+			s.resets++
+		}
+		s.mu.Unlock()
+	}
 }
 
 // result is one write request and what came of it.
