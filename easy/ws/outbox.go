@@ -36,6 +36,13 @@ type outbox struct {
 	sql *sql.DB // the pool underneath the capture: the outbox's own statements are not watched
 	pg  bool    // PostgreSQL's $n placeholders, else SQLite's ?
 
+	// insertOne is SQLite's INSERT of one row, prepared once: most
+	// commits write one event, and database/sql keeps it prepared per
+	// connection (PostgreSQL's driver caches its statements itself).
+	insertOne     *sql.Stmt
+	insertOneErr  error
+	insertOneOnce sync.Once
+
 	// last is the seq of the last event written per resource (by table).
 	// Written under the commit lock; mu lets trim and tests read it.
 	mu    sync.Mutex
@@ -86,6 +93,13 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 	o := &outbox{m: m, c: c, sql: sqlDB, pg: name == "postgres", last: make(map[string]uint64), wake: make(chan struct{}, 1),
 		shared: shared, relayWake: make(chan struct{}, 1), appended: make(map[string]uint64), watched: make(map[string]bool)}
 	ctx := context.Background()
+	// On SQLite the table is its primary key's B-tree (WITHOUT ROWID):
+	// a rowid table would keep the key in an index of its own, a second
+	// B-tree for every write to change.
+	clustered := ""
+	if !o.pg {
+		clustered = " WITHOUT ROWID"
+	}
 	err = o.create(ctx, `CREATE TABLE IF NOT EXISTS `+outboxTable+` (
 	resource VARCHAR(255) NOT NULL,
 	seq BIGINT NOT NULL,
@@ -93,7 +107,7 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 	row_key TEXT NOT NULL,
 	row_data TEXT,
 	created BIGINT NOT NULL,
-	PRIMARY KEY (resource, seq))`)
+	PRIMARY KEY (resource, seq))`+clustered)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", outboxTable, err)
 	}
@@ -389,11 +403,29 @@ func (o *outbox) insert(ctx context.Context, q capture.Execer, rows []outboxRow)
 			b.WriteByte(')')
 			args = append(args, r.resource, int64(r.seq), r.op, r.key, r.data, r.created)
 		}
-		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+		var err error
+		if tx, ok := q.(*sql.Tx); ok && len(chunk) == 1 && !o.pg {
+			err = o.execOne(ctx, tx, b.String(), args)
+		} else {
+			_, err = q.ExecContext(ctx, b.String(), args...)
+		}
+		if err != nil {
 			return fmt.Errorf("write %s: %w", outboxTable, err)
 		}
 	}
 	return nil
+}
+
+// execOne runs query, the INSERT of one row, in tx with the statement
+// prepared once for it.
+func (o *outbox) execOne(ctx context.Context, tx *sql.Tx, query string, args []any) error {
+	o.insertOneOnce.Do(func() { o.insertOne, o.insertOneErr = o.sql.PrepareContext(context.Background(), query) })
+	if o.insertOneErr != nil {
+		_, err := tx.ExecContext(ctx, query, args...)
+		return err
+	}
+	_, err := tx.StmtContext(ctx, o.insertOne).ExecContext(ctx, args...)
+	return err
 }
 
 // read returns the entries of resource that where (whose second parameter
