@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -32,6 +33,9 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	size     *prometheus.HistogramVec
 	active   *prometheus.GaugeVec
+
+	series         sync.Map // series → observerPair
+	activeByMethod sync.Map // method → prometheus.Gauge
 }
 
 // NewMetrics returns Metrics on a new registry that holds the Go runtime
@@ -89,7 +93,7 @@ func (m *Metrics) WatchDB(name string, db *sql.DB) error {
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		method := Method(r.Method)
-		active := m.active.WithLabelValues(method)
+		active := m.activeOf(method)
 		active.Inc()
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
@@ -101,12 +105,46 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK // a handler that wrote nothing
 			}
-			code, route := strconv.Itoa(status), Route(r)
-			m.duration.WithLabelValues(method, route, code).Observe(time.Since(start).Seconds())
-			m.size.WithLabelValues(method, route, code).Observe(float64(ww.BytesWritten()))
+			o := m.observers(method, Route(r), status)
+			o.duration.Observe(time.Since(start).Seconds())
+			o.size.Observe(float64(ww.BytesWritten()))
 		}()
 		next.ServeHTTP(ww, r)
 	})
+}
+
+// series is one label set of the request histograms.
+type series struct {
+	method, route string
+	status        int
+}
+
+// observerPair is the histograms' children of one series.
+type observerPair struct{ duration, size prometheus.Observer }
+
+// observers returns the children of one series, looked up by their
+// labels once: WithLabelValues hashes the three values on every call.
+// The series are bounded as the labels are (route templates, methods,
+// status codes).
+func (m *Metrics) observers(method, route string, status int) observerPair {
+	key := series{method, route, status}
+	if o, ok := m.series.Load(key); ok {
+		return o.(observerPair)
+	}
+	code := strconv.Itoa(status)
+	o := observerPair{m.duration.WithLabelValues(method, route, code), m.size.WithLabelValues(method, route, code)}
+	m.series.Store(key, o)
+	return o
+}
+
+// activeOf returns the in-flight gauge of method, looked up once.
+func (m *Metrics) activeOf(method string) prometheus.Gauge {
+	if g, ok := m.activeByMethod.Load(method); ok {
+		return g.(prometheus.Gauge)
+	}
+	g := m.active.WithLabelValues(method)
+	m.activeByMethod.Store(method, g)
+	return g
 }
 
 // Route returns the template of the route that served r, such as
