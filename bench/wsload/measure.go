@@ -40,21 +40,32 @@ type deliveryResult struct {
 	lat           latencies
 }
 
+// startFollowed starts a server of kind, connects cfg.clients subscribers
+// that record every event's latency from epoch, and makes the poster of
+// its writes. Stop the server when done.
+func startFollowed(ctx context.Context, cfg config, kind string) (srv *child, f *fleet, p *loadkit.Poster, epoch time.Time, err error) {
+	srv, err = startChild(cfg, kind, 0)
+	if err != nil {
+		return nil, nil, nil, epoch, err
+	}
+	epoch = time.Now()
+	f, err = dialFleet(ctx, fleetURL(kind, srv.addr), cfg.clients, epoch, true, cfg.fault)
+	if err != nil {
+		srv.stop()
+		return nil, nil, nil, epoch, err
+	}
+	return srv, f, loadkit.NewPoster(srv.addr, posterIdle), epoch, nil
+}
+
 // measureOneWrite runs b: writes one at a time, each waited for until
 // every subscriber has it. Write 0 warms up and is not measured.
 func measureOneWrite(ctx context.Context, cfg config, kind string) (deliveryResult, error) {
 	res := deliveryResult{kind: kind, writes: cfg.writes}
-	srv, err := startChild(cfg, kind, 0)
+	srv, f, p, epoch, err := startFollowed(ctx, cfg, kind)
 	if err != nil {
 		return res, err
 	}
 	defer srv.stop()
-	epoch := time.Now()
-	f, err := dialFleet(ctx, fleetURL(kind, srv.addr), cfg.clients, epoch, true, cfg.fault)
-	if err != nil {
-		return res, err
-	}
-	p := loadkit.NewPoster(srv.addr, posterIdle)
 	sent := make([]int64, cfg.writes+1)
 	var cpu cpuMeter
 	for i := range sent {
@@ -87,17 +98,11 @@ func measureOneWrite(ctx context.Context, cfg config, kind string) (deliveryResu
 func measureSteady(ctx context.Context, cfg config, kind string) (deliveryResult, error) {
 	n := int(cfg.rate * cfg.dur.Seconds())
 	res := deliveryResult{kind: kind, writes: n}
-	srv, err := startChild(cfg, kind, 0)
+	srv, f, p, epoch, err := startFollowed(ctx, cfg, kind)
 	if err != nil {
 		return res, err
 	}
 	defer srv.stop()
-	epoch := time.Now()
-	f, err := dialFleet(ctx, fleetURL(kind, srv.addr), cfg.clients, epoch, true, cfg.fault)
-	if err != nil {
-		return res, err
-	}
-	p := loadkit.NewPoster(srv.addr, posterIdle)
 	sent := make([]int64, n+1)
 	sent[0] = time.Since(epoch).Nanoseconds()
 	if err := p.Post(writeName(0)); err != nil {

@@ -98,7 +98,7 @@ func TestInstancesApplyMigrationsAtOnce(t *testing.T) {
 							t.Errorf("instance %d: %v", i, err)
 						}
 					}
-					db := openURL(t, url)
+					db := testkit.OpenURL(t, url)
 					var runs []int
 					if err := db.Raw("SELECT version FROM runs ORDER BY version").Scan(&runs).Error; err != nil || !slices.Equal(runs, []int{1, 2, 3}) {
 						t.Errorf("runs %v (%v), want [1 2 3]: each migration once", runs, err)

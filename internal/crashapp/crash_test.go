@@ -20,15 +20,9 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
-	"gorm.io/driver/postgres"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/fastapi-easy/easy-go/easy/ws"
-	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
-
-	"gorm.io/driver/sqlite"
 )
 
 // childEnv makes the test binary the app (see Serve) instead of running
@@ -96,26 +90,7 @@ func TestSIGKILLLosesNoCommittedEvent(t *testing.T) {
 			}
 			// A last start: the client resumes and catches up with the table.
 			addr, kill := startChild(t, url)
-			done := s.follow(t, addr)
-			db := open(t, url)
-			var maxSeq uint64
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				if err := db.Raw("SELECT MAX(seq) FROM easy_outbox WHERE resource = 'items'").Scan(&maxSeq).Error; err != nil {
-					t.Fatal(err)
-				}
-				if s.last() >= maxSeq || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			kill()
-			<-done
-			var rows []Item
-			if err := db.Order("id").Find(&rows).Error; err != nil {
-				t.Fatal(err)
-			}
-			s.check(t, all, rows, maxSeq)
+			s.catchUpAndCheck(t, url, all, kill, s.follow(t, addr))
 		})
 	}
 }
@@ -152,7 +127,15 @@ func TestSIGKILLOneOfTwoInstances(t *testing.T) {
 		<-driving
 		all = append(all, collectB()...)
 	}
-	db := open(t, url)
+	s.catchUpAndCheck(t, url, all, killB, done)
+}
+
+// catchUpAndCheck waits (20 s at most) until the client has the outbox's
+// last event, kills the app it follows, waits for its stream to end (done)
+// and checks what it received against the writers' results and the table.
+func (s *stream) catchUpAndCheck(t *testing.T, url string, results []result, kill func(), done chan struct{}) {
+	t.Helper()
+	db := testkit.OpenURL(t, url)
 	var maxSeq uint64
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -164,13 +147,13 @@ func TestSIGKILLOneOfTwoInstances(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	killB()
+	kill()
 	<-done
 	var rows []Item
 	if err := db.Order("id").Find(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
-	s.check(t, all, rows, maxSeq)
+	s.check(t, results, rows, maxSeq)
 }
 
 // startChild starts the app on the database of url and returns its
@@ -205,27 +188,6 @@ func startChild(t *testing.T, url string, env ...string) (string, func()) {
 	cmd.Wait()
 	t.Fatalf("the app did not start: %s", stderr.String())
 	return "", nil
-}
-
-func open(t *testing.T, url string) *gorm.DB {
-	t.Helper()
-	cfg := &gorm.Config{Logger: logger.Discard}
-	var dial gorm.Dialector
-	if path, ok := strings.CutPrefix(url, "sqlite:"); ok {
-		dial = sqlite.Dialector{Conn: sqlitedb.Open(path, sqlitedb.Options{})}
-	} else {
-		dial = postgres.Open(url)
-	}
-	db, err := gorm.Open(dial, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			sqlDB.Close()
-		}
-	})
-	return db
 }
 
 // event is an event as the client received it.

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
+	"strings"
 	"testing"
 
 	"gorm.io/driver/postgres"
@@ -48,4 +49,20 @@ func adminExec(dsn, stmt string) error {
 	}
 	defer closeDB(admin)
 	return admin.Exec(stmt).Error
+}
+
+// OpenURL opens the database of a DATABASE_URL ("sqlite:PATH" or a
+// PostgreSQL URL, such as PostgresDatabase gives) with a pool of its own,
+// closed when the test ends, with the App's configuration.
+func OpenURL(t testing.TB, url string) *gorm.DB {
+	t.Helper()
+	if path, ok := strings.CutPrefix(url, "sqlite:"); ok {
+		return SQLiteFile(t, path, nil)
+	}
+	db, err := gorm.Open(postgres.Open(url), config(nil))
+	if err != nil {
+		t.Fatalf("testkit: open %s: %v", url, err)
+	}
+	t.Cleanup(func() { closeDB(db) })
+	return db
 }
