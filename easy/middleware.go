@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/fastapi-easy/easy-go/easy/observe"
 	"github.com/fastapi-easy/easy-go/easy/problem"
 )
 
@@ -101,7 +102,7 @@ func requestLogger(log *slog.Logger) func(http.Handler) http.Handler {
 				return
 			}
 			start := time.Now()
-			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			ww := observe.Recorder(w, r)
 			defer func() {
 				log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 					slog.String("method", r.Method),

@@ -96,7 +96,7 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		active := m.activeOf(method)
 		active.Inc()
 		start := time.Now()
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		ww := Recorder(w, r)
 		// The labels are taken once the handler returns, also when it
 		// panics: the recoverer inside has written the 500 by then.
 		defer func() {
@@ -145,6 +145,17 @@ func (m *Metrics) activeOf(method string) prometheus.Gauge {
 	g := m.active.WithLabelValues(method)
 	m.activeByMethod.Store(method, g)
 	return g
+}
+
+// Recorder returns a writer that records the status and size of r's
+// response as it passes to w: w itself when a middleware outside has made
+// one already, since what passes through it is the same response. The
+// App's metrics, its spans and its log line share one.
+func Recorder(w http.ResponseWriter, r *http.Request) middleware.WrapResponseWriter {
+	if ww, ok := w.(middleware.WrapResponseWriter); ok {
+		return ww
+	}
+	return middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 }
 
 // Route returns the template of the route that served r, such as

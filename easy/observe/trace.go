@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -41,6 +40,10 @@ func NewTracer(tp trace.TracerProvider) *Tracer {
 // serve beside the App (easy/ws).
 func (t *Tracer) Tracer() trace.Tracer { return t.tracer }
 
+// serverSpan is the option of every server span: an option made per
+// request would cost an allocation.
+var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+
 // Middleware makes a server span for each request, continuing the trace
 // of a W3C traceparent header, with the attributes of the semantic
 // conventions for HTTP servers. It must run inside a chi router: once the
@@ -48,40 +51,63 @@ func (t *Tracer) Tracer() trace.Tracer { return t.tracer }
 // carries http.route. A span the sampler drops costs no attributes: they
 // are computed only for a span that records (otelhttp computes them for
 // every request, which cost a sampled-out GET a tenth more).
-func (t *Tracer) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		if r.Header.Get("Traceparent") != "" {
-			ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
-		}
-		method := Method(r.Method)
-		ctx, span := t.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer))
-		if !span.IsRecording() {
-			defer span.End()
-			next.ServeHTTP(w, r.WithContext(ctx))
-			return
-		}
-		span.SetAttributes(requestAttributes(r, method)...)
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+//
+// base is for a router whose requests carry a context of its own making:
+// it returns the place in r's context where that context holds the one
+// it was made from, or nil. The span's context takes that place, so that
+// r is not copied (http.Request.WithContext copies it, the largest cost
+// of a span the sampler drops). A nil base copies every request.
+func (t *Tracer) Middleware(base func(*http.Request) *context.Context) func(http.Handler) http.Handler {
+	if base == nil {
+		base = func(*http.Request) *context.Context { return nil }
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			t.serve(next, w, r, base(r))
+		})
+	}
+}
+
+// serve serves r on next inside a server span; see Middleware.
+func (t *Tracer) serve(next http.Handler, w http.ResponseWriter, r *http.Request, slot *context.Context) {
+	ctx := r.Context()
+	if slot != nil {
+		ctx = *slot
+	}
+	if r.Header.Get("Traceparent") != "" {
+		ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
+	}
+	method := Method(r.Method)
+	ctx, span := t.tracer.Start(ctx, method, serverSpan...)
+	if slot != nil {
+		*slot = ctx
+	} else {
 		r = r.WithContext(ctx)
-		defer func() {
-			status := ww.Status()
-			if status == 0 {
-				status = http.StatusOK
-			}
-			if route := Route(r); route != Unmatched {
-				span.SetName(method + " " + route)
-				span.SetAttributes(semconv.HTTPRoute(route))
-			}
-			span.SetAttributes(semconv.HTTPResponseStatusCode(status), semconv.HTTPResponseBodySize(ww.BytesWritten()))
-			if status >= 500 {
-				span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
-				span.SetStatus(codes.Error, "")
-			}
-			span.End()
-		}()
-		next.ServeHTTP(ww, r)
-	})
+	}
+	if !span.IsRecording() {
+		next.ServeHTTP(w, r)
+		span.End()
+		return
+	}
+	span.SetAttributes(requestAttributes(r, method)...)
+	ww := Recorder(w, r)
+	defer func() {
+		status := ww.Status()
+		if status == 0 {
+			status = http.StatusOK
+		}
+		if route := Route(r); route != Unmatched {
+			span.SetName(method + " " + route)
+			span.SetAttributes(semconv.HTTPRoute(route))
+		}
+		span.SetAttributes(semconv.HTTPResponseStatusCode(status), semconv.HTTPResponseBodySize(ww.BytesWritten()))
+		if status >= 500 {
+			span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+			span.SetStatus(codes.Error, "")
+		}
+		span.End()
+	}()
+	next.ServeHTTP(ww, r)
 }
 
 // requestAttributes are the semantic conventions' attributes of a server
@@ -125,9 +151,14 @@ func NameRoute(r *http.Request, path string) {
 	}
 }
 
-// stmtSpan marks the context of a statement whose span startStatement
-// made, so that endStatement ends that span and no other.
-type stmtSpan struct{}
+// stmtSpan is the span of a statement, as startStatement puts it in the
+// statement's context: its type tells endStatement that the context's
+// span is a statement's (and not, say, the request's) by looking no
+// further than the span's own key.
+type stmtSpan struct{ trace.Span }
+
+// clientSpan is the option of every statement's span.
+var clientSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
 
 // WatchDB makes a client span for each statement run through db's
 // callbacks (create, query, update, delete, row, raw), a child of the
@@ -165,14 +196,14 @@ func (t *Tracer) startStatement(db *gorm.DB) {
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !sc.IsSampled() {
 		return // the parent's decision holds for its children, as ParentBased's does
 	}
-	ctx, span := t.tracer.Start(ctx, "db", trace.WithSpanKind(trace.SpanKindClient))
-	db.Statement.Context = context.WithValue(ctx, stmtSpan{}, span)
+	_, span := t.tracer.Start(ctx, "db", clientSpan...)
+	db.Statement.Context = trace.ContextWithSpan(ctx, stmtSpan{span})
 }
 
 func (t *Tracer) endStatement(system attribute.KeyValue) func(*gorm.DB) {
 	return func(db *gorm.DB) {
-		span, _ := db.Statement.Context.Value(stmtSpan{}).(trace.Span)
-		if span == nil || !span.SpanContext().Equal(trace.SpanContextFromContext(db.Statement.Context)) {
+		span, ok := trace.SpanFromContext(db.Statement.Context).(stmtSpan)
+		if !ok {
 			return // no span of this statement's (its parent was not sampled)
 		}
 		defer span.End()

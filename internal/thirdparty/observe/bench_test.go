@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -55,27 +56,66 @@ func benchApps(b *testing.B) (names []string, apps []*easy.App) {
 	return names, apps
 }
 
-// ratios runs, for each app but the first, a sub-benchmark that
-// alternates, request by request, the request req makes on that app and
-// on the first, so that both see the same machine load (and the garbage
-// of one way is not collected on another's time), and reports its time
-// over the first's. The two take turns at going first.
-func ratios(b *testing.B, names []string, apps []*easy.App, req func() *http.Request, status int) {
-	for i := 1; i < len(apps); i++ {
+// A server answers a request: an App in process, or one behind a listener.
+type server func(*http.Request) (status int, body string)
+
+// inProcess serves each request on app itself, with a recorder.
+func inProcess(apps []*easy.App) []server {
+	servers := make([]server, len(apps))
+	for i, app := range apps {
+		servers[i] = func(r *http.Request) (int, string) {
+			w := httptest.NewRecorder()
+			app.ServeHTTP(w, r)
+			return w.Code, w.Body.String()
+		}
+	}
+	return servers
+}
+
+// overHTTP serves each app on a loopback listener of its own and sends
+// each request there with net/http's client, on a kept-alive connection:
+// the cost as a client sees it, the server's HTTP/1.1 and the socket
+// included.
+func overHTTP(b *testing.B, apps []*easy.App) []server {
+	servers := make([]server, len(apps))
+	for i, app := range apps {
+		srv := httptest.NewServer(app)
+		b.Cleanup(srv.Close)
+		base, _ := url.Parse(srv.URL)
+		client := srv.Client()
+		servers[i] = func(r *http.Request) (int, string) {
+			r.URL.Scheme, r.URL.Host, r.RequestURI = base.Scheme, base.Host, ""
+			resp, err := client.Do(r)
+			if err != nil {
+				return 0, err.Error()
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(body)
+		}
+	}
+	return servers
+}
+
+// ratios runs, for each server but the first, a sub-benchmark that
+// alternates, request by request, the request req makes on that server
+// and on the first, so that both see the same machine load (and the
+// garbage of one way is not collected on another's time), and reports its
+// time over the first's. The two take turns at going first.
+func ratios(b *testing.B, names []string, servers []server, req func() *http.Request, status int) {
+	for i := 1; i < len(servers); i++ {
 		b.Run(names[i], func(b *testing.B) {
 			var spent [2]time.Duration
-			pair := []*easy.App{apps[0], apps[i]}
+			pair := []server{servers[0], servers[i]}
 			for n := 0; b.Loop(); n++ {
 				for k := range 2 {
 					j := (k + n) % 2 // each takes turns at going first
-					app := pair[j]
-					w := httptest.NewRecorder()
 					r := req()
 					start := time.Now()
-					app.ServeHTTP(w, r)
+					code, body := pair[j](r)
 					spent[j] += time.Since(start)
-					if w.Code != status {
-						b.Fatalf("%d %s", w.Code, w.Body)
+					if code != status {
+						b.Fatalf("%d %s", code, body)
 					}
 				}
 			}
@@ -87,13 +127,23 @@ func ratios(b *testing.B, names []string, apps []*easy.App, req func() *http.Req
 }
 
 // BenchmarkObserveGetRatio is the cost of observability to a CRUD GET by
-// id on SQLite: each way of benchApps over none.
+// id on SQLite: each way of benchApps over none, served in process.
 //
 //	go test -run '^$' -bench BenchmarkObserveGetRatio -count 3 ./internal/thirdparty/observe/
 func BenchmarkObserveGetRatio(b *testing.B) {
 	names, apps := benchApps(b)
-	ratios(b, names, apps, func() *http.Request { return httptest.NewRequest("GET", "/items/1", nil) }, http.StatusOK)
+	ratios(b, names, inProcess(apps), getItem, http.StatusOK)
 }
+
+// BenchmarkObserveGetOverHTTPRatio is the same through a listener.
+//
+//	go test -run '^$' -bench BenchmarkObserveGetOverHTTPRatio -count 3 ./internal/thirdparty/observe/
+func BenchmarkObserveGetOverHTTPRatio(b *testing.B) {
+	names, apps := benchApps(b)
+	ratios(b, names, overHTTP(b, apps), getItem, http.StatusOK)
+}
+
+func getItem() *http.Request { return httptest.NewRequest("GET", "/items/1", nil) }
 
 // BenchmarkObserveCreateRatio is the same for a POST of a watched model:
 // the insert, its commit and the publishing of its event (nobody
@@ -102,13 +152,26 @@ func BenchmarkObserveGetRatio(b *testing.B) {
 //	go test -run '^$' -bench BenchmarkObserveCreateRatio -count 3 ./internal/thirdparty/observe/
 func BenchmarkObserveCreateRatio(b *testing.B) {
 	names, apps := benchApps(b)
+	ratios(b, names, inProcess(apps), postItem(), http.StatusCreated)
+}
+
+// BenchmarkObserveCreateOverHTTPRatio is the same through a listener.
+//
+//	go test -run '^$' -bench BenchmarkObserveCreateOverHTTPRatio -count 3 ./internal/thirdparty/observe/
+func BenchmarkObserveCreateOverHTTPRatio(b *testing.B) {
+	names, apps := benchApps(b)
+	ratios(b, names, overHTTP(b, apps), postItem(), http.StatusCreated)
+}
+
+// postItem returns a maker of POSTs of items of names of their own.
+func postItem() func() *http.Request {
 	n := 0
-	ratios(b, names, apps, func() *http.Request {
+	return func() *http.Request {
 		n++
 		r := httptest.NewRequest("POST", "/items", strings.NewReader(fmt.Sprintf(`{"name":"item%d","price":1}`, n)))
 		r.Header.Set("Content-Type", "application/json")
 		return r
-	}, http.StatusCreated)
+	}
 }
 
 // BenchmarkObserveAllocs runs the GET and the POST of the ratio
@@ -118,19 +181,13 @@ func BenchmarkObserveCreateRatio(b *testing.B) {
 //	go test -run '^$' -bench BenchmarkObserveAllocs -benchmem ./internal/thirdparty/observe/
 func BenchmarkObserveAllocs(b *testing.B) {
 	names, apps := benchApps(b)
-	n := 0
 	for _, c := range []struct {
 		name   string
 		req    func() *http.Request
 		status int
 	}{
-		{"GET", func() *http.Request { return httptest.NewRequest("GET", "/items/1", nil) }, http.StatusOK},
-		{"POST", func() *http.Request {
-			n++
-			r := httptest.NewRequest("POST", "/items", strings.NewReader(fmt.Sprintf(`{"name":"item%d","price":1}`, n)))
-			r.Header.Set("Content-Type", "application/json")
-			return r
-		}, http.StatusCreated},
+		{"GET", getItem, http.StatusOK},
+		{"POST", postItem(), http.StatusCreated},
 	} {
 		for i, app := range apps {
 			b.Run(c.name+"/"+names[i], func(b *testing.B) {

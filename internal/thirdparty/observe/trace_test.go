@@ -7,17 +7,20 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/go-chi/chi/v5"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/observe"
 	"github.com/fastapi-easy/easy-go/easy/ws"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
@@ -186,4 +189,32 @@ func attr(s tracetest.SpanStub, k attribute.Key) attribute.Value {
 		}
 	}
 	return attribute.Value{}
+}
+
+// The tracer's middleware on a plain chi router, with no App around it
+// (a nil base: the request is copied): the handler finds its request's
+// span in its context, and the span is named by the route's template.
+func TestTracerMiddlewareOnAPlainRouter(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	t.Cleanup(func() { tp.Shutdown(context.Background()) })
+	r := chi.NewRouter()
+	r.Use(observe.NewTracer(tp).Middleware(nil))
+	var inHandler trace.SpanContext
+	r.Get("/things/{id}", func(w http.ResponseWriter, r *http.Request) {
+		inHandler = trace.SpanContextFromContext(r.Context())
+		w.WriteHeader(http.StatusTeapot)
+	})
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest("GET", "/things/7", nil))
+	if w.Code != http.StatusTeapot {
+		t.Fatalf("status %d", w.Code)
+	}
+	span := only(t, exp.GetSpans(), "GET /things/{id}")
+	if !inHandler.Equal(span.SpanContext) {
+		t.Errorf("the handler's span %v, want the server span %v", inHandler, span.SpanContext)
+	}
+	if got := attr(span, "http.response.status_code"); got != attribute.IntValue(http.StatusTeapot) {
+		t.Errorf("status attribute %v", got.Emit())
+	}
 }
