@@ -65,9 +65,12 @@ func start(cfg config, kind string, env ...string) (*server, error) {
 	db := filepath.Join(cfg.dir, fmt.Sprintf("%s-%d.db", kind, serverCount.n))
 	serverCount.Unlock()
 	cmd := exec.Command(cfg.bins[kind], "-db", db, "-pool", cfg.handPool)
-	if kind == "easy" {
-		cmd = exec.Command(cfg.bins[kind])
+	if kind == "easy" || cfg.vs == "nooutbox" {
+		cmd = exec.Command(cfg.bins["easy"])
 		env = append(env, "DATABASE_URL=sqlite:"+db)
+		if kind == "hand" {
+			env = append(env, "EASYSERVER_NO_OUTBOX=1")
+		}
 	}
 	cmd.Env = append(os.Environ(), env...)
 	// What the server logs (easy logs the requests that wrk cuts short

@@ -36,6 +36,7 @@ type config struct {
 	closeTimeout  time.Duration
 	snapshotLimit int
 	maxSnapshots  int
+	snapshotShare float64
 	logger        *slog.Logger // nil: the App's under Watch, else slog.Default()
 	authenticate  func(*http.Request) (context.Context, any, error)
 	secured       route.Requirement // Secure's dependency, for the AsyncAPI document (describe.go); nil otherwise
@@ -70,6 +71,7 @@ func defaultConfig() config {
 		closeTimeout:  5 * time.Second,
 		snapshotLimit: 1000,
 		maxSnapshots:  max(1, runtime.GOMAXPROCS(0)/2),
+		snapshotShare: 0.5,
 		prefix:        "/ws",
 		ssePrefix:     "/sse",
 		outboxAge:     24 * time.Hour,
@@ -287,6 +289,23 @@ func MaxSnapshots(n int) Option {
 			panic(fmt.Sprintf("ws: MaxSnapshots(%d): must be at least 1", n))
 		}
 		c.maxSnapshots = n
+	}
+}
+
+// SnapshotShare sets the share of their turns' time that snapshots may
+// use: after a snapshot that took d, its turn (see MaxSnapshots) stays
+// taken for d×(1/share − 1) more, idle, before the next subscribe waiting
+// for it is served. Clients that subscribe again and again, however many,
+// can so keep at most MaxSnapshots × share CPUs reading snapshots, and
+// the writers keep the rest; a subscriber waits the longer for its
+// snapshot when many others ask at once. The default is 0.5; 1 serves
+// the next snapshot at once.
+func SnapshotShare(share float64) Option {
+	return func(c *config) {
+		if !(share > 0 && share <= 1) {
+			panic(fmt.Sprintf("ws: SnapshotShare(%v): must be in (0, 1]", share))
+		}
+		c.snapshotShare = share
 	}
 }
 

@@ -27,6 +27,10 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	app := easy.New(easy.Logger(logger))
 	app.Include(easy.CRUDRouter[Item]())
-	ws.Setup(app, Item{})
+	if os.Getenv("EASYSERVER_NO_OUTBOX") != "" { // bench/outside -vs nooutbox
+		ws.NewManager(ws.NoOutbox()).Watch(app, Item{})
+	} else {
+		ws.Setup(app, Item{})
+	}
 	probe.Main(func(ctx context.Context, ln net.Listener) error { return app.Serve(ctx, ln) })
 }
