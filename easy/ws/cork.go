@@ -61,13 +61,19 @@ func (k *cork) take(c *Conn, conn net.Conn, brw *bufio.ReadWriter) (net.Conn, *b
 // else straight to the socket.
 func (k *cork) Write(p []byte) (int, error) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	switch {
-	case k.broken:
+	if k.broken {
+		k.mu.Unlock()
 		return 0, net.ErrClosed
-	case !k.on:
+	}
+	if !k.on {
+		// Without the lock: coder/websocket ends a write that takes too
+		// long by closing the socket (Close). coder/websocket writes one
+		// frame at a time, and the writer corks only between its frames,
+		// so nothing else reaches the socket meanwhile.
+		k.mu.Unlock()
 		return k.Conn.Write(p)
 	}
+	defer k.mu.Unlock()
 	if k.buf == nil {
 		k.buf = corkBufs.Get().(*[]byte)
 	}
@@ -85,14 +91,13 @@ func (k *cork) Write(p []byte) (int, error) {
 
 // Close writes what the cork holds before it closes the socket:
 // coder/websocket closes it as soon as it has written the answer to a
-// client's close frame, which may be in the buffer. A close that comes
-// while a write to the socket is under way (coder/websocket's timeouts)
-// does not wait for it: it is what ends the write.
+// client's close frame, which may be in the buffer. It waits for a write
+// of the cork under way, which the write timeout bounds; drop closes the
+// socket itself, at once.
 func (k *cork) Close() error {
-	if k.mu.TryLock() {
-		k.flushLocked()
-		k.mu.Unlock()
-	}
+	k.mu.Lock()
+	k.flushLocked()
+	k.mu.Unlock()
 	return k.Conn.Close()
 }
 

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/fastapi-easy/easy-go/easy/ws"
 )
@@ -85,4 +88,39 @@ func (c countedConn) Write(p []byte) (int, error) {
 	c.l.wrote = append(c.l.wrote, string(p))
 	c.l.mu.Unlock()
 	return c.Conn.Write(p)
+}
+
+// A client that closes while the writer is inside a large batch gets the
+// answer to its close frame after the messages the server had corked:
+// the close handshake completes, and the server reports the client's
+// code.
+func TestCloseDuringABatch(t *testing.T) {
+	codes := make(chan websocket.StatusCode, 1)
+	msg := []byte(fmt.Sprintf(`{"type":"note","pad":"%s"}`, strings.Repeat("x", 1000)))
+	m := ws.NewManager(quiet, smallSocket, ws.Heartbeat(0), ws.SendQueue(1000),
+		ws.OnConnect(func(c *ws.Conn) {
+			for range 500 { // 500 KB: many writes of the cork, more than the socket takes
+				if err := c.Send(msg); err != nil {
+					t.Error(err)
+				}
+			}
+		}),
+		ws.OnDisconnect(func(_ *ws.Conn, code websocket.StatusCode) { codes <- code }))
+	m.AddResource("items", newStore(m))
+	srv := httptest.NewServer(m)
+	t.Cleanup(func() { m.Shutdown(t.Context()); srv.Close() })
+
+	c := dial(t, wsURL(srv, "/ws/items"))
+	expect(t, c, string(msg))
+	if err := c.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+		t.Fatalf("close handshake: %v", err)
+	}
+	select {
+	case code := <-codes:
+		if code != websocket.StatusNormalClosure {
+			t.Errorf("the server reports %v, want 1000", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not release the connection")
+	}
 }
