@@ -57,8 +57,8 @@ type Conn struct {
 	// allocated as it fills, so that an idle connection costs nothing for
 	// it. Items taken but not yet written (inflight) count against the
 	// limit, and so do the bytes of every message until the writer hands
-	// it to the socket (queued: added under qmu, taken off by the writer
-	// as it starts to write the message). See kick for the writer's life.
+	// it to the socket (queued: added under qmu, taken off as the message
+	// goes to the socket; see handing). See kick for the writer's life.
 	queued atomic.Int64
 	// unread is when an initial message was queued that the socket has
 	// not taken whole yet, in Unix nanoseconds; 0 for none.
