@@ -31,6 +31,7 @@ type Conn struct {
 	ws          *websocket.Conn
 	sse         *sseStream               // instead of ws on an SSE endpoint; see sse.go
 	sock        atomic.Pointer[net.Conn] // the network connection under ws, once upgraded; see drop
+	cork        cork                     // what ws writes to, in front of sock; see cork.go
 	num         uint64                   // the order of connection
 	id          string
 	group       string
@@ -56,8 +57,8 @@ type Conn struct {
 	// allocated as it fills, so that an idle connection costs nothing for
 	// it. Items taken but not yet written (inflight) count against the
 	// limit, and so do the bytes of every message until the writer hands
-	// it to the socket (queued: added under qmu, taken off by the writer
-	// as it starts to write the message). See kick for the writer's life.
+	// it to the socket (queued: added under qmu, taken off as the message
+	// goes to the socket; see handing). See kick for the writer's life.
 	queued atomic.Int64
 	// unread is when an initial message was queued that the socket has
 	// not taken whole yet, in Unix nanoseconds; 0 for none.
@@ -438,20 +439,44 @@ func (c *Conn) writeOut() {
 		case !ok:
 			return
 		}
-		if err := c.writeItems(batch); err != nil {
+		if err := c.writeBatch(batch, beat && c.appPing); err != nil {
 			c.closeWith(websocket.StatusAbnormalClosure, "", false)
 		}
 		c.recycle(batch)
 		if beat && c.ctx.Err() == nil {
-			if c.appPing {
-				if err := c.write([]byte(pingMessage)); err != nil {
-					c.closeWith(websocket.StatusAbnormalClosure, "", false)
-					continue
-				}
-			}
 			c.ping()
 		}
 	}
+}
+
+// writeBatch writes what the writer took from the queue, then the
+// heartbeat's {"type":"ping"} if ping, to a WebSocket through its cork:
+// one write to the socket for them all, as far as corkLimit allows. An
+// event counts as delivered (metrics) once the socket has taken it.
+func (c *Conn) writeBatch(batch []outbound, ping bool) error {
+	if c.sse != nil {
+		err := c.writeItems(batch)
+		if err == nil && ping && c.ctx.Err() == nil {
+			err = c.write([]byte(pingMessage))
+		}
+		return err
+	}
+	c.cork.corkUp()
+	err := c.writeItems(batch)
+	if err == nil && ping && c.ctx.Err() == nil {
+		err = c.write([]byte(pingMessage))
+	}
+	if uerr := c.cork.uncork(); err == nil {
+		err = uerr
+	}
+	if err == nil && !c.batch && (c.ctx.Err() == nil || c.flush) {
+		for _, o := range batch {
+			if o.msg != nil {
+				c.m.obs.delivered(c.group, o.ev)
+			}
+		}
+	}
+	return err
 }
 
 // finish closes the socket, once, and lets wait return.
@@ -475,13 +500,21 @@ func (c *Conn) writeItem(o outbound) error {
 		if c.ctx.Err() != nil && !c.flush {
 			return nil
 		}
-		c.queued.Add(-int64(len(o.msg)))
+		c.handing(len(o.msg))
 		end := c.traceWrite(o.ev)
 		if err := c.write(o.msg); err != nil {
 			return err
 		}
+		if c.sse == nil && (o.initial || c.traced(o.ev)) {
+			// Its arrival is observed: it goes to the socket now.
+			if err := c.cork.flush(); err != nil {
+				return err
+			}
+		}
 		end()
-		c.m.obs.delivered(c.group, o.ev)
+		if c.sse != nil { // a WebSocket's are observed by writeBatch
+			c.m.obs.delivered(c.group, o.ev)
+		}
 		if o.initial { // the socket took it whole: the client reads
 			c.unread.Store(0)
 		}
@@ -490,12 +523,23 @@ func (c *Conn) writeItem(o outbound) error {
 		if c.ctx.Err() != nil && !c.flush {
 			return nil
 		}
-		c.queued.Add(-int64(len(msg)))
+		c.handing(len(msg))
 		if err := c.write(msg); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// handing is told, as the writer starts to write a message of n bytes,
+// that they stop counting as queued: now on an event stream, once the
+// cork has handed them to the socket on a WebSocket.
+func (c *Conn) handing(n int) {
+	if c.sse != nil {
+		c.queued.Add(-int64(n))
+		return
+	}
+	c.cork.hand(n)
 }
 
 func (c *Conn) write(msg []byte) error {
@@ -512,21 +556,16 @@ func (c *Conn) write(msg []byte) error {
 	return nil
 }
 
-// writeWS writes msg to the WebSocket, bounded by the write timeout. The
-// bound is a deadline on the socket rather than a context: under a
+// writeWS writes msg to the WebSocket, inside a batch (writeBatch): the
+// cork takes it, and bounds each of its writes to the socket by the write
+// timeout with a deadline on the socket. A context would not do: under a
 // context that can end, coder/websocket arms a timer (context.AfterFunc)
 // for every frame, and that timer and the context were most of what a
 // delivered frame cost (docs/benchmarks.md, "Where easy's fan-out time
 // goes"). A write past the deadline fails and the writer drops the
-// connection. The deadline is cleared once the message is written, so
-// that the pings and the close handshake, which bound themselves, never
-// meet a stale one.
+// connection.
 func (c *Conn) writeWS(msg []byte) error {
-	sock := *c.sock.Load() // stored before start, so before any writer
-	sock.SetWriteDeadline(time.Now().Add(c.m.cfg.writeTimeout))
-	err := c.ws.Write(context.Background(), websocket.MessageText, msg)
-	sock.SetWriteDeadline(time.Time{})
-	return err
+	return c.ws.Write(context.Background(), websocket.MessageText, msg)
 }
 
 // closeSocket runs once the connection is closing: it writes what is
@@ -539,7 +578,7 @@ func (c *Conn) closeSocket() {
 	}
 	broken := c.closeCode == websocket.StatusAbnormalClosure
 	if c.flush && !broken {
-		broken = c.writeItems(c.take()) != nil
+		broken = c.writeBatch(c.take(), false) != nil
 	}
 	if broken {
 		c.ws.CloseNow()

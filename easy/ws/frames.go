@@ -109,20 +109,25 @@ func (f *frame) flush() (err error) {
 	for _, m := range msgs {
 		n += len(m)
 	}
-	c.queued.Add(-int64(n))
+	c.handing(n)
 	if len(msgs) == 1 {
-		return c.write(msgs[0])
-	}
-	b := make([]byte, 0, n+len(msgs)+1)
-	b = append(b, '[')
-	for i, m := range msgs {
-		if i > 0 {
-			b = append(b, ',')
+		err = c.write(msgs[0])
+	} else {
+		b := make([]byte, 0, n+len(msgs)+1)
+		b = append(b, '[')
+		for i, m := range msgs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, m...)
 		}
-		b = append(b, m...)
+		b = append(b, ']')
+		err = c.writeFrame(b, len(msgs))
 	}
-	b = append(b, ']')
-	return c.writeFrame(b, len(msgs))
+	if err == nil {
+		err = c.cork.flush() // its events count as delivered once the socket has them
+	}
+	return err
 }
 
 // writeFrame writes a frame of n messages; write is writeFrame of one.

@@ -282,7 +282,7 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 	addr := c.addr
 	c.batch = ep.batch
 	registered := false
-	u := &upgrader{ResponseWriter: w, sockBuffer: m.cfg.sockBuffer, upgrade: func() {
+	u := &upgrader{ResponseWriter: w, c: c, sockBuffer: m.cfg.sockBuffer, upgrade: func() {
 		// This runs as Accept writes the 101, so a client whose handshake
 		// has completed receives every event published after that.
 		if registered = m.register(c); registered {
@@ -386,8 +386,10 @@ func (m *Manager) release(c *Conn, res *resource) {
 // upgrader lets open act at the moment Accept writes the 101, and keeps
 // the network connection that Accept takes over, so that Shutdown can
 // drop a connection whose close handshake takes longer than it may wait.
+// Accept gets the connection's cork in front of it (see cork.go).
 type upgrader struct {
 	http.ResponseWriter
+	c          *Conn
 	upgrade    func()
 	sockBuffer int
 	conn       net.Conn
@@ -406,5 +408,9 @@ func (u *upgrader) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		tc.SetWriteBuffer(u.sockBuffer) // see SocketSendBuffer
 	}
 	u.conn = conn
-	return conn, brw, err
+	if err != nil {
+		return conn, brw, err
+	}
+	k, brw := u.c.cork.take(u.c, conn, brw)
+	return k, brw, nil
 }

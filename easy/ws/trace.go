@@ -81,7 +81,7 @@ func (r *resource) traceFanOut(ev *event) (end func()) {
 // traceWrite starts the span of the write of ev to c's socket, "ws send
 // RESOURCE", a child of its fan-out, and returns what ends it.
 func (c *Conn) traceWrite(ev *event) (end func()) {
-	if ev == nil || ev.trace == nil || c.m.tracer == nil {
+	if !c.traced(ev) {
 		return noEnd
 	}
 	ctx := trace.ContextWithSpanContext(context.Background(), ev.trace.fanOut)
@@ -95,4 +95,9 @@ func (c *Conn) traceWrite(ev *event) (end func()) {
 			attribute.String("easy.ws.seq", strconv.FormatUint(ev.seq, 10)),
 		))
 	return func() { span.End() }
+}
+
+// traced reports whether the write of ev to c has a span.
+func (c *Conn) traced(ev *event) bool {
+	return ev != nil && ev.trace != nil && c.m.tracer != nil
 }
