@@ -115,6 +115,10 @@ func servedConnOf(r *http.Request) *servedConn {
 	return c
 }
 
+// NetConn returns the connection Serve accepted, as tls.Conn's does: what
+// sets options of the socket (ws.SocketSendBuffer) finds it under.
+func (c *servedConn) NetConn() net.Conn { return c.Conn }
+
 func (c *servedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.framed.Load() {

@@ -402,9 +402,25 @@ func (u *upgrader) WriteHeader(status int) {
 	u.ResponseWriter.WriteHeader(status)
 }
 
+// tcpConn returns the TCP connection under conn: conn itself, or the one
+// a wrapper (the App's served connection, a TLS connection) holds and
+// gives with NetConn.
+func tcpConn(conn net.Conn) (*net.TCPConn, bool) {
+	for {
+		switch c := conn.(type) {
+		case *net.TCPConn:
+			return c, true
+		case interface{ NetConn() net.Conn }:
+			conn = c.NetConn()
+		default:
+			return nil, false
+		}
+	}
+}
+
 func (u *upgrader) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(u.ResponseWriter).Hijack()
-	if tc, ok := conn.(*net.TCPConn); ok && u.sockBuffer > 0 {
+	if tc, ok := tcpConn(conn); ok && u.sockBuffer > 0 {
 		tc.SetWriteBuffer(u.sockBuffer) // see SocketSendBuffer
 	}
 	u.conn = conn
