@@ -59,8 +59,8 @@ func TestInstancesStartAtOnce(t *testing.T) {
 						t.Errorf("logged:\n%s", s)
 					}
 					// items, and the realtime outbox ws.Setup creates.
-					if tables := tablesOf(t, url); !slices.Equal(tables, []string{"easy_outbox", "items"}) {
-						t.Errorf("tables %q, want [easy_outbox items]", tables)
+					if tables := tablesOf(t, url); !slices.Equal(tables, []string{"easy_outbox_items", "items"}) {
+						t.Errorf("tables %q, want [easy_outbox_items items]", tables)
 					}
 				})
 			}

@@ -380,8 +380,8 @@ func OnMessage(fn func(ctx context.Context, c *Conn, msg []byte) error) Option {
 // NoOutbox turns the outbox off: the events of a write are then published
 // from memory after its commit, and a crash between the two loses them
 // (see docs/scaling.md). With the outbox, the default on SQLite and
-// PostgreSQL without a broker, they are written to the table easy_outbox
-// in the write's own transaction and survive a crash and a restart.
+// PostgreSQL, they are written to the resource's outbox table
+// (easy_outbox_items for items) in the write's own transaction and survive a crash and a restart.
 func NoOutbox() Option {
 	return func(c *config) { c.noOutbox = true }
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +22,8 @@ import (
 // Change capture calls Write in the writer's transaction, right before its
 // COMMIT and under the capture's commit lock: Write numbers the events
 // there (the seq each resource gives its next event) and inserts them into
-// the table easy_outbox, so that they commit or roll back with the write.
+// the resource's outbox table (easy_outbox_items for items; see
+// outboxName), so that they commit or roll back with the write.
 // After the commit the sink publishes them as before, with the same seqs.
 // The commit lock is what makes the numbering gap-free and in commit
 // order: no other watched transaction of this process can commit between
@@ -36,12 +39,15 @@ type outbox struct {
 	sql *sql.DB // the pool underneath the capture: the outbox's own statements are not watched
 	pg  bool    // PostgreSQL's $n placeholders, else SQLite's ?
 
-	// insertOne is SQLite's INSERT of one row, prepared once: most
-	// commits write one event, and database/sql keeps it prepared per
-	// connection (PostgreSQL's driver caches its statements itself).
-	insertOne     *sql.Stmt
-	insertOneErr  error
-	insertOneOnce sync.Once
+	// names are the outbox tables, by resource (by table).
+	names map[string]string
+
+	// insertOne is SQLite's INSERT of one row per outbox table, prepared
+	// once: most commits write one event, and database/sql keeps it
+	// prepared per connection (PostgreSQL's driver caches its statements
+	// itself).
+	stmtMu    sync.Mutex
+	insertOne map[string]*sql.Stmt
 
 	// last is the seq of the last event written per resource (by table).
 	// Written under the commit lock; mu lets trim and tests read it.
@@ -64,12 +70,37 @@ type outbox struct {
 }
 
 const (
-	outboxTable = "easy_outbox"
-	outboxChunk = 500 // rows per INSERT: 3,000 parameters, under every driver's limit
+	outboxPrefix = "easy_outbox_"
+	outboxChunk  = 500 // rows per INSERT: 2,500 parameters, under every driver's limit
 )
 
-// newOutbox creates the table if it is missing and reads the last seq of
-// each table, before any resource exists. It returns nil when the outbox
+// outboxName is the name of the outbox table of the resource whose table
+// is table: outboxPrefix and table, when that is a plain lower-case
+// identifier that PostgreSQL does not shorten (63 bytes at most) and not
+// the counters' table of outbox_shared.go; else a readable part of it and
+// a hash of the whole, so that two resources never share one.
+func outboxName(table string) string {
+	name := []byte(outboxPrefix)
+	for _, c := range []byte(table) {
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_':
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		default:
+			c = '_'
+		}
+		name = append(name, c)
+	}
+	if plain := string(name); plain == outboxPrefix+table && len(plain) <= 63 && plain != outboxSeqTable {
+		return plain
+	}
+	h := fnv.New32a()
+	h.Write([]byte(table))
+	return fmt.Sprintf("%s_%08x", name[:min(len(name), 54)], h.Sum32())
+}
+
+// newOutbox creates the outbox tables that are missing and reads the
+// last seq of each, before any resource exists. It returns nil when the outbox
 // is off: NoOutbox, a broker that cannot append numbered entries, or a
 // database other than SQLite and PostgreSQL.
 func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*outbox, error) {
@@ -91,27 +122,29 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 		return nil, err
 	}
 	o := &outbox{m: m, c: c, sql: sqlDB, pg: name == "postgres", last: make(map[string]uint64), wake: make(chan struct{}, 1),
-		shared: shared, relayWake: make(chan struct{}, 1), appended: make(map[string]uint64), watched: make(map[string]bool)}
+		shared: shared, relayWake: make(chan struct{}, 1), appended: make(map[string]uint64), watched: make(map[string]bool),
+		names: make(map[string]string), insertOne: make(map[string]*sql.Stmt)}
 	ctx := context.Background()
-	// On SQLite the table is its primary key's B-tree (WITHOUT ROWID):
-	// a rowid table would keep the key in an index of its own, a second
-	// B-tree for every write to change.
-	clustered := ""
+	// A table per resource, keyed by seq alone: on SQLite seq is then the
+	// rowid, and a new event goes at the end of the table's one B-tree,
+	// the cheapest insert SQLite has (one table for all resources, keyed
+	// by resource and seq, wrote a third more pages per commit: splits of
+	// a key B-tree are not the rowid B-tree's appends).
+	key := "seq BIGINT NOT NULL PRIMARY KEY"
 	if !o.pg {
-		clustered = " WITHOUT ROWID"
+		key = "seq INTEGER PRIMARY KEY"
 	}
-	err = o.create(ctx, `CREATE TABLE IF NOT EXISTS `+outboxTable+` (
-	resource VARCHAR(255) NOT NULL,
-	seq BIGINT NOT NULL,
+	for _, t := range tables {
+		o.names[t] = outboxName(t)
+		err = o.create(ctx, `CREATE TABLE IF NOT EXISTS `+o.names[t]+` (
+	`+key+`,
 	op VARCHAR(8) NOT NULL,
 	row_key TEXT NOT NULL,
 	row_data TEXT,
-	created BIGINT NOT NULL,
-	PRIMARY KEY (resource, seq))`+clustered)
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", outboxTable, err)
-	}
-	for _, t := range tables {
+	created BIGINT NOT NULL)`)
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", o.names[t], err)
+		}
 		seq, err := o.maxSeq(ctx, sqlDB, t)
 		if err != nil {
 			return nil, err
@@ -149,7 +182,7 @@ func (o *outbox) create(ctx context.Context, stmt string) error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('"+outboxTable+"'))"); err != nil {
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('easy_outbox'))"); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, stmt); err != nil {
@@ -174,7 +207,7 @@ func (o *outbox) start() error {
 			if r == nil {
 				continue
 			}
-			entries, err := o.read(o.m.ctx, o.sql, t, "seq > "+o.ph(2)+" ORDER BY seq DESC LIMIT "+strconv.Itoa(o.m.cfg.historySize), 0)
+			entries, err := o.read(o.m.ctx, o.sql, t, "seq > "+o.ph(1)+" ORDER BY seq DESC LIMIT "+strconv.Itoa(o.m.cfg.historySize), 0)
 			if err != nil {
 				return err
 			}
@@ -186,7 +219,7 @@ func (o *outbox) start() error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("load history from %s: %w", outboxTable, err)
+		return fmt.Errorf("load history from the outbox: %w", err)
 	}
 	o.startTrimmer()
 	return nil
@@ -225,30 +258,37 @@ func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	rows := make([]outboxRow, 0, len(changes))
-	next := make(map[string]uint64, 1)
+	var next []tableSeq // the last seq given out here, by table: few tables a commit
 	for _, c := range changes {
-		seq, ok := next[c.Table]
-		if !ok {
-			if seq, ok = o.last[c.Table]; !ok {
+		i := slices.IndexFunc(next, func(n tableSeq) bool { return n.table == c.Table })
+		if i < 0 {
+			seq, ok := o.last[c.Table]
+			if !ok {
 				continue // not a resource of this Manager
 			}
+			i, next = len(next), append(next, tableSeq{c.Table, seq})
 		}
 		ch := Change{Op: string(c.Op), Key: c.Key, Data: c.Data}
 		if checkChange(ch) != nil {
 			continue
 		}
-		seq++
-		next[c.Table] = seq
-		rows = append(rows, o.row(c.Table, seq, ch))
+		next[i].seq++
+		rows = append(rows, o.row(c.Table, next[i].seq, ch))
 	}
 	if err := o.insert(ctx, tx, rows); err != nil {
 		return err
 	}
-	for t, seq := range next {
-		o.last[t] = seq
+	for _, n := range next {
+		o.last[n.table] = n.seq
 	}
 	o.wrote(len(rows))
 	return nil
+}
+
+// tableSeq is a seq of a table's.
+type tableSeq struct {
+	table string
+	seq   uint64
 }
 
 // Failed implements capture.Outbox. Whether the rows were committed is
@@ -334,7 +374,7 @@ func (o *outbox) catchUp(ctx context.Context, q capture.Execer) error {
 			continue
 		}
 		seq := r.seq.Load()
-		entries, err := o.read(ctx, q, t, "seq > "+o.ph(2)+" ORDER BY seq", seq)
+		entries, err := o.read(ctx, q, t, "seq > "+o.ph(1)+" ORDER BY seq", seq)
 		if err != nil {
 			return err
 		}
@@ -362,7 +402,8 @@ type outboxRow struct {
 }
 
 func (o *outbox) row(resource string, seq uint64, c Change) outboxRow {
-	key, err := appendJSON(nil, c.Key)
+	var buf [24]byte // an integer key's JSON fits: no allocation but the string's
+	key, err := appendJSON(buf[:0], c.Key)
 	if err != nil {
 		key = []byte("null") // as resource.body sends it
 	}
@@ -381,60 +422,80 @@ func (o *outbox) ph(i int) string {
 	return "?"
 }
 
-// insert writes rows, in chunks of outboxChunk.
+// insert writes rows, each in its resource's table, in chunks of
+// outboxChunk.
 func (o *outbox) insert(ctx context.Context, q capture.Execer, rows []outboxRow) error {
 	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), outboxChunk)]
-		rows = rows[len(chunk):]
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + outboxTable + " (resource, seq, op, row_key, row_data, created) VALUES ")
-		args := make([]any, 0, 6*len(chunk))
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('(')
-			for j := 1; j <= 6; j++ {
-				if j > 1 {
-					b.WriteByte(',')
-				}
-				b.WriteString(o.ph(6*i + j))
-			}
-			b.WriteByte(')')
-			args = append(args, r.resource, int64(r.seq), r.op, r.key, r.data, r.created)
+		n := 1 // the rows of the same resource that come first, at most a chunk
+		for n < min(len(rows), outboxChunk) && rows[n].resource == rows[0].resource {
+			n++
+		}
+		chunk := rows[:n]
+		rows = rows[n:]
+		table := o.names[chunk[0].resource]
+		args := make([]any, 0, 5*len(chunk))
+		for _, r := range chunk {
+			args = append(args, int64(r.seq), r.op, r.key, r.data, r.created)
 		}
 		var err error
 		if tx, ok := q.(*sql.Tx); ok && len(chunk) == 1 && !o.pg {
-			err = o.execOne(ctx, tx, b.String(), args)
+			err = o.execOne(ctx, tx, table, args)
 		} else {
-			_, err = q.ExecContext(ctx, b.String(), args...)
+			_, err = q.ExecContext(ctx, o.insertSQL(table, len(chunk)), args...)
 		}
 		if err != nil {
-			return fmt.Errorf("write %s: %w", outboxTable, err)
+			return fmt.Errorf("write %s: %w", table, err)
 		}
 	}
 	return nil
 }
 
-// execOne runs query, the INSERT of one row, in tx with the statement
-// prepared once for it.
-func (o *outbox) execOne(ctx context.Context, tx *sql.Tx, query string, args []any) error {
-	o.insertOneOnce.Do(func() { o.insertOne, o.insertOneErr = o.sql.PrepareContext(context.Background(), query) })
-	if o.insertOneErr != nil {
-		_, err := tx.ExecContext(ctx, query, args...)
-		return err
+// insertSQL is the INSERT of n rows into table.
+func (o *outbox) insertSQL(table string, n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (seq, op, row_key, row_data, created) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for j := 1; j <= 5; j++ {
+			if j > 1 {
+				b.WriteByte(',')
+			}
+			b.WriteString(o.ph(5*i + j))
+		}
+		b.WriteByte(')')
 	}
-	_, err := tx.StmtContext(ctx, o.insertOne).ExecContext(ctx, args...)
+	return b.String()
+}
+
+// execOne inserts the row of args into table, in tx, with the statement
+// prepared once for it.
+func (o *outbox) execOne(ctx context.Context, tx *sql.Tx, table string, args []any) error {
+	o.stmtMu.Lock()
+	stmt := o.insertOne[table]
+	if stmt == nil {
+		var err error
+		if stmt, err = o.sql.PrepareContext(context.Background(), o.insertSQL(table, 1)); err != nil {
+			o.stmtMu.Unlock()
+			_, err := tx.ExecContext(ctx, o.insertSQL(table, 1), args...)
+			return err
+		}
+		o.insertOne[table] = stmt
+	}
+	o.stmtMu.Unlock()
+	_, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
 	return err
 }
 
-// read returns the entries of resource that where (whose second parameter
-// is seq) selects, in its order.
+// read returns the entries of resource that where (whose parameter is
+// seq) selects, in its order.
 func (o *outbox) read(ctx context.Context, q capture.Execer, resource, where string, seq uint64) ([]Entry, error) {
-	rows, err := q.QueryContext(ctx, "SELECT seq, op, row_key, row_data, created FROM "+outboxTable+
-		" WHERE resource = "+o.ph(1)+" AND "+where, resource, int64(seq))
+	table := o.names[resource]
+	rows, err := q.QueryContext(ctx, "SELECT seq, op, row_key, row_data, created FROM "+table+" WHERE "+where, int64(seq))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", outboxTable, err)
+		return nil, fmt.Errorf("read %s: %w", table, err)
 	}
 	defer rows.Close()
 	var out []Entry
@@ -444,7 +505,7 @@ func (o *outbox) read(ctx context.Context, q capture.Execer, resource, where str
 		var key string
 		var data sql.NullString
 		if err := rows.Scan(&s, &e.Op, &key, &data, &e.Time); err != nil {
-			return nil, fmt.Errorf("read %s: %w", outboxTable, err)
+			return nil, fmt.Errorf("read %s: %w", table, err)
 		}
 		e.Seq, e.Key = uint64(s), []byte(key)
 		if data.Valid {
@@ -453,15 +514,16 @@ func (o *outbox) read(ctx context.Context, q capture.Execer, resource, where str
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", outboxTable, err)
+		return nil, fmt.Errorf("read %s: %w", table, err)
 	}
 	return out, nil
 }
 
 func (o *outbox) maxSeq(ctx context.Context, q capture.Execer, resource string) (uint64, error) {
-	rows, err := q.QueryContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM "+outboxTable+" WHERE resource = "+o.ph(1), resource)
+	table := o.names[resource]
+	rows, err := q.QueryContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM "+table)
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", outboxTable, err)
+		return 0, fmt.Errorf("read %s: %w", table, err)
 	}
 	defer rows.Close()
 	var seq int64
@@ -522,11 +584,11 @@ func (o *outbox) trim(ctx context.Context) error {
 			continue
 		}
 		last := r.seq.Load()
-		_, err := o.sql.ExecContext(ctx, "DELETE FROM "+outboxTable+" WHERE resource = "+o.ph(1)+
-			" AND seq < "+o.ph(2)+" AND (seq <= "+o.ph(3)+" OR created < "+o.ph(4)+")",
-			t, int64(last), int64(last-min(last, keep)), cutoff)
+		_, err := o.sql.ExecContext(ctx, "DELETE FROM "+o.names[t]+
+			" WHERE seq < "+o.ph(1)+" AND (seq <= "+o.ph(2)+" OR created < "+o.ph(3)+")",
+			int64(last), int64(last-min(last, keep)), cutoff)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("trim %s of %s: %w", outboxTable, t, err))
+			errs = append(errs, fmt.Errorf("trim %s: %w", o.names[t], err))
 		}
 	}
 	return errors.Join(errs...)

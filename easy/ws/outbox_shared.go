@@ -235,7 +235,7 @@ func (o *outbox) relayFull(ctx context.Context, resource string) error {
 // relayAfter appends the rows of resource after seq.
 func (o *outbox) relayAfter(ctx context.Context, resource string, seq uint64) error {
 	for {
-		entries, err := o.read(ctx, o.sql, resource, "seq > "+o.ph(2)+" ORDER BY seq LIMIT "+fmt.Sprint(maxBatch), seq)
+		entries, err := o.read(ctx, o.sql, resource, "seq > "+o.ph(1)+" ORDER BY seq LIMIT "+fmt.Sprint(maxBatch), seq)
 		if err != nil || len(entries) == 0 {
 			return err
 		}
@@ -291,7 +291,7 @@ func (o *outbox) countPending(ctx context.Context, passErr error) {
 		o.mu.Lock()
 		after := o.appended[t]
 		o.mu.Unlock()
-		rows, err := o.sql.QueryContext(ctx, "SELECT COUNT(*) FROM "+outboxTable+" WHERE resource = "+o.ph(1)+" AND seq > "+o.ph(2), t, int64(after))
+		rows, err := o.sql.QueryContext(ctx, "SELECT COUNT(*) FROM "+o.names[t]+" WHERE seq > "+o.ph(1), int64(after))
 		if err != nil {
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +19,8 @@ import (
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
-// outboxRow is a row of easy_outbox.
+// outboxRow is a row of an outbox table (easy_outbox_products for
+// products) and the resource it is of.
 type outboxRow struct {
 	Resource string
 	Seq      uint64
@@ -27,10 +29,20 @@ type outboxRow struct {
 	RowData  *string
 }
 
+// outboxRows returns the rows of every outbox table, by resource and seq.
 func outboxRows(t *testing.T, db *gorm.DB) []outboxRow {
 	t.Helper()
+	var selects []string
+	for _, table := range testkit.Tables(t, db) {
+		if resource, ok := strings.CutPrefix(table, "easy_outbox_"); ok && resource != "seq" {
+			selects = append(selects, fmt.Sprintf("SELECT '%s' AS resource, seq, op, row_key, row_data FROM %s", resource, table))
+		}
+	}
+	if len(selects) == 0 {
+		t.Fatal("no outbox tables")
+	}
 	var rows []outboxRow
-	if err := db.Raw("SELECT resource, seq, op, row_key, row_data FROM easy_outbox ORDER BY resource, seq").Scan(&rows).Error; err != nil {
+	if err := db.Raw(strings.Join(selects, " UNION ALL ") + " ORDER BY resource, seq").Scan(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
 	return rows
@@ -117,7 +129,7 @@ func TestOutboxStaysBoundedUnderLoad(t *testing.T) {
 		db = app.DB()
 		count := func() int {
 			var n int
-			if err := db.Raw("SELECT COUNT(*) FROM easy_outbox").Scan(&n).Error; err != nil {
+			if err := db.Raw("SELECT COUNT(*) FROM easy_outbox_products").Scan(&n).Error; err != nil {
 				t.Error(err)
 			}
 			return n
@@ -238,7 +250,7 @@ func TestOutboxAfterAFailedCommit(t *testing.T) {
 			t.Fatalf("seq %d after %d", w.Seq, first.Seq)
 		}
 		var seqs []uint64
-		db.Raw("SELECT seq FROM easy_outbox WHERE resource = 'children' ORDER BY seq").Scan(&seqs)
+		db.Raw("SELECT seq FROM easy_outbox_children ORDER BY seq").Scan(&seqs)
 		if len(seqs) != 2 || seqs[0] != first.Seq || seqs[1] != first.Seq+1 {
 			t.Fatalf("outbox seqs %v, want %d and %d", seqs, first.Seq, first.Seq+1)
 		}

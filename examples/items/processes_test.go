@@ -166,8 +166,8 @@ func checkSchema(t *testing.T, url string) {
 		q = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
 	}
 	var tables []string
-	if err := db.Raw(q).Scan(&tables).Error; err != nil || !slices.Equal(tables, []string{"easy_outbox", "goose_db_version", "items"}) {
-		t.Errorf("tables %q (%v), want [easy_outbox goose_db_version items]", tables, err)
+	if err := db.Raw(q).Scan(&tables).Error; err != nil || !slices.Equal(tables, []string{"easy_outbox_items", "goose_db_version", "items"}) {
+		t.Errorf("tables %q (%v), want [easy_outbox_items goose_db_version items]", tables, err)
 	}
 	var versions []int
 	if err := db.Raw("SELECT version_id FROM goose_db_version ORDER BY id").Scan(&versions).Error; err != nil || !slices.Equal(versions, []int{0, 1, 2}) {

@@ -139,7 +139,7 @@ func (s *stream) catchUpAndCheck(t *testing.T, url string, results []result, kil
 	var maxSeq uint64
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if err := db.Raw("SELECT MAX(seq) FROM easy_outbox WHERE resource = 'items'").Scan(&maxSeq).Error; err != nil {
+		if err := db.Raw("SELECT MAX(seq) FROM easy_outbox_items").Scan(&maxSeq).Error; err != nil {
 			t.Fatal(err)
 		}
 		if s.last() >= maxSeq || time.Now().After(deadline) {
