@@ -424,3 +424,37 @@ func TestShutdownGivesUpWhenItsContextEnds(t *testing.T) {
 		t.Fatalf("second Shutdown = %v, want nil once the connection was dropped", err)
 	}
 }
+
+// A client that sends a message far over the read limit, and then reads
+// nothing, is closed with 1009 and let go at once: the server does not
+// read the rest of its message to wait for its close frame (coder/websocket's
+// handshake would read it a byte at a time, for up to 5 s). The client
+// still finds the 1009 when it reads.
+func TestOversizedMessageIsDroppedAfterItsCloseFrame(t *testing.T) {
+	gone := make(chan websocket.StatusCode, 1)
+	m := ws.NewManager(quiet, ws.ReadLimit(1<<10), ws.CloseTimeout(30*time.Second),
+		ws.OnDisconnect(func(_ *ws.Conn, code websocket.StatusCode) { gone <- code }))
+	m.AddResource("items", newStore(m))
+	srv := serve(t, m, nil)
+	c := dialReady(t, wsURL(srv, "/ws/items"))
+	go c.Write(context.Background(), websocket.MessageText, make([]byte, 4<<20))
+
+	select {
+	case code := <-gone:
+		if code != websocket.StatusMessageTooBig {
+			t.Fatalf("closed with %d, want 1009", code)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the connection is still held 3 s after its message went over the read limit")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		if _, _, err := c.Read(ctx); err != nil {
+			if got := websocket.CloseStatus(err); got != websocket.StatusMessageTooBig {
+				t.Fatalf("the client read %v (status %d), want the close frame 1009", err, got)
+			}
+			return
+		}
+	}
+}
