@@ -113,7 +113,7 @@ func (a *App) setupObserve() {
 	}
 	if oc.tp != nil {
 		a.obs.tracer = observe.NewTracer(oc.tp)
-		a.mux.Use(a.obs.tracer.Middleware(baseContext))
+		a.mux.Use(a.obs.tracer.Middleware)
 	}
 	if oc.health {
 		a.obs.health = observe.NewHealth(a.logger)

@@ -84,15 +84,10 @@ func (c *requestContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// baseContext returns the place where r's context, when the App made it,
-// holds the context it was made from: a middleware that only adds values
-// puts its context there rather than copying r (observe.Tracer.Middleware).
-func baseContext(r *http.Request) *context.Context {
-	if rc, _ := r.Context().(*requestContext); rc != nil {
-		return &rc.Context
-	}
-	return nil
-}
+// Base implements observe.BaseContext: the tracer's middleware puts the
+// span's context under the App's own, without a copy of the request. It
+// runs before any other middleware has derived a context from this one.
+func (c *requestContext) Base() *context.Context { return &c.Context }
 
 // route serves r on the App's router. chi's Mux, finding a routing
 // context, uses it rather than making its own, as it does for a router

@@ -1,6 +1,7 @@
 // Command soak runs the items example app (go build ./examples/items, as
 // a process of its own) under a legitimate load, then under the same load
-// with abuse running beside it, and reports what the abuse cost:
+// with abuse running beside it, then under the legitimate load alone
+// again, and reports what the abuse cost:
 //
 //   - legitimate load: -writers clients POST /items and -readers clients
 //     GET /items?price__gte=..., while -ws WebSocket clients follow
@@ -12,8 +13,13 @@
 //     frames.
 //
 // It prints the server's peak resident memory (VmHWM), the POST p99 of
-// each phase and their ratio, what the abusers were answered, and whether
-// each follower received every committed write's event:
+// each phase and the ratio of the abused phase's to the mean of the two
+// quiet ones, what the abusers were answered, and whether each follower
+// received every committed write's event. The quiet phases come before
+// and after the abuse because the writers grow the table the readers
+// count (by a thousand rows a second): a quiet phase only before it would
+// run on a smaller table than the abused phase, and charge the abuse with
+// the longer scans.
 //
 //	go run ./bench/soak            # from the repository's root
 //	go run ./bench/soak -d 30s -floods 40 -slow 500
@@ -113,6 +119,9 @@ func run(cfg config, out io.Writer) (bool, error) {
 	fmt.Fprintln(out, noisy[0])
 	fmt.Fprintln(out, noisy[1])
 	fmt.Fprintf(out, "abuse answered: %s\n", counts)
+	after := legitimate(srv.addr, cfg, "quiet again")
+	fmt.Fprintln(out, after[0])
+	fmt.Fprintln(out, after[1])
 
 	total, err := rowCount(srv.addr)
 	if err != nil {
@@ -128,12 +137,13 @@ func run(cfg config, out io.Writer) (bool, error) {
 	stopFollowers()
 	peak := srv.peakRSS()
 
-	ratio := float64(noisy[0].Percentile(99)) / float64(max(quiet[0].Percentile(99), time.Microsecond))
+	baseline := (quiet[0].Percentile(99) + after[0].Percentile(99)) / 2
+	ratio := float64(noisy[0].Percentile(99)) / float64(max(baseline, time.Microsecond))
 	fmt.Fprintf(out, "server peak RSS %.1f MB (target <= %.0f MB)\n", float64(peak)/1024, float64(cfg.maxRSS)/1024)
-	fmt.Fprintf(out, "POST p99 under abuse / quiet = %.2f (target <= %.1f)\n", ratio, cfg.maxP99Ratio)
+	fmt.Fprintf(out, "POST p99 under abuse / quiet (the mean of before and after) = %.2f (target <= %.1f)\n", ratio, cfg.maxP99Ratio)
 	fmt.Fprintf(out, "followers with every one of the %d events, in order: %d of %d\n", total, len(followers)-lost, len(followers))
 	good := peak <= cfg.maxRSS && ratio <= cfg.maxP99Ratio && lost == 0 && counts.serverErrors() == 0 &&
-		quiet[0].Errors == 0 && noisy[0].Errors == 0
+		quiet[0].Errors == 0 && noisy[0].Errors == 0 && after[0].Errors == 0
 	if counts.serverErrors() > 0 {
 		fmt.Fprintln(out, "the abuse got answers of 500 or more")
 	}

@@ -52,20 +52,29 @@ var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer
 // are computed only for a span that records (otelhttp computes them for
 // every request, which cost a sampled-out GET a tenth more).
 //
-// base is for a router whose requests carry a context of its own making:
-// it returns the place in r's context where that context holds the one
-// it was made from, or nil. The span's context takes that place, so that
-// r is not copied (http.Request.WithContext copies it, the largest cost
-// of a span the sampler drops). A nil base copies every request.
-func (t *Tracer) Middleware(base func(*http.Request) *context.Context) func(http.Handler) http.Handler {
-	if base == nil {
-		base = func(*http.Request) *context.Context { return nil }
-	}
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			t.serve(next, w, r, base(r))
-		})
-	}
+// The span's context goes where a BaseContext says, when the request's
+// context is one; else the request is copied with it.
+func (t *Tracer) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var slot *context.Context
+		if bc, ok := r.Context().(BaseContext); ok {
+			slot = bc.Base()
+		}
+		t.serve(next, w, r, slot)
+	})
+}
+
+// A BaseContext is a request's context, made by the router that serves
+// the request, that holds the context it was made from in a field of its
+// own. A middleware that only adds values to the request's context may put
+// its context in that field, derived from the one there, rather than copy
+// the request (http.Request.WithContext copies it, the largest cost of a
+// span the sampler drops). The request's context must be the BaseContext
+// itself, not a context derived from it, and no other goroutine may use
+// the request meanwhile.
+type BaseContext interface {
+	context.Context
+	Base() *context.Context
 }
 
 // serve serves r on next inside a server span; see Middleware.
@@ -151,11 +160,9 @@ func NameRoute(r *http.Request, path string) {
 	}
 }
 
-// stmtSpan is the span of a statement, as startStatement puts it in the
-// statement's context: its type tells endStatement that the context's
-// span is a statement's (and not, say, the request's) by looking no
-// further than the span's own key.
-type stmtSpan struct{ trace.Span }
+// stmtSpan marks the context of a statement whose span startStatement
+// made, so that endStatement ends that span and no other.
+type stmtSpan struct{}
 
 // clientSpan is the option of every statement's span.
 var clientSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
@@ -196,15 +203,20 @@ func (t *Tracer) startStatement(db *gorm.DB) {
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !sc.IsSampled() {
 		return // the parent's decision holds for its children, as ParentBased's does
 	}
-	_, span := t.tracer.Start(ctx, "db", clientSpan...)
-	db.Statement.Context = trace.ContextWithSpan(ctx, stmtSpan{span})
+	ctx, span := t.tracer.Start(ctx, "db", clientSpan...)
+	db.Statement.Context = context.WithValue(ctx, stmtSpan{}, span)
 }
 
 func (t *Tracer) endStatement(system attribute.KeyValue) func(*gorm.DB) {
 	return func(db *gorm.DB) {
-		span, ok := trace.SpanFromContext(db.Statement.Context).(stmtSpan)
-		if !ok {
-			return // no span of this statement's (its parent was not sampled)
+		ctx := db.Statement.Context
+		sc := trace.SpanContextFromContext(ctx)
+		if !sc.IsSampled() && !trace.SpanFromContext(ctx).IsRecording() {
+			return // no span of this statement's, or one the sampler dropped: nothing to end
+		}
+		span, _ := ctx.Value(stmtSpan{}).(trace.Span)
+		if span == nil || !span.SpanContext().Equal(sc) {
+			return // the span in ctx is not this statement's
 		}
 		defer span.End()
 		if !span.IsRecording() {

@@ -426,10 +426,11 @@ func TestShutdownGivesUpWhenItsContextEnds(t *testing.T) {
 }
 
 // A client that sends a message far over the read limit, and then reads
-// nothing, is closed with 1009 and let go at once: the server does not
-// read the rest of its message to wait for its close frame (coder/websocket's
-// handshake would read it a byte at a time, for up to 5 s). The client
-// still finds the 1009 when it reads.
+// nothing, is closed with 1009 and let go within a second: the server
+// discards the rest of its message in large reads rather than waiting for
+// its close frame behind it (coder/websocket's handshake would read it a
+// byte at a time, for up to 5 s). The client still finds the 1009 when it
+// reads.
 func TestOversizedMessageIsDroppedAfterItsCloseFrame(t *testing.T) {
 	gone := make(chan websocket.StatusCode, 1)
 	m := ws.NewManager(quiet, ws.ReadLimit(1<<10), ws.CloseTimeout(30*time.Second),

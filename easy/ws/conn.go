@@ -568,31 +568,6 @@ func (c *Conn) writeWS(msg []byte) error {
 	return c.ws.Write(context.Background(), websocket.MessageText, msg)
 }
 
-// closeSocket runs once the connection is closing: it writes what is
-// queued if asked to, then performs the close handshake, or just drops a
-// connection that broke.
-func (c *Conn) closeSocket() {
-	if c.sse != nil {
-		c.endStream()
-		return
-	}
-	broken := c.closeCode == websocket.StatusAbnormalClosure
-	if c.flush && !broken {
-		broken = c.writeBatch(c.take(), false) != nil
-	}
-	// After a message over the read limit, coder/websocket has sent the
-	// close frame, and its close handshake would read the rest of that
-	// message a byte at a time to reach the client's answer: for a
-	// client that sends megabytes, more CPU than anything else it does
-	// (bench/soak). The socket is dropped instead; the client reads the
-	// close frame that went before.
-	if broken || c.closeCode == websocket.StatusMessageTooBig && !c.flush {
-		c.ws.CloseNow()
-		return
-	}
-	c.ws.Close(c.closeCode, c.closeReason)
-}
-
 // ping sends a protocol ping and drops the connection when no pong comes
 // within the write timeout. The goroutine that waits for the pong is
 // owned by the Conn and lives only that long; Ping returns anyway once

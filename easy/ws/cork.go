@@ -21,14 +21,16 @@ import (
 
 // corkLimit bounds a cork's buffer: a batch larger than this goes to the
 // socket in writes of about this size, and a message larger than it goes
-// on its own. It is taken from corkBufs while the writer is inside a
-// batch, and given back at its end, so that an idle connection holds none.
+// on its own. It is taken from the Manager's corkBufs while the writer is
+// inside a batch, and given back at its end, so that an idle connection
+// holds none.
 const corkLimit = 16 << 10
 
-var corkBufs = sync.Pool{New: func() any {
+// newCorkBuf makes a buffer for a cork's pool.
+func newCorkBuf() any {
 	b := make([]byte, 0, corkLimit)
 	return &b
-}}
+}
 
 // wsBufferSize is the size of coder/websocket's buffered writer on a
 // connection easy serves, in place of net/http's 4 KiB one, which it held
@@ -45,7 +47,7 @@ type cork struct {
 	c        *Conn // for the write timeout and the queued bytes
 	mu       sync.Mutex
 	on       bool    // the writer is inside a batch
-	buf      *[]byte // from corkBufs, while on and written to
+	buf      *[]byte // from the Manager's corkBufs, while on and written to
 	owed     int64   // bytes of queued messages in buf or on their way to it; see hand
 	broken   bool    // a write to the socket failed: the stream is cut
 }
@@ -75,7 +77,7 @@ func (k *cork) Write(p []byte) (int, error) {
 	}
 	defer k.mu.Unlock()
 	if k.buf == nil {
-		k.buf = corkBufs.Get().(*[]byte)
+		k.buf = k.c.m.corkBufs.Get().(*[]byte)
 	}
 	if len(*k.buf)+len(p) > corkLimit {
 		if err := k.flushLocked(); err != nil {
@@ -117,7 +119,7 @@ func (k *cork) uncork() error {
 	k.on = false
 	if k.buf != nil {
 		*k.buf = (*k.buf)[:0]
-		corkBufs.Put(k.buf)
+		k.c.m.corkBufs.Put(k.buf)
 		k.buf = nil
 	}
 	return err

@@ -55,10 +55,11 @@
 // microseconds, so that the seqs of a lost log are never mistaken for
 // those of a new one. With the outbox (the default on SQLite and
 // PostgreSQL, see NoOutbox) the events are written to the resource's
-// outbox table (easy_outbox_items for items) in the writer's transaction, so the log, its seqs and the
-// history survive a restart and a crash. After an initial message with seq S the
-// client receives exactly the events after S that pass its filter, each
-// once, whatever is published meanwhile. A client that reconnects with
+// outbox table (easy_outbox_items for items) in the writer's
+// transaction, so the log, its seqs and the history survive a restart
+// and a crash. After an initial message with seq S the client receives
+// exactly the events after S that pass its filter, each once, whatever is
+// published meanwhile. A client that reconnects with
 // ?since=SEQ gets the events after SEQ from a bounded history, or a reset.
 //
 // A subscriber's view is the rows that pass its filter and the Authorize

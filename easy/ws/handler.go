@@ -204,20 +204,8 @@ const unreadSnapshot = time.Second
 // readSnapshot reads a snapshot for c in the turn subscribe took, and
 // gives the turn back, also when the Source panics.
 func (m *Manager) readSnapshot(c *Conn, res *resource, f Filter, limit int) ([]byte, uint64, map[string]struct{}, error) {
-	start := time.Now()
-	defer func() { m.endTurn(time.Since(start)) }()
+	defer func() { <-m.snapshots }()
 	return res.snapshot(c, f, limit)
-}
-
-// endTurn gives back a snapshot's turn that was used for took, once it
-// has rested as SnapshotShare says. The connection goes on meanwhile.
-func (m *Manager) endTurn(took time.Duration) {
-	rest := time.Duration(float64(took) * (1/m.cfg.snapshotShare - 1))
-	if rest <= 0 {
-		<-m.snapshots
-		return
-	}
-	time.AfterFunc(rest, func() { <-m.snapshots })
 }
 
 // parseQuery reads since and filter from the query of a resource endpoint.

@@ -50,6 +50,7 @@ type Manager struct {
 	groups map[string]map[*Conn]struct{}
 
 	snapshots chan struct{} // a token per snapshot being read; see MaxSnapshots
+	corkBufs  sync.Pool     // the buffers of the connections' corks while they write (cork.go)
 	outbox    *outbox       // nil without one; set by Watch before any resource
 
 	slots  atomic.Int64 // connections open or being opened
@@ -108,6 +109,7 @@ func NewManager(opts ...Option) *Manager {
 		groups:    make(map[string]map[*Conn]struct{}),
 		perAddr:   make(map[string]int),
 		snapshots: make(chan struct{}, cfg.maxSnapshots),
+		corkBufs:  sync.Pool{New: newCorkBuf},
 	}
 	m.accept.CompressionMode = cfg.compression
 	m.accept.InsecureSkipVerify = true // checkOrigin has checked it, to refuse in JSON

@@ -257,8 +257,6 @@ func TestSetupMistakesPanic(t *testing.T) {
 		{"nil broker", func() { ws.NewManager(ws.ShareVia(nil)) }, "ws: ShareVia(nil)"},
 		{"send queue of zero bytes", func() { ws.NewManager(ws.SendQueueBytes(0)) }, "ws: SendQueueBytes(0): must be at least 1"},
 		{"no snapshots", func() { ws.NewManager(ws.MaxSnapshots(0)) }, "ws: MaxSnapshots(0): must be at least 1"},
-		{"snapshots with no share", func() { ws.NewManager(ws.SnapshotShare(0)) }, "ws: SnapshotShare(0): must be in (0, 1]"},
-		{"snapshots with a share that is not a number", func() { ws.NewManager(ws.SnapshotShare(math.NaN())) }, "ws: SnapshotShare(NaN): must be in (0, 1]"},
 		{"close timeout of zero", func() { ws.NewManager(ws.CloseTimeout(0)) }, "ws: CloseTimeout(0s): must be positive"},
 		{"negative connections per address", func() { ws.NewManager(ws.MaxConnectionsPerIP(-1)) }, "ws: MaxConnectionsPerIP(-1): negative"},
 		{"malformed origin pattern", func() { ws.NewManager(ws.AllowedOrigins("*.ex[ample")) }, `ws: AllowedOrigins("*.ex[ample"): syntax error in pattern`},

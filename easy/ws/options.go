@@ -36,7 +36,6 @@ type config struct {
 	closeTimeout  time.Duration
 	snapshotLimit int
 	maxSnapshots  int
-	snapshotShare float64
 	logger        *slog.Logger // nil: the App's under Watch, else slog.Default()
 	authenticate  func(*http.Request) (context.Context, any, error)
 	secured       route.Requirement // Secure's dependency, for the AsyncAPI document (describe.go); nil otherwise
@@ -71,7 +70,6 @@ func defaultConfig() config {
 		closeTimeout:  5 * time.Second,
 		snapshotLimit: 1000,
 		maxSnapshots:  max(1, runtime.GOMAXPROCS(0)/2),
-		snapshotShare: 0.5,
 		prefix:        "/ws",
 		ssePrefix:     "/sse",
 		outboxAge:     24 * time.Hour,
@@ -250,9 +248,10 @@ func SocketSendBuffer(n int) Option {
 }
 
 // CloseTimeout bounds how long a connection the server closes without
-// flushing its queue (for a limit: 1008, 1009, 1013; an error: 1011; a
+// flushing its queue (for a limit: 1008, 1013; an error: 1011; a
 // shutdown: 1001) has to take its close frame, before its socket is
-// dropped. A client that reads nothing never takes it, and would
+// dropped. One closed with 1009 (a message over the read limit) is let go
+// within a second, since its client is still sending that message. A client that reads nothing never takes it, and would
 // otherwise hold its connection until the write timeout passed. The
 // default is 5 seconds.
 func CloseTimeout(d time.Duration) Option {
@@ -289,23 +288,6 @@ func MaxSnapshots(n int) Option {
 			panic(fmt.Sprintf("ws: MaxSnapshots(%d): must be at least 1", n))
 		}
 		c.maxSnapshots = n
-	}
-}
-
-// SnapshotShare sets the share of their turns' time that snapshots may
-// use: after a snapshot that took d, its turn (see MaxSnapshots) stays
-// taken for d×(1/share − 1) more, idle, before the next subscribe waiting
-// for it is served. Clients that subscribe again and again, however many,
-// can so keep at most MaxSnapshots × share CPUs reading snapshots, and
-// the writers keep the rest; a subscriber waits the longer for its
-// snapshot when many others ask at once. The default is 0.5; 1 serves
-// the next snapshot at once.
-func SnapshotShare(share float64) Option {
-	return func(c *config) {
-		if !(share > 0 && share <= 1) {
-			panic(fmt.Sprintf("ws: SnapshotShare(%v): must be in (0, 1]", share))
-		}
-		c.snapshotShare = share
 	}
 }
 
@@ -381,7 +363,11 @@ func OnMessage(fn func(ctx context.Context, c *Conn, msg []byte) error) Option {
 // from memory after its commit, and a crash between the two loses them
 // (see docs/scaling.md). With the outbox, the default on SQLite and
 // PostgreSQL, they are written to the resource's outbox table
-// (easy_outbox_items for items) in the write's own transaction and survive a crash and a restart.
+// (easy_outbox_items for items) in the write's own transaction and
+// survive a crash and a restart. The outbox is off without this option
+// too on other databases, and with a Broker of one's own that cannot
+// append entries numbered by the outbox (RedisBroker and MemoryBroker
+// can); the Manager logs a warning then.
 func NoOutbox() Option {
 	return func(c *config) { c.noOutbox = true }
 }

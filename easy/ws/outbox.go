@@ -42,11 +42,10 @@ type outbox struct {
 	// names are the outbox tables, by resource (by table).
 	names map[string]string
 
-	// insertOne is SQLite's INSERT of one row per outbox table, prepared
-	// once: most commits write one event, and database/sql keeps it
+	// insertOne is SQLite's INSERT of one row, by outbox table, prepared
+	// at start: most commits write one event, and database/sql keeps it
 	// prepared per connection (PostgreSQL's driver caches its statements
-	// itself).
-	stmtMu    sync.Mutex
+	// itself). Read-only after newOutbox.
 	insertOne map[string]*sql.Stmt
 
 	// last is the seq of the last event written per resource (by table).
@@ -144,6 +143,14 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 	created BIGINT NOT NULL)`)
 		if err != nil {
 			return nil, fmt.Errorf("create %s: %w", o.names[t], err)
+		}
+		// Prepared now, when no transaction holds a connection: in a
+		// writer's transaction, on a pool of one connection, it would
+		// wait for that transaction's own.
+		if !o.pg {
+			if o.insertOne[o.names[t]], err = sqlDB.PrepareContext(ctx, o.insertSQL(o.names[t], 1)); err != nil {
+				return nil, fmt.Errorf("prepare the INSERT into %s: %w", o.names[t], err)
+			}
 		}
 		seq, err := o.maxSeq(ctx, sqlDB, t)
 		if err != nil {
@@ -438,8 +445,8 @@ func (o *outbox) insert(ctx context.Context, q capture.Execer, rows []outboxRow)
 			args = append(args, int64(r.seq), r.op, r.key, r.data, r.created)
 		}
 		var err error
-		if tx, ok := q.(*sql.Tx); ok && len(chunk) == 1 && !o.pg {
-			err = o.execOne(ctx, tx, table, args)
+		if tx, ok := q.(*sql.Tx); ok && len(chunk) == 1 && o.insertOne[table] != nil {
+			_, err = tx.StmtContext(ctx, o.insertOne[table]).ExecContext(ctx, args...)
 		} else {
 			_, err = q.ExecContext(ctx, o.insertSQL(table, len(chunk)), args...)
 		}
@@ -468,25 +475,6 @@ func (o *outbox) insertSQL(table string, n int) string {
 		b.WriteByte(')')
 	}
 	return b.String()
-}
-
-// execOne inserts the row of args into table, in tx, with the statement
-// prepared once for it.
-func (o *outbox) execOne(ctx context.Context, tx *sql.Tx, table string, args []any) error {
-	o.stmtMu.Lock()
-	stmt := o.insertOne[table]
-	if stmt == nil {
-		var err error
-		if stmt, err = o.sql.PrepareContext(context.Background(), o.insertSQL(table, 1)); err != nil {
-			o.stmtMu.Unlock()
-			_, err := tx.ExecContext(ctx, o.insertSQL(table, 1), args...)
-			return err
-		}
-		o.insertOne[table] = stmt
-	}
-	o.stmtMu.Unlock()
-	_, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-	return err
 }
 
 // read returns the entries of resource that where (whose parameter is

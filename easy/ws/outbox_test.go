@@ -330,3 +330,25 @@ func TestOutboxLeavesOtherResourcesAlone(t *testing.T) {
 		t.Errorf("the outbox holds %+v", rows)
 	}
 }
+
+// An App whose SQLite pool has one connection, as many SQLite set-ups
+// do: the outbox's statements are prepared at start, so a watched write
+// does not wait inside its transaction for a second connection (it did,
+// for ever, at the first write).
+func TestOutboxOnAPoolOfOneConnection(t *testing.T) {
+	db := testkit.SQLite(t, nil)
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB.SetMaxOpenConns(1)
+	app, srv := realtimeApp(t, db)
+	products := &stream{t: t, c: listen(t, srv, "products")}
+	if status, body := timedRequest(t, srv, "POST", "/products", `{"name":"a","price":1}`); status != 201 {
+		t.Fatalf("POST: %d %s", status, body)
+	}
+	products.expect("create", "1", `{"id":1,"name":"a","price":1}`)
+	if rows := outboxRows(t, app.DB()); len(rows) != 1 || rows[0].Op != "create" {
+		t.Fatalf("outbox rows %+v, want the create", rows)
+	}
+}

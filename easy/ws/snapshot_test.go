@@ -93,58 +93,6 @@ func TestSnapshotBudget(t *testing.T) {
 	}
 }
 
-// timedStore is a store whose snapshots take at least took each, and
-// which notes when each began and ended.
-type timedStore struct {
-	*store
-	took       time.Duration
-	mu         sync.Mutex
-	begun, end []time.Time
-}
-
-func (s *timedStore) Snapshot(ctx context.Context, f ws.Filter, limit int) ([]ws.Change, uint64, error) {
-	s.mu.Lock()
-	s.begun = append(s.begun, time.Now())
-	s.mu.Unlock()
-	time.Sleep(s.took)
-	defer func() {
-		s.mu.Lock()
-		s.end = append(s.end, time.Now())
-		s.mu.Unlock()
-	}()
-	return s.store.Snapshot(ctx, f, limit)
-}
-
-// TestSnapshotShareRestsTheTurn: with one turn and a share of a quarter,
-// a snapshot that took d keeps its turn idle for 3d more, so the next
-// subscriber's snapshot begins no sooner; both are answered. Without the
-// rest the second would begin as the first ended.
-func TestSnapshotShareRestsTheTurn(t *testing.T) {
-	m := ws.NewManager(quiet, ws.MaxSnapshots(1), ws.SnapshotShare(0.25), ws.RateLimit(0, 0))
-	s := &timedStore{store: newStore(m), took: 60 * time.Millisecond}
-	m.AddResource("items", s)
-	srv := serve(t, m, nil)
-	s.create("apple", 1)
-
-	a := dialReady(t, wsURL(srv, "/ws/items"))
-	b := dialReady(t, wsURL(srv, "/ws/items"))
-	send(t, a, `{"type":"subscribe"}`)
-	send(t, b, `{"type":"subscribe"}`)
-	want := fmt.Sprintf(`{"type":"initial","resource":"items","data":[{"id":1,"name":"apple","price":1}],"seq":%d}`, m.Seq("items"))
-	expect(t, a, want)
-	expect(t, b, want)
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.begun) != 2 || len(s.end) != 2 {
-		t.Fatalf("%d snapshots begun, %d ended; want 2", len(s.begun), len(s.end))
-	}
-	took := s.end[0].Sub(s.begun[0])
-	if gap := s.begun[1].Sub(s.end[0]); gap < 3*took {
-		t.Errorf("the second snapshot began %v after the first ended, which took %v: want at least 3 × that", gap, took)
-	}
-}
-
 // slowSnapshots makes the next snapshot of products read from db wait,
 // once its read has begun, until the returned release is called: reading
 // receives when it has begun.

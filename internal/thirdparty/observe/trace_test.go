@@ -192,14 +192,15 @@ func attr(s tracetest.SpanStub, k attribute.Key) attribute.Value {
 }
 
 // The tracer's middleware on a plain chi router, with no App around it
-// (a nil base: the request is copied): the handler finds its request's
-// span in its context, and the span is named by the route's template.
+// (no BaseContext: the request is copied): the handler finds its
+// request's span in its context, and the span is named by the route's
+// template.
 func TestTracerMiddlewareOnAPlainRouter(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	t.Cleanup(func() { tp.Shutdown(context.Background()) })
 	r := chi.NewRouter()
-	r.Use(observe.NewTracer(tp).Middleware(nil))
+	r.Use(observe.NewTracer(tp).Middleware)
 	var inHandler trace.SpanContext
 	r.Get("/things/{id}", func(w http.ResponseWriter, r *http.Request) {
 		inHandler = trace.SpanContextFromContext(r.Context())
