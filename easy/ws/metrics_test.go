@@ -103,7 +103,9 @@ func TestMetricsCountAKnownWorkload(t *testing.T) {
 	db := testkit.SQLite(t, nil)
 	app := easy.New(easy.DB(db), easy.Metrics(), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	app.Include(easy.CRUDRouter[Product](), easy.CRUDRouter[Note]())
-	m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(4), smallSocket)
+	// A queue of 16: room for the 5 events of the reading clients, whose
+	// writers a loaded machine may hold back, and soon full for the stuck one.
+	m := ws.NewManager(ws.Heartbeat(0), ws.SendQueue(16), smallSocket)
 	m.Watch(app, Product{}, Note{})
 	srv := httptest.NewServer(app)
 	t.Cleanup(func() {
