@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"maps"
@@ -24,17 +25,7 @@ func TestBrowserDocsRunSwaggerUIOffline(t *testing.T) {
 	s := startServer(t, filepath.Join(t.TempDir(), "items.db"), "127.0.0.1:0")
 	s.create(t, "quince", 2)
 
-	var mu sync.Mutex
-	var requests []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if ev, ok := ev.(*network.EventRequestWillBeSent); ok {
-			mu.Lock()
-			requests = append(requests, ev.Request.URL)
-			mu.Unlock()
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	requests := recordRequests(t, ctx)
 
 	do(t, ctx, chromedp.Navigate(s.url+"/docs"))
 	waitFor(t, ctx, 10*time.Second, "Swagger UI lists the operations", `document.querySelectorAll(".opblock").length >= 6`)
@@ -85,23 +76,54 @@ func TestBrowserDocsRunSwaggerUIOffline(t *testing.T) {
 		t.Errorf("after POST %s from Swagger UI the database has %d items (%v), want 2", sample, n, err)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	if len(requests) == 0 {
+	urls := requests.local(t, "the docs page")
+	if !slices.ContainsFunc(urls, func(r string) bool {
+		u, err := url.Parse(r)
+		return err == nil && u.Path == "/docs/swagger-ui-bundle.js"
+	}) {
+		t.Errorf("Swagger UI's script did not come from /docs/: %q", urls)
+	}
+	t.Logf("%d requests, all to 127.0.0.1", len(urls))
+}
+
+// requestLog holds the URL of every request a browser made.
+type requestLog struct {
+	mu   sync.Mutex
+	urls []string
+}
+
+// recordRequests records the requests of the browser of ctx from now on.
+func recordRequests(t *testing.T, ctx context.Context) *requestLog {
+	t.Helper()
+	l := new(requestLog)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if ev, ok := ev.(*network.EventRequestWillBeSent); ok {
+			l.mu.Lock()
+			l.urls = append(l.urls, ev.Request.URL)
+			l.mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// local fails the test for every request page made outside 127.0.0.1
+// (data: URLs are the page's own), and for none at all, and returns them.
+func (l *requestLog) local(t *testing.T, page string) []string {
+	t.Helper()
+	l.mu.Lock()
+	urls := slices.Clone(l.urls)
+	l.mu.Unlock()
+	if len(urls) == 0 {
 		t.Fatal("no network requests recorded")
 	}
-	embedded := false
-	for _, r := range requests {
-		u, err := url.Parse(r)
-		if err != nil || (u.Scheme != "data" && u.Hostname() != "127.0.0.1") {
-			t.Errorf("the docs page requested %s, outside 127.0.0.1", r)
+	for _, r := range urls {
+		if u, err := url.Parse(r); err != nil || (u.Scheme != "data" && u.Hostname() != "127.0.0.1") {
+			t.Errorf("%s requested %s, outside 127.0.0.1", page, r)
 		}
-		embedded = embedded || u.Path == "/docs/swagger-ui-bundle.js"
 	}
-	if !embedded {
-		t.Errorf("Swagger UI's script did not come from /docs/: %q", requests)
-	}
-	t.Logf("%d requests, all to 127.0.0.1", len(requests))
+	return urls
 }
 
 // TestBrowserAsyncAPIPageShowsTheRealtimeAPI opens the docs, follows
@@ -112,17 +134,7 @@ func TestBrowserAsyncAPIPageShowsTheRealtimeAPI(t *testing.T) {
 	ctx := newBrowser(t)
 	s := startServer(t, filepath.Join(t.TempDir(), "items.db"), "127.0.0.1:0")
 
-	var mu sync.Mutex
-	var requests []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if ev, ok := ev.(*network.EventRequestWillBeSent); ok {
-			mu.Lock()
-			requests = append(requests, ev.Request.URL)
-			mu.Unlock()
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	requests := recordRequests(t, ctx)
 
 	do(t, ctx, chromedp.Navigate(s.url+"/docs"))
 	waitFor(t, ctx, 10*time.Second, "Swagger UI links the realtime API", `document.querySelector('a[href$="/asyncapi"]') !== null`)
@@ -145,13 +157,7 @@ func TestBrowserAsyncAPIPageShowsTheRealtimeAPI(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Errorf("the page shows %v, want %v", got, want)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, r := range requests {
-		if u, err := url.Parse(r); err != nil || (u.Scheme != "data" && u.Hostname() != "127.0.0.1") {
-			t.Errorf("the pages requested %s, outside 127.0.0.1", r)
-		}
-	}
+	requests.local(t, "the pages")
 }
 
 // TestBrowserAsyncAPIPageShowsMarkupAsText serves a document whose title,
