@@ -56,11 +56,46 @@ var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer
 // context is one; else the request is copied with it.
 func (t *Tracer) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var slot *context.Context
-		if bc, ok := r.Context().(BaseContext); ok {
+		ctx := r.Context()
+		var slot *context.Context // where the span's context goes; nil: into a copy of r
+		if bc, ok := ctx.(BaseContext); ok {
 			slot = bc.Base()
+			ctx = *slot
 		}
-		t.serve(next, w, r, slot)
+		if r.Header.Get("Traceparent") != "" {
+			ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
+		}
+		method := Method(r.Method)
+		ctx, span := t.tracer.Start(ctx, method, serverSpan...)
+		if slot != nil {
+			*slot = ctx
+		} else {
+			r = r.WithContext(ctx)
+		}
+		if !span.IsRecording() {
+			next.ServeHTTP(w, r)
+			span.End()
+			return
+		}
+		span.SetAttributes(requestAttributes(r, method)...)
+		ww := Recorder(w, r)
+		defer func() {
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK
+			}
+			if route := Route(r); route != Unmatched {
+				span.SetName(method + " " + route)
+				span.SetAttributes(semconv.HTTPRoute(route))
+			}
+			span.SetAttributes(semconv.HTTPResponseStatusCode(status), semconv.HTTPResponseBodySize(ww.BytesWritten()))
+			if status >= 500 {
+				span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+				span.SetStatus(codes.Error, "")
+			}
+			span.End()
+		}()
+		next.ServeHTTP(ww, r)
 	})
 }
 
@@ -75,48 +110,6 @@ func (t *Tracer) Middleware(next http.Handler) http.Handler {
 type BaseContext interface {
 	context.Context
 	Base() *context.Context
-}
-
-// serve serves r on next inside a server span; see Middleware.
-func (t *Tracer) serve(next http.Handler, w http.ResponseWriter, r *http.Request, slot *context.Context) {
-	ctx := r.Context()
-	if slot != nil {
-		ctx = *slot
-	}
-	if r.Header.Get("Traceparent") != "" {
-		ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
-	}
-	method := Method(r.Method)
-	ctx, span := t.tracer.Start(ctx, method, serverSpan...)
-	if slot != nil {
-		*slot = ctx
-	} else {
-		r = r.WithContext(ctx)
-	}
-	if !span.IsRecording() {
-		next.ServeHTTP(w, r)
-		span.End()
-		return
-	}
-	span.SetAttributes(requestAttributes(r, method)...)
-	ww := Recorder(w, r)
-	defer func() {
-		status := ww.Status()
-		if status == 0 {
-			status = http.StatusOK
-		}
-		if route := Route(r); route != Unmatched {
-			span.SetName(method + " " + route)
-			span.SetAttributes(semconv.HTTPRoute(route))
-		}
-		span.SetAttributes(semconv.HTTPResponseStatusCode(status), semconv.HTTPResponseBodySize(ww.BytesWritten()))
-		if status >= 500 {
-			span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
-			span.SetStatus(codes.Error, "")
-		}
-		span.End()
-	}()
-	next.ServeHTTP(ww, r)
 }
 
 // requestAttributes are the semantic conventions' attributes of a server

@@ -39,7 +39,8 @@ type outbox struct {
 	sql *sql.DB // the pool underneath the capture: the outbox's own statements are not watched
 	pg  bool    // PostgreSQL's $n placeholders, else SQLite's ?
 
-	// names are the outbox tables, by resource (by table).
+	// names are the outbox tables, by resource (by table): one for each
+	// table of Watch. Read-only after newOutbox.
 	names map[string]string
 
 	// insertOne is SQLite's INSERT of one row, by outbox table, prepared
@@ -56,8 +57,6 @@ type outbox struct {
 
 	written atomic.Int64  // events written since the last trim
 	wake    chan struct{} // capacity 1: "trim now"
-
-	watched map[string]bool // the tables of Watch; read-only
 
 	// With a broker (see outbox_shared.go): the broker, and the relay's
 	// wake-up, capacity 1.
@@ -121,7 +120,7 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 		return nil, err
 	}
 	o := &outbox{m: m, c: c, sql: sqlDB, pg: name == "postgres", last: make(map[string]uint64), wake: make(chan struct{}, 1),
-		shared: shared, relayWake: make(chan struct{}, 1), appended: make(map[string]uint64), watched: make(map[string]bool),
+		shared: shared, relayWake: make(chan struct{}, 1), appended: make(map[string]uint64),
 		names: make(map[string]string), insertOne: make(map[string]*sql.Stmt)}
 	ctx := context.Background()
 	// A table per resource, keyed by seq alone: on SQLite seq is then the
@@ -163,7 +162,6 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 			seq = uint64(time.Now().UnixMicro())
 		}
 		o.last[t] = seq
-		o.watched[t] = true
 		if fresh {
 			o.fresh = append(o.fresh, t)
 		}
@@ -308,7 +306,7 @@ func (o *outbox) Failed() { o.dirty.Store(true) }
 // with a broker (a captured one only wakes the relay, which appends what
 // Write wrote), and a direct one without.
 func (o *outbox) published(r *resource, changes []Change, encoded bool) (int, bool) {
-	if !o.watched[r.name] {
+	if _, watched := o.names[r.name]; !watched {
 		return 0, false // a resource added with AddResource: not in the table
 	}
 	switch {
