@@ -18,8 +18,7 @@ func profile(ctx context.Context, cfg config) error {
 	if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
 		return err
 	}
-	fd := cfg.fanDur
-	cfg.fanDur = cfg.profileDur + 6*time.Second
+	cfg.fanDur = cfg.profileDur + 6*time.Second // cfg is profile's copy
 	fmt.Fprintf(cfg.out, "\n== profiles under %s for %s, into %s\n", cfg.profileAt, cfg.profileDur, cfg.profileDir)
 	for _, kind := range kinds {
 		// Contention profiles cost a little; only this run turns them on.
@@ -27,7 +26,7 @@ func profile(ctx context.Context, cfg config) error {
 		if err != nil {
 			return err
 		}
-		if err := copyFile(cfg.bins[kind], filepath.Join(cfg.profileDir, kind+"server")); err != nil {
+		if err := copyFile(binary(cfg, kind), filepath.Join(cfg.profileDir, kind+"server")); err != nil {
 			s.stop()
 			return err
 		}
@@ -63,7 +62,6 @@ func profile(ctx context.Context, cfg config) error {
 		}
 		printFan(cfg.out, fmt.Sprintf("profiled  %-9s", cfg.profileAt), f)
 	}
-	cfg.fanDur = fd
 	fmt.Fprintf(cfg.out, "go tool pprof -top %s %s\n", filepath.Join(cfg.profileDir, "easyserver"), filepath.Join(cfg.profileDir, "easy-cpu.pprof"))
 	return nil
 }

@@ -57,6 +57,15 @@ var serverCount struct {
 	n int
 }
 
+// binary is the server binary that runs as kind: easyserver for the hand
+// column too with -vs nooutbox.
+func binary(cfg config, kind string) string {
+	if cfg.vs == "nooutbox" {
+		return cfg.bins["easy"]
+	}
+	return cfg.bins[kind]
+}
+
 // start starts the server of kind on a new database in cfg.dir and
 // waits for its addresses. env is added to its environment.
 func start(cfg config, kind string, env ...string) (*server, error) {
@@ -64,13 +73,16 @@ func start(cfg config, kind string, env ...string) (*server, error) {
 	serverCount.n++
 	db := filepath.Join(cfg.dir, fmt.Sprintf("%s-%d.db", kind, serverCount.n))
 	serverCount.Unlock()
-	cmd := exec.Command(cfg.bins[kind], "-db", db, "-pool", cfg.handPool)
-	if kind == "easy" || cfg.vs == "nooutbox" {
+	var cmd *exec.Cmd
+	switch {
+	case binary(cfg, kind) == cfg.bins["easy"]:
 		cmd = exec.Command(cfg.bins["easy"])
 		env = append(env, "DATABASE_URL=sqlite:"+db)
-		if kind == "hand" {
+		if kind == "hand" { // -vs nooutbox
 			env = append(env, "EASYSERVER_NO_OUTBOX=1")
 		}
+	default:
+		cmd = exec.Command(cfg.bins[kind], "-db", db, "-pool", cfg.handPool)
 	}
 	cmd.Env = append(os.Environ(), env...)
 	// What the server logs (easy logs the requests that wrk cuts short

@@ -28,8 +28,6 @@ type Stats struct {
 	Created      uint64 `json:"created"` // goroutines started
 	AllocObjects uint64 `json:"alloc_objects"`
 	AllocBytes   uint64 `json:"alloc_bytes"`
-	GCs          uint64 `json:"gcs"`
-	HeapInuse    uint64 `json:"heap_inuse"`
 }
 
 // schedSampling is how many of a goroutine's scheduling transitions the
@@ -43,7 +41,6 @@ var sampleNames = []string{
 	"/sched/goroutines-created:goroutines",
 	"/gc/heap/allocs:objects",
 	"/gc/heap/allocs:bytes",
-	"/gc/cycles/total:gc-cycles",
 }
 
 // Read reads the counters.
@@ -61,10 +58,6 @@ func Read() Stats {
 	s.Created = samples[2].Value.Uint64()
 	s.AllocObjects = samples[3].Value.Uint64()
 	s.AllocBytes = samples[4].Value.Uint64()
-	s.GCs = samples[5].Value.Uint64()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	s.HeapInuse = ms.HeapInuse
 	return s
 }
 
