@@ -146,13 +146,15 @@ func (m *Manager) connID(num uint64) string {
 	return strconv.FormatUint(num, 10)
 }
 
-// post queues n for the other instances.
-func (m *Manager) post(n Note) {
+// post queues msg for the connections to and target names on the other
+// instances. Without them it costs nothing: the note, a copy of msg, is
+// made only for a broker.
+func (m *Manager) post(to, target string, msg []byte) {
 	s := m.sharing()
 	if s == nil {
 		return
 	}
-	n.From = s.instance
+	n := Note{From: s.instance, To: to, Target: target, Msg: string(msg)}
 	s.do(m, func(ctx context.Context) error { return s.ch.Post(ctx, n) })
 }
 
@@ -335,7 +337,7 @@ func (m *Manager) SendTo(principal string, msg []byte) int {
 	if principal == "" {
 		return 0
 	}
-	m.post(Note{To: notePrincipal, Target: principal, Msg: string(msg)})
+	m.post(notePrincipal, principal, msg)
 	return m.sendToHere(principal, msg)
 }
 
@@ -368,7 +370,7 @@ func (m *Manager) sendElsewhere(id string, msg []byte) bool {
 	if inst == "" || inst == s.instance {
 		return false
 	}
-	m.post(Note{To: noteConn, Target: id, Msg: string(msg)})
+	m.post(noteConn, id, msg)
 	return true
 }
 

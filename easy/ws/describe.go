@@ -83,7 +83,7 @@ func (m *Manager) resourceQuery() map[string]any {
 }
 
 // batchQuery adds batch to a resource endpoint's query: the WebSocket
-// endpoint's, as an SSE stream has no frames; see parseBatch.
+// endpoint's, as an SSE stream has no frames; see frames.go.
 func batchQuery(q map[string]any) map[string]any {
 	q["properties"].(map[string]any)["batch"] = map[string]any{
 		"type":        "boolean",

@@ -15,18 +15,19 @@ import (
 // message larger than this goes alone, as it would unbatched.
 const maxFrame = 64 << 10
 
-// parseBatch reads batch from the query of a resource endpoint: a client
-// that sends batch=1 (or true, yes, on) receives the messages queued to
-// it together as one frame holding a JSON array of them, in order. The
-// value is a boolean as every query parameter of the API reads one.
-func parseBatch(q url.Values) (bool, error) {
-	if !q.Has("batch") {
+// queryBool reads the boolean query parameter name (batch, snapshot) as
+// every query parameter of the API reads one (1, true, yes, on, ...):
+// false when it is missing, a 422 at ["query", name] when it is no
+// boolean.
+func queryBool(q url.Values, name string) (bool, error) {
+	if !q.Has(name) {
 		return false, nil
 	}
 	parse, _ := binding.Parser(reflect.TypeFor[bool]())
 	var on bool
-	if fe := parse(q.Get("batch"), reflect.ValueOf(&on).Elem()); fe != nil {
-		return false, problem.Invalid(fe.Type, []any{"query", "batch"}, fe.Msg, fe.Input)
+	if fe := parse(q.Get(name), reflect.ValueOf(&on).Elem()); fe != nil {
+		fe.Loc = []any{"query", name}
+		return false, &problem.ValidationError{Errors: []problem.FieldError{*fe}}
 	}
 	return on, nil
 }

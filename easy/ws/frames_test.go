@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,11 +103,18 @@ func TestBatchMustBeABoolean(t *testing.T) {
 	}
 }
 
-// The Go client with DialBatch unpacks batched frames into its events.
+// The Go client with DialBatch asks for batched frames and unpacks them
+// into its events: the three events of the history it resumes from go
+// out together as one frame.
 func TestClientDialBatchUnpacksFrames(t *testing.T) {
 	m := ws.NewManager(quiet, ws.Heartbeat(0))
 	m.AddResource("items", nil)
-	srv := serve(t, m, nil)
+	var asked atomic.Value // the batch parameter of the handshake
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Store(r.URL.Query().Get("batch"))
+		m.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { m.Shutdown(context.Background()); srv.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	base := m.Seq("items")
@@ -125,5 +135,8 @@ func TestClientDialBatchUnpacksFrames(t *testing.T) {
 	}
 	if seq, _ := cl.Seq(); seq != base+3 {
 		t.Fatalf("client seq %d, want %d", seq, base+3)
+	}
+	if got, _ := asked.Load().(string); got != "1" {
+		t.Fatalf("the client's handshake asked batch=%q, want 1", got)
 	}
 }

@@ -37,7 +37,7 @@ type HandlerFunc func(ctx context.Context, c *Conn) error
 // from the history (or get a reset), and filter={...}, a JSON object in
 // the CRUD list language that narrows the stream as subscribe does, and
 // batch=1, to receive messages queued together as one frame holding a
-// JSON array of them (see parseBatch); a bad value of any is a 422 before
+// JSON array of them (frames.go); a bad value of any is a 422 before
 // the upgrade.
 func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := m.resource(path.Base(r.URL.Path))
@@ -56,7 +56,9 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var ep endpoint
 	f, since, resume, err := parseQuery(res, q)
 	if err == nil {
-		ep.batch, err = parseBatch(q)
+		// batch=1: the messages queued to the client go together, in
+		// order, as one frame holding a JSON array of them (frames.go).
+		ep.batch, err = queryBool(q, "batch")
 	}
 	if err != nil {
 		problem.Write(w, r, m.log, err)
@@ -255,7 +257,7 @@ type endpoint struct {
 	filter Filter
 	since  uint64
 	resume bool
-	batch  bool // see parseBatch
+	batch  bool // the client asked for batched frames (frames.go)
 }
 
 // open runs the checks that come before the upgrade and after admit,

@@ -229,9 +229,7 @@ func (m *Manager) Seq(resource string) uint64 {
 // another instance is sent there, and Send returns nil without knowing
 // whether it is still open.
 func (m *Manager) Send(id string, msg []byte) error {
-	m.mu.RLock()
-	c := m.conns[id]
-	m.mu.RUnlock()
+	c := m.conn(id)
 	if c == nil {
 		if m.sendElsewhere(id, msg) {
 			return nil
@@ -247,7 +245,7 @@ func (m *Manager) Send(id string, msg []byte) error {
 // With a broker that implements Channels, msg also goes to the group's
 // connections on every other instance; the count is of this one's.
 func (m *Manager) Broadcast(group string, msg []byte) int {
-	m.post(Note{To: noteGroup, Target: group, Msg: string(msg)})
+	m.post(noteGroup, group, msg)
 	return m.broadcastHere(group, msg)
 }
 
@@ -267,7 +265,7 @@ func (m *Manager) broadcastHere(group string, msg []byte) int {
 // it reached; with a broker that implements Channels, on every instance,
 // as Broadcast.
 func (m *Manager) BroadcastAll(msg []byte) int {
-	m.post(Note{To: noteAll, Msg: string(msg)})
+	m.post(noteAll, "", msg)
 	return m.broadcastAllHere(msg)
 }
 

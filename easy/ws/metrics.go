@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -47,6 +48,30 @@ type metrics struct {
 	closed    *prometheus.CounterVec   // reason
 	published *prometheus.CounterVec   // resource, operation
 	delivery  *prometheus.HistogramVec // resource
+
+	groups sync.Map // group name → *groupCounters, looked up once each
+}
+
+// groupCounters are the children of one group's series of what is
+// written per connection: WithLabelValues hashes its label on every call,
+// and these count every message of every connection.
+type groupCounters struct {
+	sent, sentBytes prometheus.Counter
+	delivery        prometheus.Observer
+}
+
+// of returns the counters of group, making them at its first message.
+// The groups are the Manager's resources and handlers: a bounded set.
+func (x *metrics) of(group string) *groupCounters {
+	if g, ok := x.groups.Load(group); ok {
+		return g.(*groupCounters)
+	}
+	g, _ := x.groups.LoadOrStore(group, &groupCounters{
+		sent:      x.sent.WithLabelValues(group),
+		sentBytes: x.sentBytes.WithLabelValues(group),
+		delivery:  x.delivery.WithLabelValues(group),
+	})
+	return g.(*groupCounters)
 }
 
 // newMetrics registers the metrics of m on reg: the counters above, and
@@ -92,8 +117,9 @@ func (x *metrics) wrote(endpoint string, n int) {
 	if x == nil {
 		return
 	}
-	x.sent.WithLabelValues(endpoint).Inc()
-	x.sentBytes.WithLabelValues(endpoint).Add(float64(n))
+	g := x.of(endpoint)
+	g.sent.Inc()
+	g.sentBytes.Add(float64(n))
 }
 
 // refuse counts a handshake refused for reason, one of refuseReasons.
@@ -192,8 +218,9 @@ func (x *metrics) wroteFrame(endpoint string, n, size int) {
 	if x == nil {
 		return
 	}
-	x.sent.WithLabelValues(endpoint).Add(float64(n))
-	x.sentBytes.WithLabelValues(endpoint).Add(float64(size))
+	g := x.of(endpoint)
+	g.sent.Add(float64(n))
+	g.sentBytes.Add(float64(size))
 }
 
 // deliveredAll is delivered for the events of a batched frame.
@@ -209,7 +236,7 @@ func (x *metrics) delivered(resource string, ev *event) {
 	if x == nil || ev == nil || ev.at == 0 {
 		return
 	}
-	x.delivery.WithLabelValues(resource).Observe(time.Duration(time.Now().UnixNano() - ev.at).Seconds())
+	x.of(resource).delivery.Observe(time.Duration(time.Now().UnixNano() - ev.at).Seconds())
 }
 
 // gauges reads a Manager's current numbers at each scrape.

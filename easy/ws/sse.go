@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"path"
-	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -146,14 +145,8 @@ func (m *Manager) parseSSE(res *resource, r *http.Request) (endpoint, sseSnapsho
 		}
 		resume = true
 	}
-	if q.Has("snapshot") {
-		parse, _ := binding.Parser(reflect.TypeFor[bool]())
-		v := reflect.New(reflect.TypeFor[bool]()).Elem()
-		if fe := parse(q.Get("snapshot"), v); fe != nil {
-			fe.Loc = []any{"query", "snapshot"}
-			return endpoint{}, snap, &problem.ValidationError{Errors: []problem.FieldError{*fe}}
-		}
-		snap.want = v.Bool()
+	if snap.want, err = queryBool(q, "snapshot"); err != nil {
+		return endpoint{}, snap, err
 	}
 	if snap.want && res.src == nil {
 		return endpoint{}, snap, problem.Invalid("value_error", []any{"query", "snapshot"},
