@@ -13,7 +13,6 @@ import (
 
 	"github.com/swaggest/jsonschema-go"
 	"github.com/swaggest/openapi-go/openapi31"
-	"gopkg.in/yaml.v2"
 )
 
 // AsyncAPIVersion is the version of the AsyncAPI specification the
@@ -218,11 +217,10 @@ func (a *AsyncAPI) YAMLRequest(r *http.Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var v yaml.MapSlice
-	if err := yaml.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("asyncapi: render yaml: %w", err)
+	if b, err = jsonToYAML(b); err != nil {
+		return nil, fmt.Errorf("asyncapi: %w", err)
 	}
-	return yaml.Marshal(v)
+	return b, nil
 }
 
 // serverKey names the server of a channel's protocol.

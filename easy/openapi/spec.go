@@ -341,13 +341,22 @@ func (s *Spec) YAML() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		var v yaml.MapSlice
-		if err := yaml.Unmarshal(b, &v); err != nil {
-			return nil, fmt.Errorf("openapi: render yaml: %w", err)
-		}
-		if s.yaml, err = yaml.Marshal(v); err != nil {
-			return nil, fmt.Errorf("openapi: render yaml: %w", err)
+		if s.yaml, err = jsonToYAML(b); err != nil {
+			return nil, fmt.Errorf("openapi: %w", err)
 		}
 	}
 	return s.yaml, nil
+}
+
+// jsonToYAML renders a JSON document as YAML, its keys in the same order.
+func jsonToYAML(b []byte) ([]byte, error) {
+	var v yaml.MapSlice
+	if err := yaml.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("render yaml: %w", err)
+	}
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("render yaml: %w", err)
+	}
+	return b, nil
 }

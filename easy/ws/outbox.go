@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,6 +96,11 @@ func outboxName(table string) string {
 	h := fnv.New32a()
 	h.Write([]byte(table))
 	return fmt.Sprintf("%s_%08x", name[:min(len(name), 54)], h.Sum32())
+}
+
+// tables are the tables of Watch, one outbox table each.
+func (o *outbox) tables() []string {
+	return slices.Collect(maps.Keys(o.names))
 }
 
 // newOutbox creates the outbox tables that are missing and reads the
@@ -248,7 +254,7 @@ func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture
 		tables := make([]string, 0, len(changes))
 		for _, c := range changes {
 			ch := Change{Op: string(c.Op), Key: c.Key, Data: c.Data}
-			if _, ok := o.last[c.Table]; ok && checkChange(ch) == nil {
+			if _, ok := o.names[c.Table]; ok && checkChange(ch) == nil {
 				good = append(good, ch)
 				tables = append(tables, c.Table)
 			}
@@ -337,14 +343,10 @@ func (o *outbox) publish(r *resource, changes []Change) int {
 		}
 		o.mu.Lock()
 		seq := o.last[r.name]
-		good := make([]Change, 0, len(changes))
-		rows := make([]outboxRow, 0, len(changes))
-		for _, c := range changes {
-			if _, err := encodeEventBody(r.name, c); err != nil {
-				continue // publish logs it
-			}
+		good := r.publishable(changes)
+		rows := make([]outboxRow, 0, len(good))
+		for _, c := range good {
 			seq++
-			good = append(good, c)
 			rows = append(rows, o.row(r.name, seq, c))
 		}
 		err := o.insert(ctx, o.sql, rows)
@@ -356,7 +358,7 @@ func (o *outbox) publish(r *resource, changes []Change) int {
 			return err
 		}
 		o.wrote(len(rows))
-		n = r.publish(good, false, nil)
+		n = r.publish(good, true, nil)
 		return nil
 	})
 	if err != nil {
@@ -557,14 +559,8 @@ func (o *outbox) trim(ctx context.Context) error {
 	o.written.Store(0)
 	keep := uint64(o.m.cfg.historySize)
 	cutoff := time.Now().Add(-o.m.cfg.outboxAge).UnixMicro()
-	o.mu.Lock()
-	tables := make([]string, 0, len(o.last))
-	for t := range o.last {
-		tables = append(tables, t)
-	}
-	o.mu.Unlock()
 	var errs []error
-	for _, t := range tables {
+	for _, t := range o.tables() {
 		r := o.m.resource(t)
 		if r == nil {
 			continue

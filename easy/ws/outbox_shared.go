@@ -120,15 +120,10 @@ func (o *outbox) writeShared(ctx context.Context, tx capture.Execer, changes []C
 // broker: the events are written in a transaction of their own, and the
 // relay appends them.
 func (o *outbox) publishShared(r *resource, changes []Change) int {
-	good := make([]Change, 0, len(changes))
-	tables := make([]string, 0, len(changes))
-	for _, c := range changes {
-		if _, err := encodeEventBody(r.name, c); err != nil {
-			r.m.log.Error("ws: change not published", "resource", r.name, "op", c.Op, "key", c.Key, "error", err)
-			continue
-		}
-		good = append(good, c)
-		tables = append(tables, r.name)
+	good := r.publishable(changes)
+	tables := make([]string, len(good))
+	for i := range tables {
+		tables[i] = r.name
 	}
 	if len(good) == 0 {
 		return 0
@@ -190,16 +185,6 @@ func (o *outbox) relayLoop(ctx context.Context) {
 			o.m.log.Info("ws: outbox relay working again")
 		}
 	}
-}
-
-func (o *outbox) tables() []string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	tables := make([]string, 0, len(o.last))
-	for t := range o.last {
-		tables = append(tables, t)
-	}
-	return tables
 }
 
 // relay appends what the outbox holds of resource beyond the broker's log.

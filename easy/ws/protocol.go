@@ -90,13 +90,35 @@ func encode(v any) ([]byte, error) {
 // object is left open so that withSeq can close it once the seq is known,
 // which keeps the encoding outside the publish lock.
 func encodeEventBody(resource string, c Change) ([]byte, error) {
-	if err := checkChange(c); err != nil {
+	if err := checkData(c); err != nil {
 		return nil, err
 	}
-	if c.Op != TypeDelete && !json.Valid(c.Data) {
-		return nil, fmt.Errorf("%s event: data is not valid JSON", c.Op)
-	}
 	return buildEventBody(resource, c)
+}
+
+// checkData is checkChange and, for a create or an update, that its data
+// is JSON.
+func checkData(c Change) error {
+	if err := checkChange(c); err != nil {
+		return err
+	}
+	if c.Op != TypeDelete && !json.Valid(c.Data) {
+		return fmt.Errorf("%s event: data is not valid JSON", c.Op)
+	}
+	return nil
+}
+
+// checkEvent is what encodeEventBody checks of c, without building the
+// body: checkData, and that its key encodes.
+func checkEvent(c Change) error {
+	if err := checkData(c); err != nil {
+		return err
+	}
+	var buf [32]byte // an integer key's room
+	if _, err := appendJSON(buf[:0], c.Key); err != nil {
+		return fmt.Errorf("encode id: %w", err)
+	}
+	return nil
 }
 
 // buildEventBody is encodeEventBody for a change known to be good: only

@@ -110,16 +110,32 @@ func newResource(m *Manager, name string, src Source) *resource {
 	return r
 }
 
+// publishable returns the changes that publish would publish, having
+// logged the others as it does: for the callers that number or write
+// changes before they publish them (the outbox), which then publish with
+// encoded set, so that each body is built once, in the fan-out.
+func (r *resource) publishable(changes []Change) []Change {
+	good := make([]Change, 0, len(changes))
+	for _, c := range changes {
+		if err := checkEvent(c); err != nil {
+			r.m.log.Error("ws: change not published", "resource", r.name, "op", c.Op, "key", c.Key, "error", err)
+			continue
+		}
+		good = append(good, c)
+	}
+	return good
+}
+
 // publish numbers the changes, records them and hands them to the fan-out
 // goroutine. It never waits for a connection. It returns how many events
 // it published: a change that cannot be encoded is logged and skipped, and
 // takes no seq.
 //
 // With encoded true the changes come from change capture, whose Data is
-// encoding/json's own output. Their events are encoded when first sent
-// (see message): by the fan-out goroutine when somebody follows the
-// resource, and not at all when nobody does, so that the committing writer
-// pays only for numbering them.
+// encoding/json's own output, or have passed publishable. Their events
+// are encoded when first sent (see message): by the fan-out goroutine
+// when somebody follows the resource, and not at all when nobody does, so
+// that the committing writer pays only for numbering them.
 //
 // Each event is allocated on its own: the history keeps the last ones,
 // and must not keep a whole large batch alive with them.
