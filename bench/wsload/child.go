@@ -34,7 +34,7 @@ func startChild(cfg config, kind string, memRate int) (*child, error) {
 		return nil, err
 	}
 	db := filepath.Join(dir, "items.db")
-	args := []string{"serve", "-kind", strings.TrimSuffix(kind, "-sse"), "-db", db, "-sendqueue", strconv.Itoa(cfg.queue), "-heartbeat", cfg.beat.String()}
+	args := []string{"serve", "-kind", serverKind(kind), "-db", db, "-sendqueue", strconv.Itoa(cfg.queue), "-heartbeat", cfg.beat.String()}
 	if memRate > 0 {
 		args = append(args, "-memprofilerate", strconv.Itoa(memRate))
 	}

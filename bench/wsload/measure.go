@@ -15,6 +15,16 @@ import (
 // fleetURL is where the subscribers of kind connect: easy-sse reads the
 // easy server's SSE endpoint, easy-batch asks for batched frames, the
 // others follow its WebSocket endpoint.
+// serverKind is the server a kind of client measures: easy's clients that
+// ask for batches (easy-batch) or read the event stream (easy-sse) do so
+// on the easy server, as the baseline's SSE clients on the baseline.
+func serverKind(kind string) string {
+	if kind == "easy-batch" {
+		return "easy"
+	}
+	return strings.TrimSuffix(kind, "-sse")
+}
+
 func fleetURL(kind, addr string) string {
 	switch {
 	case strings.HasSuffix(kind, "-sse"):

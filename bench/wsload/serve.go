@@ -71,7 +71,7 @@ func serve(args []string, in io.Reader, out io.Writer) error {
 	}
 	var serveFn func(ctx context.Context) error
 	switch *kind {
-	case "easy", "easy-batch": // one server: easy-batch's clients ask for batched frames
+	case "easy":
 		var opts []ws.Option
 		if *queue > 0 {
 			opts = append(opts, ws.SendQueue(*queue))

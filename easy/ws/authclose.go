@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"unicode/utf8"
+	"strings"
 
 	"github.com/coder/websocket"
 
@@ -61,9 +61,8 @@ func closeReason(err error) string {
 	} else {
 		detail = http.StatusText(problem.Status(err))
 	}
-	for len(detail) > maxCloseReason {
-		_, size := utf8.DecodeLastRuneInString(detail)
-		detail = detail[:len(detail)-size]
+	if len(detail) > maxCloseReason {
+		detail = strings.ToValidUTF8(detail[:maxCloseReason], "") // a rune cut in two goes whole
 	}
 	return detail
 }

@@ -11,15 +11,13 @@ import (
 // queued if asked to, then performs the close handshake, or just drops a
 // connection that broke.
 func (c *Conn) closeSocket() {
-	if c.sse != nil {
-		c.endStream()
-		return
-	}
 	broken := c.closeCode == websocket.StatusAbnormalClosure
 	if c.flush && !broken {
 		broken = c.writeBatch(c.take(), false) != nil
 	}
 	switch {
+	case c.sse != nil:
+		c.endStream(broken)
 	case broken:
 		c.ws.CloseNow()
 	case c.closeCode == websocket.StatusMessageTooBig: // only readFailed closes with it

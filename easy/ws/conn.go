@@ -450,24 +450,22 @@ func (c *Conn) writeOut() {
 }
 
 // writeBatch writes what the writer took from the queue, then the
-// heartbeat's {"type":"ping"} if ping, to a WebSocket through its cork:
-// one write to the socket for them all, as far as corkLimit allows. An
-// event counts as delivered (metrics) once the socket has taken it.
+// heartbeat's {"type":"ping"} if ping: to a WebSocket through its cork,
+// one write to the socket for them all as far as corkLimit allows; to an
+// event stream event by event. An event counts as delivered (metrics)
+// once the socket has taken it.
 func (c *Conn) writeBatch(batch []outbound, ping bool) error {
-	if c.sse != nil {
-		err := c.writeItems(batch)
-		if err == nil && ping && c.ctx.Err() == nil {
-			err = c.write([]byte(pingMessage))
-		}
-		return err
+	if c.sse == nil {
+		c.cork.corkUp()
 	}
-	c.cork.corkUp()
 	err := c.writeItems(batch)
 	if err == nil && ping && c.ctx.Err() == nil {
 		err = c.write([]byte(pingMessage))
 	}
-	if uerr := c.cork.uncork(); err == nil {
-		err = uerr
+	if c.sse == nil {
+		if uerr := c.cork.uncork(); err == nil {
+			err = uerr
+		}
 	}
 	if err == nil && !c.batch && (c.ctx.Err() == nil || c.flush) {
 		for _, o := range batch {
@@ -512,9 +510,6 @@ func (c *Conn) writeItem(o outbound) error {
 			}
 		}
 		end()
-		if c.sse != nil { // a WebSocket's are observed by writeBatch
-			c.m.obs.delivered(c.group, o.ev)
-		}
 		if o.initial { // the socket took it whole: the client reads
 			c.unread.Store(0)
 		}

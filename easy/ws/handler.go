@@ -272,7 +272,7 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, ep endpoint) *Con
 	addr := c.addr
 	c.batch = ep.batch
 	registered := false
-	u := &upgrader{ResponseWriter: w, c: c, sockBuffer: m.cfg.sockBuffer, upgrade: func() {
+	u := &upgrader{ResponseWriter: w, c: c, upgrade: func() {
 		// This runs as Accept writes the 101, so a client whose handshake
 		// has completed receives every event published after that.
 		if registered = m.register(c); registered {
@@ -379,10 +379,9 @@ func (m *Manager) release(c *Conn, res *resource) {
 // Accept gets the connection's cork in front of it (see cork.go).
 type upgrader struct {
 	http.ResponseWriter
-	c          *Conn
-	upgrade    func()
-	sockBuffer int
-	conn       net.Conn
+	c       *Conn
+	upgrade func()
+	conn    net.Conn
 }
 
 func (u *upgrader) WriteHeader(status int) {
@@ -410,8 +409,10 @@ func tcpConn(conn net.Conn) (*net.TCPConn, bool) {
 
 func (u *upgrader) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(u.ResponseWriter).Hijack()
-	if tc, ok := tcpConn(conn); ok && u.sockBuffer > 0 {
-		tc.SetWriteBuffer(u.sockBuffer) // see SocketSendBuffer
+	if n := u.c.m.cfg.sockBuffer; n > 0 {
+		if tc, ok := tcpConn(conn); ok {
+			tc.SetWriteBuffer(n) // see SocketSendBuffer
+		}
 	}
 	u.conn = conn
 	if err != nil {

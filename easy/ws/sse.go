@@ -296,21 +296,14 @@ func (c *Conn) sseHeartbeat() {
 	}
 }
 
-// endStream is closeSocket for an SSE connection: it writes what is queued
-// if asked to, then, when the server closes, an event named "close" whose
-// data is {"code":1013,"reason":"slow consumer"}, as a WebSocket's close
-// frame would say. The handler's return then ends the response.
-func (c *Conn) endStream() {
-	if c.flush {
-		for _, o := range c.take() {
-			if c.writeItem(o) != nil {
-				return
-			}
-		}
-	}
-	switch c.closeCode {
-	case websocket.StatusNoStatusRcvd, websocket.StatusAbnormalClosure:
-		return // the client went away, or broke the stream
+// endStream is closeSocket's end of an SSE connection, once what was
+// queued is written if asked to: when the server closes a stream that
+// did not break, an event named "close" whose data is
+// {"code":1013,"reason":"slow consumer"}, as a WebSocket's close frame
+// would say. The handler's return then ends the response.
+func (c *Conn) endStream(broken bool) {
+	if broken || c.closeCode == websocket.StatusNoStatusRcvd {
+		return // the stream broke, or the client went away
 	}
 	data, _ := encode(struct {
 		Code   int    `json:"code"`
