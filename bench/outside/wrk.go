@@ -19,12 +19,13 @@ type route struct {
 	path   string
 	script string // the name of a script in scripts; "" for none
 	args   func(cfg config) []string
+	writes bool // adds rows: runs on servers of its own (see measureHTTP)
 }
 
 var routes = []route{
-	{"GET /items/{id}", "/items/1", "get.lua", func(cfg config) []string { return []string{strconv.Itoa(cfg.rows)} }},
-	{"GET /items?limit=50", "/items?limit=50", "", nil},
-	{"POST /items", "/items", "post.lua", nil},
+	{"GET /items/{id}", "/items/1", "get.lua", func(cfg config) []string { return []string{strconv.Itoa(cfg.rows)} }, false},
+	{"GET /items?limit=50", "/items?limit=50", "", nil, false},
+	{"POST /items", "/items", "post.lua", nil, true},
 }
 
 // scripts are wrk's Lua scripts. Each of wrk's threads has a Lua state of

@@ -227,7 +227,10 @@ func (c *Capture) Exclusive(ctx context.Context, fn func(tx *gorm.DB) error) (er
 		tx.Rollback()
 		return fmt.Errorf("capture: exclusive: %w", ctx.Err())
 	}
-	defer func() { <-c.sem }()
+	defer func() {
+		<-c.sem
+		t.turn.Yield()
+	}()
 	t.setExclusive()
 
 	panicked := true

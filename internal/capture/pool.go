@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/internal/handoff"
 )
 
 // pool wraps the connection pool of a watched *gorm.DB so that every
@@ -78,28 +80,31 @@ func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *
 
 // BeginTx begins a transaction on the inner pool and wraps it.
 func (p *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
-	var tx gorm.Tx
+	t := &txConn{pool: p, ctx: ctx}
+	// A lock the transaction's driver releases (the SQLite gate) hands
+	// the CPU over when Commit has released the commit lock too.
+	ctx = handoff.Defer(ctx, &t.turn)
 	switch b := p.inner.(type) {
 	case gorm.TxBeginner:
 		stx, err := b.BeginTx(ctx, opts)
 		if err != nil {
 			return nil, err
 		}
-		tx = stx
+		t.tx = stx
 	case gorm.ConnPoolBeginner:
 		cp, err := b.BeginTx(ctx, opts)
 		if err != nil {
 			return nil, err
 		}
-		t, ok := cp.(gorm.Tx)
+		tx, ok := cp.(gorm.Tx)
 		if !ok {
 			return nil, gorm.ErrInvalidTransaction
 		}
-		tx = t
+		t.tx = tx
 	default:
 		return nil, gorm.ErrInvalidTransaction
 	}
-	return &txConn{pool: p, tx: tx, ctx: ctx}, nil
+	return t, nil
 }
 
 // GetDBConn returns the *sql.DB underneath, for gorm.DB.DB.
@@ -120,6 +125,7 @@ type txConn struct {
 	pool *pool
 	tx   gorm.Tx
 	ctx  context.Context // the one it was begun with, for the outbox's statements
+	turn handoff.Turn    // see BeginTx
 
 	// owner is the statement whose callbacks began this transaction because
 	// GORM's default transaction was off; restore is its pool before that.
@@ -181,6 +187,9 @@ func (t *txConn) take() ([]Change, bool) {
 // commits in the order the database made them.
 func (t *txConn) Commit() error {
 	changes, excl := t.take()
+	if !excl { // Exclusive yields when it lets the commit lock go
+		defer t.turn.Yield()
+	}
 	if len(changes) == 0 {
 		return t.tx.Commit()
 	}
@@ -198,7 +207,9 @@ func (t *txConn) Commit() error {
 
 // Rollback rolls back and drops the pending changes.
 func (t *txConn) Rollback() error {
-	t.take()
+	if _, excl := t.take(); !excl {
+		defer t.turn.Yield()
+	}
 	return t.tx.Rollback()
 }
 

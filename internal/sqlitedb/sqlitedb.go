@@ -18,11 +18,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/handoff"
 )
 
 // Options say how to open the database.
@@ -53,10 +55,11 @@ func Open(path string, opt Options) *sql.DB {
 }
 
 type connector struct {
-	dsn  string
-	drv  *sqlite3.SQLiteDriver
-	gate chan struct{} // holds a token while a write transaction is open
-	wait time.Duration
+	dsn     string
+	drv     *sqlite3.SQLiteDriver
+	gate    chan struct{} // holds a token while a write transaction is open
+	waiting atomic.Int32  // writers waiting for the gate
+	wait    time.Duration
 }
 
 // Connect opens a connection. Opening sets WAL mode, which on a new file
@@ -91,6 +94,8 @@ func (c *connector) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
+	c.waiting.Add(1)
+	defer c.waiting.Add(-1)
 	t := time.NewTimer(c.wait)
 	defer t.Stop()
 	select {
@@ -103,7 +108,13 @@ func (c *connector) acquire(ctx context.Context) error {
 	}
 }
 
-func (c *connector) release() { <-c.gate }
+// release lets the next writer in and hands it the CPU (see package
+// handoff): the gate is SQLite's one writer at a time, and a writer that
+// waits for a CPU while the gate is free costs every writer behind it.
+func (c *connector) release(ctx context.Context) {
+	<-c.gate
+	handoff.Released(ctx, c.waiting.Load() > 0)
+}
 
 // gatedConn is a SQLite connection whose transactions pass the gate.
 type gatedConn struct {
@@ -117,10 +128,10 @@ func (g *gatedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.
 	}
 	tx, err := g.SQLiteConn.BeginTx(ctx, opts)
 	if err != nil {
-		g.c.release()
+		g.c.release(ctx)
 		return nil, err
 	}
-	return &gatedTx{Tx: tx, release: g.c.release}, nil
+	return &gatedTx{Tx: tx, c: g.c, ctx: ctx}, nil
 }
 
 func (g *gatedConn) Begin() (driver.Tx, error) {
@@ -136,22 +147,25 @@ func (g *gatedConn) ExecContext(ctx context.Context, query string, args []driver
 	if err := g.c.acquire(ctx); err != nil {
 		return nil, err
 	}
-	defer g.c.release()
+	defer g.c.release(ctx)
 	return g.SQLiteConn.ExecContext(ctx, query, args)
 }
 
 type gatedTx struct {
 	driver.Tx
-	once    sync.Once
-	release func()
+	c    *connector
+	ctx  context.Context // BeginTx's, which may defer the handoff
+	once sync.Once
 }
 
 func (t *gatedTx) Commit() error {
-	defer t.once.Do(t.release)
+	defer t.release()
 	return t.Tx.Commit()
 }
 
 func (t *gatedTx) Rollback() error {
-	defer t.once.Do(t.release)
+	defer t.release()
 	return t.Tx.Rollback()
 }
+
+func (t *gatedTx) release() { t.once.Do(func() { t.c.release(t.ctx) }) }

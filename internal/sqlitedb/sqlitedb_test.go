@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/handoff"
 	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
 )
 
@@ -108,5 +109,69 @@ func TestGateIsReleasedOnRollbackAndCommit(t *testing.T) {
 	// An autocommit write passes the gate too.
 	if _, err := db.Exec(`INSERT INTO t DEFAULT VALUES`); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCommitHandsTheGateOver checks that a commit that lets a waiting
+// writer in owes it the CPU (package handoff; here the yield is deferred
+// to the holder of a Turn, as the change capture does), and that a commit
+// nobody waits for does not.
+func TestCommitHandsTheGateOver(t *testing.T) {
+	db := sqlitedb.Open(t.TempDir()+"/w.db", sqlitedb.Options{})
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	// Two open connections, so that the waiter goes straight to the gate.
+	c1, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1.Close()
+	c2.Close()
+	commit := func(waiter bool) (due bool) {
+		var turn handoff.Turn
+		tx, err := db.BeginTx(handoff.Defer(context.Background(), &turn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		if waiter {
+			go func() {
+				tx, err := db.Begin() // waits at the gate
+				if err == nil {
+					err = tx.Rollback()
+				}
+				done <- err
+			}()
+			time.Sleep(10 * time.Millisecond) // it reaches the gate
+		}
+		if _, err := tx.Exec(`INSERT INTO t DEFAULT VALUES`); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if waiter {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		return turn.Due()
+	}
+	if commit(false) {
+		t.Error("a commit nobody waited for owes a handoff")
+	}
+	// The waiter must be at the gate in time: in one of five tries.
+	handed := false
+	for i := 0; i < 5 && !handed; i++ {
+		handed = commit(true)
+	}
+	if !handed {
+		t.Error("a commit a writer waited for owes no handoff")
 	}
 }
