@@ -43,12 +43,9 @@ type outbox struct {
 	// names are the outbox tables, by resource (by table): one for each
 	// table of Watch. Read-only after newOutbox.
 	names map[string]string
-
-	// insertOne is SQLite's INSERT of one row, by outbox table, prepared
-	// at start: most commits write one event, and database/sql keeps it
-	// prepared per connection (PostgreSQL's driver caches its statements
-	// itself). Read-only after newOutbox.
-	insertOne map[string]*sql.Stmt
+	// insertOne is the INSERT of one row (most commits write one event),
+	// by outbox table. Read-only after newOutbox.
+	insertOne map[string]string
 
 	// last is the seq of the last event written per resource (by table).
 	// Written under the commit lock; mu lets trim and tests read it.
@@ -127,7 +124,7 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 	}
 	o := &outbox{m: m, c: c, sql: sqlDB, pg: name == "postgres", last: make(map[string]uint64), wake: make(chan struct{}, 1),
 		shared: shared, relayWake: make(chan struct{}, 1), appended: make(map[string]uint64),
-		names: make(map[string]string), insertOne: make(map[string]*sql.Stmt)}
+		names: make(map[string]string), insertOne: make(map[string]string)}
 	ctx := context.Background()
 	// A table per resource, keyed by seq alone: on SQLite seq is then the
 	// rowid, and a new event goes at the end of the table's one B-tree,
@@ -140,6 +137,7 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 	}
 	for _, t := range tables {
 		o.names[t] = outboxName(t)
+		o.insertOne[o.names[t]] = o.insertSQL(o.names[t], 1)
 		err = o.create(ctx, `CREATE TABLE IF NOT EXISTS `+o.names[t]+` (
 	`+key+`,
 	op VARCHAR(8) NOT NULL,
@@ -148,14 +146,6 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 	created BIGINT NOT NULL)`)
 		if err != nil {
 			return nil, fmt.Errorf("create %s: %w", o.names[t], err)
-		}
-		// Prepared now, when no transaction holds a connection: in a
-		// writer's transaction, on a pool of one connection, it would
-		// wait for that transaction's own.
-		if !o.pg {
-			if o.insertOne[o.names[t]], err = sqlDB.PrepareContext(ctx, o.insertSQL(o.names[t], 1)); err != nil {
-				return nil, fmt.Errorf("prepare the INSERT into %s: %w", o.names[t], err)
-			}
 		}
 		seq, err := o.maxSeq(ctx, sqlDB, t)
 		if err != nil {
@@ -430,7 +420,8 @@ func (o *outbox) ph(i int) string {
 }
 
 // insert writes rows, each in its resource's table, in chunks of
-// outboxChunk.
+// outboxChunk. Both drivers keep the INSERT prepared per connection
+// (pgx, and internal/sqlitedb for SQLite).
 func (o *outbox) insert(ctx context.Context, q capture.Execer, rows []outboxRow) error {
 	for len(rows) > 0 {
 		n := 1 // the rows of the same resource that come first, at most a chunk
@@ -444,13 +435,11 @@ func (o *outbox) insert(ctx context.Context, q capture.Execer, rows []outboxRow)
 		for _, r := range chunk {
 			args = append(args, int64(r.seq), r.op, r.key, r.data, r.created)
 		}
-		var err error
-		if tx, ok := q.(*sql.Tx); ok && len(chunk) == 1 && o.insertOne[table] != nil {
-			_, err = tx.StmtContext(ctx, o.insertOne[table]).ExecContext(ctx, args...)
-		} else {
-			_, err = q.ExecContext(ctx, o.insertSQL(table, len(chunk)), args...)
+		query := o.insertOne[table]
+		if len(chunk) > 1 {
+			query = o.insertSQL(table, len(chunk))
 		}
-		if err != nil {
+		if _, err := q.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("write %s: %w", table, err)
 		}
 	}

@@ -119,7 +119,8 @@ func (c *connector) release(ctx context.Context) {
 // gatedConn is a SQLite connection whose transactions pass the gate.
 type gatedConn struct {
 	*sqlite3.SQLiteConn
-	c *connector
+	c     *connector
+	stmts stmtCache
 }
 
 func (g *gatedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
@@ -142,13 +143,13 @@ func (g *gatedConn) Begin() (driver.Tx, error) {
 // GORM's SkipDefaultTransaction, say) through the gate as well.
 func (g *gatedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if !g.AutoCommit() {
-		return g.SQLiteConn.ExecContext(ctx, query, args)
+		return g.exec(ctx, query, args)
 	}
 	if err := g.c.acquire(ctx); err != nil {
 		return nil, err
 	}
 	defer g.c.release(ctx)
-	return g.SQLiteConn.ExecContext(ctx, query, args)
+	return g.exec(ctx, query, args)
 }
 
 type gatedTx struct {

@@ -1,0 +1,162 @@
+package sqlitedb
+
+import (
+	"container/list"
+	"context"
+	"database/sql/driver"
+	"strings"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// stmtsPerConn bounds the statements a connection keeps prepared.
+const stmtsPerConn = 32
+
+// The driver prepares, runs and finalizes a statement for every query and
+// exec that database/sql does not prepare itself, which is all of GORM's
+// unless PrepareStmt is on: parsing and planning the SQL each time, a few
+// microseconds of a GET by id. A connection keeps its last stmtsPerConn
+// statements prepared instead, by their SQL, as pgx does on PostgreSQL.
+// A statement is kept only when keepable says so, and used only when the
+// call gives exactly its parameters, none by name (a prepared statement
+// keeps the bindings of its last run), and no rows of its last query are
+// still open; else the call goes the driver's way.
+type stmtCache struct {
+	byQuery map[string]*list.Element // of *cachedStmt
+	lru     list.List                // most recently used first
+}
+
+type cachedStmt struct {
+	query string
+	s     *sqlite3.SQLiteStmt
+	n     int  // its parameters
+	busy  bool // rows of it are open
+	gone  bool // evicted while busy: finalized when its rows close
+}
+
+// cached returns the prepared statement for query and args, preparing it
+// the first time, or nil when the call must go the driver's way. The
+// connection is the caller's alone (database/sql's driverConn lock).
+func (g *gatedConn) cached(ctx context.Context, query string, args []driver.NamedValue) *cachedStmt {
+	if !keepable(query) {
+		return nil
+	}
+	for _, a := range args {
+		if a.Name != "" {
+			return nil
+		}
+	}
+	c := &g.stmts
+	if el, ok := c.byQuery[query]; ok {
+		st := el.Value.(*cachedStmt)
+		if st.busy || st.n != len(args) {
+			return nil
+		}
+		c.lru.MoveToFront(el)
+		return st
+	}
+	s, err := g.SQLiteConn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil // the driver's way reports it
+	}
+	st := &cachedStmt{query: query, s: s.(*sqlite3.SQLiteStmt), n: s.NumInput()}
+	if c.byQuery == nil {
+		c.byQuery = make(map[string]*list.Element)
+	}
+	c.byQuery[query] = c.lru.PushFront(st)
+	if c.lru.Len() > stmtsPerConn {
+		old := c.lru.Remove(c.lru.Back()).(*cachedStmt)
+		delete(c.byQuery, old.query)
+		if old.busy {
+			old.gone = true
+		} else {
+			old.s.Close()
+		}
+	}
+	if st.n != len(args) {
+		return nil
+	}
+	return st
+}
+
+// keepable reports whether query may be kept prepared: one statement (no
+// ';' but at its end) that reads or writes rows, whose result columns are
+// spelled out. SQLite prepares a kept statement again by itself when the
+// schema changed (on any connection), but only when it runs: the columns
+// of a SELECT * would be those of the old schema until then, and
+// PRAGMAs such as table_info are answered when they are prepared.
+func keepable(query string) bool {
+	q := strings.TrimRight(query, "; \t\r\n")
+	if strings.IndexByte(q, ';') >= 0 {
+		return false
+	}
+	for i := strings.IndexByte(q, '*'); i >= 0; i = strings.IndexByte(q, '*') {
+		if i == 0 || q[i-1] != '(' { // count(*) names one column
+			return false
+		}
+		q = q[i+1:]
+	}
+	verb, _, _ := strings.Cut(strings.TrimLeft(query, " \t\r\n("), " ")
+	switch strings.ToUpper(verb) {
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE":
+		return true
+	}
+	return false
+}
+
+// close finalizes the statements, before the connection closes.
+func (c *stmtCache) close() {
+	for el := c.lru.Front(); el != nil; el = el.Next() {
+		if st := el.Value.(*cachedStmt); !st.busy {
+			st.s.Close()
+		}
+	}
+	c.byQuery = nil
+	c.lru.Init()
+}
+
+// QueryContext runs query with a statement the connection keeps prepared
+// when it can (see stmtCache).
+func (g *gatedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	st := g.cached(ctx, query, args)
+	if st == nil {
+		return g.SQLiteConn.QueryContext(ctx, query, args)
+	}
+	rows, err := st.s.QueryContext(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	st.busy = true
+	return &cachedRows{SQLiteRows: rows.(*sqlite3.SQLiteRows), st: st}, nil
+}
+
+// exec runs query with a statement the connection keeps prepared when it
+// can (see stmtCache).
+func (g *gatedConn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if st := g.cached(ctx, query, args); st != nil {
+		return st.s.ExecContext(ctx, args)
+	}
+	return g.SQLiteConn.ExecContext(ctx, query, args)
+}
+
+// Close finalizes the connection's statements and closes it.
+func (g *gatedConn) Close() error {
+	g.stmts.close()
+	return g.SQLiteConn.Close()
+}
+
+// cachedRows are the rows of a kept statement, which is free again when
+// they close.
+type cachedRows struct {
+	*sqlite3.SQLiteRows
+	st *cachedStmt
+}
+
+func (r *cachedRows) Close() error {
+	err := r.SQLiteRows.Close()
+	r.st.busy = false
+	if r.st.gone {
+		r.st.s.Close()
+	}
+	return err
+}

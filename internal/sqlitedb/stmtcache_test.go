@@ -1,0 +1,265 @@
+package sqlitedb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// oneConn opens a database of one connection, so that every call below
+// goes to the same statement cache, with a table t of rows 1, 2 and 3.
+func oneConn(t *testing.T) *sql.DB {
+	t.Helper()
+	db := Open(filepath.Join(t.TempDir(), "c.db"), Options{MaxConns: 1})
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO t (n) VALUES (10), (20), (30)`); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// kept returns the statements the connection keeps, by SQL.
+func kept(t *testing.T, db *sql.DB) map[string]*cachedStmt {
+	t.Helper()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	out := map[string]*cachedStmt{}
+	conn.Raw(func(dc any) error {
+		for q, el := range dc.(*gatedConn).stmts.byQuery {
+			out[q] = el.Value.(*cachedStmt)
+		}
+		return nil
+	})
+	return out
+}
+
+func sum(t *testing.T, db interface {
+	QueryRow(string, ...any) *sql.Row
+}, q string, args ...any) (n int64, err error) {
+	t.Helper()
+	err = db.QueryRow(q, args...).Scan(&n)
+	return n, err
+}
+
+func TestStatementsAreKeptPrepared(t *testing.T) {
+	db := oneConn(t)
+	const q = `SELECT n FROM t WHERE id = ?`
+	for id, want := range []int64{10, 20, 30} {
+		if n, err := sum(t, db, q, id+1); err != nil || n != want {
+			t.Fatalf("id %d: %d, %v; want %d", id+1, n, err, want)
+		}
+	}
+	first := kept(t, db)[q]
+	if first == nil {
+		t.Fatal("the query's statement was not kept")
+	}
+	sum(t, db, q, 1)
+	if kept(t, db)[q] != first {
+		t.Error("the query was prepared again")
+	}
+	// Execs are kept too, and write what they say.
+	for i := range 3 {
+		if _, err := db.Exec(`UPDATE t SET n = n + ? WHERE id = ?`, 1, i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if kept(t, db)[`UPDATE t SET n = n + ? WHERE id = ?`] == nil {
+		t.Error("the exec's statement was not kept")
+	}
+	if n, _ := sum(t, db, `SELECT SUM(n) FROM t`); n != 63 {
+		t.Errorf("sum after the updates: %d, want 63", n)
+	}
+}
+
+// TestKeptStatementsMeanTheSameAsTheDrivers checks the calls a kept
+// statement must not change: each gives what the driver gives without
+// one.
+func TestKeptStatementsMeanTheSameAsTheDrivers(t *testing.T) {
+	db := oneConn(t)
+	ctx := context.Background()
+
+	// Too few arguments: an error, not the bindings of the last run.
+	if n, err := sum(t, db, `SELECT ? + ?`, 1, 2); err != nil || n != 3 {
+		t.Fatalf("1 + 2: %d, %v", n, err)
+	}
+	if n, err := sum(t, db, `SELECT ? + ?`, 5); err == nil {
+		t.Errorf("SELECT ? + ? with one argument: %d, want an error", n)
+	}
+
+	// Arguments by name.
+	if n, err := sum(t, db, `SELECT :a * 2`, sql.Named("a", 21)); err != nil || n != 42 {
+		t.Errorf("named: %d, %v; want 42", n, err)
+	}
+
+	// Several statements in one exec all run.
+	if _, err := db.Exec(`INSERT INTO t (n) VALUES (1); INSERT INTO t (n) VALUES (2);`); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := sum(t, db, `SELECT COUNT(*) FROM t`); n != 5 {
+		t.Errorf("%d rows after a two-statement exec, want 5", n)
+	}
+
+	// The same query while its rows are open, in one transaction (on the
+	// one connection): both read everything.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const all = `SELECT n FROM t WHERE id <= ? ORDER BY id`
+	outer, err := tx.Query(all, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for outer.Next() {
+		var n int64
+		outer.Scan(&n)
+		inner, err := tx.Query(all, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in []int64
+		for inner.Next() {
+			var m int64
+			inner.Scan(&m)
+			in = append(in, m)
+		}
+		inner.Close()
+		got = append(got, fmt.Sprint(n, in))
+	}
+	if err := outer.Err(); err != nil {
+		t.Fatal(err)
+	}
+	outer.Close()
+	tx.Rollback()
+	if s := strings.Join(got, " "); s != "10 [10 20] 20 [10 20] 30 [10 20]" {
+		t.Errorf("nested reads: %s", s)
+	}
+
+	// A changed schema: a SELECT * (never kept, see keepable) has the new
+	// column.
+	if _, err := db.Exec(`ALTER TABLE t ADD COLUMN m INTEGER DEFAULT 7`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT * FROM t WHERE id = ?`, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := rows.Columns()
+	rows.Close()
+	if strings.Join(cols, ",") != "id,n,m" {
+		t.Errorf("columns after ALTER TABLE: %v", cols)
+	}
+}
+
+// TestKeptStatementsAreBounded checks that a connection keeps at most
+// stmtsPerConn statements, and that one evicted while its rows are open
+// reads on and is finalized when they close.
+func TestKeptStatementsAreBounded(t *testing.T) {
+	db := oneConn(t)
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	const first = `SELECT n FROM t ORDER BY id`
+	rows, err := tx.Query(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows.Next()
+	for i := range 2 * stmtsPerConn {
+		if n, err := sum(t, tx, fmt.Sprintf(`SELECT %d + ?`, i), 1); err != nil || n != int64(i+1) {
+			t.Fatalf("query %d: %d, %v", i, n, err)
+		}
+	}
+	var got []int64
+	for {
+		var n int64
+		rows.Scan(&n)
+		got = append(got, n)
+		if !rows.Next() {
+			break
+		}
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[10 20 30]" {
+		t.Errorf("rows of an evicted statement: %v", got)
+	}
+	tx.Rollback()
+	if n := len(kept(t, db)); n != stmtsPerConn {
+		t.Errorf("%d statements kept, want %d", n, stmtsPerConn)
+	}
+	if kept(t, db)[first] != nil {
+		t.Error("the least recently used statement is still kept")
+	}
+}
+
+// TestKeptStatementSeesAnotherConnectionsSchema checks that a kept
+// statement runs against the schema as it is now, after another
+// connection replaced the table under it with other columns.
+func TestKeptStatementSeesAnotherConnectionsSchema(t *testing.T) {
+	db := Open(filepath.Join(t.TempDir(), "s.db"), Options{MaxConns: 2})
+	defer db.Close()
+	ctx := context.Background()
+	a, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := a.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER); INSERT INTO t VALUES (1, 10)`); err != nil {
+		t.Fatal(err)
+	}
+	const q = `SELECT n FROM t WHERE id = ?`
+	var n int64
+	if err := a.QueryRowContext(ctx, q, 1).Scan(&n); err != nil || n != 10 {
+		t.Fatalf("before: %d, %v", n, err)
+	}
+	if _, err := b.ExecContext(ctx, `DROP TABLE t; CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT, n INTEGER); INSERT INTO t VALUES (1, 'x', 99)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.QueryRowContext(ctx, q, 1).Scan(&n); err != nil || n != 99 {
+		t.Errorf("after another connection replaced the table: %d, %v; want 99", n, err)
+	}
+}
+
+func TestKeepable(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT n FROM t WHERE id = ?":                               true,
+		"select count(*) from `items`":                               true,
+		"INSERT INTO t (n) VALUES (?) RETURNING `id`":                true,
+		"UPDATE t SET n = ? WHERE id = ?;":                           true,
+		"DELETE FROM t WHERE id = ?":                                 true,
+		"SELECT * FROM `items` WHERE `items`.`id` = ?":               false, // its columns come from the schema
+		"SELECT t.* FROM t":                                          false,
+		"SELECT n * 2 FROM t":                                        false, // taken for a star: not kept, still right
+		"INSERT INTO t (n) VALUES (1); INSERT INTO t (n) VALUES (2)": false,
+		"PRAGMA table_info(`items`)":                                 false,
+		"CREATE TABLE u (id INTEGER)":                                false,
+		"BEGIN":                                                      false,
+	} {
+		if got := keepable(q); got != want {
+			t.Errorf("keepable(%q) = %v, want %v", q, got, want)
+		}
+	}
+}
