@@ -200,7 +200,7 @@ func (o *outbox) start() error {
 	if o.shared != nil {
 		return o.startShared()
 	}
-	err := o.c.Hold(o.m.ctx, func() error {
+	err := o.c.Hold(o.m.ctx, func(ctx context.Context) error {
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		for t, seq := range o.last {
@@ -208,7 +208,7 @@ func (o *outbox) start() error {
 			if r == nil {
 				continue
 			}
-			entries, err := o.read(o.m.ctx, o.sql, t, "seq > "+o.ph(1)+" ORDER BY seq DESC LIMIT "+strconv.Itoa(o.m.cfg.historySize), 0)
+			entries, err := o.read(ctx, o.sql, t, "seq > "+o.ph(1)+" ORDER BY seq DESC LIMIT "+strconv.Itoa(o.m.cfg.historySize), 0)
 			if err != nil {
 				return err
 			}
@@ -324,8 +324,7 @@ func (o *outbox) published(r *resource, changes []Change, encoded bool) (int, bo
 // history read back at the next start has no hole.
 func (o *outbox) publish(r *resource, changes []Change) int {
 	n := 0
-	err := o.c.Hold(o.m.ctx, func() error {
-		ctx := o.m.ctx
+	err := o.c.Hold(o.m.ctx, func(ctx context.Context) error {
 		if o.dirty.Load() {
 			if err := o.catchUp(ctx, o.sql); err != nil {
 				return err

@@ -2,13 +2,17 @@ package capture_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/internal/capture"
+	"github.com/fastapi-easy/easy-go/internal/handoff"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
@@ -63,5 +67,41 @@ func TestCommitHandsTheCPUOverAfterTheCommitLock(t *testing.T) {
 	}
 	if !dueInSink {
 		t.Error("the sink, inside the commit lock, found no handoff due: the gate yielded by itself or had no waiter")
+	}
+}
+
+// TestHoldHandsTheCPUOverAfterTheCommitLock checks that a lock released
+// with waiters inside Hold's fn (the SQLite gate, for the outbox's direct
+// publishing) yields when Hold has let the commit lock go, not before.
+// With one P a goroutine started in fn runs only if something yields.
+func TestHoldHandsTheCPUOverAfterTheCommitLock(t *testing.T) {
+	prev := runtime.GOMAXPROCS(1)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+	db := testkit.SQLite(t, nil)
+	c, err := capture.Watch(db, func([]capture.Change) {}, &Item{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Now and then the scheduler takes from the global queue before the
+	// local one and runs the yielder again first: the yield must show in
+	// one of five tries (without it, it never does).
+	handed := false
+	for range 5 {
+		var ran atomic.Bool
+		err := c.Hold(t.Context(), func(ctx context.Context) error {
+			go ran.Store(true)
+			handoff.Released(ctx, true)
+			if ran.Load() {
+				t.Error("a lock released inside Hold yielded with the commit lock held")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		handed = handed || ran.Load()
+	}
+	if !handed {
+		t.Error("Hold did not hand the CPU over after the commit lock")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/fastapi-easy/easy-go/internal/handoff"
 )
 
 // Outbox is told the changes of each watched transaction after its last
@@ -40,15 +42,22 @@ func (c *Capture) WriteOutbox(o Outbox) {
 
 // Hold runs fn while no watched write can commit, as the sink does, so
 // that fn may publish changes of its own in between commits. fn must not
-// write to watched models nor call Hold or Exclusive.
-func (c *Capture) Hold(ctx context.Context, fn func() error) error {
+// write to watched models nor call Hold or Exclusive. fn's statements run
+// with the context it is given: a lock they release (the SQLite gate)
+// hands the CPU over when Hold has let the commit lock go (see package
+// handoff).
+func (c *Capture) Hold(ctx context.Context, fn func(ctx context.Context) error) error {
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
 		return fmt.Errorf("capture: hold: %w", ctx.Err())
 	}
-	defer func() { <-c.sem }()
-	return fn()
+	var turn handoff.Turn
+	defer func() {
+		<-c.sem
+		turn.Yield()
+	}()
+	return fn(handoff.Defer(ctx, &turn))
 }
 
 // commitWith commits tx, writing the outbox first if there is one. The

@@ -33,7 +33,8 @@ func yields(fn func()) bool {
 }
 
 func oneP(t *testing.T) {
-	t.Cleanup(func() { runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) })
+	prev := runtime.GOMAXPROCS(1)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
 }
 
 func TestReleasedYieldsOnlyToWaiters(t *testing.T) {

@@ -9,18 +9,26 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
-// stmtsPerConn bounds the statements a connection keeps prepared.
-const stmtsPerConn = 32
+// stmtsPerConn bounds the statements a connection keeps prepared, and
+// stmtParams the parameters of one it keeps.
+const (
+	stmtsPerConn = 32
+	stmtParams   = 64
+)
 
 // The driver prepares, runs and finalizes a statement for every query and
 // exec that database/sql does not prepare itself, which is all of GORM's
 // unless PrepareStmt is on: parsing and planning the SQL each time, a few
-// microseconds of a GET by id. A connection keeps its last stmtsPerConn
+// microseconds of a GORM Create. A connection keeps its last stmtsPerConn
 // statements prepared instead, by their SQL, as pgx does on PostgreSQL.
-// A statement is kept only when keepable says so, and used only when the
-// call gives exactly its parameters, none by name (a prepared statement
-// keeps the bindings of its last run), and no rows of its last query are
-// still open; else the call goes the driver's way.
+// A statement is kept only when keepable says so (and, for an exec, when
+// it returns no rows: the driver's exec steps once and leaves a statement
+// that returns rows running), with at most stmtParams parameters (a
+// multi-row INSERT of a size seen once would push out the statements used
+// all the time), and used only when the call gives exactly its
+// parameters, none by name (a prepared statement keeps the bindings of
+// its last run), and no rows of its last query are still open; else the
+// call goes the driver's way.
 type stmtCache struct {
 	byQuery map[string]*list.Element // of *cachedStmt
 	lru     list.List                // most recently used first
@@ -38,7 +46,7 @@ type cachedStmt struct {
 // the first time, or nil when the call must go the driver's way. The
 // connection is the caller's alone (database/sql's driverConn lock).
 func (g *gatedConn) cached(ctx context.Context, query string, args []driver.NamedValue) *cachedStmt {
-	if !keepable(query) {
+	if len(args) > stmtParams || !keepable(query) {
 		return nil
 	}
 	for _, a := range args {
@@ -96,12 +104,17 @@ func keepable(query string) bool {
 		}
 		q = q[i+1:]
 	}
-	verb, _, _ := strings.Cut(strings.TrimLeft(query, " \t\r\n("), " ")
-	switch strings.ToUpper(verb) {
+	switch verb(query) {
 	case "SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE":
 		return true
 	}
 	return false
+}
+
+// verb is the first word of query, in upper case.
+func verb(query string) string {
+	v, _, _ := strings.Cut(strings.TrimLeft(query, " \t\r\n("), " ")
+	return strings.ToUpper(v)
 }
 
 // close finalizes the statements, before the connection closes.
@@ -133,10 +146,27 @@ func (g *gatedConn) QueryContext(ctx context.Context, query string, args []drive
 // exec runs query with a statement the connection keeps prepared when it
 // can (see stmtCache).
 func (g *gatedConn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if st := g.cached(ctx, query, args); st != nil {
-		return st.s.ExecContext(ctx, args)
+	if !returnsRows(query) {
+		if st := g.cached(ctx, query, args); st != nil {
+			return st.s.ExecContext(ctx, args)
+		}
 	}
 	return g.SQLiteConn.ExecContext(ctx, query, args)
+}
+
+// returnsRows reports whether query may return rows: a SELECT, or a write
+// with RETURNING.
+func returnsRows(query string) bool {
+	if verb(query) == "SELECT" {
+		return true
+	}
+	const kw = "RETURNING"
+	for i := 0; i+len(kw) <= len(query); i++ {
+		if (query[i] == 'R' || query[i] == 'r') && strings.EqualFold(query[i:i+len(kw)], kw) {
+			return true
+		}
+	}
+	return false
 }
 
 // Close finalizes the connection's statements and closes it.

@@ -104,6 +104,30 @@ func TestKeptStatementsMeanTheSameAsTheDrivers(t *testing.T) {
 		t.Errorf("named: %d, %v; want 42", n, err)
 	}
 
+	// A write with RETURNING through Exec, twice, in a transaction and out
+	// of one: the transaction commits, and the lock is let go after the
+	// other (a kept statement stopped on its row would hold both).
+	tx0, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := tx0.Exec(`UPDATE t SET n = n + 1 WHERE id = ? RETURNING n`, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx0.Commit(); err != nil {
+		t.Fatalf("commit after UPDATE ... RETURNING through Exec: %v", err)
+	}
+	for range 2 {
+		if _, err := db.Exec(`UPDATE t SET n = n - 1 WHERE id = ? RETURNING n`, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := sum(t, db, `SELECT n FROM t WHERE id = 1`); err != nil || n != 10 {
+		t.Errorf("after two increments and two decrements: %d, %v; want 10", n, err)
+	}
+
 	// Several statements in one exec all run.
 	if _, err := db.Exec(`INSERT INTO t (n) VALUES (1); INSERT INTO t (n) VALUES (2);`); err != nil {
 		t.Fatal(err)
