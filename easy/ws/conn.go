@@ -439,7 +439,7 @@ func (c *Conn) writeOut() {
 		case !ok:
 			return
 		}
-		if err := c.writeBatch(batch, beat && c.appPing); err != nil {
+		if err := c.writeBatch(batch, beat && c.appPing); err != nil && !c.closedUnder(err) {
 			c.closeWith(websocket.StatusAbnormalClosure, "", false)
 		}
 		c.recycle(batch)
@@ -567,6 +567,14 @@ func (c *Conn) writeWS(msg []byte) error {
 // within the write timeout. The goroutine that waits for the pong is
 // owned by the Conn and lives only that long; Ping returns anyway once
 // the socket is closed.
+// closedUnder reports whether a write failed because the WebSocket was
+// closed under it: by a close frame from the peer, which the reading
+// goroutine reports with the peer's code, or by a close of ours, whose
+// code is set already. The writer must not race either with a 1006.
+func (c *Conn) closedUnder(err error) bool {
+	return c.sse == nil && errors.Is(err, net.ErrClosed)
+}
+
 func (c *Conn) ping() {
 	if c.sse != nil {
 		c.sseHeartbeat()
