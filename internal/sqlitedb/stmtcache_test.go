@@ -267,23 +267,103 @@ func TestKeptStatementSeesAnotherConnectionsSchema(t *testing.T) {
 	}
 }
 
-func TestKeepable(t *testing.T) {
-	for q, want := range map[string]bool{
-		"SELECT n FROM t WHERE id = ?":                               true,
-		"select count(*) from `items`":                               true,
-		"INSERT INTO t (n) VALUES (?) RETURNING `id`":                true,
-		"UPDATE t SET n = ? WHERE id = ?;":                           true,
-		"DELETE FROM t WHERE id = ?":                                 true,
-		"SELECT * FROM `items` WHERE `items`.`id` = ?":               false, // its columns come from the schema
-		"SELECT t.* FROM t":                                          false,
-		"SELECT n * 2 FROM t":                                        false, // taken for a star: not kept, still right
-		"INSERT INTO t (n) VALUES (1); INSERT INTO t (n) VALUES (2)": false,
-		"PRAGMA table_info(`items`)":                                 false,
-		"CREATE TABLE u (id INTEGER)":                                false,
-		"BEGIN":                                                      false,
+func TestKeeping(t *testing.T) {
+	for q, want := range map[string]keep{
+		"SELECT n FROM t WHERE id = ?":                               keepPlain,
+		"select count(*) from `items`":                               keepPlain,
+		"INSERT INTO t (n) VALUES (?) RETURNING `id`":                keepPlain,
+		"UPDATE t SET n = ? WHERE id = ?;":                           keepPlain,
+		"DELETE FROM t WHERE id = ?":                                 keepPlain,
+		"SELECT * FROM `items` WHERE `items`.`id` = ?":               keepChecked, // its columns come from the schema
+		"SELECT t.* FROM t":                                          keepChecked,
+		"SELECT n * 2 FROM t":                                        keepChecked, // taken for a star: checked, still right
+		"INSERT INTO t (n) VALUES (?) RETURNING *":                   keepNot,
+		"INSERT INTO t (n) VALUES (1); INSERT INTO t (n) VALUES (2)": keepNot,
+		"PRAGMA table_info(`items`)":                                 keepNot,
+		"CREATE TABLE u (id INTEGER)":                                keepNot,
+		"BEGIN":                                                      keepNot,
 	} {
-		if got := keepable(q); got != want {
-			t.Errorf("keepable(%q) = %v, want %v", q, got, want)
+		if got := keeping(q); got != want {
+			t.Errorf("keeping(%q) = %v, want %v", q, got, want)
 		}
+	}
+}
+
+// TestKeptSelectStarReadsTheSchemaOfNow checks a kept SELECT *: kept and
+// reused while the schema stays, and after another connection rebuilt the
+// table with its columns in another order, read with the new columns, not
+// the old ones the statement was prepared with.
+func TestKeptSelectStarReadsTheSchemaOfNow(t *testing.T) {
+	db := Open(filepath.Join(t.TempDir(), "s.db"), Options{MaxConns: 2})
+	defer db.Close()
+	ctx := context.Background()
+	a, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := a.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, n INTEGER); INSERT INTO t VALUES (1, 'one', 10)`); err != nil {
+		t.Fatal(err)
+	}
+	const q = `SELECT * FROM t WHERE id = ?`
+	read := func(id int) string {
+		t.Helper()
+		rows, err := a.QueryContext(ctx, q, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var out []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range cols {
+				out = append(out, fmt.Sprintf("%s=%v", c, vals[i]))
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(out, " ")
+	}
+	if got := read(1); got != "id=1 name=one n=10" {
+		t.Fatalf("before: %s", got)
+	}
+	var st *cachedStmt
+	a.Raw(func(dc any) error {
+		if el := dc.(*gatedConn).stmts.byQuery[q]; el != nil {
+			st = el.Value.(*cachedStmt)
+		}
+		return nil
+	})
+	if st == nil || !st.checked {
+		t.Fatal("SELECT * was not kept as a checked statement")
+	}
+	if got := read(2); got != "" {
+		t.Errorf("a missing row: %q", got)
+	}
+	if got := read(1); got != "id=1 name=one n=10" {
+		t.Errorf("again: %s", got)
+	}
+	if _, err := b.ExecContext(ctx, `DROP TABLE t; CREATE TABLE t (n INTEGER, id INTEGER PRIMARY KEY, label TEXT, name TEXT); INSERT INTO t VALUES (99, 1, 'x', 'uno')`); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(1); got != "n=99 id=1 label=x name=uno" {
+		t.Errorf("after another connection rebuilt the table: %s", got)
+	}
+	if got := read(1); got != "n=99 id=1 label=x name=uno" {
+		t.Errorf("and again: %s", got)
 	}
 }
