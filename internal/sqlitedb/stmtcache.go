@@ -20,9 +20,9 @@ const (
 // The driver prepares, runs and finalizes a statement for every query and
 // exec that database/sql does not prepare itself, which is all of GORM's
 // unless PrepareStmt is on: parsing and planning the SQL each time, a few
-// microseconds of a GORM Create. A connection keeps its last stmtsPerConn
+// microseconds of a GORM First or Create. A connection keeps its last stmtsPerConn
 // statements prepared instead, by their SQL, as pgx does on PostgreSQL.
-// A statement is kept only when keepable says so (and, for an exec, when
+// A statement is kept only when keeping says so (and, for an exec, when
 // it returns no rows: the driver's exec steps once and leaves a statement
 // that returns rows running), with at most stmtParams parameters (a
 // multi-row INSERT of a size seen once would push out the statements used
@@ -33,7 +33,7 @@ const (
 type stmtCache struct {
 	byQuery map[string]*list.Element // of *cachedStmt
 	lru     list.List                // most recently used first
-	version *sqlite3.SQLiteStmt      // PRAGMA schema_version, prepared at its first use
+	version [2]*sqlite3.SQLiteStmt   // versionSQL, prepared at their first use
 }
 
 type cachedStmt struct {
@@ -44,9 +44,11 @@ type cachedStmt struct {
 	gone  bool // evicted while busy: finalized when its rows close
 
 	// A checked statement's columns come from the schema (see keeping):
-	// version is the schema's when it was prepared.
+	// version is the schema's the statement was last seen to run under,
+	// once known.
 	checked bool
-	version int64
+	known   bool
+	version schema
 }
 
 // cached returns the prepared statement for query and args, preparing it
@@ -74,21 +76,11 @@ func (g *gatedConn) cached(ctx context.Context, query string, args []driver.Name
 		c.lru.MoveToFront(el)
 		return st
 	}
-	st := &cachedStmt{query: query, checked: k == keepChecked}
-	if st.checked {
-		// Read before preparing: a change in between makes the statement
-		// newer than its version, and the first use prepares it again.
-		v, err := g.schemaVersion(ctx)
-		if err != nil {
-			return nil
-		}
-		st.version = v
-	}
 	s, err := g.SQLiteConn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil // the driver's way reports it
 	}
-	st.s, st.n = s.(*sqlite3.SQLiteStmt), s.NumInput()
+	st := &cachedStmt{query: query, s: s.(*sqlite3.SQLiteStmt), n: s.NumInput(), checked: k == keepChecked}
 	if c.byQuery == nil {
 		c.byQuery = make(map[string]*list.Element)
 	}
@@ -118,8 +110,8 @@ const (
 // that: those of a SELECT * could be the old schema's. So a SELECT * is
 // checked: its first row is read before its rows are handed out, and the
 // schema's version, read in the same read transaction, must be the one it
-// was prepared under (QueryContext). A write whose RETURNING has a * is
-// not kept, nor a PRAGMA (table_info is answered when it is prepared).
+// last ran under (QueryContext). A write whose RETURNING has a * is not
+// kept, nor a PRAGMA (table_info is answered when it is prepared).
 func keeping(query string) keep {
 	q := strings.TrimRight(query, "; \t\r\n")
 	if strings.IndexByte(q, ';') >= 0 {
@@ -159,9 +151,11 @@ func (c *stmtCache) close() {
 	}
 	c.byQuery = nil
 	c.lru.Init()
-	if c.version != nil {
-		c.version.Close()
-		c.version = nil
+	for i, v := range c.version {
+		if v != nil {
+			v.Close()
+			c.version[i] = nil
+		}
 	}
 }
 
@@ -178,28 +172,40 @@ func (c *stmtCache) evict(st *cachedStmt) {
 	}
 }
 
-// schemaVersion reads PRAGMA schema_version, which SQLite reads from the
+// schema is the version of the main database's schema and of the
+// temporary one's, where a table of the same name would shadow a main one.
+type schema struct{ main, temp int64 }
+
+// versionSQL reads the schema's version (no table-valued form of this
+// PRAGMA takes a schema).
+var versionSQL = [2]string{"PRAGMA main.schema_version", "PRAGMA temp.schema_version"}
+
+// schemaVersion reads the schema's version, which SQLite reads from the
 // database when the statement runs, in the connection's read transaction.
-func (g *gatedConn) schemaVersion(ctx context.Context) (int64, error) {
-	c := &g.stmts
-	if c.version == nil {
-		s, err := g.SQLiteConn.PrepareContext(ctx, "PRAGMA schema_version")
-		if err != nil {
-			return 0, err
+func (g *gatedConn) schemaVersion(ctx context.Context) (schema, error) {
+	var v [2]int64
+	for i, stmt := range g.stmts.version {
+		if stmt == nil {
+			s, err := g.SQLiteConn.PrepareContext(ctx, versionSQL[i])
+			if err != nil {
+				return schema{}, err
+			}
+			stmt = s.(*sqlite3.SQLiteStmt)
+			g.stmts.version[i] = stmt
 		}
-		c.version = s.(*sqlite3.SQLiteStmt)
+		rows, err := stmt.QueryContext(context.Background(), nil)
+		if err != nil {
+			return schema{}, err
+		}
+		dest := make([]driver.Value, 1)
+		err = rows.Next(dest)
+		rows.Close()
+		if err != nil {
+			return schema{}, err
+		}
+		v[i], _ = dest[0].(int64)
 	}
-	rows, err := c.version.QueryContext(context.Background(), nil)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	v := make([]driver.Value, 1)
-	if err := rows.Next(v); err != nil {
-		return 0, err
-	}
-	n, _ := v[0].(int64)
-	return n, nil
+	return schema{v[0], v[1]}, nil
 }
 
 // QueryContext runs query with a statement the connection keeps prepared
@@ -209,33 +215,60 @@ func (g *gatedConn) QueryContext(ctx context.Context, query string, args []drive
 	if st == nil {
 		return g.SQLiteConn.QueryContext(ctx, query, args)
 	}
+	if !st.checked {
+		return g.run(ctx, st, args)
+	}
+	// The driver reads a query's columns before its first step, and SQLite
+	// prepares a statement again for a changed schema (or one this
+	// connection had not read yet) only in that step. So the first row is
+	// read before the rows are handed out, then the schema's version in
+	// the same read transaction: the version the statement last ran under
+	// means the columns are right. Else the step has prepared the
+	// statement for the schema of now, and a second run reads it with its
+	// columns; one more change meanwhile, and the query goes the driver's
+	// way.
+	for try := 0; ; try++ {
+		r, err := g.run(ctx, st, args)
+		if err != nil {
+			return nil, err
+		}
+		v, err := r.peek(g, ctx)
+		if err == nil && st.known && v == st.version {
+			return r, nil
+		}
+		r.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil || try == 1 {
+			g.stmts.evict(st)
+			return g.SQLiteConn.QueryContext(ctx, query, args)
+		}
+		st.version, st.known = v, true
+	}
+}
+
+// run runs st's query.
+func (g *gatedConn) run(ctx context.Context, st *cachedStmt, args []driver.NamedValue) (*cachedRows, error) {
 	rows, err := st.s.QueryContext(ctx, args)
 	if err != nil {
 		return nil, err
 	}
-	r := &cachedRows{SQLiteRows: rows.(*sqlite3.SQLiteRows), st: st}
 	st.busy = true
-	if st.checked && !g.current(ctx, r) {
-		r.Close()
-		g.stmts.evict(st)
-		return g.SQLiteConn.QueryContext(ctx, query, args)
-	}
-	return r, nil
+	return &cachedRows{SQLiteRows: rows.(*sqlite3.SQLiteRows), st: st}, nil
 }
 
-// current reads the first row of r, whose statement is checked, and
-// reports whether the schema is still the one it was prepared under: the
-// columns r reports are then the ones it reads. The first step opened the
-// read transaction the version is read in.
-func (g *gatedConn) current(ctx context.Context, r *cachedRows) bool {
+// peek reads r's first row, for Next to give first, and then the schema's
+// version: in the read transaction of the row, or, when there is none, in
+// one of its own (there are no values to be read with wrong columns).
+func (r *cachedRows) peek(g *gatedConn, ctx context.Context) (schema, error) {
 	r.first = make([]driver.Value, len(r.SQLiteRows.Columns()))
 	r.firstErr = r.SQLiteRows.Next(r.first)
 	r.peeked = true
 	if r.firstErr != nil && r.firstErr != io.EOF {
-		return false // the driver's way gives the error again, or succeeds
+		return schema{}, r.firstErr
 	}
-	v, err := g.schemaVersion(ctx)
-	return err == nil && v == r.st.version
+	return g.schemaVersion(ctx)
 }
 
 // exec runs query with a statement the connection keeps prepared when it

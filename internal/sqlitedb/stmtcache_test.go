@@ -173,7 +173,7 @@ func TestKeptStatementsMeanTheSameAsTheDrivers(t *testing.T) {
 		t.Errorf("nested reads: %s", s)
 	}
 
-	// A changed schema: a SELECT * (never kept, see keepable) has the new
+	// A changed schema: a SELECT * (checked, see keeping) has the new
 	// column.
 	if _, err := db.Exec(`ALTER TABLE t ADD COLUMN m INTEGER DEFAULT 7`); err != nil {
 		t.Fatal(err)
@@ -365,5 +365,44 @@ func TestKeptSelectStarReadsTheSchemaOfNow(t *testing.T) {
 	}
 	if got := read(1); got != "n=99 id=1 label=x name=uno" {
 		t.Errorf("and again: %s", got)
+	}
+
+	// A table of the same name in the temporary database shadows the main
+	// one, whose version does not change.
+	if _, err := a.ExecContext(ctx, `CREATE TEMP TABLE t (name TEXT, id INTEGER PRIMARY KEY); INSERT INTO temp.t VALUES ('tmp', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(1); got != "name=tmp id=1" {
+		t.Errorf("with a temporary t: %s", got)
+	}
+	if _, err := a.ExecContext(ctx, `DROP TABLE temp.t`); err != nil {
+		t.Fatal(err)
+	}
+
+	// A first SELECT * on a connection that read the table before another
+	// connection rebuilt it: prepared with the schema the connection
+	// holds, the old one.
+	const q2 = `SELECT * FROM t WHERE n = ?`
+	if _, err := a.ExecContext(ctx, `UPDATE t SET n = n WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ExecContext(ctx, `DROP TABLE t; CREATE TABLE t (name TEXT, n INTEGER, id INTEGER PRIMARY KEY); INSERT INTO t VALUES ('eins', 7, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := a.QueryContext(ctx, q2, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := rows.Columns()
+	var name string
+	var n, id int64
+	for rows.Next() {
+		if err := rows.Scan(&name, &n, &id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows.Close()
+	if got := fmt.Sprintf("%v %s %d %d", cols, name, n, id); got != "[name n id] eins 7 1" {
+		t.Errorf("a first SELECT * after another connection rebuilt the table: %s", got)
 	}
 }
