@@ -234,23 +234,28 @@ func TestKeptStatementsAreBounded(t *testing.T) {
 	}
 }
 
+// twoConns opens a database and two of its connections.
+func twoConns(t *testing.T) (a, b *sql.Conn) {
+	t.Helper()
+	db := Open(filepath.Join(t.TempDir(), "s.db"), Options{MaxConns: 2})
+	t.Cleanup(func() { db.Close() })
+	for _, c := range []**sql.Conn{&a, &b} {
+		conn, err := db.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		*c = conn
+	}
+	return a, b
+}
+
 // TestKeptStatementSeesAnotherConnectionsSchema checks that a kept
 // statement runs against the schema as it is now, after another
 // connection replaced the table under it with other columns.
 func TestKeptStatementSeesAnotherConnectionsSchema(t *testing.T) {
-	db := Open(filepath.Join(t.TempDir(), "s.db"), Options{MaxConns: 2})
-	defer db.Close()
 	ctx := context.Background()
-	a, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := twoConns(t)
 	if _, err := a.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER); INSERT INTO t VALUES (1, 10)`); err != nil {
 		t.Fatal(err)
 	}
@@ -294,19 +299,8 @@ func TestKeeping(t *testing.T) {
 // table with its columns in another order, read with the new columns, not
 // the old ones the statement was prepared with.
 func TestKeptSelectStarReadsTheSchemaOfNow(t *testing.T) {
-	db := Open(filepath.Join(t.TempDir(), "s.db"), Options{MaxConns: 2})
-	defer db.Close()
 	ctx := context.Background()
-	a, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := twoConns(t)
 	if _, err := a.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, n INTEGER); INSERT INTO t VALUES (1, 'one', 10)`); err != nil {
 		t.Fatal(err)
 	}
