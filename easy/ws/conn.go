@@ -563,10 +563,6 @@ func (c *Conn) writeWS(msg []byte) error {
 	return c.ws.Write(context.Background(), websocket.MessageText, msg)
 }
 
-// ping sends a protocol ping and drops the connection when no pong comes
-// within the write timeout. The goroutine that waits for the pong is
-// owned by the Conn and lives only that long; Ping returns anyway once
-// the socket is closed.
 // closedUnder reports whether a write failed because the WebSocket was
 // closed under it: by a close frame from the peer, which the reading
 // goroutine reports with the peer's code, or by a close of ours, whose
@@ -575,6 +571,10 @@ func (c *Conn) closedUnder(err error) bool {
 	return c.sse == nil && errors.Is(err, net.ErrClosed)
 }
 
+// ping sends a protocol ping and drops the connection when no pong comes
+// within the write timeout. The goroutine that waits for the pong is
+// owned by the Conn and lives only that long; Ping returns anyway once
+// the socket is closed.
 func (c *Conn) ping() {
 	if c.sse != nil {
 		c.sseHeartbeat()
