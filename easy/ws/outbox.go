@@ -387,28 +387,32 @@ func (o *outbox) catchUp(ctx context.Context, q capture.Execer) error {
 	return nil
 }
 
-// outboxRow is one row of the table.
+// outboxRow is one row of the table. Its key and data are JSON, held as
+// bytes: the change's own data, not a copy (see insert).
 type outboxRow struct {
 	resource string
 	seq      uint64
 	op       string
-	key      string
-	data     any // string, or nil for a delete
+	key      []byte
+	data     []byte // nil for a delete
 	created  int64
 }
 
 func (o *outbox) row(resource string, seq uint64, c Change) outboxRow {
-	var buf [24]byte // an integer key's JSON fits: no allocation but the string's
-	key, err := appendJSON(buf[:0], c.Key)
+	key, err := appendJSON(nil, c.Key)
 	if err != nil {
 		key = []byte("null") // as resource.body sends it
 	}
-	row := outboxRow{resource: resource, seq: seq, op: c.Op, key: string(key), created: time.Now().UnixMicro()}
+	row := outboxRow{resource: resource, seq: seq, op: c.Op, key: key, created: time.Now().UnixMicro()}
 	if c.Op != TypeDelete {
-		row.data = string(c.Data)
+		row.data = c.Data
 	}
 	return row
 }
+
+// opArgs are the ops as statement arguments, made once: an op made an
+// argument per row would cost an allocation.
+var opArgs = map[string]any{TypeCreate: TypeCreate, TypeUpdate: TypeUpdate, TypeDelete: TypeDelete}
 
 // ph is the placeholder of the i-th parameter, from 1.
 func (o *outbox) ph(i int) string {
@@ -420,7 +424,11 @@ func (o *outbox) ph(i int) string {
 
 // insert writes rows, each in its resource's table, in chunks of
 // outboxChunk. Both drivers keep the INSERT prepared per connection
-// (pgx, and internal/sqlitedb for SQLite).
+// (pgx, and internal/sqlitedb for SQLite). Key and data go as bytes,
+// which neither driver copies in Go (the SQLite driver copies a string
+// argument into bytes first); SQLite would store bytes as a BLOB, so its
+// INSERT casts them to TEXT (see insertSQL), as PostgreSQL does by the
+// column's type.
 func (o *outbox) insert(ctx context.Context, q capture.Execer, rows []outboxRow) error {
 	for len(rows) > 0 {
 		n := 1 // the rows of the same resource that come first, at most a chunk
@@ -432,7 +440,11 @@ func (o *outbox) insert(ctx context.Context, q capture.Execer, rows []outboxRow)
 		table := o.names[chunk[0].resource]
 		args := make([]any, 0, 5*len(chunk))
 		for _, r := range chunk {
-			args = append(args, int64(r.seq), r.op, r.key, r.data, r.created)
+			var data any // NULL for a delete, not an empty BLOB
+			if r.data != nil {
+				data = r.data
+			}
+			args = append(args, int64(r.seq), opArgs[r.op], r.key, data, r.created)
 		}
 		query := o.insertOne[table]
 		if len(chunk) > 1 {
@@ -457,6 +469,10 @@ func (o *outbox) insertSQL(table string, n int) string {
 		for j := 1; j <= 5; j++ {
 			if j > 1 {
 				b.WriteByte(',')
+			}
+			if (j == 3 || j == 4) && !o.pg { // row_key, row_data
+				b.WriteString("CAST(? AS TEXT)")
+				continue
 			}
 			b.WriteString(o.ph(5*i + j))
 		}

@@ -40,6 +40,7 @@ type cachedStmt struct {
 	query string
 	s     *sqlite3.SQLiteStmt
 	n     int  // its parameters
+	rows  bool // it may return rows (returnsRows): never run as an exec
 	busy  bool // rows of it are open
 	gone  bool // evicted while busy: finalized when its rows close
 
@@ -52,14 +53,13 @@ type cachedStmt struct {
 }
 
 // cached returns the prepared statement for query and args, preparing it
-// the first time, or nil when the call must go the driver's way. The
-// connection is the caller's alone (database/sql's driverConn lock).
-func (g *gatedConn) cached(ctx context.Context, query string, args []driver.NamedValue) *cachedStmt {
+// the first time, or nil when the call must go the driver's way; for an
+// exec (exec true) also when the statement returns rows. A statement kept
+// already is found before query is looked at: keeping said yes to it when
+// it was prepared. The connection is the caller's alone (database/sql's
+// driverConn lock).
+func (g *gatedConn) cached(ctx context.Context, query string, args []driver.NamedValue, exec bool) *cachedStmt {
 	if len(args) > stmtParams {
-		return nil
-	}
-	k := keeping(query)
-	if k == keepNot {
 		return nil
 	}
 	for _, a := range args {
@@ -70,17 +70,22 @@ func (g *gatedConn) cached(ctx context.Context, query string, args []driver.Name
 	c := &g.stmts
 	if el, ok := c.byQuery[query]; ok {
 		st := el.Value.(*cachedStmt)
-		if st.busy || st.n != len(args) {
+		if st.busy || st.n != len(args) || exec && st.rows {
 			return nil
 		}
 		c.lru.MoveToFront(el)
 		return st
 	}
+	k := keeping(query)
+	rows := returnsRows(query)
+	if k == keepNot || exec && rows {
+		return nil
+	}
 	s, err := g.SQLiteConn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil // the driver's way reports it
 	}
-	st := &cachedStmt{query: query, s: s.(*sqlite3.SQLiteStmt), n: s.NumInput(), checked: k == keepChecked}
+	st := &cachedStmt{query: query, s: s.(*sqlite3.SQLiteStmt), n: s.NumInput(), rows: rows, checked: k == keepChecked}
 	if c.byQuery == nil {
 		c.byQuery = make(map[string]*list.Element)
 	}
@@ -211,7 +216,7 @@ func (g *gatedConn) schemaVersion(ctx context.Context) (schema, error) {
 // QueryContext runs query with a statement the connection keeps prepared
 // when it can (see stmtCache and keeping).
 func (g *gatedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	st := g.cached(ctx, query, args)
+	st := g.cached(ctx, query, args, false)
 	if st == nil {
 		return g.SQLiteConn.QueryContext(ctx, query, args)
 	}
@@ -274,10 +279,8 @@ func (r *cachedRows) peek(g *gatedConn, ctx context.Context) (schema, error) {
 // exec runs query with a statement the connection keeps prepared when it
 // can (see stmtCache).
 func (g *gatedConn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if !returnsRows(query) {
-		if st := g.cached(ctx, query, args); st != nil {
-			return st.s.ExecContext(ctx, args)
-		}
+	if st := g.cached(ctx, query, args, true); st != nil {
+		return st.s.ExecContext(ctx, args)
 	}
 	return g.SQLiteConn.ExecContext(ctx, query, args)
 }
