@@ -1,17 +1,15 @@
 package easy
 
 import (
-	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"strings"
 
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/fastapi-easy/easy-go/internal/dburl"
 	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
 )
 
@@ -19,32 +17,21 @@ import (
 // DATABASE_URL names a database.
 const defaultDatabase = "easy.db"
 
-// dialectorFromEnv reads DATABASE_URL: sqlite:PATH (also sqlite://PATH and
-// sqlite:///ABS/PATH) or postgres://... (postgresql:// too).
+// dialectorFromEnv opens the database DATABASE_URL names (see package
+// dburl), or defaultDatabase without it.
 func dialectorFromEnv() (gorm.Dialector, error) {
 	raw, ok := os.LookupEnv("DATABASE_URL")
 	if !ok || raw == "" {
 		return sqliteDialector(defaultDatabase), nil
 	}
-	scheme, rest, found := strings.Cut(raw, ":")
-	if !found {
-		return nil, fmt.Errorf("easy: DATABASE_URL %q: want sqlite:PATH or postgres://USER:PASSWORD@HOST/DB", redact(raw))
+	d, err := dburl.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("easy: %w", err)
+	case d.SQLite != "":
+		return sqliteDialector(d.SQLite), nil
 	}
-	switch strings.ToLower(scheme) {
-	case "sqlite", "sqlite3":
-		path := strings.TrimPrefix(rest, "//")
-		if path == "" {
-			return nil, errors.New("easy: DATABASE_URL: sqlite: needs a file path, as in sqlite:easy.db")
-		}
-		return sqliteDialector(path), nil
-	case "postgres", "postgresql":
-		u, err := url.Parse(raw)
-		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("easy: DATABASE_URL %q: not a valid postgres:// URL", redact(raw))
-		}
-		return postgres.Open(raw), nil
-	}
-	return nil, fmt.Errorf("easy: DATABASE_URL %q: unsupported scheme %q (want sqlite or postgres)", redact(raw), scheme)
+	return postgres.Open(d.Postgres), nil
 }
 
 // sqliteDialector opens path in WAL mode, with a busy timeout and foreign
@@ -59,16 +46,4 @@ func openDatabase(d gorm.Dialector) (*gorm.DB, error) {
 		return nil, fmt.Errorf("easy: open database: %w", err)
 	}
 	return db, nil
-}
-
-// redact hides a password in a database URL.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }

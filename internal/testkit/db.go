@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/fastapi-easy/easy-go/internal/dburl"
 	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
 )
 
@@ -82,7 +83,8 @@ func Postgres(t testing.TB, cfg *gorm.Config) *gorm.DB {
 
 // withSearchPath sets the schema of a URL or key=value DSN.
 func withSearchPath(dsn, schema string) string {
-	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+	if d, err := dburl.Parse(dsn); err == nil && d.Postgres != "" {
+		u, _ := url.Parse(dsn) // Parse has parsed it
 		q := u.Query()
 		q.Set("search_path", schema)
 		u.RawQuery = q.Encode()

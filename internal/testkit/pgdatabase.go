@@ -4,11 +4,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
-	"strings"
 	"testing"
 
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/internal/dburl"
 )
 
 // PostgresDatabase creates a new, empty database on the server
@@ -20,10 +21,10 @@ import (
 func PostgresDatabase(t testing.TB) string {
 	t.Helper()
 	dsn := Require(t, PostgresEnv)
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+	if d, err := dburl.Parse(dsn); err != nil || d.Postgres == "" {
 		t.Fatalf("testkit: %s is not a postgres:// URL", PostgresEnv)
 	}
+	u, _ := url.Parse(dsn)
 	var b [6]byte
 	rand.Read(b[:])
 	name := "mig_" + hex.EncodeToString(b[:])
@@ -51,17 +52,21 @@ func adminExec(dsn, stmt string) error {
 	return admin.Exec(stmt).Error
 }
 
-// OpenURL opens the database of a DATABASE_URL ("sqlite:PATH" or a
-// PostgreSQL URL, such as PostgresDatabase gives) with a pool of its own,
-// closed when the test ends, with the App's configuration.
-func OpenURL(t testing.TB, url string) *gorm.DB {
+// OpenURL opens the database of a DATABASE_URL (see package dburl), such
+// as PostgresDatabase gives, with a pool of its own, closed when the test
+// ends, with the App's configuration.
+func OpenURL(t testing.TB, raw string) *gorm.DB {
 	t.Helper()
-	if path, ok := strings.CutPrefix(url, "sqlite:"); ok {
-		return SQLiteFile(t, path, nil)
-	}
-	db, err := gorm.Open(postgres.Open(url), config(nil))
+	d, err := dburl.Parse(raw)
 	if err != nil {
-		t.Fatalf("testkit: open %s: %v", url, err)
+		t.Fatalf("testkit: %v", err)
+	}
+	if d.SQLite != "" {
+		return SQLiteFile(t, d.SQLite, nil)
+	}
+	db, err := gorm.Open(postgres.Open(d.Postgres), config(nil))
+	if err != nil {
+		t.Fatalf("testkit: open %s: %v", dburl.Redact(raw), err)
 	}
 	t.Cleanup(func() { closeDB(db) })
 	return db

@@ -1,0 +1,30 @@
+package dburl
+
+import "testing"
+
+func TestParse(t *testing.T) {
+	for _, c := range []struct {
+		raw  string
+		want Database
+		err  string
+	}{
+		{raw: "sqlite:easy.db", want: Database{SQLite: "easy.db"}},
+		{raw: "sqlite://data/easy.db", want: Database{SQLite: "data/easy.db"}},
+		{raw: "sqlite:///var/lib/easy.db", want: Database{SQLite: "/var/lib/easy.db"}},
+		{raw: "SQLite3:easy.db", want: Database{SQLite: "easy.db"}},
+		{raw: "postgres://u:p@db:5432/app?sslmode=disable", want: Database{Postgres: "postgres://u:p@db:5432/app?sslmode=disable"}},
+		{raw: "postgresql://u@db/app", want: Database{Postgres: "postgresql://u@db/app"}},
+		{raw: "sqlite:", err: `DATABASE_URL: sqlite: needs a file path, as in sqlite:easy.db`},
+		{raw: "nonsense", err: `DATABASE_URL "nonsense": want sqlite:PATH or postgres://USER:PASSWORD@HOST/DB`},
+		{raw: "postgres://u:hunter2@/db", err: `DATABASE_URL "postgres://u:xxxxx@/db": not a valid postgres:// URL`},
+		{raw: "mysql://root:hunter2@localhost/db", err: `DATABASE_URL "mysql://root:xxxxx@localhost/db": unsupported scheme "mysql" (want sqlite or postgres)`},
+	} {
+		got, err := Parse(c.raw)
+		switch {
+		case c.err != "" && (err == nil || err.Error() != c.err):
+			t.Errorf("Parse(%q) error = %v, want %s", c.raw, err, c.err)
+		case c.err == "" && (err != nil || got != c.want):
+			t.Errorf("Parse(%q) = %+v, %v; want %+v", c.raw, got, err, c.want)
+		}
+	}
+}
