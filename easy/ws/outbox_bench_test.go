@@ -3,6 +3,9 @@ package ws_test
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,4 +59,40 @@ func BenchmarkOutboxCreate(b *testing.B) {
 			b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "plain-ns/op")
 		})
 	}
+}
+
+// BenchmarkOutboxPost is BenchmarkOutboxCreate through the App: a POST of
+// the CRUD router, served in process, whose handler's Create is the
+// write. It reports the same ratios, of what a request costs. SQLite only.
+//
+//	go test -run '^$' -bench BenchmarkOutboxPost -count 5 ./easy/ws/
+func BenchmarkOutboxPost(b *testing.B) {
+	quiet := easy.Logger(slog.New(slog.DiscardHandler))
+	apps := make([]*easy.App, 3)
+	for i := range apps {
+		apps[i] = easy.New(easy.DB(testkit.SQLite(b, nil)), quiet)
+		apps[i].Include(easy.CRUDRouter[Product]())
+		b.Cleanup(func() { apps[i].Close(context.Background()) })
+	}
+	ws.NewManager(ws.Heartbeat(0), ws.NoOutbox()).Watch(apps[1], Product{})
+	ws.NewManager(ws.Heartbeat(0)).Watch(apps[2], Product{})
+	var spent [3]time.Duration
+	for n := 0; b.Loop(); n++ {
+		for k := range apps {
+			i := (k + n) % 3 // take turns at going first
+			r := httptest.NewRequest("POST", "/products", strings.NewReader(`{"name":"apple","price":1.5}`))
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			start := time.Now()
+			apps[i].ServeHTTP(w, r)
+			spent[i] += time.Since(start)
+			if w.Code != http.StatusCreated {
+				b.Fatal(w.Code, w.Body.String())
+			}
+		}
+	}
+	b.ReportMetric(float64(spent[2])/float64(spent[0]), "outbox/plain")
+	b.ReportMetric(float64(spent[1])/float64(spent[0]), "nooutbox/plain")
+	b.ReportMetric(float64(spent[2])/float64(spent[1]), "outbox/nooutbox")
+	b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "plain-ns/op")
 }
