@@ -61,6 +61,14 @@ func sameDatabase(t *testing.T, kind string) (*gorm.DB, *gorm.DB) {
 		return testkit.SQLiteFile(t, path, nil), testkit.SQLiteFile(t, path, nil)
 	}
 	a := testkit.Postgres(t, nil)
+	return a, reopenPostgres(t, a, nil)
+}
+
+// reopenPostgres opens the schema of a, a handle of testkit.Postgres,
+// with a pool of its own, as another process would, with params added to
+// the server's URL.
+func reopenPostgres(t *testing.T, a *gorm.DB, params url.Values) *gorm.DB {
+	t.Helper()
 	var schema string
 	if err := a.Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
 		t.Fatal(err)
@@ -71,6 +79,9 @@ func sameDatabase(t *testing.T, kind string) (*gorm.DB, *gorm.DB) {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	for k, v := range params {
+		q[k] = v
+	}
 	u.RawQuery = q.Encode()
 	b, err := gorm.Open(postgres.Open(u.String()), &gorm.Config{Logger: logger.Discard, TranslateError: true})
 	if err != nil {
@@ -81,7 +92,7 @@ func sameDatabase(t *testing.T, kind string) (*gorm.DB, *gorm.DB) {
 			sqlDB.Close()
 		}
 	})
-	return a, b
+	return b
 }
 
 // redisClient connects to EASY_TEST_REDIS_URL, or skips. Without

@@ -410,9 +410,35 @@ func (o *outbox) row(resource string, seq uint64, c Change) outboxRow {
 	return row
 }
 
-// opArgs are the ops as statement arguments, made once: an op made an
-// argument per row would cost an allocation.
-var opArgs = map[string]any{TypeCreate: TypeCreate, TypeUpdate: TypeUpdate, TypeDelete: TypeDelete}
+// opArg is op as a statement argument: one made once for each op, where
+// an op made an argument per row would cost an allocation.
+func opArg(op string) any {
+	switch op {
+	case TypeCreate:
+		return argCreate
+	case TypeUpdate:
+		return argUpdate
+	case TypeDelete:
+		return argDelete
+	}
+	return op
+}
+
+var argCreate, argUpdate, argDelete any = TypeCreate, TypeUpdate, TypeDelete
+
+// text is JSON as a statement argument for a TEXT column: on SQLite the
+// bytes themselves, which its INSERT casts (see insert); on PostgreSQL a
+// string, which pgx sends as text whatever its exec mode (bytes it sends
+// as bytea where it does not ask the server for the column's type).
+func (o *outbox) text(b []byte) any {
+	if b == nil {
+		return nil // NULL, for a delete's data
+	}
+	if o.pg {
+		return string(b)
+	}
+	return b
+}
 
 // ph is the placeholder of the i-th parameter, from 1.
 func (o *outbox) ph(i int) string {
@@ -424,11 +450,10 @@ func (o *outbox) ph(i int) string {
 
 // insert writes rows, each in its resource's table, in chunks of
 // outboxChunk. Both drivers keep the INSERT prepared per connection
-// (pgx, and internal/sqlitedb for SQLite). Key and data go as bytes,
-// which neither driver copies in Go (the SQLite driver copies a string
-// argument into bytes first); SQLite would store bytes as a BLOB, so its
-// INSERT casts them to TEXT (see insertSQL), as PostgreSQL does by the
-// column's type.
+// (pgx, and internal/sqlitedb for SQLite). On SQLite key and data go as
+// bytes, which its driver binds as they are (a string it copies into
+// bytes first), and as bytes SQLite would store a BLOB: its INSERT casts
+// them to TEXT (see insertSQL).
 func (o *outbox) insert(ctx context.Context, q capture.Execer, rows []outboxRow) error {
 	for len(rows) > 0 {
 		n := 1 // the rows of the same resource that come first, at most a chunk
@@ -440,11 +465,7 @@ func (o *outbox) insert(ctx context.Context, q capture.Execer, rows []outboxRow)
 		table := o.names[chunk[0].resource]
 		args := make([]any, 0, 5*len(chunk))
 		for _, r := range chunk {
-			var data any // NULL for a delete, not an empty BLOB
-			if r.data != nil {
-				data = r.data
-			}
-			args = append(args, int64(r.seq), opArgs[r.op], r.key, data, r.created)
+			args = append(args, int64(r.seq), opArg(r.op), o.text(r.key), o.text(r.data), r.created)
 		}
 		query := o.insertOne[table]
 		if len(chunk) > 1 {

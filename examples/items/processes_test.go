@@ -17,11 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/driver/postgres"
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
-
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
@@ -148,26 +143,9 @@ func list(url string) error {
 // goose's, and each migration recorded once.
 func checkSchema(t *testing.T, url string) {
 	t.Helper()
-	var d gorm.Dialector = postgres.Open(url)
-	if path, ok := strings.CutPrefix(url, "sqlite:"); ok {
-		d = sqlite.Open(path)
-	}
-	db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if sqlDB, err := db.DB(); err == nil {
-			sqlDB.Close()
-		}
-	}()
-	q := "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name"
-	if db.Dialector.Name() == "sqlite" {
-		q = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-	}
-	var tables []string
-	if err := db.Raw(q).Scan(&tables).Error; err != nil || !slices.Equal(tables, []string{"easy_outbox_items", "goose_db_version", "items"}) {
-		t.Errorf("tables %q (%v), want [easy_outbox_items goose_db_version items]", tables, err)
+	db := testkit.OpenURL(t, url)
+	if tables := testkit.Tables(t, db); !slices.Equal(tables, []string{"easy_outbox_items", "goose_db_version", "items"}) {
+		t.Errorf("tables %q, want [easy_outbox_items goose_db_version items]", tables)
 	}
 	var versions []int
 	if err := db.Raw("SELECT version_id FROM goose_db_version ORDER BY id").Scan(&versions).Error; err != nil || !slices.Equal(versions, []int{0, 1, 2}) {

@@ -34,7 +34,7 @@ func Parse(raw string) (Database, error) {
 		return Database{SQLite: path}, nil
 	case "postgres", "postgresql":
 		u, err := url.Parse(raw)
-		if err != nil || u.Host == "" {
+		if err != nil || u.Host == "" && u.Query().Get("host") == "" { // a socket: postgres:///db?host=/run/postgresql
 			return Database{}, fmt.Errorf("DATABASE_URL %q: not a valid postgres:// URL", Redact(raw))
 		}
 		return Database{Postgres: raw}, nil
@@ -42,14 +42,18 @@ func Parse(raw string) (Database, error) {
 	return Database{}, fmt.Errorf("DATABASE_URL %q: unsupported scheme %q (want sqlite or postgres)", Redact(raw), scheme)
 }
 
-// Redact hides a password in a database URL.
+// Redact hides a password in a database URL. A URL that does not parse,
+// or that parses without its user where it has one (a password with a #
+// in it), may still hold one: then all between :// and the last @ goes.
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
+	if err == nil && (u.User != nil || !strings.Contains(raw, "@")) {
+		return u.Redacted()
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	if i := strings.Index(raw, "://"); i >= 0 {
+		if j := strings.LastIndex(raw, "@"); j > i {
+			return raw[:i+3] + "xxxxx" + raw[j:]
+		}
 	}
-	return u.String()
+	return raw
 }

@@ -14,10 +14,16 @@ func TestParse(t *testing.T) {
 		{raw: "SQLite3:easy.db", want: Database{SQLite: "easy.db"}},
 		{raw: "postgres://u:p@db:5432/app?sslmode=disable", want: Database{Postgres: "postgres://u:p@db:5432/app?sslmode=disable"}},
 		{raw: "postgresql://u@db/app", want: Database{Postgres: "postgresql://u@db/app"}},
+		{raw: "postgres:///app?host=/run/postgresql", want: Database{Postgres: "postgres:///app?host=/run/postgresql"}},
 		{raw: "sqlite:", err: `DATABASE_URL: sqlite: needs a file path, as in sqlite:easy.db`},
 		{raw: "nonsense", err: `DATABASE_URL "nonsense": want sqlite:PATH or postgres://USER:PASSWORD@HOST/DB`},
 		{raw: "postgres://u:hunter2@/db", err: `DATABASE_URL "postgres://u:xxxxx@/db": not a valid postgres:// URL`},
 		{raw: "mysql://root:hunter2@localhost/db", err: `DATABASE_URL "mysql://root:xxxxx@localhost/db": unsupported scheme "mysql" (want sqlite or postgres)`},
+		{raw: "postgres:///app", err: `DATABASE_URL "postgres:///app": not a valid postgres:// URL`},
+		// A password with a # in it: the URL does not parse as one, or
+		// parses without its user; the password is hidden all the same.
+		{raw: "postgres://u:pa#ss@db/app", err: `DATABASE_URL "postgres://xxxxx@db/app": not a valid postgres:// URL`},
+		{raw: "mysql://u:12#secret@db/app", err: `DATABASE_URL "mysql://xxxxx@db/app": unsupported scheme "mysql" (want sqlite or postgres)`},
 	} {
 		got, err := Parse(c.raw)
 		switch {
