@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,11 +73,13 @@ func TestStartWithRedisDownDoesNotHangAndWritesSucceed(t *testing.T) {
 	}
 }
 
-// flaky is a Broker that fails while down is set.
+// flaky is a Broker that fails while down is set. readsFailed counts the
+// reads it failed.
 type flaky struct {
 	ws.Broker
-	mu   sync.Mutex
-	down bool
+	mu          sync.Mutex
+	down        bool
+	readsFailed atomic.Int64
 }
 
 func (f *flaky) set(down bool) { f.mu.Lock(); f.down = down; f.mu.Unlock() }
@@ -114,6 +117,7 @@ func (f *flaky) Tail(ctx context.Context, resource string, n int) (uint64, []ws.
 
 func (f *flaky) Read(ctx context.Context, resource string, after uint64, wait time.Duration) ([]ws.Entry, error) {
 	if err := f.err(); err != nil {
+		f.readsFailed.Add(1)
 		time.Sleep(10 * time.Millisecond)
 		return nil, err
 	}
@@ -161,6 +165,9 @@ func TestBrokerOutage(t *testing.T) {
 			// relay appends it meanwhile, in its place.
 			eventually(t, "a counts its write as pending", func() bool { return a.m.Stats().BrokerPending >= 1 })
 			eventually(t, "b appends a's write", func() bool { return b.m.Seq("products") == before+1+uint64(tc.others) })
+			// On a loaded machine a's reader may not have run since the
+			// broker went down: it must find it down to count a reconnect.
+			eventually(t, "a's reader finds the broker down", func() bool { return fa.readsFailed.Load() > 0 })
 			fa.set(false)
 			settle(t, a, b)
 			// A last write marks the end of the stream.

@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,9 +20,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
@@ -61,38 +58,7 @@ func sameDatabase(t *testing.T, kind string) (*gorm.DB, *gorm.DB) {
 		return testkit.SQLiteFile(t, path, nil), testkit.SQLiteFile(t, path, nil)
 	}
 	a := testkit.Postgres(t, nil)
-	return a, reopenPostgres(t, a, nil)
-}
-
-// reopenPostgres opens the schema of a, a handle of testkit.Postgres,
-// with a pool of its own, as another process would, with params added to
-// the server's URL.
-func reopenPostgres(t *testing.T, a *gorm.DB, params url.Values) *gorm.DB {
-	t.Helper()
-	var schema string
-	if err := a.Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(testkit.Require(t, testkit.PostgresEnv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	for k, v := range params {
-		q[k] = v
-	}
-	u.RawQuery = q.Encode()
-	b, err := gorm.Open(postgres.Open(u.String()), &gorm.Config{Logger: logger.Discard, TranslateError: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if sqlDB, err := b.DB(); err == nil {
-			sqlDB.Close()
-		}
-	})
-	return b
+	return a, testkit.Reopen(t, a, nil)
 }
 
 // redisClient connects to EASY_TEST_REDIS_URL, or skips. Without

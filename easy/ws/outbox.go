@@ -410,21 +410,20 @@ func (o *outbox) row(resource string, seq uint64, c Change) outboxRow {
 	return row
 }
 
-// opArg is op as a statement argument: one made once for each op, where
-// an op made an argument per row would cost an allocation.
+// opArg is op as a statement argument: for the three ops a constant,
+// which becomes an argument without an allocation (r.op would cost one
+// per row).
 func opArg(op string) any {
 	switch op {
 	case TypeCreate:
-		return argCreate
+		return TypeCreate
 	case TypeUpdate:
-		return argUpdate
+		return TypeUpdate
 	case TypeDelete:
-		return argDelete
+		return TypeDelete
 	}
 	return op
 }
-
-var argCreate, argUpdate, argDelete any = TypeCreate, TypeUpdate, TypeDelete
 
 // text is JSON as a statement argument for a TEXT column: on SQLite the
 // bytes themselves, which its INSERT casts (see insert); on PostgreSQL a

@@ -80,11 +80,11 @@ func outboxRatios(b *testing.B, write func(*easy.App) (time.Duration, error)) {
 			for n := 0; b.Loop(); n++ {
 				for k := range apps {
 					i := (k + n) % 3 // take turns at going first
-					d, err := write(apps[i])
+					took, err := write(apps[i])
 					if err != nil {
 						b.Fatal(err)
 					}
-					spent[i] += d
+					spent[i] += took
 				}
 			}
 			b.ReportMetric(float64(spent[2])/float64(spent[0]), "outbox/plain")

@@ -376,7 +376,7 @@ func TestOutboxOnAPoolOfOneConnection(t *testing.T) {
 func TestOutboxWritesTextInEveryPgxMode(t *testing.T) {
 	for _, mode := range []string{"cache_statement", "cache_describe", "describe_exec", "exec", "simple_protocol"} {
 		t.Run(mode, func(t *testing.T) {
-			db := reopenPostgres(t, testkit.Postgres(t, nil), url.Values{"default_query_exec_mode": {mode}})
+			db := testkit.Reopen(t, testkit.Postgres(t, nil), url.Values{"default_query_exec_mode": {mode}})
 			app, srv := realtimeApp(t, db)
 			db = app.DB()
 			products := &stream{t: t, c: listen(t, srv, "products")}

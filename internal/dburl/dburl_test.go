@@ -20,10 +20,16 @@ func TestParse(t *testing.T) {
 		{raw: "postgres://u:hunter2@/db", err: `DATABASE_URL "postgres://u:xxxxx@/db": not a valid postgres:// URL`},
 		{raw: "mysql://root:hunter2@localhost/db", err: `DATABASE_URL "mysql://root:xxxxx@localhost/db": unsupported scheme "mysql" (want sqlite or postgres)`},
 		{raw: "postgres:///app", err: `DATABASE_URL "postgres:///app": not a valid postgres:// URL`},
-		// A password with a # in it: the URL does not parse as one, or
-		// parses without its user; the password is hidden all the same.
-		{raw: "postgres://u:pa#ss@db/app", err: `DATABASE_URL "postgres://xxxxx@db/app": not a valid postgres:// URL`},
-		{raw: "mysql://u:12#secret@db/app", err: `DATABASE_URL "mysql://xxxxx@db/app": unsupported scheme "mysql" (want sqlite or postgres)`},
+		// A password with a # or a / in it: the URL does not parse as one,
+		// or parses without its user; the password is hidden all the same.
+		{raw: "postgres://u:pa#ss@db/app", err: `DATABASE_URL "postgres://u:xxxxx@db/app": not a valid postgres:// URL`},
+		{raw: "mysql://u:12#secret@db/app", err: `DATABASE_URL "mysql://u:xxxxx@db/app": unsupported scheme "mysql" (want sqlite or postgres)`},
+		{raw: "mysql://u:p@q/r@db/app", err: `DATABASE_URL "mysql://u:xxxxx@db/app": unsupported scheme "mysql" (want sqlite or postgres)`},
+		// A password in the query, as pgx reads one, and in a key=value DSN,
+		// whose colon would otherwise read as the end of a scheme.
+		{raw: "mysql://u@db/app?password=hunter2&sslmode=disable", err: `DATABASE_URL "mysql://u@db/app": unsupported scheme "mysql" (want sqlite or postgres)`},
+		{raw: "host=db password=se:cret", err: `DATABASE_URL "host=db password=xxxxx": want sqlite:PATH or postgres://USER:PASSWORD@HOST/DB`},
+		{raw: "host=db sslpassword='a b'", err: `DATABASE_URL "host=db sslpassword=xxxxx": want sqlite:PATH or postgres://USER:PASSWORD@HOST/DB`},
 	} {
 		got, err := Parse(c.raw)
 		switch {

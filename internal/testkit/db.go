@@ -3,8 +3,10 @@ package testkit
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"gorm.io/driver/postgres"
@@ -67,7 +69,7 @@ func Postgres(t testing.TB, cfg *gorm.Config) *gorm.DB {
 		closeDB(admin)
 		t.Fatalf("testkit: create schema: %v", err)
 	}
-	db, err := gorm.Open(postgres.Open(withSearchPath(dsn, schema)), config(cfg))
+	db, err := gorm.Open(postgres.Open(withParams(dsn, url.Values{"search_path": {schema}})), config(cfg))
 	if err != nil {
 		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
 		closeDB(admin)
@@ -81,16 +83,43 @@ func Postgres(t testing.TB, cfg *gorm.Config) *gorm.DB {
 	return db
 }
 
-// withSearchPath sets the schema of a URL or key=value DSN.
-func withSearchPath(dsn, schema string) string {
+// Reopen opens the schema of db, a handle Postgres returned, with a pool
+// of its own (closed when the test ends), as another process would, with
+// params added to the server's DSN (pgx's, such as
+// default_query_exec_mode) and the App's configuration.
+func Reopen(t testing.TB, db *gorm.DB, params url.Values) *gorm.DB {
+	t.Helper()
+	var schema string
+	if err := db.Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
+		t.Fatalf("testkit: reopen: %v", err)
+	}
+	all := url.Values{"search_path": {schema}}
+	for k, v := range params {
+		all[k] = v
+	}
+	again, err := gorm.Open(postgres.Open(withParams(Require(t, PostgresEnv), all)), config(nil))
+	if err != nil {
+		t.Fatalf("testkit: reopen schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() { closeDB(again) })
+	return again
+}
+
+// withParams adds params to a URL or key=value DSN.
+func withParams(dsn string, params url.Values) string {
 	if d, err := dburl.Parse(dsn); err == nil && d.Postgres != "" {
 		u, _ := url.Parse(dsn) // Parse has parsed it
 		q := u.Query()
-		q.Set("search_path", schema)
+		for k, v := range params {
+			q[k] = v
+		}
 		u.RawQuery = q.Encode()
 		return u.String()
 	}
-	return dsn + " search_path=" + schema
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		dsn += " " + k + "=" + params.Get(k)
+	}
+	return dsn
 }
 
 // Each runs fn as a subtest on each database: "sqlite" always, "postgres"
