@@ -119,6 +119,18 @@ func servedConnOf(r *http.Request) *servedConn {
 // sets options of the socket (ws.SocketSendBuffer) finds it under.
 func (c *servedConn) NetConn() net.Conn { return c.Conn }
 
+// NetConn returns the connection Serve accepted for r, or nil when r came
+// through another server. A handler that streams its response without
+// taking the connection over (easy/ws's server-sent events) sets options
+// of the socket on it, as one that hijacks it does on what Hijack gives;
+// it must not read from it nor write to it.
+func NetConn(r *http.Request) net.Conn {
+	if c := servedConnOf(r); c != nil {
+		return c
+	}
+	return nil
+}
+
 func (c *servedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.framed.Load() {

@@ -391,6 +391,16 @@ func (u *upgrader) WriteHeader(status int) {
 	u.ResponseWriter.WriteHeader(status)
 }
 
+// sizeSocket sets the kernel's send buffer of conn's TCP connection, as
+// SocketSendBuffer says. conn may be nil (no connection to size).
+func (m *Manager) sizeSocket(conn net.Conn) {
+	if n := m.cfg.sockBuffer; n > 0 {
+		if tc, ok := tcpConn(conn); ok {
+			tc.SetWriteBuffer(n)
+		}
+	}
+}
+
 // tcpConn returns the TCP connection under conn: conn itself, or the one
 // a wrapper (the App's served connection, a TLS connection) holds and
 // gives with NetConn.
@@ -409,11 +419,7 @@ func tcpConn(conn net.Conn) (*net.TCPConn, bool) {
 
 func (u *upgrader) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(u.ResponseWriter).Hijack()
-	if n := u.c.m.cfg.sockBuffer; n > 0 {
-		if tc, ok := tcpConn(conn); ok {
-			tc.SetWriteBuffer(n) // see SocketSendBuffer
-		}
-	}
+	u.c.m.sizeSocket(conn)
 	u.conn = conn
 	if err != nil {
 		return conn, brw, err

@@ -231,7 +231,9 @@ func SendQueueBytes(n int) Option {
 }
 
 // SocketSendBuffer sets the kernel's send buffer of each WebSocket's TCP
-// connection (Linux doubles it). Bytes on their way to a client are the
+// connection, and of each server-sent events stream's under the App's
+// Serve (easy.NetConn; another server does not give a stream its
+// connection), Linux doubling it. Bytes on their way to a client are the
 // send queue (SendQueueBytes) and what the kernel has taken: left to
 // itself Linux grows its share to 4 MiB for a client that reads nothing,
 // so that such a client could have the server read and write some 30

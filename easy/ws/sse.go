@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/binding"
 )
@@ -86,6 +87,7 @@ func (m *Manager) ServeSSE(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
+	m.sizeSocket(easy.NetConn(r)) // nil, and left alone, under another server than the App's Serve
 	c.sse = &sseStream{w: w, rc: rc}
 	if !m.register(c) {
 		m.unreserve(c.addr)
