@@ -436,61 +436,49 @@ func TestSlowConsumerDoesNotHoldUpWritesThroughTheAPI(t *testing.T) {
 }
 
 // SocketSendBuffer reaches the socket of an App that Serve serves, under
-// the connection Serve wraps: a client that reads nothing leaves what its
-// socket cannot take in the server's queue, where the slow-consumer close
-// sees it. Left to the kernel, the socket would take all 200 KiB.
+// the connection Serve wraps, of a WebSocket and of a server-sent events
+// stream (whose handler streams without taking the connection over): a
+// client that reads nothing leaves what its socket cannot take in the
+// server's queue, where the slow-consumer close sees it. Left to the
+// kernel, the socket would take all 200 KiB.
 func TestSocketSendBufferUnderServe(t *testing.T) {
-	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
-	m := ws.NewManager(quiet, smallSocket, ws.Heartbeat(0))
-	m.Watch(app, Product{})
-	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
-	t.Cleanup(func() { m.Shutdown(context.Background()) })
-	dialStuck(t, "ws://"+addr+"/ws/products")
-	conns := m.Conns()
-	if len(conns) != 1 {
-		t.Fatalf("%d connections, want 1", len(conns))
-	}
+	for _, c := range []struct {
+		name string
+		open func(t *testing.T, addr string) // a client that reads nothing
+	}{
+		{"websocket", func(t *testing.T, addr string) { dialStuck(t, "ws://"+addr+"/ws/products") }},
+		{"sse", func(t *testing.T, addr string) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { conn.Close() })
+			conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+			if _, err := fmt.Fprintf(conn, "GET /sse/products HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", addr); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
+			m := ws.NewManager(quiet, smallSocket, ws.Heartbeat(0))
+			m.Watch(app, Product{})
+			addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+			t.Cleanup(func() { m.Shutdown(context.Background()) })
+			c.open(t, addr)
+			eventually(t, "the client is connected", func() bool { return len(m.Conns()) == 1 })
+			conns := m.Conns()
 
-	data := fmt.Sprintf(`{"id":1,"name":%q,"price":1}`, strings.Repeat("x", 1000))
-	const events = 200
-	for range events {
-		m.Publish("products", ws.Change{Op: ws.TypeUpdate, Key: uint(1), Data: json.RawMessage(data)})
+			data := fmt.Sprintf(`{"id":1,"name":%q,"price":1}`, strings.Repeat("x", 1000))
+			const events = 200
+			for range events {
+				m.Publish("products", ws.Change{Op: ws.TypeUpdate, Key: uint(1), Data: json.RawMessage(data)})
+			}
+			// The socket takes some 30 KiB (8 KiB asked, which Linux
+			// doubles, and the client's 4 KiB window); the rest stays queued.
+			eventually(t, "most of 200 KiB queued for the client that reads nothing", func() bool {
+				return conns[0].Queued() > events*len(data)/2
+			})
+		})
 	}
-	// The socket takes some 30 KiB (8 KiB asked, which Linux doubles, and
-	// the client's 4 KiB window); the rest stays queued.
-	eventually(t, "most of 200 KiB queued for the client that reads nothing", func() bool {
-		return conns[0].Queued() > events*len(data)/2
-	})
-}
-
-// SocketSendBuffer reaches the socket of a server-sent events stream too,
-// under Serve, where the handler streams without taking the connection
-// over: a client that reads nothing leaves what its socket cannot take in
-// the server's queue.
-func TestSocketSendBufferOfAnSSEStreamUnderServe(t *testing.T) {
-	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
-	m := ws.NewManager(quiet, smallSocket, ws.Heartbeat(0))
-	m.Watch(app, Product{})
-	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
-	t.Cleanup(func() { m.Shutdown(context.Background()) })
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
-	if _, err := fmt.Fprintf(conn, "GET /sse/products HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", addr); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the stream is open", func() bool { return len(m.Conns()) == 1 })
-	conns := m.Conns()
-
-	data := fmt.Sprintf(`{"id":1,"name":%q,"price":1}`, strings.Repeat("x", 1000))
-	const events = 200
-	for range events {
-		m.Publish("products", ws.Change{Op: ws.TypeUpdate, Key: uint(1), Data: json.RawMessage(data)})
-	}
-	eventually(t, "most of 200 KiB queued for the client that reads nothing", func() bool {
-		return conns[0].Queued() > events*len(data)/2
-	})
 }
