@@ -121,6 +121,7 @@ type gatedConn struct {
 	*sqlite3.SQLiteConn
 	c     *connector
 	stmts stmtCache
+	temp  tempSchema
 }
 
 func (g *gatedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
@@ -132,7 +133,7 @@ func (g *gatedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.
 		g.c.release(ctx)
 		return nil, err
 	}
-	return &gatedTx{Tx: tx, c: g.c, ctx: ctx}, nil
+	return &gatedTx{Tx: tx, g: g, ctx: ctx}, nil
 }
 
 func (g *gatedConn) Begin() (driver.Tx, error) {
@@ -154,19 +155,23 @@ func (g *gatedConn) ExecContext(ctx context.Context, query string, args []driver
 
 type gatedTx struct {
 	driver.Tx
-	c    *connector
+	g    *gatedConn
 	ctx  context.Context // BeginTx's, which may defer the handoff
 	once sync.Once
 }
 
+// Commit and Rollback end the transaction, which may take back a
+// temporary table made in it (see tempSchema).
 func (t *gatedTx) Commit() error {
 	defer t.release()
+	t.g.temp.forget()
 	return t.Tx.Commit()
 }
 
 func (t *gatedTx) Rollback() error {
 	defer t.release()
+	t.g.temp.forget()
 	return t.Tx.Rollback()
 }
 
-func (t *gatedTx) release() { t.once.Do(func() { t.c.release(t.ctx) }) }
+func (t *gatedTx) release() { t.once.Do(func() { t.g.c.release(t.ctx) }) }

@@ -313,30 +313,7 @@ func TestKeptSelectStarReadsTheSchemaOfNow(t *testing.T) {
 	const q = `SELECT * FROM t WHERE id = ?`
 	read := func(id int) string {
 		t.Helper()
-		rows, err := a.QueryContext(ctx, q, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		var out []string
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for i, c := range cols {
-				out = append(out, fmt.Sprintf("%s=%v", c, vals[i]))
-			}
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(out, " ")
+		return readAll(t, a, q, id)
 	}
 	if got := read(1); got != "id=1 name=one n=10" {
 		t.Fatalf("before: %s", got)
@@ -404,5 +381,96 @@ func TestKeptSelectStarReadsTheSchemaOfNow(t *testing.T) {
 	rows.Close()
 	if got := fmt.Sprintf("%v %s %d %d", cols, name, n, id); got != "[name n id] eins 7 1" {
 		t.Errorf("a first SELECT * after another connection rebuilt the table: %s", got)
+	}
+}
+
+// readAll runs q on c and returns its rows as column=value pairs.
+func readAll(t *testing.T, c *sql.Conn, q string, args ...any) string {
+	t.Helper()
+	rows, err := c.QueryContext(context.Background(), q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range cols {
+			out = append(out, fmt.Sprintf("%s=%v", c, vals[i]))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(out, " ")
+}
+
+// TestKeptSelectStarSeesTheTemporarySchemaChange: a connection reads its
+// temporary schema's version again (see tempSchema) after a temporary
+// table that shadows a main one was made by a statement database/sql
+// prepared, and after a transaction that made one rolled back.
+func TestKeptSelectStarSeesTheTemporarySchemaChange(t *testing.T) {
+	ctx := context.Background()
+	a, _ := twoConns(t)
+	if _, err := a.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t VALUES (1, 'main')`); err != nil {
+		t.Fatal(err)
+	}
+	const q = `SELECT * FROM t WHERE id = ?`
+	if got := readAll(t, a, q, 1); got != "id=1 name=main" {
+		t.Fatalf("before: %s", got)
+	}
+
+	// Made by a prepared statement, and dropped by one.
+	for _, stmt := range []string{`CREATE TEMP TABLE t (name TEXT, id INTEGER PRIMARY KEY, n INTEGER)`, `INSERT INTO temp.t VALUES ('temp', 1, 5)`} {
+		prepared, err := a.PrepareContext(ctx, stmt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := prepared.ExecContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		prepared.Close()
+	}
+	if got := readAll(t, a, q, 1); got != "name=temp id=1 n=5" {
+		t.Errorf("with a temporary t a prepared statement made: %s", got)
+	}
+	drop, err := a.PrepareContext(ctx, `DROP TABLE temp.t`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := drop.ExecContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	drop.Close()
+	if got := readAll(t, a, q, 1); got != "id=1 name=main" {
+		t.Errorf("after a prepared statement dropped it: %s", got)
+	}
+
+	// Made in a transaction, read there, and rolled back with it.
+	tx, err := a.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE t (name TEXT, id INTEGER PRIMARY KEY); INSERT INTO temp.t VALUES ('rolled back', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	var id int64
+	if err := tx.QueryRowContext(ctx, q, 1).Scan(&name, &id); err != nil || name != "rolled back" {
+		t.Fatalf("in the transaction: %q %d %v", name, id, err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, a, q, 1); got != "id=1 name=main" {
+		t.Errorf("after the transaction that made a temporary t rolled back: %s", got)
 	}
 }
