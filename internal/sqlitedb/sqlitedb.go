@@ -160,17 +160,20 @@ type gatedTx struct {
 	once sync.Once
 }
 
-// Commit and Rollback end the transaction, which may take back a
-// temporary table made in it (see tempSchema).
+// Rollback takes back a change of the schema made in the transaction,
+// and so may a COMMIT that fails (see forgetSchema).
 func (t *gatedTx) Commit() error {
 	defer t.release()
-	t.g.temp.forget()
-	return t.Tx.Commit()
+	err := t.Tx.Commit()
+	if err != nil {
+		t.g.forgetSchema()
+	}
+	return err
 }
 
 func (t *gatedTx) Rollback() error {
 	defer t.release()
-	t.g.temp.forget()
+	t.g.forgetSchema()
 	return t.Tx.Rollback()
 }
 

@@ -187,21 +187,29 @@ var versionSQL = [2]string{"PRAGMA main.schema_version", "PRAGMA temp.schema_ver
 
 // tempSchema is the version of a connection's temporary schema as the
 // connection last read it. That schema is the connection's own: only a
-// statement run on it changes it, and a kept statement (it only reads and
-// writes rows) never does. So the version is known until a statement goes
-// the driver's way (DDL does), a statement prepared through database/sql
-// runs, or a transaction ends (a rollback takes back a temporary table
-// made in it), and schemaVersion reads it again only then: one of its
-// two PRAGMAs less on a GET of the CRUD router, some 0.6 of its 21.7 µs
-// in process. A statement run on the driver's connection itself
-// (sql.Conn.Raw) passes none of these; a temporary table that shadows
-// one of the main schema is not seen then.
+// statement run on it changes it, and a kept statement that succeeds (it
+// only reads and writes rows) never does. So the version is known until
+// the schema may have changed (see forgetSchema), and schemaVersion reads
+// it again only then, saving one of its two PRAGMAs (benchmarks.md).
 type tempSchema struct {
 	known   bool
 	version int64
 }
 
-func (t *tempSchema) forget() { t.known = false }
+// forgetSchema is called after anything on the connection that may have
+// changed its schema or taken a change back: a statement that went the
+// driver's way (DDL, SAVEPOINT, ROLLBACK TO), one database/sql prepared,
+// a kept statement that failed (SQLite rolls a transaction back by itself
+// on some errors), a rollback, a failed commit. The temporary schema's
+// version is read again, and each kept checked statement runs twice at
+// its next use: a change taken back puts the version back, and the next
+// change can bring the same number with other columns.
+func (g *gatedConn) forgetSchema() {
+	g.temp.known = false
+	for el := g.stmts.lru.Front(); el != nil; el = el.Next() {
+		el.Value.(*cachedStmt).known = false
+	}
+}
 
 // schemaVersion reads the schema's version, which SQLite reads from the
 // database when the statement runs, in the connection's read transaction;
@@ -245,7 +253,7 @@ func (g *gatedConn) schemaVersion(ctx context.Context) (schema, error) {
 func (g *gatedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	st := g.cached(ctx, query, args, false)
 	if st == nil {
-		g.temp.forget()
+		g.forgetSchema()
 		return g.SQLiteConn.QueryContext(ctx, query, args)
 	}
 	if !st.checked {
@@ -275,7 +283,7 @@ func (g *gatedConn) QueryContext(ctx context.Context, query string, args []drive
 		}
 		if err != nil || try == 1 {
 			g.stmts.evict(st)
-			g.temp.forget()
+			g.forgetSchema()
 			return g.SQLiteConn.QueryContext(ctx, query, args)
 		}
 		st.version, st.known = v, true
@@ -286,10 +294,11 @@ func (g *gatedConn) QueryContext(ctx context.Context, query string, args []drive
 func (g *gatedConn) run(ctx context.Context, st *cachedStmt, args []driver.NamedValue) (*cachedRows, error) {
 	rows, err := st.s.QueryContext(ctx, args)
 	if err != nil {
+		g.forgetSchema()
 		return nil, err
 	}
 	st.busy = true
-	return &cachedRows{SQLiteRows: rows.(*sqlite3.SQLiteRows), st: st}, nil
+	return &cachedRows{SQLiteRows: rows.(*sqlite3.SQLiteRows), st: st, g: g}, nil
 }
 
 // peek reads r's first row, for Next to give first, and then the schema's
@@ -309,21 +318,45 @@ func (r *cachedRows) peek(g *gatedConn, ctx context.Context) (schema, error) {
 // can (see stmtCache).
 func (g *gatedConn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if st := g.cached(ctx, query, args, true); st != nil {
-		return st.s.ExecContext(ctx, args)
+		res, err := st.s.ExecContext(ctx, args)
+		if err != nil {
+			g.forgetSchema()
+		}
+		return res, err
 	}
-	g.temp.forget()
+	g.forgetSchema()
 	return g.SQLiteConn.ExecContext(ctx, query, args)
 }
 
+// Exec and Query are ExecContext and QueryContext for a caller without a
+// context (database/sql has one; code given the connection by
+// sql.Conn.Raw may not): every statement run on the connection passes
+// through the gate and the statement cache.
+func (g *gatedConn) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return g.ExecContext(context.Background(), query, named(args))
+}
+
+func (g *gatedConn) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return g.QueryContext(context.Background(), query, named(args))
+}
+
+// named numbers args from 1, as database/sql does.
+func named(args []driver.Value) []driver.NamedValue {
+	nv := make([]driver.NamedValue, len(args))
+	for i, v := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	return nv
+}
+
 // PrepareContext prepares a statement for database/sql, which runs it
-// itself: each run makes the connection forget its temporary schema's
-// version (see tempSchema).
+// itself: each run may change the schema (see forgetSchema).
 func (g *gatedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	s, err := g.SQLiteConn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	return &preparedStmt{SQLiteStmt: s.(*sqlite3.SQLiteStmt), temp: &g.temp}, nil
+	return &preparedStmt{SQLiteStmt: s.(*sqlite3.SQLiteStmt), g: g}, nil
 }
 
 func (g *gatedConn) Prepare(query string) (driver.Stmt, error) {
@@ -333,26 +366,26 @@ func (g *gatedConn) Prepare(query string) (driver.Stmt, error) {
 // preparedStmt is a statement database/sql prepared and runs.
 type preparedStmt struct {
 	*sqlite3.SQLiteStmt
-	temp *tempSchema
+	g *gatedConn
 }
 
 func (s *preparedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	s.temp.forget()
+	s.g.forgetSchema()
 	return s.SQLiteStmt.ExecContext(ctx, args)
 }
 
 func (s *preparedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	s.temp.forget()
+	s.g.forgetSchema()
 	return s.SQLiteStmt.QueryContext(ctx, args)
 }
 
 func (s *preparedStmt) Exec(args []driver.Value) (driver.Result, error) {
-	s.temp.forget()
+	s.g.forgetSchema()
 	return s.SQLiteStmt.Exec(args)
 }
 
 func (s *preparedStmt) Query(args []driver.Value) (driver.Rows, error) {
-	s.temp.forget()
+	s.g.forgetSchema()
 	return s.SQLiteStmt.Query(args)
 }
 
@@ -383,6 +416,7 @@ func (g *gatedConn) Close() error {
 type cachedRows struct {
 	*sqlite3.SQLiteRows
 	st *cachedStmt
+	g  *gatedConn
 
 	peeked   bool
 	first    []driver.Value
@@ -391,7 +425,11 @@ type cachedRows struct {
 
 func (r *cachedRows) Next(dest []driver.Value) error {
 	if !r.peeked {
-		return r.SQLiteRows.Next(dest)
+		err := r.SQLiteRows.Next(dest)
+		if err != nil && err != io.EOF {
+			r.g.forgetSchema() // see forgetSchema: the write of INSERT ... RETURNING steps here
+		}
+		return err
 	}
 	r.peeked = false
 	copy(dest, r.first)

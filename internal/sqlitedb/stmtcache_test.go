@@ -474,3 +474,71 @@ func TestKeptSelectStarSeesTheTemporarySchemaChange(t *testing.T) {
 		t.Errorf("after the transaction that made a temporary t rolled back: %s", got)
 	}
 }
+
+// TestKeptSelectStarAfterASchemaChangeIsTakenBack: a change of the schema
+// taken back by SQLite itself, when a kept statement fails (INSERT OR
+// ROLLBACK), or by a rollback, after which another connection's change
+// brings the schema's version back to the number a kept SELECT * last
+// ran under, with other columns.
+func TestKeptSelectStarAfterASchemaChangeIsTakenBack(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoConns(t)
+	if _, err := a.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t VALUES (1, 'main'); CREATE TABLE u (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	const q = `SELECT * FROM t WHERE id = ?`
+	if got := readAll(t, a, q, 1); got != "id=1 name=main" {
+		t.Fatalf("before: %s", got)
+	}
+
+	// A temporary t read in a transaction that a kept INSERT OR ROLLBACK
+	// ends by failing.
+	tx, err := a.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE t (name TEXT, id INTEGER PRIMARY KEY, n INTEGER); INSERT INTO temp.t VALUES ('temp', 1, 5)`); err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	var id, n int64
+	if err := tx.QueryRowContext(ctx, q, 1).Scan(&name, &id, &n); err != nil || name != "temp" {
+		t.Fatalf("in the transaction: %q %d %v", name, id, err)
+	}
+	for range 2 { // the second fails, and SQLite rolls the transaction back
+		tx.ExecContext(ctx, `INSERT OR ROLLBACK INTO u (id) VALUES (?)`, 1)
+	}
+	// database/sql still has the transaction; its next query runs on the
+	// connection, which has none.
+	var got []string
+	if err := tx.QueryRowContext(ctx, q, 1).Scan(&id, &name); err != nil {
+		got = append(got, err.Error())
+	}
+	if got = append(got, fmt.Sprintf("%d %s", id, name)); strings.Join(got, " ") != "1 main" {
+		t.Errorf("after SQLite rolled back the transaction that made a temporary t: %v", got)
+	}
+	tx.Rollback() // no transaction is left to roll back
+
+	// A column added in a transaction that rolls back, and then another
+	// connection's: the schema's version is the same number again.
+	tx, err = a.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `ALTER TABLE t ADD COLUMN gone TEXT DEFAULT 'g'`); err != nil {
+		t.Fatal(err)
+	}
+	var gone string
+	if err := tx.QueryRowContext(ctx, q, 1).Scan(&id, &name, &gone); err != nil || gone != "g" {
+		t.Fatalf("in the transaction: %q %v", gone, err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ExecContext(ctx, `ALTER TABLE t ADD COLUMN other INTEGER DEFAULT 7`); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, a, q, 1); got != "id=1 name=main other=7" {
+		t.Errorf("after a column added and rolled back, and another added by another connection: %s", got)
+	}
+}
