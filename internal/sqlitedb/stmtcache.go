@@ -279,6 +279,7 @@ func (g *gatedConn) QueryContext(ctx context.Context, query string, args []drive
 		}
 		r.Close()
 		if ctx.Err() != nil {
+			g.forgetSchema() // SQLite may have stopped it mid-step
 			return nil, ctx.Err()
 		}
 		if err != nil || try == 1 {
