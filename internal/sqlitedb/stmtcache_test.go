@@ -429,27 +429,23 @@ func TestKeptSelectStarSeesTheTemporarySchemaChange(t *testing.T) {
 	}
 
 	// Made by a prepared statement, and dropped by one.
-	for _, stmt := range []string{`CREATE TEMP TABLE t (name TEXT, id INTEGER PRIMARY KEY, n INTEGER)`, `INSERT INTO temp.t VALUES ('temp', 1, 5)`} {
-		prepared, err := a.PrepareContext(ctx, stmt)
+	prepared := func(stmt string) {
+		t.Helper()
+		p, err := a.PrepareContext(ctx, stmt)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := prepared.ExecContext(ctx); err != nil {
+		defer p.Close()
+		if _, err := p.ExecContext(ctx); err != nil {
 			t.Fatal(err)
 		}
-		prepared.Close()
 	}
+	prepared(`CREATE TEMP TABLE t (name TEXT, id INTEGER PRIMARY KEY, n INTEGER)`)
+	prepared(`INSERT INTO temp.t VALUES ('temp', 1, 5)`)
 	if got := readAll(t, a, q, 1); got != "name=temp id=1 n=5" {
 		t.Errorf("with a temporary t a prepared statement made: %s", got)
 	}
-	drop, err := a.PrepareContext(ctx, `DROP TABLE temp.t`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := drop.ExecContext(ctx); err != nil {
-		t.Fatal(err)
-	}
-	drop.Close()
+	prepared(`DROP TABLE temp.t`)
 	if got := readAll(t, a, q, 1); got != "id=1 name=main" {
 		t.Errorf("after a prepared statement dropped it: %s", got)
 	}
