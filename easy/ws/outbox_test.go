@@ -348,9 +348,10 @@ func TestOutboxLeavesOtherResourcesAlone(t *testing.T) {
 }
 
 // An App whose SQLite pool has one connection, as many SQLite set-ups
-// do: the outbox's statements are prepared at start, so a watched write
-// does not wait inside its transaction for a second connection (it did,
-// for ever, at the first write).
+// do: the outbox writes in the writer's own transaction, on its
+// connection, so a watched write does not wait inside its transaction for
+// a second connection (it did, for ever, when the outbox's INSERT was
+// prepared at its first use on the pool).
 func TestOutboxOnAPoolOfOneConnection(t *testing.T) {
 	db := testkit.SQLite(t, nil)
 	sqlDB, err := db.DB()

@@ -160,8 +160,9 @@ type gatedTx struct {
 	once sync.Once
 }
 
-// Rollback takes back a change of the schema made in the transaction,
-// and so may a COMMIT that fails (see forgetSchema).
+// Commit and Rollback end the transaction and let the gate go. A rollback
+// takes back a change of the schema made in the transaction, and so may a
+// COMMIT that fails (see forgetSchema).
 func (t *gatedTx) Commit() error {
 	defer t.release()
 	err := t.Tx.Commit()
