@@ -20,3 +20,11 @@ func SetOutboxTrimEvery(d time.Duration) (restore func()) {
 	outboxTrimEvery = d
 	return func() { outboxTrimEvery = old }
 }
+
+// SetOutboxRelayPoll sets how often the outbox relay reads every table,
+// for a test, and returns what puts it back.
+func SetOutboxRelayPoll(d time.Duration) (restore func()) {
+	old := outboxRelayPoll
+	outboxRelayPoll = d
+	return func() { outboxRelayPoll = old }
+}

@@ -60,6 +60,7 @@ type outbox struct {
 	// wake-up, capacity 1.
 	shared    numberedAppender
 	relayWake chan struct{}
+	due       map[string]bool   // resources committed to since the relay's last pass; under mu
 	fresh     []string          // tables without a row in the outbox at start
 	appended  map[string]uint64 // the last seq known to be in the broker's log; under mu
 	pending   atomic.Int64      // rows not yet in the broker's log, as of the relay's last failure
@@ -123,7 +124,7 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 		return nil, err
 	}
 	o := &outbox{m: m, c: c, sql: sqlDB, pg: name == "postgres", last: make(map[string]uint64), wake: make(chan struct{}, 1),
-		shared: shared, relayWake: make(chan struct{}, 1), appended: make(map[string]uint64),
+		shared: shared, relayWake: make(chan struct{}, 1), due: make(map[string]bool), appended: make(map[string]uint64),
 		names: make(map[string]string), insertOne: make(map[string]string)}
 	ctx := context.Background()
 	// A table per resource, keyed by seq alone: on SQLite seq is then the
@@ -307,7 +308,7 @@ func (o *outbox) published(r *resource, changes []Change, encoded bool) (int, bo
 	}
 	switch {
 	case o.shared != nil && encoded:
-		o.wakeRelay()
+		o.wakeRelay(r.name)
 		o.m.obs.publishChanges(r.name, changes)
 		return len(changes), true
 	case o.shared != nil:

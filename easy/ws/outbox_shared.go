@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/fastapi-easy/easy-go/internal/capture"
@@ -20,14 +22,14 @@ import (
 // order, and a row with seq k+1 is only visible once k is.
 //
 // The table is then the queue to the broker. Every instance runs an
-// outbox relay, woken by its own commits and by a timer: it asks the
-// broker for the seq of the last entry of the log, reads the outbox rows
-// after it and appends them with their seqs (numberedAppender). The
-// broker appends an entry only when its seq is above the log's last, so
-// an event reaches the log exactly once whichever instance appends it,
-// and however often: the instance that committed it normally does, at
-// once; when that instance dies between COMMIT and append, the next pass
-// of any other instance does.
+// outbox relay, woken by its own commits (for the resources they wrote)
+// and by a timer (for all): it asks the broker for the seq of the last
+// entry of the log, reads the outbox rows after it and appends them with
+// their seqs (numberedAppender). The broker appends an entry only when
+// its seq is above the log's last, so an event reaches the log exactly
+// once whichever instance appends it, and however often: the instance
+// that committed it normally does, at once; when that instance dies
+// between COMMIT and append, the next pass of any other instance does.
 
 // numberedAppender is a Broker that can append entries numbered
 // elsewhere. RedisBroker and MemoryBroker are.
@@ -39,10 +41,11 @@ type numberedAppender interface {
 	AppendNumbered(ctx context.Context, resource string, entries []Entry, keep int) error
 }
 
-const (
-	outboxSeqTable  = "easy_outbox_seq"
-	outboxRelayPoll = 100 * time.Millisecond // how soon another instance's orphaned events are appended
-)
+const outboxSeqTable = "easy_outbox_seq"
+
+// outboxRelayPoll is how often the relay reads every table: how soon
+// another instance's orphaned events are appended.
+var outboxRelayPoll = 100 * time.Millisecond
 
 // initShared creates the counter table and a counter for each table,
 // starting after the table's last event, or at the time for a new log.
@@ -144,19 +147,34 @@ func (o *outbox) publishShared(r *resource, changes []Change) int {
 		o.m.log.Error("ws: events not published: outbox write failed", "resource", r.name, "events", len(good), "error", err)
 		return 0
 	}
-	o.wakeRelay()
+	o.wakeRelay(r.name)
 	o.m.obs.publishChanges(r.name, good)
 	return len(good)
 }
 
-func (o *outbox) wakeRelay() {
+// wakeRelay has the relay append what this instance committed to resource.
+func (o *outbox) wakeRelay(resource string) {
+	o.mu.Lock()
+	o.due[resource] = true
+	o.mu.Unlock()
 	select {
 	case o.relayWake <- struct{}{}:
 	default:
 	}
 }
 
-// relayLoop appends the outbox to the broker until ctx ends.
+// takeDue returns the resources woken for since it was last called.
+func (o *outbox) takeDue() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	due := slices.Collect(maps.Keys(o.due))
+	clear(o.due)
+	return due
+}
+
+// relayLoop appends the outbox to the broker until ctx ends. A pass woken
+// by a commit reads the tables of the resources committed to; a full pass
+// (on the timer, and after a pass that failed) reads every table.
 func (o *outbox) relayLoop(ctx context.Context) {
 	t := time.NewTicker(outboxRelayPoll)
 	defer t.Stop()
@@ -169,8 +187,12 @@ func (o *outbox) relayLoop(ctx context.Context) {
 			full = true
 		case <-o.relayWake:
 		}
+		tables := o.takeDue()
+		if full {
+			tables = o.tables()
+		}
 		var errs []error
-		for _, table := range o.tables() {
+		for _, table := range tables {
 			errs = append(errs, o.relay(ctx, table, full))
 		}
 		err := errors.Join(errs...)

@@ -393,3 +393,57 @@ func TestOutboxWritesTextInEveryPgxMode(t *testing.T) {
 		})
 	}
 }
+
+// TestOutboxRelayReadsTheResourcesCommittedTo: with a broker, a commit
+// wakes the outbox relay for its own resource. While another resource's
+// outbox table is locked (by a long migration, say), the commits of the
+// first still reach the broker; a relay that read every table on each
+// wake waited on the lock, whichever table it read first, by the second
+// commit.
+func TestOutboxRelayReadsTheResourcesCommittedTo(t *testing.T) {
+	defer ws.SetOutboxRelayPoll(time.Hour)() // only commits wake the relay
+	db := testkit.Postgres(t, nil)
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app.Include(easy.CRUDRouter[Product](), easy.CRUDRouter[Note]())
+	broker := ws.NewMemoryBroker()
+	ws.NewManager(ws.Heartbeat(0), ws.ShareVia(broker)).Watch(app, Product{}, Note{})
+	testkit.Serve(t, app)
+	t.Cleanup(func() { app.Close(context.Background()) })
+	ctx := context.Background()
+	tail := func(resource string) uint64 {
+		seq, _, err := broker.Tail(ctx, resource, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	create := func(row any, resource string) {
+		t.Helper()
+		before := tail(resource)
+		if err := app.DB().Create(row).Error; err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the broker has the event of "+resource, func() bool { return tail(resource) == before+1 })
+	}
+	create(&Product{Name: "a", Price: 1}, "products") // the relay's first pass reads every table
+	create(&Note{Text: "a"}, "notes")
+
+	lock, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Rollback() }) // before the App closes: its relay may wait on the lock
+	if _, err := lock.ExecContext(ctx, "LOCK TABLE easy_outbox_notes IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	create(&Product{Name: "b", Price: 2}, "products")
+	create(&Product{Name: "c", Price: 3}, "products")
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	create(&Note{Text: "b"}, "notes")
+}
