@@ -203,8 +203,9 @@ func (t *Tracer) startStatement(db *gorm.DB) {
 func (t *Tracer) endStatement(system attribute.KeyValue) func(*gorm.DB) {
 	return func(db *gorm.DB) {
 		ctx := db.Statement.Context
-		sc := trace.SpanContextFromContext(ctx)
-		if !sc.IsSampled() && !trace.SpanFromContext(ctx).IsRecording() {
+		cur := trace.SpanFromContext(ctx)
+		sc := cur.SpanContext()
+		if !sc.IsSampled() && !cur.IsRecording() {
 			return // no span of this statement's, or one the sampler dropped: nothing to end
 		}
 		span, _ := ctx.Value(stmtSpan{}).(trace.Span)
