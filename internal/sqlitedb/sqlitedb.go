@@ -121,7 +121,6 @@ type gatedConn struct {
 	*sqlite3.SQLiteConn
 	c     *connector
 	stmts stmtCache
-	temp  tempSchema
 }
 
 func (g *gatedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
@@ -160,21 +159,14 @@ type gatedTx struct {
 	once sync.Once
 }
 
-// Commit and Rollback end the transaction and let the gate go. A rollback
-// takes back a change of the schema made in the transaction, and so may a
-// COMMIT that fails (see forgetSchema).
+// Commit and Rollback end the transaction and let the gate go.
 func (t *gatedTx) Commit() error {
 	defer t.release()
-	err := t.Tx.Commit()
-	if err != nil {
-		t.g.forgetSchema()
-	}
-	return err
+	return t.Tx.Commit()
 }
 
 func (t *gatedTx) Rollback() error {
 	defer t.release()
-	t.g.forgetSchema()
 	return t.Tx.Rollback()
 }
 
