@@ -2,6 +2,7 @@ package sqlitedb_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"sync"
 	"testing"
@@ -109,6 +110,61 @@ func TestGateIsReleasedOnRollbackAndCommit(t *testing.T) {
 	// An autocommit write passes the gate too.
 	if _, err := db.Exec(`INSERT INTO t DEFAULT VALUES`); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReturningWriteOutsideATransactionPassesTheGate: a write outside a
+// transaction that returns rows (GORM's Create with
+// SkipDefaultTransaction) waits for the gate as a transaction does, and
+// holds it until its rows close, as SQLite holds its write lock.
+func TestReturningWriteOutsideATransactionPassesTheGate(t *testing.T) {
+	db := sqlitedb.Open(t.TempDir()+"/w.db", sqlitedb.Options{BusyTimeout: 200 * time.Millisecond})
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	const insert = `INSERT INTO t DEFAULT VALUES RETURNING id`
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if err := db.QueryRow(insert).Scan(&id); !errors.Is(err, problem.ErrUnavailable) {
+		t.Errorf("a write while a transaction holds the gate: %v, want ErrUnavailable", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{insert, nil}, // kept prepared
+		{`INSERT INTO t (id) VALUES (:id) RETURNING id`, []any{sql.Named("id", nil)}}, // by name: the driver's way
+	} {
+		rows, err := db.Query(q.sql, q.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Begin(); !errors.Is(err, problem.ErrUnavailable) {
+			t.Errorf("a transaction while a write's rows are open: %v, want ErrUnavailable", err)
+		}
+		for rows.Next() {
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := db.Begin()
+		if err != nil {
+			t.Fatalf("a transaction once the rows closed: %v", err)
+		}
+		tx.Rollback()
+	}
+	if err := db.QueryRow(`SELECT COUNT(*) FROM t`).Scan(&id); err != nil || id != 2 {
+		t.Fatalf("%d rows (%v), want 2", id, err)
 	}
 }
 

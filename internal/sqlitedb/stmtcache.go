@@ -101,8 +101,13 @@ func keeping(query string) bool {
 	if strings.IndexByte(strings.TrimRight(query, "; \t\r\n"), ';') >= 0 {
 		return false
 	}
+	return verb(query) == "SELECT" || writes(query)
+}
+
+// writes reports whether query writes rows (a WITH that does is not seen).
+func writes(query string) bool {
 	switch verb(query) {
-	case "SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE":
+	case "INSERT", "UPDATE", "DELETE", "REPLACE":
 		return true
 	}
 	return false
@@ -139,18 +144,45 @@ func (c *stmtCache) evict(st *cachedStmt) {
 }
 
 // QueryContext runs query with a statement the connection keeps prepared
-// when it can (see stmtCache and keeping).
+// when it can (see stmtCache and keeping). A write outside a transaction
+// (GORM's Create with SkipDefaultTransaction is an INSERT ... RETURNING)
+// passes the gate, as ExecContext's does, and holds it until its rows
+// close: SQLite's write lock is held as long.
 func (g *gatedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	var release func()
+	if writes(query) && g.AutoCommit() {
+		if err := g.c.acquire(ctx); err != nil {
+			return nil, err
+		}
+		release = func() { g.c.release(ctx) }
+	}
+	r, err := g.query(ctx, query, args)
+	if err != nil {
+		if release != nil {
+			release()
+		}
+		return nil, err
+	}
+	r.release = release
+	return r, nil
+}
+
+// query runs query with a kept statement, or the driver's way.
+func (g *gatedConn) query(ctx context.Context, query string, args []driver.NamedValue) (*connRows, error) {
 	st := g.cached(ctx, query, args, false)
 	if st == nil {
-		return g.SQLiteConn.QueryContext(ctx, query, args)
+		r, err := g.SQLiteConn.QueryContext(ctx, query, args)
+		if err != nil {
+			return nil, err
+		}
+		return &connRows{SQLiteRows: r.(*sqlite3.SQLiteRows)}, nil
 	}
-	rows, err := st.s.QueryContext(ctx, args)
+	r, err := st.s.QueryContext(ctx, args)
 	if err != nil {
 		return nil, err
 	}
 	st.busy = true
-	return &cachedRows{SQLiteRows: rows.(*sqlite3.SQLiteRows), st: st}, nil
+	return &connRows{SQLiteRows: r.(*sqlite3.SQLiteRows), st: st}, nil
 }
 
 // exec runs query with a statement the connection keeps prepared when it
@@ -204,18 +236,26 @@ func (g *gatedConn) Close() error {
 	return g.SQLiteConn.Close()
 }
 
-// cachedRows are the rows of a kept statement, which is free again when
-// they close.
-type cachedRows struct {
+// connRows are the rows of a query: of a kept statement, which is free
+// again when they close, and of a write outside a transaction, which
+// holds the gate until then.
+type connRows struct {
 	*sqlite3.SQLiteRows
-	st *cachedStmt
+	st      *cachedStmt // nil: a statement of the driver's
+	release func()      // nil: the rows hold no gate
 }
 
-func (r *cachedRows) Close() error {
+func (r *connRows) Close() error {
 	err := r.SQLiteRows.Close()
-	r.st.busy = false
-	if r.st.gone {
-		r.st.s.Close()
+	if r.st != nil {
+		r.st.busy = false
+		if r.st.gone {
+			r.st.s.Close()
+		}
+	}
+	if r.release != nil {
+		r.release()
+		r.release = nil
 	}
 	return err
 }
