@@ -395,11 +395,12 @@ func TestOutboxWritesTextInEveryPgxMode(t *testing.T) {
 }
 
 // TestOutboxRelayReadsTheResourcesCommittedTo: with a broker, a commit
-// wakes the outbox relay for its own resource. While another resource's
-// outbox table is locked (by a long migration, say), the commits of the
-// first still reach the broker; a relay that read every table on each
-// wake waited on the lock, whichever table it read first, by the second
-// commit.
+// wakes the outbox relay for its own resource, and the pass reads that
+// resource's outbox table alone. The test sees which tables a pass reads
+// by locking another resource's table: a pass that read it would wait on
+// the lock, and the first resource's events would stop reaching the
+// broker, by the second commit whatever order the tables were read in.
+// (The timer's pass, which reads every table, is put off for the test.)
 func TestOutboxRelayReadsTheResourcesCommittedTo(t *testing.T) {
 	defer ws.SetOutboxRelayPoll(time.Hour)() // only commits wake the relay
 	db := testkit.Postgres(t, nil)

@@ -139,17 +139,78 @@ func (g *gatedConn) Begin() (driver.Tx, error) {
 	return g.BeginTx(context.Background(), driver.TxOptions{})
 }
 
-// ExecContext lets a statement outside a transaction (a write made with
-// GORM's SkipDefaultTransaction, say) through the gate as well.
-func (g *gatedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+// gate takes the gate for a statement outside a transaction (a write made
+// with GORM's SkipDefaultTransaction, say) and returns what lets it go;
+// nil in a transaction, which holds the gate already.
+func (g *gatedConn) gate(ctx context.Context) (release func(), err error) {
 	if !g.AutoCommit() {
-		return g.exec(ctx, query, args)
+		return nil, nil
 	}
 	if err := g.c.acquire(ctx); err != nil {
 		return nil, err
 	}
-	defer g.c.release(ctx)
+	return func() { g.c.release(ctx) }, nil
+}
+
+// ExecContext lets a statement outside a transaction through the gate.
+func (g *gatedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	release, err := g.gate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if release != nil {
+		defer release()
+	}
 	return g.exec(ctx, query, args)
+}
+
+// PrepareContext prepares a statement for database/sql, which runs it
+// itself (GORM's PrepareStmt): one that writes rows passes the gate as
+// ExecContext's and QueryContext's writes do.
+func (g *gatedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	s, err := g.SQLiteConn.PrepareContext(ctx, query)
+	if err != nil || !writes(query) {
+		return s, err
+	}
+	return &preparedWrite{SQLiteStmt: s.(*sqlite3.SQLiteStmt), g: g}, nil
+}
+
+func (g *gatedConn) Prepare(query string) (driver.Stmt, error) {
+	return g.PrepareContext(context.Background(), query)
+}
+
+// preparedWrite is a statement that writes rows, prepared for database/sql.
+type preparedWrite struct {
+	*sqlite3.SQLiteStmt
+	g *gatedConn
+}
+
+func (s *preparedWrite) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	release, err := s.g.gate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if release != nil {
+		defer release()
+	}
+	return s.SQLiteStmt.ExecContext(ctx, args)
+}
+
+func (s *preparedWrite) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	release, err := s.g.gate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.SQLiteStmt.QueryContext(ctx, args)
+	return held(r, err, nil, release)
+}
+
+func (s *preparedWrite) Exec(args []driver.Value) (driver.Result, error) {
+	return s.ExecContext(context.Background(), named(args))
+}
+
+func (s *preparedWrite) Query(args []driver.Value) (driver.Rows, error) {
+	return s.QueryContext(context.Background(), named(args))
 }
 
 type gatedTx struct {

@@ -113,11 +113,12 @@ func TestGateIsReleasedOnRollbackAndCommit(t *testing.T) {
 	}
 }
 
-// TestReturningWriteOutsideATransactionPassesTheGate: a write outside a
-// transaction that returns rows (GORM's Create with
-// SkipDefaultTransaction) waits for the gate as a transaction does, and
-// holds it until its rows close, as SQLite holds its write lock.
-func TestReturningWriteOutsideATransactionPassesTheGate(t *testing.T) {
+// TestWriteOutsideATransactionPassesTheGate: a write outside a transaction
+// that returns rows (GORM's Create with SkipDefaultTransaction) waits for
+// the gate as a transaction does, and holds it until its rows close, as
+// SQLite holds its write lock; so do the writes of statements database/sql
+// prepared.
+func TestWriteOutsideATransactionPassesTheGate(t *testing.T) {
 	db := sqlitedb.Open(t.TempDir()+"/w.db", sqlitedb.Options{BusyTimeout: 200 * time.Millisecond})
 	defer db.Close()
 	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
@@ -163,8 +164,38 @@ func TestReturningWriteOutsideATransactionPassesTheGate(t *testing.T) {
 		}
 		tx.Rollback()
 	}
-	if err := db.QueryRow(`SELECT COUNT(*) FROM t`).Scan(&id); err != nil || id != 2 {
-		t.Fatalf("%d rows (%v), want 2", id, err)
+
+	// Statements database/sql prepared (GORM's PrepareStmt).
+	stmt, err := db.Prepare(insert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	update, err := db.Prepare(`UPDATE t SET id = id WHERE id = ?`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer update.Close()
+	if tx, err = db.Begin(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stmt.QueryRow().Scan(&id); !errors.Is(err, problem.ErrUnavailable) {
+		t.Errorf("a prepared INSERT ... RETURNING while a transaction holds the gate: %v, want ErrUnavailable", err)
+	}
+	if _, err := update.Exec(1); !errors.Is(err, problem.ErrUnavailable) {
+		t.Errorf("a prepared UPDATE while a transaction holds the gate: %v, want ErrUnavailable", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stmt.QueryRow().Scan(&id); err != nil {
+		t.Errorf("a prepared INSERT ... RETURNING: %v", err)
+	}
+	if _, err := update.Exec(1); err != nil {
+		t.Errorf("a prepared UPDATE: %v", err)
+	}
+	if err := db.QueryRow(`SELECT COUNT(*) FROM t`).Scan(&id); err != nil || id != 3 {
+		t.Fatalf("%d rows (%v), want 3", id, err)
 	}
 }
 

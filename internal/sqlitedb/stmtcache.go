@@ -150,39 +150,22 @@ func (c *stmtCache) evict(st *cachedStmt) {
 // close: SQLite's write lock is held as long.
 func (g *gatedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	var release func()
-	if writes(query) && g.AutoCommit() {
-		if err := g.c.acquire(ctx); err != nil {
+	if writes(query) {
+		var err error
+		if release, err = g.gate(ctx); err != nil {
 			return nil, err
 		}
-		release = func() { g.c.release(ctx) }
 	}
-	r, err := g.query(ctx, query, args)
-	if err != nil {
-		if release != nil {
-			release()
-		}
-		return nil, err
-	}
-	r.release = release
-	return r, nil
-}
-
-// query runs query with a kept statement, or the driver's way.
-func (g *gatedConn) query(ctx context.Context, query string, args []driver.NamedValue) (*connRows, error) {
 	st := g.cached(ctx, query, args, false)
 	if st == nil {
 		r, err := g.SQLiteConn.QueryContext(ctx, query, args)
-		if err != nil {
-			return nil, err
-		}
-		return &connRows{SQLiteRows: r.(*sqlite3.SQLiteRows)}, nil
+		return held(r, err, nil, release)
 	}
 	r, err := st.s.QueryContext(ctx, args)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		st.busy = true
 	}
-	st.busy = true
-	return &connRows{SQLiteRows: r.(*sqlite3.SQLiteRows), st: st}, nil
+	return held(r, err, st, release)
 }
 
 // exec runs query with a statement the connection keeps prepared when it
@@ -243,6 +226,22 @@ type connRows struct {
 	*sqlite3.SQLiteRows
 	st      *cachedStmt // nil: a statement of the driver's
 	release func()      // nil: the rows hold no gate
+}
+
+// held returns the rows r of a query, which hold st until they close, and
+// the gate when release is not nil; when the query failed, it lets the
+// gate go and returns err.
+func held(r driver.Rows, err error, st *cachedStmt, release func()) (driver.Rows, error) {
+	if err != nil {
+		if release != nil {
+			release()
+		}
+		return nil, err
+	}
+	if st == nil && release == nil {
+		return r, nil
+	}
+	return &connRows{SQLiteRows: r.(*sqlite3.SQLiteRows), st: st, release: release}, nil
 }
 
 func (r *connRows) Close() error {

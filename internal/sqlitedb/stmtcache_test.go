@@ -343,7 +343,7 @@ func TestKeptSelectStarReadsTheSchemaOfNow(t *testing.T) {
 	}
 
 	// A table of the same name in the temporary database shadows the main
-	// one, whose version does not change.
+	// one.
 	if _, err := a.ExecContext(ctx, `CREATE TEMP TABLE t (name TEXT, id INTEGER PRIMARY KEY); INSERT INTO temp.t VALUES ('tmp', 1)`); err != nil {
 		t.Fatal(err)
 	}
