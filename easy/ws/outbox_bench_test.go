@@ -24,7 +24,8 @@ import (
 // watched one against the unwatched one: "outbox/plain" (target ≤ 1.3)
 // and "nooutbox/plain", and "outbox/nooutbox", what the one more INSERT
 // per transaction costs. On SQLite always, on PostgreSQL when
-// EASY_TEST_POSTGRES_DSN is set.
+// EASY_TEST_POSTGRES_DSN is set. internal/sqlitedb's
+// BenchmarkSecondTablePerCommit is the same comparison in plain SQL.
 //
 //	go test -run '^$' -bench BenchmarkOutboxCreate -count 5 ./easy/ws/
 func BenchmarkOutboxCreate(b *testing.B) {
