@@ -47,7 +47,16 @@ func Open(path string, opt Options) *sql.DB {
 	}
 	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_busy_timeout=%d&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate",
 		path, opt.BusyTimeout.Milliseconds())
-	c := &connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{}, gate: make(chan struct{}, 1), wait: opt.BusyTimeout}
+	noAutoCheckpoint := func(conn *sqlite3.SQLiteConn) error {
+		_, err := conn.Exec("PRAGMA wal_autocheckpoint = 0", nil) // see checkpoint.go
+		return err
+	}
+	c := &connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{ConnectHook: noAutoCheckpoint},
+		gate: make(chan struct{}, 1), wait: opt.BusyTimeout,
+		kick: make(chan struct{}, 1), stopped: make(chan struct{})}
+	ctx, stop := context.WithCancel(context.Background())
+	c.stop = stop
+	go c.checkpointer(ctx)
 	db := sql.OpenDB(c)
 	db.SetMaxOpenConns(opt.MaxConns)
 	db.SetMaxIdleConns(opt.MaxConns)
@@ -60,6 +69,12 @@ type connector struct {
 	gate    chan struct{} // holds a token while a write transaction is open
 	waiting atomic.Int32  // writers waiting for the gate
 	wait    time.Duration
+
+	// The checkpoints (checkpoint.go).
+	writes  atomic.Int64  // write transactions ended
+	kick    chan struct{} // capacity 1: "checkpoint now"
+	stop    func()        // stops the checkpointer
+	stopped chan struct{} // closed when it has
 }
 
 // Connect opens a connection. Opening sets WAL mode, which on a new file
@@ -111,8 +126,10 @@ func (c *connector) acquire(ctx context.Context) error {
 // release lets the next writer in and hands it the CPU (see package
 // handoff): the gate is SQLite's one writer at a time, and a writer that
 // waits for a CPU while the gate is free costs every writer behind it.
+// It counts the write for the checkpointer.
 func (c *connector) release(ctx context.Context) {
 	<-c.gate
+	c.wrote()
 	handoff.Released(ctx, c.waiting.Load() > 0)
 }
 

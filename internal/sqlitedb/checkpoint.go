@@ -1,0 +1,99 @@
+package sqlitedb
+
+import (
+	"context"
+	"database/sql/driver"
+	"strconv"
+)
+
+// Checkpoints. SQLite copies the WAL back into the database file (a
+// checkpoint) in the commit that takes the WAL past 1,000 pages, and syncs
+// both files there: 3.5–6 ms inside that one write, every few hundred
+// writes, with the gate held, so that every writer waits as long
+// (docs/scaling.md). Here no connection checkpoints by itself
+// (wal_autocheckpoint=0): a goroutine of the pool's, on a connection of
+// its own, runs a PASSIVE checkpoint every checkpointEvery writes, beside
+// the writers (it takes no write lock, and SQLite syncs only there).
+//
+// A WAL starts again from its beginning at a write that finds all of it
+// back in the database, and writers go on appending while a checkpoint
+// runs beside them. So once the WAL is past walPages pages the goroutine
+// takes the gate and runs a RESTART checkpoint, which also waits (at most
+// restartWait) for the readers of the WAL to finish: the next write starts
+// the WAL again, and the file, reused, stays near walPages pages.
+const (
+	checkpointEvery = 256
+	walPages        = 8192 // 32 MiB of 4 KiB pages
+	restartWait     = 100  // ms
+)
+
+// wrote counts a write transaction's end and wakes the checkpointer every
+// checkpointEvery of them.
+func (c *connector) wrote() {
+	if c.writes.Add(1)%checkpointEvery == 0 {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// checkpointer runs the checkpoints until ctx ends, on a connection of its
+// own, opened at the first one.
+func (c *connector) checkpointer(ctx context.Context) {
+	defer close(c.stopped)
+	var conn *gatedConn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.kick:
+		}
+		if conn == nil {
+			dc, err := c.Connect(ctx)
+			if err != nil {
+				continue // the next kick tries again
+			}
+			conn = dc.(*gatedConn)
+			if _, err := conn.SQLiteConn.Exec("PRAGMA busy_timeout = "+strconv.Itoa(restartWait), nil); err != nil {
+				continue
+			}
+		}
+		if pages, err := checkpoint(conn, "PASSIVE"); err != nil || pages < walPages {
+			continue
+		}
+		if c.acquire(ctx) != nil {
+			continue
+		}
+		checkpoint(conn, "RESTART")
+		<-c.gate
+	}
+}
+
+// checkpoint runs a checkpoint in mode and returns the WAL's size in pages.
+func checkpoint(conn *gatedConn, mode string) (pages int64, err error) {
+	rows, err := conn.SQLiteConn.Query("PRAGMA wal_checkpoint("+mode+")", nil)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	v := make([]driver.Value, 3) // busy, pages in the WAL, pages checkpointed
+	if err := rows.Next(v); err != nil {
+		return 0, err
+	}
+	pages, _ = v[1].(int64)
+	return pages, nil
+}
+
+// Close stops the checkpointer; database/sql calls it from DB.Close, once
+// the connections are closed.
+func (c *connector) Close() error {
+	c.stop()
+	<-c.stopped
+	return nil
+}

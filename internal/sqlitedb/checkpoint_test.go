@@ -1,0 +1,56 @@
+package sqlitedb
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCheckpointsKeepTheWALBounded: no connection checkpoints by itself,
+// and under a stream of writes, each about a page, the checkpointer keeps
+// the WAL near walPages pages (without it the WAL grows by every write);
+// closing the database stops it.
+func TestCheckpointsKeepTheWALBounded(t *testing.T) {
+	before := runtime.NumGoroutine()
+	path := filepath.Join(t.TempDir(), "w.db")
+	db := Open(path, Options{})
+	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	var auto int
+	if err := db.QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("wal_autocheckpoint %d (%v), want 0", auto, err)
+	}
+	pad := strings.Repeat("x", 3000)
+	const frame = 4096 + 24
+	var largest int64
+	for i := range 3 * walPages {
+		if _, err := db.Exec(`INSERT INTO t (pad) VALUES (?)`, pad); err != nil {
+			t.Fatal(err)
+		}
+		if i%64 == 0 {
+			st, err := os.Stat(path + "-wal")
+			if err != nil {
+				t.Fatal(err)
+			}
+			largest = max(largest, st.Size())
+		}
+	}
+	t.Logf("the WAL's largest: %d pages", largest/frame)
+	if limit := int64(walPages) * frame * 3 / 2; largest > limit {
+		t.Errorf("the WAL grew to %d pages, want at most %d", largest/frame, limit/frame)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after Close, %d before Open", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
