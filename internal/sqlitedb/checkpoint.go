@@ -39,7 +39,9 @@ func (c *connector) wrote() {
 }
 
 // checkpointer runs the checkpoints until ctx ends, on a connection of its
-// own, opened at the first one.
+// own, opened at the first one. A RESTART that a reader holds up (one that
+// reads for long, which pins the WAL) is not tried again until the WAL has
+// grown by walPages more: each try holds the writers for restartWait.
 func (c *connector) checkpointer(ctx context.Context) {
 	defer close(c.stopped)
 	var conn *gatedConn
@@ -48,6 +50,7 @@ func (c *connector) checkpointer(ctx context.Context) {
 			conn.Close()
 		}
 	}()
+	restartAt := int64(walPages)
 	for {
 		select {
 		case <-ctx.Done():
@@ -55,39 +58,60 @@ func (c *connector) checkpointer(ctx context.Context) {
 		case <-c.kick:
 		}
 		if conn == nil {
-			dc, err := c.Connect(ctx)
-			if err != nil {
+			var err error
+			if conn, err = c.checkpointConn(ctx); err != nil {
 				continue // the next kick tries again
 			}
-			conn = dc.(*gatedConn)
-			if _, err := conn.SQLiteConn.Exec("PRAGMA busy_timeout = "+strconv.Itoa(restartWait), nil); err != nil {
-				continue
-			}
 		}
-		if pages, err := checkpoint(conn, "PASSIVE"); err != nil || pages < walPages {
+		pages, _, err := checkpoint(conn, "PASSIVE")
+		if err != nil || pages < restartAt {
+			if pages < walPages {
+				restartAt = walPages
+			}
 			continue
 		}
 		if c.acquire(ctx) != nil {
 			continue
 		}
-		checkpoint(conn, "RESTART")
+		c.restarts.Add(1)
+		_, busy, err := checkpoint(conn, "RESTART")
 		<-c.gate
+		if busy || err != nil {
+			restartAt = pages + walPages
+		}
 	}
 }
 
-// checkpoint runs a checkpoint in mode and returns the WAL's size in pages.
-func checkpoint(conn *gatedConn, mode string) (pages int64, err error) {
+// checkpointConn opens the checkpointer's connection, whose busy timeout
+// is restartWait.
+func (c *connector) checkpointConn(ctx context.Context) (*gatedConn, error) {
+	dc, err := c.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn := dc.(*gatedConn)
+	if _, err := conn.SQLiteConn.Exec("PRAGMA busy_timeout = "+strconv.Itoa(restartWait), nil); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// checkpoint runs a checkpoint in mode and returns the WAL's size in pages
+// and whether a lock kept it from finishing.
+func checkpoint(conn *gatedConn, mode string) (pages int64, busy bool, err error) {
 	rows, err := conn.SQLiteConn.Query("PRAGMA wal_checkpoint("+mode+")", nil)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer rows.Close()
 	v := make([]driver.Value, 3) // busy, pages in the WAL, pages checkpointed
 	if err := rows.Next(v); err != nil {
-		return 0, err
+		return 0, false, err
 	}
+	b, _ := v[0].(int64)
 	pages, _ = v[1].(int64)
-	return pages, nil
+	return pages, b != 0, nil
 }
 
 // Close stops the checkpointer; database/sql calls it from DB.Close, once

@@ -54,3 +54,33 @@ func TestCheckpointsKeepTheWALBounded(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestARestartAReaderHoldsUpIsNotTriedAtEachCheckpoint: a query whose rows
+// stay open pins the WAL, and each RESTART holds the writers up for
+// restartWait; the checkpointer tries one for each walPages of growth, not
+// one every checkpointEvery writes.
+func TestARestartAReaderHoldsUpIsNotTriedAtEachCheckpoint(t *testing.T) {
+	db, c := open(filepath.Join(t.TempDir(), "w.db"), Options{})
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT); INSERT INTO t (pad) VALUES ('a')`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT id FROM t`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rows.Next() {
+		t.Fatal(rows.Err())
+	}
+	pad := strings.Repeat("x", 3000)
+	for range walPages {
+		if _, err := db.Exec(`INSERT INTO t (pad) VALUES (?)`, pad); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows.Close()
+	// Some 3 WAL pages a write: the WAL passed walPages three times.
+	if n := c.restarts.Load(); n < 1 || n > 4 {
+		t.Errorf("%d RESTART checkpoints tried, want 1 to 4", n)
+	}
+}

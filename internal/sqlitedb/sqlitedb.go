@@ -39,6 +39,11 @@ type Options struct {
 // Open opens the SQLite file at path in WAL mode, with foreign keys on
 // and write transactions that take the write lock when they begin.
 func Open(path string, opt Options) *sql.DB {
+	db, _ := open(path, opt)
+	return db
+}
+
+func open(path string, opt Options) (*sql.DB, *connector) {
 	if opt.BusyTimeout == 0 {
 		opt.BusyTimeout = 5 * time.Second
 	}
@@ -60,7 +65,7 @@ func Open(path string, opt Options) *sql.DB {
 	db := sql.OpenDB(c)
 	db.SetMaxOpenConns(opt.MaxConns)
 	db.SetMaxIdleConns(opt.MaxConns)
-	return db
+	return db, c
 }
 
 type connector struct {
@@ -71,10 +76,11 @@ type connector struct {
 	wait    time.Duration
 
 	// The checkpoints (checkpoint.go).
-	writes  atomic.Int64  // write transactions ended
-	kick    chan struct{} // capacity 1: "checkpoint now"
-	stop    func()        // stops the checkpointer
-	stopped chan struct{} // closed when it has
+	writes   atomic.Int64  // write transactions ended
+	restarts atomic.Int64  // RESTART checkpoints tried
+	kick     chan struct{} // capacity 1: "checkpoint now"
+	stop     func()        // stops the checkpointer
+	stopped  chan struct{} // closed when it has
 }
 
 // Connect opens a connection. Opening sets WAL mode, which on a new file
