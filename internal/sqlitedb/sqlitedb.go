@@ -52,13 +52,15 @@ func open(path string, opt Options) (*sql.DB, *connector) {
 	}
 	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_busy_timeout=%d&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate",
 		path, opt.BusyTimeout.Milliseconds())
-	noAutoCheckpoint := func(conn *sqlite3.SQLiteConn) error {
-		_, err := conn.Exec("PRAGMA wal_autocheckpoint = 0", nil) // see checkpoint.go
+	walSetUp := func(conn *sqlite3.SQLiteConn) error {
+		_, err := conn.Exec(walPragmas, nil)
 		return err
 	}
-	c := &connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{ConnectHook: noAutoCheckpoint},
+	c := &connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{ConnectHook: walSetUp},
 		gate: make(chan struct{}, 1), wait: opt.BusyTimeout,
 		kick: make(chan struct{}, 1), stopped: make(chan struct{})}
+	// The checkpointer belongs to the connector, whose Close (DB.Close)
+	// stops it.
 	ctx, stop := context.WithCancel(context.Background())
 	c.stop = stop
 	go c.checkpointer(ctx)
