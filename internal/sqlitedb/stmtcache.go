@@ -39,6 +39,7 @@ type cachedStmt struct {
 	s     *sqlite3.SQLiteStmt
 	n     int  // its parameters
 	rows  bool // it may return rows (returnsRows): never run as an exec
+	write bool // it writes rows (writes): outside a transaction it passes the gate
 	busy  bool // rows of it are open
 	gone  bool // evicted while busy: finalized when its rows close
 }
@@ -75,7 +76,7 @@ func (g *gatedConn) cached(ctx context.Context, query string, args []driver.Name
 	if err != nil {
 		return nil // the driver's way reports it
 	}
-	st := &cachedStmt{query: query, s: s.(*sqlite3.SQLiteStmt), n: s.NumInput(), rows: rows}
+	st := &cachedStmt{query: query, s: s.(*sqlite3.SQLiteStmt), n: s.NumInput(), rows: rows, write: writes(query)}
 	if c.byQuery == nil {
 		c.byQuery = make(map[string]*list.Element)
 	}
@@ -149,14 +150,14 @@ func (c *stmtCache) evict(st *cachedStmt) {
 // passes the gate, as ExecContext's does, and holds it until its rows
 // close: SQLite's write lock is held as long.
 func (g *gatedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	st := g.cached(ctx, query, args, false)
 	var release func()
-	if writes(query) {
+	if st != nil && st.write || st == nil && writes(query) { // a kept statement's SQL is not looked at again
 		var err error
 		if release, err = g.gate(ctx); err != nil {
 			return nil, err
 		}
 	}
-	st := g.cached(ctx, query, args, false)
 	if st == nil {
 		r, err := g.SQLiteConn.QueryContext(ctx, query, args)
 		return held(r, err, nil, release)

@@ -392,6 +392,12 @@ func TestKeptSelectStarReadsTheSchemaOfNow(t *testing.T) {
 	if got := readAll(t, a, ins, 3, "drei"); got != "id=3 name=drei extra=e" {
 		t.Errorf("RETURNING * after another connection rebuilt the table: %s", got)
 	}
+	a.Raw(func(dc any) error {
+		if dc.(*gatedConn).stmts.byQuery[ins] == nil {
+			t.Error("the INSERT ... RETURNING * was not kept")
+		}
+		return nil
+	})
 }
 
 // readAll runs q on c and returns its rows as column=value pairs.
