@@ -58,7 +58,10 @@ func TestOnePostIsOneTraceFromRequestToFramesSent(t *testing.T) {
 		defer c.CloseNow()
 		clients = append(clients, c)
 	}
-	exp.Reset() // the handshakes' spans
+	// The handshakes' spans end when their handlers return, which may be
+	// after the clients have their connections.
+	waitSpans(t, exp, "GET /ws/{resource}", 2)
+	exp.Reset()
 
 	const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	res := testkit.Do(t, srv, "POST", "/items", `{"name":"apple","price":1}`, "Traceparent", "00-"+traceID+"-"+parentID+"-01")
@@ -71,16 +74,7 @@ func TestOnePostIsOneTraceFromRequestToFramesSent(t *testing.T) {
 		}
 	}
 
-	var spans tracetest.SpanStubs
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		spans = exp.GetSpans()
-		if count(spans, "ws send items") == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("spans: %v", names(spans))
-		}
-	}
+	spans := waitSpans(t, exp, "ws send items", 2)
 	server := only(t, spans, "POST /items")
 	insert := only(t, spans, "INSERT items")
 	publish := only(t, spans, "ws publish items")
@@ -141,6 +135,20 @@ func TestOnePostIsOneTraceFromRequestToFramesSent(t *testing.T) {
 	tp.ForceFlush(ctx)
 	if spans := exp.GetSpans(); len(spans) != 0 {
 		t.Errorf("an unsampled request made spans: %v", names(spans))
+	}
+}
+
+// waitSpans waits until exp has n spans named name, and returns its spans.
+func waitSpans(t *testing.T, exp *tracetest.InMemoryExporter, name string, n int) tracetest.SpanStubs {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		spans := exp.GetSpans()
+		if count(spans, name) == n {
+			return spans
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d spans %q, want %d; have %v", count(spans, name), name, n, names(spans))
+		}
 	}
 }
 
