@@ -12,6 +12,7 @@
 //	go run ./bench/outside -run f -fanout 500x400 -fd 20s
 //	go run ./bench/outside -run p -profile /tmp/prof   # pprof of both under 500 × 400
 //	go run ./bench/outside -run f -fanout 1000x100 -vs nooutbox   # easy with the outbox / without
+//	go run ./bench/outside -run h -vs observe   # easy with metrics and traces / without
 //
 // The measurements (-run, any of hfsm, or p):
 //
@@ -81,7 +82,7 @@ type config struct {
 	sustainP99 time.Duration
 	idle       int
 	handPool   string // handserver's -pool
-	vs         string // "hand", or "nooutbox": the hand column is easy with ws.NoOutbox
+	vs         string // "hand"; "nooutbox": the hand column is easy with ws.NoOutbox; "observe": the easy column has metrics and traces
 
 	profileDir string
 	profileAt  fanSetting
@@ -131,7 +132,7 @@ func main() {
 	flag.DurationVar(&cfg.sustainP99, "sustain-p99", time.Second, "highest p99 a sustained run of s may have")
 	flag.IntVar(&cfg.idle, "idle", 2000, "idle connections in m")
 	flag.StringVar(&cfg.handPool, "hand-pool", "gorm", "the hand-written server's database: gorm (GORM's own pool, as its users open SQLite) or gate (easy's set-up)")
-	flag.StringVar(&cfg.vs, "vs", "hand", "what easy is measured against: hand (the hand-written server) or nooutbox (easyserver with ws.NoOutbox, in the hand column: what the outbox costs)")
+	flag.StringVar(&cfg.vs, "vs", "hand", "what easy is measured against: hand (the hand-written server); nooutbox (easyserver with ws.NoOutbox, in the hand column: what the outbox costs); or observe (easyserver in both, with metrics and 1 % of requests traced in the easy column: what observability costs)")
 	flag.StringVar(&cfg.profileDir, "profile", "", "directory for p's profiles")
 	flag.DurationVar(&cfg.profileDur, "profile-d", 10*time.Second, "length of p's CPU profile")
 	flag.Parse()
@@ -164,8 +165,8 @@ func main() {
 		log.Fatalf("-fd %s is too short for one write at the lowest rate of -fanout or -ramp-from", cfg.fanDur)
 	case cfg.handPool != "gorm" && cfg.handPool != "gate":
 		log.Fatalf("-hand-pool %q: want gorm or gate", cfg.handPool)
-	case cfg.vs != "hand" && cfg.vs != "nooutbox":
-		log.Fatalf("-vs %q: want hand or nooutbox", cfg.vs)
+	case cfg.vs != "hand" && cfg.vs != "nooutbox" && cfg.vs != "observe":
+		log.Fatalf("-vs %q: want hand, nooutbox or observe", cfg.vs)
 	case cfg.rounds < 1 || cfg.httpDur < time.Second || cfg.fanDur <= 0 || cfg.rows < 1 || cfg.idle < 1 || cfg.posters < 1 || cfg.rampFactor <= 1:
 		flag.Usage()
 		os.Exit(2)
@@ -195,9 +196,12 @@ func main() {
 		fatal(err)
 	}
 	fmt.Printf("$ outside %s\n", strings.Join(os.Args[1:], " "))
-	if cfg.vs == "nooutbox" {
+	switch cfg.vs {
+	case "nooutbox":
 		fmt.Println("the hand column is easyserver with ws.NoOutbox: easy / hand is what the outbox costs")
-	} else {
+	case "observe":
+		fmt.Println("both columns are easyserver, the easy one with easy.Metrics and easy.Tracing (1 % sampled): easy / hand is what observability costs")
+	default:
 		fmt.Printf("hand-written server's database: -pool %s\n", cfg.handPool)
 	}
 	fmt.Printf("%s %s/%s, %d CPUs; %s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), loadAvg())

@@ -58,9 +58,9 @@ var serverCount struct {
 }
 
 // binary is the server binary that runs as kind: easyserver for the hand
-// column too with -vs nooutbox.
+// column too with -vs nooutbox or observe.
 func binary(cfg config, kind string) string {
-	if cfg.vs == "nooutbox" {
+	if cfg.vs != "hand" {
 		return cfg.bins["easy"]
 	}
 	return cfg.bins[kind]
@@ -78,8 +78,11 @@ func start(cfg config, kind string, env ...string) (*server, error) {
 	case binary(cfg, kind) == cfg.bins["easy"]:
 		cmd = exec.Command(cfg.bins["easy"])
 		env = append(env, "DATABASE_URL=sqlite:"+db)
-		if kind == "hand" { // -vs nooutbox
+		switch {
+		case kind == "hand" && cfg.vs == "nooutbox":
 			env = append(env, "EASYSERVER_NO_OUTBOX=1")
+		case kind == "easy" && cfg.vs == "observe":
+			env = append(env, "EASYSERVER_OBSERVE=1")
 		}
 	default:
 		cmd = exec.Command(cfg.bins[kind], "-db", db, "-pool", cfg.handPool)

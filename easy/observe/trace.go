@@ -62,7 +62,7 @@ func (t *Tracer) Middleware(next http.Handler) http.Handler {
 			slot = bc.Base()
 			ctx = *slot
 		}
-		if r.Header.Get("Traceparent") != "" {
+		if len(r.Header["Traceparent"]) != 0 { // the key as net/http stores it: Header.Get would make it so on every request
 			ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
 		}
 		method := Method(r.Method)
