@@ -141,7 +141,8 @@ func TestWriteOutsideATransactionPassesTheGate(t *testing.T) {
 		args []any
 	}{
 		{insert, nil}, // kept prepared
-		{`INSERT INTO t (id) VALUES (:id) RETURNING id`, []any{sql.Named("id", nil)}}, // by name: the driver's way
+		{`INSERT INTO t (id) VALUES (:id) RETURNING id`, []any{sql.Named("id", nil)}},         // by name: the driver's way
+		{`WITH v(id) AS (SELECT NULL) INSERT INTO t (id) SELECT id FROM v RETURNING id`, nil}, // after a common table expression
 	} {
 		rows, err := db.Query(q.sql, q.args...)
 		if err != nil {
@@ -194,8 +195,8 @@ func TestWriteOutsideATransactionPassesTheGate(t *testing.T) {
 	if _, err := update.Exec(1); err != nil {
 		t.Errorf("a prepared UPDATE: %v", err)
 	}
-	if err := db.QueryRow(`SELECT COUNT(*) FROM t`).Scan(&id); err != nil || id != 3 {
-		t.Fatalf("%d rows (%v), want 3", id, err)
+	if err := db.QueryRow(`SELECT COUNT(*) FROM t`).Scan(&id); err != nil || id != 4 {
+		t.Fatalf("%d rows (%v), want 4", id, err)
 	}
 }
 

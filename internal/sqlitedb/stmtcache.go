@@ -105,13 +105,36 @@ func keeping(query string) bool {
 	return verb(query) == "SELECT" || writes(query)
 }
 
-// writes reports whether query writes rows (a WITH that does is not seen).
+// writes reports whether query may write rows: an INSERT, UPDATE, DELETE
+// or REPLACE, or a WITH that has one of those words (a write after common
+// table expressions). A read whose text has one only as a name or in a
+// string is taken for a write, which costs it a wait at the gate and
+// nothing else.
 func writes(query string) bool {
 	switch verb(query) {
 	case "INSERT", "UPDATE", "DELETE", "REPLACE":
 		return true
+	case "WITH":
+		return hasWord(query, "INSERT") || hasWord(query, "UPDATE") || hasWord(query, "DELETE") || hasWord(query, "REPLACE")
 	}
 	return false
+}
+
+// hasWord reports whether query has kw (in upper case), in any case, as a
+// word of its own: not a part of a longer name.
+func hasWord(query, kw string) bool {
+	for i := 0; i+len(kw) <= len(query); i++ {
+		if query[i]&^0x20 == kw[0] && strings.EqualFold(query[i:i+len(kw)], kw) &&
+			(i == 0 || !nameByte(query[i-1])) && (i+len(kw) == len(query) || !nameByte(query[i+len(kw)])) {
+			return true
+		}
+	}
+	return false
+}
+
+// nameByte reports whether c may be a byte of an SQL name.
+func nameByte(c byte) bool {
+	return c == '_' || c == '$' || 'a' <= c|0x20 && c|0x20 <= 'z' || '0' <= c && c <= '9' || c >= 0x80
 }
 
 // verb is the first word of query, in upper case.
@@ -199,19 +222,11 @@ func named(args []driver.Value) []driver.NamedValue {
 	return nv
 }
 
-// returnsRows reports whether query may return rows: a SELECT, or a write
-// with RETURNING.
+// returnsRows reports whether query may return rows: a SELECT, a WITH, or
+// a write with RETURNING.
 func returnsRows(query string) bool {
-	if verb(query) == "SELECT" {
-		return true
-	}
-	const kw = "RETURNING"
-	for i := 0; i+len(kw) <= len(query); i++ {
-		if (query[i] == 'R' || query[i] == 'r') && strings.EqualFold(query[i:i+len(kw)], kw) {
-			return true
-		}
-	}
-	return false
+	v := verb(query)
+	return v == "SELECT" || v == "WITH" || hasWord(query, "RETURNING")
 }
 
 // Close finalizes the connection's statements and closes it.

@@ -298,6 +298,30 @@ func TestKeeping(t *testing.T) {
 	}
 }
 
+func TestWritesAndReturnsRows(t *testing.T) {
+	for _, c := range []struct {
+		query        string
+		writes, rows bool
+	}{
+		{"SELECT n FROM t", false, true},
+		{"INSERT INTO t (n) VALUES (?)", true, false},
+		{" replace into t (n) values (?) returning id", true, true},
+		{"UPDATE t SET returning_n = ?", true, false}, // a name, not the word
+		{"INSERT INTO t (n) VALUES (?) RETURNING*", true, true},
+		{"WITH v(n) AS (SELECT 1) INSERT INTO t (n) SELECT n FROM v RETURNING id", true, true},
+		{"with old as (select id from t) delete from t where id in old", true, true}, // any WITH may return rows
+		{"WITH v AS (SELECT * FROM updates_log) SELECT * FROM v", false, true},
+		{"WITH v AS (SELECT 1) SELECT * FROM v WHERE note = 'update'", true, true}, // in a string: taken for a write
+	} {
+		if got := writes(c.query); got != c.writes {
+			t.Errorf("writes(%q) = %v, want %v", c.query, got, c.writes)
+		}
+		if got := returnsRows(c.query); got != c.rows {
+			t.Errorf("returnsRows(%q) = %v, want %v", c.query, got, c.rows)
+		}
+	}
+}
+
 // TestKeptSelectStarReadsTheSchemaOfNow checks a kept SELECT *: kept and
 // reused while the schema stays, and after another connection rebuilt the
 // table with its columns in another order, read with the new columns, not
