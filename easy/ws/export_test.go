@@ -28,3 +28,11 @@ func SetOutboxRelayPoll(d time.Duration) (restore func()) {
 	outboxRelayPoll = d
 	return func() { outboxRelayPoll = old }
 }
+
+// SetOutboxRelayStep sets the bound of each step of the outbox relay, for
+// a test, and returns what puts it back.
+func SetOutboxRelayStep(d time.Duration) (restore func()) {
+	old := outboxRelayStep
+	outboxRelayStep = d
+	return func() { outboxRelayStep = old }
+}

@@ -47,6 +47,12 @@ const outboxSeqTable = "easy_outbox_seq"
 // another instance's orphaned events are appended.
 var outboxRelayPoll = 100 * time.Millisecond
 
+// outboxRelayStep bounds each step of the relay (a read of a table, an
+// append to the broker), so that a table another session holds locked
+// fails its pass, to be tried again on the next, rather than holding up
+// every other resource's events.
+var outboxRelayStep = time.Second
+
 // initShared creates the counter table and a counter for each table,
 // starting after the table's last event, or at the time for a new log.
 func (o *outbox) initShared(ctx context.Context) error {
@@ -225,40 +231,51 @@ func (o *outbox) relay(ctx context.Context, resource string, full bool) error {
 }
 
 func (o *outbox) relayFull(ctx context.Context, resource string) error {
-	seq, _, err := o.m.cfg.broker.Tail(ctx, resource, 0)
+	step, cancel := context.WithTimeout(ctx, outboxRelayStep)
+	defer cancel()
+	seq, _, err := o.m.cfg.broker.Tail(step, resource, 0)
 	if err != nil {
 		return err
 	}
 	o.setAppended(resource, seq)
 	// A log that began after the counter (a broker that lost its data)
 	// numbers on from its own start: the counter moves up to it.
-	_, err = o.sql.ExecContext(ctx, "UPDATE "+outboxSeqTable+" SET seq = "+o.ph(1)+" WHERE resource = "+o.ph(2)+" AND seq < "+o.ph(3), int64(seq), resource, int64(seq))
+	_, err = o.sql.ExecContext(step, "UPDATE "+outboxSeqTable+" SET seq = "+o.ph(1)+" WHERE resource = "+o.ph(2)+" AND seq < "+o.ph(3), int64(seq), resource, int64(seq))
 	if err != nil {
 		return fmt.Errorf("raise the counter of %s: %w", resource, err)
 	}
 	return o.relayAfter(ctx, resource, seq)
 }
 
-// relayAfter appends the rows of resource after seq.
+// relayAfter appends the rows of resource after seq, a batch at a time.
 func (o *outbox) relayAfter(ctx context.Context, resource string, seq uint64) error {
 	for {
-		entries, err := o.read(ctx, o.sql, resource, "seq > "+o.ph(1)+" ORDER BY seq LIMIT "+fmt.Sprint(maxBatch), seq)
-		if err != nil || len(entries) == 0 {
+		n, err := o.relayBatch(ctx, resource, &seq)
+		if err != nil || n < maxBatch {
 			return err
 		}
-		now := time.Now().UnixMicro()
-		for i := range entries {
-			entries[i].Time = now
-		}
-		if err := o.shared.AppendNumbered(ctx, resource, entries, o.m.cfg.historySize); err != nil {
-			return err
-		}
-		o.setAppended(resource, entries[len(entries)-1].Seq)
-		if len(entries) < maxBatch {
-			return nil
-		}
-		seq = entries[len(entries)-1].Seq
 	}
+}
+
+// relayBatch appends the next batch of rows of resource after *seq, which
+// it moves to the batch's last, and returns how many rows it appended.
+func (o *outbox) relayBatch(ctx context.Context, resource string, seq *uint64) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, outboxRelayStep)
+	defer cancel()
+	entries, err := o.read(ctx, o.sql, resource, "seq > "+o.ph(1)+" ORDER BY seq LIMIT "+fmt.Sprint(maxBatch), *seq)
+	if err != nil || len(entries) == 0 {
+		return 0, err
+	}
+	now := time.Now().UnixMicro()
+	for i := range entries {
+		entries[i].Time = now
+	}
+	if err := o.shared.AppendNumbered(ctx, resource, entries, o.m.cfg.historySize); err != nil {
+		return 0, err
+	}
+	*seq = entries[len(entries)-1].Seq
+	o.setAppended(resource, *seq)
+	return len(entries), nil
 }
 
 // startShared raises each counter to the broker's log, as a relay pass
@@ -298,15 +315,13 @@ func (o *outbox) countPending(ctx context.Context, passErr error) {
 		o.mu.Lock()
 		after := o.appended[t]
 		o.mu.Unlock()
-		rows, err := o.sql.QueryContext(ctx, "SELECT COUNT(*) FROM "+o.names[t]+" WHERE seq > "+o.ph(1), int64(after))
+		var c int
+		step, cancel := context.WithTimeout(ctx, outboxRelayStep)
+		err := o.sql.QueryRowContext(step, "SELECT COUNT(*) FROM "+o.names[t]+" WHERE seq > "+o.ph(1), int64(after)).Scan(&c)
+		cancel()
 		if err != nil {
 			return
 		}
-		var c int
-		if rows.Next() {
-			rows.Scan(&c)
-		}
-		rows.Close()
 		n += c
 	}
 	o.pending.Store(int64(n))

@@ -448,3 +448,55 @@ func TestOutboxRelayReadsTheResourcesCommittedTo(t *testing.T) {
 	}
 	create(&Note{Text: "b"}, "notes")
 }
+
+// A table another session holds locked holds up the relay's passes no
+// longer than a step's bound: the full passes (here every 20 ms) go on to
+// the other resources' tables, and the locked one's events follow once
+// the lock is gone.
+func TestOutboxRelayGoesOnPastALockedTable(t *testing.T) {
+	defer ws.SetOutboxRelayPoll(20 * time.Millisecond)()
+	defer ws.SetOutboxRelayStep(200 * time.Millisecond)()
+	db := testkit.Postgres(t, nil)
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app.Include(easy.CRUDRouter[Product](), easy.CRUDRouter[Note]())
+	broker := ws.NewMemoryBroker()
+	ws.NewManager(ws.Heartbeat(0), ws.ShareVia(broker)).Watch(app, Product{}, Note{})
+	testkit.Serve(t, app)
+	t.Cleanup(func() { app.Close(context.Background()) })
+	ctx := context.Background()
+	tail := func(resource string) uint64 {
+		seq, _, err := broker.Tail(ctx, resource, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	lock, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Rollback() }) // before the App closes
+	if _, err := lock.ExecContext(ctx, "LOCK TABLE easy_outbox_notes IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // full passes meet the lock
+	before := tail("products")
+	for i := range 3 {
+		if err := app.DB().Create(&Product{Name: fmt.Sprint("p", i), Price: 1}).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the broker has the products' events", func() bool { return tail("products") == before+3 })
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	before = tail("notes")
+	if err := app.DB().Create(&Note{Text: "n"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the broker has the note's event", func() bool { return tail("notes") == before+1 })
+}
