@@ -454,8 +454,10 @@ func TestOutboxRelayReadsTheResourcesCommittedTo(t *testing.T) {
 // the other resources' tables, and the locked one's events follow once
 // the lock is gone.
 func TestOutboxRelayGoesOnPastALockedTable(t *testing.T) {
-	defer ws.SetOutboxRelayPoll(20 * time.Millisecond)()
-	defer ws.SetOutboxRelayStep(200 * time.Millisecond)()
+	// Put back once the App has closed (cleanups run last first): its
+	// relay reads them until then.
+	t.Cleanup(ws.SetOutboxRelayPoll(20 * time.Millisecond))
+	t.Cleanup(ws.SetOutboxRelayStep(200 * time.Millisecond))
 	db := testkit.Postgres(t, nil)
 	sqlDB, err := db.DB()
 	if err != nil {
