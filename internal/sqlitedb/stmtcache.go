@@ -106,16 +106,17 @@ func keeping(query string) bool {
 }
 
 // writes reports whether query may write rows: an INSERT, UPDATE, DELETE
-// or REPLACE, or a WITH that has one of those words (a write after common
-// table expressions). A read whose text has one only as a name or in a
-// string is taken for a write, which costs it a wait at the gate and
-// nothing else.
+// or REPLACE, or a WITH that has INSERT, UPDATE, DELETE or INTO as a word
+// (a write after common table expressions; INTO, not REPLACE, which is
+// also a function). A read whose text has one of them in a string is
+// taken for a write: outside a transaction it holds the gate until its
+// rows close, as a write does.
 func writes(query string) bool {
 	switch verb(query) {
 	case "INSERT", "UPDATE", "DELETE", "REPLACE":
 		return true
 	case "WITH":
-		return hasWord(query, "INSERT") || hasWord(query, "UPDATE") || hasWord(query, "DELETE") || hasWord(query, "REPLACE")
+		return hasWord(query, "INSERT") || hasWord(query, "UPDATE") || hasWord(query, "DELETE") || hasWord(query, "INTO")
 	}
 	return false
 }
@@ -139,7 +140,10 @@ func nameByte(c byte) bool {
 
 // verb is the first word of query, in upper case.
 func verb(query string) string {
-	v, _, _ := strings.Cut(strings.TrimLeft(query, " \t\r\n("), " ")
+	v := strings.TrimLeft(query, " \t\r\n(")
+	if i := strings.IndexAny(v, " \t\r\n("); i >= 0 {
+		v = v[:i]
+	}
 	return strings.ToUpper(v)
 }
 

@@ -291,6 +291,8 @@ func TestKeeping(t *testing.T) {
 		"PRAGMA table_info(`items`)":                                 false,
 		"CREATE TABLE u (id INTEGER)":                                false,
 		"BEGIN":                                                      false,
+		"WITH v(n) AS (SELECT 1) INSERT INTO t (n) SELECT n FROM v":  true, // a write
+		"WITH v(n) AS (SELECT 1) SELECT n FROM v":                    false,
 	} {
 		if got := keeping(q); got != want {
 			t.Errorf("keeping(%q) = %v, want %v", q, got, want)
@@ -310,6 +312,11 @@ func TestWritesAndReturnsRows(t *testing.T) {
 		{"INSERT INTO t (n) VALUES (?) RETURNING*", true, true},
 		{"WITH v(n) AS (SELECT 1) INSERT INTO t (n) SELECT n FROM v RETURNING id", true, true},
 		{"with old as (select id from t) delete from t where id in old", true, true}, // any WITH may return rows
+		{"WITH v(n) AS (SELECT 1) REPLACE INTO t (n) SELECT n FROM v", true, true},
+		{"WITH v AS (SELECT replace(name, 'a', 'b') AS n FROM t) SELECT n FROM v", false, true}, // the function
+		{"WITH\n\tv AS (SELECT 1)\nDELETE FROM t", true, true},
+		{"INSERT\nINTO t (n) VALUES (?)", true, false},
+		{"SELECT(1)", false, true},
 		{"WITH v AS (SELECT * FROM updates_log) SELECT * FROM v", false, true},
 		{"WITH v AS (SELECT 1) SELECT * FROM v WHERE note = 'update'", true, true}, // in a string: taken for a write
 	} {
