@@ -132,7 +132,7 @@ func main() {
 	flag.DurationVar(&cfg.sustainP99, "sustain-p99", time.Second, "highest p99 a sustained run of s may have")
 	flag.IntVar(&cfg.idle, "idle", 2000, "idle connections in m")
 	flag.StringVar(&cfg.handPool, "hand-pool", "gorm", "the hand-written server's database: gorm (GORM's own pool, as its users open SQLite) or gate (easy's set-up)")
-	flag.StringVar(&cfg.vs, "vs", "hand", "what easy is measured against: hand (the hand-written server); nooutbox (easyserver with ws.NoOutbox, in the hand column: what the outbox costs); or observe (easyserver in both, with metrics and 1 % of requests traced in the easy column: what observability costs)")
+	flag.StringVar(&cfg.vs, "vs", "hand", "what easy is measured against: hand (the hand-written server); nooutbox (easyserver with ws.NoOutbox, in the hand column: what the outbox costs); or observe (easyserver in the hand column, and in the easy one with metrics and 1 % of requests traced: what observability costs)")
 	flag.StringVar(&cfg.profileDir, "profile", "", "directory for p's profiles")
 	flag.DurationVar(&cfg.profileDur, "profile-d", 10*time.Second, "length of p's CPU profile")
 	flag.Parse()
@@ -192,7 +192,11 @@ func main() {
 	defer os.RemoveAll(dir)
 	cfg.dir = dir
 	ctx := context.Background()
-	if cfg.bins, err = build(ctx, goCmd, dir); err != nil {
+	names := kinds
+	if cfg.vs == "observe" {
+		names = append(names[:len(names):len(names)], "observed")
+	}
+	if cfg.bins, err = build(ctx, goCmd, dir, names...); err != nil {
 		fatal(err)
 	}
 	fmt.Printf("$ outside %s\n", strings.Join(os.Args[1:], " "))
@@ -200,7 +204,7 @@ func main() {
 	case "nooutbox":
 		fmt.Println("the hand column is easyserver with ws.NoOutbox: easy / hand is what the outbox costs")
 	case "observe":
-		fmt.Println("both columns are easyserver, the easy one with easy.Metrics and easy.Tracing (1 % sampled): easy / hand is what observability costs")
+		fmt.Println("the easy column is observedserver (easyserver with easy.Metrics and easy.Tracing, 1 % sampled), the hand one easyserver: easy / hand is what observability costs")
 	default:
 		fmt.Printf("hand-written server's database: -pool %s\n", cfg.handPool)
 	}

@@ -26,7 +26,7 @@ func TestTinyRunMeasuresBothServers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bins, err := build(ctx, goCmd, dir)
+	bins, err := build(ctx, goCmd, dir, kinds...)
 	if err != nil {
 		t.Fatal(err)
 	}

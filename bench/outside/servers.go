@@ -22,16 +22,19 @@ import (
 // The two servers, each a binary of its own.
 var kinds = []string{"easy", "hand"}
 
+// The servers' packages: observedserver is in internal/thirdparty, the
+// module that has the OpenTelemetry SDK, which the workspace builds too.
 var packages = map[string]string{
-	"easy": "github.com/fastapi-easy/easy-go/bench/outside/easyserver",
-	"hand": "github.com/fastapi-easy/easy-go/bench/outside/handserver",
+	"easy":     "github.com/fastapi-easy/easy-go/bench/outside/easyserver",
+	"hand":     "github.com/fastapi-easy/easy-go/bench/outside/handserver",
+	"observed": "github.com/fastapi-easy/easy-go/internal/thirdparty/observe/observedserver",
 }
 
-// build builds each server into dir with the go command and returns the
-// binaries by kind.
-func build(ctx context.Context, goCmd, dir string) (map[string]string, error) {
+// build builds each server of names into dir with the go command and
+// returns the binaries by name.
+func build(ctx context.Context, goCmd, dir string, names ...string) (map[string]string, error) {
 	bins := make(map[string]string)
-	for _, kind := range kinds {
+	for _, kind := range names {
 		bin := filepath.Join(dir, kind+"server")
 		out, err := exec.CommandContext(ctx, goCmd, "build", "-o", bin, packages[kind]).CombinedOutput()
 		if err != nil {
@@ -57,11 +60,15 @@ var serverCount struct {
 	n int
 }
 
-// binary is the server binary that runs as kind: easyserver for the hand
-// column too with -vs nooutbox or observe.
+// binary is the server binary that runs as kind: easyserver in both
+// columns with -vs nooutbox; observedserver in the easy column and
+// easyserver in the hand one with -vs observe.
 func binary(cfg config, kind string) string {
-	if cfg.vs != "hand" {
+	switch {
+	case cfg.vs == "nooutbox", cfg.vs == "observe" && kind == "hand":
 		return cfg.bins["easy"]
+	case cfg.vs == "observe":
+		return cfg.bins["observed"]
 	}
 	return cfg.bins[kind]
 }
@@ -74,18 +81,15 @@ func start(cfg config, kind string, env ...string) (*server, error) {
 	db := filepath.Join(cfg.dir, fmt.Sprintf("%s-%d.db", kind, serverCount.n))
 	serverCount.Unlock()
 	var cmd *exec.Cmd
-	switch {
-	case binary(cfg, kind) == cfg.bins["easy"]:
-		cmd = exec.Command(cfg.bins["easy"])
+	switch bin := binary(cfg, kind); bin {
+	case cfg.bins["hand"]:
+		cmd = exec.Command(bin, "-db", db, "-pool", cfg.handPool)
+	default: // package cardapp's program
+		cmd = exec.Command(bin)
 		env = append(env, "DATABASE_URL=sqlite:"+db)
-		switch {
-		case kind == "hand" && cfg.vs == "nooutbox":
+		if kind == "hand" && cfg.vs == "nooutbox" {
 			env = append(env, "EASYSERVER_NO_OUTBOX=1")
-		case kind == "easy" && cfg.vs == "observe":
-			env = append(env, "EASYSERVER_OBSERVE=1")
 		}
-	default:
-		cmd = exec.Command(cfg.bins[kind], "-db", db, "-pool", cfg.handPool)
 	}
 	cmd.Env = append(os.Environ(), env...)
 	// What the server logs (easy logs the requests that wrk cuts short
