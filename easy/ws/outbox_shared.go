@@ -47,11 +47,20 @@ const outboxSeqTable = "easy_outbox_seq"
 // another instance's orphaned events are appended.
 var outboxRelayPoll = 100 * time.Millisecond
 
-// outboxRelayStep bounds each step of the relay (a read of a table, an
-// append to the broker), so that a table another session holds locked
-// fails its pass, to be tried again on the next, rather than holding up
-// every other resource's events.
+// outboxRelayStep bounds each step of a relay pass (asking the broker where
+// a log ends and raising the counter; reading a batch of a table and
+// appending it; counting a table's pending rows), so that a table another
+// session holds locked fails its part of the pass, to be tried again on
+// the next, rather than holding up every other resource's events.
 var outboxRelayStep = time.Second
+
+// within bounds ctx by d, or not at all for d = 0.
+func within(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d == 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
+}
 
 // initShared creates the counter table and a counter for each table,
 // starting after the table's last event, or at the time for a new log.
@@ -199,7 +208,7 @@ func (o *outbox) relayLoop(ctx context.Context) {
 		}
 		var errs []error
 		for _, table := range tables {
-			errs = append(errs, o.relay(ctx, table, full))
+			errs = append(errs, o.relay(ctx, table, full, outboxRelayStep))
 		}
 		err := errors.Join(errs...)
 		full = err != nil // after a failure, ask the broker again
@@ -220,37 +229,38 @@ func (o *outbox) relayLoop(ctx context.Context) {
 // commit of this instance starts after the last seq it knows to be there,
 // and saves a round trip: rows another instance appended meanwhile are
 // skipped by the broker.
-func (o *outbox) relay(ctx context.Context, resource string, full bool) error {
+// Each step has step to finish (0: no bound).
+func (o *outbox) relay(ctx context.Context, resource string, full bool, step time.Duration) error {
 	o.mu.Lock()
 	seq := o.appended[resource]
 	o.mu.Unlock()
 	if full || seq == 0 {
-		return o.relayFull(ctx, resource)
+		return o.relayFull(ctx, resource, step)
 	}
-	return o.relayAfter(ctx, resource, seq)
+	return o.relayAfter(ctx, resource, seq, step)
 }
 
-func (o *outbox) relayFull(ctx context.Context, resource string) error {
-	step, cancel := context.WithTimeout(ctx, outboxRelayStep)
+func (o *outbox) relayFull(ctx context.Context, resource string, step time.Duration) error {
+	first, cancel := within(ctx, step)
 	defer cancel()
-	seq, _, err := o.m.cfg.broker.Tail(step, resource, 0)
+	seq, _, err := o.m.cfg.broker.Tail(first, resource, 0)
 	if err != nil {
 		return err
 	}
 	o.setAppended(resource, seq)
 	// A log that began after the counter (a broker that lost its data)
 	// numbers on from its own start: the counter moves up to it.
-	_, err = o.sql.ExecContext(step, "UPDATE "+outboxSeqTable+" SET seq = "+o.ph(1)+" WHERE resource = "+o.ph(2)+" AND seq < "+o.ph(3), int64(seq), resource, int64(seq))
+	_, err = o.sql.ExecContext(first, "UPDATE "+outboxSeqTable+" SET seq = "+o.ph(1)+" WHERE resource = "+o.ph(2)+" AND seq < "+o.ph(3), int64(seq), resource, int64(seq))
 	if err != nil {
 		return fmt.Errorf("raise the counter of %s: %w", resource, err)
 	}
-	return o.relayAfter(ctx, resource, seq)
+	return o.relayAfter(ctx, resource, seq, step)
 }
 
 // relayAfter appends the rows of resource after seq, a batch at a time.
-func (o *outbox) relayAfter(ctx context.Context, resource string, seq uint64) error {
+func (o *outbox) relayAfter(ctx context.Context, resource string, seq uint64, step time.Duration) error {
 	for {
-		n, err := o.relayBatch(ctx, resource, &seq)
+		n, err := o.relayBatch(ctx, resource, &seq, step)
 		if err != nil || n < maxBatch {
 			return err
 		}
@@ -259,8 +269,8 @@ func (o *outbox) relayAfter(ctx context.Context, resource string, seq uint64) er
 
 // relayBatch appends the next batch of rows of resource after *seq, which
 // it moves to the batch's last, and returns how many rows it appended.
-func (o *outbox) relayBatch(ctx context.Context, resource string, seq *uint64) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, outboxRelayStep)
+func (o *outbox) relayBatch(ctx context.Context, resource string, seq *uint64, step time.Duration) (int, error) {
+	ctx, cancel := within(ctx, step)
 	defer cancel()
 	entries, err := o.read(ctx, o.sql, resource, "seq > "+o.ph(1)+" ORDER BY seq LIMIT "+fmt.Sprint(maxBatch), *seq)
 	if err != nil || len(entries) == 0 {
@@ -283,7 +293,9 @@ func (o *outbox) relayBatch(ctx context.Context, resource string, seq *uint64) (
 // and the trimmer.
 func (o *outbox) startShared() error {
 	for _, t := range o.tables() {
-		if err := o.relay(o.m.ctx, t, true); err != nil {
+		// Not bounded: the counters are to be raised before any write is
+		// numbered, so a start waits for a slow broker or a locked table.
+		if err := o.relay(o.m.ctx, t, true, 0); err != nil {
 			o.m.log.Error("ws: outbox relay failed at start, retrying", "resource", t, "error", err)
 		}
 	}
@@ -304,7 +316,9 @@ func (o *outbox) setAppended(resource string, seq uint64) {
 }
 
 // countPending sets pending, for Stats.BrokerPending: none after a pass
-// that worked, else the rows after the last seq known to be in the log.
+// that worked, else the rows after the last seq known to be in the log,
+// in the tables it can count within a step (not one another session
+// holds locked).
 func (o *outbox) countPending(ctx context.Context, passErr error) {
 	if passErr == nil {
 		o.pending.Store(0)
@@ -319,10 +333,12 @@ func (o *outbox) countPending(ctx context.Context, passErr error) {
 		step, cancel := context.WithTimeout(ctx, outboxRelayStep)
 		err := o.sql.QueryRowContext(step, "SELECT COUNT(*) FROM "+o.names[t]+" WHERE seq > "+o.ph(1), int64(after)).Scan(&c)
 		cancel()
-		if err != nil {
+		switch {
+		case ctx.Err() != nil:
 			return
+		case err == nil:
+			n += c
 		}
-		n += c
 	}
 	o.pending.Store(int64(n))
 }
