@@ -74,7 +74,10 @@ func TestOnePostIsOneTraceFromRequestToFramesSent(t *testing.T) {
 		}
 	}
 
-	spans := waitSpans(t, exp, "ws send items", 2)
+	// The fan-out's span ends once it has handed the event to each
+	// connection, which may be after their writers have sent it.
+	waitSpans(t, exp, "ws send items", 2)
+	spans := waitSpans(t, exp, "ws fan-out items", 1)
 	server := only(t, spans, "POST /items")
 	insert := only(t, spans, "INSERT items")
 	publish := only(t, spans, "ws publish items")
