@@ -2,6 +2,7 @@ package ws_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -403,25 +404,7 @@ func TestOutboxWritesTextInEveryPgxMode(t *testing.T) {
 // (The timer's pass, which reads every table, is put off for the test.)
 func TestOutboxRelayReadsTheResourcesCommittedTo(t *testing.T) {
 	defer ws.SetOutboxRelayPoll(time.Hour)() // only commits wake the relay
-	db := testkit.Postgres(t, nil)
-	sqlDB, err := db.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	app.Include(easy.CRUDRouter[Product](), easy.CRUDRouter[Note]())
-	broker := ws.NewMemoryBroker()
-	ws.NewManager(ws.Heartbeat(0), ws.ShareVia(broker)).Watch(app, Product{}, Note{})
-	testkit.Serve(t, app)
-	t.Cleanup(func() { app.Close(context.Background()) })
-	ctx := context.Background()
-	tail := func(resource string) uint64 {
-		seq, _, err := broker.Tail(ctx, resource, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return seq
-	}
+	app, tail, lockNotes := relayOnPostgres(t)
 	create := func(row any, resource string) {
 		t.Helper()
 		before := tail(resource)
@@ -433,14 +416,7 @@ func TestOutboxRelayReadsTheResourcesCommittedTo(t *testing.T) {
 	create(&Product{Name: "a", Price: 1}, "products") // the relay's first pass reads every table
 	create(&Note{Text: "a"}, "notes")
 
-	lock, err := sqlDB.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lock.Rollback() }) // before the App closes: its relay may wait on the lock
-	if _, err := lock.ExecContext(ctx, "LOCK TABLE easy_outbox_notes IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	lock := lockNotes()
 	create(&Product{Name: "b", Price: 2}, "products")
 	create(&Product{Name: "c", Price: 3}, "products")
 	if err := lock.Rollback(); err != nil {
@@ -458,33 +434,8 @@ func TestOutboxRelayGoesOnPastALockedTable(t *testing.T) {
 	// relay reads them until then.
 	t.Cleanup(ws.SetOutboxRelayPoll(20 * time.Millisecond))
 	t.Cleanup(ws.SetOutboxRelayStep(200 * time.Millisecond))
-	db := testkit.Postgres(t, nil)
-	sqlDB, err := db.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	app.Include(easy.CRUDRouter[Product](), easy.CRUDRouter[Note]())
-	broker := ws.NewMemoryBroker()
-	ws.NewManager(ws.Heartbeat(0), ws.ShareVia(broker)).Watch(app, Product{}, Note{})
-	testkit.Serve(t, app)
-	t.Cleanup(func() { app.Close(context.Background()) })
-	ctx := context.Background()
-	tail := func(resource string) uint64 {
-		seq, _, err := broker.Tail(ctx, resource, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return seq
-	}
-	lock, err := sqlDB.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lock.Rollback() }) // before the App closes
-	if _, err := lock.ExecContext(ctx, "LOCK TABLE easy_outbox_notes IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	app, tail, lockNotes := relayOnPostgres(t)
+	lock := lockNotes()
 	time.Sleep(100 * time.Millisecond) // full passes meet the lock
 	before := tail("products")
 	for i := range 3 {
@@ -501,4 +452,43 @@ func TestOutboxRelayGoesOnPastALockedTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the broker has the note's event", func() bool { return tail("notes") == before+1 })
+}
+
+// relayOnPostgres returns an App on PostgreSQL that watches Product and
+// Note through a memory broker, the broker's last seq of a resource, and
+// a function that locks the notes' outbox table in a transaction of its
+// own (rolled back, if the test has not, before the App closes: its relay
+// may wait on the lock).
+func relayOnPostgres(t *testing.T) (app *easy.App, tail func(resource string) uint64, lockNotes func() *sql.Tx) {
+	db := testkit.Postgres(t, nil)
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app = easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app.Include(easy.CRUDRouter[Product](), easy.CRUDRouter[Note]())
+	broker := ws.NewMemoryBroker()
+	ws.NewManager(ws.Heartbeat(0), ws.ShareVia(broker)).Watch(app, Product{}, Note{})
+	testkit.Serve(t, app)
+	t.Cleanup(func() { app.Close(context.Background()) })
+	ctx := context.Background()
+	tail = func(resource string) uint64 {
+		seq, _, err := broker.Tail(ctx, resource, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	lockNotes = func() *sql.Tx {
+		lock, err := sqlDB.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { lock.Rollback() })
+		if _, err := lock.ExecContext(ctx, "LOCK TABLE easy_outbox_notes IN ACCESS EXCLUSIVE MODE"); err != nil {
+			t.Fatal(err)
+		}
+		return lock
+	}
+	return app, tail, lockNotes
 }
