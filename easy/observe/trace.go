@@ -45,7 +45,8 @@ func (t *Tracer) Tracer() trace.Tracer { return t.tracer }
 var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 
 // Middleware makes a server span for each request, continuing the trace
-// of a W3C traceparent header, with the attributes of the semantic
+// of a W3C traceparent header (and taking a W3C baggage header's members
+// into the request's context), with the attributes of the semantic
 // conventions for HTTP servers. It must run inside a chi router: once the
 // route has served, the span is named "METHOD /route/{template}" and
 // carries http.route. A span the sampler drops costs no attributes: they
@@ -62,7 +63,9 @@ func (t *Tracer) Middleware(next http.Handler) http.Handler {
 			slot = bc.Base()
 			ctx = *slot
 		}
-		if len(r.Header["Traceparent"]) != 0 { // the key as net/http stores it: Header.Get would make it so on every request
+		// The keys as net/http stores them: Header.Get would make them so
+		// on every request.
+		if len(r.Header["Traceparent"]) != 0 || len(r.Header["Baggage"]) != 0 {
 			ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
 		}
 		method := Method(r.Method)

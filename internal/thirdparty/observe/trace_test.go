@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/go-chi/chi/v5"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -228,5 +229,18 @@ func TestTracerMiddlewareOnAPlainRouter(t *testing.T) {
 	}
 	if got := attr(span, "http.response.status_code"); got != attribute.IntValue(http.StatusTeapot) {
 		t.Errorf("status attribute %v", got.Emit())
+	}
+
+	// A W3C baggage header without a traceparent: its members reach the
+	// handler's context.
+	var member string
+	r.Get("/baggage", func(w http.ResponseWriter, r *http.Request) {
+		member = baggage.FromContext(r.Context()).Member("tenant").Value()
+	})
+	req := httptest.NewRequest("GET", "/baggage", nil)
+	req.Header.Set("Baggage", "tenant=acme")
+	r.ServeHTTP(httptest.NewRecorder(), req)
+	if member != "acme" {
+		t.Errorf("baggage member tenant = %q, want acme", member)
 	}
 }
