@@ -137,6 +137,9 @@ type replica struct {
 // knows how to query.
 func subscribeReplica(t *testing.T, c *websocket.Conn, filter string) *replica {
 	t.Helper()
+	// The snapshot of a table that writers grow may pass the client's
+	// default limit (32 KiB): up to 1,000 rows (SnapshotLimit) go in it.
+	c.SetReadLimit(1 << 20)
 	msg := `{"type":"subscribe"}`
 	if filter != "" {
 		msg = `{"type":"subscribe","filter":` + filter + `}`
