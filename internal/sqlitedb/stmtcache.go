@@ -138,13 +138,28 @@ func nameByte(c byte) bool {
 	return c == '_' || c == '$' || 'a' <= c|0x20 && c|0x20 <= 'z' || '0' <= c && c <= '9' || c >= 0x80
 }
 
-// verb is the first word of query, in upper case.
+// verb is the first word of query, in upper case, after any comments.
 func verb(query string) string {
 	v := strings.TrimLeft(query, " \t\r\n(")
-	if i := strings.IndexAny(v, " \t\r\n("); i >= 0 {
-		v = v[:i]
+	for {
+		var rest string
+		var ok bool
+		switch {
+		case strings.HasPrefix(v, "--"):
+			_, rest, ok = strings.Cut(v, "\n")
+		case strings.HasPrefix(v, "/*"):
+			_, rest, ok = strings.Cut(v, "*/")
+		default:
+			if i := strings.IndexAny(v, " \t\r\n(-/"); i >= 0 {
+				v = v[:i]
+			}
+			return strings.ToUpper(v)
+		}
+		if !ok {
+			return ""
+		}
+		v = strings.TrimLeft(rest, " \t\r\n(")
 	}
-	return strings.ToUpper(v)
 }
 
 // close finalizes the statements, before the connection closes.

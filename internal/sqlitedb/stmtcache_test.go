@@ -317,6 +317,10 @@ func TestWritesAndReturnsRows(t *testing.T) {
 		{"WITH\n\tv AS (SELECT 1)\nDELETE FROM t", true, true},
 		{"INSERT\nINTO t (n) VALUES (?)", true, false},
 		{"SELECT(1)", false, true},
+		{"-- name: AddItem\nINSERT INTO t (n) VALUES (?)", true, false},
+		{"/* a note */ UPDATE t SET n = 1", true, false},
+		{"/* one */ -- two\n  DELETE FROM t", true, false},
+		{"-- only a comment", false, false},
 		{"WITH v AS (SELECT * FROM updates_log) SELECT * FROM v", false, true},
 		{"WITH v AS (SELECT 1) SELECT * FROM v WHERE note = 'update'", true, true}, // in a string: taken for a write
 	} {
