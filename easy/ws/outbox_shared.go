@@ -229,19 +229,21 @@ func (o *outbox) relayLoop(ctx context.Context) {
 // commit of this instance starts after the last seq it knows to be there,
 // and saves a round trip: rows another instance appended meanwhile are
 // skipped by the broker.
-// Each step has step to finish (0: no bound).
-func (o *outbox) relay(ctx context.Context, resource string, full bool, step time.Duration) error {
+// A full pass's first step (asking the broker where the log ends, raising
+// the counter) has raise to finish (0: no bound); the rest, a step each,
+// outboxRelayStep.
+func (o *outbox) relay(ctx context.Context, resource string, full bool, raise time.Duration) error {
 	o.mu.Lock()
 	seq := o.appended[resource]
 	o.mu.Unlock()
 	if full || seq == 0 {
-		return o.relayFull(ctx, resource, step)
+		return o.relayFull(ctx, resource, raise)
 	}
-	return o.relayAfter(ctx, resource, seq, step)
+	return o.relayAfter(ctx, resource, seq)
 }
 
-func (o *outbox) relayFull(ctx context.Context, resource string, step time.Duration) error {
-	first, cancel := within(ctx, step)
+func (o *outbox) relayFull(ctx context.Context, resource string, raise time.Duration) error {
+	first, cancel := within(ctx, raise)
 	defer cancel()
 	seq, _, err := o.m.cfg.broker.Tail(first, resource, 0)
 	if err != nil {
@@ -254,13 +256,13 @@ func (o *outbox) relayFull(ctx context.Context, resource string, step time.Durat
 	if err != nil {
 		return fmt.Errorf("raise the counter of %s: %w", resource, err)
 	}
-	return o.relayAfter(ctx, resource, seq, step)
+	return o.relayAfter(ctx, resource, seq)
 }
 
 // relayAfter appends the rows of resource after seq, a batch at a time.
-func (o *outbox) relayAfter(ctx context.Context, resource string, seq uint64, step time.Duration) error {
+func (o *outbox) relayAfter(ctx context.Context, resource string, seq uint64) error {
 	for {
-		n, err := o.relayBatch(ctx, resource, &seq, step)
+		n, err := o.relayBatch(ctx, resource, &seq)
 		if err != nil || n < maxBatch {
 			return err
 		}
@@ -269,8 +271,8 @@ func (o *outbox) relayAfter(ctx context.Context, resource string, seq uint64, st
 
 // relayBatch appends the next batch of rows of resource after *seq, which
 // it moves to the batch's last, and returns how many rows it appended.
-func (o *outbox) relayBatch(ctx context.Context, resource string, seq *uint64, step time.Duration) (int, error) {
-	ctx, cancel := within(ctx, step)
+func (o *outbox) relayBatch(ctx context.Context, resource string, seq *uint64) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, outboxRelayStep)
 	defer cancel()
 	entries, err := o.read(ctx, o.sql, resource, "seq > "+o.ph(1)+" ORDER BY seq LIMIT "+fmt.Sprint(maxBatch), *seq)
 	if err != nil || len(entries) == 0 {
@@ -293,8 +295,9 @@ func (o *outbox) relayBatch(ctx context.Context, resource string, seq *uint64, s
 // and the trimmer.
 func (o *outbox) startShared() error {
 	for _, t := range o.tables() {
-		// Not bounded: the counters are to be raised before any write is
-		// numbered, so a start waits for a slow broker or a locked table.
+		// The counters are to be raised before any write is numbered: a
+		// start waits for a slow broker (one that fails is logged, and the
+		// relay's passes raise them later).
 		if err := o.relay(o.m.ctx, t, true, 0); err != nil {
 			o.m.log.Error("ws: outbox relay failed at start, retrying", "resource", t, "error", err)
 		}

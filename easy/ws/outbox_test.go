@@ -403,7 +403,11 @@ func TestOutboxWritesTextInEveryPgxMode(t *testing.T) {
 // broker, by the second commit whatever order the tables were read in.
 // (The timer's pass, which reads every table, is put off for the test.)
 func TestOutboxRelayReadsTheResourcesCommittedTo(t *testing.T) {
-	defer ws.SetOutboxRelayPoll(time.Hour)() // only commits wake the relay
+	// Put back once the App has closed (cleanups run last first). Only
+	// commits wake the relay, and a read of the locked table would wait
+	// longer than the test does.
+	t.Cleanup(ws.SetOutboxRelayPoll(time.Hour))
+	t.Cleanup(ws.SetOutboxRelayStep(time.Minute))
 	app, tail, lockNotes := relayOnPostgres(t)
 	create := func(row any, resource string) {
 		t.Helper()
