@@ -140,7 +140,8 @@ func nameByte(c byte) bool {
 
 // verb is the first word of query, in upper case, after any comments.
 func verb(query string) string {
-	v := strings.TrimLeft(query, " \t\r\n(")
+	const space = " \t\r\n\f("
+	v := strings.TrimLeft(query, space)
 	for {
 		var rest string
 		var ok bool
@@ -150,15 +151,16 @@ func verb(query string) string {
 		case strings.HasPrefix(v, "/*"):
 			_, rest, ok = strings.Cut(v, "*/")
 		default:
-			if i := strings.IndexAny(v, " \t\r\n(-/"); i >= 0 {
-				v = v[:i]
+			i := 0
+			for i < len(v) && nameByte(v[i]) {
+				i++
 			}
-			return strings.ToUpper(v)
+			return strings.ToUpper(v[:i])
 		}
 		if !ok {
 			return ""
 		}
-		v = strings.TrimLeft(rest, " \t\r\n(")
+		v = strings.TrimLeft(rest, space)
 	}
 }
 

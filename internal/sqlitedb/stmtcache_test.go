@@ -321,6 +321,8 @@ func TestWritesAndReturnsRows(t *testing.T) {
 		{"/* a note */ UPDATE t SET n = 1", true, false},
 		{"/* one */ -- two\n  DELETE FROM t", true, false},
 		{"-- only a comment", false, false},
+		{"UPDATE\"t\"SET n = 1", true, false},
+		{"\fDELETE FROM t", true, false},
 		{"WITH v AS (SELECT * FROM updates_log) SELECT * FROM v", false, true},
 		{"WITH v AS (SELECT 1) SELECT * FROM v WHERE note = 'update'", true, true}, // in a string: taken for a write
 	} {
