@@ -193,8 +193,8 @@ func main() {
 	cfg.dir = dir
 	ctx := context.Background()
 	names := kinds
-	if cfg.vs == "observe" {
-		names = append(names[:len(names):len(names)], "observed")
+	if cfg.vs == "observe" { // handserver is not run
+		names = []string{"easy", "observed"}
 	}
 	if cfg.bins, err = build(ctx, goCmd, dir, names...); err != nil {
 		fatal(err)
