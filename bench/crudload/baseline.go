@@ -8,7 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"gorm.io/gorm"
 
-	"github.com/fastapi-easy/easy-go/bench/internal/handapi"
+	"github.com/fastapi-easy/easy-go/internal/handapi"
 )
 
 // baseline is the items API written by hand on chi and GORM, as a user

@@ -28,10 +28,10 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"github.com/fastapi-easy/easy-go/bench/internal/handapi"
 	"github.com/fastapi-easy/easy-go/bench/internal/loadkit"
 	"github.com/fastapi-easy/easy-go/bench/outside/probe"
 	"github.com/fastapi-easy/easy-go/bench/wsbaseline"
+	"github.com/fastapi-easy/easy-go/internal/handapi"
 	"github.com/fastapi-easy/easy-go/internal/sqlitedb"
 )
 

@@ -8,15 +8,22 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"gorm.io/plugin/opentelemetry/tracing"
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
+	"github.com/fastapi-easy/easy-go/internal/handapi"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
@@ -27,12 +34,7 @@ import (
 // to an exporter that drops them, through the SDK's span processor.
 func benchApps(b *testing.B) (names []string, apps []*easy.App) {
 	quiet := easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	tracing := func(s sdktrace.Sampler) easy.Option {
-		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(s),
-			sdktrace.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(tracetest.NewNoopExporter())))
-		b.Cleanup(func() { tp.Shutdown(context.Background()) })
-		return easy.Tracing(tp)
-	}
+	tracing := func(s sdktrace.Sampler) easy.Option { return easy.Tracing(dropSpans(b, s)) }
 	for _, c := range []struct {
 		name string
 		opts []easy.Option
@@ -56,11 +58,20 @@ func benchApps(b *testing.B) (names []string, apps []*easy.App) {
 	return names, apps
 }
 
+// dropSpans returns an SDK TracerProvider with sampler s whose spans go
+// through the SDK's span processor to an exporter that drops them.
+func dropSpans(b *testing.B, s sdktrace.Sampler) *sdktrace.TracerProvider {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(s),
+		sdktrace.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(tracetest.NewNoopExporter())))
+	b.Cleanup(func() { tp.Shutdown(context.Background()) })
+	return tp
+}
+
 // A server answers a request: an App in process, or one behind a listener.
 type server func(*http.Request) (status int, body string)
 
-// inProcess serves each request on app itself, with a recorder.
-func inProcess(apps []*easy.App) []server {
+// inProcess serves each request on the handler itself, with a recorder.
+func inProcess[H http.Handler](apps []H) []server {
 	servers := make([]server, len(apps))
 	for i, app := range apps {
 		servers[i] = func(r *http.Request) (int, string) {
@@ -76,7 +87,7 @@ func inProcess(apps []*easy.App) []server {
 // each request there with net/http's client, on a kept-alive connection:
 // the cost as a client sees it, the server's HTTP/1.1 and the socket
 // included.
-func overHTTP(b *testing.B, apps []*easy.App) []server {
+func overHTTP[H http.Handler](b *testing.B, apps []H) []server {
 	servers := make([]server, len(apps))
 	for i, app := range apps {
 		srv := httptest.NewServer(app)
@@ -201,5 +212,99 @@ func BenchmarkObserveAllocs(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// handGet returns the GET by id of the items API written by hand on chi
+// and GORM (internal/handapi, bench's baseline), on a SQLite file opened
+// as the App opens its own and holding the row benchApps's hold. Observed,
+// it is instrumented as a chi and GORM user would instrument it with the
+// libraries the field uses, on tp: otelhttp's server span around the
+// router; client_golang's promhttp around each route, for the request
+// duration by method, route template and status code, the response size
+// and the requests in flight; and gorm.io/plugin/opentelemetry's
+// statement spans. What is scraped and never touched by a request (the
+// runtime's collectors, the pool's) is left out, as it costs a request
+// nothing.
+func handGet(b *testing.B, tp *sdktrace.TracerProvider) http.Handler {
+	db := testkit.SQLite(b, nil)
+	if tp != nil {
+		if err := db.Use(tracing.NewPlugin(tracing.WithTracerProvider(tp), tracing.WithoutMetrics())); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.AutoMigrate(&Item{}); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Create(&Item{Name: "apple", Price: 1}).Error; err != nil {
+		b.Fatal(err)
+	}
+	r := chi.NewRouter()
+	if tp != nil {
+		r.Use(promMiddleware(prometheus.NewRegistry()))
+	}
+	r.Get("/items/{id}", handapi.Get[Item](db))
+	if tp == nil {
+		return r
+	}
+	return otelhttp.NewHandler(r, "items", otelhttp.WithTracerProvider(tp))
+}
+
+// promMiddleware is client_golang's HTTP server instrumentation, labelled
+// with chi's route template, registered on reg.
+func promMiddleware(reg *prometheus.Registry) func(http.Handler) http.Handler {
+	route := promhttp.WithLabelFromCtx("route", func(ctx context.Context) string {
+		return chi.RouteContext(ctx).RoutePattern()
+	})
+	labels := []string{"method", "code", "route"}
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "http_request_duration_seconds", Help: "Duration of HTTP requests.",
+		Buckets: prometheus.DefBuckets,
+	}, labels)
+	size := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "http_response_size_bytes", Help: "Size of HTTP responses.",
+		Buckets: prometheus.ExponentialBuckets(64, 4, 10),
+	}, labels)
+	inFlight := prometheus.NewGauge(prometheus.GaugeOpts{Name: "http_requests_in_flight", Help: "HTTP requests being served."})
+	reg.MustRegister(duration, size, inFlight)
+	return func(next http.Handler) http.Handler {
+		return promhttp.InstrumentHandlerInFlight(inFlight,
+			promhttp.InstrumentHandlerDuration(duration,
+				promhttp.InstrumentHandlerResponseSize(size, next, route), route))
+	}
+}
+
+// BenchmarkObserveGetAgainstHand sets what observability costs easy
+// against what it costs the same GET written by hand on chi and GORM and
+// instrumented with the field's libraries (handGet), all with the tracer
+// of a production (one request in a hundred sampled), alternated request
+// by request as the ratio benchmarks are:
+//
+//   - hand/on: the hand-written GET observed, over the same unobserved;
+//
+//   - easy/on: easy's GET with metrics and traces, over easy's without;
+//
+//   - bare/easy: easy's GET over the hand-written one, neither observed;
+//
+//   - observed/easy: the same, both observed.
+//
+//     go test -run '^$' -bench BenchmarkObserveGetAgainstHand -benchtime 20000x -count 5 ./internal/thirdparty/observe/
+func BenchmarkObserveGetAgainstHand(b *testing.B) {
+	names, apps := benchApps(b)
+	easyOff, easyOn := apps[0], apps[slices.Index(names, "metrics+traces-1%")]
+	handOff, handOn := handGet(b, nil), handGet(b, dropSpans(b, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))))
+	for _, c := range []struct {
+		name     string
+		base, vs http.Handler
+		vsName   string
+	}{
+		{"hand", handOff, handOn, "on"},
+		{"easy", easyOff, easyOn, "on"},
+		{"bare", handOff, easyOff, "easy"},
+		{"observed", handOn, easyOn, "easy"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ratios(b, []string{"base", c.vsName}, inProcess([]http.Handler{c.base, c.vs}), getItem, http.StatusOK)
+		})
 	}
 }

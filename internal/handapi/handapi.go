@@ -1,7 +1,8 @@
 // Package handapi holds the pieces of the items API written by hand on
-// chi and GORM that bench's baselines (crudload's and bench/outside's
-// handserver) share: what a user who wants none of easy would write once
-// and use in both. The library never imports it.
+// chi and GORM that the baselines of easy's benchmarks share (bench's
+// crudload and bench/outside's handserver, and the observability
+// benchmarks of internal/thirdparty/observe): what a user who wants none
+// of easy would write once and use in all. The library never imports it.
 package handapi
 
 import (
