@@ -19,7 +19,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	"gorm.io/plugin/opentelemetry/tracing"
+	otelgorm "gorm.io/plugin/opentelemetry/tracing"
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/ws"
@@ -215,21 +215,27 @@ func BenchmarkObserveAllocs(b *testing.B) {
 	}
 }
 
+// handLibs are the libraries of the field that handGet may instrument the
+// hand-written GET with.
+type handLibs struct{ otelhttp, promhttp, otelgorm bool }
+
+// allLibs instruments the hand-written GET with all three.
+var allLibs = handLibs{otelhttp: true, promhttp: true, otelgorm: true}
+
 // handGet returns the GET by id of the items API written by hand on chi
-// and GORM (internal/handapi, bench's baseline), on a SQLite file opened
-// as the App opens its own and holding the row benchApps's hold. Observed,
-// it is instrumented as a chi and GORM user would instrument it with the
-// libraries the field uses, on tp: otelhttp's server span around the
-// router; client_golang's promhttp around each route, for the request
+// and GORM (internal/handapi, the baseline of bench/), on a SQLite file
+// opened as the App opens its own and holding the same row as benchApps's
+// apps. On tp, it is instrumented with the libraries in libs, as a chi and
+// GORM user would instrument it: otelhttp's server span around the
+// router; client_golang's promhttp as chi middleware, for the request
 // duration by method, route template and status code, the response size
 // and the requests in flight; and gorm.io/plugin/opentelemetry's
-// statement spans. What is scraped and never touched by a request (the
-// runtime's collectors, the pool's) is left out, as it costs a request
-// nothing.
-func handGet(b *testing.B, tp *sdktrace.TracerProvider) http.Handler {
+// statement spans. What is only scraped (the runtime's collectors, the
+// pool's) is left out, as it costs a request nothing.
+func handGet(b *testing.B, tp *sdktrace.TracerProvider, libs handLibs) http.Handler {
 	db := testkit.SQLite(b, nil)
-	if tp != nil {
-		if err := db.Use(tracing.NewPlugin(tracing.WithTracerProvider(tp), tracing.WithoutMetrics())); err != nil {
+	if libs.otelgorm {
+		if err := db.Use(otelgorm.NewPlugin(otelgorm.WithTracerProvider(tp), otelgorm.WithoutMetrics())); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -240,11 +246,11 @@ func handGet(b *testing.B, tp *sdktrace.TracerProvider) http.Handler {
 		b.Fatal(err)
 	}
 	r := chi.NewRouter()
-	if tp != nil {
+	if libs.promhttp {
 		r.Use(promMiddleware(prometheus.NewRegistry()))
 	}
 	r.Get("/items/{id}", handapi.Get[Item](db))
-	if tp == nil {
+	if !libs.otelhttp {
 		return r
 	}
 	return otelhttp.NewHandler(r, "items", otelhttp.WithTracerProvider(tp))
@@ -274,31 +280,44 @@ func promMiddleware(reg *prometheus.Registry) func(http.Handler) http.Handler {
 	}
 }
 
-// BenchmarkObserveGetAgainstHand sets what observability costs easy
-// against what it costs the same GET written by hand on chi and GORM and
+// BenchmarkObserveGetAgainstHand compares what observability costs easy
+// with what it costs the same GET written by hand on chi and GORM and
 // instrumented with the field's libraries (handGet), all with the tracer
 // of a production (one request in a hundred sampled), alternated request
 // by request as the ratio benchmarks are:
-//
 //   - hand/on: the hand-written GET observed, over the same unobserved;
-//
+//   - hand-otelhttp/on, hand-promhttp/on, hand-otelgorm/on: the same
+//     with one of the libraries only;
 //   - easy/on: easy's GET with metrics and traces, over easy's without;
-//
 //   - bare/easy: easy's GET over the hand-written one, neither observed;
-//
 //   - observed/easy: the same, both observed.
 //
-//     go test -run '^$' -bench BenchmarkObserveGetAgainstHand -benchtime 20000x -count 5 ./internal/thirdparty/observe/
+// Run it with:
+//
+//	go test -run '^$' -bench BenchmarkObserveGetAgainstHand -benchtime 20000x -count 5 ./internal/thirdparty/observe/
 func BenchmarkObserveGetAgainstHand(b *testing.B) {
 	names, apps := benchApps(b)
-	easyOff, easyOn := apps[0], apps[slices.Index(names, "metrics+traces-1%")]
-	handOff, handOn := handGet(b, nil), handGet(b, dropSpans(b, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))))
+	app := func(name string) *easy.App {
+		i := slices.Index(names, name)
+		if i < 0 {
+			b.Fatalf("benchApps makes no app %q", name)
+		}
+		return apps[i]
+	}
+	easyOff, easyOn := app("off"), app("metrics+traces-1%")
+	production := func() *sdktrace.TracerProvider {
+		return dropSpans(b, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01)))
+	}
+	handOff, handOn := handGet(b, nil, handLibs{}), handGet(b, production(), allLibs)
 	for _, c := range []struct {
 		name     string
 		base, vs http.Handler
 		vsName   string
 	}{
 		{"hand", handOff, handOn, "on"},
+		{"hand-otelhttp", handOff, handGet(b, production(), handLibs{otelhttp: true}), "on"},
+		{"hand-promhttp", handOff, handGet(b, production(), handLibs{promhttp: true}), "on"},
+		{"hand-otelgorm", handOff, handGet(b, production(), handLibs{otelgorm: true}), "on"},
 		{"easy", easyOff, easyOn, "on"},
 		{"bare", handOff, easyOff, "easy"},
 		{"observed", handOn, easyOn, "easy"},
