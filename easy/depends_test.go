@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -73,6 +74,9 @@ func depFixture(t *testing.T) (*easy.App, *atomic.Int64) {
 		}
 		return &whoami{User: currentUser.From(ctx).Name, Admin: true}, nil
 	})
+	admin.Handle("GET /raw", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "raw for %s, admin %t", currentUser.From(r.Context()).Name, isAdmin.From(r.Context()))
+	}))
 	easy.Get(app, "/forgotten", func(ctx context.Context, _ *easy.NoInput) (*whoami, error) {
 		return &whoami{User: currentUser.From(ctx).Name}, nil
 	})
@@ -112,6 +116,12 @@ func TestGroupDependenciesResolveForEveryOperation(t *testing.T) {
 	testkit.Do(t, srv, "GET", "/admin/check", "", "X-Token", "token-root").Expect(t, 200, `{"user":"root","admin":true,"skip":0,"limit":0}`)
 	testkit.Do(t, srv, "GET", "/admin/check", "", "X-Token", "token-ann").Expect(t, 403, `{"detail":"Admins only"}`)
 	testkit.Do(t, srv, "GET", "/admin/check", "", "X-Token", "nope").Expect(t, 401, `{"detail":"Invalid token"}`)
+	// A route outside the document is behind them too: a group that
+	// requires a user guards all it serves.
+	testkit.Do(t, srv, "GET", "/admin/raw", "", "X-Token", "token-root").Expect(t, 200, `raw for root, admin true`)
+	testkit.Do(t, srv, "GET", "/admin/raw", "", "X-Token", "nope").Expect(t, 401, `{"detail":"Invalid token"}`)
+	testkit.Do(t, srv, "GET", "/admin/raw", "").Expect(t, 422,
+		`{"detail":[{"type":"missing","loc":["header","X-Token"],"msg":"Field required","input":null}]}`)
 }
 
 func TestDependencyNotListedIsA500(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/fastapi-easy/easy-go/easy/openapi"
 	"github.com/fastapi-easy/easy-go/easy/route"
 )
 
@@ -60,7 +61,9 @@ func (g *Group) Use(mw ...func(http.Handler) http.Handler) {
 func (g *Group) Include(routers ...route.Mounter) { g.site().include(routers) }
 
 // Handle routes pattern under the group's prefix to h, outside the
-// OpenAPI document, with the group's middleware; see App.Handle.
+// OpenAPI document, behind the group's dependencies and middleware as its
+// operations are (a group that requires a user guards all it serves);
+// see App.Handle.
 func (g *Group) Handle(pattern string, h http.Handler) {
 	g.sealed = true
 	if method, path, ok := strings.Cut(pattern, " "); ok {
@@ -68,5 +71,7 @@ func (g *Group) Handle(pattern string, h http.Handler) {
 	} else {
 		pattern = g.prefix + pattern
 	}
+	// The operation only gathers what the dependencies would document.
+	h = useDeps(g.app.spec, g.app.logger, &openapi.Operation{}, g.uses, h)
 	g.app.Handle(pattern, wrap(h, g.middleware))
 }
