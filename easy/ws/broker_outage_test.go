@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -209,4 +210,44 @@ func TestBrokerOutage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEventsWrittenWhileTheBrokerIsDownAtStartReachItWhenItIsBack: an
+// instance that starts while its broker is down numbers its writes from
+// the outbox's counter, below the seq its resources start at. Trimming
+// the outbox must leave them until they are in the broker's log.
+func TestEventsWrittenWhileTheBrokerIsDownAtStartReachItWhenItIsBack(t *testing.T) {
+	t.Cleanup(ws.SetOutboxTrimEvery(20 * time.Millisecond)) // put back after the Apps have closed
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	mem := ws.NewMemoryBroker()
+	tail := func() uint64 {
+		seq, _, err := mem.Tail(ctx, "products", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	// A first run, with the broker up, leaves an event in the outbox.
+	first := easy.New(easy.DB(testkit.SQLiteFile(t, path, nil)), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	first.Include(easy.CRUDRouter[Product]())
+	ws.NewManager(ws.Heartbeat(0), ws.ShareVia(mem)).Watch(first, Product{})
+	srv := httptest.NewServer(first)
+	before := tail()
+	write(t, srv, "POST", "/products", `{"name":"apple","price":1}`)
+	eventually(t, "the apple's event reaches the broker", func() bool { return tail() == before+1 })
+	srv.Close()
+	if err := first.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The second run's resources start at the time, in microseconds, some
+	// way above the outbox's counter.
+	time.Sleep(10 * time.Millisecond)
+	down := &flaky{Broker: mem}
+	down.set(true)
+	second := newInstance(t, testkit.SQLiteFile(t, path, nil), down)
+	write(t, second.srv, "POST", "/products", `{"name":"pear","price":2}`)
+	time.Sleep(200 * time.Millisecond) // some ten trims
+	down.set(false)
+	eventually(t, "the pear's event reaches the broker", func() bool { return tail() == before+2 })
 }

@@ -579,7 +579,11 @@ func (o *outbox) trimLoop(ctx context.Context) {
 
 // trim deletes, per resource, the events before the last history-size
 // ones and those older than the maximum age, keeping always the last one
-// published: its seq is where the next start goes on.
+// published: its seq is where the next start goes on. With a broker,
+// published means in the broker's log: a row the relay has not appended
+// stays, however old (a resource's own seq says nothing of it: after a
+// start with the broker down, it is the time the resource was made, above
+// every seq the outbox's counter gives).
 func (o *outbox) trim(ctx context.Context) error {
 	o.written.Store(0)
 	keep := uint64(o.m.cfg.historySize)
@@ -591,6 +595,14 @@ func (o *outbox) trim(ctx context.Context) error {
 			continue
 		}
 		last := r.seq.Load()
+		if o.shared != nil {
+			o.mu.Lock()
+			last = o.appended[t]
+			o.mu.Unlock()
+		}
+		if last == 0 {
+			continue // nothing is known to be published yet
+		}
 		_, err := o.sql.ExecContext(ctx, "DELETE FROM "+o.names[t]+
 			" WHERE seq < "+o.ph(1)+" AND (seq <= "+o.ph(2)+" OR created < "+o.ph(3)+")",
 			int64(last), int64(last-min(last, keep)), cutoff)
