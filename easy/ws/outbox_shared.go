@@ -115,7 +115,11 @@ func (o *outbox) writeShared(ctx context.Context, tx capture.Execer, changes []C
 		count[t]++
 	}
 	next := make(map[string]uint64, len(count))
-	for t, n := range count {
+	// Each counter's row stays locked until the commit: taken in one order
+	// by every instance, so that two commits that write the same resources
+	// do not each wait for a lock the other holds.
+	for _, t := range slices.Sorted(maps.Keys(count)) {
+		n := count[t]
 		first, err := o.number(ctx, tx, t, n)
 		if err != nil {
 			return err

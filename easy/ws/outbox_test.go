@@ -496,3 +496,43 @@ func relayOnPostgres(t *testing.T) (app *easy.App, tail func(resource string) ui
 	}
 	return app, tail, lockNotes
 }
+
+// TestTwoInstancesWritingTwoResourcesAtOnceDoNotDeadlock: with a broker,
+// a commit that writes two watched resources takes their counters' row
+// locks, and two instances committing such writes at once must take them
+// in one order (PostgreSQL would end one of the two with a deadlock).
+func TestTwoInstancesWritingTwoResourcesAtOnceDoNotDeadlock(t *testing.T) {
+	da, db := sameDatabase(t, "postgres")
+	broker := ws.NewMemoryBroker()
+	var apps []*easy.App
+	for _, d := range []*gorm.DB{da, db} {
+		app := easy.New(easy.DB(d), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		app.Include(easy.CRUDRouter[Product](), easy.CRUDRouter[Note]())
+		ws.NewManager(ws.Heartbeat(0), ws.ShareVia(broker)).Watch(app, Product{}, Note{})
+		t.Cleanup(func() { app.Close(context.Background()) })
+		apps = append(apps, app)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for _, app := range apps {
+		wg.Go(func() {
+			for i := range 200 {
+				err := app.DB().Transaction(func(tx *gorm.DB) error {
+					if err := tx.Create(&Product{Name: fmt.Sprint("p", i), Price: 1}).Error; err != nil {
+						return err
+					}
+					return tx.Create(&Note{Text: fmt.Sprint("n", i)}).Error
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
