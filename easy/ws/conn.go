@@ -79,6 +79,10 @@ type Conn struct {
 	limiter *rate.Limiter  // made at the first message read; see allow
 	wg      sync.WaitGroup // the writers and the goroutines waiting for pongs
 	expiry  *time.Timer
+
+	// readTurns counts the reads of the socket begun and ended: odd while
+	// one is under way. A pong is seen only then (see ping).
+	readTurns atomic.Uint64
 }
 
 // outbound is one item of a send queue: a message, then events. A resume
@@ -191,7 +195,9 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	// Reading without a deadline is safe: closeWith makes the writer close
 	// the socket, which ends the read. A context here would close the
 	// socket without the close handshake when it ends.
+	c.readTurns.Add(1)
 	_, msg, err := c.ws.Read(context.Background())
+	c.readTurns.Add(1)
 	if err != nil {
 		c.readFailed(err)
 		if ctx.Err() != nil {
@@ -217,6 +223,7 @@ func (c *Conn) CloseRead() {
 	if c.sse != nil {
 		return // nothing to read
 	}
+	c.readTurns.Add(1) // read from now on, for good
 	done := c.ws.CloseRead(context.Background())
 	context.AfterFunc(done, func() { c.closeWith(websocket.StatusNoStatusRcvd, "", false) })
 }
@@ -572,9 +579,12 @@ func (c *Conn) closedUnder(err error) bool {
 }
 
 // ping sends a protocol ping and drops the connection when no pong comes
-// within the write timeout. The goroutine that waits for the pong is
-// owned by the Conn and lives only that long; Ping returns anyway once
-// the socket is closed.
+// within the write timeout while the socket was read. A pong is seen only
+// by a read, so a ping that a busy reader could not have seen answered
+// (one handling a message, such as a subscribe waiting for its snapshot)
+// says nothing of the peer, and the next heartbeat's ping tries again.
+// The goroutine that waits for the pong is owned by the Conn and lives
+// only that long; Ping returns anyway once the socket is closed.
 func (c *Conn) ping() {
 	if c.sse != nil {
 		c.sseHeartbeat()
@@ -587,9 +597,11 @@ func (c *Conn) ping() {
 		// makes coder/websocket drop the socket, and the close handshake
 		// with it.
 		ctx, cancel := context.WithTimeout(context.Background(), c.m.cfg.writeTimeout)
+		turns := c.readTurns.Load()
 		err := c.ws.Ping(ctx)
 		cancel()
-		if err != nil && c.ctx.Err() == nil {
+		readThroughout := turns%2 == 1 && c.readTurns.Load() == turns
+		if err != nil && c.ctx.Err() == nil && readThroughout {
 			c.closeWith(websocket.StatusAbnormalClosure, "", false) // a dead peer cannot take part in a close handshake
 		}
 	}()

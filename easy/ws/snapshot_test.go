@@ -195,3 +195,27 @@ func TestSnapshotWithoutAViewOfItsOwnHoldsCommitsOff(t *testing.T) {
 		fmt.Sprintf(`{"type":"initial","resource":"products","data":[{"id":1,"name":"apple","price":1}],"seq":%d}`, seq),
 		fmt.Sprintf(`{"type":"update","resource":"products","id":1,"data":{"id":1,"name":"apple","price":10},"seq":%d}`, seq+1))
 }
+
+// TestAClientWaitingForItsSnapshotIsNotDroppedByTheHeartbeat: while a
+// subscribe waits for its snapshot, the connection's reader does not
+// read, and a pong that arrives meanwhile is not seen. The client is
+// alive all the same, and keeps its connection.
+func TestAClientWaitingForItsSnapshotIsNotDroppedByTheHeartbeat(t *testing.T) {
+	m := ws.NewManager(quiet, ws.Heartbeat(50*time.Millisecond), ws.WriteTimeout(100*time.Millisecond))
+	g := &gatedStore{store: newStore(m), gate: make(chan struct{})}
+	m.AddResource("items", g)
+	srv := serve(t, m, nil)
+	g.create("apple", 1)
+	c := dialReady(t, wsURL(srv, "/ws/items"))
+	send(t, c, `{"type":"subscribe"}`)
+	// Some ten heartbeats go by, each with a pong the reader does not see
+	// in time, before the snapshot is read.
+	time.AfterFunc(500*time.Millisecond, func() { close(g.gate) })
+	msg := next(t, c)
+	for msg == `{"type":"ping"}` {
+		msg = next(t, c)
+	}
+	if want := fmt.Sprintf(`{"type":"initial","resource":"items","data":[{"id":1,"name":"apple","price":1}],"seq":%d}`, m.Seq("items")); msg != want {
+		t.Fatalf("got %s, want %s", msg, want)
+	}
+}
