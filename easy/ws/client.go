@@ -38,10 +38,20 @@ type Client struct {
 	conn   *websocket.Conn // nil while reconnecting
 	seq    uint64          // the seq of the last event or initial message received
 	hasSeq bool
-	filter map[string]string // the filter of the last subscribe, kept on resume
-	sub    []byte            // a subscribe not yet answered, sent again after a reconnect
-	closed bool
-	err    error // why the client stopped for good
+	filter map[string]string // the filter of the last subscribe the server answered with a snapshot, kept on resume
+	// The subscribes sent on this connection and not answered yet, oldest
+	// first, as the server answers them: each with an initial message, or
+	// an error that leaves the filter as it was. The last is sent again
+	// after a reconnect.
+	unanswered []sentSubscribe
+	closed     bool
+	err        error // why the client stopped for good
+}
+
+// sentSubscribe is a subscribe message sent and the filter it asks for.
+type sentSubscribe struct {
+	filter map[string]string
+	msg    []byte
 }
 
 // DialOption configures a Client. Its options are named Dial... so that
@@ -164,8 +174,10 @@ func (c *Client) Next(ctx context.Context) (Event, error) {
 
 // Subscribe asks for a snapshot of the rows that match filter (nil for
 // all), at most limit of them (0 for the server's default), and narrows
-// the events to the filter, which the client keeps when it resumes. The
-// snapshot arrives as an initial Event.
+// the events to the filter. The snapshot arrives as an initial Event, and
+// from then on the client keeps the filter when it resumes; a subscribe
+// the server refuses (an error Event, such as for a field it cannot
+// filter on) changes nothing.
 func (c *Client) Subscribe(ctx context.Context, filter map[string]string, limit int) error {
 	msg := struct {
 		Type   string            `json:"type"`
@@ -186,7 +198,7 @@ func (c *Client) Subscribe(ctx context.Context, filter map[string]string, limit 
 		return ErrNotConnected
 	}
 	c.mu.Lock()
-	c.filter, c.sub = filter, b
+	c.unanswered = append(c.unanswered, sentSubscribe{filter, b})
 	c.mu.Unlock()
 	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
 		return fmt.Errorf("ws: subscribe: %w", err)
@@ -292,9 +304,16 @@ func (c *Client) reconnect() *websocket.Conn {
 			continue
 		}
 		c.mu.Lock()
-		closed, sub := c.closed, c.sub
+		closed := c.closed
+		var sub []byte
 		if !closed {
 			c.conn = conn
+			// The old connection's answers are lost with it; the last
+			// subscribe is asked again on this one.
+			if n := len(c.unanswered); n > 0 {
+				c.unanswered = c.unanswered[n-1:]
+				sub = c.unanswered[0].msg
+			}
 		}
 		c.mu.Unlock()
 		if closed {
@@ -342,8 +361,17 @@ func (c *Client) receive(ev Event) bool {
 	case TypeCreate, TypeUpdate, TypeDelete, TypeInitial:
 		c.mu.Lock()
 		c.seq, c.hasSeq = ev.Seq, true
-		if ev.Type == TypeInitial {
-			c.sub = nil
+		if ev.Type == TypeInitial && len(c.unanswered) > 0 {
+			c.filter = c.unanswered[0].filter
+			c.unanswered = c.unanswered[1:]
+		}
+		c.mu.Unlock()
+	case TypeError:
+		// The answer to the oldest subscribe unanswered: the only
+		// message the client sends.
+		c.mu.Lock()
+		if len(c.unanswered) > 0 {
+			c.unanswered = c.unanswered[1:]
 		}
 		c.mu.Unlock()
 	case TypeReset:

@@ -319,3 +319,46 @@ func TestClientCloseIsCleanAndReleasesGoroutines(t *testing.T) {
 	}
 	goroutinesBack(t, before)
 }
+
+// TestClientKeepsOnlyTheFiltersTheServerAccepted: a subscribe the server
+// answers with an error changes nothing the client resumes with, so a
+// reconnect after it is not refused (a filter the server refuses in the
+// handshake is a 422, which stops the client for good), and a refused
+// subscribe is not sent again.
+func TestClientKeepsOnlyTheFiltersTheServerAccepted(t *testing.T) {
+	m := ws.NewManager(quiet)
+	s := newStore(m)
+	m.AddResource("items", s)
+	t.Cleanup(func() { m.Shutdown(context.Background()) })
+	server := newRestartable(t, m)
+	s.create("apple", 1)
+	s.create("pear", 10)
+	c := dialClient(t, server.url())
+
+	if err := c.Subscribe(context.Background(), map[string]string{"price__gt": "5"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	seq := m.Seq("items")
+	expectEvent(t, c, ws.TypeInitial, seq)
+	if err := c.Subscribe(context.Background(), map[string]string{"nosuch": "1"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, c); ev.Type != ws.TypeError {
+		t.Fatalf("got %s %s, want the error that answers a bad filter", ev.Type, ev.Data)
+	}
+
+	server.stop()
+	s.create("plum", 20) // matches the filter in force
+	s.create("fig", 2)   // does not
+	server.start(m)
+
+	// The client resumes with the filter the server accepted: the plum
+	// only, and no second answer to the refused subscribe.
+	if ev := expectEvent(t, c, ws.TypeCreate, seq+1); string(ev.ID) != "3" {
+		t.Fatalf("got the create of %s, want the plum (3)", ev.ID)
+	}
+	s.create("kiwi", 30)
+	if ev := expectEvent(t, c, ws.TypeCreate, seq+3); string(ev.ID) != "5" {
+		t.Fatalf("got the create of %s, want the kiwi (5)", ev.ID)
+	}
+}
