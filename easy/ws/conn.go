@@ -83,6 +83,21 @@ type Conn struct {
 	// readTurns counts the reads of the socket begun and ended: odd while
 	// one is under way. A pong is seen only then (see ping).
 	readTurns atomic.Uint64
+	// resets has a value after a reset was queued, for an SSE stream that
+	// answers one with a fresh snapshot (see serveSSE); nil for others.
+	resets chan struct{}
+}
+
+// sendReset queues a reset of resource: the client cannot resume, and
+// starts again from a fresh snapshot.
+func (c *Conn) sendReset(resource string) {
+	c.enqueue(resetMessage(resource))
+	if c.resets != nil {
+		select {
+		case c.resets <- struct{}{}:
+		default: // one is due already
+		}
+	}
 }
 
 // outbound is one item of a send queue: a message, then events. A resume

@@ -276,7 +276,7 @@ func (r *resource) restart(evs []*event, seq uint64) {
 		sub.after = seq
 		sub.held = nil
 		sub.kept, sub.overflow = nil, true // what a held one kept may not be continuous either
-		c.enqueue(resetMessage(r.name))
+		c.sendReset(r.name)
 	}
 }
 
@@ -443,7 +443,7 @@ func (r *resource) attach(c *Conn, sub *subscription, first []byte) bool {
 		sub.held = nil // the client starts again from a fresh snapshot, or not at all
 		r.subs[c] = sub
 		r.followed.Store(true)
-		c.enqueue(resetMessage(r.name))
+		c.sendReset(r.name)
 		return false
 	}
 	r.subs[c] = sub

@@ -89,6 +89,9 @@ func (m *Manager) ServeSSE(w http.ResponseWriter, r *http.Request) {
 	}
 	m.sizeSocket(easy.NetConn(r)) // nil, and left alone, under another server than the App's Serve
 	c.sse = &sseStream{w: w, rc: rc}
+	if snap.want {
+		c.resets = make(chan struct{}, 1)
+	}
 	if !m.register(c) {
 		m.unreserve(c.addr)
 		m.refuse(w, r, problem.New(http.StatusServiceUnavailable, "Server is shutting down"))
@@ -101,7 +104,7 @@ func (m *Manager) ServeSSE(w http.ResponseWriter, r *http.Request) {
 	defer stop()
 	// c follows its resource before the header goes out, so that a client
 	// that has the header receives every event published after that.
-	resumed := m.connected(c, ep)
+	m.connected(c, ep)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -114,10 +117,22 @@ func (m *Manager) ServeSSE(w http.ResponseWriter, r *http.Request) {
 		c.closeWith(websocket.StatusAbnormalClosure, "", false)
 	}
 	c.start(false)
-	if snap.want && (!ep.resume || !resumed) {
-		m.subscribe(c, res, request{Type: TypeSubscribe, Filter: snap.filter, Limit: snap.limit})
+	// A stream that asks for a snapshot begins with one, unless it
+	// resumes; and a reset (of a resume that failed, of a snapshot whose
+	// events could not be kept, of a broker's log read too late) is
+	// followed by a fresh one, since its client cannot ask.
+	resubscribe := request{Type: TypeSubscribe, Filter: snap.filter, Limit: snap.limit}
+	if snap.want && !ep.resume {
+		m.subscribe(c, res, resubscribe)
 	}
-	<-c.ctx.Done()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.resets:
+			m.subscribe(c, res, resubscribe)
+		}
+	}
 }
 
 // sseSnapshot is what the query of an SSE endpoint asks in place of a

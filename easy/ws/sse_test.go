@@ -534,3 +534,30 @@ func TestSSEGoroutinesAreReleased(t *testing.T) {
 	srv.Close()
 	goroutinesBack(t, before)
 }
+
+// TestSSEAResetIsFollowedByAFreshSnapshot: a stream that began with a
+// snapshot gets a fresh one after any reset, not only after a resume
+// that failed at connect, since its client cannot ask for one. Here the
+// reset is the stream's own first snapshot's: the writes made while it
+// was read outgrow what its connection may keep, and the history is off.
+func TestSSEAResetIsFollowedByAFreshSnapshot(t *testing.T) {
+	db := testkit.SQLite(t, nil)
+	arm, reading, release := slowSnapshots(t, db)
+	_, _, srv := sseApp(t, db, ws.HistorySize(0), ws.SendQueueBytes(400))
+	write(t, srv, "POST", "/products", `{"name":"apple","price":1}`)
+	arm()
+	s := openSSE(t, srv.URL+"/sse/products?snapshot=1")
+	<-reading
+	for i := range 5 {
+		write(t, srv, "POST", "/products", fmt.Sprintf(`{"name":"fig%d","price":2}`, i))
+	}
+	release()
+	if w := s.message(t); w.Type != "reset" {
+		t.Fatalf("got %s, want the reset of a snapshot whose events were not kept", w.Type)
+	}
+	w := s.message(t)
+	var rows []Product
+	if err := json.Unmarshal(w.Data, &rows); w.Type != "initial" || err != nil || len(rows) != 6 {
+		t.Fatalf("after the reset: %s with %d rows (%v), want a fresh initial with all 6", w.Type, len(rows), err)
+	}
+}
