@@ -11,13 +11,15 @@
 //
 // The client IP is the one chi's ClientIPFrom* middleware found (behind a
 // proxy, add middleware.ClientIPFromHeader or ClientIPFromXFF with the
-// proxy's addresses), else the host of the request's RemoteAddr.
+// proxy's addresses), else the host of the request's RemoteAddr. The
+// addresses of one IPv6 /64 network, which one host usually has whole,
+// share a bucket.
 package ratelimit
 
 import (
+	"container/list"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -27,15 +29,24 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/internal/clientaddr"
 )
 
 // Rate is how many requests a key may make: Requests per Per on average,
-// and up to Burst at once (Requests when zero).
+// and up to Burst at once (Requests when zero). Keys is how many keys'
+// buckets are held at most (DefaultKeys when zero): past it, the bucket
+// seen longest ago is forgotten, so a client with many keys (or many
+// clients at once) cannot grow the memory a limit holds without bound.
 type Rate struct {
 	Requests int
 	Per      time.Duration
 	Burst    int
+	Keys     int
 }
+
+// DefaultKeys is how many keys' buckets a limit holds when Rate.Keys is
+// zero: some 30 MB at most.
+const DefaultKeys = 100_000
 
 // ByIP limits the requests of each client IP address.
 func ByIP(r Rate) easy.Dependency[struct{}] {
@@ -57,39 +68,45 @@ func By[T any](dep easy.Dependency[T], key func(principal T) string, r Rate) eas
 
 var doc = easy.Doc{Errors: []int{http.StatusTooManyRequests}}
 
-// limiter holds a token bucket per key. Buckets that have been full for a
-// while are forgotten, on a sweep at most once per sweepEvery, so memory
-// follows the number of active clients.
+// limiter holds a token bucket per key, at most maxKeys of them. Buckets
+// are kept in order of last use, so that the one seen longest ago is the
+// one forgotten when a new key needs room, and so that buckets idle long
+// enough to be full again are forgotten from the back of the order
+// without a walk over all of them.
 type limiter struct {
-	limit rate.Limit
-	burst int
-	idle  time.Duration // how long a bucket takes to fill up again
+	limit   rate.Limit
+	burst   int
+	idle    time.Duration // how long a bucket takes to fill up again
+	maxKeys int
 
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-	lastSweep time.Time
+	mu      sync.Mutex
+	buckets map[string]*list.Element // of *bucket
+	order   list.List                // most recently seen first
 }
 
 type bucket struct {
+	key  string
 	lim  *rate.Limiter
 	seen time.Time
 }
 
-const sweepEvery = time.Minute
-
 func newLimiter(r Rate) *limiter {
-	if r.Requests < 1 || r.Per <= 0 {
-		panic(fmt.Sprintf("ratelimit: Rate%+v: want Requests >= 1 and Per > 0", r))
+	if r.Requests < 1 || r.Per <= 0 || r.Keys < 0 {
+		panic(fmt.Sprintf("ratelimit: Rate%+v: want Requests >= 1, Per > 0 and Keys >= 0", r))
 	}
 	if r.Burst == 0 {
 		r.Burst = r.Requests
+	}
+	if r.Keys == 0 {
+		r.Keys = DefaultKeys
 	}
 	limit := rate.Limit(float64(r.Requests) / r.Per.Seconds())
 	return &limiter{
 		limit:   limit,
 		burst:   r.Burst,
 		idle:    time.Duration(float64(r.Burst) / float64(limit) * float64(time.Second)),
-		buckets: map[string]*bucket{},
+		maxKeys: r.Keys,
+		buckets: map[string]*list.Element{},
 	}
 }
 
@@ -97,20 +114,7 @@ func newLimiter(r Rate) *limiter {
 func (l *limiter) take(key string) error {
 	now := time.Now()
 	l.mu.Lock()
-	if now.Sub(l.lastSweep) > sweepEvery {
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > l.idle {
-				delete(l.buckets, k)
-			}
-		}
-		l.lastSweep = now
-	}
-	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.buckets[key] = b
-	}
-	b.seen = now
+	b := l.bucket(key, now)
 	res := b.lim.ReserveN(now, 1)
 	wait := res.DelayFrom(now)
 	if wait > 0 {
@@ -125,15 +129,42 @@ func (l *limiter) take(key string) error {
 	return e
 }
 
-// clientIP is the IP chi's ClientIPFrom* middleware set, else the host
-// of the request's RemoteAddr.
+// bucket returns key's bucket, marked seen at now, making one if need be.
+// It forgets the buckets full again (a new one would be the same), and
+// the one seen longest ago when there is no room. l.mu is held.
+func (l *limiter) bucket(key string, now time.Time) *bucket {
+	for e := l.order.Back(); e != nil && now.Sub(e.Value.(*bucket).seen) > l.idle; e = l.order.Back() {
+		l.forget(e)
+	}
+	if e := l.buckets[key]; e != nil {
+		l.order.MoveToFront(e)
+		b := e.Value.(*bucket)
+		b.seen = now
+		return b
+	}
+	if l.order.Len() >= l.maxKeys {
+		l.forget(l.order.Back())
+	}
+	b := &bucket{key: key, lim: rate.NewLimiter(l.limit, l.burst), seen: now}
+	l.buckets[key] = l.order.PushFront(b)
+	return b
+}
+
+func (l *limiter) forget(e *list.Element) {
+	l.order.Remove(e)
+	delete(l.buckets, e.Value.(*bucket).key)
+}
+
+// clientIP names the client for ByIP: the IP chi's ClientIPFrom*
+// middleware set, else the host of the request's RemoteAddr; an IPv6
+// address by its /64 network.
 func clientIP(r *http.Request) string {
-	if ip := middleware.GetClientIP(r.Context()); ip != "" {
-		return ip
+	addr := middleware.GetClientIP(r.Context())
+	if addr == "" {
+		addr = r.RemoteAddr
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	if ip, ok := clientaddr.Parse(addr); ok {
+		return clientaddr.Key(ip)
 	}
-	return host
+	return addr
 }

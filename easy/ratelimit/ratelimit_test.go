@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"testing"
@@ -87,6 +88,49 @@ func TestLimitInTheSpec(t *testing.T) {
 	for path, want := range map[string]bool{"/ip": true, "/user": true, "/free": false} {
 		if _, got := doc.Paths[path]["get"].Responses["429"]; got != want {
 			t.Errorf("%s documents 429: %v, want %v", path, got, want)
+		}
+	}
+}
+
+// The addresses of one IPv6 /64, which one host usually has whole, share
+// a bucket: a client cannot get a fresh budget per address.
+func TestIPv6By64(t *testing.T) {
+	srv := limited(t)
+	for i := 1; i <= 3; i++ {
+		ip := fmt.Sprintf("2001:db8:1:2::%d", i)
+		if status, _, body := get(t, srv, "/ip", "X-Real-IP", ip); status != 200 {
+			t.Fatalf("request %d from %s: %d %s", i, ip, status, body)
+		}
+	}
+	if status, _, body := get(t, srv, "/ip", "X-Real-IP", "2001:db8:1:2:ffff::9"); status != 429 {
+		t.Errorf("another address of the same /64: %d %s, want 429", status, body)
+	}
+	if status, _, body := get(t, srv, "/ip", "X-Real-IP", "2001:db8:1:3::1"); status != 200 {
+		t.Errorf("an address of another /64: %d %s, want 200", status, body)
+	}
+}
+
+// Past Rate.Keys buckets, the one seen longest ago is forgotten: new
+// clients are served, and the memory held stays bounded.
+func TestKeysBounded(t *testing.T) {
+	app := easy.New(easy.Logger(slog.New(slog.DiscardHandler)))
+	user := security.APIKeyHeader("X-User", func(ctx context.Context, key string) (string, error) { return key, nil })
+	limit := ratelimit.By(user, func(u string) string { return u }, ratelimit.Rate{Requests: 1, Per: time.Hour, Keys: 2})
+	easy.Get(app, "/user", handler, easy.Uses(limit))
+	srv := testkit.Serve(t, app)
+
+	for _, c := range []struct {
+		user string
+		want int
+	}{
+		{"a", 200}, {"a", 429}, {"b", 200}, {"b", 429},
+		{"c", 200}, // forgets a, seen longest ago
+		{"b", 429}, // b is still held
+		{"a", 200}, // a starts again (and forgets c)
+		{"b", 429},
+	} {
+		if status, _, body := get(t, srv, "/user", "X-User", c.user); status != c.want {
+			t.Fatalf("%s: %d %s, want %d", c.user, status, body, c.want)
 		}
 	}
 }

@@ -3,14 +3,13 @@ package ws
 import (
 	"context"
 	"encoding/base64"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"path"
 	"strings"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/clientaddr"
 )
 
 // What a request passes before it becomes a connection, in this order: a
@@ -151,19 +150,11 @@ func (m *Manager) unreserve(addr string) {
 // machine itself: a reverse proxy on the same host, say, whose clients
 // would otherwise share its one address.
 func clientAddr(remote string) string {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote // no port, as some proxies' middleware leave it
-	}
-	ip, err := netip.ParseAddr(host)
-	if ip = ip.Unmap(); err != nil || ip.IsLoopback() {
+	ip, ok := clientaddr.Parse(remote)
+	if !ok || ip.IsLoopback() {
 		return ""
 	}
-	if ip.Is4() {
-		return ip.String()
-	}
-	p, _ := ip.WithZone("").Prefix(64)
-	return p.String()
+	return clientaddr.Key(ip)
 }
 
 // authenticate runs the Authenticate hook: the context that the row
