@@ -106,6 +106,8 @@ func TestParameters(t *testing.T) {
 			`{"id":3,"verbose":true,"limit":5,"tags":["a","b"],"after":0,"kind":"tool","token":"t1","session":"s1"}`},
 		{"bool words", "/params/3?verbose=yes", nil,
 			`{"id":3,"verbose":true,"limit":10,"tags":null,"after":null,"kind":"","token":"","session":""}`},
+		{"a scalar given twice takes its last value, as FastAPI's does", "/params/3?limit=5&limit=7&kind=tool&kind=fruit", nil,
+			`{"id":3,"verbose":false,"limit":7,"tags":null,"after":null,"kind":"fruit","token":"","session":""}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -128,6 +130,8 @@ func TestValidationErrors(t *testing.T) {
 				`{"type":"less_than_equal","loc":["query","limit"],"msg":"Input should be less than or equal to 100","input":101,"ctx":{"le":100}},` +
 				`{"type":"int_parsing","loc":["query","after"],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"x"},` +
 				`{"type":"enum","loc":["query","kind"],"msg":"Input should be 'fruit' or 'tool'","input":"car","ctx":{"expected":"'fruit' or 'tool'"}}]}`},
+		{"the last of a repeated scalar is the one validated", "GET", "/params/3?limit=5&limit=101", "",
+			`{"detail":[{"type":"less_than_equal","loc":["query","limit"],"msg":"Input should be less than or equal to 100","input":101,"ctx":{"le":100}}]}`},
 		{"missing required field", "POST", "/items", `{"price":1}`,
 			`{"detail":[{"type":"missing","loc":["body","name"],"msg":"Field required","input":{"price":1}}]}`},
 		{"required even when the zero value would pass", "POST", "/items", `{}`,

@@ -152,13 +152,25 @@ func (p *param) bind(r *http.Request, q url.Values, v reflect.Value, errs *probl
 			}
 		}
 		fv.Set(s)
-	} else if fe := p.parse(vals[0], fv); fe != nil {
+	} else if fe := p.parse(p.scalar(vals), fv); fe != nil {
 		fe.Loc = []any{p.in, p.name}
 		errs.Errors = append(errs.Errors, *fe)
 	}
 	if len(errs.Errors) == before && p.rules != nil {
 		p.rules.check(fv, []any{p.in, p.name}, errs)
 	}
+}
+
+// scalar picks the one value of a parameter that is not a list from the
+// values given. A query parameter given more than once is its last value,
+// as in FastAPI (and in the CRUD list's skip and limit), so that the value
+// validated is the one a FastAPI client or a proxy in front expects; a
+// header is its first, as Starlette's and net/http's Header.Get read it.
+func (p *param) scalar(vals []string) string {
+	if p.in == "query" {
+		return vals[len(vals)-1]
+	}
+	return vals[0]
 }
 
 // Parser returns the function that parses the text of a parameter into v,
