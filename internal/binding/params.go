@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/model"
 )
 
 // param is one path, query, header or cookie parameter.
@@ -195,7 +196,15 @@ func parserFor(t reflect.Type) (func(string, reflect.Value) *problem.FieldError,
 	}
 	switch t.Kind() {
 	case reflect.String:
-		return func(s string, v reflect.Value) *problem.FieldError { v.SetString(s); return nil }, nil
+		return func(s string, v reflect.Value) *problem.FieldError {
+			// Refused here, not by the database: PostgreSQL's error would
+			// be a 500.
+			if fe := model.CheckText(s); fe != nil {
+				return fe
+			}
+			v.SetString(s)
+			return nil
+		}, nil
 	case reflect.Bool:
 		return func(s string, v reflect.Value) *problem.FieldError {
 			switch strings.ToLower(s) {
