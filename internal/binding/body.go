@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ type field struct {
 	def      []byte // JSON of the default value, set when absent
 	rules    *rules
 	obj      *object // for a struct, or a pointer to one
-	elem     *object // for a slice of structs
+	elem     *object // for a slice or a map of structs, or of pointers to them
 }
 
 // ObjectOptions adjust how a body struct is decoded.
@@ -61,6 +62,11 @@ func compileObject(t reflect.Type, s *jsonschema.Schema, opt ObjectOptions, dept
 			sf := t.Field(i)
 			idx := append(append([]int(nil), index...), i)
 			name, tagged := tagName(sf, "json")
+			if sf.Anonymous && !tagged && sf.Type.Kind() == reflect.Pointer && sf.Type.Elem().Kind() == reflect.Struct {
+				// Its fields could not be set without making it; silently
+				// dropping them would take a body field without a word.
+				return fmt.Errorf("embedded %s: embed %s, not a pointer to it", sf.Type, sf.Type.Elem())
+			}
 			if sf.Anonymous && !tagged && sf.Type.Kind() == reflect.Struct {
 				if err := walk(sf.Type, idx); err != nil {
 					return err
@@ -94,12 +100,15 @@ func compileObject(t reflect.Type, s *jsonschema.Schema, opt ObjectOptions, dept
 				if f.obj, err = compileObject(ft, ps, sub, depth+1); err != nil {
 					return err
 				}
-			case ft.Kind() == reflect.Slice && isObject(ft.Elem()):
+			case elemObject(ft) != nil:
 				var es *jsonschema.Schema
-				if ps != nil && ps.Items != nil && ps.Items.SchemaOrBool != nil {
+				switch {
+				case ft.Kind() == reflect.Slice && ps != nil && ps.Items != nil && ps.Items.SchemaOrBool != nil:
 					es = ps.Items.SchemaOrBool.TypeObject
+				case ft.Kind() == reflect.Map && ps != nil && ps.AdditionalProperties != nil:
+					es = ps.AdditionalProperties.TypeObject
 				}
-				if f.elem, err = compileObject(ft.Elem(), es, sub, depth+1); err != nil {
+				if f.elem, err = compileObject(elemObject(ft), es, sub, depth+1); err != nil {
 					return err
 				}
 			}
@@ -177,6 +186,24 @@ func (f *field) decode(raw json.RawMessage, fv reflect.Value, loc []any, errs *p
 	case f.obj != nil:
 		f.obj.decode(raw, target, loc, errs, nil)
 		return
+	case f.elem != nil && target.Kind() == reflect.Map:
+		var items map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			errs.Errors = append(errs.Errors, typeError(target.Type(), loc, rawInput(raw)))
+			return
+		}
+		m := reflect.MakeMapWithSize(target.Type(), len(items))
+		for _, k := range slices.Sorted(maps.Keys(items)) { // errors in a stable order
+			if full(errs) {
+				break
+			}
+			ev := reflect.New(target.Type().Elem()).Elem()
+			decodeElem(f.elem, items[k], ev, appendLoc(loc, k), errs)
+			m.SetMapIndex(reflect.ValueOf(k).Convert(target.Type().Key()), ev)
+		}
+		target.Set(m)
+		f.rules.check(target, loc, errs)
+		return
 	case f.elem != nil:
 		var items []json.RawMessage
 		if err := json.Unmarshal(raw, &items); err != nil {
@@ -188,7 +215,7 @@ func (f *field) decode(raw json.RawMessage, fv reflect.Value, loc []any, errs *p
 			if full(errs) {
 				break
 			}
-			f.elem.decode(item, s.Index(i), appendLoc(loc, i), errs, nil)
+			decodeElem(f.elem, item, s.Index(i), appendLoc(loc, i), errs)
 		}
 		target.Set(s)
 		f.rules.check(target, loc, errs)
@@ -202,6 +229,17 @@ func (f *field) decode(raw json.RawMessage, fv reflect.Value, loc []any, errs *p
 	if len(errs.Errors) == before {
 		f.rules.check(fv, loc, errs)
 	}
+}
+
+// decodeElem fills ev, an element of a slice or map, from raw as o
+// decodes a struct. An element that is a pointer is made first: a null is
+// an error, as for a struct, so that a handler never meets a nil element.
+func decodeElem(o *object, raw json.RawMessage, ev reflect.Value, loc []any, errs *problem.ValidationError) {
+	if ev.Kind() == reflect.Pointer {
+		ev.Set(reflect.New(ev.Type().Elem()))
+		ev = ev.Elem()
+	}
+	o.decode(raw, ev, loc, errs, nil)
 }
 
 // decodeError turns an error of encoding/json into pydantic's words.

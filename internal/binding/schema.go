@@ -54,6 +54,9 @@ func resolve(s *jsonschema.Schema, defs map[string]jsonschema.Schema) *jsonschem
 		if s.Items != nil && s.Items.SchemaOrBool != nil && s.Items.SchemaOrBool.TypeObject != nil {
 			s.Items.SchemaOrBool.TypeObject = walk(s.Items.SchemaOrBool.TypeObject)
 		}
+		if s.AdditionalProperties != nil && s.AdditionalProperties.TypeObject != nil {
+			s.AdditionalProperties.TypeObject = walk(s.AdditionalProperties.TypeObject)
+		}
 		// A nullable pointer is reflected as anyOf or type [null, T]; its
 		// constraints sit on the non-null branch.
 		for _, alt := range s.AnyOf {
@@ -106,6 +109,22 @@ func isObject(t reflect.Type) bool {
 	}
 	p := reflect.PointerTo(t)
 	return !p.Implements(jsonUnmarshalerType) && !p.Implements(textUnmarshalerType)
+}
+
+// elemObject is the struct that the elements of t, a slice or a map with
+// string keys, are or point to; nil when they are no object.
+func elemObject(t reflect.Type) reflect.Type {
+	if t.Kind() != reflect.Slice && (t.Kind() != reflect.Map || t.Key().Kind() != reflect.String) {
+		return nil
+	}
+	e := t.Elem()
+	if e.Kind() == reflect.Pointer {
+		e = e.Elem()
+	}
+	if !isObject(e) {
+		return nil
+	}
+	return e
 }
 
 // tagName returns the name a struct tag gives a field, and whether the tag is set.
