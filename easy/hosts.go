@@ -61,6 +61,33 @@ func newHostList(hosts []string) *hostList {
 	return l
 }
 
+// loopbackHosts is the hosts a listener at addr serves when no list is
+// given: the loopback names and addr's address, when addr is a loopback
+// address; nil, any host, when it is not.
+func loopbackHosts(addr net.Addr) *hostList {
+	if a, ok := addr.(*net.TCPAddr); ok && a.IP.IsLoopback() {
+		return newHostList(append([]string{a.IP.String()}, loopbackNames...))
+	}
+	return nil
+}
+
+// guardHosts returns h behind the host rule of a listener at addr that
+// serves no App (pprof's): loopbackHosts, never the App's AllowedHosts,
+// which name the App's public site.
+func guardHosts(addr net.Addr, h http.Handler) http.Handler {
+	hosts := loopbackHosts(addr)
+	if hosts == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hosts.allows(r.Host) {
+			problem.Text(w, http.StatusBadRequest, "Invalid host header")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // validHostName reports whether s is a DNS name: letters, digits,
 // hyphens, underscores and dots, with no empty label.
 func validHostName(s string) bool {

@@ -122,7 +122,7 @@ func (a *App) setupObserve() {
 	if oc.pprofAddr != "" {
 		var stop func(context.Context) error
 		a.OnStartup(func(context.Context) (err error) {
-			stop, err = observe.ServePprof(oc.pprofAddr, a.logger)
+			stop, err = observe.ServePprof(oc.pprofAddr, a.logger, guardHosts)
 			return err
 		})
 		a.OnShutdown(func(ctx context.Context) error { return stop(ctx) })

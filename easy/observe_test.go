@@ -2,6 +2,7 @@ package easy_test
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -180,6 +181,20 @@ func TestPprofOnItsOwnAddress(t *testing.T) {
 	}
 	if got := get("http://" + pprofAddr + "/debug/pprof/goroutine?debug=1"); got != 200 {
 		t.Errorf("pprof's listener answers %d, want 200", got)
+	}
+	// On loopback it serves loopback names only, as the App does: a web
+	// page that makes its own name resolve to 127.0.0.1 (DNS rebinding)
+	// cannot read the profiles.
+	req, _ := http.NewRequest("GET", "http://"+pprofAddr+"/debug/pprof/cmdline", nil)
+	req.Host = "attacker.example:6060"
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 400 || string(body) != `{"detail":"Invalid host header"}` {
+		t.Errorf("pprof's listener answers a foreign Host with %d %s, want 400", res.StatusCode, body)
 	}
 	stop()
 	if got := get("http://" + pprofAddr + "/debug/pprof/"); got != 0 {

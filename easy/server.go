@@ -19,10 +19,7 @@ import (
 // server returns the http.Server that Serve runs on ln, and ln wrapped so
 // that the App sees each connection as a servedConn.
 func (a *App) server(ln net.Listener) (*http.Server, net.Listener) {
-	var hosts *hostList // the hosts allowed when AllowedHosts was not given
-	if addr, ok := ln.Addr().(*net.TCPAddr); ok && addr.IP.IsLoopback() {
-		hosts = newHostList(append([]string{addr.IP.String()}, loopbackNames...))
-	}
+	hosts := loopbackHosts(ln.Addr()) // the hosts allowed when AllowedHosts was not given
 	srv := &http.Server{
 		Handler:           a,
 		ReadHeaderTimeout: a.cfg.headerTimeout,

@@ -12,10 +12,10 @@ import (
 )
 
 // ServePprof serves net/http/pprof's profiles under /debug/pprof/ on a
-// listener of its own at addr, never the App's, and returns the function
-// that stops it. The server's goroutine is the caller's: it ends when stop
-// is called.
-func ServePprof(addr string, log *slog.Logger) (stop func(context.Context) error, err error) {
+// listener of its own at addr, never the App's, behind guard (the App's
+// host check for that listener), and returns the function that stops it.
+// The server's goroutine is the caller's: it ends when stop is called.
+func ServePprof(addr string, log *slog.Logger, guard func(net.Addr, http.Handler) http.Handler) (stop func(context.Context) error, err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("easy: pprof: %w", err)
@@ -28,7 +28,7 @@ func ServePprof(addr string, log *slog.Logger) (stop func(context.Context) error
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	// A CPU profile or a trace lasts as long as asked (?seconds=), so
 	// writes are not bounded; headers and idle connections are.
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	srv := &http.Server{Handler: guard(ln.Addr(), mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	log.Info("easy: serving pprof at http://"+ln.Addr().String()+"/debug/pprof/", "addr", ln.Addr().String())
