@@ -223,6 +223,48 @@ func TestHooks(t *testing.T) {
 	})
 }
 
+// Ticket has a column with no json tag: only a hook writes it.
+type Ticket struct {
+	ID      uint   `json:"id" gorm:"primaryKey"`
+	Title   string `json:"title"`
+	OwnerID uint
+}
+
+// TestUntaggedColumnKept checks that a column without a json tag, which
+// no body can carry, keeps the value a hook gave it through PUT, PATCH
+// and a batch's replace and update, instead of taking its zero value.
+func TestUntaggedColumnKept(t *testing.T) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		s := serve(t, db, easy.CRUDRouter[Ticket](crud.Batch()).
+			BeforeCreate(func(ctx context.Context, tx *gorm.DB, k *Ticket) error {
+				k.OwnerID = 7
+				return nil
+			}))
+		if res := s.do("POST", "/tickets", `{"title":"a","OwnerID":3}`); res.status != 201 {
+			t.Fatalf("create: %d %s", res.status, res.body)
+		}
+		owner := func() uint {
+			var k Ticket
+			if err := db.First(&k).Error; err != nil {
+				t.Fatal(err)
+			}
+			return k.OwnerID
+		}
+		for _, w := range []struct{ method, path, body string }{
+			{"PUT", "/tickets/1", `{"title":"b","OwnerID":3}`},
+			{"PATCH", "/tickets/1", `{"title":"c","OwnerID":3}`},
+			{"POST", "/tickets/batch", `[{"op":"replace","id":1,"body":{"title":"d"}},{"op":"update","id":1,"body":{"title":"e"}}]`},
+		} {
+			if res := s.do(w.method, w.path, w.body); res.status != 200 {
+				t.Fatalf("%s %s: %d %s", w.method, w.path, res.status, res.body)
+			}
+			if got := owner(); got != 7 {
+				t.Errorf("%s %s: OwnerID = %d, want 7", w.method, w.path, got)
+			}
+		}
+	})
+}
+
 // TestHookTypes checks that the compiler refuses a hook or a custom input
 // written for another model, naming both types, and takes the same code
 // written for the router's model. (BeforeList gets the query, whatever

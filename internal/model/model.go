@@ -194,7 +194,11 @@ func (m *Model) walk(t reflect.Type, index []int, bind string, sch *schema.Schem
 		if sf.Type == deletedAtType && f.GORM != nil {
 			m.Soft = true
 		}
-		writable := f.GORM != nil && !f.PK && !f.Readonly && sf.Type != deletedAtType &&
+		// The body binding reads only fields with a json tag; a column
+		// without one is never in a body, so writing it from the body
+		// would write its zero value over what a hook or the row holds.
+		inBody := hasTag && name != "-"
+		writable := inBody && f.GORM != nil && !f.PK && !f.Readonly && sf.Type != deletedAtType &&
 			f.GORM.AutoCreateTime == 0 && f.GORM.AutoUpdateTime == 0
 		f.Create = writable && f.GORM.Creatable
 		f.Update = writable && f.GORM.Updatable
