@@ -131,8 +131,12 @@ func (rt *Router[T]) batch(w http.ResponseWriter, r *http.Request) {
 	results := make([]batchResult[T], len(items))
 	failed, cur := -1, (*T)(nil)
 	err = rt.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Items before single belong to a run whose INSERT failed: they go
+		// one by one, and the rest of the run is not tried in bulk again,
+		// which would insert and undo it once per row.
+		single := 0
 		for i := 0; i < len(items); {
-			if n := rt.createRun(items[i:]); n > 1 {
+			if n := rt.createRun(items[i:]); n > 1 && i >= single {
 				if ok, err := rt.createAll(tx, sc, items[i:i+n], results[i:i+n]); err != nil {
 					return err
 				} else if ok {
@@ -140,6 +144,7 @@ func (rt *Router[T]) batch(w http.ResponseWriter, r *http.Request) {
 					continue
 				}
 				// One of them failed: one by one, to say which.
+				single = i + n
 			}
 			if err := rt.run(ctx, tx, sc, &items[i], &results[i]); err != nil {
 				failed, cur = i, results[i].Body

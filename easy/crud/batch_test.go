@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -209,6 +210,41 @@ func TestBatch(t *testing.T) {
 		s.expect("POST", "/items/batch", `[]`, 200, `[]`)
 		if got := ev.take(); len(got) > 0 {
 			t.Errorf("events %v", got)
+		}
+	})
+}
+
+// TestBatchCreatesFailLate sends a run of creates whose last one breaks
+// the unique name: after the run's INSERT fails, the rows go one at a
+// time, so the database is asked for about twice the rows, not once per
+// row for every row after it.
+func TestBatchCreatesFailLate(t *testing.T) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		s := serve(t, db, easy.CRUDRouter[Item](crud.Batch()))
+		var rows int
+		err := db.Callback().Create().Before("gorm:create").Register("test:rows", func(tx *gorm.DB) {
+			if v := tx.Statement.ReflectValue; v.Kind() == reflect.Slice {
+				rows += v.Len()
+			} else {
+				rows++
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 300
+		ops := make([]string, n)
+		for i := range ops {
+			ops[i] = fmt.Sprintf(`{"op":"create","body":{"name":"n%d"}}`, i)
+		}
+		ops[n-1] = `{"op":"create","body":{"name":"n0"}}`
+		s.expect("POST", "/items/batch", "["+strings.Join(ops, ",")+"]",
+			409, fmt.Sprintf(`{"detail":"Operation %d: Item with this name already exists"}`, n-1))
+		if rows > 2*n {
+			t.Errorf("inserted %d rows for %d creates, want at most %d", rows, n, 2*n)
+		}
+		if got := count(t, db, &Item{}); got != 0 {
+			t.Errorf("failed batch left %d rows", got)
 		}
 	})
 }
