@@ -29,6 +29,9 @@ func isMergePatch(r *http.Request) bool {
 func (rt *Router[T]) mergeUpdate(w http.ResponseWriter, r *http.Request, im *condition, id any, invalid error) {
 	ctx := r.Context()
 	raw, err := binding.ReadBody(r)
+	if err == nil {
+		err = binding.CheckMergeDepth(raw)
+	}
 	if err != nil {
 		rt.fail(w, r, joinInvalid(invalid, err))
 		return

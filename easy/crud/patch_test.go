@@ -1,12 +1,15 @@
 package crud_test
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/internal/binding"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
@@ -86,6 +89,36 @@ func TestMergePatch(t *testing.T) {
 			if res.status != st.status || res.body != st.want {
 				t.Errorf("%s %s %s %v\n got %d %s\nwant %d %s", st.method, st.path, st.body, st.header, res.status, res.body, st.status, st.want)
 			}
+		}
+	})
+}
+
+// TestMergePatchDepth checks that a merge patch nested deeper than
+// binding.MaxMergeDepth is a 422 at the brace that goes too deep, and
+// writes nothing, while one at the limit merges.
+func TestMergePatchDepth(t *testing.T) {
+	merge := http.Header{"Content-Type": {"application/merge-patch+json"}}
+	// nested is a patch of prefs whose objects nest depth deep, the
+	// patch's own included.
+	nested := func(depth int) string {
+		return `{"prefs":{"deep":` + strings.Repeat(`{"a":`, depth-2) + `1` + strings.Repeat(`}`, depth)
+	}
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		s := serve(t, db, easy.CRUDRouter[Profile]())
+		s.expect("POST", "/profiles", `{"name":"ann","home":{"city":"Paris"}}`, 201,
+			`{"id":1,"name":"ann","bio":null,"age":0,"prefs":null,"home":{"city":"Paris","zip":""}}`)
+		deep := nested(binding.MaxMergeDepth + 1)
+		offset := len(`{"prefs":{"deep":`) + (binding.MaxMergeDepth-2)*len(`{"a":`) + 1 // just past the brace
+		want := fmt.Sprintf(`{"detail":[{"type":"json_invalid","loc":["body",%d],"msg":"JSON decode error","input":{},"ctx":{"error":"objects and arrays nest deeper than %d levels"}}]}`,
+			offset, binding.MaxMergeDepth)
+		if res := s.doHeader("PATCH", "/profiles/1", deep, merge); res.status != 422 || res.body != want {
+			t.Errorf("too deep:\n got %d %s\nwant 422 %s", res.status, res.body, want)
+		}
+		if res := s.do("GET", "/profiles/1", ""); !strings.Contains(res.body, `"prefs":null`) {
+			t.Errorf("too deep a patch wrote: %s", res.body)
+		}
+		if res := s.doHeader("PATCH", "/profiles/1", nested(binding.MaxMergeDepth), merge); res.status != 200 || !strings.Contains(res.body, `"prefs":{"deep":{"a":`) {
+			t.Errorf("at the limit: %d %s", res.status, res.body)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package binding
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
@@ -52,4 +53,33 @@ func MergePatch(target, patch json.RawMessage) (json.RawMessage, error) {
 		t[name] = merged
 	}
 	return json.Marshal(t)
+}
+
+// MaxMergeDepth is how deeply the objects and arrays of a merge patch may
+// nest. MergePatch parses each level again, so its work grows with the
+// square of the depth; documents people write are far shallower.
+const MaxMergeDepth = 64
+
+// CheckMergeDepth returns a 422 json_invalid error, located just past the
+// bracket that goes too deep, when raw (valid JSON) nests deeper than
+// MaxMergeDepth. It is cheap, one pass over the bytes, so it runs before
+// any transaction opens.
+func CheckMergeDepth(raw []byte) error {
+	depth, inString := 0, false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case inString && c == '\\':
+			i++ // the escaped byte cannot end the string
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			if depth++; depth > MaxMergeDepth {
+				return jsonInvalid(int64(i+1), fmt.Sprintf("objects and arrays nest deeper than %d levels", MaxMergeDepth))
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package binding_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/fastapi-easy/easy-go/internal/binding"
@@ -31,6 +32,27 @@ func TestMergePatch(t *testing.T) {
 		got, err := binding.MergePatch(json.RawMessage(c.target), json.RawMessage(c.patch))
 		if err != nil || string(got) != c.want {
 			t.Errorf("MergePatch(%s, %s) = %s, %v; want %s", c.target, c.patch, got, err, c.want)
+		}
+	}
+}
+
+// TestCheckMergeDepth checks that brackets count by how they nest, and
+// not when they are inside strings, escaped quotes included.
+func TestCheckMergeDepth(t *testing.T) {
+	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	cases := []struct {
+		raw  string
+		fail bool
+	}{
+		{deep(binding.MaxMergeDepth), false},
+		{deep(binding.MaxMergeDepth + 1), true},
+		{`{"a":"` + strings.Repeat("{", 100) + `"}`, false},
+		{`{"a":"\"` + strings.Repeat("[", 100) + `\\"}`, false},
+		{strings.Repeat(`[{}]`, 100), false},
+	}
+	for _, c := range cases {
+		if err := binding.CheckMergeDepth([]byte(c.raw)); (err != nil) != c.fail {
+			t.Errorf("%.40s...: %v, want failure %v", c.raw, err, c.fail)
 		}
 	}
 }
