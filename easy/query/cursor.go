@@ -201,9 +201,12 @@ func decodeCursorValue(f *model.Field, raw json.RawMessage) (any, error) {
 		}
 		return n, err
 	case model.KindFloat:
-		var x float64
-		err = json.Unmarshal(raw, &x)
-		return x, err
+		// Read into the field's own type, as value reads a filter's, so
+		// that a float32's 0.1 comes back as float32(0.1), widened as the
+		// database widens what it stores, and not as the nearer float64.
+		x := reflect.New(f.Base)
+		err = json.Unmarshal(raw, x.Interface())
+		return x.Elem().Float(), err
 	case model.KindBool:
 		var b bool
 		err = json.Unmarshal(raw, &b)
