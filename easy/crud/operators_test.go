@@ -99,6 +99,7 @@ func TestListOperators(t *testing.T) {
 // operators and of OR groups: each is a 422 naming the parameter.
 func TestListOperatorsInvalid(t *testing.T) {
 	long := strings.TrimSuffix(strings.Repeat("1,", 501), ",")
+	huge := strings.Repeat("a", 50001) // past SQLite's longest LIKE pattern
 	var many []string
 	for i := range 101 {
 		many = append(many, fmt.Sprintf("or[name__ne]=a%d", i))
@@ -123,6 +124,8 @@ func TestListOperatorsInvalid(t *testing.T) {
 		{"or[price__gt]=x", `{"detail":[{"type":"float_parsing","loc":["query","or[price__gt]"],"msg":"Input should be a valid number, unable to parse string as a number","input":"x"}]}`},
 		{"or[id__in]=1,x", `{"detail":[{"type":"int_parsing","loc":["query","or[id__in]",1],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"x"}]}`},
 		{"or[price__like]=1", `{"detail":[{"type":"filter_operator","loc":["query","or[price__like]"],"msg":"Operator \"like\" does not apply to price, a number","input":"1"}]}`},
+		{"note__ilike=" + huge, `{"detail":[{"type":"string_too_long","loc":["query","note__ilike"],"msg":"String should have at most 10000 characters","input":"` + huge[:200] + `…","ctx":{"max_length":10000}}]}`},
+		{"or[note]=" + huge[:10001], `{"detail":[{"type":"string_too_long","loc":["query","or[note]"],"msg":"String should have at most 10000 characters","input":"` + huge[:200] + `…","ctx":{"max_length":10000}}]}`},
 		{strings.Join(many, "&"), `{"detail":[{"type":"too_many_conditions","loc":["query"],"msg":"A query may have at most 100 filter conditions, not 101","input":101,"ctx":{"max_conditions":100}}]}`},
 		{"or[id__in]=" + long[:999] + "&id__nin=" + long[:999] + "&name=a", `{"detail":[{"type":"too_many_values","loc":["query"],"msg":"A query may compare with at most 1000 values in all, not 1001","input":1001,"ctx":{"max_values":1000}}]}`},
 	}
@@ -135,6 +138,8 @@ func TestListOperatorsInvalid(t *testing.T) {
 		if n := count(t, db, &Item{}); n != int64(len(seed)) {
 			t.Errorf("rows = %d after hostile queries, want %d", n, len(seed))
 		}
+		// The longest text value, every byte escaped, is a pattern SQLite takes.
+		s.expect("GET", "/items?note__ilike="+url.QueryEscape(strings.Repeat("%", 10000)), "", 200, "[]")
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -111,6 +112,12 @@ const (
 	DefaultMaxConditions = 100
 	DefaultMaxValues     = 1000
 )
+
+// MaxText is the most characters a text value of a filter may have.
+// SQLite refuses a LIKE pattern longer than 50,000 bytes; a value this
+// long stays under it with every character escaped, and no real search
+// needs more.
+const MaxText = 10000
 
 // Config says what a Parser accepts.
 type Config struct {
@@ -499,6 +506,10 @@ func (p *Parser) value(f *model.Field, s string) (any, *problem.FieldError) {
 	case model.KindString:
 		if fe := model.CheckText(rv.String()); fe != nil {
 			return nil, fe
+		}
+		if len(s) > MaxText && utf8.RuneCountInString(s) > MaxText {
+			return nil, &problem.FieldError{Type: "string_too_long", Input: s,
+				Msg: fmt.Sprintf("String should have at most %d characters", MaxText), Ctx: map[string]any{"max_length": MaxText}}
 		}
 		return rv.String(), nil
 	case model.KindInt:
