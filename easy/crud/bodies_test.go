@@ -147,6 +147,8 @@ func TestSoftDelete(t *testing.T) {
 			t.Errorf("list: %s %v", res.body, res.header)
 		}
 		s.expect("GET", "/tasks?include_deleted=true", "", 422, `{"detail":[{"type":"extra_forbidden","loc":["query","include_deleted"],"msg":"Unknown query parameter: not skip, limit, sort or a filterable field","input":"true"}]}`)
+		s.expect("GET", "/tasks/1?include_deleted=true", "", 422, `{"detail":[{"type":"extra_forbidden","loc":["query","include_deleted"],"msg":"Unknown query parameter: not skip, limit, sort or a filterable field","input":"true"}]}`)
+		s.expect("GET", "/tasks/2?include_deleted=false", "", 422, `{"detail":[{"type":"extra_forbidden","loc":["query","include_deleted"],"msg":"Unknown query parameter: not skip, limit, sort or a filterable field","input":"false"}]}`)
 		if got := ids2(t, s.do("GET", "/all-tasks?include_deleted=true", "").body); len(got) != 2 {
 			t.Errorf("include_deleted list: %v", got)
 		}

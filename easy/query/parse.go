@@ -233,11 +233,14 @@ func (p *Parser) IncludeDeleted() bool { return p.deleted }
 // Deleted reads include_deleted from the query of a read, which takes no
 // other parameter of the language: whether it asks for soft-deleted rows
 // too. A value that is not a boolean, or include_deleted where the parser
-// does not accept it, is a 422.
+// does not accept it, is a 422, as in a list.
 func (p *Parser) Deleted(values url.Values) (bool, error) {
 	v, ok := values[paramDeleted]
-	if !ok || len(v) == 0 || !p.deleted {
+	if !ok || len(v) == 0 || p.others[paramDeleted] {
 		return false, nil
+	}
+	if !p.deleted {
+		return false, &problem.ValidationError{Errors: []problem.FieldError{unknownParam(paramDeleted, v[len(v)-1])}}
 	}
 	b, fe := parseBool(paramDeleted, v[len(v)-1])
 	if fe != nil {
