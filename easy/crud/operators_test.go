@@ -1,6 +1,7 @@
 package crud_test
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
@@ -141,6 +143,33 @@ func TestListOperatorsInvalid(t *testing.T) {
 		// The longest text value, every byte escaped, is a pattern SQLite takes.
 		s.expect("GET", "/items?note__ilike="+url.QueryEscape(strings.Repeat("%", 10000)), "", 200, "[]")
 	})
+}
+
+// TestListManyBadValues sends 100 in filters of 500 bad values each: the
+// parser stops at the errors a 422 lists, and the answer, those errors in
+// order of location, is the same each time.
+func TestListManyBadValues(t *testing.T) {
+	bad := strings.TrimSuffix(strings.Repeat("x,", query.DefaultMaxIn), ",")
+	values := url.Values{}
+	for i := range query.DefaultMaxConditions {
+		values.Set(fmt.Sprintf("or%d[id__in]", i), bad)
+	}
+	db := testkit.SQLite(t, nil)
+	p, err := query.New(Item{}, db, query.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.List(values)
+	var ve *problem.ValidationError
+	if !errors.As(err, &ve) || len(ve.Errors) == 0 || len(ve.Errors) > problem.MaxErrors {
+		t.Fatalf("List: %v errors, want 1 to %d", err, problem.MaxErrors)
+	}
+	s := serve(t, db, easy.CRUDRouter[Item]())
+	first := s.do("GET", "/items?"+values.Encode(), "")
+	if n := strings.Count(first.body, `"type":"int_parsing"`); first.status != 422 || n != problem.MaxErrors {
+		t.Fatalf("got %d with %d errors, want 422 with %d", first.status, n, problem.MaxErrors)
+	}
+	s.expect("GET", "/items?"+values.Encode(), "", 422, first.body)
 }
 
 // TestOperatorsMatchSQL checks that each operator selects the same rows

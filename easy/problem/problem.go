@@ -87,6 +87,12 @@ func (e *ValidationError) Add(typ string, loc []any, msg string, input any) {
 	e.Errors = append(e.Errors, FieldError{Type: typ, Loc: loc, Msg: msg, Input: input})
 }
 
+// Full reports whether e holds as many errors as a 422 lists, so that
+// whoever collects them can stop looking for more.
+func (e *ValidationError) Full() bool {
+	return len(e.Errors) >= MaxErrors
+}
+
 // Err returns e when it holds errors, else nil.
 func (e *ValidationError) Err() error {
 	if e == nil || len(e.Errors) == 0 {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"reflect"
@@ -270,9 +271,15 @@ func (p *Parser) List(values url.Values) (*List, error) {
 	}
 	q := &List{limit: p.def, p: p}
 	var errs problem.ValidationError
-	for key, vals := range values {
+	// Keys in order, so that the errors kept when they reach the most a
+	// 422 lists are the same for the same query.
+	for _, key := range slices.Sorted(maps.Keys(values)) {
+		vals := values[key]
 		if len(vals) == 0 {
 			continue
+		}
+		if errs.Full() {
+			break
 		}
 		last := vals[len(vals)-1]
 		switch {
@@ -308,6 +315,9 @@ func (p *Parser) List(values url.Values) (*List, error) {
 			q.deleted = b
 		default:
 			for _, v := range vals {
+				if errs.Full() {
+					break
+				}
 				if c, ok := p.cond(key, v, &errs); ok {
 					q.conds = append(q.conds, c)
 				}
@@ -371,8 +381,11 @@ func sortConds(conds []cond) {
 func (p *Parser) filters(values map[string]string) ([]cond, error) {
 	var errs problem.ValidationError
 	var conds []cond
-	for key, v := range values {
-		if c, ok := p.cond(key, v, &errs); ok {
+	for _, key := range slices.Sorted(maps.Keys(values)) {
+		if errs.Full() {
+			break
+		}
+		if c, ok := p.cond(key, values[key], &errs); ok {
 			conds = append(conds, c)
 		}
 	}
@@ -386,13 +399,23 @@ func (p *Parser) filters(values map[string]string) ([]cond, error) {
 }
 
 // sortErrors orders errors by location, as a map of parameters has none.
+// Each location is written out once, not at each comparison.
 func sortErrors(errs []problem.FieldError) {
 	if len(errs) < 2 {
 		return
 	}
-	slices.SortStableFunc(errs, func(a, b problem.FieldError) int {
-		return cmp.Compare(fmt.Sprint(a.Loc), fmt.Sprint(b.Loc))
-	})
+	type keyed struct {
+		loc string
+		err problem.FieldError
+	}
+	ks := make([]keyed, len(errs))
+	for i, e := range errs {
+		ks[i] = keyed{fmt.Sprint(e.Loc), e}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int { return strings.Compare(a.loc, b.loc) })
+	for i, k := range ks {
+		errs[i] = k.err
+	}
 }
 
 // cond parses one filter, key=value, or one condition of an OR group,
@@ -481,7 +504,7 @@ func (p *Parser) condOf(param, key, value string, errs *problem.ValidationError)
 	}
 	c.vals = make([]any, 0, n)
 	ok := true
-	for i := 0; i < n; i++ {
+	for i := 0; i < n && !errs.Full(); i++ {
 		item, rest, _ := strings.Cut(value, ",")
 		value = rest
 		v, fe := p.value(f, item)

@@ -202,12 +202,6 @@ func isJSON(mediaType string) bool {
 	return mediaType == "application/json" || len(mediaType) > 5 && mediaType[len(mediaType)-5:] == "+json"
 }
 
-// full reports whether errs holds as many errors as a 422 lists, so that
-// binding stops looking for more in a list of any length.
-func full(errs *problem.ValidationError) bool {
-	return len(errs.Errors) >= problem.MaxErrors
-}
-
 // hasTag reports whether t or a struct it embeds has a field with tag.
 func hasTag(t reflect.Type, tag string) bool {
 	for i := 0; i < t.NumField(); i++ {

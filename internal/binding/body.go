@@ -158,7 +158,7 @@ func (o *object) decode(raw []byte, v reflect.Value, loc []any, errs *problem.Va
 		}
 		slices.Sort(extra) // in a stable order, not the map's
 		for _, name := range extra {
-			if full(errs) {
+			if errs.Full() {
 				break
 			}
 			errs.Errors = append(errs.Errors, problem.FieldError{Type: "extra_forbidden", Loc: appendLoc(loc, name),
@@ -212,7 +212,7 @@ func (f *field) decode(raw json.RawMessage, fv reflect.Value, loc []any, errs *p
 		}
 		s := reflect.MakeSlice(target.Type(), len(items), len(items))
 		for i, item := range items {
-			if full(errs) {
+			if errs.Full() {
 				break
 			}
 			decodeElem(f.elem, item, s.Index(i), appendLoc(loc, i), errs)

@@ -144,7 +144,7 @@ func (p *param) bind(r *http.Request, q url.Values, v reflect.Value, errs *probl
 	if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() != reflect.Uint8 && !reflect.PointerTo(fv.Type()).Implements(textUnmarshalerType) {
 		s := reflect.MakeSlice(fv.Type(), len(vals), len(vals))
 		for i, str := range vals {
-			if full(errs) {
+			if errs.Full() {
 				break
 			}
 			if fe := p.parse(str, s.Index(i)); fe != nil {

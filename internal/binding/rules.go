@@ -166,7 +166,7 @@ func (r *rules) checkList(v reflect.Value, loc []any, errs *problem.ValidationEr
 			Ctx: map[string]any{"max_length": *r.maxItems, "actual_length": n}})
 	}
 	if r.items != nil && v.Type().Elem().Kind() != reflect.Uint8 {
-		for i := 0; i < v.Len() && !full(errs); i++ {
+		for i := 0; i < v.Len() && !errs.Full(); i++ {
 			r.items.check(v.Index(i), appendLoc(loc, i), errs)
 		}
 	}
