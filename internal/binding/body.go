@@ -194,7 +194,7 @@ func (f *field) decode(raw json.RawMessage, fv reflect.Value, loc []any, errs *p
 		}
 		m := reflect.MakeMapWithSize(target.Type(), len(items))
 		for _, k := range slices.Sorted(maps.Keys(items)) { // errors in a stable order
-			if full(errs) {
+			if errs.Full() {
 				break
 			}
 			ev := reflect.New(target.Type().Elem()).Elem()
