@@ -42,6 +42,14 @@ func compileRules(s *jsonschema.Schema) (*rules, error) {
 		minLen: s.MinLength, maxLen: s.MaxLength, enum: s.Enum,
 		minItems: s.MinItems, maxItems: s.MaxItems,
 	}
+	if s.HasType(jsonschema.Integer) || s.HasType(jsonschema.Number) {
+		// enum:"1,2" is read as strings, which no number equals.
+		for _, e := range s.Enum {
+			if _, ok := e.(string); ok {
+				return nil, fmt.Errorf("enum %q of a number: write the values as a JSON list, enum:\"[1,2]\"", e)
+			}
+		}
+	}
 	if s.Format != nil {
 		r.format = *s.Format
 	}
