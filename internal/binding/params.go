@@ -23,7 +23,7 @@ type param struct {
 	index    []int
 	typ      reflect.Type // the field's type
 	required bool
-	def      string // default, as the client would send it
+	def      []string // default, as the client would send it: a list's one value per element
 	hasDef   bool
 	rules    *rules
 	parse    func(s string, v reflect.Value) *problem.FieldError // into a value of the scalar type
@@ -65,11 +65,12 @@ func compileParams(t reflect.Type, in string, opt Options) ([]*param, error) {
 			}
 			if ps != nil && ps.Default != nil {
 				p.hasDef = true
-				if str, ok := (*ps.Default).(string); ok {
-					p.def = str
+				if list, ok := (*ps.Default).([]any); ok {
+					for _, v := range list {
+						p.def = append(p.def, paramText(v))
+					}
 				} else {
-					b, _ := json.Marshal(*ps.Default)
-					p.def = string(b)
+					p.def = []string{paramText(*ps.Default)}
 				}
 			}
 			scalar := sf.Type
@@ -126,8 +127,7 @@ func (p *param) bind(r *http.Request, q url.Values, v reflect.Value, errs *probl
 	if len(vals) == 0 {
 		switch {
 		case p.hasDef:
-			buf[0] = p.def
-			vals = buf[:]
+			vals = p.def
 		case p.required:
 			errs.Errors = append(errs.Errors, problem.FieldError{Type: "missing", Loc: []any{p.in, p.name}, Msg: "Field required"})
 			return
@@ -160,6 +160,15 @@ func (p *param) bind(r *http.Request, q url.Values, v reflect.Value, errs *probl
 	if len(errs.Errors) == before && p.rules != nil {
 		p.rules.check(fv, []any{p.in, p.name}, errs)
 	}
+}
+
+// paramText is v, a default from the schema, as a client would send it.
+func paramText(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // scalar picks the one value of a parameter that is not a list from the
