@@ -242,3 +242,26 @@ func TestOperatorsMatchSQL(t *testing.T) {
 		check(map[string]string{"or[note__nin]": "apple,%", "name__ne": "n3", "or[name__in]": "n1,n2"})
 	})
 }
+
+// Voucher has a string field stored in a uuid column (on PostgreSQL; text
+// on SQLite), which the pattern operators cannot read on PostgreSQL.
+type Voucher struct {
+	ID  uint   `json:"id" gorm:"primaryKey"`
+	Ref string `json:"ref" gorm:"type:uuid"`
+}
+
+// The text operators apply to a string field only where its column holds
+// text: on a uuid column PostgreSQL has no LIKE, and the error was a 500.
+// The rule is the column's type, so it holds on SQLite too.
+func TestTextOperatorsNeedATextColumn(t *testing.T) {
+	ref := "0b7c7f2e-5d3a-4f7e-9a39-2f4d1c6b8e10"
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		s := serve(t, db, easy.CRUDRouter[Voucher]())
+		s.expect("POST", "/vouchers", `{"ref":"`+ref+`"}`, 201, `{"id":1,"ref":"`+ref+`"}`)
+		s.expect("GET", "/vouchers?ref="+ref, "", 200, `[{"id":1,"ref":"`+ref+`"}]`)
+		for _, op := range []string{"startswith", "icontains", "like"} {
+			s.expect("GET", "/vouchers?ref__"+op+"=0b7c", "", 422,
+				`{"detail":[{"type":"filter_operator","loc":["query","ref__`+op+`"],"msg":"Operator \"`+op+`\" does not apply to ref, a column of type uuid","input":"0b7c"}]}`)
+		}
+	})
+}

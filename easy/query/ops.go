@@ -69,7 +69,7 @@ func (o Op) applies(f *model.Field) bool {
 	case Gt, Gte, Lt, Lte:
 		return k == model.KindInt || k == model.KindUint || k == model.KindFloat || k == model.KindTime
 	case Like, ILike, Contains, IContains, StartsWith, IStartsWith, EndsWith, IEndsWith:
-		return k == model.KindString
+		return f.Text()
 	case IsNull:
 		// Only a nullable field: a NULL in a column whose Go field cannot
 		// hold one would be NULL to SQL and a zero value to Match.

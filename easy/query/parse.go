@@ -468,8 +468,11 @@ func (p *Parser) condOf(param, key, value string, errs *problem.ValidationError)
 	}
 	if !op.applies(f) {
 		what := "a " + f.Kind.String()
-		if op == IsNull {
+		switch {
+		case op == IsNull:
 			what = "which cannot be null"
+		case f.Kind == model.KindString && !f.Text():
+			what = "a column of type " + string(f.GORM.DataType)
 		}
 		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_operator", Loc: []any{"query", param}, Input: value,
 			Msg: fmt.Sprintf("Operator %q does not apply to %s, %s", op, f.Name, what)})

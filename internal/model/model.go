@@ -55,6 +55,21 @@ type Field struct {
 	Readonly bool // tagged easy:"readonly"
 }
 
+// Text reports whether f's column holds text that LIKE reads: a string
+// field whose column, when the gorm tag gives it a type, is of a text
+// type (varchar, char, text, citext), not a uuid, a json or another that
+// PostgreSQL would not compare with a pattern.
+func (f *Field) Text() bool {
+	if f.Kind != KindString {
+		return false
+	}
+	if f.GORM == nil {
+		return true
+	}
+	t := strings.ToLower(string(f.GORM.DataType))
+	return t == "" || t == string(schema.String) || strings.Contains(t, "char") || strings.Contains(t, "text")
+}
+
 // Model is what a Router knows of T: its table, key and fields, parsed
 // once with gorm's schema parser.
 type Model struct {
