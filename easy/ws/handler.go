@@ -143,19 +143,25 @@ func (m *Manager) handleRequest(c *Conn, res *resource, msg []byte) {
 	}
 }
 
+// snapshotTries is how many snapshots a subscribe reads at most, when
+// the events written while one is read are more than its connection may
+// keep and the history no longer holds them.
+const snapshotTries = 3
+
 // subscribe answers a subscribe message with a snapshot and narrows the
-// connection's events to its filter.
-func (m *Manager) subscribe(c *Conn, res *resource, req request) {
+// connection's events to its filter; or, having changed nothing, with an
+// error. It reports whether it answered with a snapshot.
+func (m *Manager) subscribe(c *Conn, res *resource, req request) bool {
 	if res.src == nil {
 		c.enqueue(errorMessage("subscribe is not available for this resource"))
-		return
+		return false
 	}
 	var f Filter
 	if len(req.Filter) > 0 {
 		var err error
 		if f, err = res.src.Filter(req.Filter); err != nil {
 			c.enqueue(errorMessage(err.Error()))
-			return
+			return false
 		}
 	}
 	limit := req.Limit
@@ -165,38 +171,58 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 	// A client that has not read its last snapshot for a while is not
 	// reading: another would cost a read of the database and sit in its
 	// queue too. It gets a short error instead, which fills its queue
-	// by the message until it is closed as a slow consumer.
-	if t := c.unread.Load(); t != 0 && time.Since(time.Unix(0, t)) > unreadSnapshot {
+	// by the message until it is closed as a slow consumer. (An SSE
+	// client sends no subscribe: its stream asks for a snapshot after a
+	// reset, whose client must get one.)
+	if t := c.unread.Load(); c.sse == nil && t != 0 && time.Since(time.Unix(0, t)) > unreadSnapshot {
 		c.enqueue(errorMessage("the last snapshot has not been read: read it before subscribing again"))
-		return
+		return false
 	}
 	// A connection reads one snapshot at a time, as it handles its
 	// messages in order; the Manager reads at most MaxSnapshots at once,
 	// and a subscribe waits for its turn.
-	select {
-	case m.snapshots <- struct{}{}:
-	case <-c.ctx.Done():
-		return
-	}
-	undo := res.hold(c)
-	initial, seq, held, err := m.readSnapshot(c, res, f, limit)
-	switch {
-	case err != nil:
-		undo()
-		if c.ctx.Err() == nil {
-			m.log.Error("ws: snapshot failed", "resource", res.name, "conn", c.id, "error", err)
-			c.enqueue(errorMessage("snapshot failed"))
+	var undo func()
+	for try := 1; ; try++ {
+		select {
+		case m.snapshots <- struct{}{}:
+		case <-c.ctx.Done():
+			if undo != nil {
+				undo()
+			}
+			return false
 		}
-		return
-	case len(initial) > m.cfg.sendBytes:
-		// It could never be queued: say why, rather than close as if the
-		// client were slow.
-		undo()
-		c.enqueue(errorMessage(fmt.Sprintf("snapshot of %d bytes exceeds the send queue of %d bytes: ask for fewer rows (limit) or narrow the filter",
-			len(initial), m.cfg.sendBytes)))
-		return
+		if undo == nil {
+			undo = res.hold(c)
+		}
+		initial, seq, held, err := m.readSnapshot(c, res, f, limit)
+		switch {
+		case err != nil:
+			undo()
+			if c.ctx.Err() == nil {
+				m.log.Error("ws: snapshot failed", "resource", res.name, "conn", c.id, "error", err)
+				c.enqueue(errorMessage("snapshot failed"))
+			}
+			return false
+		case len(initial) > m.cfg.sendBytes:
+			// It could never be queued: say why, rather than close as if the
+			// client were slow.
+			undo()
+			c.enqueue(errorMessage(fmt.Sprintf("snapshot of %d bytes exceeds the send queue of %d bytes: ask for fewer rows (limit) or narrow the filter",
+				len(initial), m.cfg.sendBytes)))
+			return false
+		}
+		if res.subscribe(c, f, seq, initial, held) {
+			return true
+		}
+		// More was written while it was read than c may keep: the
+		// snapshot cannot be joined to the events after it. c holds
+		// again; read another.
+		if try == snapshotTries {
+			undo()
+			c.enqueue(errorMessage("the rows changed faster than a snapshot could be read: subscribe again later, or narrow the filter"))
+			return false
+		}
 	}
-	res.subscribe(c, f, seq, initial, held)
 }
 
 // unreadSnapshot is how long a snapshot may wait to be written to its

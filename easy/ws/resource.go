@@ -422,8 +422,8 @@ func (r *resource) resume(c *Conn, f Filter, since uint64) bool {
 // subscribe sends c the initial message of a snapshot that includes the
 // events up to seq, then the events after seq that pass f. held names the
 // rows of the snapshot, as snapshot returned it.
-func (r *resource) subscribe(c *Conn, f Filter, seq uint64, initial []byte, held map[string]struct{}) {
-	r.attach(c, &subscription{filter: f, after: seq, held: held}, initial)
+func (r *resource) subscribe(c *Conn, f Filter, seq uint64, initial []byte, held map[string]struct{}) bool {
+	return r.attach(c, &subscription{filter: f, after: seq, held: held}, initial)
 }
 
 // attach replaces c's subscription with sub. Under fanMu, the events up to
@@ -433,11 +433,16 @@ func (r *resource) subscribe(c *Conn, f Filter, seq uint64, initial []byte, held
 // the events after sub.after, up to delivered, puts every event after
 // sub.after behind first exactly once. Those events come from what the
 // held subscription that sub replaces kept, or else from the history.
-// When some are gone, c gets a reset instead, and attach reports false.
+// When some are gone, attach reports false, and c holds again from now,
+// for another snapshot, when first is one; else c gets a reset.
 func (r *resource) attach(c *Conn, sub *subscription, first []byte) bool {
 	r.fanMu.Lock()
 	defer r.fanMu.Unlock()
 	missed, ok := r.missed(r.subs[c], sub.after)
+	if !ok && first != nil && r.subs[c] != nil {
+		r.subs[c] = &subscription{holding: true, after: r.delivered}
+		return false
+	}
 	if !ok {
 		sub.after = r.delivered
 		sub.held = nil // the client starts again from a fresh snapshot, or not at all
@@ -504,7 +509,7 @@ func (r *resource) hold(c *Conn) (undo func()) {
 		}
 		r.fanMu.Lock()
 		defer r.fanMu.Unlock()
-		if r.subs[c] == held {
+		if cur := r.subs[c]; cur != nil && cur.holding { // held, or held again after a snapshot that failed to join
 			r.subs[c] = old
 		}
 	}

@@ -118,9 +118,10 @@ func (m *Manager) ServeSSE(w http.ResponseWriter, r *http.Request) {
 	}
 	c.start(false)
 	// A stream that asks for a snapshot begins with one, unless it
-	// resumes; and a reset (of a resume that failed, of a snapshot whose
-	// events could not be kept, of a broker's log read too late) is
-	// followed by a fresh one, since its client cannot ask.
+	// resumes; and a reset (of a resume that failed, of a broker's log
+	// read too late) is followed by a fresh one, since its client cannot
+	// ask. A subscribe answers with a snapshot or an error, never a reset,
+	// so this loop asks once per reset.
 	resubscribe := request{Type: TypeSubscribe, Filter: snap.filter, Limit: snap.limit}
 	if snap.want && !ep.resume {
 		m.subscribe(c, res, resubscribe)
