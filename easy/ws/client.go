@@ -34,6 +34,7 @@ type Client struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run returns
 
+	subMu  sync.Mutex // held while a subscribe is listed and written: see Subscribe
 	mu     sync.Mutex
 	conn   *websocket.Conn // nil while reconnecting
 	seq    uint64          // the seq of the last event or initial message received
@@ -188,8 +189,15 @@ func (c *Client) Subscribe(ctx context.Context, filter map[string]string, limit 
 	if err != nil {
 		return fmt.Errorf("ws: subscribe: %w", err)
 	}
+	// The subscribes are written in the order they are listed, and on the
+	// connection whose answers they will have.
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
 	c.mu.Lock()
 	conn, stopped := c.conn, c.closed || c.err != nil
+	if !stopped && conn != nil {
+		c.unanswered = append(c.unanswered, sentSubscribe{filter, b})
+	}
 	c.mu.Unlock()
 	if stopped {
 		return ErrClosed
@@ -197,9 +205,6 @@ func (c *Client) Subscribe(ctx context.Context, filter map[string]string, limit 
 	if conn == nil {
 		return ErrNotConnected
 	}
-	c.mu.Lock()
-	c.unanswered = append(c.unanswered, sentSubscribe{filter, b})
-	c.mu.Unlock()
 	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
 		return fmt.Errorf("ws: subscribe: %w", err)
 	}
@@ -303,6 +308,7 @@ func (c *Client) reconnect() *websocket.Conn {
 		case err != nil:
 			continue
 		}
+		c.subMu.Lock()
 		c.mu.Lock()
 		closed := c.closed
 		var sub []byte
@@ -317,13 +323,16 @@ func (c *Client) reconnect() *websocket.Conn {
 		}
 		c.mu.Unlock()
 		if closed {
+			c.subMu.Unlock()
 			conn.CloseNow()
 			return nil
 		}
 		if sub != nil && conn.Write(c.ctx, websocket.MessageText, sub) != nil {
+			c.subMu.Unlock()
 			conn.CloseNow()
 			continue // the new connection broke already
 		}
+		c.subMu.Unlock()
 		return conn
 	}
 }
