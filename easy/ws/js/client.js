@@ -444,7 +444,7 @@ export function connect(resource, options = {}) {
         return;
       case "initial":
         asked.shift();
-        activeFilter = pending.shift();
+        if (pending.length > 0) activeFilter = pending.shift();
         if (pending.length > 0) return; // the answer to a later subscribe follows
         needSnapshot = false;
         seq = ev.seq;
@@ -455,7 +455,11 @@ export function connect(resource, options = {}) {
         call("onReset");
         if (wantSnapshot) {
           needSnapshot = true;
-          if (useSSE) pending.push(activeFilter); // the server sends it after the reset
+          // Over SSE the server sends it after the reset, one for the
+          // resets that come before it: one is awaited at most.
+          if (useSSE) {
+            if (pending.length === 0) pending.push(activeFilter);
+          }
           else sendSubscribe();
         }
         return;

@@ -257,6 +257,35 @@ test("SSE: the snapshot and filter in the URL, events, resume with since, a clos
   }
 });
 
+test("SSE: resets mid-stream are answered by the one fresh snapshot the server sends after them", async () => {
+  const srv = await server((req, res) => {
+    res.writeHead(200, { "Content-Type": "text/event-stream" });
+    res.write(`id: 5\ndata: ${JSON.stringify({ type: "initial", resource: "items", data: [{ id: 1 }], seq: 5 })}\n\n`);
+    // Two resets before the server's fresh snapshot: it sends one for both.
+    res.write(`data: ${JSON.stringify({ type: "reset", resource: "items" })}\n\n`);
+    res.write(`data: ${JSON.stringify({ type: "reset", resource: "items" })}\n\n`);
+    res.write(`id: 9\ndata: ${JSON.stringify({ type: "initial", resource: "items", data: [{ id: 2 }], seq: 9 })}\n\n`);
+    res.write(`id: 10\ndata: ${JSON.stringify(create(3, 10))}\n\n`);
+  }, null);
+  const { log, callbacks } = recorder();
+  const live = connect("items", { url: `http://127.0.0.1:${srv.port}/ws/items`, transport: "sse", ...callbacks });
+  try {
+    await until("the event after the fresh snapshot", () => log.some(([kind]) => kind === "create"));
+    assert.deepEqual(log, [
+      ["status", "connecting"],
+      ["status", "connected"],
+      ["initial", [{ id: 1 }], 5],
+      ["reset"],
+      ["reset"],
+      ["initial", [{ id: 2 }], 9],
+      ["create", create(3, 10)],
+    ]);
+  } finally {
+    live.close();
+    await srv.stop();
+  }
+});
+
 test("SSE: a 401's detail is reported and the client stops", async () => {
   let requests = 0;
   const srv = await server((req, res) => {
