@@ -112,8 +112,8 @@ func newLimiter(r Rate) *limiter {
 
 // take spends one request of key's budget, or returns the 429.
 func (l *limiter) take(key string) error {
-	now := time.Now()
 	l.mu.Lock()
+	now := time.Now() // under the lock, so that the buckets stay in order of use
 	b := l.bucket(key, now)
 	res := b.lim.ReserveN(now, 1)
 	wait := res.DelayFrom(now)
