@@ -27,7 +27,7 @@ func APIKeyQuery[T any](name string, verify func(ctx context.Context, key string
 	return apiKey(newScheme("APIKeyQuery", opts, Option.applyAPIKey), openapi31.SecuritySchemeAPIKeyInQuery, name,
 		func(r *http.Request) string {
 			q, _ := binding.Query(r) // a malformed query has no key; the operation reports it
-			return q.Get(name)
+			return binding.QueryValue(q, name)
 		}, verify)
 }
 

@@ -104,8 +104,8 @@ func bearerToken(r *http.Request, s *scheme) (token string, present bool) {
 		return strings.TrimSpace(tok), true
 	}
 	if s.query != "" {
-		if q, err := binding.Query(r); err == nil && q.Get(s.query) != "" {
-			return q.Get(s.query), true
+		if q, err := binding.Query(r); err == nil && binding.QueryValue(q, s.query) != "" {
+			return binding.QueryValue(q, s.query), true
 		}
 	}
 	if s.cookie != "" {

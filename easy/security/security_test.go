@@ -261,6 +261,10 @@ func TestAPIKeysAndBasic(t *testing.T) {
 		{"query missing", "/key/query", nil, result{401, "APIKey", notAuthenticated}},
 		{"query wrong", "/key/query?api_key=guess", nil, result{401, "APIKey", invalid}},
 		{"query valid", "/key/query?api_key=s3cret-key", nil, result{200, "", ok}},
+		// Given twice, the key is the last, as FastAPI and an operation's
+		// own query parameters read it.
+		{"query given twice, the last valid", "/key/query?api_key=guess&api_key=s3cret-key", nil, result{200, "", ok}},
+		{"query given twice, the last wrong", "/key/query?api_key=s3cret-key&api_key=guess", nil, result{401, "APIKey", invalid}},
 		{"query key in a header is not taken", "/key/query", []string{"X-API-Key", "s3cret-key"}, result{401, "APIKey", notAuthenticated}},
 		{"cookie missing", "/key/cookie", nil, result{401, "APIKey", notAuthenticated}},
 		{"cookie wrong", "/key/cookie", []string{"Cookie", "session=guess"}, result{401, "APIKey", invalid}},

@@ -25,7 +25,7 @@ func queryBool(q url.Values, name string) (bool, error) {
 	}
 	parse, _ := binding.Parser(reflect.TypeFor[bool]())
 	var on bool
-	if fe := parse(q.Get(name), reflect.ValueOf(&on).Elem()); fe != nil {
+	if fe := parse(binding.QueryValue(q, name), reflect.ValueOf(&on).Elem()); fe != nil {
 		fe.Loc = []any{"query", name}
 		return false, &problem.ValidationError{Errors: []problem.FieldError{*fe}}
 	}

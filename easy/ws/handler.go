@@ -239,13 +239,13 @@ func (m *Manager) readSnapshot(c *Conn, res *resource, f Filter, limit int) ([]b
 // parseQuery reads since and filter from the query of a resource endpoint.
 func parseQuery(res *resource, q url.Values) (f Filter, since uint64, resume bool, err error) {
 	if q.Has("since") {
-		if since, err = parseSeq(q.Get("since"), "query", "since"); err != nil {
+		if since, err = parseSeq(binding.QueryValue(q, "since"), "query", "since"); err != nil {
 			return nil, 0, false, err
 		}
 		resume = true
 	}
 	if q.Has("filter") {
-		s := q.Get("filter")
+		s := binding.QueryValue(q, "filter")
 		invalid := func(msg string) error {
 			return problem.Invalid("value_error", []any{"query", "filter"}, "Value error, "+msg, s)
 		}

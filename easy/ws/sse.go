@@ -168,10 +168,10 @@ func (m *Manager) parseSSE(res *resource, r *http.Request) (endpoint, sseSnapsho
 	}
 	if snap.want && res.src == nil {
 		return endpoint{}, snap, problem.Invalid("value_error", []any{"query", "snapshot"},
-			"Value error, this resource has no snapshots", q.Get("snapshot"))
+			"Value error, this resource has no snapshots", binding.QueryValue(q, "snapshot"))
 	}
 	if q.Has("limit") {
-		s := q.Get("limit")
+		s := binding.QueryValue(q, "limit")
 		if !snap.want {
 			return endpoint{}, snap, problem.Invalid("value_error", []any{"query", "limit"},
 				"Value error, limit needs snapshot=1", s)
@@ -181,7 +181,7 @@ func (m *Manager) parseSSE(res *resource, r *http.Request) (endpoint, sseSnapsho
 		}
 	}
 	if snap.want && q.Has("filter") {
-		snap.filter, _ = parseFilter([]byte(q.Get("filter"))) // parseQuery has checked it
+		snap.filter, _ = parseFilter([]byte(binding.QueryValue(q, "filter"))) // parseQuery has checked it
 	}
 	ep := endpoint{group: res.name, res: res, filter: f, since: since, resume: resume}
 	return ep, snap, nil

@@ -172,15 +172,26 @@ func paramText(v any) string {
 }
 
 // scalar picks the one value of a parameter that is not a list from the
-// values given. A query parameter given more than once is its last value,
-// as in FastAPI (and in the CRUD list's skip and limit), so that the value
-// validated is the one a FastAPI client or a proxy in front expects; a
-// header is its first, as Starlette's and net/http's Header.Get read it.
+// values given: a query parameter's as QueryValue does; a header is its
+// first, as Starlette's and net/http's Header.Get read it.
 func (p *param) scalar(vals []string) string {
 	if p.in == "query" {
-		return vals[len(vals)-1]
+		return lastOf(vals)
 	}
 	return vals[0]
+}
+
+// QueryValue is the value of the query parameter name that is not a list:
+// the last, when it is given more than once, as FastAPI reads it (and the
+// CRUD list its skip and limit), so that the value a dependency, an
+// operation and a proxy in front read is the same one. "" when absent.
+func QueryValue(q url.Values, name string) string { return lastOf(q[name]) }
+
+func lastOf(vals []string) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	return vals[len(vals)-1]
 }
 
 // Parser returns the function that parses the text of a parameter into v,
