@@ -417,7 +417,7 @@ func (rt *Router[T]) decodeOperationBody(ctx context.Context, it *batchItem[T], 
 		} else if _, err := rt.create.DecodeJSON(raw, it.item, loc); err != nil {
 			return err
 		}
-		return rt.m.Check(it.item, model.Creatable)
+		return rt.m.Check(it.item, model.Created)
 	case ReplaceRoute:
 		in := rt.cfg.update
 		var body any = new(T)

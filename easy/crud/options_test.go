@@ -172,3 +172,33 @@ func TestUnknownFieldOptions(t *testing.T) {
 		s.expect("POST", "/undecided", body, 422, forbidden)
 	})
 }
+
+// Parcel's Source is a column without a json tag: no client writes it,
+// but a conversion may.
+type Parcel struct {
+	ID     uint   `json:"id" gorm:"primaryKey"`
+	Name   string `json:"name"`
+	Source string
+}
+
+type NewParcel struct {
+	Name   string `json:"name" required:"true"`
+	Source string `json:"source"`
+}
+
+// What a conversion writes into a column no client writes is checked as
+// what a client writes is: a NUL reached PostgreSQL, a 500.
+func TestAConversionsColumnsAreCheckedAsAClientsAre(t *testing.T) {
+	convert := crud.Convert(func(ctx context.Context, in *NewParcel, p *Parcel) error {
+		p.Name, p.Source = in.Name, in.Source
+		return nil
+	})
+	nul := `{"detail":[{"type":"string_type","loc":["body","Source"],"msg":"Input should be a valid string without NUL characters","input":"x\u0000y"}]}`
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		s := serve(t, db, easy.CRUDRouter[Parcel]().CreateInput(convert).UpdateInput(convert))
+		s.expect("POST", "/parcels", `{"name":"a","source":"x\u0000y"}`, 422, nul)
+		s.expect("POST", "/parcels", `{"name":"a","source":"xy"}`, 201, `{"id":1,"name":"a","Source":"xy"}`)
+		s.expect("PUT", "/parcels/1", `{"name":"b","source":"x\u0000y"}`, 422, nul)
+		s.expect("GET", "/parcels/1", "", 200, `{"id":1,"name":"a","Source":"xy"}`)
+	})
+}

@@ -174,7 +174,7 @@ func (rt *Router[T]) createOne(w http.ResponseWriter, r *http.Request) {
 		rt.fail(w, r, err)
 		return
 	}
-	if err := rt.m.Check(item, model.Creatable); err != nil {
+	if err := rt.m.Check(item, model.Created); err != nil {
 		rt.fail(w, r, err)
 		return
 	}
@@ -362,7 +362,7 @@ func (rt *Router[T]) replacement(ctx context.Context, body any) ([]string, func(
 			if err := in.convert(ctx, body, item); err != nil {
 				return err
 			}
-			return rt.m.Check(item, model.Updatable)
+			return rt.m.Check(item, model.Updated)
 		}
 	}
 	return slices.Clone(rt.replaceCols), func(item *T) error { // gorm may append to the columns

@@ -13,6 +13,12 @@ import (
 func Creatable(f *Field) bool { return f.Create }
 func Updatable(f *Field) bool { return f.Update }
 
+// Created and Updated pick the fields whose columns a create and an
+// update store, whoever set them: a conversion (crud.Convert) may fill a
+// column no client writes, and Check must see it before the database does.
+func Created(f *Field) bool { return f.GORM != nil && f.GORM.Creatable }
+func Updated(f *Field) bool { return f.GORM != nil && f.GORM.Updatable && !f.PK }
+
 // Columns lists the columns of the fields for which ok is true.
 func (m *Model) Columns(ok func(*Field) bool) []string {
 	cols := []string{}
