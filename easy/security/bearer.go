@@ -104,8 +104,10 @@ func bearerToken(r *http.Request, s *scheme) (token string, present bool) {
 		return strings.TrimSpace(tok), true
 	}
 	if s.query != "" {
-		if q, err := binding.Query(r); err == nil && binding.QueryValue(q, s.query) != "" {
-			return binding.QueryValue(q, s.query), true
+		if q, err := binding.Query(r); err == nil {
+			if tok := binding.QueryValue(q, s.query); tok != "" {
+				return tok, true
+			}
 		}
 	}
 	if s.cookie != "" {
