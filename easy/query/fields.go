@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/binding"
 	"github.com/fastapi-easy/easy-go/internal/model"
 )
 
@@ -15,12 +16,11 @@ const paramFields = "fields"
 // the fields the response keeps, in the model's order, or nil for every
 // field. An unknown field is a 422 at ["query", "fields"].
 func (p *Parser) Fields(values url.Values) ([]string, error) {
-	v, ok := values[paramFields]
-	if !ok || len(v) == 0 {
+	if len(values[paramFields]) == 0 {
 		return nil, nil
 	}
 	var errs problem.ValidationError
-	fields := p.fieldList(v[len(v)-1], &errs)
+	fields := p.fieldList(binding.QueryValue(values, paramFields), &errs)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}

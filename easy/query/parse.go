@@ -236,14 +236,14 @@ func (p *Parser) IncludeDeleted() bool { return p.deleted }
 // too. A value that is not a boolean, or include_deleted where the parser
 // does not accept it, is a 422, as in a list.
 func (p *Parser) Deleted(values url.Values) (bool, error) {
-	v, ok := values[paramDeleted]
-	if !ok || len(v) == 0 || p.others[paramDeleted] {
+	if len(values[paramDeleted]) == 0 || p.others[paramDeleted] {
 		return false, nil
 	}
+	v := binding.QueryValue(values, paramDeleted)
 	if !p.deleted {
-		return false, &problem.ValidationError{Errors: []problem.FieldError{unknownParam(paramDeleted, v[len(v)-1])}}
+		return false, &problem.ValidationError{Errors: []problem.FieldError{unknownParam(paramDeleted, v)}}
 	}
-	b, fe := parseBool(paramDeleted, v[len(v)-1])
+	b, fe := parseBool(paramDeleted, v)
 	if fe != nil {
 		return false, &problem.ValidationError{Errors: []problem.FieldError{*fe}}
 	}
@@ -281,7 +281,7 @@ func (p *Parser) List(values url.Values) (*List, error) {
 		if errs.Full() {
 			break
 		}
-		last := vals[len(vals)-1]
+		last := binding.QueryValue(values, key)
 		switch {
 		case p.others[key]:
 			continue

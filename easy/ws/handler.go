@@ -150,18 +150,18 @@ const snapshotTries = 3
 
 // subscribe answers a subscribe message with a snapshot and narrows the
 // connection's events to its filter; or, having changed nothing, with an
-// error. It reports whether it answered with a snapshot.
-func (m *Manager) subscribe(c *Conn, res *resource, req request) bool {
+// error.
+func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 	if res.src == nil {
 		c.enqueue(errorMessage("subscribe is not available for this resource"))
-		return false
+		return
 	}
 	var f Filter
 	if len(req.Filter) > 0 {
 		var err error
 		if f, err = res.src.Filter(req.Filter); err != nil {
 			c.enqueue(errorMessage(err.Error()))
-			return false
+			return
 		}
 	}
 	limit := req.Limit
@@ -176,7 +176,7 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) bool {
 	// reset, whose client must get one.)
 	if t := c.unread.Load(); c.sse == nil && t != 0 && time.Since(time.Unix(0, t)) > unreadSnapshot {
 		c.enqueue(errorMessage("the last snapshot has not been read: read it before subscribing again"))
-		return false
+		return
 	}
 	// A connection reads one snapshot at a time, as it handles its
 	// messages in order; the Manager reads at most MaxSnapshots at once,
@@ -189,7 +189,7 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) bool {
 			if undo != nil {
 				undo()
 			}
-			return false
+			return
 		}
 		if undo == nil {
 			undo = res.hold(c)
@@ -202,17 +202,17 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) bool {
 				m.log.Error("ws: snapshot failed", "resource", res.name, "conn", c.id, "error", err)
 				c.enqueue(errorMessage("snapshot failed"))
 			}
-			return false
+			return
 		case len(initial) > m.cfg.sendBytes:
 			// It could never be queued: say why, rather than close as if the
 			// client were slow.
 			undo()
 			c.enqueue(errorMessage(fmt.Sprintf("snapshot of %d bytes exceeds the send queue of %d bytes: ask for fewer rows (limit) or narrow the filter",
 				len(initial), m.cfg.sendBytes)))
-			return false
+			return
 		}
 		if res.subscribe(c, f, seq, initial, held) {
-			return true
+			return
 		}
 		// More was written while it was read than c may keep: the
 		// snapshot cannot be joined to the events after it. c holds
@@ -220,7 +220,7 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) bool {
 		if try == snapshotTries {
 			undo()
 			c.enqueue(errorMessage("the rows changed faster than a snapshot could be read: subscribe again later, or narrow the filter"))
-			return false
+			return
 		}
 	}
 }
@@ -359,9 +359,9 @@ func (m *Manager) prepare(w http.ResponseWriter, r *http.Request, ep endpoint, r
 	return c
 }
 
-// connected runs the OnConnect hook, then makes c follow its resource. It
-// reports false when c asked to resume and got a reset instead.
-func (m *Manager) connected(c *Conn, ep endpoint) (resumed bool) {
+// connected runs the OnConnect hook, then makes c follow its resource
+// (from where it resumes, or with a reset when it cannot).
+func (m *Manager) connected(c *Conn, ep endpoint) {
 	if fn := m.cfg.onConnect; fn != nil {
 		func() {
 			defer m.recoverConn(c, nil)
@@ -372,11 +372,10 @@ func (m *Manager) connected(c *Conn, ep endpoint) (resumed bool) {
 	switch {
 	case ep.res == nil:
 	case ep.resume:
-		return ep.res.resume(c, ep.filter, ep.since)
+		ep.res.resume(c, ep.filter, ep.since)
 	default:
 		ep.res.follow(c, ep.filter)
 	}
-	return true
 }
 
 // release runs when the goroutine serving c returns: it closes c if

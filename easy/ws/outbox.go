@@ -596,9 +596,7 @@ func (o *outbox) trim(ctx context.Context) error {
 		}
 		last := r.seq.Load()
 		if o.shared != nil {
-			o.mu.Lock()
-			last = o.appended[t]
-			o.mu.Unlock()
+			last = o.appendedOf(t)
 		}
 		if last == 0 {
 			continue // nothing is known to be published yet

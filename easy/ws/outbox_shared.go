@@ -237,9 +237,7 @@ func (o *outbox) relayLoop(ctx context.Context) {
 // the counter) has raise to finish (0: no bound); the rest, a step each,
 // outboxRelayStep.
 func (o *outbox) relay(ctx context.Context, resource string, full bool, raise time.Duration) error {
-	o.mu.Lock()
-	seq := o.appended[resource]
-	o.mu.Unlock()
+	seq := o.appendedOf(resource)
 	if full || seq == 0 {
 		return o.relayFull(ctx, resource, raise)
 	}
@@ -316,6 +314,13 @@ func (o *outbox) startShared() error {
 	return nil
 }
 
+// appendedOf is the last seq of resource known to be in the broker's log.
+func (o *outbox) appendedOf(resource string) uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.appended[resource]
+}
+
 func (o *outbox) setAppended(resource string, seq uint64) {
 	o.mu.Lock()
 	o.appended[resource] = max(o.appended[resource], seq)
@@ -333,9 +338,7 @@ func (o *outbox) countPending(ctx context.Context, passErr error) {
 	}
 	n := 0
 	for _, t := range o.tables() {
-		o.mu.Lock()
-		after := o.appended[t]
-		o.mu.Unlock()
+		after := o.appendedOf(t)
 		var c int
 		step, cancel := context.WithTimeout(ctx, outboxRelayStep)
 		err := o.sql.QueryRowContext(step, "SELECT COUNT(*) FROM "+o.names[t]+" WHERE seq > "+o.ph(1), int64(after)).Scan(&c)

@@ -413,10 +413,9 @@ func (r *resource) follow(c *Conn, f Filter) {
 
 // resume makes c receive the events after seq since that pass f, first
 // from the history, then live, with no gap and nothing twice. When that
-// is impossible, c gets a reset message and the events from now on, and
-// resume reports false.
-func (r *resource) resume(c *Conn, f Filter, since uint64) bool {
-	return r.attach(c, &subscription{filter: f, after: since}, nil)
+// is impossible, c gets a reset message and the events from now on.
+func (r *resource) resume(c *Conn, f Filter, since uint64) {
+	r.attach(c, &subscription{filter: f, after: since}, nil)
 }
 
 // subscribe sends c the initial message of a snapshot that includes the

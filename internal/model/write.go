@@ -50,7 +50,7 @@ func (m *Model) Changed(old, item any, cols []string) []string {
 	}
 	out := append([]string{}, cols...)
 	for _, f := range m.Fields {
-		if f.GORM == nil || f.PK || have[f.GORM.DBName] || !f.GORM.Updatable {
+		if !Updated(f) || have[f.GORM.DBName] {
 			continue
 		}
 		if !reflect.DeepEqual(o.FieldByIndex(f.Index).Interface(), n.FieldByIndex(f.Index).Interface()) {
