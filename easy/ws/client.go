@@ -178,7 +178,8 @@ func (c *Client) Next(ctx context.Context) (Event, error) {
 // the events to the filter. The snapshot arrives as an initial Event, and
 // from then on the client keeps the filter when it resumes; a subscribe
 // the server refuses (an error Event, such as for a field it cannot
-// filter on) changes nothing.
+// filter on) changes nothing. One whose write fails with the connection is
+// sent again after the reconnect, as the last one unanswered is.
 func (c *Client) Subscribe(ctx context.Context, filter map[string]string, limit int) error {
 	msg := struct {
 		Type   string            `json:"type"`
@@ -431,7 +432,7 @@ func (e *HandshakeError) Error() string {
 func (e *HandshakeError) Unwrap() error { return e.Err }
 
 // dial opens a connection, resuming after the last seq received and with
-// the filter of the last subscribe.
+// the filter of the last subscribe the server answered with a snapshot.
 func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	u := *c.url
 	q := u.Query()

@@ -201,16 +201,16 @@ func TestSnapshotWithoutAViewOfItsOwnHoldsCommitsOff(t *testing.T) {
 // read, and a pong that arrives meanwhile is not seen. The client is
 // alive all the same, and keeps its connection.
 func TestAClientWaitingForItsSnapshotIsNotDroppedByTheHeartbeat(t *testing.T) {
-	m := ws.NewManager(quiet, ws.Heartbeat(50*time.Millisecond), ws.WriteTimeout(250*time.Millisecond))
+	m := ws.NewManager(quiet, ws.Heartbeat(50*time.Millisecond), ws.WriteTimeout(time.Second))
 	g := &gatedStore{store: newStore(m), gate: make(chan struct{})}
 	m.AddResource("items", g)
 	srv := serve(t, m, nil)
 	g.create("apple", 1)
 	c := dialReady(t, wsURL(srv, "/ws/items"))
 	send(t, c, `{"type":"subscribe"}`)
-	// Some twenty heartbeats go by, each with a pong the reader does not
-	// see in time, before the snapshot is read.
-	time.AfterFunc(time.Second, func() { close(g.gate) })
+	// Some sixty heartbeats go by, their pongs unseen for seconds, before
+	// the snapshot is read.
+	time.AfterFunc(3*time.Second, func() { close(g.gate) })
 	msg := next(t, c)
 	for msg == `{"type":"ping"}` {
 		msg = next(t, c)

@@ -120,18 +120,26 @@ func (m *Manager) ServeSSE(w http.ResponseWriter, r *http.Request) {
 	// A stream that asks for a snapshot begins with one, unless it
 	// resumes; and a reset (of a resume that failed, of a broker's log
 	// read too late) is followed by a fresh one, since its client cannot
-	// ask. A subscribe answers with a snapshot or an error, never a reset,
-	// so this loop asks once per reset.
-	resubscribe := request{Type: TypeSubscribe, Filter: snap.filter, Limit: snap.limit}
+	// ask.
+	resubscribe := func() {
+		m.subscribe(c, res, request{Type: TypeSubscribe, Filter: snap.filter, Limit: snap.limit})
+		// A subscribe whose snapshots could not be joined answers with a
+		// reset (the stream it leaves has lost events) and an error: that
+		// reset asks for no other round of snapshots.
+		select {
+		case <-c.resets:
+		default:
+		}
+	}
 	if snap.want && !ep.resume {
-		m.subscribe(c, res, resubscribe)
+		resubscribe()
 	}
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-c.resets:
-			m.subscribe(c, res, resubscribe)
+			resubscribe()
 		}
 	}
 }
