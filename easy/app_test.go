@@ -156,10 +156,13 @@ func TestRequestIDAndLogging(t *testing.T) {
 		}
 	}
 	// Another App numbers with another prefix.
-	other, _ := newApp(t)
-	other.HandleFunc("GET /y", func(http.ResponseWriter, *http.Request) {})
+	other, otherLogs := newApp(t)
+	other.HandleFunc("GET /y", func(http.ResponseWriter, *http.Request) {}) // writes nothing: net/http sends 200
 	if id3 := testkit.Do(t, testkit.Serve(t, other), "GET", "/y", "").Header.Get("X-Request-Id"); strings.HasPrefix(id3, id1[:i1+1]) {
 		t.Errorf("two Apps share the request ID prefix: %q and %q", id1, id3)
+	}
+	if l := otherLogs.String(); !strings.Contains(l, "method=GET path=/y status=200") {
+		t.Errorf("a handler that wrote nothing is not logged with the 200 it answered:\n%s", l)
 	}
 	l := logs.String()
 	if !strings.Contains(l, "request_id="+id2) {

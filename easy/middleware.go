@@ -107,7 +107,7 @@ func requestLogger(log *slog.Logger) func(http.Handler) http.Handler {
 				log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
-					slog.Int("status", ww.Status()),
+					slog.Int("status", observe.Status(ww)),
 					slog.Int("bytes", ww.BytesWritten()),
 					slog.Duration("duration", time.Since(start)),
 					slog.String("request_id", middleware.GetReqID(r.Context())),

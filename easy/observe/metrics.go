@@ -101,10 +101,7 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		// panics: the recoverer inside has written the 500 by then.
 		defer func() {
 			active.Dec()
-			status := ww.Status()
-			if status == 0 {
-				status = http.StatusOK // a handler that wrote nothing
-			}
+			status := Status(ww)
 			o := m.observers(method, Route(r), status)
 			o.duration.Observe(time.Since(start).Seconds())
 			o.size.Observe(float64(ww.BytesWritten()))
@@ -156,6 +153,15 @@ func Recorder(w http.ResponseWriter, r *http.Request) middleware.WrapResponseWri
 		return ww
 	}
 	return middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+}
+
+// Status returns the status code of the response that ww recorded: 200
+// when the handler wrote nothing, as net/http answers then.
+func Status(ww middleware.WrapResponseWriter) int {
+	if s := ww.Status(); s != 0 {
+		return s
+	}
+	return http.StatusOK
 }
 
 // Route returns the template of the route that served r, such as

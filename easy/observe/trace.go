@@ -83,10 +83,7 @@ func (t *Tracer) Middleware(next http.Handler) http.Handler {
 		span.SetAttributes(requestAttributes(r, method)...)
 		ww := Recorder(w, r)
 		defer func() {
-			status := ww.Status()
-			if status == 0 {
-				status = http.StatusOK
-			}
+			status := Status(ww)
 			if route := Route(r); route != Unmatched {
 				span.SetName(method + " " + route)
 				span.SetAttributes(semconv.HTTPRoute(route))
