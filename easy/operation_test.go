@@ -108,6 +108,8 @@ func TestParameters(t *testing.T) {
 			`{"id":3,"verbose":true,"limit":10,"tags":null,"after":null,"kind":"","token":"","session":""}`},
 		{"a scalar given twice takes its last value, as FastAPI's does", "/params/3?limit=5&limit=7&kind=tool&kind=fruit", nil,
 			`{"id":3,"verbose":false,"limit":7,"tags":null,"after":null,"kind":"fruit","token":"","session":""}`},
+		{"a cookie given twice takes its last value, as Starlette's does", "/params/3", []string{"Cookie", "session=s1; other=x; session=s2"},
+			`{"id":3,"verbose":false,"limit":10,"tags":null,"after":null,"kind":"","token":"","session":"s2"}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

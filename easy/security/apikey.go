@@ -35,11 +35,8 @@ func APIKeyQuery[T any](name string, verify func(ctx context.Context, key string
 func APIKeyCookie[T any](name string, verify func(ctx context.Context, key string) (T, error), opts ...Option) easy.Dependency[T] {
 	return apiKey(newScheme("APIKeyCookie", opts, Option.applyAPIKey), openapi31.SecuritySchemeAPIKeyInCookie, name,
 		func(r *http.Request) string {
-			c, err := r.Cookie(name)
-			if err != nil {
-				return ""
-			}
-			return c.Value
+			key, _ := binding.CookieValue(r, name)
+			return key
 		}, verify)
 }
 

@@ -111,8 +111,8 @@ func bearerToken(r *http.Request, s *scheme) (token string, present bool) {
 		}
 	}
 	if s.cookie != "" {
-		if c, err := r.Cookie(s.cookie); err == nil && c.Value != "" {
-			return c.Value, true
+		if tok, _ := binding.CookieValue(r, s.cookie); tok != "" {
+			return tok, true
 		}
 	}
 	return "", false

@@ -269,11 +269,50 @@ func TestAPIKeysAndBasic(t *testing.T) {
 		{"cookie missing", "/key/cookie", nil, result{401, "APIKey", notAuthenticated}},
 		{"cookie wrong", "/key/cookie", []string{"Cookie", "session=guess"}, result{401, "APIKey", invalid}},
 		{"cookie valid", "/key/cookie", []string{"Cookie", "session=s3cret-key"}, result{200, "", ok}},
+		// Given twice, the cookie is the last, as Starlette and an
+		// operation's own cookie parameters read it.
+		{"cookie given twice, the last valid", "/key/cookie", []string{"Cookie", "session=guess; session=s3cret-key"}, result{200, "", ok}},
+		{"cookie given twice, the last wrong", "/key/cookie", []string{"Cookie", "session=s3cret-key; session=guess"}, result{401, "APIKey", invalid}},
 		{"basic missing", "/basic", nil, result{401, `Basic realm="easy"`, notAuthenticated}},
 		{"basic malformed", "/basic", []string{"Authorization", "Basic !!notbase64"}, result{401, `Basic realm="easy"`, malformed}},
 		{"basic without colon", "/basic", []string{"Authorization", "Basic YWxpY2U="}, result{401, `Basic realm="easy"`, malformed}},
 		{"basic wrong password", "/basic", []string{"Authorization", "Basic YWxpY2U6eA=="}, result{401, `Basic realm="easy"`, `{"detail":"Incorrect username or password"}`}},
 		{"basic valid", "/basic", []string{"Authorization", "Basic YWxpY2U6d29uZGVybGFuZA=="}, result{200, "", `{"sub":"alice"}`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := do(t, srv, "GET", c.path, c.header...); got != c.want {
+				t.Errorf("got %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// A bearer token may come in the cookie TokenCookie names, or the query
+// parameter TokenQuery names, when there is no Authorization header. Given
+// twice, it is the last, as an operation's own parameters read it.
+func TestBearerTokenInACookieOrTheQuery(t *testing.T) {
+	k := keys()
+	logger, _ := testkit.Logger(slog.LevelError)
+	app := easy.New(easy.Logger(logger))
+	bearer := security.HTTPBearer(security.JWT[security.Claims](security.JWTConfig{Key: k.secret}),
+		security.TokenQuery("access_token"), security.TokenCookie("access_token"))
+	easy.Get(app, "/me", func(ctx context.Context, _ *easy.NoInput) (*me, error) {
+		return &me{bearer.From(ctx).Subject}, nil
+	}, easy.Uses(bearer))
+	srv := testkit.Serve(t, app)
+	alice := sign(t, jwt.SigningMethodHS256, k.secret, claims("alice"))
+	bob := sign(t, jwt.SigningMethodHS256, k.secret, claims("bob"))
+	cases := []struct {
+		name, path string
+		header     []string
+		want       result
+	}{
+		{"cookie", "/me", []string{"Cookie", "access_token=" + alice}, result{200, "", `{"sub":"alice"}`}},
+		{"cookie given twice, the last", "/me", []string{"Cookie", "access_token=" + bob + "; access_token=" + alice}, result{200, "", `{"sub":"alice"}`}},
+		{"cookie given twice, the last forged", "/me", []string{"Cookie", "access_token=" + alice + "; access_token=" + alice + "x"}, result{401, invalidToken, invalid}},
+		{"query given twice, the last", "/me?access_token=" + bob + "&access_token=" + alice, nil, result{200, "", `{"sub":"alice"}`}},
+		{"the header before the cookie", "/me", []string{"Authorization", "Bearer " + bob, "Cookie", "access_token=" + alice}, result{200, "", `{"sub":"bob"}`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -108,11 +108,11 @@ func source(in, name string, opt Options) (func(*http.Request, url.Values) ([]st
 		return func(r *http.Request, _ url.Values) ([]string, string) { return r.Header[key], "" }, nil
 	default:
 		return func(r *http.Request, _ url.Values) ([]string, string) {
-			c, err := r.Cookie(name)
-			if err != nil {
+			v, ok := CookieValue(r, name)
+			if !ok {
 				return nil, ""
 			}
-			return []string{c.Value}, "" // present, though it may be empty
+			return []string{v}, "" // present, though it may be empty
 		}, nil
 	}
 }
@@ -186,6 +186,19 @@ func (p *param) scalar(vals []string) string {
 // CRUD list its skip and limit), so that the value a dependency, an
 // operation and a proxy in front read is the same one. "" when absent.
 func QueryValue(q url.Values, name string) string { return lastOf(q[name]) }
+
+// CookieValue is the value of the cookie name: the last, when the request
+// sends it more than once, as Starlette's parser reads it (into a dict)
+// and QueryValue the query, so that an operation's cookie parameter and a
+// security scheme read the same one. ok is false when there is none; a
+// cookie may be present and empty.
+func CookieValue(r *http.Request, name string) (value string, ok bool) {
+	cs := r.CookiesNamed(name)
+	if len(cs) == 0 {
+		return "", false
+	}
+	return cs[len(cs)-1].Value, true
+}
 
 func lastOf(vals []string) string {
 	if len(vals) == 0 {
