@@ -356,6 +356,7 @@ func TestLimitOptionsRefuseBadValues(t *testing.T) {
 		"IdleTimeout(0)":            func() { easy.IdleTimeout(0) },
 		"MinBodyRate(0, 1s)":        func() { easy.MinBodyRate(0, time.Second) },
 		"MinBodyRate(1, 0)":         func() { easy.MinBodyRate(1, 0) },
+		"MaxConnections(-1)":        func() { easy.MaxConnections(-1) },
 		"AllowedHosts()":            func() { easy.AllowedHosts() },
 		`AllowedHosts("a.com:80")`:  func() { easy.AllowedHosts("a.com:80") },
 		`AllowedHosts("a*.com")`:    func() { easy.AllowedHosts("a*.com") },

@@ -94,6 +94,7 @@ type config struct {
 	bodyRate      int64 // bytes a second
 	bodyGrace     time.Duration
 	hosts         *hostList // nil: any host, or loopback names when Serve listens on loopback (hosts.go)
+	maxConns      int       // 0: no bound
 }
 
 func defaultConfig() config {
@@ -111,6 +112,7 @@ func defaultConfig() config {
 		writeTimeout:    60 * time.Second,
 		bodyRate:        1 << 10,
 		bodyGrace:       10 * time.Second,
+		maxConns:        20000,
 	}
 }
 
@@ -219,6 +221,22 @@ func WriteTimeout(d time.Duration) Option {
 func IdleTimeout(d time.Duration) Option {
 	positive("IdleTimeout", d)
 	return appOption(func(c *config) { c.idleTimeout = d })
+}
+
+// MaxConnections bounds the connections Serve holds at once. Past n it
+// stops accepting: a connection that comes meanwhile waits, unanswered, in
+// the kernel's listen backlog until one closes, and the one idle longest
+// between two requests is closed at once to make room. A connection
+// counts from its accept to its close, a WebSocket's and a server-sent
+// event stream's too, so n must exceed ws.MaxConnections by the plain
+// connections to serve beside them, or a WebSocket past n waits instead
+// of getting the Manager's 503. Zero means no bound. 20,000 by default:
+// ws.MaxConnections' default of 10,000, and as many again.
+func MaxConnections(n int) Option {
+	if n < 0 {
+		panic(fmt.Sprintf("easy: MaxConnections(%d): negative", n))
+	}
+	return appOption(func(c *config) { c.maxConns = n })
 }
 
 func positive(name string, d time.Duration) {

@@ -29,10 +29,11 @@ func (a *App) Run(addr string) error {
 }
 
 // Serve serves the App on ln until ctx ends, then shuts down as Run does.
-// It returns nil after a clean shutdown. Its server bounds the time a
-// client has to send headers (HeaderTimeout), the time to write a
-// response (WriteTimeout) and the time between requests (IdleTimeout),
-// holds request bodies to MinBodyRate, refuses a request that declares
+// It returns nil after a clean shutdown. Its server holds at most
+// MaxConnections connections at once, bounds the time a client has to
+// send headers (HeaderTimeout), the time to write a response
+// (WriteTimeout) and the time between requests (IdleTimeout), holds
+// request bodies to MinBodyRate, refuses a request that declares
 // its length twice, answers its own errors as JSON, and, on a loopback
 // address, serves only loopback host names unless AllowedHosts says
 // otherwise.

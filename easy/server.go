@@ -12,14 +12,22 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/connlimit"
 )
 
 // server returns the http.Server that Serve runs on ln, and ln wrapped so
-// that the App sees each connection as a servedConn.
+// that it holds at most MaxConnections and the App sees each connection
+// as a servedConn.
 func (a *App) server(ln net.Listener) (*http.Server, net.Listener) {
 	hosts := loopbackHosts(ln.Addr()) // the hosts allowed when AllowedHosts was not given
+	var limit *connlimit.Listener
+	if n := a.cfg.maxConns; n > 0 {
+		limit = connlimit.New(ln, n, a.atMaxConnections(n))
+		ln = limit
+	}
 	srv := &http.Server{
 		Handler:           a,
 		ReadHeaderTimeout: a.cfg.headerTimeout,
@@ -37,6 +45,9 @@ func (a *App) server(ln net.Listener) (*http.Server, net.Listener) {
 			return context.WithValue(ctx, servedConnKey{}, sc)
 		},
 		ConnState: func(c net.Conn, state http.ConnState) {
+			if limit != nil {
+				limit.ConnState(c, state)
+			}
 			sc, ok := c.(*servedConn)
 			switch {
 			case !ok:
@@ -48,6 +59,19 @@ func (a *App) server(ln net.Listener) (*http.Server, net.Listener) {
 		},
 	}
 	return srv, servedListener{ln}
+}
+
+// atMaxConnections returns what logs that Serve holds MaxConnections and
+// a new connection waits: at most once a minute, since under a flood it
+// is every connection.
+func (a *App) atMaxConnections(n int) func() {
+	var last time.Time // read and written by Serve's accepting goroutine alone
+	return func() {
+		if now := time.Now(); now.Sub(last) >= time.Minute {
+			last = now
+			a.logger.Warn("easy: MaxConnections reached: new connections wait in the listen backlog until one closes", "max", n)
+		}
+	}
 }
 
 // guard refuses, before anything else answers, the requests the App

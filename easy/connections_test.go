@@ -1,0 +1,157 @@
+package easy_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
+)
+
+// The tests of this file hold Serve at its cap of connections
+// (MaxConnections) with the connections that can hold a slot for long.
+
+// holdingApp is an App whose routes hold their connection: GET /wait
+// answers "done" once release is closed; GET /hijack takes the connection
+// over, as a WebSocket does, and keeps it until the client closes it;
+// GET /ok answers "ok".
+func holdingApp(t *testing.T, opts ...easy.Option) (app *easy.App, logs *testkit.Log, release chan struct{}) {
+	t.Helper()
+	// No header timeout within the test: a silent connection holds its
+	// slot until the client closes it.
+	opts = append([]easy.Option{easy.DB(testkit.SQLite(t, nil)), easy.HeaderTimeout(time.Hour)}, opts...)
+	app, logs = newApp(t, opts...)
+	release = make(chan struct{})
+	app.HandleFunc("GET /wait", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.Write([]byte("done"))
+	})
+	app.HandleFunc("GET /hijack", func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: held\r\nConnection: Upgrade\r\n\r\n")
+		brw.Flush()
+		io.Copy(io.Discard, brw) // until the client closes
+	})
+	app.HandleFunc("GET /ok", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	return app, logs, release
+}
+
+// unanswered reports whether nothing comes on c within d.
+func (c *rawConn) unanswered(t *testing.T, d time.Duration) bool {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(d))
+	_, err := c.br.Peek(1)
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+func TestMaxConnectionsHoldsTheNextUntilOneCloses(t *testing.T) {
+	app, logs, release := holdingApp(t, easy.MaxConnections(3))
+	leaks := testkit.Goroutines(t)
+	addr, stop := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+
+	// The kernel hands connections over in the order they came: these
+	// three take the slots, the fourth waits.
+	running := dial(t, addr)
+	running.send(t, "GET /wait HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	hijacked := dial(t, addr)
+	hijacked.send(t, "GET /hijack HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	if res, _ := hijacked.response(t); res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("hijack: %d", res.StatusCode)
+	}
+	silent := dial(t, addr)
+	next := dial(t, addr)
+	next.send(t, "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	if !next.unanswered(t, 300*time.Millisecond) {
+		t.Fatal("a fourth connection was served past MaxConnections(3)")
+	}
+
+	// A hijacked connection counts until it is closed.
+	hijacked.Close()
+	res, body := next.response(t)
+	expect(t, res, body, http.StatusOK, "ok")
+
+	// next is idle now: a connection that waits has it closed to make room.
+	another := dial(t, addr)
+	another.send(t, "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	res, body = another.response(t)
+	expect(t, res, body, http.StatusOK, "ok")
+	if !next.closed(t, 5*time.Second) {
+		t.Error("the idle connection is still open")
+	}
+
+	close(release)
+	res, body = running.response(t)
+	expect(t, res, body, http.StatusOK, "done")
+	if !strings.Contains(logs.String(), "MaxConnections reached") {
+		t.Errorf("the App did not log that it held MaxConnections:\n%s", logs)
+	}
+	for _, c := range []*rawConn{running, silent, next, another} {
+		c.Close()
+	}
+	stop()
+	leaks()
+}
+
+// A TLS connection, which net/http needs unwrapped, counts until the
+// server reports it closed; a hijacked one only until its hijack, as no
+// one sees its Close then (the docs say so).
+func TestMaxConnectionsOverTLS(t *testing.T) {
+	app, _, _ := holdingApp(t, easy.MaxConnections(1))
+	ts := httptest.NewTLSServer(http.NotFoundHandler()) // for its certificate and a client that trusts it
+	cfg, roots := ts.TLS.Clone(), ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	ts.Close()
+	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", func(ctx context.Context, ln net.Listener) error {
+		return app.Serve(ctx, tls.NewListener(ln, cfg))
+	})
+	dialTLS := func() *rawConn {
+		t.Helper()
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return &rawConn{Conn: c, br: bufio.NewReader(c)}
+	}
+	get := func(c *rawConn, path string) (*http.Response, string) {
+		t.Helper()
+		c.send(t, "GET "+path+" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+		return c.response(t)
+	}
+
+	first := dialTLS()
+	res, body := get(first, "/ok")
+	expect(t, res, body, http.StatusOK, "ok")
+	first.Close() // frees the slot when the server sees it closed
+	second := dialTLS()
+	res, body = get(second, "/ok")
+	expect(t, res, body, http.StatusOK, "ok")
+	third := dialTLS() // has the idle second closed
+	res, body = get(third, "/ok")
+	expect(t, res, body, http.StatusOK, "ok")
+	if !second.closed(t, 5*time.Second) {
+		t.Error("the idle TLS connection is still open")
+	}
+	res, _ = get(third, "/hijack")
+	if res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("hijack: %d", res.StatusCode)
+	}
+	res, body = get(dialTLS(), "/ok")
+	expect(t, res, body, http.StatusOK, "ok")
+}

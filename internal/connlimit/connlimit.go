@@ -1,0 +1,179 @@
+// Package connlimit bounds the connections a server holds at once.
+//
+// Past its cap a Listener stops accepting, as netutil.LimitListener of
+// golang.org/x/net does: the connections that come meanwhile wait in the
+// kernel's listen backlog, which costs the process neither a file
+// descriptor nor a goroutine, and are served as others close. Answering
+// them 503 instead would spend on each what the cap is there to bound.
+// A connection idle between two requests is the cheapest to give back,
+// so one that waits has the longest idle closed, or the next to go idle,
+// as nginx reuses its keep-alive connections when it runs out: idle
+// keep-alives do not keep a new client out for their whole idle timeout.
+package connlimit
+
+import (
+	"container/list"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+)
+
+// Listener is a net.Listener that holds at most its cap of connections at
+// once. A connection counts from Accept to its Close, after a hijack too.
+// A *tls.Conn is returned as it is, since net/http needs it so, and
+// counts until the server reports it closed or hijacked (ConnState): a
+// hijacked TLS connection stops counting there, as no one sees its Close.
+//
+// The server that serves a Listener calls its ConnState from
+// http.Server.ConnState, and Accept from one goroutine, as Serve does.
+type Listener struct {
+	net.Listener
+	slots  chan struct{} // a token for every connection held
+	closed chan struct{} // closed by Close: Accept stops waiting
+	close  sync.Once
+	full   func() // told that a connection waits for a slot; may be nil
+
+	mu      sync.Mutex // guards idle, idleAt and waiting
+	idle    list.List  // connections between two requests, the longest idle first
+	idleAt  map[net.Conn]*list.Element
+	waiting bool // Accept waits for a slot: the next connection to go idle is closed
+}
+
+// New returns ln holding at most n connections at once (n > 0). full, if
+// not nil, is called from Accept each time a connection has to wait.
+func New(ln net.Listener, n int, full func()) *Listener {
+	return &Listener{
+		Listener: ln,
+		slots:    make(chan struct{}, n),
+		closed:   make(chan struct{}),
+		full:     full,
+		idleAt:   make(map[net.Conn]*list.Element),
+	}
+}
+
+// Accept returns the next connection once a slot is free for it. At the
+// cap the connection is accepted already and waits here, unserved: the
+// cap and one more are open at most.
+func (l *Listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if !l.take() {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	if _, ok := c.(*tls.Conn); ok {
+		return c, nil // released by ConnState
+	}
+	return &conn{Conn: c, release: sync.OnceFunc(l.release)}, nil
+}
+
+// take waits for a free slot, and reports false when the listener closes
+// first. At the cap it closes an idle connection to make room.
+func (l *Listener) take() bool {
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	default:
+	}
+	if l.full != nil {
+		l.full()
+	}
+	l.mu.Lock()
+	var idle net.Conn
+	if e := l.idle.Front(); e != nil {
+		idle = l.idle.Remove(e).(net.Conn)
+		delete(l.idleAt, idle)
+	}
+	l.waiting = idle == nil
+	l.mu.Unlock()
+	if idle != nil {
+		closeConn(idle)
+	}
+	defer func() {
+		l.mu.Lock()
+		l.waiting = false
+		l.mu.Unlock()
+	}()
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	case <-l.closed:
+		return false
+	}
+}
+
+func (l *Listener) release() { <-l.slots }
+
+// Close closes the listener; an Accept waiting for a slot returns.
+func (l *Listener) Close() error {
+	l.close.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+// ConnState follows the state of the server's connections: which are
+// idle, and when a TLS connection ends.
+func (l *Listener) ConnState(c net.Conn, s http.ConnState) {
+	evict := false
+	l.mu.Lock()
+	if e, ok := l.idleAt[c]; ok {
+		l.idle.Remove(e)
+		delete(l.idleAt, c)
+	}
+	if s == http.StateIdle {
+		if l.waiting {
+			l.waiting, evict = false, true
+		} else {
+			l.idleAt[c] = l.idle.PushBack(c)
+		}
+	}
+	l.mu.Unlock()
+	if evict {
+		closeConn(c)
+	}
+	if _, ok := c.(*tls.Conn); ok && (s == http.StateClosed || s == http.StateHijacked) {
+		l.release()
+	}
+}
+
+// closeConn closes an idle connection to make room. A TLS connection's
+// own Close would first write its close alert, and wait for a client
+// that may not read: its socket is closed under it, and the server
+// closes the rest.
+func closeConn(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	c.Close()
+}
+
+// conn is a plain connection the Listener accepted; its Close frees its
+// slot.
+type conn struct {
+	net.Conn
+	release func()
+}
+
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	c.release()
+	return err
+}
+
+// NetConn returns the connection accepted, for what sets options of the
+// socket.
+func (c *conn) NetConn() net.Conn { return c.Conn }
+
+// ReadFrom keeps sendfile for responses net/http copies from a file.
+func (c *conn) ReadFrom(r io.Reader) (int64, error) { return io.Copy(c.Conn, r) }
+
+// CloseWrite keeps net/http's half-close.
+func (c *conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
