@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/observe"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
@@ -154,4 +155,35 @@ func TestMaxConnectionsOverTLS(t *testing.T) {
 	}
 	res, body = get(dialTLS(), "/ok")
 	expect(t, res, body, http.StatusOK, "ok")
+}
+
+// The pprof listener holds at most observe.PprofConnections, as the
+// App's does MaxConnections.
+func TestPprofHoldsAtMostPprofConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pprofAddr := ln.Addr().String()
+	ln.Close()
+	app, _ := newApp(t, easy.DB(testkit.SQLite(t, nil)), easy.Pprof(pprofAddr))
+	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+	first := dial(t, addr) // answered once Serve serves, after it opened pprof's listener
+	first.send(t, "GET /ready HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	first.response(t)
+
+	held := make([]*rawConn, observe.PprofConnections)
+	for i := range held {
+		held[i] = dial(t, pprofAddr)
+	}
+	next := dial(t, pprofAddr)
+	next.send(t, "GET /debug/pprof/cmdline HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	if !next.unanswered(t, 300*time.Millisecond) {
+		t.Fatalf("pprof served a connection past its %d", observe.PprofConnections)
+	}
+	held[0].Close()
+	res, _ := next.response(t)
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("pprof answered %d once a connection closed, want 200", res.StatusCode)
+	}
 }
