@@ -265,3 +265,26 @@ func TestTextOperatorsNeedATextColumn(t *testing.T) {
 		}
 	})
 }
+
+// A filter value for a uuid column that is not a UUID is a 422 at its
+// parameter, on every database: PostgreSQL refused it when the list ran,
+// a 422 at ["query"] that named no parameter, and SQLite found no row.
+func TestUUIDColumnFilters(t *testing.T) {
+	ref := "0b7c7f2e-5d3a-4f7e-9a39-2f4d1c6b8e10"
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		s := serve(t, db, easy.CRUDRouter[Voucher]())
+		s.expect("POST", "/vouchers", `{"ref":"`+ref+`"}`, 201, `{"id":1,"ref":"`+ref+`"}`)
+		bad := func(loc, input string) string {
+			return `{"type":"uuid_parsing","loc":` + loc + `,"msg":"Input should be a valid UUID","input":"` + input + `"}`
+		}
+		s.expect("GET", "/vouchers?ref=not-a-uuid", "", 422, `{"detail":[`+bad(`["query","ref"]`, "not-a-uuid")+`]}`)
+		s.expect("GET", "/vouchers?ref__ne=", "", 422, `{"detail":[`+bad(`["query","ref__ne"]`, "")+`]}`)
+		s.expect("GET", "/vouchers?ref__in="+ref+",x,"+ref+"-", "", 422,
+			`{"detail":[`+bad(`["query","ref__in",1]`, "x")+`,`+bad(`["query","ref__in",2]`, ref+"-")+`]}`)
+		s.expect("GET", "/vouchers?ref__nin=x", "", 422, `{"detail":[`+bad(`["query","ref__nin",0]`, "x")+`]}`)
+		s.expect("GET", "/vouchers?or[ref]=x&or[id]=1", "", 422, `{"detail":[`+bad(`["query","or[ref]"]`, "x")+`]}`)
+		// Every form PostgreSQL reads as this UUID is taken.
+		s.expect("GET", "/vouchers?ref__in="+ref+",0b7c7f2e5d3a4f7e9a392f4d1c6b8e10", "", 200, `[{"id":1,"ref":"`+ref+`"}]`)
+		s.expect("GET", "/vouchers?ref__nin="+ref, "", 200, `[]`)
+	})
+}

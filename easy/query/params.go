@@ -62,9 +62,12 @@ func (p *Parser) filterFields() []reflect.StructField {
 				typ = boolean
 			}
 			desc := fmt.Sprintf("Only rows whose %s %s.", f.Name, opText(op, p.maxIn))
+			tag := fmt.Sprintf(`query:%q description:%q`, name, desc)
+			if f.UUID() && typ == f.Base {
+				tag += ` format:"uuid"`
+			}
 			fields = append(fields, reflect.StructField{
-				Name: "F" + strconv.Itoa(len(fields)), Type: typ,
-				Tag: reflect.StructTag(fmt.Sprintf(`query:%q description:%q`, name, desc)),
+				Name: "F" + strconv.Itoa(len(fields)), Type: typ, Tag: reflect.StructTag(tag),
 			})
 		}
 	}

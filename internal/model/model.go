@@ -63,11 +63,25 @@ func (f *Field) Text() bool {
 	if f.Kind != KindString {
 		return false
 	}
-	if f.GORM == nil {
-		return true
-	}
-	t := strings.ToLower(string(f.GORM.DataType))
+	t := f.columnType()
 	return t == "" || t == string(schema.String) || strings.Contains(t, "char") || strings.Contains(t, "text")
+}
+
+// UUID reports whether f is a string stored in a uuid column, which
+// PostgreSQL fills only with UUIDs: a filter or a key that is not one is
+// refused before the database is asked, on SQLite too, where the column
+// is text and would take anything.
+func (f *Field) UUID() bool {
+	return f.Kind == KindString && f.columnType() == "uuid"
+}
+
+// columnType is the type the gorm tag gives f's column, in lower case,
+// or "" when it gives none (or f is not a column).
+func (f *Field) columnType() string {
+	if f.GORM == nil {
+		return ""
+	}
+	return strings.ToLower(string(f.GORM.DataType))
 }
 
 // Model is what a Router knows of T: its table, key and fields, parsed

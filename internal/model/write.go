@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"reflect"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -89,6 +90,14 @@ func (m *Model) Check(item any, ok func(*Field) bool) error {
 	}
 	return errs.Err()
 }
+
+// uuidPattern is a UUID in a form PostgreSQL reads: 32 hexadecimal digits,
+// in either case, with or without the hyphens of the 8-4-4-4-12 form.
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)
+
+// ValidUUID reports whether s is a UUID: what format:"uuid" accepts, and
+// what a uuid column takes on every database.
+func ValidUUID(s string) bool { return uuidPattern.MatchString(s) }
 
 // CheckText refuses text no database of easy stores alike: PostgreSQL
 // takes neither invalid UTF-8 nor NUL characters.
