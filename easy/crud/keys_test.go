@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/crud"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
@@ -19,11 +20,30 @@ type Paper struct {
 
 func (p *Paper) BeforeCreate(*gorm.DB) error {
 	if p.ID == "" {
-		var b [16]byte
-		rand.Read(b[:])
-		b[6] = b[6]&0x0f | 0x40
-		b[8] = b[8]&0x3f | 0x80
-		p.ID = fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+		p.ID = randomUUID()
+	}
+	return nil
+}
+
+// randomUUID returns a version 4 UUID.
+func randomUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// Receipt has its key in a uuid column (text on SQLite), with no format
+// tag: the column's type alone says what the key is.
+type Receipt struct {
+	ID    string `json:"id" gorm:"primaryKey;type:uuid"`
+	Total int    `json:"total"`
+}
+
+func (r *Receipt) BeforeCreate(*gorm.DB) error {
+	if r.ID == "" {
+		r.ID = randomUUID()
 	}
 	return nil
 }
@@ -79,5 +99,40 @@ func TestKeys(t *testing.T) {
 		s.expect("GET", "/events/-5", "", 404, `{"detail":"Event not found"}`)
 		s.expect("GET", "/events/9223372036854775808", "", 422, `{"detail":[{"type":"int_parsing_size","loc":["path","id"],"msg":"Unable to parse input string as an integer, exceeded maximum size","input":"9223372036854775808"}]}`)
 		s.expect("GET", "/events?id__lt=0", "", 200, `[]`)
+	})
+}
+
+// A key in a uuid column that is not a UUID is a 422 at its place in the
+// request before the database is asked, on every database: PostgreSQL
+// refused it with a data exception, a 422 at ["body"] even for a read,
+// and SQLite looked for it and answered 404.
+func TestUUIDColumnKeys(t *testing.T) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		s := serve(t, db, easy.CRUDRouter[Receipt](crud.Batch()))
+		res := s.do("POST", "/receipts", `{"total":1}`)
+		id := decode[Receipt](t, res.body).ID
+		if res.status != 201 {
+			t.Fatalf("create: %d %s", res.status, res.body)
+		}
+		row := `{"id":"` + id + `","total":1}`
+		bad := func(loc, input string) string {
+			return `{"detail":[{"type":"uuid_parsing","loc":` + loc + `,"msg":"Input should be a valid UUID","input":"` + input + `"}]}`
+		}
+		for _, c := range []struct{ method, body string }{{"GET", ""}, {"PUT", `{"total":2}`}, {"PATCH", `{"total":2}`}, {"DELETE", ""}} {
+			s.expect(c.method, "/receipts/not-a-uuid", c.body, 422, bad(`["path","id"]`, "not-a-uuid"))
+			s.expect(c.method, "/receipts/"+id+"0", c.body, 422, bad(`["path","id"]`, id+"0"))
+		}
+		s.expect("GET", "/receipts/00000000-0000-4000-8000-000000000000", "", 404, `{"detail":"Receipt not found"}`)
+		s.expect("POST", "/receipts/batch", `[{"op":"update","id":"`+id+`","body":{"total":3}},{"op":"delete","id":"x"}]`, 422,
+			bad(`["body",1,"id"]`, "x"))
+		s.expect("GET", "/receipts?id=x", "", 422, bad(`["query","id"]`, "x"))
+		s.expect("GET", "/receipts/"+id, "", 200, row)
+
+		d := s.spec()
+		for _, p := range d.Paths["/receipts/{id}"]["get"].Parameters {
+			if p.Name == "id" && p.Schema["format"] != "uuid" {
+				t.Errorf("the id parameter's schema is %v, want format uuid", p.Schema)
+			}
+		}
 	})
 }

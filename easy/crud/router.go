@@ -200,7 +200,7 @@ func (c *core) setup(r route.Site) error {
 	}
 	c.fastID = true
 	for _, key := range idConstraints {
-		if _, ok := m.PK.Tag.Lookup(key); ok {
+		if _, ok := c.idType.Field(0).Tag.Lookup(key); ok {
 			c.fastID = false
 		}
 	}
@@ -218,12 +218,18 @@ var idConstraints = []string{"format", "pattern", "minLength", "maxLength", "min
 
 // idTag is the tag of the {id} path parameter: the primary key's
 // constraints and description, so the path checks what the body would.
+// A key in a uuid column is a UUID, format:"uuid" or not: any other text
+// is refused before the database is asked, which PostgreSQL would refuse
+// and SQLite would look for.
 func idTag(m *model.Model) reflect.StructTag {
 	tag := `path:"id"`
 	for _, key := range append(idConstraints, "description", "example") {
 		if v, ok := m.PK.Tag.Lookup(key); ok {
 			tag += fmt.Sprintf(" %s:%q", key, v)
 		}
+	}
+	if _, ok := m.PK.Tag.Lookup("format"); !ok && m.PK.UUID() {
+		tag += ` format:"uuid"`
 	}
 	if _, ok := m.PK.Tag.Lookup("description"); !ok {
 		tag += fmt.Sprintf(" description:%q", "The "+m.PK.Name+" of the "+strings.ToLower(m.Name)+".")
