@@ -16,6 +16,7 @@ import (
 	"github.com/swaggest/jsonschema-go"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/model"
 )
 
 // rules are the constraints of one value, read from the JSON Schema that
@@ -217,8 +218,6 @@ func enumError(enum []any, loc []any, input any) problem.FieldError {
 		Msg: "Input should be " + expected, Ctx: map[string]any{"expected": expected}}
 }
 
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)
-
 // checkFormat returns the message for a string that is not of the format,
 // or "" when it is (or when the format is one easy does not check).
 func checkFormat(format, s string) string {
@@ -228,7 +227,7 @@ func checkFormat(format, s string) string {
 			return "value is not a valid email address"
 		}
 	case "uuid":
-		if !uuidPattern.MatchString(s) {
+		if !model.ValidUUID(s) {
 			return "Input should be a valid UUID"
 		}
 	case "date-time":
