@@ -1,6 +1,7 @@
 package crud_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/crud"
 	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
@@ -286,5 +288,57 @@ func TestUUIDColumnFilters(t *testing.T) {
 		// Every form PostgreSQL reads as this UUID is taken.
 		s.expect("GET", "/vouchers?ref__in="+ref+",0b7c7f2e5d3a4f7e9a392f4d1c6b8e10", "", 200, `[{"id":1,"ref":"`+ref+`"}]`)
 		s.expect("GET", "/vouchers?ref__nin="+ref, "", 200, `[]`)
+	})
+}
+
+// Sheet has text stored as json, which PostgreSQL can neither compare
+// nor order, and the same as jsonb, which it can.
+type Sheet struct {
+	ID    uint    `json:"id" gorm:"primaryKey"`
+	Data  string  `json:"data" gorm:"type:json"`
+	Extra *string `json:"extra" gorm:"type:json"`
+	Doc   string  `json:"doc" gorm:"type:jsonb"`
+}
+
+// A json column is never compared nor sorted, on every database: =, ne,
+// in, nin and sort reached PostgreSQL, which has no operator for them,
+// and the list was a 500. A nullable one can be asked whether it is null.
+func TestJSONColumnsAreNotCompared(t *testing.T) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		s := serve(t, db, easy.CRUDRouter[Sheet]())
+		row := `{"id":1,"data":"{}","extra":null,"doc":"{}"}`
+		s.expect("POST", "/sheets", `{"data":"{}","doc":"{}"}`, 201, row)
+		s.expect("GET", "/sheets?data=%7B%7D", "", 422,
+			`{"detail":[{"type":"filter_field","loc":["query","data"],"msg":"Cannot filter by data, a column of type json","input":"{}"}]}`)
+		for _, op := range []string{"", "__ne", "__in", "__nin"} {
+			name := strings.TrimPrefix(op, "__")
+			if name == "" {
+				name = "eq"
+			}
+			s.expect("GET", "/sheets?extra"+op+"=1", "", 422,
+				`{"detail":[{"type":"filter_operator","loc":["query","extra`+op+`"],"msg":"Operator \"`+name+`\" does not apply to extra, a column of type json","input":"1"}]}`)
+		}
+		s.expect("GET", "/sheets?extra__isnull=true", "", 200, `[`+row+`]`)
+		for _, key := range []string{"data", "-extra"} {
+			s.expect("GET", "/sheets?sort="+key, "", 422,
+				`{"detail":[{"type":"sort_field","loc":["query","sort"],"msg":"Cannot sort by \"`+key+`\": use a comma-separated list of id, doc, each with - in front to sort descending","input":"`+key+`"}]}`)
+		}
+		s.expect("GET", "/sheets?doc=%7B%7D&sort=-doc", "", 200, `[`+row+`]`)
+		// The column may be named where only isnull applies; a hook's own
+		// order by it is its program's mistake, found on SQLite too.
+		hooked := serve(t, db, crud.New[Sheet](crud.Filterable("extra")).
+			BeforeList(func(ctx context.Context, q *query.Query) error {
+				q.Sort = append(q.Sort, query.Sort{Field: "data"})
+				return nil
+			}))
+		hooked.expect("GET", "/sheets?extra__isnull=false", "", 500, `{"detail":"Internal Server Error"}`)
+
+		var params []string
+		for _, p := range s.spec().Paths["/sheets"]["get"].Parameters {
+			params = append(params, p.Name)
+		}
+		if want := "skip limit sort cursor fields id id__ne id__gt id__gte id__lt id__lte id__in id__nin extra__isnull doc doc__ne doc__in doc__nin or If-None-Match"; strings.Join(params, " ") != want {
+			t.Errorf("the list's parameters are\n%s, want\n%s", strings.Join(params, " "), want)
+		}
 	})
 }

@@ -58,6 +58,9 @@ func (p *Parser) Resolve(q *Query) (*List, error) {
 		if f == nil || f.GORM == nil {
 			return nil, fmt.Errorf("cannot sort by %q", s.Field)
 		}
+		if !f.Comparable() {
+			return nil, fmt.Errorf("cannot sort by %q, a column of type %s, which PostgreSQL cannot order", s.Field, f.GORM.DataType)
+		}
 		out.sort = append(out.sort, sortKey{f: f, desc: s.Desc})
 	}
 	for _, c := range q.Filters {

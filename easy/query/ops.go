@@ -63,6 +63,9 @@ func opOf(s string) (Op, bool) {
 // applies reports whether o can filter field f.
 func (o Op) applies(f *model.Field) bool {
 	k := f.Kind
+	if !f.Comparable() && o != IsNull {
+		return false // PostgreSQL would refuse it: a json column has no = nor <
+	}
 	switch o {
 	case Eq, Ne, In, NotIn:
 		return k != model.KindOther

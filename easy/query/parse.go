@@ -462,8 +462,11 @@ func (p *Parser) condOf(param, key, value string, errs *problem.ValidationError)
 		}
 	}
 	if !f.Filter {
-		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_field", Loc: []any{"query", param}, Input: value,
-			Msg: fmt.Sprintf("Cannot filter by %s", f.Name)})
+		msg := "Cannot filter by " + f.Name
+		if !f.Comparable() {
+			msg += ", a column of type " + string(f.GORM.DataType)
+		}
+		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_field", Loc: []any{"query", param}, Input: value, Msg: msg})
 		return cond{}, false
 	}
 	if !op.applies(f) {
@@ -471,7 +474,7 @@ func (p *Parser) condOf(param, key, value string, errs *problem.ValidationError)
 		switch {
 		case op == IsNull:
 			what = "which cannot be null"
-		case f.Kind == model.KindString && !f.Text():
+		case !f.Comparable() || f.Kind == model.KindString && !f.Text():
 			what = "a column of type " + string(f.GORM.DataType)
 		}
 		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_operator", Loc: []any{"query", param}, Input: value,

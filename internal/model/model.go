@@ -75,6 +75,12 @@ func (f *Field) UUID() bool {
 	return f.Kind == KindString && f.columnType() == "uuid"
 }
 
+// Comparable reports whether f's column has an equality and an order:
+// every column but a json one, for which PostgreSQL has neither (jsonb
+// has both). The rule holds on every database, so that a query means the
+// same on SQLite, where the column is text.
+func (f *Field) Comparable() bool { return f.columnType() != "json" }
+
 // columnType is the type the gorm tag gives f's column, in lower case,
 // or "" when it gives none (or f is not a column).
 func (f *Field) columnType() string {
@@ -231,8 +237,11 @@ func (m *Model) walk(t reflect.Type, index []int, bind string, sch *schema.Schem
 			f.GORM.AutoCreateTime == 0 && f.GORM.AutoUpdateTime == 0
 		f.Create = writable && f.GORM.Creatable
 		f.Update = writable && f.GORM.Updatable
-		f.Filter = f.GORM != nil && f.GORM.Readable && f.Kind != KindOther
-		f.Sort = f.Filter
+		// A column that cannot be compared is never sorted, and filtered
+		// only by whether it is null, when it may be.
+		scalar := f.GORM != nil && f.GORM.Readable && f.Kind != KindOther
+		f.Filter = scalar && (f.Comparable() || f.Type.Kind() == reflect.Pointer)
+		f.Sort = scalar && f.Comparable()
 		m.Fields = append(m.Fields, f)
 		m.ByName[name] = f
 	}
