@@ -2,6 +2,7 @@ package crud_test
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/fastapi-easy/easy-go/easy"
 	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/easy/query"
 	"github.com/fastapi-easy/easy-go/easy/route"
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
@@ -139,6 +141,12 @@ func TestMountErrors(t *testing.T) {
 		{"two keys", crud.New[TwoKeys](), "crud: crud_test.TwoKeys needs exactly one primary key field, it has 2"},
 		{"float key", crud.New[FloatKey](), "crud: the primary key of crud_test.FloatKey is a float64: it must be an integer or a string"},
 		{"filterable", crud.New[Item](crud.Filterable("nope")), "crud: filtered: nope is not a field of crud_test.Item that can be filtered"},
+		{"filterable json", crud.New[Sheet](crud.Filterable("data")),
+			"crud: filtered: data of crud_test.Sheet is stored as json, which PostgreSQL can neither compare nor order: leave it out of Filterable, or store it as jsonb"},
+		{"sortable json", crud.New[Sheet](crud.Sortable("doc", "extra")),
+			"crud: sorted: extra of crud_test.Sheet is stored as json, which PostgreSQL can neither compare nor order: leave it out of Sortable, or store it as jsonb"},
+		{"policy on json", crud.New[Sheet](crud.Policy(query.Rows("data", func(context.Context) (any, error) { return "{}", nil }))),
+			"crud: Policy: Sheet.data is stored as json, which PostgreSQL cannot compare: store it as jsonb, or limit the rows by another field"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -45,6 +45,9 @@ func (p *Parser) Check(pol *Policy) error {
 		return fmt.Errorf("%q is the primary key of %s", pol.field, p.m.Name)
 	case f.Kind == model.KindOther:
 		return fmt.Errorf("%s.%s is a %s, which a policy cannot compare", p.m.Name, pol.field, f.Type)
+	case !f.Comparable():
+		return fmt.Errorf("%s.%s is stored as %s, which PostgreSQL cannot compare: store it as jsonb, or limit the rows by another field",
+			p.m.Name, pol.field, f.GORM.DataType)
 	}
 	return nil
 }

@@ -162,14 +162,17 @@ func New(t reflect.Type, sch *schema.Schema, filter, sort []string) (*Model, err
 		return nil, fmt.Errorf("the primary key of %s must not be a pointer", t)
 	}
 	var errs []error
-	restrict := func(names []string, what string, set func(f *Field) bool) {
+	restrict := func(names []string, what, option string, set func(f *Field) bool) {
 		if names == nil {
 			return
 		}
 		allowed := map[string]bool{}
 		for _, n := range names {
-			f := m.ByName[n]
-			if f == nil || !set(f) {
+			switch f := m.ByName[n]; {
+			case f != nil && !set(f) && !f.Comparable():
+				errs = append(errs, fmt.Errorf("%s: %s of %s is stored as %s, which PostgreSQL can neither compare nor order: "+
+					"leave it out of %s, or store it as jsonb", what, n, t, f.GORM.DataType, option))
+			case f == nil || !set(f):
 				errs = append(errs, fmt.Errorf("%s: %s is not a field of %s that can be %s", what, n, t, what))
 			}
 			allowed[n] = true
@@ -184,8 +187,8 @@ func New(t reflect.Type, sch *schema.Schema, filter, sort []string) (*Model, err
 			}
 		}
 	}
-	restrict(filter, "filtered", func(f *Field) bool { return f.Filter })
-	restrict(sort, "sorted", func(f *Field) bool { return f.Sort })
+	restrict(filter, "filtered", "Filterable", func(f *Field) bool { return f.Filter })
+	restrict(sort, "sorted", "Sortable", func(f *Field) bool { return f.Sort })
 	m.Uniques = uniques(sch, m)
 	m.Refs = references(sch, m)
 	return m, errors.Join(errs...)
