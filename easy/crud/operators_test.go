@@ -291,6 +291,26 @@ func TestUUIDColumnFilters(t *testing.T) {
 	})
 }
 
+// A body's value for a uuid column that is not a UUID is a 422 at its
+// field, on every database: PostgreSQL refused the write, a 422 at
+// ["body"] that named no field, and SQLite stored it.
+func TestUUIDColumnBodies(t *testing.T) {
+	ref := "0b7c7f2e-5d3a-4f7e-9a39-2f4d1c6b8e10"
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		s := serve(t, db, easy.CRUDRouter[Voucher](crud.Batch()))
+		bad := func(loc, input string) string {
+			return `{"detail":[{"type":"uuid_parsing","loc":` + loc + `,"msg":"Input should be a valid UUID","input":"` + input + `"}]}`
+		}
+		s.expect("POST", "/vouchers", `{"ref":"x"}`, 422, bad(`["body","ref"]`, "x"))
+		s.expect("POST", "/vouchers", `{"ref":"`+ref+`"}`, 201, `{"id":1,"ref":"`+ref+`"}`)
+		s.expect("PUT", "/vouchers/1", `{"ref":"`+ref+`0"}`, 422, bad(`["body","ref"]`, ref+"0"))
+		s.expect("PATCH", "/vouchers/1", `{"ref":"not-a-uuid"}`, 422, bad(`["body","ref"]`, "not-a-uuid"))
+		s.expect("POST", "/vouchers/batch", `[{"op":"create","body":{"ref":"`+ref+`"}},{"op":"update","id":1,"body":{"ref":"y"}}]`, 422,
+			bad(`["body",1,"body","ref"]`, "y"))
+		s.expect("GET", "/vouchers", "", 200, `[{"id":1,"ref":"`+ref+`"}]`)
+	})
+}
+
 // Sheet has text stored as json, which PostgreSQL can neither compare
 // nor order, and the same as jsonb, which it can.
 type Sheet struct {

@@ -539,9 +539,10 @@ func (p *Parser) value(f *model.Field, s string) (any, *problem.FieldError) {
 		if fe := model.CheckText(rv.String()); fe != nil {
 			return nil, fe
 		}
-		if f.UUID() && !model.ValidUUID(s) {
-			// PostgreSQL would refuse it, SQLite find no row.
-			return nil, &problem.FieldError{Type: "uuid_parsing", Input: s, Msg: "Input should be a valid UUID"}
+		if f.UUID() {
+			if fe := model.CheckUUID(s); fe != nil {
+				return nil, fe // PostgreSQL would refuse it, SQLite find no row
+			}
 		}
 		if len(s) > MaxText && utf8.RuneCountInString(s) > MaxText {
 			return nil, &problem.FieldError{Type: "string_too_long", Input: s,

@@ -124,14 +124,13 @@ func (r *rules) checkString(s string, loc []any, errs *problem.ValidationError) 
 	if len(r.enum) > 0 && !enumHas(r.enum, s) {
 		errs.Errors = append(errs.Errors, enumError(r.enum, loc, s))
 	}
-	if r.format != "" {
-		if msg := checkFormat(r.format, s); msg != "" {
-			typ := "value_error"
-			if r.format == "uuid" {
-				typ = "uuid_parsing"
-			}
-			errs.Errors = append(errs.Errors, problem.FieldError{Type: typ, Loc: loc, Input: s, Msg: msg})
+	if r.format == "uuid" {
+		if fe := model.CheckUUID(s); fe != nil {
+			fe.Loc = loc
+			errs.Errors = append(errs.Errors, *fe)
 		}
+	} else if msg := checkFormat(r.format, s); msg != "" {
+		errs.Errors = append(errs.Errors, problem.FieldError{Type: "value_error", Loc: loc, Input: s, Msg: msg})
 	}
 }
 
@@ -219,16 +218,13 @@ func enumError(enum []any, loc []any, input any) problem.FieldError {
 }
 
 // checkFormat returns the message for a string that is not of the format,
-// or "" when it is (or when the format is one easy does not check).
+// or "" when it is (or when the format is one easy does not check). A
+// uuid is model.CheckUUID's.
 func checkFormat(format, s string) string {
 	switch format {
 	case "email":
 		if a, err := mail.ParseAddress(s); err != nil || a.Address != s || a.Name != "" {
 			return "value is not a valid email address"
-		}
-	case "uuid":
-		if !model.ValidUUID(s) {
-			return "Input should be a valid UUID"
 		}
 	case "date-time":
 		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {

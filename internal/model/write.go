@@ -63,8 +63,9 @@ func (m *Model) Changed(old, item any, cols []string) []string {
 
 // Check refuses values of the fields for which ok is true that no
 // database of easy stores alike, each at ["body", name]: text with NUL
-// characters (PostgreSQL refuses them) and unsigned integers past the
-// largest signed 64-bit one (drivers refuse them).
+// characters (PostgreSQL refuses them), text in a uuid column that is not
+// a UUID (PostgreSQL refuses it, SQLite stores it) and unsigned integers
+// past the largest signed 64-bit one (drivers refuse them).
 func (m *Model) Check(item any, ok func(*Field) bool) error {
 	v := reflect.ValueOf(item).Elem()
 	var errs problem.ValidationError
@@ -83,6 +84,11 @@ func (m *Model) Check(item any, ok func(*Field) bool) error {
 		case f.Kind == KindString && strings.IndexByte(fv.String(), 0) >= 0:
 			errs.Errors = append(errs.Errors, problem.FieldError{Type: "string_type", Loc: []any{"body", f.Name},
 				Input: fv.String(), Msg: "Input should be a valid string without NUL characters"})
+		case f.UUID() && fv.String() != "": // "": left to a hook or the column's default
+			if fe := CheckUUID(fv.String()); fe != nil {
+				fe.Loc = []any{"body", f.Name}
+				errs.Errors = append(errs.Errors, *fe)
+			}
 		case f.Kind == KindUint && fv.Uint() > math.MaxInt64:
 			errs.Errors = append(errs.Errors, problem.FieldError{Type: "less_than_equal", Loc: []any{"body", f.Name}, Input: fv.Uint(),
 				Msg: "Input should be less than or equal to 9223372036854775807", Ctx: map[string]any{"le": uint64(math.MaxInt64)}})
@@ -98,6 +104,17 @@ var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-
 // ValidUUID reports whether s is a UUID: what format:"uuid" accepts, and
 // what a uuid column takes on every database.
 func ValidUUID(s string) bool { return uuidPattern.MatchString(s) }
+
+// CheckUUID refuses s unless it is a UUID, as pydantic does, with the
+// error of every place that reads one: a uuid column's value and key, a
+// filter on it, a parameter with format:"uuid". The caller gives the
+// error its Loc.
+func CheckUUID(s string) *problem.FieldError {
+	if ValidUUID(s) {
+		return nil
+	}
+	return &problem.FieldError{Type: "uuid_parsing", Input: s, Msg: "Input should be a valid UUID"}
+}
 
 // CheckText refuses text no database of easy stores alike: PostgreSQL
 // takes neither invalid UTF-8 nor NUL characters.
