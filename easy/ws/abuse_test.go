@@ -229,7 +229,7 @@ func TestSendQueueBytesLetsOneLargeMessageThroughAndRefusesALargeSnapshot(t *tes
 	send(t, c, `{"type":"subscribe"}`)
 	expect(t, c, `{"type":"error","detail":"snapshot of 7741 bytes exceeds the send queue of 4096 bytes: ask for fewer rows (limit) or narrow the filter"}`)
 	send(t, c, `{"type":"subscribe","limit":2}`)
-	expect(t, c, fmt.Sprintf(`{"type":"initial","resource":"items","data":[{"id":1,"name":"item0","price":0},{"id":2,"name":"item1","price":1}],"seq":%d}`, m.Seq("items")))
+	expect(t, c, fmt.Sprintf(`{"type":"initial","resource":"items","data":[{"id":1,"name":"item0","price":0},{"id":2,"name":"item1","price":1}],"more":true,"seq":%d}`, m.Seq("items")))
 	s.create("kiwi", 1)
 	if ev := event(t, next(t, c)); ev.Type != ws.TypeCreate || ev.Seq != m.Seq("items") {
 		t.Fatalf("after the initial: %+v", ev)

@@ -119,6 +119,7 @@ func (m *Manager) resourceEvents(resource string, model, key any) []openapi.Mess
 				"type":     constant(TypeInitial),
 				"resource": constant(resource),
 				"data":     map[string]any{"type": "array", "items": row, "maxItems": m.cfg.snapshotLimit},
+				"more":     moreSchema("More rows matched than it holds: read the rest from the REST list, ordered by primary key, after its last row."),
 				"seq":      seqSchema("The seq of the last event the snapshot includes: the events that follow it come next."),
 			}, []any{"type", "resource", "data", "seq"})},
 		{Name: TypeReset, Summary: "Resuming is impossible (the events are gone from the history): fetch a fresh snapshot.",
@@ -161,6 +162,12 @@ func (m *Manager) resourceRequests() []openapi.Message {
 func pingDoc() openapi.Message {
 	return openapi.Message{Name: TypePing, Summary: "A heartbeat from the server; from a client, asks for a pong.",
 		Payload: object(map[string]any{"type": constant(TypePing)}, []any{"type"})}
+}
+
+// moreSchema is the schema of a cut answer's "more", which is left out
+// when false.
+func moreSchema(description string) map[string]any {
+	return map[string]any{"type": "boolean", "const": true, "description": description}
 }
 
 // object is the schema of a server message: exactly these properties.

@@ -36,6 +36,7 @@ func (m *Manager) presenceDocs(group string) (send, receive []openapi.Message) {
 			"type":  constant(TypePresence),
 			"group": constant(group),
 			"data":  map[string]any{"type": "array", "items": openapi.SchemaOf{V: Member{}}, "maxItems": m.cfg.snapshotLimit},
+			"more":  moreSchema("More members are connected than the answer holds: it holds the oldest."),
 		}, []any{"type", "group", "data"}),
 	}}, m.presenceEventDocs(group)...)
 	receive = []openapi.Message{{

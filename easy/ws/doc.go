@@ -31,7 +31,7 @@
 //	{"type":"create","resource":"items","id":1,"data":{...},"seq":41}
 //	{"type":"update","resource":"items","id":1,"data":{...},"seq":42}
 //	{"type":"delete","resource":"items","id":1,"seq":43}
-//	{"type":"initial","resource":"items","data":[...],"seq":43}  the answer to subscribe
+//	{"type":"initial","resource":"items","data":[...],"seq":43}  the answer to subscribe ("more":true before seq: cut at its limit)
 //	{"type":"ping"}                                              heartbeat
 //	{"type":"pong"}                                              the answer to a client's ping
 //	{"type":"error","detail":"..."}                              a bad client message; the connection stays open

@@ -212,19 +212,21 @@ func (m *Manager) Presence(ctx context.Context, group string) ([]Member, error) 
 
 // PresenceMessage returns the answer to {"type":"presence"} for group:
 // {"type":"presence","group":...,"data":[MEMBER...]}, with at most
-// SnapshotLimit members, the oldest. A custom endpoint sends it to offer
-// the query in its own protocol.
+// SnapshotLimit members, the oldest, and "more":true when there are more.
+// A custom endpoint sends it to offer the query in its own protocol.
 func (m *Manager) PresenceMessage(ctx context.Context, group string) ([]byte, error) {
 	members, err := m.Presence(ctx, group)
 	if err != nil {
 		return nil, err
 	}
+	more := len(members) > m.cfg.snapshotLimit
 	members = members[:min(len(members), m.cfg.snapshotLimit)]
 	return encode(struct {
 		Type  string   `json:"type"`
 		Group string   `json:"group"`
 		Data  []Member `json:"data"`
-	}{TypePresence, group, members})
+		More  bool     `json:"more,omitempty"`
+	}{TypePresence, group, members, more})
 }
 
 // answerPresence answers a client's presence message on a resource

@@ -312,6 +312,38 @@ func TestPresenceOnOneInstance(t *testing.T) {
 	}
 }
 
+// An answer to a presence question cut at SnapshotLimit says so with
+// "more", to a client and to the Go client; one that names every member
+// has no "more".
+func TestACutPresenceAnswerSaysSo(t *testing.T) {
+	m := ws.NewManager(quiet, ws.Heartbeat(0), ws.PresenceQuery(), ws.SnapshotLimit(1))
+	m.AddResource("items", nil)
+	srv := serve(t, m, nil)
+	a := dialReady(t, wsURL(srv, "/ws/items"))
+	answer := func(more string) string {
+		members, err := m.Presence(context.Background(), "items")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mem, _ := json.Marshal(members[0]) // the oldest
+		return `{"type":"presence","group":"items","data":[` + string(mem) + `]` + more + `}`
+	}
+	send(t, a, `{"type":"presence"}`)
+	expect(t, a, answer(""))
+
+	cl := dialClient(t, wsURL(srv, "/ws/items"))
+	eventually(t, "two members", func() bool { return m.Count() == 2 })
+	send(t, a, `{"type":"presence"}`)
+	expect(t, a, answer(`,"more":true`))
+	if err := cl.AskPresence(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var members []ws.Member
+	if ev := nextEvent(t, cl); ev.Type != ws.TypePresence || !ev.More || ev.Decode(&members) != nil || len(members) != 1 {
+		t.Fatalf("the Go client's presence: %+v, want one member and more", ev)
+	}
+}
+
 // A Redis broker that cannot be reached answers a client's presence with
 // an error message, and the connection stays open.
 func TestPresenceWithRedisDown(t *testing.T) {

@@ -57,6 +57,11 @@ type Event struct {
 	ID json.RawMessage `json:"id,omitempty"`
 	// Data is the row (create, update) or the array of rows (initial).
 	Data json.RawMessage `json:"data,omitempty"`
+	// More reports, in an initial or presence message, that more rows
+	// (or members) matched than it holds: a snapshot holds at most its
+	// limit, the first by primary key, and the rest are read from the
+	// REST list.
+	More bool `json:"more,omitempty"`
 	// Seq numbers the events of a resource: it rises by one per event.
 	// In an initial message it is the seq of the last event the snapshot
 	// includes.
@@ -192,16 +197,19 @@ func withSeq(body []byte, seq uint64) []byte {
 }
 
 // encodeInitial encodes the answer to subscribe: the rows of a snapshot,
-// joined without decoding them, and the seq of the last event they include.
-func encodeInitial(resource string, rows []json.RawMessage, seq uint64) ([]byte, error) {
+// joined without decoding them, whether more rows matched than it holds,
+// and the seq of the last event they include. more is left out when
+// false, and goes before seq, which ends the message (see messageSeq).
+func encodeInitial(resource string, rows []json.RawMessage, more bool, seq uint64) ([]byte, error) {
 	data := append([]byte{'['}, bytes.Join(rawBytes(rows), []byte(","))...)
 	data = append(data, ']')
 	return encode(struct {
 		Type     string          `json:"type"`
 		Resource string          `json:"resource"`
 		Data     json.RawMessage `json:"data"`
+		More     bool            `json:"more,omitempty"`
 		Seq      uint64          `json:"seq"`
-	}{TypeInitial, resource, data, seq})
+	}{TypeInitial, resource, data, more, seq})
 }
 
 func rawBytes(rows []json.RawMessage) [][]byte {

@@ -51,6 +51,8 @@ func TestSubscribeAnswersWithSnapshotThenLaterEvents(t *testing.T) {
 	expect(t, c, fmt.Sprintf(`{"type":"create","resource":"items","id":3,"data":{"id":3,"name":"plum","price":1},"seq":%d}`, seq+1))
 }
 
+// A snapshot cut at its limit says so with "more"; one that holds every
+// row that matched has no such field.
 func TestSubscribeLimitCapsTheSnapshot(t *testing.T) {
 	m, s, srv := newServer(t)
 	s.create("apple", 10.5)
@@ -58,7 +60,9 @@ func TestSubscribeLimitCapsTheSnapshot(t *testing.T) {
 	c := dialReady(t, wsURL(srv, "/ws/items"))
 
 	send(t, c, `{"type":"subscribe","limit":1}`)
-	expect(t, c, fmt.Sprintf(`{"type":"initial","resource":"items","data":[{"id":1,"name":"apple","price":10.5}],"seq":%d}`, m.Seq("items")))
+	expect(t, c, fmt.Sprintf(`{"type":"initial","resource":"items","data":[{"id":1,"name":"apple","price":10.5}],"more":true,"seq":%d}`, m.Seq("items")))
+	send(t, c, `{"type":"subscribe","limit":2}`)
+	expect(t, c, fmt.Sprintf(`{"type":"initial","resource":"items","data":[{"id":1,"name":"apple","price":10.5},{"id":2,"name":"pear","price":3}],"seq":%d}`, m.Seq("items")))
 }
 
 func TestSubscribeFilterNarrowsSnapshotAndEvents(t *testing.T) {

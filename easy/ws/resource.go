@@ -22,7 +22,9 @@ type Source interface {
 	// client as the detail of an error message.
 	Filter(filter map[string]string) (Filter, error)
 	// Snapshot returns the rows that match f (all rows when f is nil), at
-	// most limit of them, and the seq of the last event they include. The
+	// most limit of them, the first by primary key, and the seq of the
+	// last event they include. (The Manager asks for one row more than it
+	// sends, to tell its client whether more matched.) The
 	// rows and the seq must agree exactly: call Manager.Seq while no
 	// commit can publish, and read the rows as they were at that moment,
 	// in that window or from a database snapshot taken in it (as Watch's
@@ -534,16 +536,22 @@ func (r *resource) detach(c *Conn) {
 // leaving out the rows that c's principal may not see. When the events
 // that follow are narrowed (f, or the Authorize hook), held names the
 // rows sent, for route; else it is nil.
+//
+// It reads one row more than limit, and sends limit rows with "more":
+// a client that needs them all reads the rest from the REST list after
+// the last one, rather than take a cut snapshot for the whole.
 func (r *resource) snapshot(c *Conn, f Filter, limit int) (initial []byte, seq uint64, held map[string]struct{}, err error) {
 	read := f
 	if c.scope != nil { // the policy limits the rows in SQL, before the limit
 		qf, _ := f.(*query.Filter) // a Source with a policy compiles its filters with query
 		read = c.scope.And(qf)
 	}
-	rows, seq, err := r.src.Snapshot(c.ctx, read, limit)
+	rows, seq, err := r.src.Snapshot(c.ctx, read, limit+1)
 	if err != nil {
 		return nil, 0, nil, err
 	}
+	more := len(rows) > limit
+	rows = rows[:min(len(rows), limit)]
 	data := make([]json.RawMessage, 0, len(rows))
 	auth := r.m.cfg.authorize
 	if (f != nil || auth != nil || c.scope != nil) && len(rows) <= maxHeld {
@@ -558,7 +566,7 @@ func (r *resource) snapshot(c *Conn, f Filter, limit int) (initial []byte, seq u
 			}
 		}
 	}
-	initial, err = encodeInitial(r.name, data, seq)
+	initial, err = encodeInitial(r.name, data, more, seq)
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("encode snapshot: %w", err)
 	}

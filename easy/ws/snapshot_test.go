@@ -219,3 +219,57 @@ func TestAClientWaitingForItsSnapshotIsNotDroppedByTheHeartbeat(t *testing.T) {
 		t.Fatalf("got %s, want %s", msg, want)
 	}
 }
+
+// TestACutSnapshotSaysSo: on each database, a snapshot of a table with
+// one row more than its limit (SnapshotLimit, or the subscribe's own)
+// holds the first rows by primary key and "more":true, over the
+// WebSocket, over SSE and to the Go client; one with exactly its limit's
+// rows has no "more".
+func TestACutSnapshotSaysSo(t *testing.T) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		_, m, srv := sseApp(t, db, ws.SnapshotLimit(2))
+		initial := func(rows string, more bool) string {
+			if more {
+				return fmt.Sprintf(`{"type":"initial","resource":"products","data":[%s],"more":true,"seq":%d}`, rows, m.Seq("products"))
+			}
+			return fmt.Sprintf(`{"type":"initial","resource":"products","data":[%s],"seq":%d}`, rows, m.Seq("products"))
+		}
+		const apple, pear, fig = `{"id":1,"name":"apple","price":1}`, `{"id":2,"name":"pear","price":2}`, `{"id":3,"name":"fig","price":3}`
+		write(t, srv, "POST", "/products", `{"name":"apple","price":1}`)
+		write(t, srv, "POST", "/products", `{"name":"pear","price":2}`)
+		c := dialReady(t, wsURL(srv, "/ws/products"))
+		send(t, c, `{"type":"subscribe"}`)
+		expect(t, c, initial(apple+","+pear, false))
+		if got := openSSE(t, srv.URL+"/sse/products?snapshot=1").next(t).Data; got != initial(apple+","+pear, false) {
+			t.Errorf("SSE with two rows of two: %s", got)
+		}
+
+		write(t, srv, "POST", "/products", `{"name":"fig","price":3}`)
+		expect(t, c, fmt.Sprintf(`{"type":"create","resource":"products","id":3,"data":%s,"seq":%d}`, fig, m.Seq("products")))
+		for _, tc := range []struct{ subscribe, want string }{
+			{`{"type":"subscribe"}`, initial(apple+","+pear, true)},
+			{`{"type":"subscribe","limit":1}`, initial(apple, true)},
+			{`{"type":"subscribe","filter":{"price__gt":1}}`, initial(pear+","+fig, false)},
+			{`{"type":"subscribe","filter":{"price__gt":1},"limit":1}`, initial(pear, true)},
+		} {
+			send(t, c, tc.subscribe)
+			expect(t, c, tc.want)
+		}
+		if got := openSSE(t, srv.URL+"/sse/products?snapshot=1").next(t).Data; got != initial(apple+","+pear, true) {
+			t.Errorf("SSE with two rows of three: %s", got)
+		}
+
+		cl := dialClient(t, wsURL(srv, "/ws/products"))
+		for _, tc := range []struct {
+			filter map[string]string
+			more   bool
+		}{{nil, true}, {map[string]string{"price__gt": "1"}, false}} {
+			if err := cl.Subscribe(context.Background(), tc.filter, 0); err != nil {
+				t.Fatal(err)
+			}
+			if ev := nextEvent(t, cl); ev.Type != ws.TypeInitial || ev.More != tc.more {
+				t.Errorf("the Go client's initial with filter %v: %+v, want more %v", tc.filter, ev, tc.more)
+			}
+		}
+	})
+}

@@ -3,7 +3,7 @@
 //
 //   import { connect } from "/ws/client.js";
 //   const live = connect("items", {
-//     onInitial(rows, seq) { ... },    // the snapshot
+//     onInitial(rows, seq, more) { ... }, // the snapshot; more: cut at its limit
 //     onCreate(ev) { ... }, onUpdate(ev) { ... }, onDelete(ev) { ... },
 //     onStatus(status) { ... },        // "connecting", "connected", "reconnecting", "offline"
 //     onPresence(msg) { ... },         // presence answers, join and leave, where the server enables them
@@ -60,7 +60,10 @@
  * @property {{initial?: number, max?: number}} [backoff] the first and the
  *   longest wait between attempts in ms (default 250 and 30000); each wait
  *   is jittered between half and all of its value
- * @property {(rows: any[], seq: number) => void} [onInitial] the snapshot
+ * @property {(rows: any[], seq: number, more: boolean) => void} [onInitial]
+ *   the snapshot; more is true when more rows matched than it holds (its
+ *   limit): the rest are read from the REST list, after its last row by
+ *   primary key
  * @property {(ev: ChangeEvent) => void} [onCreate]
  * @property {(ev: ChangeEvent) => void} [onUpdate]
  * @property {(ev: ChangeEvent) => void} [onDelete]
@@ -448,7 +451,7 @@ export function connect(resource, options = {}) {
         if (pending.length > 0) return; // the answer to a later subscribe follows
         needSnapshot = false;
         seq = ev.seq;
-        call("onInitial", ev.data ?? [], ev.seq);
+        call("onInitial", ev.data ?? [], ev.seq, ev.more === true);
         return;
       case "reset":
         seq = null;

@@ -135,9 +135,21 @@ test("subscribes on open, delivers the snapshot, then only later events", () => 
   last().push(ev("delete", 1, 43));
   assert.deepEqual(take(), [
     ["status", "connected"],
-    ["initial", [{ id: 1 }, { id: 2 }], 41],
+    ["initial", [{ id: 1 }, { id: 2 }], 41, false],
     ["update", ev("update", 2, 42, { id: 2, name: "b" })],
     ["delete", ev("delete", 1, 43)],
+  ]);
+});
+
+test("onInitial says whether the snapshot was cut at its limit", () => {
+  const { client, last, take } = live({ limit: 2 });
+  last().accept();
+  last().push({ type: "initial", resource: "items", data: [{ id: 1 }, { id: 2 }], more: true, seq: 7 });
+  client.subscribe({ name: "a" }, 2);
+  last().push({ type: "initial", resource: "items", data: [{ id: 1 }], seq: 7 });
+  assert.deepEqual(take("initial"), [
+    ["initial", [{ id: 1 }, { id: 2 }], 7, true],
+    ["initial", [{ id: 1 }], 7, false],
   ]);
 });
 
@@ -218,7 +230,7 @@ test("a reset asks for a fresh snapshot", () => {
     ["status", "connecting"],
     ["status", "connected"],
     ["reset"],
-    ["initial", [{ id: 7 }], 3],
+    ["initial", [{ id: 7 }], 3, false],
     ["update", ev("update", 7, 4, { id: 7 })],
   ]);
 });
@@ -309,8 +321,8 @@ test("subscribe replaces the filter: events wait for its snapshot, resume keeps 
   last().push({ type: "initial", resource: "items", data: [{ id: 2 }], seq: 21 });
   last().push(ev("create", 4, 22, { id: 4 }));
   assert.deepEqual(take("initial"), [
-    ["initial", [{ id: 1 }, { id: 2 }], 20],
-    ["initial", [{ id: 2 }], 21],
+    ["initial", [{ id: 1 }, { id: 2 }], 20, false],
+    ["initial", [{ id: 2 }], 21, false],
   ]);
   last().drop();
   mock.timers.tick(250);
@@ -331,7 +343,7 @@ test("only the answer to the last of several subscribes is delivered", () => {
   last().push({ type: "initial", resource: "items", data: [{ name: "b" }], seq: 2 });
   last().push(ev("create", 2, 3, { id: 2, name: "b" }));
   assert.deepEqual(take(), [
-    ["initial", [{ name: "b" }], 2],
+    ["initial", [{ name: "b" }], 2, false],
     ["create", ev("create", 2, 3, { id: 2, name: "b" })],
   ]);
 });
@@ -399,7 +411,7 @@ test("batch asks for batched frames and unpacks an array frame in order", () => 
   assert.equal(last().url.searchParams.get("batch"), "1", "kept on reconnect");
   assert.equal(last().url.searchParams.get("since"), "4");
   assert.deepEqual(take().filter((e) => e[0] !== "status"), [
-    ["initial", [], 1],
+    ["initial", [], 1, false],
     ["create", ev("create", 1, 2, { id: 1 })],
     ["update", ev("update", 1, 3, { id: 1, name: "b" })],
     ["delete", ev("delete", 1, 4)],
@@ -431,7 +443,7 @@ test("presence asks, and onPresence gets the answer, join and leave; an error to
   last().push(ev("create", 3, 4, { id: 3, name: "b" }));
   assert.deepEqual(take(), [
     ["error", "presence is not shown on this endpoint"],
-    ["initial", [{ id: 2 }], 3],
+    ["initial", [{ id: 2 }], 3, false],
     ["create", ev("create", 3, 4, { id: 3, name: "b" })],
   ]);
   client.close();

@@ -243,7 +243,7 @@ test("SSE: the snapshot and filter in the URL, events, resume with since, a clos
     assert.deepEqual(log, [
       ["status", "connecting"],
       ["status", "connected"],
-      ["initial", [{ id: 1 }], 5],
+      ["initial", [{ id: 1 }], 5, false],
       ["create", create(2, 6)],
       ["status", "reconnecting"],
       ["status", "connected"],
@@ -274,10 +274,10 @@ test("SSE: resets mid-stream are answered by the one fresh snapshot the server s
     assert.deepEqual(log, [
       ["status", "connecting"],
       ["status", "connected"],
-      ["initial", [{ id: 1 }], 5],
+      ["initial", [{ id: 1 }], 5, false],
       ["reset"],
       ["reset"],
-      ["initial", [{ id: 2 }], 9],
+      ["initial", [{ id: 2 }], 9, false],
       ["create", create(3, 10)],
     ]);
   } finally {
@@ -324,7 +324,7 @@ test("auto falls back to SSE when the WebSocket handshake is refused, and stays 
     ...callbacks,
   });
   try {
-    await until("the snapshot over SSE", () => has("initial", [], 9));
+    await until("the snapshot over SSE", () => has("initial", [], 9, false));
     assert.equal(live.status, "connected");
     assert.deepEqual(seen, ["/sse/items"]);
   } finally {

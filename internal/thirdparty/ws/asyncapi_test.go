@@ -340,6 +340,80 @@ func TestAsyncAPIPresenceAndBatchMatchTheirSchemas(t *testing.T) {
 	}
 }
 
+// A snapshot and a presence answer cut at SnapshotLimit carry "more":
+// the messages a running app sends, over the WebSocket and over SSE,
+// match their schemas in its document, which the parser accepts.
+func TestAsyncAPICutAnswersMatchTheirSchemas(t *testing.T) {
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), easy.Logger(slog.New(slog.DiscardHandler)))
+	app.Include(easy.CRUDRouter[Item]())
+	ws.NewManager(ws.Heartbeat(0), ws.SnapshotLimit(1), ws.PresenceQuery("items")).Watch(app, Item{})
+	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+	doc := asyncDoc(t, app)
+	asyncapitest.Validate(t, doc)
+	check := asyncapitest.Messages(t, doc)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, name := range []string{"apple", "pear"} {
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/items", strings.NewReader(`{"name":"`+name+`","price":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	var conns []*websocket.Conn
+	for range 2 {
+		c, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/items", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		conns = append(conns, c)
+	}
+	c := conns[1] // the presence answer holds the oldest, conns[0], and more
+	for _, ask := range []struct{ msg, answer string }{
+		{`{"type":"subscribe"}`, "initial"},
+		{`{"type":"presence"}`, "presence"},
+	} {
+		if err := c.Write(ctx, websocket.MessageText, []byte(ask.msg)); err != nil {
+			t.Fatal(err)
+		}
+		_, msg, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(msg), `"type":"`+ask.answer+`"`) || !strings.Contains(string(msg), `"more":true`) {
+			t.Fatalf("the answer to %s: %s, want a cut %s", ask.msg, msg, ask.answer)
+		}
+		if err := check.Check("items", ask.answer, msg); err != nil {
+			t.Error(err)
+		}
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/sse/items?snapshot=1", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := bufio.NewScanner(resp.Body)
+	for events.Scan() {
+		if data, ok := strings.CutPrefix(events.Text(), "data: "); ok {
+			if !strings.Contains(data, `"more":true`) {
+				t.Errorf("the SSE snapshot %s is not cut", data)
+			}
+			if err := check.Check("items.sse", "initial", []byte(data)); err != nil {
+				t.Error(err)
+			}
+			break
+		}
+	}
+	// "more" is left out when false: false is no message the server sends.
+	if err := check.Check("items", "initial", []byte(`{"type":"initial","resource":"items","data":[],"more":false,"seq":1}`)); err == nil {
+		t.Error(`an initial with "more":false passes its schema`)
+	}
+}
+
 // presenceScript runs the JavaScript client under Node: it connects to
 // the URL in argv[2] with the client module at argv[1], asks for presence
 // once it has joined, prints every message onPresence gets as a line of
