@@ -539,7 +539,8 @@ func (r *resource) detach(c *Conn) {
 //
 // It reads one row more than limit, and sends limit rows with "more":
 // a client that needs them all reads the rest from the REST list after
-// the last one, rather than take a cut snapshot for the whole.
+// the last one, rather than take a cut snapshot for the whole. It may
+// then hold rows the snapshot did not send, so held is nil.
 func (r *resource) snapshot(c *Conn, f Filter, limit int) (initial []byte, seq uint64, held map[string]struct{}, err error) {
 	read := f
 	if c.scope != nil { // the policy limits the rows in SQL, before the limit
@@ -554,7 +555,7 @@ func (r *resource) snapshot(c *Conn, f Filter, limit int) (initial []byte, seq u
 	rows = rows[:min(len(rows), limit)]
 	data := make([]json.RawMessage, 0, len(rows))
 	auth := r.m.cfg.authorize
-	if (f != nil || auth != nil || c.scope != nil) && len(rows) <= maxHeld {
+	if (f != nil || auth != nil || c.scope != nil) && !more && len(rows) <= maxHeld {
 		held = make(map[string]struct{}, len(rows))
 	}
 	for _, row := range rows {

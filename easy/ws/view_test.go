@@ -159,3 +159,22 @@ func TestSubscriptionPastTheBoundOnRowsSendsDeletesForAnyRowThatFails(t *testing
 	write(t, srv, "PATCH", "/products/1", `{"price":5}`)             // pear, unknown now: a delete
 	sameEvents(t, "the subscriber", events(t, c, 3), "create 3", "create 4", "delete 1")
 }
+
+// A subscription whose snapshot was cut ("more") goes on as one whose
+// rows are unknown: its client may have read the rest from the REST
+// list, and a row of those that leaves the filter reaches it as a delete.
+func TestACutSnapshotsSubscriptionSendsDeletesForAnyRowThatFails(t *testing.T) {
+	_, srv := realtimeApp(t, testkit.SQLite(t, nil))
+	for _, p := range []string{`{"name":"apple","price":12}`, `{"name":"fig","price":11}`, `{"name":"pear","price":3}`} {
+		write(t, srv, "POST", "/products", p)
+	}
+	c := listen(t, srv, "products")
+	send(t, c, `{"type":"subscribe","filter":{"price__gt":"10"},"limit":1}`)
+	if ev := event(t, next(t, c)); ev.Type != "initial" || !ev.More || !sameJSON(ev.Data, `[{"id":1,"name":"apple","price":12}]`) {
+		t.Fatalf("initial: %+v %s, want apple and more", ev, ev.Data)
+	}
+	// The client reads fig from GET /products?price__gt=10&id__gt=1.
+	write(t, srv, "PATCH", "/products/2", `{"price":4}`)             // fig leaves: a delete
+	write(t, srv, "POST", "/products", `{"name":"kiwi","price":13}`) // the sentinel
+	sameEvents(t, "the subscriber", events(t, c, 2), "delete 2", "create 4")
+}
