@@ -3,6 +3,7 @@ package ws
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -200,7 +201,11 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 			undo()
 			if c.ctx.Err() == nil {
 				m.log.Error("ws: snapshot failed", "resource", res.name, "conn", c.id, "error", err)
-				c.enqueue(errorMessage("snapshot failed"))
+				detail := "snapshot failed"
+				if errors.Is(err, errSnapshotTimeout) {
+					detail = fmt.Sprintf("the snapshot took longer than %v to read: subscribe again later, or narrow the filter", m.cfg.snapshotWait)
+				}
+				c.enqueue(errorMessage(detail))
 			}
 			return
 		case len(initial) > m.cfg.sendBytes:
@@ -229,11 +234,21 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 // client before the client's next subscribe is refused.
 const unreadSnapshot = time.Second
 
-// readSnapshot reads a snapshot for c in the turn subscribe took, and
-// gives the turn back, also when the Source panics.
+// errSnapshotTimeout is a snapshot read that took longer than
+// SnapshotTimeout.
+var errSnapshotTimeout = errors.New("ws: snapshot timed out")
+
+// readSnapshot reads a snapshot for c in the turn subscribe took, within
+// SnapshotTimeout, and gives the turn back, also when the Source panics.
 func (m *Manager) readSnapshot(c *Conn, res *resource, f Filter, limit int) ([]byte, uint64, map[string]struct{}, error) {
 	defer func() { <-m.snapshots }()
-	return res.snapshot(c, f, limit)
+	ctx, cancel := context.WithTimeout(c.ctx, m.cfg.snapshotWait)
+	defer cancel()
+	initial, seq, held, err := res.snapshot(ctx, c, f, limit)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("%w: %w", errSnapshotTimeout, err)
+	}
+	return initial, seq, held, err
 }
 
 // parseQuery reads since and filter from the query of a resource endpoint.

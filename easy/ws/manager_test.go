@@ -258,6 +258,7 @@ func TestSetupMistakesPanic(t *testing.T) {
 		{"send queue of zero bytes", func() { ws.NewManager(ws.SendQueueBytes(0)) }, "ws: SendQueueBytes(0): must be at least 1"},
 		{"no snapshots", func() { ws.NewManager(ws.MaxSnapshots(0)) }, "ws: MaxSnapshots(0): must be at least 1"},
 		{"close timeout of zero", func() { ws.NewManager(ws.CloseTimeout(0)) }, "ws: CloseTimeout(0s): must be positive"},
+		{"snapshot timeout of zero", func() { ws.NewManager(ws.SnapshotTimeout(0)) }, "ws: SnapshotTimeout(0s): must be positive"},
 		{"negative connections per address", func() { ws.NewManager(ws.MaxConnectionsPerIP(-1)) }, "ws: MaxConnectionsPerIP(-1): negative"},
 		{"malformed origin pattern", func() { ws.NewManager(ws.AllowedOrigins("*.ex[ample")) }, `ws: AllowedOrigins("*.ex[ample"): syntax error in pattern`},
 		{"client read limit of zero", func() { ws.Dial(context.Background(), "ws://127.0.0.1:1/ws/items", ws.DialReadLimit(0)) }, "ws: DialReadLimit(0): must be positive"},

@@ -36,6 +36,7 @@ type config struct {
 	closeTimeout  time.Duration
 	snapshotLimit int
 	maxSnapshots  int
+	snapshotWait  time.Duration
 	logger        *slog.Logger // nil: the App's under Watch, else slog.Default()
 	authenticate  func(*http.Request) (context.Context, any, error)
 	secured       route.Requirement // Secure's dependency, for the AsyncAPI document (describe.go); nil otherwise
@@ -70,6 +71,7 @@ func defaultConfig() config {
 		closeTimeout:  5 * time.Second,
 		snapshotLimit: 1000,
 		maxSnapshots:  max(1, runtime.GOMAXPROCS(0)/2),
+		snapshotWait:  10 * time.Second,
 		prefix:        "/ws",
 		ssePrefix:     "/sse",
 		outboxAge:     24 * time.Hour,
@@ -290,6 +292,23 @@ func MaxSnapshots(n int) Option {
 			panic(fmt.Sprintf("ws: MaxSnapshots(%d): must be at least 1", n))
 		}
 		c.maxSnapshots = n
+	}
+}
+
+// SnapshotTimeout bounds each read of a snapshot from the database (the
+// answer to a subscribe, or to an SSE stream's snapshot=1): a read that
+// takes longer, such as one waiting for a table another transaction has
+// locked, is given up, and the subscribe is answered with an error
+// message, leaving the connection and its filter as they were. A
+// subscribe is answered on its connection's reader, which reads no pong
+// meanwhile: the bound is also how long a snapshot can keep the heartbeat
+// from finding a dead peer. The default is 10 seconds.
+func SnapshotTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			panic(fmt.Sprintf("ws: SnapshotTimeout(%v): must be positive", d))
+		}
+		c.snapshotWait = d
 	}
 }
 

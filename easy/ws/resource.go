@@ -30,7 +30,9 @@ type Source interface {
 	// in that window or from a database snapshot taken in it (as Watch's
 	// sources do on PostgreSQL and SQLite in WAL mode, so that writers wait
 	// only while the seq is taken). Each row needs Key, Row and Data; Op is
-	// not used.
+	// not used. ctx ends when the read outlasts SnapshotTimeout or the
+	// connection closes: a Snapshot that does not stop then keeps its
+	// connection from reading meanwhile.
 	Snapshot(ctx context.Context, f Filter, limit int) (rows []Change, seq uint64, err error)
 }
 
@@ -532,22 +534,22 @@ func (r *resource) detach(c *Conn) {
 	r.followed.Store(len(r.subs) > 0)
 }
 
-// snapshot reads a snapshot for c and encodes it as an initial message,
-// leaving out the rows that c's principal may not see. When the events
-// that follow are narrowed (f, or the Authorize hook), held names the
-// rows sent, for route; else it is nil.
+// snapshot reads a snapshot for c within ctx and encodes it as an
+// initial message, leaving out the rows that c's principal may not see.
+// When the events that follow are narrowed (f, or the Authorize hook),
+// held names the rows sent, for route; else it is nil.
 //
 // It reads one row more than limit, and sends limit rows with "more":
 // a client that needs them all reads the rest from the REST list after
 // the last one, rather than take a cut snapshot for the whole. It may
 // then hold rows the snapshot did not send, so held is nil.
-func (r *resource) snapshot(c *Conn, f Filter, limit int) (initial []byte, seq uint64, held map[string]struct{}, err error) {
+func (r *resource) snapshot(ctx context.Context, c *Conn, f Filter, limit int) (initial []byte, seq uint64, held map[string]struct{}, err error) {
 	read := f
 	if c.scope != nil { // the policy limits the rows in SQL, before the limit
 		qf, _ := f.(*query.Filter) // a Source with a policy compiles its filters with query
 		read = c.scope.And(qf)
 	}
-	rows, seq, err := r.src.Snapshot(c.ctx, read, limit+1)
+	rows, seq, err := r.src.Snapshot(ctx, read, limit+1)
 	if err != nil {
 		return nil, 0, nil, err
 	}

@@ -273,3 +273,36 @@ func TestACutSnapshotSaysSo(t *testing.T) {
 		}
 	})
 }
+
+// TestASnapshotThatOutlastsSnapshotTimeoutIsAnError: on PostgreSQL,
+// another transaction holds the table locked, so a snapshot's read
+// waits for it. The subscribe is answered with an error that says why
+// while the lock is still held, and the connection goes on as it was:
+// its earlier filter in force, and a later subscribe answered once the
+// lock is gone.
+func TestASnapshotThatOutlastsSnapshotTimeoutIsAnError(t *testing.T) {
+	db := testkit.Postgres(t, nil)
+	_, m, srv := sseApp(t, db, ws.SnapshotTimeout(300*time.Millisecond))
+	write(t, srv, "POST", "/products", `{"name":"apple","price":1}`)
+	write(t, srv, "POST", "/products", `{"name":"pear","price":2}`)
+	c := dialReady(t, wsURL(srv, "/ws/products"))
+	send(t, c, `{"type":"subscribe","filter":{"name":"apple"}}`)
+	expect(t, c, fmt.Sprintf(`{"type":"initial","resource":"products","data":[{"id":1,"name":"apple","price":1}],"seq":%d}`, m.Seq("products")))
+
+	lock := testkit.Reopen(t, db, nil).Begin()
+	if err := lock.Exec("LOCK TABLE products IN ACCESS EXCLUSIVE MODE").Error; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Rollback() })
+	send(t, c, `{"type":"subscribe"}`)
+	expect(t, c, `{"type":"error","detail":"the snapshot took longer than 300ms to read: subscribe again later, or narrow the filter"}`)
+	if err := lock.Rollback().Error; err != nil {
+		t.Fatal(err)
+	}
+
+	write(t, srv, "PATCH", "/products/2", `{"price":3}`) // pear: not for the apple filter
+	write(t, srv, "PATCH", "/products/1", `{"price":4}`)
+	expect(t, c, fmt.Sprintf(`{"type":"update","resource":"products","id":1,"data":{"id":1,"name":"apple","price":4},"seq":%d}`, m.Seq("products")))
+	send(t, c, `{"type":"subscribe"}`)
+	expect(t, c, fmt.Sprintf(`{"type":"initial","resource":"products","data":[{"id":1,"name":"apple","price":4},{"id":2,"name":"pear","price":3}],"seq":%d}`, m.Seq("products")))
+}
