@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -93,25 +94,41 @@ func TestSnapshotBudget(t *testing.T) {
 	}
 }
 
-// slowSnapshots makes the next snapshot of products read from db wait,
-// once its read has begun, until the returned release is called: reading
-// receives when it has begun.
+// slowSnapshots makes the next snapshot of products read from db, once
+// arm is called, wait until release is called: reading receives when its
+// read has begun. arm may be called again while a read waits, for the
+// read after it, which then waits for the next release.
 func slowSnapshots(t *testing.T, db *gorm.DB) (arm func(), reading <-chan struct{}, release func()) {
-	gate := make(chan struct{})
+	var mu sync.Mutex
+	gate := make(chan struct{}) // closed by release, and made anew
+	ended := make(chan struct{})
 	begun := make(chan struct{}, 1)
 	var armed atomic.Bool
 	err := db.Callback().Query().Before("gorm:query").Register("test:slow_snapshot", func(tx *gorm.DB) {
 		if _, ok := tx.Statement.Dest.(*[]Product); ok && armed.CompareAndSwap(true, false) {
-			begun <- struct{}{}
-			<-gate
+			mu.Lock()
+			g := gate
+			mu.Unlock()
+			select {
+			case begun <- struct{}{}:
+			case <-ended:
+			}
+			select {
+			case <-g:
+			case <-ended:
+			}
 		}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var once sync.Once
-	release = func() { once.Do(func() { close(gate) }) }
-	t.Cleanup(release)
+	release = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		close(gate)
+		gate = make(chan struct{})
+	}
+	t.Cleanup(func() { close(ended) })
 	return func() { armed.Store(true) }, begun, release
 }
 
@@ -305,4 +322,77 @@ func TestASnapshotThatOutlastsSnapshotTimeoutIsAnError(t *testing.T) {
 	expect(t, c, fmt.Sprintf(`{"type":"update","resource":"products","id":1,"data":{"id":1,"name":"apple","price":4},"seq":%d}`, m.Seq("products")))
 	send(t, c, `{"type":"subscribe"}`)
 	expect(t, c, fmt.Sprintf(`{"type":"initial","resource":"products","data":[{"id":1,"name":"apple","price":4},{"id":2,"name":"pear","price":3}],"seq":%d}`, m.Seq("products")))
+}
+
+// TestSnapshotTriesRunOutWithAResetThenAnError: while each of a
+// subscribe's snapshots is read, more is written than its connection may
+// keep (rows its filter leaves out, so that the snapshots stay small),
+// and the history is off, so none can be joined to the events after it. After the third the subscribe is answered with an error, and
+// the connection, which followed the resource, has lost those events: a
+// reset comes before the error. The connection goes on: it gets the next
+// write, and (on a WebSocket) a subscribe is answered. An SSE stream,
+// which answers a reset with a snapshot, reads none for that reset.
+func TestSnapshotTriesRunOutWithAResetThenAnError(t *testing.T) {
+	for _, transport := range []string{"websocket", "sse"} {
+		t.Run(transport, func(t *testing.T) {
+			db := testkit.SQLite(t, nil)
+			arm, reading, release := slowSnapshots(t, db)
+			_, m, srv := sseApp(t, db, ws.HistorySize(0), ws.SendQueueBytes(1000))
+			t.Cleanup(release) // before the app closes
+			write(t, srv, "POST", "/products", `{"name":"apple","price":1}`)
+			plain := dialReady(t, wsURL(srv, "/ws/products"))
+
+			arm()
+			var c *websocket.Conn
+			var message func() string
+			if transport == "sse" {
+				s := openSSE(t, srv.URL+"/sse/products?snapshot=1&filter="+url.QueryEscape(`{"price__lt":2}`))
+				message = func() string { return s.next(t).Data }
+			} else {
+				c = dialReady(t, wsURL(srv, "/ws/products"))
+				send(t, c, `{"type":"subscribe","filter":{"price__lt":2}}`)
+				message = func() string { return next(t, c) }
+			}
+			const figs = 14 // some 100 bytes each kept: past 1,000 at the 11th
+			for try := 1; try <= 3; try++ {
+				select {
+				case <-reading:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("snapshot %d was not read", try)
+				}
+				for i := range figs {
+					write(t, srv, "POST", "/products", fmt.Sprintf(`{"name":"fig%d.%d","price":2}`, try, i))
+				}
+				// The fan-out hands each event to every connection in turn:
+				// once plain has the last, the held one has dropped them all.
+				for range figs {
+					if ev := event(t, next(t, plain)); ev.Type != ws.TypeCreate {
+						t.Fatalf("the plain connection got %+v, want a create", ev)
+					}
+				}
+				if try < 3 {
+					arm() // the next read waits too
+				}
+				release()
+			}
+			for _, want := range []string{
+				`{"type":"reset","resource":"products"}`,
+				`{"type":"error","detail":"the rows changed faster than a snapshot could be read: subscribe again later, or narrow the filter"}`,
+			} {
+				if got := message(); got != want {
+					t.Fatalf("got %s, want %s", got, want)
+				}
+			}
+
+			write(t, srv, "POST", "/products", `{"name":"kiwi","price":1}`)
+			const kiwi = 2 + 3*figs
+			if got, want := message(), fmt.Sprintf(`{"type":"create","resource":"products","id":%d,"data":{"id":%d,"name":"kiwi","price":1},"seq":%d}`, kiwi, kiwi, m.Seq("products")); got != want {
+				t.Fatalf("after the error: %s, want %s", got, want)
+			}
+			if c != nil {
+				send(t, c, `{"type":"subscribe","filter":{"name":"kiwi"}}`)
+				expect(t, c, fmt.Sprintf(`{"type":"initial","resource":"products","data":[{"id":%d,"name":"kiwi","price":1}],"seq":%d}`, kiwi, m.Seq("products")))
+			}
+		})
+	}
 }
