@@ -83,16 +83,18 @@ type Conn struct {
 	// readTurns counts the reads of the socket begun and ended: odd while
 	// one is under way. A pong is seen only then (see ping).
 	readTurns atomic.Uint64
-	// resets has a value after a reset was queued, for an SSE stream that
-	// answers one with a fresh snapshot (see serveSSE); nil for others.
+	// resets has a value after a reset that asks for a fresh snapshot was
+	// queued, for an SSE stream that answers it with one (see serveSSE);
+	// nil for others.
 	resets chan struct{}
 }
 
 // sendReset queues a reset of resource: the client cannot resume, and
-// starts again from a fresh snapshot.
-func (c *Conn) sendReset(resource string) {
+// starts again from a fresh snapshot. ask says whether an SSE stream,
+// whose client cannot subscribe, reads that snapshot for it.
+func (c *Conn) sendReset(resource string, ask bool) {
 	c.enqueue(resetMessage(resource))
-	if c.resets != nil {
+	if ask && c.resets != nil {
 		select {
 		case c.resets <- struct{}{}:
 		default: // one is due already

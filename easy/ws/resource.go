@@ -280,7 +280,7 @@ func (r *resource) restart(evs []*event, seq uint64) {
 		sub.after = seq
 		sub.held = nil
 		sub.kept, sub.overflow = nil, true // what a held one kept may not be continuous either
-		c.sendReset(r.name)
+		c.sendReset(r.name, true)
 	}
 }
 
@@ -419,14 +419,14 @@ func (r *resource) follow(c *Conn, f Filter) {
 // from the history, then live, with no gap and nothing twice. When that
 // is impossible, c gets a reset message and the events from now on.
 func (r *resource) resume(c *Conn, f Filter, since uint64) {
-	r.attach(c, &subscription{filter: f, after: since}, nil)
+	r.attach(c, &subscription{filter: f, after: since}, nil, true)
 }
 
 // subscribe sends c the initial message of a snapshot that includes the
 // events up to seq, then the events after seq that pass f. held names the
 // rows of the snapshot, as snapshot returned it.
 func (r *resource) subscribe(c *Conn, f Filter, seq uint64, initial []byte, held map[string]struct{}) bool {
-	return r.attach(c, &subscription{filter: f, after: seq, held: held}, initial)
+	return r.attach(c, &subscription{filter: f, after: seq, held: held}, initial, true)
 }
 
 // attach replaces c's subscription with sub. Under fanMu, the events up to
@@ -437,8 +437,9 @@ func (r *resource) subscribe(c *Conn, f Filter, seq uint64, initial []byte, held
 // sub.after behind first exactly once. Those events come from what the
 // held subscription that sub replaces kept, or else from the history.
 // When some are gone, attach reports false, and c holds again from now,
-// for another snapshot, when first is one; else c gets a reset.
-func (r *resource) attach(c *Conn, sub *subscription, first []byte) bool {
+// for another snapshot, when first is one; else c gets a reset, which
+// asks an SSE stream for a fresh snapshot when ask is true.
+func (r *resource) attach(c *Conn, sub *subscription, first []byte, ask bool) bool {
 	r.fanMu.Lock()
 	defer r.fanMu.Unlock()
 	missed, ok := r.missed(r.subs[c], sub.after)
@@ -451,7 +452,7 @@ func (r *resource) attach(c *Conn, sub *subscription, first []byte) bool {
 		sub.held = nil // the client starts again from a fresh snapshot, or not at all
 		r.subs[c] = sub
 		r.followed.Store(true)
-		c.sendReset(r.name)
+		c.sendReset(r.name, ask)
 		return false
 	}
 	r.subs[c] = sub
@@ -507,7 +508,7 @@ func (r *resource) hold(c *Conn) (undo func()) {
 		if !old.paused {
 			resumed := *old
 			resumed.after = held.after
-			r.attach(c, &resumed, nil)
+			r.attach(c, &resumed, nil, false) // the subscribe's error follows: its reset asks for no snapshot
 			return
 		}
 		r.fanMu.Lock()

@@ -121,15 +121,11 @@ func (m *Manager) ServeSSE(w http.ResponseWriter, r *http.Request) {
 	// resumes; and a reset (of a resume that failed, of a broker's log
 	// read too late) is followed by a fresh one, since its client cannot
 	// ask.
+	// A subscribe whose snapshots could not be joined answers with a
+	// reset (the stream it leaves has lost events) and an error: that
+	// reset asks for no other round of snapshots (resource.hold).
 	resubscribe := func() {
 		m.subscribe(c, res, request{Type: TypeSubscribe, Filter: snap.filter, Limit: snap.limit})
-		// A subscribe whose snapshots could not be joined answers with a
-		// reset (the stream it leaves has lost events) and an error: that
-		// reset asks for no other round of snapshots.
-		select {
-		case <-c.resets:
-		default:
-		}
 	}
 	if snap.want && !ep.resume {
 		resubscribe()
