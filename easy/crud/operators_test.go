@@ -288,6 +288,15 @@ func TestUUIDColumnFilters(t *testing.T) {
 		// Every form PostgreSQL reads as this UUID is taken.
 		s.expect("GET", "/vouchers?ref__in="+ref+",0b7c7f2e5d3a4f7e9a392f4d1c6b8e10", "", 200, `[{"id":1,"ref":"`+ref+`"}]`)
 		s.expect("GET", "/vouchers?ref__nin="+ref, "", 200, `[]`)
+
+		// The document says so of the filters that take one UUID, not of
+		// those that take a comma-separated list.
+		want := map[string]any{"ref": "uuid", "ref__ne": "uuid", "ref__in": nil, "ref__nin": nil}
+		for _, p := range s.spec().Paths["/vouchers"]["get"].Parameters {
+			if f, ok := want[p.Name]; ok && p.Schema["format"] != f {
+				t.Errorf("parameter %s: schema %v, want format %v", p.Name, p.Schema, f)
+			}
+		}
 	})
 }
 

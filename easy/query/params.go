@@ -63,7 +63,7 @@ func (p *Parser) filterFields() []reflect.StructField {
 			}
 			desc := fmt.Sprintf("Only rows whose %s %s.", f.Name, opText(op, p.maxIn))
 			tag := fmt.Sprintf(`query:%q description:%q`, name, desc)
-			if f.UUID() && typ == f.Base {
+			if f.UUID() && (op == Eq || op == Ne) { // a list is a comma-separated text
 				tag += ` format:"uuid"`
 			}
 			fields = append(fields, reflect.StructField{
