@@ -390,10 +390,12 @@ func (rt *Router[T]) batchID(id reflect.Value, loc []any, errs *problem.Validati
 			return nil // databases store keys as signed 64-bit integers
 		}
 	case model.KindString:
-		if fe := model.CheckText(id.String()); fe != nil {
+		s, fe := rt.m.PK.StoredText(id.String())
+		if fe != nil {
 			fe.Loc = loc
 			errs.Errors = append(errs.Errors, *fe)
 		}
+		return reflect.ValueOf(s).Convert(id.Type()).Interface()
 	}
 	return id.Interface()
 }

@@ -3,6 +3,7 @@ package crud_test
 import (
 	"crypto/rand"
 	"fmt"
+	"strings"
 	"testing"
 
 	"gorm.io/gorm"
@@ -123,6 +124,11 @@ func TestUUIDColumnKeys(t *testing.T) {
 			s.expect(c.method, "/receipts/"+id+"0", c.body, 422, bad(`["path","id"]`, id+"0"))
 		}
 		s.expect("GET", "/receipts/00000000-0000-4000-8000-000000000000", "", 404, `{"detail":"Receipt not found"}`)
+		s.expect("GET", "/receipts/"+strings.ToUpper(id), "", 200, row) // PostgreSQL's canonical form, on SQLite too
+		if res := s.do("POST", "/receipts/batch", `[{"op":"update","id":"`+strings.ReplaceAll(id, "-", "")+`","body":{"total":1}}]`); res.status != 200 ||
+			!strings.Contains(res.body, `"status":200,`) || !strings.HasSuffix(res.body, `"body":`+row+`}]`) {
+			t.Errorf("a batch update of a key without its hyphens: %d %s", res.status, res.body)
+		}
 		s.expect("POST", "/receipts/batch", `[{"op":"update","id":"`+id+`","body":{"total":3}},{"op":"delete","id":"x"}]`, 422,
 			bad(`["body",1,"id"]`, "x"))
 		s.expect("GET", "/receipts?id=x", "", 422, bad(`["query","id"]`, "x"))

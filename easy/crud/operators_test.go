@@ -252,6 +252,12 @@ type Voucher struct {
 	Ref string `json:"ref" gorm:"type:uuid"`
 }
 
+// Memo has a nullable string field stored in a uuid column.
+type Memo struct {
+	ID  uint    `json:"id" gorm:"primaryKey"`
+	Ref *string `json:"ref" gorm:"type:uuid"`
+}
+
 // The text operators apply to a string field only where its column holds
 // text: on a uuid column PostgreSQL has no LIKE, and the error was a 500.
 // The rule is the column's type, so it holds on SQLite too.
@@ -306,7 +312,7 @@ func TestUUIDColumnFilters(t *testing.T) {
 func TestUUIDColumnBodies(t *testing.T) {
 	ref := "0b7c7f2e-5d3a-4f7e-9a39-2f4d1c6b8e10"
 	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
-		s := serve(t, db, easy.CRUDRouter[Voucher](crud.Batch()))
+		s := serve(t, db, easy.CRUDRouter[Voucher](crud.Batch()), easy.CRUDRouter[Memo]())
 		bad := func(loc, input string) string {
 			return `{"detail":[{"type":"uuid_parsing","loc":` + loc + `,"msg":"Input should be a valid UUID","input":"` + input + `"}]}`
 		}
@@ -317,6 +323,17 @@ func TestUUIDColumnBodies(t *testing.T) {
 		s.expect("POST", "/vouchers/batch", `[{"op":"create","body":{"ref":"`+ref+`"}},{"op":"update","id":1,"body":{"ref":"y"}}]`, 422,
 			bad(`["body",1,"body","ref"]`, "y"))
 		s.expect("GET", "/vouchers", "", 200, `[{"id":1,"ref":"`+ref+`"}]`)
+
+		// A UUID is stored, compared and answered in its canonical form on
+		// every database, as PostgreSQL stores it; SQLite stored it as sent.
+		upper := strings.ToUpper(strings.ReplaceAll(ref, "-", ""))
+		s.expect("PATCH", "/vouchers/1", `{"ref":"`+upper+`"}`, 200, `{"id":1,"ref":"`+ref+`"}`)
+		s.expect("GET", "/vouchers?ref="+strings.ToUpper(ref), "", 200, `[{"id":1,"ref":"`+ref+`"}]`)
+		s.expect("GET", "/vouchers?ref__in=x"+","+upper, "", 422, bad(`["query","ref__in",0]`, "x"))
+		s.expect("GET", "/vouchers?ref__in="+upper, "", 200, `[{"id":1,"ref":"`+ref+`"}]`)
+		// A pointer to "" is a value, not an absent one.
+		s.expect("POST", "/memos", `{"ref":""}`, 422, bad(`["body","ref"]`, ""))
+		s.expect("POST", "/memos", `{"ref":null}`, 201, `{"id":1,"ref":null}`)
 	})
 }
 

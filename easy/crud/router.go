@@ -306,7 +306,7 @@ func (c *core) bindID(r *http.Request) (any, error) {
 				return n, nil
 			}
 		case model.KindString:
-			if model.CheckText(s) == nil {
+			if !c.m.PK.UUID() && model.CheckText(s) == nil {
 				return s, nil
 			}
 		}
@@ -323,10 +323,12 @@ func (c *core) bindID(r *http.Request) (any, error) {
 			return nil, c.notFound()
 		}
 	case model.KindString:
-		if fe := model.CheckText(id.String()); fe != nil {
+		s, fe := c.m.PK.StoredText(id.String())
+		if fe != nil {
 			fe.Loc = []any{"path", "id"}
 			return nil, &problem.ValidationError{Errors: []problem.FieldError{*fe}}
 		}
+		id.SetString(s)
 	}
 	return id.Interface(), nil
 }

@@ -182,10 +182,13 @@ func decodeCursorValue(f *model.Field, raw json.RawMessage) (any, error) {
 	var err error
 	switch f.Kind {
 	case model.KindString:
-		if err = json.Unmarshal(raw, &s); err == nil && model.CheckText(s) != nil {
-			err = fmt.Errorf("bad text")
+		if err = json.Unmarshal(raw, &s); err != nil {
+			return nil, err
 		}
-		return s, err
+		if s, fe := f.StoredText(s); fe == nil {
+			return s, nil
+		}
+		return nil, fmt.Errorf("bad text")
 	case model.KindInt:
 		if err = json.Unmarshal(raw, &s); err != nil {
 			return nil, err

@@ -536,19 +536,15 @@ func (p *Parser) value(f *model.Field, s string) (any, *problem.FieldError) {
 	}
 	switch f.Kind {
 	case model.KindString:
-		if fe := model.CheckText(rv.String()); fe != nil {
+		t, fe := f.StoredText(rv.String()) // a uuid column's: PostgreSQL would refuse another, SQLite find no row
+		if fe != nil {
 			return nil, fe
-		}
-		if f.UUID() {
-			if fe := model.CheckUUID(s); fe != nil {
-				return nil, fe // PostgreSQL would refuse it, SQLite find no row
-			}
 		}
 		if len(s) > MaxText && utf8.RuneCountInString(s) > MaxText {
 			return nil, &problem.FieldError{Type: "string_too_long", Input: s,
 				Msg: fmt.Sprintf("String should have at most %d characters", MaxText), Ctx: map[string]any{"max_length": MaxText}}
 		}
-		return rv.String(), nil
+		return t, nil
 	case model.KindInt:
 		return rv.Int(), nil
 	case model.KindUint:

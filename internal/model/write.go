@@ -65,7 +65,8 @@ func (m *Model) Changed(old, item any, cols []string) []string {
 // database of easy stores alike, each at ["body", name]: text with NUL
 // characters (PostgreSQL refuses them), text in a uuid column that is not
 // a UUID (PostgreSQL refuses it, SQLite stores it) and unsigned integers
-// past the largest signed 64-bit one (drivers refuse them).
+// past the largest signed 64-bit one (drivers refuse them). A UUID it
+// writes in its canonical form (StoredText).
 func (m *Model) Check(item any, ok func(*Field) bool) error {
 	v := reflect.ValueOf(item).Elem()
 	var errs problem.ValidationError
@@ -74,7 +75,8 @@ func (m *Model) Check(item any, ok func(*Field) bool) error {
 			continue
 		}
 		fv := v.FieldByIndex(f.Index)
-		if fv.Kind() == reflect.Pointer {
+		ptr := fv.Kind() == reflect.Pointer
+		if ptr {
 			if fv.IsNil() {
 				continue
 			}
@@ -84,10 +86,12 @@ func (m *Model) Check(item any, ok func(*Field) bool) error {
 		case f.Kind == KindString && strings.IndexByte(fv.String(), 0) >= 0:
 			errs.Errors = append(errs.Errors, problem.FieldError{Type: "string_type", Loc: []any{"body", f.Name},
 				Input: fv.String(), Msg: "Input should be a valid string without NUL characters"})
-		case f.UUID() && fv.String() != "": // "": left to a hook or the column's default
-			if fe := CheckUUID(fv.String()); fe != nil {
+		case f.UUID() && (fv.String() != "" || ptr): // "" is left to a hook or the column's default; a pointer to it is not
+			if s, fe := f.StoredText(fv.String()); fe != nil {
 				fe.Loc = []any{"body", f.Name}
 				errs.Errors = append(errs.Errors, *fe)
+			} else {
+				fv.SetString(s)
 			}
 		case f.Kind == KindUint && fv.Uint() > math.MaxInt64:
 			errs.Errors = append(errs.Errors, problem.FieldError{Type: "less_than_equal", Loc: []any{"body", f.Name}, Input: fv.Uint(),
@@ -114,6 +118,38 @@ func CheckUUID(s string) *problem.FieldError {
 		return nil
 	}
 	return &problem.FieldError{Type: "uuid_parsing", Input: s, Msg: "Input should be a valid UUID"}
+}
+
+// CanonicalUUID returns the UUID s in the form PostgreSQL stores and
+// writes it, lower case in the 8-4-4-4-12 groups, or false when s is not
+// a UUID.
+func CanonicalUUID(s string) (string, bool) {
+	if !ValidUUID(s) {
+		return "", false
+	}
+	if len(s) == 36 && strings.ToLower(s) == s {
+		return s, true
+	}
+	hex := strings.ToLower(strings.ReplaceAll(s, "-", ""))
+	return hex[:8] + "-" + hex[8:12] + "-" + hex[12:16] + "-" + hex[16:20] + "-" + hex[20:], true
+}
+
+// StoredText returns s as f's column stores it on every database, or the
+// error of text it cannot store: text that CheckText refuses, and in a
+// uuid column text that is not a UUID; a UUID in its canonical form,
+// which PostgreSQL stores whatever form it is given, so that SQLite
+// stores and compares the same text.
+func (f *Field) StoredText(s string) (string, *problem.FieldError) {
+	if fe := CheckText(s); fe != nil {
+		return "", fe
+	}
+	if !f.UUID() {
+		return s, nil
+	}
+	if c, ok := CanonicalUUID(s); ok {
+		return c, nil
+	}
+	return "", CheckUUID(s)
 }
 
 // CheckText refuses text no database of easy stores alike: PostgreSQL
