@@ -132,6 +132,10 @@ func TestMountErrors(t *testing.T) {
 	type FloatKey struct {
 		ID float64 `json:"id" gorm:"primaryKey"`
 	}
+	type Doc struct {
+		ID   uint              `json:"id" gorm:"primaryKey"`
+		Tags map[string]string `json:"tags" gorm:"type:json;serializer:json"`
+	}
 	cases := []struct {
 		name   string
 		router route.Mounter
@@ -145,6 +149,8 @@ func TestMountErrors(t *testing.T) {
 			"crud: filtered: data of crud_test.Sheet is stored as json, which PostgreSQL can neither compare nor order: leave it out of Filterable, or store it as jsonb"},
 		{"sortable json", crud.New[Sheet](crud.Sortable("doc", "extra")),
 			"crud: sorted: extra of crud_test.Sheet is stored as json, which PostgreSQL can neither compare nor order: leave it out of Sortable, or store it as jsonb"},
+		{"filterable json object", crud.New[Doc](crud.Filterable("tags")), // as jsonb it could not be filtered either
+			"crud: filtered: tags is not a field of crud_test.Doc that can be filtered"},
 		{"policy on json", crud.New[Sheet](crud.Policy(query.Rows("data", func(context.Context) (any, error) { return "{}", nil }))),
 			"crud: Policy: Sheet.data is stored as json, which PostgreSQL cannot compare: store it as jsonb, or limit the rows by another field"},
 	}

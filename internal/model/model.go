@@ -169,7 +169,7 @@ func New(t reflect.Type, sch *schema.Schema, filter, sort []string) (*Model, err
 		allowed := map[string]bool{}
 		for _, n := range names {
 			switch f := m.ByName[n]; {
-			case f != nil && !set(f) && !f.Comparable():
+			case f != nil && !set(f) && !f.Comparable() && f.Kind != KindOther: // as jsonb it would be filtered and sorted
 				errs = append(errs, fmt.Errorf("%s: %s of %s is stored as %s, which PostgreSQL can neither compare nor order: "+
 					"leave it out of %s, or store it as jsonb", what, n, t, f.GORM.DataType, option))
 			case f == nil || !set(f):
