@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
 // Listener is a net.Listener that holds at most its cap of connections at
@@ -35,10 +36,10 @@ type Listener struct {
 	close  sync.Once
 	full   func() // told that a connection waits for a slot; may be nil
 
-	mu      sync.Mutex // guards idle, idleAt and waiting
-	idle    list.List  // connections between two requests, the longest idle first
-	idleAt  map[net.Conn]*list.Element
-	waiting bool // Accept waits for a slot: the next connection to go idle is closed
+	mu      sync.Mutex                  // guards idle, idleTLS, waiting and each conn's elem
+	idle    list.List                   // connections between two requests, the longest idle first: *conn or *tls.Conn
+	idleTLS map[*tls.Conn]*list.Element // a TLS connection's element, which a conn keeps itself
+	waiting bool                        // Accept waits for a slot: the next connection to go idle is closed
 }
 
 // New returns ln holding at most n connections at once (n > 0). full, if
@@ -49,7 +50,7 @@ func New(ln net.Listener, n int, full func()) *Listener {
 		slots:    make(chan struct{}, n),
 		closed:   make(chan struct{}),
 		full:     full,
-		idleAt:   make(map[net.Conn]*list.Element),
+		idleTLS:  make(map[*tls.Conn]*list.Element),
 	}
 }
 
@@ -85,8 +86,8 @@ func (l *Listener) take() bool {
 	l.mu.Lock()
 	var idle net.Conn
 	if e := l.idle.Front(); e != nil {
-		idle = l.idle.Remove(e).(net.Conn)
-		delete(l.idleAt, idle)
+		idle = e.Value.(net.Conn)
+		l.remove(idle)
 	}
 	l.waiting = idle == nil
 	l.mu.Unlock()
@@ -115,27 +116,84 @@ func (l *Listener) Close() error {
 }
 
 // ConnState follows the state of the server's connections: which are
-// idle, and when a TLS connection ends.
+// idle, and when a TLS connection ends. A plain connection keeps its
+// place in the idle list itself, so that only its moves in and out of
+// the list take the lock.
 func (l *Listener) ConnState(c net.Conn, s http.ConnState) {
-	evict := false
-	l.mu.Lock()
-	if e, ok := l.idleAt[c]; ok {
-		l.idle.Remove(e)
-		delete(l.idleAt, c)
+	if tc, ok := c.(*tls.Conn); ok {
+		l.tlsState(tc, s)
+		return
 	}
-	if s == http.StateIdle {
-		if l.waiting {
-			l.waiting, evict = false, true
-		} else {
-			l.idleAt[c] = l.idle.PushBack(c)
-		}
+	cc, ok := c.(*conn)
+	if u, wrapped := c.(interface{ NetConn() net.Conn }); !ok && wrapped {
+		cc, ok = u.NetConn().(*conn) // the server's wrapper of what Accept returned
+	}
+	switch {
+	case !ok:
+	case s == http.StateIdle:
+		l.goIdle(cc)
+	case cc.idle.Load():
+		l.mu.Lock()
+		l.remove(cc)
+		l.mu.Unlock()
+	}
+}
+
+// goIdle puts c at the back of the idle list, or closes it when Accept
+// waits for a slot.
+func (l *Listener) goIdle(c net.Conn) {
+	l.mu.Lock()
+	evict := l.waiting
+	if evict {
+		l.waiting = false
+	} else {
+		l.push(c)
 	}
 	l.mu.Unlock()
 	if evict {
 		closeConn(c)
 	}
-	if _, ok := c.(*tls.Conn); ok && (s == http.StateClosed || s == http.StateHijacked) {
+}
+
+func (l *Listener) tlsState(c *tls.Conn, s http.ConnState) {
+	if s == http.StateIdle {
+		l.goIdle(c)
+	} else {
+		l.mu.Lock()
+		l.remove(c)
+		l.mu.Unlock()
+	}
+	if s == http.StateClosed || s == http.StateHijacked {
 		l.release()
+	}
+}
+
+// push puts c at the back of the idle list. l.mu is held.
+func (l *Listener) push(c net.Conn) {
+	e := l.idle.PushBack(c)
+	switch c := c.(type) {
+	case *conn:
+		c.elem = e
+		c.idle.Store(true)
+	case *tls.Conn:
+		l.idleTLS[c] = e
+	}
+}
+
+// remove takes c out of the idle list, if it is there. l.mu is held.
+func (l *Listener) remove(c net.Conn) {
+	switch c := c.(type) {
+	case *conn:
+		if c.elem != nil {
+			l.idle.Remove(c.elem)
+			c.elem = nil
+			c.idle.Store(false)
+		}
+	case *tls.Conn:
+		if e, ok := l.idleTLS[c]; ok {
+			l.idle.Remove(e)
+			delete(l.idleTLS, c)
+		}
 	}
 }
 
@@ -155,6 +213,9 @@ func closeConn(c net.Conn) {
 type conn struct {
 	net.Conn
 	release func()
+
+	idle atomic.Bool   // in l.idle: written under l.mu, read without it
+	elem *list.Element // its element in l.idle, or nil; guarded by l.mu
 }
 
 func (c *conn) Close() error {
