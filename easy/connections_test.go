@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,6 +110,99 @@ func TestMaxConnectionsHoldsTheNextUntilOneCloses(t *testing.T) {
 	}
 	stop()
 	leaks()
+}
+
+// A connection whose next request is being read is not idle, however
+// slowly its headers come: a connection that waits for a slot does not
+// have it closed, and the request is answered.
+func TestMaxConnectionsAnswersARequestBeingRead(t *testing.T) {
+	app, logs, _ := holdingApp(t, easy.MaxConnections(2))
+	leaks := testkit.Goroutines(t)
+	var reads readCounter
+	addr, stop := testkit.ServeOn(t, "127.0.0.1:0", func(ctx context.Context, ln net.Listener) error {
+		return app.Serve(ctx, reads.listener(ln))
+	})
+
+	const first, half, rest = "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "GET /ok HTTP/1.1\r\nHost: 127", ".0.0.1\r\n\r\n"
+	slow := dial(t, addr)
+	slow.send(t, first)
+	res, body := slow.response(t)
+	expect(t, res, body, http.StatusOK, "ok")
+	silent := dial(t, addr) // holds the second slot
+	slow.send(t, half)
+	reads.wait(t, slow, len(first)+len(half)) // the server waits for the rest
+
+	next := dial(t, addr)
+	next.send(t, "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	waitLog(t, logs, "MaxConnections reached") // next waits, and has made what room it could
+	slow.send(t, rest)
+	res, body = slow.response(t)
+	expect(t, res, body, http.StatusOK, "ok")
+	res, body = next.response(t) // once slow's connection closes
+	expect(t, res, body, http.StatusOK, "ok")
+
+	for _, c := range []*rawConn{slow, silent, next} {
+		c.Close()
+	}
+	stop()
+	leaks()
+}
+
+// readCounter wraps a listener, so that a test knows how much of what a
+// client sent the server has read.
+type readCounter struct{ conns sync.Map } // the client's address: *countedConn
+
+func (rc *readCounter) listener(ln net.Listener) net.Listener { return countingListener{ln, rc} }
+
+// wait returns once the server has read n bytes from c and reads again:
+// what it does with them is done.
+func (rc *readCounter) wait(t *testing.T, c *rawConn, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if sc, ok := rc.conns.Load(c.LocalAddr().String()); ok && sc.(*countedConn).before.Load() >= int64(n) {
+			return
+		}
+	}
+	t.Fatalf("the server did not read %d bytes", n)
+}
+
+type countingListener struct {
+	net.Listener
+	rc *readCounter
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &countedConn{Conn: c}
+	l.rc.conns.Store(c.RemoteAddr().String(), cc)
+	return cc, nil
+}
+
+type countedConn struct {
+	net.Conn
+	read   atomic.Int64 // bytes read
+	before atomic.Int64 // bytes read as the latest Read began
+}
+
+func (c *countedConn) Read(p []byte) (int, error) {
+	c.before.Store(c.read.Load())
+	n, err := c.Conn.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+// waitLog returns once the App has logged s.
+func waitLog(t *testing.T, logs *testkit.Log, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if strings.Contains(logs.String(), s) {
+			return
+		}
+	}
+	t.Fatalf("the App did not log %q:\n%s", s, logs)
 }
 
 // A TLS connection, which net/http needs unwrapped, counts until the

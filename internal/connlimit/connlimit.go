@@ -23,9 +23,15 @@ import (
 
 // Listener is a net.Listener that holds at most its cap of connections at
 // once. A connection counts from Accept to its Close, after a hijack too.
+// A connection is idle from the end of a response until it reads the
+// first bytes of the next request.
+//
 // A *tls.Conn is returned as it is, since net/http needs it so, and
 // counts until the server reports it closed or hijacked (ConnState): a
 // hijacked TLS connection stops counting there, as no one sees its Close.
+// Nor are its reads seen: it is idle until the server reports it active,
+// once the next request's headers are read, and can be closed to make
+// room while they come.
 //
 // The server that serves a Listener calls its ConnState from
 // http.Server.ConnState, and Accept from one goroutine, as Serve does.
@@ -34,7 +40,7 @@ type Listener struct {
 	slots  chan struct{} // a token for every connection held
 	closed chan struct{} // closed by Close: Accept stops waiting
 	close  sync.Once
-	full   func() // told that a connection waits for a slot; may be nil
+	full   func() // told that a connection waits for a slot, once it made room; may be nil
 
 	mu      sync.Mutex                  // guards idle, idleTLS, waiting and each conn's elem
 	idle    list.List                   // connections between two requests, the longest idle first: *conn or *tls.Conn
@@ -43,7 +49,8 @@ type Listener struct {
 }
 
 // New returns ln holding at most n connections at once (n > 0). full, if
-// not nil, is called from Accept each time a connection has to wait.
+// not nil, is called from Accept each time a connection has to wait,
+// once it has closed what idle connection it could.
 func New(ln net.Listener, n int, full func()) *Listener {
 	return &Listener{
 		Listener: ln,
@@ -69,7 +76,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 	if _, ok := c.(*tls.Conn); ok {
 		return c, nil // released by ConnState
 	}
-	return &conn{Conn: c, release: sync.OnceFunc(l.release)}, nil
+	return &conn{Conn: c, l: l, release: sync.OnceFunc(l.release)}, nil
 }
 
 // take waits for a free slot, and reports false when the listener closes
@@ -79,9 +86,6 @@ func (l *Listener) take() bool {
 	case l.slots <- struct{}{}:
 		return true
 	default:
-	}
-	if l.full != nil {
-		l.full()
 	}
 	l.mu.Lock()
 	var idle net.Conn
@@ -93,6 +97,9 @@ func (l *Listener) take() bool {
 	l.mu.Unlock()
 	if idle != nil {
 		closeConn(idle)
+	}
+	if l.full != nil {
+		l.full()
 	}
 	defer func() {
 		l.mu.Lock()
@@ -212,10 +219,25 @@ func closeConn(c net.Conn) {
 // slot.
 type conn struct {
 	net.Conn
+	l       *Listener
 	release func()
 
 	idle atomic.Bool   // in l.idle: written under l.mu, read without it
 	elem *list.Element // its element in l.idle, or nil; guarded by l.mu
+}
+
+// Read takes the connection out of the idle list once it reads: net/http
+// reports a connection active only when it has read the headers of its
+// next request, which a slow client may take HeaderTimeout to send, and
+// that request must not be lost to make room.
+func (c *conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.idle.Load() {
+		c.l.mu.Lock()
+		c.l.remove(c)
+		c.l.mu.Unlock()
+	}
+	return n, err
 }
 
 func (c *conn) Close() error {
