@@ -137,7 +137,7 @@ func TestMaxConnectionsAnswersARequestBeingRead(t *testing.T) {
 	waitLog(t, logs, "MaxConnections reached") // next waits, and has made what room it could
 	slow.send(t, rest)
 	res, body = slow.response(t)
-	expect(t, res, body, http.StatusOK, "ok")
+	expect(t, res, body, http.StatusOK, "ok", "Connection", "close")
 	res, body = next.response(t) // once slow's connection closes
 	expect(t, res, body, http.StatusOK, "ok")
 
@@ -146,6 +146,107 @@ func TestMaxConnectionsAnswersARequestBeingRead(t *testing.T) {
 	}
 	stop()
 	leaks()
+}
+
+// While a connection waits for a slot, a response tells its client not
+// to send on its connection again (Connection: close), and the server
+// closes it after the response. It is not closed as it goes idle, when a
+// keep-alive client may send its next request on it already: a POST,
+// which no client sends again.
+func TestMaxConnectionsClosesAfterAResponse(t *testing.T) {
+	app, logs, release := holdingApp(t, easy.MaxConnections(2))
+	begun := begunRoute(app, release)
+	app.HandleFunc("POST /items", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte("created"))
+	})
+	leaks := testkit.Goroutines(t)
+	addr, stop := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+
+	client := dial(t, addr)
+	client.send(t, "GET /begun HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	<-begun
+	silent := dial(t, addr) // holds the second slot
+	next := dial(t, addr)
+	next.send(t, "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	waitLog(t, logs, "MaxConnections reached") // next waits
+
+	// A response begun before next came keeps its connection.
+	close(release)
+	res, body := client.response(t)
+	expect(t, res, body, http.StatusOK, "done")
+	if res.Close {
+		t.Error("a response begun before a connection waited has Connection: close")
+	}
+	client.send(t, "POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}")
+	res, body = client.response(t)
+	expect(t, res, body, http.StatusCreated, "created", "Connection", "close")
+	if !client.closed(t, 5*time.Second) {
+		t.Error("the connection is still open after its Connection: close")
+	}
+	res, body = next.response(t)
+	expect(t, res, body, http.StatusOK, "ok")
+
+	// The client's next request, on a new connection, is served.
+	again := dial(t, addr)
+	again.send(t, "POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}")
+	res, body = again.response(t)
+	expect(t, res, body, http.StatusCreated, "created")
+
+	for _, c := range []*rawConn{client, silent, next, again} {
+		c.Close()
+	}
+	stop()
+	leaks()
+}
+
+// A connection that goes idle while another waits, its response begun
+// before, is closed once it has been idle a while, as the one idle
+// longest is when the other comes: the other does not wait for
+// IdleTimeout.
+func TestMaxConnectionsClosesAConnectionLeftIdle(t *testing.T) {
+	app, logs, release := holdingApp(t, easy.MaxConnections(2))
+	begun := begunRoute(app, release)
+	leaks := testkit.Goroutines(t)
+	addr, stop := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+
+	client := dial(t, addr)
+	client.send(t, "GET /begun HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	<-begun
+	silent := dial(t, addr)
+	next := dial(t, addr)
+	next.send(t, "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	waitLog(t, logs, "MaxConnections reached")
+	close(release)
+	res, body := client.response(t)
+	expect(t, res, body, http.StatusOK, "done")
+	res, body = next.response(t) // and the client sends nothing more
+	expect(t, res, body, http.StatusOK, "ok")
+	if !client.closed(t, 5*time.Second) {
+		t.Error("the idle connection is still open")
+	}
+
+	for _, c := range []*rawConn{client, silent, next} {
+		c.Close()
+	}
+	stop()
+	leaks()
+}
+
+// begunRoute adds GET /begun to a holdingApp: /wait, which tells begun
+// when it has begun.
+func begunRoute(app *easy.App, release chan struct{}) (begun <-chan struct{}) {
+	c := make(chan struct{}, 1)
+	app.HandleFunc("GET /begun", func(w http.ResponseWriter, r *http.Request) {
+		c <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.Write([]byte("done"))
+	})
+	return c
 }
 
 // readCounter wraps a listener, so that a test knows how much of what a

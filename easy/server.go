@@ -20,16 +20,18 @@ import (
 
 // server returns the http.Server that Serve runs on ln, and ln wrapped so
 // that it holds at most MaxConnections and the App sees each connection
-// as a servedConn.
+// as a servedConn. While a connection waits for a slot, the server's
+// responses close their connections (connlimit's Handler).
 func (a *App) server(ln net.Listener) (*http.Server, net.Listener) {
 	hosts := loopbackHosts(ln.Addr()) // the hosts allowed when AllowedHosts was not given
 	var limit *connlimit.Listener
+	var h http.Handler = a
 	if n := a.cfg.maxConns; n > 0 {
 		limit = connlimit.New(ln, n, a.atMaxConnections(n))
-		ln = limit
+		ln, h = limit, limit.Handler(a)
 	}
 	srv := &http.Server{
-		Handler:           a,
+		Handler:           h,
 		ReadHeaderTimeout: a.cfg.headerTimeout,
 		WriteTimeout:      a.cfg.writeTimeout,
 		IdleTimeout:       a.cfg.idleTimeout,

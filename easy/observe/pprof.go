@@ -38,7 +38,7 @@ func ServePprof(addr string, log *slog.Logger, guard func(net.Addr, http.Handler
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	// A CPU profile or a trace lasts as long as asked (?seconds=), so
 	// writes are not bounded; headers and idle connections are.
-	srv := &http.Server{Handler: guard(ln.Addr(), mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
+	srv := &http.Server{Handler: ln.Handler(guard(ln.Addr(), mux)), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 		ConnState: ln.ConnState}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

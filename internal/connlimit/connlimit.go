@@ -6,9 +6,14 @@
 // descriptor nor a goroutine, and are served as others close. Answering
 // them 503 instead would spend on each what the cap is there to bound.
 // A connection idle between two requests is the cheapest to give back,
-// so one that waits has the longest idle closed, or the next to go idle,
-// as nginx reuses its keep-alive connections when it runs out: idle
-// keep-alives do not keep a new client out for their whole idle timeout.
+// so one that waits has the longest idle closed, as nginx reuses its
+// keep-alive connections when it runs out: idle keep-alives do not keep a
+// new client out for their whole idle timeout. While it waits, the
+// responses of a Listener's Handler close their connections
+// (Connection: close), which frees their slots without a client sending a
+// request on a connection closed under it; a connection that goes idle
+// meanwhile, its response begun before, is closed once it has been idle a
+// second.
 package connlimit
 
 import (
@@ -19,6 +24,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Listener is a net.Listener that holds at most its cap of connections at
@@ -34,7 +40,8 @@ import (
 // room while they come.
 //
 // The server that serves a Listener calls its ConnState from
-// http.Server.ConnState, and Accept from one goroutine, as Serve does.
+// http.Server.ConnState, and Accept from one goroutine, as Serve does,
+// and serves its requests through Handler.
 type Listener struct {
 	net.Listener
 	slots  chan struct{} // a token for every connection held
@@ -42,10 +49,11 @@ type Listener struct {
 	close  sync.Once
 	full   func() // told that a connection waits for a slot, once it made room; may be nil
 
-	mu      sync.Mutex                  // guards idle, idleTLS, waiting and each conn's elem
-	idle    list.List                   // connections between two requests, the longest idle first: *conn or *tls.Conn
+	waiting atomic.Bool // Accept waits for a slot: responses close their connections
+
+	mu      sync.Mutex                  // guards idle, idleTLS and each conn's elem
+	idle    list.List                   // connections between two requests, the longest idle first: *conn or *tls.Conn; take's mark
 	idleTLS map[*tls.Conn]*list.Element // a TLS connection's element, which a conn keeps itself
-	waiting bool                        // Accept waits for a slot: the next connection to go idle is closed
 }
 
 // New returns ln holding at most n connections at once (n > 0). full, if
@@ -79,42 +87,83 @@ func (l *Listener) Accept() (net.Conn, error) {
 	return &conn{Conn: c, l: l, release: sync.OnceFunc(l.release)}, nil
 }
 
+// idleGrace is how long a connection that goes idle while Accept waits
+// stays open at least: a keep-alive client that has its next request
+// ready sends it at once, and would lose it to a close (see Handler).
+const idleGrace = time.Second
+
 // take waits for a free slot, and reports false when the listener closes
-// first. At the cap it closes an idle connection to make room.
+// first. At the cap it closes the connection idle longest to make room,
+// and while it waits, every idleGrace, the one idle longest if it has
+// been idle since the last time: a mark in the idle list, moved to its
+// back each time, has those before it.
 func (l *Listener) take() bool {
 	select {
 	case l.slots <- struct{}{}:
 		return true
 	default:
 	}
-	l.mu.Lock()
-	var idle net.Conn
-	if e := l.idle.Front(); e != nil {
-		idle = e.Value.(net.Conn)
-		l.remove(idle)
-	}
-	l.waiting = idle == nil
-	l.mu.Unlock()
-	if idle != nil {
-		closeConn(idle)
-	}
+	l.waiting.Store(true)
+	defer l.waiting.Store(false)
+	l.closeIdle(nil)
 	if l.full != nil {
 		l.full()
 	}
+	l.mu.Lock()
+	mark := l.idle.PushBack(nil)
+	l.mu.Unlock()
 	defer func() {
 		l.mu.Lock()
-		l.waiting = false
+		l.idle.Remove(mark)
 		l.mu.Unlock()
 	}()
-	select {
-	case l.slots <- struct{}{}:
-		return true
-	case <-l.closed:
-		return false
+	tick := time.NewTicker(idleGrace)
+	defer tick.Stop()
+	for {
+		select {
+		case l.slots <- struct{}{}:
+			return true
+		case <-l.closed:
+			return false
+		case <-tick.C:
+			l.closeIdle(mark)
+		}
+	}
+}
+
+// closeIdle closes the connection idle longest if it went idle before
+// mark (nil: at all), and moves mark to the back of the idle list.
+func (l *Listener) closeIdle(mark *list.Element) {
+	l.mu.Lock()
+	var c net.Conn
+	if e := l.idle.Front(); e != nil && e != mark {
+		c = e.Value.(net.Conn)
+		l.remove(c)
+	}
+	if mark != nil {
+		l.idle.MoveToBack(mark)
+	}
+	l.mu.Unlock()
+	if c != nil {
+		closeConn(c)
 	}
 }
 
 func (l *Listener) release() { <-l.slots }
+
+// Handler returns next, whose responses close their connection while a
+// connection waits for a slot: they say Connection: close, after which
+// net/http closes the connection (HTTP/2 sends GOAWAY) and the client
+// sends its next request on a new one. A response begun before keeps its
+// connection, which is not closed for idleGrace after it.
+func (l *Listener) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if l.waiting.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // Close closes the listener; an Accept waiting for a slot returns.
 func (l *Listener) Close() error {
@@ -138,7 +187,9 @@ func (l *Listener) ConnState(c net.Conn, s http.ConnState) {
 	switch {
 	case !ok:
 	case s == http.StateIdle:
-		l.goIdle(cc)
+		l.mu.Lock()
+		l.push(cc)
+		l.mu.Unlock()
 	case cc.idle.Load():
 		l.mu.Lock()
 		l.remove(cc)
@@ -146,30 +197,13 @@ func (l *Listener) ConnState(c net.Conn, s http.ConnState) {
 	}
 }
 
-// goIdle puts c at the back of the idle list, or closes it when Accept
-// waits for a slot.
-func (l *Listener) goIdle(c net.Conn) {
+func (l *Listener) tlsState(c *tls.Conn, s http.ConnState) {
 	l.mu.Lock()
-	evict := l.waiting
-	if evict {
-		l.waiting = false
-	} else {
+	l.remove(c)
+	if s == http.StateIdle {
 		l.push(c)
 	}
 	l.mu.Unlock()
-	if evict {
-		closeConn(c)
-	}
-}
-
-func (l *Listener) tlsState(c *tls.Conn, s http.ConnState) {
-	if s == http.StateIdle {
-		l.goIdle(c)
-	} else {
-		l.mu.Lock()
-		l.remove(c)
-		l.mu.Unlock()
-	}
 	if s == http.StateClosed || s == http.StateHijacked {
 		l.release()
 	}
