@@ -225,13 +225,17 @@ func IdleTimeout(d time.Duration) Option {
 
 // MaxConnections bounds the connections Serve holds at once. Past n it
 // stops accepting: a connection that comes meanwhile waits, unanswered, in
-// the kernel's listen backlog until one closes, and the one idle longest
-// between two requests is closed at once to make room. A connection
-// counts from its accept to its close, a WebSocket's and a server-sent
-// event stream's too, so n must exceed ws.MaxConnections by the plain
-// connections to serve beside them, or a WebSocket past n waits instead
-// of getting the Manager's 503. Zero means no bound. 20,000 by default:
-// ws.MaxConnections' default of 10,000, and as many again.
+// the kernel's listen backlog until one closes. To make room the one idle
+// longest between two requests is closed at once, and, while a connection
+// waits, responses say Connection: close. A connection counts from its
+// accept to its close, a WebSocket's and a server-sent event stream's too,
+// so n must exceed ws.MaxConnections by the plain connections to serve
+// beside them, or a WebSocket past n waits instead of getting the
+// Manager's 503. Over TLS (a tls.Listener given to Serve) a hijacked
+// connection, a WebSocket's, counts only until its hijack: net/http hands
+// over the *tls.Conn itself, whose close the App cannot see. Zero means no
+// bound. 20,000 by default: ws.MaxConnections' default of 10,000, and as
+// many again.
 func MaxConnections(n int) Option {
 	if n < 0 {
 		panic(fmt.Sprintf("easy: MaxConnections(%d): negative", n))
