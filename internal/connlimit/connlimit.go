@@ -199,9 +199,10 @@ func (l *Listener) ConnState(c net.Conn, s http.ConnState) {
 
 func (l *Listener) tlsState(c *tls.Conn, s http.ConnState) {
 	l.mu.Lock()
-	l.remove(c)
 	if s == http.StateIdle {
 		l.push(c)
+	} else {
+		l.remove(c)
 	}
 	l.mu.Unlock()
 	if s == http.StateClosed || s == http.StateHijacked {
@@ -211,6 +212,7 @@ func (l *Listener) tlsState(c *tls.Conn, s http.ConnState) {
 
 // push puts c at the back of the idle list. l.mu is held.
 func (l *Listener) push(c net.Conn) {
+	l.remove(c) // were it there still, its element would stay behind
 	e := l.idle.PushBack(c)
 	switch c := c.(type) {
 	case *conn:
