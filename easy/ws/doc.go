@@ -66,11 +66,11 @@
 // hook. It receives an update when the new row matches, and a delete (with
 // the update's seq) when an update takes a row it holds out of its view.
 // What it holds is known from its snapshot and the events since; a
-// connection that read no snapshot (?filter= on connect, or a resume), or
-// a cut one ("more", the rest read from the REST list), gets a delete for
-// every update it may see that fails its filter, since it may hold that
-// row. A row outside what the client may see is never named to
-// it unless it held it.
+// connection that read no snapshot (?filter= on connect, or a resume) gets
+// a delete for every update it may see that fails its filter, since it
+// may hold that row, and so does one whose snapshot was cut ("more", the
+// rest read from the REST list) for the rows past the cut. A row outside
+// what the client may see is never named to it unless it held it.
 //
 // Close codes: 1000 normal, 1001 shutdown, 1008 rate limit or expired
 // authorisation, 1009 message too big, 1011 internal error, 1013 a client

@@ -195,7 +195,7 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 		if undo == nil {
 			undo = res.hold(c)
 		}
-		initial, seq, held, err := m.readSnapshot(c, res, f, limit)
+		initial, sub, err := m.readSnapshot(c, res, f, limit)
 		switch {
 		case err != nil:
 			undo()
@@ -216,7 +216,7 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 				len(initial), m.cfg.sendBytes)))
 			return
 		}
-		if res.subscribe(c, f, seq, initial, held) {
+		if res.subscribe(c, initial, sub) {
 			return
 		}
 		// More was written while it was read than c may keep: the
@@ -240,15 +240,15 @@ var errSnapshotTimeout = errors.New("ws: snapshot timed out")
 
 // readSnapshot reads a snapshot for c in the turn subscribe took, within
 // SnapshotTimeout, and gives the turn back, also when the Source panics.
-func (m *Manager) readSnapshot(c *Conn, res *resource, f Filter, limit int) ([]byte, uint64, map[string]struct{}, error) {
+func (m *Manager) readSnapshot(c *Conn, res *resource, f Filter, limit int) ([]byte, *subscription, error) {
 	defer func() { <-m.snapshots }()
 	ctx, cancel := context.WithTimeout(c.ctx, m.cfg.snapshotWait)
 	defer cancel()
-	initial, seq, held, err := res.snapshot(ctx, c, f, limit)
+	initial, sub, err := res.snapshot(ctx, c, f, limit)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		err = fmt.Errorf("%w: %w", errSnapshotTimeout, err)
 	}
-	return initial, seq, held, err
+	return initial, sub, err
 }
 
 // parseQuery reads since and filter from the query of a resource endpoint.

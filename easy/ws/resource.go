@@ -90,9 +90,12 @@ type subscription struct {
 
 	// held is the set of rows (by id) the client has from this
 	// subscription, when it began with a snapshot and narrows the events
-	// (a filter, or the Authorize hook); nil when what the client holds
-	// is unknown or does not matter. See route.
+	// (a filter, a row policy or the Authorize hook); nil when what the
+	// client holds is unknown or does not matter. more says that its
+	// snapshot was cut: the client may also hold rows past it, read from
+	// the REST list, which held cannot name. See route.
 	held map[string]struct{}
+	more bool
 }
 
 func newResource(m *Manager, name string, src Source) *resource {
@@ -347,12 +350,12 @@ var maxHeld = 10_000
 // message, a delete of its row, or nil. A row leaves a narrowed view with
 // a delete: when the client holds it (sub.held) and an update takes it out
 // of the filter or out of what the client may see. When what the client
-// holds is unknown (it followed or resumed without a snapshot), every
-// update it may see that fails its filter goes out as a delete: it may
-// have held that row. A row the client may not see is never named to it
-// unless it held it. The filter is asked before the Authorize hook, which
-// is not asked where its answer changes nothing. A panicking filter or
-// hook closes c with 1011.
+// holds is unknown (it followed or resumed without a snapshot), or partly
+// unknown (its snapshot was cut, sub.more), every update it may see that
+// fails its filter goes out as a delete: it may have held that row. A row
+// the client may not see is never named to it unless it held it. The
+// filter is asked before the Authorize hook, which is not asked where its
+// answer changes nothing. A panicking filter or hook closes c with 1011.
 func (r *resource) route(c *Conn, sub *subscription, ev *event) (msg []byte) {
 	if sub.paused || ev.seq <= sub.after {
 		return nil
@@ -403,6 +406,8 @@ func (r *resource) route(c *Conn, sub *subscription, ev *event) (msg []byte) {
 	case had:
 		delete(sub.held, id)
 		return r.leaveMessage(ev)
+	case sub.more && !passes && ch.Op == TypeUpdate && allowed():
+		return r.leaveMessage(ev) // a row past the snapshot's cut, which it may have read
 	}
 	return nil
 }
@@ -422,11 +427,10 @@ func (r *resource) resume(c *Conn, f Filter, since uint64) {
 	r.attach(c, &subscription{filter: f, after: since}, nil, true)
 }
 
-// subscribe sends c the initial message of a snapshot that includes the
-// events up to seq, then the events after seq that pass f. held names the
-// rows of the snapshot, as snapshot returned it.
-func (r *resource) subscribe(c *Conn, f Filter, seq uint64, initial []byte, held map[string]struct{}) bool {
-	return r.attach(c, &subscription{filter: f, after: seq, held: held}, initial, true)
+// subscribe sends c the initial message of a snapshot, then the events
+// after it that sub, as snapshot returned it, lets through.
+func (r *resource) subscribe(c *Conn, initial []byte, sub *subscription) bool {
+	return r.attach(c, sub, initial, true)
 }
 
 // attach replaces c's subscription with sub. Under fanMu, the events up to
@@ -536,15 +540,16 @@ func (r *resource) detach(c *Conn) {
 }
 
 // snapshot reads a snapshot for c within ctx and encodes it as an
-// initial message, leaving out the rows that c's principal may not see.
-// When the events that follow are narrowed (f, or the Authorize hook),
-// held names the rows sent, for route; else it is nil.
+// initial message, leaving out the rows that c's principal may not see,
+// and returns the subscription that follows it: f, from the snapshot's
+// seq on. When the events that follow are narrowed (f, a row policy or
+// the Authorize hook), its held names the rows sent, for route.
 //
 // It reads one row more than limit, and sends limit rows with "more":
-// a client that needs them all reads the rest from the REST list after
-// the last one, rather than take a cut snapshot for the whole. It may
-// then hold rows the snapshot did not send, so held is nil.
-func (r *resource) snapshot(ctx context.Context, c *Conn, f Filter, limit int) (initial []byte, seq uint64, held map[string]struct{}, err error) {
+// a client that needs them all reads the rest from the REST list, rather
+// than take a cut snapshot for the whole. It may then hold rows the
+// snapshot did not send, which the subscription's more says.
+func (r *resource) snapshot(ctx context.Context, c *Conn, f Filter, limit int) (initial []byte, sub *subscription, err error) {
 	read := f
 	if c.scope != nil { // the policy limits the rows in SQL, before the limit
 		qf, _ := f.(*query.Filter) // a Source with a policy compiles its filters with query
@@ -552,29 +557,29 @@ func (r *resource) snapshot(ctx context.Context, c *Conn, f Filter, limit int) (
 	}
 	rows, seq, err := r.src.Snapshot(ctx, read, limit+1)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, nil, err
 	}
-	more := len(rows) > limit
+	sub = &subscription{filter: f, after: seq, more: len(rows) > limit}
 	rows = rows[:min(len(rows), limit)]
 	data := make([]json.RawMessage, 0, len(rows))
 	auth := r.m.cfg.authorize
-	if (f != nil || auth != nil || c.scope != nil) && !more && len(rows) <= maxHeld {
-		held = make(map[string]struct{}, len(rows))
+	if (f != nil || auth != nil || c.scope != nil) && len(rows) <= maxHeld {
+		sub.held = make(map[string]struct{}, len(rows))
 	}
 	for _, row := range rows {
 		row.Op = TypeInitial
 		if auth == nil || auth(c.principal, r.name, row) {
 			data = append(data, row.Data)
-			if held != nil {
-				held[rowID(row.Key)] = struct{}{}
+			if sub.held != nil {
+				sub.held[rowID(row.Key)] = struct{}{}
 			}
 		}
 	}
-	initial, err = encodeInitial(r.name, data, more, seq)
+	initial, err = encodeInitial(r.name, data, sub.more, seq)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("encode snapshot: %w", err)
+		return nil, nil, fmt.Errorf("encode snapshot: %w", err)
 	}
-	return initial, seq, held, nil
+	return initial, sub, nil
 }
 
 // scope returns the rows of r that a connection whose handshake resolved
