@@ -119,7 +119,7 @@ func (m *Manager) resourceEvents(resource string, model, key any) []openapi.Mess
 				"type":     constant(TypeInitial),
 				"resource": constant(resource),
 				"data":     map[string]any{"type": "array", "items": row, "maxItems": m.cfg.snapshotLimit},
-				"more":     moreSchema("More rows matched than it holds: read the rest from the REST list, ordered by primary key, after its last row."),
+				"more":     moreSchema("More rows matched than it holds: read them from the REST list with the same filter, page after page by the cursor of its Link header (for a numeric key, after the last row with id__gt)."),
 				"seq":      seqSchema("The seq of the last event the snapshot includes: the events that follow it come next."),
 			}, []any{"type", "resource", "data", "seq"})},
 		{Name: TypeReset, Summary: "Resuming is impossible (the events are gone from the history): fetch a fresh snapshot.",

@@ -60,7 +60,7 @@ type Event struct {
 	// More reports, in an initial or presence message, that more rows
 	// (or members) matched than it holds: a snapshot holds at most its
 	// limit, the first by primary key, and the rest are read from the
-	// REST list.
+	// REST list, page after page by its cursor (docs/realtime.md).
 	More bool `json:"more,omitempty"`
 	// Seq numbers the events of a resource: it rises by one per event.
 	// In an initial message it is the seq of the last event the snapshot

@@ -62,8 +62,9 @@
  *   is jittered between half and all of its value
  * @property {(rows: any[], seq: number, more: boolean) => void} [onInitial]
  *   the snapshot; more is true when more rows matched than it holds (its
- *   limit): the rest are read from the REST list, after its last row by
- *   primary key
+ *   limit): they are read from the REST list with the same filter, page
+ *   after page by the cursor of its Link header (for a numeric key, after
+ *   the last row with id__gt)
  * @property {(ev: ChangeEvent) => void} [onCreate]
  * @property {(ev: ChangeEvent) => void} [onUpdate]
  * @property {(ev: ChangeEvent) => void} [onDelete]
