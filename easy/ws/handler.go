@@ -181,39 +181,48 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 	}
 	// A connection reads one snapshot at a time, as it handles its
 	// messages in order; the Manager reads at most MaxSnapshots at once,
-	// and a subscribe waits for its turn.
+	// and a subscribe waits for its turn. The whole subscribe, its waits
+	// and every snapshot it reads, has SnapshotTimeout: its connection's
+	// reader, which sees no pong meanwhile, is back within it.
+	ctx, cancel := context.WithTimeout(c.ctx, m.cfg.snapshotWait)
+	defer cancel()
 	var undo func()
+	fail := func(err error, detail string) {
+		if undo != nil {
+			undo()
+		}
+		if c.ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			m.log.Error("ws: snapshot failed", "resource", res.name, "conn", c.id, "error", err)
+		}
+		c.enqueue(errorMessage(detail))
+	}
+	timedOut := fmt.Sprintf("the snapshot took longer than %v to read: subscribe again later, or narrow the filter", m.cfg.snapshotWait)
 	for try := 1; ; try++ {
 		select {
 		case m.snapshots <- struct{}{}:
-		case <-c.ctx.Done():
-			if undo != nil {
-				undo()
-			}
+		case <-ctx.Done():
+			fail(fmt.Errorf("%w, waiting for its turn (MaxSnapshots %d)", errSnapshotTimeout, cap(m.snapshots)), timedOut)
 			return
 		}
 		if undo == nil {
 			undo = res.hold(c)
 		}
-		initial, sub, err := m.readSnapshot(c, res, f, limit)
+		initial, sub, err := m.readSnapshot(ctx, c, res, f, limit)
 		switch {
+		case errors.Is(err, errSnapshotTimeout):
+			fail(err, timedOut)
+			return
 		case err != nil:
-			undo()
-			if c.ctx.Err() == nil {
-				m.log.Error("ws: snapshot failed", "resource", res.name, "conn", c.id, "error", err)
-				detail := "snapshot failed"
-				if errors.Is(err, errSnapshotTimeout) {
-					detail = fmt.Sprintf("the snapshot took longer than %v to read: subscribe again later, or narrow the filter", m.cfg.snapshotWait)
-				}
-				c.enqueue(errorMessage(detail))
-			}
+			fail(err, "snapshot failed")
 			return
 		case len(initial) > m.cfg.sendBytes:
 			// It could never be queued: say why, rather than close as if the
 			// client were slow.
-			undo()
-			c.enqueue(errorMessage(fmt.Sprintf("snapshot of %d bytes exceeds the send queue of %d bytes: ask for fewer rows (limit) or narrow the filter",
-				len(initial), m.cfg.sendBytes)))
+			fail(nil, fmt.Sprintf("snapshot of %d bytes exceeds the send queue of %d bytes: ask for fewer rows (limit) or narrow the filter",
+				len(initial), m.cfg.sendBytes))
 			return
 		}
 		if res.subscribe(c, initial, sub) {
@@ -223,8 +232,7 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 		// snapshot cannot be joined to the events after it. c holds
 		// again; read another.
 		if try == snapshotTries {
-			undo()
-			c.enqueue(errorMessage("the rows changed faster than a snapshot could be read: subscribe again later, or narrow the filter"))
+			fail(nil, "the rows changed faster than a snapshot could be read: subscribe again later, or narrow the filter")
 			return
 		}
 	}
@@ -234,16 +242,14 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 // client before the client's next subscribe is refused.
 const unreadSnapshot = time.Second
 
-// errSnapshotTimeout is a snapshot read that took longer than
+// errSnapshotTimeout is a subscribe that took longer than
 // SnapshotTimeout.
 var errSnapshotTimeout = errors.New("ws: snapshot timed out")
 
-// readSnapshot reads a snapshot for c in the turn subscribe took, within
-// SnapshotTimeout, and gives the turn back, also when the Source panics.
-func (m *Manager) readSnapshot(c *Conn, res *resource, f Filter, limit int) ([]byte, *subscription, error) {
+// readSnapshot reads a snapshot for c within ctx, in the turn subscribe
+// took, and gives the turn back, also when the Source panics.
+func (m *Manager) readSnapshot(ctx context.Context, c *Conn, res *resource, f Filter, limit int) ([]byte, *subscription, error) {
 	defer func() { <-m.snapshots }()
-	ctx, cancel := context.WithTimeout(c.ctx, m.cfg.snapshotWait)
-	defer cancel()
 	initial, sub, err := res.snapshot(ctx, c, f, limit)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		err = fmt.Errorf("%w: %w", errSnapshotTimeout, err)

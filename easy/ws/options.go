@@ -282,7 +282,8 @@ func SnapshotLimit(n int) Option {
 // Manager reads from the database at once; a subscribe beyond that waits
 // until one is done, so that subscribers cannot take every database
 // connection and CPU from the writers. A connection has one snapshot read
-// at a time, as it handles its messages in order. The default is half of
+// at a time, as it handles its messages in order. The wait counts against
+// the subscribe's SnapshotTimeout. The default is half of
 // GOMAXPROCS, at least 1: reading and encoding rows is work for a CPU,
 // and more snapshots at once than that slow the writes down without
 // answering subscribes any sooner.
@@ -295,14 +296,18 @@ func MaxSnapshots(n int) Option {
 	}
 }
 
-// SnapshotTimeout bounds each read of a snapshot from the database (the
-// answer to a subscribe, or to an SSE stream's snapshot=1): a read that
-// takes longer, such as one waiting for a table another transaction has
-// locked, is given up, and the subscribe is answered with an error
-// message, leaving the connection and its filter as they were. A
-// subscribe is answered on its connection's reader, which reads no pong
-// meanwhile: the bound is also how long a snapshot can keep the heartbeat
-// from finding a dead peer. The default is 10 seconds.
+// SnapshotTimeout bounds a subscribe (or an SSE stream's snapshot=1) from
+// its start to its answer: its wait for a turn (MaxSnapshots) and every
+// snapshot it reads from the database (a second and a third when one
+// cannot be joined to the events after it) share it. A subscribe that
+// takes longer, such as one whose read waits for a table another
+// transaction has locked, or that waits behind such reads, is given up,
+// and answered with an error message, leaving the connection and its
+// filter as they were. A subscribe is answered on its connection's
+// reader, which reads no pong meanwhile: the bound is also how long a
+// subscribe can keep the heartbeat from finding a dead peer (as long as
+// the Source stops reading when its context ends, as Watch's do). The
+// default is 10 seconds.
 func SnapshotTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {

@@ -30,8 +30,8 @@ type Source interface {
 	// in that window or from a database snapshot taken in it (as Watch's
 	// sources do on PostgreSQL and SQLite in WAL mode, so that writers wait
 	// only while the seq is taken). Each row needs Key, Row and Data; Op is
-	// not used. ctx ends when the read outlasts SnapshotTimeout or the
-	// connection closes: a Snapshot that does not stop then keeps its
+	// not used. ctx ends when its subscribe outlasts SnapshotTimeout or
+	// the connection closes: a Snapshot that does not stop then keeps its
 	// connection from reading meanwhile.
 	Snapshot(ctx context.Context, f Filter, limit int) (rows []Change, seq uint64, err error)
 }

@@ -443,6 +443,87 @@ func TestASnapshotThatOutlastsSnapshotTimeoutIsAnError(t *testing.T) {
 	expect(t, c, fmt.Sprintf(`{"type":"initial","resource":"products","data":[{"id":1,"name":"apple","price":4},{"id":2,"name":"pear","price":3}],"seq":%d}`, m.Seq("products")))
 }
 
+// TestASubscribeWaitingForItsTurnHasSnapshotTimeout: on each database,
+// with MaxSnapshots(1), one connection's snapshot read takes the only
+// turn and outlasts SnapshotTimeout without stopping (a Source may not
+// heed its context; here the read waits before its query). Another
+// connection's subscribe, waiting for that turn, is answered with the
+// timeout's error while the first read still waits: SnapshotTimeout
+// bounds the whole subscribe, its wait included, so that its reader is
+// back to hear the heartbeat. Both connections go on.
+func TestASubscribeWaitingForItsTurnHasSnapshotTimeout(t *testing.T) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		arm, reading, release := slowSnapshots(t, db)
+		_, m, srv := sseApp(t, db, ws.MaxSnapshots(1), ws.SnapshotTimeout(300*time.Millisecond))
+		t.Cleanup(release) // before the app closes
+		write(t, srv, "POST", "/products", `{"name":"apple","price":1}`)
+		first, second := dialReady(t, wsURL(srv, "/ws/products")), dialReady(t, wsURL(srv, "/ws/products"))
+		const timedOut = `{"type":"error","detail":"the snapshot took longer than 300ms to read: subscribe again later, or narrow the filter"}`
+
+		arm()
+		send(t, first, `{"type":"subscribe"}`)
+		<-reading
+		send(t, second, `{"type":"subscribe"}`)
+		expect(t, second, timedOut)
+		release()
+		expect(t, first, timedOut) // its read began its query past the deadline
+
+		initial := fmt.Sprintf(`{"type":"initial","resource":"products","data":[{"id":1,"name":"apple","price":1}],"seq":%d}`, m.Seq("products"))
+		for _, c := range []*websocket.Conn{first, second} {
+			send(t, c, `{"type":"subscribe"}`)
+			expect(t, c, initial)
+		}
+	})
+}
+
+// TestASubscribesSnapshotTriesShareOneSnapshotTimeout: a subscribe whose
+// first snapshot cannot be joined to the events after it (more was
+// written meanwhile than its connection may keep, and the history is off)
+// reads another in what is left of its SnapshotTimeout, not in a
+// SnapshotTimeout of its own. The first read takes half the timeout; the
+// second waits until the timeout has passed since the first began, and
+// fails: the connection, which lost the events written meanwhile, gets a
+// reset, then the timeout's error.
+func TestASubscribesSnapshotTriesShareOneSnapshotTimeout(t *testing.T) {
+	const timeout = time.Second
+	db := testkit.SQLite(t, nil)
+	arm, reading, release := slowSnapshots(t, db)
+	_, m, srv := sseApp(t, db, ws.HistorySize(0), ws.SendQueueBytes(1000), ws.SnapshotTimeout(timeout))
+	t.Cleanup(release) // before the app closes
+	write(t, srv, "POST", "/products", `{"name":"apple","price":1}`)
+	plain := dialReady(t, wsURL(srv, "/ws/products"))
+	c := dialReady(t, wsURL(srv, "/ws/products"))
+
+	arm()
+	send(t, c, `{"type":"subscribe","filter":{"price__lt":2}}`)
+	<-reading
+	began := time.Now() // the subscribe began before
+	const figs = 14     // some 100 bytes each kept: past 1,000 at the 11th
+	for i := range figs {
+		write(t, srv, "POST", "/products", fmt.Sprintf(`{"name":"fig%d","price":2}`, i))
+	}
+	for range figs { // once plain has the last, the held one has dropped them all
+		if ev := event(t, next(t, plain)); ev.Type != ws.TypeCreate {
+			t.Fatalf("the plain connection got %+v, want a create", ev)
+		}
+	}
+	arm() // the second read waits too
+	time.Sleep(timeout / 2)
+	release()
+	select {
+	case <-reading: // let it go once the timeout has passed
+		time.Sleep(time.Until(began.Add(timeout + timeout/4)))
+		release()
+	case <-time.After(timeout): // the first read outlasted the timeout on its own: the same answer
+	}
+	expect(t, c,
+		`{"type":"reset","resource":"products"}`,
+		`{"type":"error","detail":"the snapshot took longer than 1s to read: subscribe again later, or narrow the filter"}`)
+
+	write(t, srv, "POST", "/products", `{"name":"kiwi","price":1}`)
+	expect(t, c, fmt.Sprintf(`{"type":"create","resource":"products","id":%d,"data":{"id":%d,"name":"kiwi","price":1},"seq":%d}`, figs+2, figs+2, m.Seq("products")))
+}
+
 // TestSnapshotTriesRunOutWithAResetThenAnError: while each of a
 // subscribe's snapshots is read, more is written than its connection may
 // keep (rows its filter leaves out, so that the snapshots stay small),
