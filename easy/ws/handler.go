@@ -186,43 +186,34 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 	// reader, which sees no pong meanwhile, is back within it.
 	ctx, cancel := context.WithTimeout(c.ctx, m.cfg.snapshotWait)
 	defer cancel()
-	var undo func()
-	fail := func(err error, detail string) {
-		if undo != nil {
-			undo()
-		}
-		if c.ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			m.log.Error("ws: snapshot failed", "resource", res.name, "conn", c.id, "error", err)
-		}
-		c.enqueue(errorMessage(detail))
+	undo := func() {} // until c is held
+	fail := func(err error, detail string, later bool) {
+		m.failSubscribe(c, res, undo, err, detail, later)
 	}
 	timedOut := fmt.Sprintf("the snapshot took longer than %v to read: subscribe again later, or narrow the filter", m.cfg.snapshotWait)
 	for try := 1; ; try++ {
 		select {
 		case m.snapshots <- struct{}{}:
 		case <-ctx.Done():
-			fail(fmt.Errorf("%w, waiting for its turn (MaxSnapshots %d)", errSnapshotTimeout, cap(m.snapshots)), timedOut)
+			fail(fmt.Errorf("%w, waiting for its turn (MaxSnapshots %d)", errSnapshotTimeout, cap(m.snapshots)), timedOut, true)
 			return
 		}
-		if undo == nil {
+		if try == 1 {
 			undo = res.hold(c)
 		}
 		initial, sub, err := m.readSnapshot(ctx, c, res, f, limit)
 		switch {
 		case errors.Is(err, errSnapshotTimeout):
-			fail(err, timedOut)
+			fail(err, timedOut, true)
 			return
 		case err != nil:
-			fail(err, "snapshot failed")
+			fail(err, "snapshot failed", true)
 			return
 		case len(initial) > m.cfg.sendBytes:
 			// It could never be queued: say why, rather than close as if the
-			// client were slow.
+			// client were slow. Asking again would meet the same.
 			fail(nil, fmt.Sprintf("snapshot of %d bytes exceeds the send queue of %d bytes: ask for fewer rows (limit) or narrow the filter",
-				len(initial), m.cfg.sendBytes))
+				len(initial), m.cfg.sendBytes), false)
 			return
 		}
 		if res.subscribe(c, initial, sub) {
@@ -232,9 +223,27 @@ func (m *Manager) subscribe(c *Conn, res *resource, req request) {
 		// snapshot cannot be joined to the events after it. c holds
 		// again; read another.
 		if try == snapshotTries {
-			fail(nil, "the rows changed faster than a snapshot could be read: subscribe again later, or narrow the filter")
+			fail(nil, "the rows changed faster than a snapshot could be read: subscribe again later, or narrow the filter", true)
 			return
 		}
+	}
+}
+
+// failSubscribe answers a subscribe that failed with an error, undoing
+// what it did to c's subscription. When a later subscribe may do better,
+// an SSE stream, whose client cannot send one, is ended for its client to
+// reconnect (restartStream): before undo, so that no event follows the
+// error.
+func (m *Manager) failSubscribe(c *Conn, res *resource, undo func(), err error, detail string, later bool) {
+	if err != nil && c.ctx.Err() == nil {
+		m.log.Error("ws: snapshot failed", "resource", res.name, "conn", c.id, "error", err)
+	}
+	if later && c.sse != nil && c.enqueue(errorMessage(detail)) {
+		c.restartStream()
+	}
+	undo()
+	if c.ctx.Err() == nil {
+		c.enqueue(errorMessage(detail))
 	}
 }
 

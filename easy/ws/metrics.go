@@ -20,7 +20,7 @@ import (
 var (
 	refuseReasons = []string{"origin", "auth", "cap", "shutdown", "upgrade"}
 	closeReasons  = []string{"normal", "going_away", "shutdown", "rate_limit", "auth_expired",
-		"read_limit", "slow_consumer", "internal_error", "abnormal", "other"}
+		"read_limit", "slow_consumer", "snapshot_failed", "internal_error", "abnormal", "other"}
 )
 
 // useMetrics counts the Manager's numbers on the registry of app's
@@ -173,6 +173,9 @@ func closeLabel(code websocket.StatusCode, reason string) string {
 	case websocket.StatusMessageTooBig:
 		return "read_limit"
 	case websocket.StatusTryAgainLater:
+		if reason == snapshotFailed {
+			return "snapshot_failed"
+		}
 		return "slow_consumer"
 	case websocket.StatusInternalError:
 		return "internal_error"

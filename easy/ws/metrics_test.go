@@ -280,7 +280,7 @@ func TestMetricsNameWhyConnectionsEnd(t *testing.T) {
 	want := map[string]map[string]float64{
 		"easy_ws_connections_refused_total": {"auth": 1, "cap": 1, "shutdown": 1, "origin": 0, "upgrade": 0},
 		"easy_ws_connections_closed_total": {"read_limit": 1, "rate_limit": 1, "normal": 1, "shutdown": 1,
-			"slow_consumer": 0, "going_away": 0, "auth_expired": 0, "internal_error": 0, "abnormal": 0, "other": 0},
+			"slow_consumer": 0, "snapshot_failed": 0, "going_away": 0, "auth_expired": 0, "internal_error": 0, "abnormal": 0, "other": 0},
 	}
 	for name, reasons := range want {
 		for reason, n := range reasons {

@@ -303,7 +303,9 @@ func MaxSnapshots(n int) Option {
 // takes longer, such as one whose read waits for a table another
 // transaction has locked, or that waits behind such reads, is given up,
 // and answered with an error message, leaving the connection and its
-// filter as they were. A subscribe is answered on its connection's
+// filter as they were (an SSE stream, whose client cannot ask again, ends
+// after the error, for its client to reconnect to a fresh snapshot). A
+// subscribe is answered on its connection's
 // reader, which reads no pong meanwhile: the bound is also how long a
 // subscribe can keep the heartbeat from finding a dead peer (as long as
 // the Source stops reading when its context ends, as Watch's do). The

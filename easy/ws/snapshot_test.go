@@ -527,11 +527,12 @@ func TestASubscribesSnapshotTriesShareOneSnapshotTimeout(t *testing.T) {
 // TestSnapshotTriesRunOutWithAResetThenAnError: while each of a
 // subscribe's snapshots is read, more is written than its connection may
 // keep (rows its filter leaves out, so that the snapshots stay small),
-// and the history is off, so none can be joined to the events after it. After the third the subscribe is answered with an error, and
-// the connection, which followed the resource, has lost those events: a
-// reset comes before the error. The connection goes on: it gets the next
-// write, and (on a WebSocket) a subscribe is answered. An SSE stream,
-// which answers a reset with a snapshot, reads none for that reset.
+// and the history is off, so none can be joined to the events after it.
+// After the third the subscribe is answered with an error. A WebSocket,
+// which followed the resource, has lost those events: a reset comes
+// before the error, and the connection goes on: it gets the next write,
+// and a subscribe is answered. An SSE stream, whose client cannot ask
+// again, gets the error and ends (restartedSSE).
 func TestSnapshotTriesRunOutWithAResetThenAnError(t *testing.T) {
 	for _, transport := range []string{"websocket", "sse"} {
 		t.Run(transport, func(t *testing.T) {
@@ -544,14 +545,13 @@ func TestSnapshotTriesRunOutWithAResetThenAnError(t *testing.T) {
 
 			arm()
 			var c *websocket.Conn
-			var message func() string
+			var s *sseStream
+			sseURL := srv.URL + "/sse/products?snapshot=1&filter=" + url.QueryEscape(`{"price__lt":2}`)
 			if transport == "sse" {
-				s := openSSE(t, srv.URL+"/sse/products?snapshot=1&filter="+url.QueryEscape(`{"price__lt":2}`))
-				message = func() string { return s.next(t).Data }
+				s = openSSE(t, sseURL)
 			} else {
 				c = dialReady(t, wsURL(srv, "/ws/products"))
 				send(t, c, `{"type":"subscribe","filter":{"price__lt":2}}`)
-				message = func() string { return next(t, c) }
 			}
 			const figs = 14 // some 100 bytes each kept: past 1,000 at the 11th
 			for try := 1; try <= 3; try++ {
@@ -575,24 +575,36 @@ func TestSnapshotTriesRunOutWithAResetThenAnError(t *testing.T) {
 				}
 				release()
 			}
-			for _, want := range []string{
-				`{"type":"reset","resource":"products"}`,
-				`{"type":"error","detail":"the rows changed faster than a snapshot could be read: subscribe again later, or narrow the filter"}`,
-			} {
-				if got := message(); got != want {
-					t.Fatalf("got %s, want %s", got, want)
-				}
-			}
-
-			write(t, srv, "POST", "/products", `{"name":"kiwi","price":1}`)
+			const failed = `{"type":"error","detail":"the rows changed faster than a snapshot could be read: subscribe again later, or narrow the filter"}`
 			const kiwi = 2 + 3*figs
-			if got, want := message(), fmt.Sprintf(`{"type":"create","resource":"products","id":%d,"data":{"id":%d,"name":"kiwi","price":1},"seq":%d}`, kiwi, kiwi, m.Seq("products")); got != want {
-				t.Fatalf("after the error: %s, want %s", got, want)
+			if s != nil {
+				restartedSSE(t, s, failed)
+				write(t, srv, "POST", "/products", `{"name":"kiwi","price":1}`)
+				if got, want := openSSE(t, sseURL).next(t).Data, fmt.Sprintf(`{"type":"initial","resource":"products","data":[{"id":1,"name":"apple","price":1},{"id":%d,"name":"kiwi","price":1}],"seq":%d}`, kiwi, m.Seq("products")); got != want {
+					t.Fatalf("the stream opened again: %s, want %s", got, want)
+				}
+				return
 			}
-			if c != nil {
-				send(t, c, `{"type":"subscribe","filter":{"name":"kiwi"}}`)
-				expect(t, c, fmt.Sprintf(`{"type":"initial","resource":"products","data":[{"id":%d,"name":"kiwi","price":1}],"seq":%d}`, kiwi, m.Seq("products")))
-			}
+			expect(t, c, `{"type":"reset","resource":"products"}`, failed)
+			write(t, srv, "POST", "/products", `{"name":"kiwi","price":1}`)
+			expect(t, c, fmt.Sprintf(`{"type":"create","resource":"products","id":%d,"data":{"id":%d,"name":"kiwi","price":1},"seq":%d}`, kiwi, kiwi, m.Seq("products")))
+			send(t, c, `{"type":"subscribe","filter":{"name":"kiwi"}}`)
+			expect(t, c, fmt.Sprintf(`{"type":"initial","resource":"products","data":[{"id":%d,"name":"kiwi","price":1}],"seq":%d}`, kiwi, m.Seq("products")))
 		})
+	}
+}
+
+// restartedSSE checks that s, a stream whose snapshot failed, has the
+// error, then a close event of 1013 with an empty id, which clears
+// EventSource's last event ID, and ends: its client reconnects (without
+// Last-Event-ID) to a fresh snapshot.
+func restartedSSE(t *testing.T, s *sseStream, failed string) {
+	t.Helper()
+	if got := s.next(t).Data; got != failed {
+		t.Fatalf("got %s, want %s", got, failed)
+	}
+	rest := s.ended(t)
+	if len(rest) != 1 || rest[0].Event != "close" || !rest[0].ClearsID || rest[0].Data != `{"code":1013,"reason":"snapshot failed"}` {
+		t.Fatalf("after the error: %+v, want a close event of 1013 with an empty id, then the end", rest)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -53,8 +54,10 @@ func SSEPrefix(p string) Option {
 // which EventSource sends when it reconnects, overrides since. With
 // snapshot=1 the stream begins with an initial message (of at most
 // limit=N rows), as the answer to a subscribe would; and when a resume is
-// impossible, the reset is followed by a fresh initial message. A bad
-// value of any of them is a 422.
+// impossible, the reset is followed by a fresh initial message. When such
+// a snapshot fails, the error is followed by the end of the stream, for
+// its client to reconnect to another (restartStream). A bad value of any
+// of them is a 422.
 func (m *Manager) ServeSSE(w http.ResponseWriter, r *http.Request) {
 	res := m.resource(path.Base(r.URL.Path))
 	if res == nil {
@@ -120,10 +123,9 @@ func (m *Manager) ServeSSE(w http.ResponseWriter, r *http.Request) {
 	// A stream that asks for a snapshot begins with one, unless it
 	// resumes; and a reset (of a resume that failed, of a broker's log
 	// read too late) is followed by a fresh one, since its client cannot
-	// ask.
-	// A subscribe whose snapshots could not be joined answers with a
-	// reset (the stream it leaves has lost events) and an error: that
-	// reset asks for no other round of snapshots (resource.hold).
+	// ask. A snapshot that fails ends the stream (restartStream), and a
+	// reset that undoing its subscribe would send asks for no snapshot
+	// (resource.hold).
 	resubscribe := func() {
 		m.subscribe(c, res, request{Type: TypeSubscribe, Filter: snap.filter, Limit: snap.limit})
 	}
@@ -219,6 +221,8 @@ type sseStream struct {
 
 	mu      sync.Mutex
 	aborted bool
+
+	fresh atomic.Bool // see restartStream
 }
 
 // event writes msg as one event and flushes it, within timeout.
@@ -331,5 +335,27 @@ func (c *Conn) endStream(broken bool) {
 		Code   int    `json:"code"`
 		Reason string `json:"reason"`
 	}{int(c.closeCode), c.closeReason})
-	c.sse.send(append(append([]byte("event: close\ndata: "), data...), "\n\n"...), c.m.cfg.writeTimeout)
+	var b []byte
+	if c.sse.fresh.Load() {
+		b = append(b, "id\n"...) // an empty id: see restartStream
+	}
+	b = append(append(append(b, "event: close\ndata: "...), data...), "\n\n"...)
+	c.sse.send(b, c.m.cfg.writeTimeout)
 }
+
+// restartStream ends an SSE stream whose snapshot failed (after the error
+// that says why), since its client cannot ask for another on it: closed
+// with 1013 (try again later), its client reconnects, and the stream it
+// opens begins with a fresh snapshot. The close event has an empty id,
+// which clears EventSource's last event ID: it reconnects without
+// Last-Event-ID, which would resume the stream (after the events it had
+// before the failure) with no snapshot. The JavaScript client, which
+// reconnects with since only when it has a seq, has none after the reset
+// or the failed snapshot.
+func (c *Conn) restartStream() {
+	c.sse.fresh.Store(true)
+	c.closeWith(websocket.StatusTryAgainLater, snapshotFailed, true)
+}
+
+// snapshotFailed is the close reason of restartStream.
+const snapshotFailed = "snapshot failed"

@@ -25,8 +25,11 @@ import (
 )
 
 // sseEvent is one event of a stream, or a comment (Comment set).
+// ClearsID says that it has an id field with no value, which clears
+// EventSource's last event ID.
 type sseEvent struct {
 	ID, Event, Data, Comment string
+	ClearsID                 bool
 }
 
 // sseStream reads the events of one SSE response on a goroutine of its
@@ -100,7 +103,7 @@ func (s *sseStream) read() {
 		case "":
 			s.events <- sseEvent{Comment: value}
 		case "id":
-			ev.ID = value
+			ev.ID, ev.ClearsID = value, value == ""
 		case "event":
 			ev.Event = value
 		case "data":
@@ -257,6 +260,50 @@ func TestSSEResumesWithLastEventID(t *testing.T) {
 	}
 	if ev := s.message(t); ev.Type != "initial" || ev.Seq != first.Seq+7 || !sameJSON(ev.Data, `[{"id":1,"name":"a","price":1},{"id":2,"name":"b","price":1}]`) {
 		t.Errorf("after the reset: %+v %s, want a snapshot of 2 rows at seq %d", ev, ev.Data, first.Seq+7)
+	}
+}
+
+// An SSE stream with snapshot=1 that resumes behind the history gets a
+// reset, and the server reads the fresh snapshot its client cannot ask
+// for. When that read fails (here it outlasts SnapshotTimeout), the
+// client gets the error, and the stream ends with a close event of 1013
+// whose empty id clears EventSource's last event ID: EventSource
+// reconnects without Last-Event-ID, and that stream begins with the
+// snapshot. Such a close is counted as snapshot_failed, not as a slow
+// consumer.
+func TestSSEStreamWhoseSnapshotFailsEndsForAFreshOne(t *testing.T) {
+	db := testkit.SQLite(t, nil)
+	arm, reading, release := slowSnapshots(t, db)
+	app := easy.New(easy.DB(db), easy.Metrics(), easy.Logger(slog.New(slog.DiscardHandler)))
+	app.Include(easy.CRUDRouter[Product]())
+	m := ws.NewManager(quiet, ws.Heartbeat(0), ws.HistorySize(0), ws.SnapshotTimeout(300*time.Millisecond))
+	m.Watch(app, Product{})
+	srv := httptest.NewServer(app)
+	t.Cleanup(func() { release(); srv.CloseClientConnections(); app.Close(context.Background()); srv.Close() })
+	write(t, srv, "POST", "/products", `{"name":"apple","price":1}`)
+	seen := m.Seq("products")
+	write(t, srv, "POST", "/products", `{"name":"pear","price":2}`)
+
+	arm()
+	const stream = "/sse/products?snapshot=1"
+	s := openSSE(t, srv.URL+stream, "Last-Event-ID", fmt.Sprint(seen))
+	if ev := s.message(t); ev.Type != "reset" {
+		t.Fatalf("behind the history: %+v, want a reset", ev)
+	}
+	<-reading
+	time.Sleep(300 * time.Millisecond) // the snapshot's read begins its query past its deadline
+	release()
+	restartedSSE(t, s, `{"type":"error","detail":"the snapshot took longer than 300ms to read: subscribe again later, or narrow the filter"}`)
+
+	want := fmt.Sprintf(`{"type":"initial","resource":"products","data":[{"id":1,"name":"apple","price":1},{"id":2,"name":"pear","price":2}],"seq":%d}`, m.Seq("products"))
+	if got := openSSE(t, srv.URL+stream).next(t).Data; got != want {
+		t.Fatalf("the stream opened again: %s, want %s", got, want)
+	}
+	_, f := scrape(t, srv)
+	for reason, n := range map[string]float64{"snapshot_failed": 1, "slow_consumer": 0} {
+		if got := sample(t, f, "easy_ws_connections_closed_total", "reason", reason); got != n {
+			t.Errorf("closed{reason=%q} = %v, want %v", reason, got, n)
+		}
 	}
 }
 

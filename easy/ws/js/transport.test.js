@@ -286,6 +286,52 @@ test("SSE: resets mid-stream are answered by the one fresh snapshot the server s
   }
 });
 
+test("SSE: a stream whose fresh snapshot failed ends with 1013, and the client reconnects to another snapshot, not a resume", async () => {
+  const requests = [];
+  const srv = await server((req, res) => {
+    requests.push(new URL(req.url, "http://x"));
+    res.writeHead(200, { "Content-Type": "text/event-stream" });
+    if (requests.length === 1) {
+      res.write(`id: 5\ndata: ${JSON.stringify({ type: "initial", resource: "items", data: [{ id: 1 }], seq: 5 })}\n\n`);
+      res.write(`data: ${JSON.stringify({ type: "reset", resource: "items" })}\n\n`);
+      res.write(`id: 7\ndata: ${JSON.stringify(create(2, 7))}\n\n`); // before the server held the stream for its snapshot
+      res.write(`data: ${JSON.stringify({ type: "error", detail: "the snapshot took longer than 10s to read" })}\n\n`);
+      res.end(`id\nevent: close\ndata: {"code":1013,"reason":"snapshot failed"}\n\n`);
+      return;
+    }
+    res.write(`id: 9\ndata: ${JSON.stringify({ type: "initial", resource: "items", data: [{ id: 1 }, { id: 2 }], seq: 9 })}\n\n`);
+    res.write(`id: 10\ndata: ${JSON.stringify(create(3, 10))}\n\n`);
+  }, null);
+  const { log, callbacks } = recorder();
+  const live = connect("items", {
+    url: `http://127.0.0.1:${srv.port}/ws/items`,
+    transport: "sse",
+    backoff: { initial: 20, max: 40 },
+    ...callbacks,
+  });
+  try {
+    await until("the event after the second snapshot", () => log.some(([kind]) => kind === "create"));
+    assert.deepEqual(
+      requests.map((u) => u.pathname + u.search),
+      ["/sse/items?snapshot=1", "/sse/items?snapshot=1"],
+    );
+    assert.deepEqual(log, [
+      ["status", "connecting"],
+      ["status", "connected"],
+      ["initial", [{ id: 1 }], 5, false],
+      ["reset"],
+      ["error", "the snapshot took longer than 10s to read"],
+      ["status", "reconnecting"],
+      ["status", "connected"],
+      ["initial", [{ id: 1 }, { id: 2 }], 9, false],
+      ["create", create(3, 10)],
+    ]);
+  } finally {
+    live.close();
+    await srv.stop();
+  }
+});
+
 test("SSE: a 401's detail is reported and the client stops", async () => {
   let requests = 0;
   const srv = await server((req, res) => {
