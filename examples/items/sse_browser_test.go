@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +22,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/fastapi-easy/easy-go/easy/ws"
 )
 
 // beforePage runs script in every page of the tab before the page's own.
@@ -211,5 +216,77 @@ func TestBrowserEventSourceResumesAfterARestart(t *testing.T) {
 	defer f.mu.Unlock()
 	if len(f.lastIDs) != 2 || f.lastIDs[0] != "" || f.lastIDs[1] != seq {
 		t.Errorf("Last-Event-ID of the requests: %q, want none then %s", f.lastIDs, seq)
+	}
+}
+
+// failedSnapshot is a Source of a resource with no rows whose second
+// snapshot fails, as a database that is down would make it.
+type failedSnapshot struct {
+	m     *ws.Manager
+	reads atomic.Int32
+}
+
+func (s *failedSnapshot) Filter(map[string]string) (ws.Filter, error) {
+	return nil, errors.New("no filters here")
+}
+
+func (s *failedSnapshot) Snapshot(context.Context, ws.Filter, int) ([]ws.Change, uint64, error) {
+	if s.reads.Add(1) == 2 {
+		return nil, 0, errors.New("the database is down")
+	}
+	return nil, s.m.Seq("notes"), nil
+}
+
+// The browser's own EventSource on a stream that asks for snapshots: it
+// resumes with Last-Event-ID behind the history and gets a reset, and the
+// fresh snapshot the server reads for it fails. The stream ends with the
+// error and a close event whose empty id clears the last event ID, so
+// that EventSource reconnects by itself without Last-Event-ID, and the
+// stream it gets begins with a snapshot.
+func TestBrowserEventSourceReconnectsForAFreshSnapshot(t *testing.T) {
+	ctx := newBrowser(t)
+	m := ws.NewManager(ws.Heartbeat(0), ws.HistorySize(1), ws.Logger(slog.New(slog.DiscardHandler)))
+	m.AddResource("notes", &failedSnapshot{m: m})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/sse/{resource}", m.ServeSSE)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<!doctype html><title>notes</title>") })
+	f := newFront(t, mux)
+	t.Cleanup(func() { m.Shutdown(context.Background()) })
+	create := func(id int) {
+		m.Publish("notes", ws.Change{Op: ws.TypeCreate, Key: id, Data: []byte(fmt.Sprintf(`{"id":%d}`, id))})
+	}
+	do(t, ctx, chromedp.Navigate("http://"+f.addr+"/"))
+	eval[bool](t, ctx, `window.got = []; window.opens = 0;
+		window.es = new EventSource("/sse/notes?snapshot=1");
+		es.onopen = () => opens++;
+		es.onmessage = (e) => got.push(JSON.parse(e.data).type + " " + e.lastEventId);
+		es.addEventListener("close", (e) => got.push("close " + e.lastEventId + " " + e.data));
+		true`)
+	waitFor(t, ctx, settled, "the first snapshot", `got.length === 1`)
+	first := m.Seq("notes")
+	create(1)
+	waitFor(t, ctx, settled, "the first event", `got.length === 2`)
+
+	f.stop()
+	create(2) // and the history holds only the next one
+	create(3)
+	f.start()
+	waitFor(t, ctx, 30*time.Second, "EventSource reconnects twice by itself", `opens === 3 && got.filter((m) => m.startsWith("initial")).length === 2`)
+
+	want := []string{
+		fmt.Sprintf("initial %d", first),
+		fmt.Sprintf("create %d", first+1),
+		fmt.Sprintf("reset %d", first+1),
+		fmt.Sprintf("error %d", first+1),
+		`close  {"code":1013,"reason":"snapshot failed"}`,
+		fmt.Sprintf("initial %d", first+3),
+	}
+	if got := eval[[]string](t, ctx, `got`); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("messages %q, want %q", got, want)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if want := []string{"", fmt.Sprint(first + 1), ""}; strings.Join(f.lastIDs, ",") != strings.Join(want, ",") {
+		t.Errorf("Last-Event-ID of the requests: %q, want %q", f.lastIDs, want)
 	}
 }
