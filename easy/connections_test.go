@@ -356,12 +356,7 @@ func TestMaxConnectionsOverTLS(t *testing.T) {
 // The pprof listener holds at most observe.PprofConnections, as the
 // App's does MaxConnections.
 func TestPprofHoldsAtMostPprofConnections(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pprofAddr := ln.Addr().String()
-	ln.Close()
+	pprofAddr := testkit.FreeAddr(t)
 	app, _ := newApp(t, easy.DB(testkit.SQLite(t, nil)), easy.Pprof(pprofAddr))
 	addr, _ := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
 	first := dial(t, addr) // answered once Serve serves, after it opened pprof's listener

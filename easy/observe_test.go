@@ -3,7 +3,6 @@ package easy_test
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -160,12 +159,7 @@ func TestObservabilityOptionsRefuseMistakes(t *testing.T) {
 
 // pprof is served on its own listener, never on the App's.
 func TestPprofOnItsOwnAddress(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pprofAddr := ln.Addr().String()
-	ln.Close()
+	pprofAddr := testkit.FreeAddr(t)
 	app, _ := newApp(t, easy.DB(testkit.SQLite(t, nil)), easy.Pprof(pprofAddr))
 	addr, stop := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
 	get := func(url string) int {

@@ -30,3 +30,15 @@ func ServeOn(t testing.TB, addr string, serve func(context.Context, net.Listener
 	t.Cleanup(stop)
 	return ln.Addr().String(), stop
 }
+
+// FreeAddr returns a loopback address whose port was free a moment ago,
+// for a server that opens its own listener (pprof's).
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
