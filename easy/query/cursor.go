@@ -182,13 +182,12 @@ func decodeCursorValue(f *model.Field, raw json.RawMessage) (any, error) {
 	var err error
 	switch f.Kind {
 	case model.KindString:
-		if err = json.Unmarshal(raw, &s); err != nil {
-			return nil, err
+		// The server wrote it from a row as stored, in whatever form:
+		// it is compared as it is, uuid column or not.
+		if err = json.Unmarshal(raw, &s); err == nil && model.CheckText(s) != nil {
+			err = fmt.Errorf("bad text")
 		}
-		if s, fe := f.StoredText(s); fe == nil {
-			return s, nil
-		}
-		return nil, fmt.Errorf("bad text")
+		return s, err
 	case model.KindInt:
 		if err = json.Unmarshal(raw, &s); err != nil {
 			return nil, err
