@@ -201,6 +201,42 @@ func TestMaxConnectionsClosesAfterAResponse(t *testing.T) {
 	leaks()
 }
 
+// When a connection comes to wait, a connection that has just gone idle
+// is not closed to make room: its keep-alive client may be sending its
+// next request on it already, a POST, which no client sends again. It was
+// closed at once, as the one idle longest.
+func TestMaxConnectionsDoesNotCloseAConnectionJustIdle(t *testing.T) {
+	app, logs, _ := holdingApp(t, easy.MaxConnections(2))
+	app.HandleFunc("POST /items", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte("created"))
+	})
+	leaks := testkit.Goroutines(t)
+	addr, stop := testkit.ServeOn(t, "127.0.0.1:0", app.Serve)
+
+	silent := dial(t, addr) // holds a slot, never idle
+	client := dial(t, addr)
+	client.send(t, "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	res, body := client.response(t)
+	expect(t, res, body, http.StatusOK, "ok")
+	next := dial(t, addr)
+	next.send(t, "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	waitLog(t, logs, "MaxConnections reached") // next waits, client's connection idle
+
+	client.send(t, "POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}")
+	res, body = client.response(t)
+	expect(t, res, body, http.StatusCreated, "created", "Connection", "close")
+	res, body = next.response(t) // once client's connection closes
+	expect(t, res, body, http.StatusOK, "ok")
+
+	for _, c := range []*rawConn{client, silent, next} {
+		c.Close()
+	}
+	stop()
+	leaks()
+}
+
 // A connection that goes idle while another waits, its response begun
 // before, is closed once it has been idle a while, as the one idle
 // longest is when the other comes: the other does not wait for

@@ -226,8 +226,8 @@ func IdleTimeout(d time.Duration) Option {
 // MaxConnections bounds the connections Serve holds at once. Past n it
 // stops accepting: a connection that comes meanwhile waits, unanswered, in
 // the kernel's listen backlog until one closes. To make room the one idle
-// longest between two requests is closed at once, and, while a connection
-// waits, responses say Connection: close. A connection counts from its
+// longest between two requests is closed once it has been idle a second,
+// and, while a connection waits, responses say Connection: close. A connection counts from its
 // accept to its close, a WebSocket's and a server-sent event stream's too,
 // so n must exceed ws.MaxConnections by the plain connections to serve
 // beside them, or a WebSocket past n waits instead of getting the

@@ -6,14 +6,14 @@
 // descriptor nor a goroutine, and are served as others close. Answering
 // them 503 instead would spend on each what the cap is there to bound.
 // A connection idle between two requests is the cheapest to give back,
-// so one that waits has the longest idle closed, as nginx reuses its
-// keep-alive connections when it runs out: idle keep-alives do not keep a
-// new client out for their whole idle timeout. While it waits, the
-// responses of a Listener's Handler close their connections
-// (Connection: close), which frees their slots without a client sending a
-// request on a connection closed under it; a connection that goes idle
-// meanwhile, its response begun before, is closed once it has been idle a
-// second.
+// so one that waits has the longest idle closed once it has been idle a
+// second, as nginx reuses its keep-alive connections when it runs out:
+// idle keep-alives do not keep a new client out for their whole idle
+// timeout, and a client that sends its next request on a connection just
+// idle does not lose it. While it waits, the responses of a Listener's
+// Handler close their connections (Connection: close), which frees their
+// slots without a client sending a request on a connection closed under
+// it.
 package connlimit
 
 import (
@@ -47,25 +47,24 @@ type Listener struct {
 	slots  chan struct{} // a token for every connection held
 	closed chan struct{} // closed by Close: Accept stops waiting
 	close  sync.Once
-	full   func() // told that a connection waits for a slot, once it made room; may be nil
+	full   func() // told that a connection waits for a slot; may be nil
 
 	waiting atomic.Bool // Accept waits for a slot: responses close their connections
 
-	mu      sync.Mutex                  // guards idle, idleTLS and each conn's elem
-	idle    list.List                   // connections between two requests, the longest idle first: *conn or *tls.Conn; take's mark
-	idleTLS map[*tls.Conn]*list.Element // a TLS connection's element, which a conn keeps itself
+	mu      sync.Mutex             // guards idle, idleTLS and each conn's elem and since
+	idle    list.List              // connections between two requests, the longest idle first: *conn or *tls.Conn
+	idleTLS map[*tls.Conn]idleMark // a TLS connection's place, which a conn keeps itself
 }
 
 // New returns ln holding at most n connections at once (n > 0). full, if
-// not nil, is called from Accept each time a connection has to wait,
-// once it has closed what idle connection it could.
+// not nil, is called from Accept each time a connection has to wait.
 func New(ln net.Listener, n int, full func()) *Listener {
 	return &Listener{
 		Listener: ln,
 		slots:    make(chan struct{}, n),
 		closed:   make(chan struct{}),
 		full:     full,
-		idleTLS:  make(map[*tls.Conn]*list.Element),
+		idleTLS:  make(map[*tls.Conn]idleMark),
 	}
 }
 
@@ -87,16 +86,14 @@ func (l *Listener) Accept() (net.Conn, error) {
 	return &conn{Conn: c, l: l, release: sync.OnceFunc(l.release)}, nil
 }
 
-// idleGrace is how long a connection that goes idle while Accept waits
-// stays open at least: a keep-alive client that has its next request
+// idleGrace is how long a connection stays idle at least before it is
+// closed to make room: a keep-alive client that has its next request
 // ready sends it at once, and would lose it to a close (see Handler).
 const idleGrace = time.Second
 
 // take waits for a free slot, and reports false when the listener closes
 // first. At the cap it closes the connection idle longest to make room,
-// and while it waits, every idleGrace, the one idle longest if it has
-// been idle since the last time: a mark in the idle list, moved to its
-// back each time, has those before it.
+// once that has been idle for idleGrace.
 func (l *Listener) take() bool {
 	select {
 	case l.slots <- struct{}{}:
@@ -105,48 +102,42 @@ func (l *Listener) take() bool {
 	}
 	l.waiting.Store(true)
 	defer l.waiting.Store(false)
-	l.closeIdle(nil)
 	if l.full != nil {
 		l.full()
 	}
-	l.mu.Lock()
-	mark := l.idle.PushBack(nil)
-	l.mu.Unlock()
-	defer func() {
-		l.mu.Lock()
-		l.idle.Remove(mark)
-		l.mu.Unlock()
-	}()
-	tick := time.NewTicker(idleGrace)
-	defer tick.Stop()
+	check := time.NewTimer(0)
+	defer check.Stop()
 	for {
 		select {
 		case l.slots <- struct{}{}:
 			return true
 		case <-l.closed:
 			return false
-		case <-tick.C:
-			l.closeIdle(mark)
+		case <-check.C:
+			check.Reset(l.closeIdle())
 		}
 	}
 }
 
-// closeIdle closes the connection idle longest if it went idle before
-// mark (nil: at all), and moves mark to the back of the idle list.
-func (l *Listener) closeIdle(mark *list.Element) {
+// closeIdle closes the connection idle longest if it has been idle for
+// idleGrace, and returns when to look again.
+func (l *Listener) closeIdle() time.Duration {
 	l.mu.Lock()
 	var c net.Conn
-	if e := l.idle.Front(); e != nil && e != mark {
+	wait := idleGrace
+	if e := l.idle.Front(); e != nil {
 		c = e.Value.(net.Conn)
-		l.remove(c)
-	}
-	if mark != nil {
-		l.idle.MoveToBack(mark)
+		if idle := time.Since(l.since(c)); idle < idleGrace {
+			c, wait = nil, idleGrace-idle
+		} else {
+			l.remove(c)
+		}
 	}
 	l.mu.Unlock()
 	if c != nil {
 		closeConn(c)
 	}
+	return wait
 }
 
 func (l *Listener) release() { <-l.slots }
@@ -210,17 +201,32 @@ func (l *Listener) tlsState(c *tls.Conn, s http.ConnState) {
 	}
 }
 
+// idleMark is an idle TLS connection's place in the idle list, and when
+// it went idle.
+type idleMark struct {
+	elem  *list.Element
+	since time.Time
+}
+
 // push puts c at the back of the idle list. l.mu is held.
 func (l *Listener) push(c net.Conn) {
 	l.remove(c) // were it there still, its element would stay behind
-	e := l.idle.PushBack(c)
+	e, now := l.idle.PushBack(c), time.Now()
 	switch c := c.(type) {
 	case *conn:
-		c.elem = e
+		c.elem, c.since = e, now
 		c.idle.Store(true)
 	case *tls.Conn:
-		l.idleTLS[c] = e
+		l.idleTLS[c] = idleMark{e, now}
 	}
+}
+
+// since is when c, in the idle list, went idle. l.mu is held.
+func (l *Listener) since(c net.Conn) time.Time {
+	if tc, ok := c.(*tls.Conn); ok {
+		return l.idleTLS[tc].since
+	}
+	return c.(*conn).since
 }
 
 // remove takes c out of the idle list, if it is there. l.mu is held.
@@ -233,8 +239,8 @@ func (l *Listener) remove(c net.Conn) {
 			c.idle.Store(false)
 		}
 	case *tls.Conn:
-		if e, ok := l.idleTLS[c]; ok {
-			l.idle.Remove(e)
+		if m, ok := l.idleTLS[c]; ok {
+			l.idle.Remove(m.elem)
 			delete(l.idleTLS, c)
 		}
 	}
@@ -258,8 +264,9 @@ type conn struct {
 	l       *Listener
 	release func()
 
-	idle atomic.Bool   // in l.idle: written under l.mu, read without it
-	elem *list.Element // its element in l.idle, or nil; guarded by l.mu
+	idle  atomic.Bool   // in l.idle: written under l.mu, read without it
+	elem  *list.Element // its element in l.idle, or nil; guarded by l.mu
+	since time.Time     // when it went idle, while elem is not nil; guarded by l.mu
 }
 
 // Read takes the connection out of the idle list once it reads: net/http
