@@ -361,6 +361,9 @@ export function connect(resource, options = {}) {
       stop(reason || "closed by the server: policy violation");
       return;
     }
+    // A stream ended because its snapshot failed: an event that came
+    // after the error is no place to resume from without one.
+    if (code === 1013 && reason === "snapshot failed") seq = null;
     if (!useSSE && !wsOpened && transport === "auto") useSSE = true;
     scheduleReconnect();
   };
@@ -411,7 +414,9 @@ export function connect(resource, options = {}) {
       const again = opened;
       opened = true;
       if (!useSSE) wsOpened = true;
-      attempt = 0;
+      // A stream opens before its snapshot is read, and ends when that
+      // fails: the backoff starts again once the snapshot came.
+      if (!useSSE || !needSnapshot) attempt = 0;
       armDeadline();
       setStatus("connected");
       if (needSnapshot && !useSSE) sendSubscribe();
@@ -452,6 +457,7 @@ export function connect(resource, options = {}) {
         if (pending.length > 0) return; // the answer to a later subscribe follows
         needSnapshot = false;
         seq = ev.seq;
+        attempt = 0;
         call("onInitial", ev.data ?? [], ev.seq, ev.more === true);
         return;
       case "reset":

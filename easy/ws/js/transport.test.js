@@ -332,6 +332,68 @@ test("SSE: a stream whose fresh snapshot failed ends with 1013, and the client r
   }
 });
 
+test("SSE: a stream whose snapshot fails at connect reconnects to a snapshot, not to a resume from an event that came after the error", async () => {
+  const requests = [];
+  const srv = await server((req, res) => {
+    requests.push(new URL(req.url, "http://x"));
+    res.writeHead(200, { "Content-Type": "text/event-stream" });
+    if (requests.length === 1) {
+      res.write(`data: ${JSON.stringify({ type: "error", detail: "the snapshot took longer than 10s to read" })}\n\n`);
+      res.write(`id: 7\ndata: ${JSON.stringify(create(2, 7))}\n\n`); // the stream followed the resource while it waited
+      res.end(`id\nevent: close\ndata: {"code":1013,"reason":"snapshot failed"}\n\n`);
+      return;
+    }
+    res.write(`id: 9\ndata: ${JSON.stringify({ type: "initial", resource: "items", data: [{ id: 1 }, { id: 2 }], seq: 9 })}\n\n`);
+  }, null);
+  const { log, callbacks } = recorder();
+  const live = connect("items", {
+    url: `http://127.0.0.1:${srv.port}/ws/items`,
+    transport: "sse",
+    backoff: { initial: 20, max: 40 },
+    ...callbacks,
+  });
+  try {
+    await until("the second snapshot", () => log.some(([kind, , seq]) => kind === "initial" && seq === 9));
+    assert.deepEqual(
+      requests.map((u) => u.pathname + u.search),
+      ["/sse/items?snapshot=1", "/sse/items?snapshot=1"],
+    );
+  } finally {
+    live.close();
+    await srv.stop();
+  }
+});
+
+test("SSE: while every snapshot fails, the client backs off further each time", async () => {
+  const times = [];
+  const srv = await server((req, res) => {
+    times.push(Date.now());
+    res.writeHead(200, { "Content-Type": "text/event-stream" });
+    res.write(`data: ${JSON.stringify({ type: "error", detail: "snapshot failed" })}\n\n`);
+    res.end(`id\nevent: close\ndata: {"code":1013,"reason":"snapshot failed"}\n\n`);
+  }, null);
+  const { callbacks } = recorder();
+  const live = connect("items", {
+    url: `http://127.0.0.1:${srv.port}/ws/items`,
+    transport: "sse",
+    backoff: { initial: 20, max: 60000 },
+    ...callbacks,
+  });
+  try {
+    // Waits of 10–20, 20–40, 40–80, 80–160, 160–320, 320–640 ms: at
+    // most 7 requests in the 700 ms after the first (a slower machine
+    // makes fewer). The backoff started again at each stream's open made
+    // some 40.
+    await until("a reconnect", () => times.length >= 2);
+    await new Promise((r) => setTimeout(r, 700 - (Date.now() - times[0])));
+    const n = times.filter((t) => t - times[0] <= 700).length;
+    assert.ok(n <= 7, `${n} requests in 700 ms`);
+  } finally {
+    live.close();
+    await srv.stop();
+  }
+});
+
 test("SSE: a 401's detail is reported and the client stops", async () => {
   let requests = 0;
   const srv = await server((req, res) => {
