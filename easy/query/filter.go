@@ -171,7 +171,7 @@ func resolve(m *model.Model, c Condition) (cond, error) {
 		return out, nil
 	}
 	if !op.list() {
-		v, err := canonical(f.Kind, c.Value)
+		v, err := canonical(f, c.Value)
 		if err != nil {
 			return cond{}, fmt.Errorf("%s: %w", f.Name, err)
 		}
@@ -184,7 +184,7 @@ func resolve(m *model.Model, c Condition) (cond, error) {
 	}
 	out.vals = make([]any, rv.Len())
 	for i := range out.vals {
-		v, err := canonical(f.Kind, rv.Index(i).Interface())
+		v, err := canonical(f, rv.Index(i).Interface())
 		if err != nil {
 			return cond{}, fmt.Errorf("%s[%d]: %w", f.Name, i, err)
 		}
@@ -193,8 +193,11 @@ func resolve(m *model.Model, c Condition) (cond, error) {
 	return out, nil
 }
 
-// canonical converts a Go value to the canonical value of kind k.
-func canonical(k model.Kind, v any) (any, error) {
+// canonical converts a Go value to the canonical value of f's kind: text
+// as f's column stores it (model.Field.StoredText: a UUID in its
+// canonical form).
+func canonical(f *model.Field, v any) (any, error) {
+	k := f.Kind
 	if t, ok := v.(time.Time); ok && k == model.KindTime {
 		return t, nil
 	}
@@ -207,7 +210,11 @@ func canonical(k model.Kind, v any) (any, error) {
 	}
 	switch {
 	case k == model.KindString && rv.Kind() == reflect.String:
-		return rv.String(), nil
+		s, fe := f.StoredText(rv.String())
+		if fe != nil {
+			return nil, fmt.Errorf("%q: %s", rv.String(), fe.Msg)
+		}
+		return s, nil
 	case k == model.KindBool && rv.Kind() == reflect.Bool:
 		return rv.Bool(), nil
 	case k == model.KindInt && rv.CanInt():

@@ -68,9 +68,9 @@ func (p *Parser) Scope(ctx context.Context, pol *Policy) (*Filter, error) {
 		return nil, err
 	}
 	f := p.m.ByName[pol.field]
-	val, err := canonical(f.Kind, v)
+	val, err := canonical(f, v)
 	if err != nil {
-		return nil, fmt.Errorf("the policy's value is a %T, which %s.%s (a %s) cannot hold", v, p.m.Name, pol.field, f.Type)
+		return nil, fmt.Errorf("the policy's value, a %T, is not one %s.%s (a %s) can hold: %w", v, p.m.Name, pol.field, f.Type, err)
 	}
 	return &Filter{m: p.m, conds: []cond{{f: f, op: Eq, val: val}}}, nil
 }
