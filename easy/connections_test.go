@@ -131,10 +131,14 @@ func TestMaxConnectionsAnswersARequestBeingRead(t *testing.T) {
 	silent := dial(t, addr) // holds the second slot
 	slow.send(t, half)
 	reads.wait(t, slow, len(first)+len(half)) // the server waits for the rest
+	// Past the second a connection must have been idle to be closed to
+	// make room: slow would be, were it idle.
+	time.Sleep(1200 * time.Millisecond)
 
 	next := dial(t, addr)
 	next.send(t, "GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-	waitLog(t, logs, "MaxConnections reached") // next waits, and has made what room it could
+	waitLog(t, logs, "MaxConnections reached") // next waits
+	time.Sleep(100 * time.Millisecond)         // and has made what room it could
 	slow.send(t, rest)
 	res, body = slow.response(t)
 	expect(t, res, body, http.StatusOK, "ok", "Connection", "close")
