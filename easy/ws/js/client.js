@@ -415,7 +415,8 @@ export function connect(resource, options = {}) {
       opened = true;
       if (!useSSE) wsOpened = true;
       // A stream opens before its snapshot is read, and ends when that
-      // fails: the backoff starts again once the snapshot came.
+      // fails: the backoff starts again once the snapshot, or an event,
+      // came.
       if (!useSSE || !needSnapshot) attempt = 0;
       armDeadline();
       setStatus("connected");
@@ -446,6 +447,7 @@ export function connect(resource, options = {}) {
       case "create":
       case "update":
       case "delete":
+        attempt = 0; // the stream serves, its snapshot or not
         if (pending.length > 0 || (seq !== null && ev.seq <= seq)) return;
         if (typeof ev.seq === "number") seq = ev.seq;
         call(ev.type === "create" ? "onCreate" : ev.type === "update" ? "onUpdate" : "onDelete", ev);

@@ -394,6 +394,45 @@ test("SSE: while every snapshot fails, the client backs off further each time", 
   }
 });
 
+test("SSE: an event on a stream whose snapshot was refused resets the backoff", async () => {
+  const times = [];
+  const srv = await server((req, res) => {
+    times.push(Date.now());
+    res.writeHead(200, { "Content-Type": "text/event-stream" });
+    if (times.length <= 4) { // the backoff grows: waits of 100–200, 200–400, 400–800, 800–1600 ms
+      res.write(`data: ${JSON.stringify({ type: "error", detail: "snapshot failed" })}\n\n`);
+      res.end(`id\nevent: close\ndata: {"code":1013,"reason":"snapshot failed"}\n\n`);
+      return;
+    }
+    if (times.length === 5) { // refused for good, the stream goes on: an event, then the network fails
+      res.write(`data: ${JSON.stringify({ type: "error", detail: "snapshot of 9 bytes exceeds the send queue" })}\n\n`);
+      res.write(`id: 7\ndata: ${JSON.stringify(create(2, 7))}\n\n`);
+      setTimeout(() => res.destroy(), 50);
+      return;
+    }
+    res.write(": ping\n\n");
+  }, null);
+  const { log, callbacks } = recorder();
+  const live = connect("items", {
+    url: `http://127.0.0.1:${srv.port}/ws/items`,
+    transport: "sse",
+    backoff: { initial: 200, max: 60000 },
+    ...callbacks,
+  });
+  try {
+    for (let i = 0; i < 1500 && times.length < 6; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(times.length >= 6, `${times.length} streams: no sixth`);
+    // From the fifth stream's end, a wait of 100–200 ms, not the 1.6–3.2
+    // s of a fifth failure in a row.
+    const gap = times[5] - times[4] - 50;
+    assert.ok(gap < 1000, `reconnected ${gap} ms after the stream that served an event`);
+    assert.ok(log.some(([kind]) => kind === "create"), "the event was not delivered");
+  } finally {
+    live.close();
+    await srv.stop();
+  }
+});
+
 test("SSE: a 401's detail is reported and the client stops", async () => {
   let requests = 0;
   const srv = await server((req, res) => {
