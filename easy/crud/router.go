@@ -306,7 +306,7 @@ func (c *core) bindID(r *http.Request) (any, error) {
 				return n, nil
 			}
 		case model.KindString:
-			if !c.m.PK.UUID() && model.CheckText(s) == nil {
+			if model.CheckText(s) == nil { // a key in a uuid column has format:"uuid" (idTag): not fastID
 				return s, nil
 			}
 		}

@@ -126,18 +126,16 @@ func (m *Manager) ServeSSE(w http.ResponseWriter, r *http.Request) {
 	// ask. A snapshot that fails ends the stream (restartStream), and a
 	// reset that undoing its subscribe would send asks for no snapshot
 	// (resource.hold).
-	resubscribe := func() {
-		m.subscribe(c, res, request{Type: TypeSubscribe, Filter: snap.filter, Limit: snap.limit})
-	}
+	resubscribe := request{Type: TypeSubscribe, Filter: snap.filter, Limit: snap.limit}
 	if snap.want && !ep.resume {
-		resubscribe()
+		m.subscribe(c, res, resubscribe)
 	}
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-c.resets:
-			resubscribe()
+			m.subscribe(c, res, resubscribe)
 		}
 	}
 }
