@@ -99,14 +99,20 @@ func TestSnapshotBudget(t *testing.T) {
 }
 
 // slowSnapshots makes the next snapshot of products read from db, once
-// arm is called, wait until release is called: reading receives when its
-// read has begun. arm may be called again while a read waits, for the
-// read after it, which then waits for the next release.
-func slowSnapshots(t *testing.T, db *gorm.DB) (arm func(), reading <-chan struct{}, release func()) {
+// arm is called, wait until release is called: reading receives the
+// read's context when the read has begun. arm may be called again while a
+// read waits, for the read after it, which then waits for the next
+// release.
+//
+// A test that means the read to go on past its SnapshotTimeout waits for
+// that context to end before release: the timer that ends it runs on a
+// goroutine of its own, so a sleep, or another subscribe's timeout, does
+// not show that it has.
+func slowSnapshots(t *testing.T, db *gorm.DB) (arm func(), reading <-chan context.Context, release func()) {
 	var mu sync.Mutex
 	gate := make(chan struct{}) // closed by release, and made anew
 	ended := make(chan struct{})
-	begun := make(chan struct{}, 1)
+	begun := make(chan context.Context, 1)
 	var armed atomic.Bool
 	err := db.Callback().Query().Before("gorm:query").Register("test:slow_snapshot", func(tx *gorm.DB) {
 		if _, ok := tx.Statement.Dest.(*[]Product); ok && armed.CompareAndSwap(true, false) {
@@ -114,7 +120,7 @@ func slowSnapshots(t *testing.T, db *gorm.DB) (arm func(), reading <-chan struct
 			g := gate
 			mu.Unlock()
 			select {
-			case begun <- struct{}{}:
+			case begun <- tx.Statement.Context:
 			case <-ended:
 			}
 			select {
@@ -462,9 +468,10 @@ func TestASubscribeWaitingForItsTurnHasSnapshotTimeout(t *testing.T) {
 
 		arm()
 		send(t, first, `{"type":"subscribe"}`)
-		<-reading
+		read := <-reading
 		send(t, second, `{"type":"subscribe"}`)
 		expect(t, second, timedOut)
+		<-read.Done()
 		release()
 		expect(t, first, timedOut) // its read began its query past the deadline
 
@@ -481,7 +488,7 @@ func TestASubscribeWaitingForItsTurnHasSnapshotTimeout(t *testing.T) {
 // written meanwhile than its connection may keep, and the history is off)
 // reads another in what is left of its SnapshotTimeout, not in a
 // SnapshotTimeout of its own. The first read takes half the timeout; the
-// second waits until the timeout has passed since the first began, and
+// second has the first's deadline, waits until it has passed, and
 // fails: the connection, which lost the events written meanwhile, gets a
 // reset, then the timeout's error.
 func TestASubscribesSnapshotTriesShareOneSnapshotTimeout(t *testing.T) {
@@ -496,13 +503,13 @@ func TestASubscribesSnapshotTriesShareOneSnapshotTimeout(t *testing.T) {
 
 	arm()
 	send(t, c, `{"type":"subscribe","filter":{"price__lt":2}}`)
-	<-reading
-	began := time.Now() // the subscribe began before
-	const figs = 14     // some 100 bytes each kept: past 1,000 at the 11th
+	first := <-reading
+	const figs = 14 // some 100 bytes each kept: past 1,000 at the 11th
+	// The fan-out hands each event to every connection in turn: once plain
+	// has the last, the held one has dropped them all. plain reads each
+	// before the next write, as its send queue holds fewer than figs.
 	for i := range figs {
 		write(t, srv, "POST", "/products", fmt.Sprintf(`{"name":"fig%d","price":2}`, i))
-	}
-	for range figs { // once plain has the last, the held one has dropped them all
 		if ev := event(t, next(t, plain)); ev.Type != ws.TypeCreate {
 			t.Fatalf("the plain connection got %+v, want a create", ev)
 		}
@@ -511,8 +518,12 @@ func TestASubscribesSnapshotTriesShareOneSnapshotTimeout(t *testing.T) {
 	time.Sleep(timeout / 2)
 	release()
 	select {
-	case <-reading: // let it go once the timeout has passed
-		time.Sleep(time.Until(began.Add(timeout + timeout/4)))
+	case read := <-reading: // let it go once the timeout has passed
+		want, _ := first.Deadline()
+		if got, _ := read.Deadline(); !got.Equal(want) {
+			t.Errorf("the second read's deadline is %v after the first's, want the same", got.Sub(want))
+		}
+		<-read.Done()
 		release()
 	case <-time.After(timeout): // the first read outlasted the timeout on its own: the same answer
 	}
@@ -560,12 +571,12 @@ func TestSnapshotTriesRunOutWithAResetThenAnError(t *testing.T) {
 				case <-time.After(10 * time.Second):
 					t.Fatalf("snapshot %d was not read", try)
 				}
-				for i := range figs {
-					write(t, srv, "POST", "/products", fmt.Sprintf(`{"name":"fig%d.%d","price":2}`, try, i))
-				}
 				// The fan-out hands each event to every connection in turn:
 				// once plain has the last, the held one has dropped them all.
-				for range figs {
+				// plain reads each before the next write, as its send queue
+				// holds fewer than figs.
+				for i := range figs {
+					write(t, srv, "POST", "/products", fmt.Sprintf(`{"name":"fig%d.%d","price":2}`, try, i))
 					if ev := event(t, next(t, plain)); ev.Type != ws.TypeCreate {
 						t.Fatalf("the plain connection got %+v, want a create", ev)
 					}

@@ -290,8 +290,8 @@ func TestSSEStreamWhoseSnapshotFailsEndsForAFreshOne(t *testing.T) {
 	if ev := s.message(t); ev.Type != "reset" {
 		t.Fatalf("behind the history: %+v, want a reset", ev)
 	}
-	<-reading
-	time.Sleep(300 * time.Millisecond) // the snapshot's read begins its query past its deadline
+	read := <-reading
+	<-read.Done() // the snapshot's read begins its query past its deadline
 	release()
 	restartedSSE(t, s, `{"type":"error","detail":"the snapshot took longer than 300ms to read: subscribe again later, or narrow the filter"}`)
 
@@ -598,12 +598,12 @@ func TestASnapshotWhoseEventsCouldNotBeKeptIsReadAgain(t *testing.T) {
 	s := openSSE(t, srv.URL+"/sse/products?snapshot=1")
 	<-reading
 	const figs = 14 // some 100 bytes each kept: past 1,000 at the 11th
+	// The fan-out hands each event to every stream in turn: once the plain
+	// one has the last, the held one has kept (or dropped) them all. The
+	// plain one reads each before the next write, as its send queue holds
+	// fewer than figs.
 	for i := range figs {
 		write(t, srv, "POST", "/products", fmt.Sprintf(`{"name":"fig%d","price":2}`, i))
-	}
-	// The fan-out hands each event to every stream in turn: once the plain
-	// one has the last, the held one has kept (or dropped) them all.
-	for range figs {
 		if w := plain.message(t); w.Type != "create" {
 			t.Fatalf("the plain stream got %s, want a create", w.Type)
 		}
