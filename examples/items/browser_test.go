@@ -259,6 +259,35 @@ func TestBrowserFilteredTableFollowsRowsInAndOut(t *testing.T) {
 	waitFor(t, ctx, settled, "without the filter every row is back", hasRow(row{apple.ID, "apple", "5.00"})+" && "+hasRow(row{pear.ID, "pear", "20.00"}))
 }
 
+// A table with more items than a snapshot holds (ws.SnapshotLimit, 1,000
+// by default) shows the first 1,000 and says that it does, until a filter
+// narrows it to fewer.
+func TestBrowserTableSaysWhenItHoldsTheFirstRowsOnly(t *testing.T) {
+	ctx := newBrowser(t)
+	s := startServer(t, filepath.Join(t.TempDir(), "items.db"), "127.0.0.1:0")
+	s.create(t, "item0", 0) // once it is answered, the tables are there
+	items := make([]Item, 1000)
+	for i := range items {
+		items[i] = Item{Name: fmt.Sprint("item", i+1), Price: float64(i + 1)}
+	}
+	if err := s.app.DB().CreateInBatches(items, 200).Error; err != nil {
+		t.Fatal(err)
+	}
+	openDashboard(t, ctx, s)
+	if n := eval[int](t, ctx, `document.querySelectorAll("#items tbody tr").length`); n != 1000 {
+		t.Errorf("the table has %d rows, want the snapshot's 1000", n)
+	}
+	const note = `document.getElementById("more")`
+	if shown, text := eval[bool](t, ctx, `!`+note+`.hidden`), eval[string](t, ctx, note+`.textContent`); !shown ||
+		text != "Showing the first 1000 items: narrow the filter to see the others." {
+		t.Errorf("the note on the first rows: shown %v, %q", shown, text)
+	}
+
+	do(t, ctx, chromedp.SendKeys(chromedp.CSS(`#filter-form input[name="min"]`), "995\n"))
+	waitFor(t, ctx, settled, "the table narrows to the filter, all of it shown",
+		`document.querySelectorAll("#items tbody tr").length === 6 && `+note+`.hidden`)
+}
+
 func TestBrowserDashboardResumesAfterARestart(t *testing.T) {
 	ctx := newBrowser(t)
 	db := filepath.Join(t.TempDir(), "items.db")

@@ -8,6 +8,7 @@ const empty = document.getElementById("empty");
 const errors = document.getElementById("errors");
 const status = document.getElementById("status");
 const eventCount = document.getElementById("event-count");
+const more = document.getElementById("more");
 const form = document.getElementById("add-form");
 const dashboard = document.getElementById("dashboard");
 const login = document.getElementById("login-form");
@@ -119,8 +120,12 @@ filterForm.addEventListener("submit", (e) => {
 filterForm.elements.min.addEventListener("change", applyFilter);
 
 const handlers = {
-  onInitial(rows) {
+  // The snapshot holds at most the server's SnapshotLimit rows; when more
+  // matched, the table shows those and says so. Their events still come.
+  onInitial(rows, seq, cut) {
     tbody.replaceChildren(...rows.sort((a, b) => a.id - b.id).map(rowFor));
+    more.hidden = !cut;
+    more.textContent = cut ? `Showing the first ${rows.length} items: narrow the filter to see the others.` : "";
     updateEmpty();
   },
   onCreate: (ev) => upsert(ev.data),
