@@ -390,8 +390,12 @@ func (m *Manager) prepare(w http.ResponseWriter, r *http.Request, ep endpoint, r
 }
 
 // connected runs the OnConnect hook, then makes c follow its resource
-// (from where it resumes, or with a reset when it cannot).
+// (from where it resumes, or with a reset when it cannot). It runs as
+// Accept writes the 101, after register: a panic here, which would
+// unwind through Accept and never release c (Shutdown would wait for it
+// for ever), closes c with 1011 instead, as a panic of a message does.
 func (m *Manager) connected(c *Conn, ep endpoint) {
+	defer m.recoverConn(c, nil)
 	if fn := m.cfg.onConnect; fn != nil {
 		func() {
 			defer m.recoverConn(c, nil)

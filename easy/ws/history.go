@@ -45,7 +45,9 @@ func (h *history) add(ev *event) {
 }
 
 // between returns the events with after < seq <= upto, oldest first. It
-// reports false when some of them are no longer held.
+// reports false when some of them are no longer held, or when the ring
+// does not hold them one seq after the other (add's rule broken: a client
+// is better served a reset than events in the wrong places).
 func (h *history) between(after, upto uint64) ([]*event, bool) {
 	if after >= upto {
 		return nil, true
@@ -61,7 +63,11 @@ func (h *history) between(after, upto uint64) ([]*event, bool) {
 	}
 	out := make([]*event, 0, upto-after)
 	for seq := after + 1; seq <= upto; seq++ {
-		out = append(out, h.ring[(h.start+int(seq-oldest))%size])
+		ev := h.ring[(h.start+int(seq-oldest))%size]
+		if ev == nil || ev.seq != seq {
+			return nil, false
+		}
+		out = append(out, ev)
 	}
 	return out, true
 }

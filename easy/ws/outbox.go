@@ -579,7 +579,11 @@ func (o *outbox) trimLoop(ctx context.Context) {
 
 // trim deletes, per resource, the events before the last history-size
 // ones and those older than the maximum age, keeping always the last one
-// published: its seq is where the next start goes on. With a broker,
+// published: its seq is where the next start goes on. It deletes the
+// oldest events only, up to the newest that is too old: a row's time is
+// the wall clock's when it was written, and after the clock was set back
+// a newer row may look older than the one before it; deleting it alone
+// would leave a hole in the history read back at the next start. With a broker,
 // published means in the broker's log: a row the relay has not appended
 // stays, however old (a resource's own seq says nothing of it: after a
 // start with the broker down, it is the time the resource was made, above
@@ -601,9 +605,10 @@ func (o *outbox) trim(ctx context.Context) error {
 		if last == 0 {
 			continue // nothing is known to be published yet
 		}
-		_, err := o.sql.ExecContext(ctx, "DELETE FROM "+o.names[t]+
-			" WHERE seq < "+o.ph(1)+" AND (seq <= "+o.ph(2)+" OR created < "+o.ph(3)+")",
-			int64(last), int64(last-min(last, keep)), cutoff)
+		table := o.names[t]
+		_, err := o.sql.ExecContext(ctx, "DELETE FROM "+table+" WHERE seq < "+o.ph(1)+" AND (seq <= "+o.ph(2)+
+			" OR seq <= (SELECT MAX(seq) FROM "+table+" WHERE seq < "+o.ph(3)+" AND created < "+o.ph(4)+"))",
+			int64(last), int64(last-min(last, keep)), int64(last), cutoff)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("trim %s: %w", o.names[t], err))
 		}

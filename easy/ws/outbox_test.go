@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -221,6 +222,91 @@ func TestOutboxForgetsOldEvents(t *testing.T) {
 			t.Errorf("kept seq %d, want the last, %d", rows[0].Seq, m.Seq("products"))
 		}
 	})
+}
+
+// TestOutboxTrimsByAgeOnlyTheOldest: a row's time is the wall clock's
+// when it was written, and after the clock was set back a row may look
+// older than the one before it. The trim by age deletes the oldest rows,
+// up to the newest that is too old, and never that row alone: the table
+// keeps one seq after the other.
+func TestOutboxTrimsByAgeOnlyTheOldest(t *testing.T) {
+	defer ws.SetOutboxTrimEvery(20 * time.Millisecond)()
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		app.Include(easy.CRUDRouter[Product]())
+		m := ws.NewManager(ws.Heartbeat(0), ws.OutboxMaxAge(time.Hour))
+		m.Watch(app, Product{})
+		t.Cleanup(func() { app.Close(context.Background()) })
+		db = app.DB()
+		db.Create(&Product{Name: "p1"})
+		first := m.Seq("products")
+		for i := 2; i <= 5; i++ {
+			db.Create(&Product{Name: "p" + strconv.Itoa(i)})
+		}
+		// The third row was written while the clock was two hours behind.
+		if err := db.Exec("UPDATE easy_outbox_products SET created = ? WHERE seq = ?",
+			time.Now().Add(-2*time.Hour).UnixMicro(), first+2).Error; err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the trim", func() bool { return len(outboxRows(t, db)) < 5 })
+		var seqs []uint64
+		for _, r := range outboxRows(t, db) {
+			seqs = append(seqs, r.Seq)
+		}
+		if want := []uint64{first + 3, first + 4}; !slices.Equal(seqs, want) {
+			t.Errorf("after the trim the table holds %v, want %v", seqs, want)
+		}
+	})
+}
+
+// TestOutboxWithAHoleResumesOrResets: a table read back at start with a
+// hole in it (a row deleted out of turn) gives the history the events
+// after the hole: a client that resumes from before the hole gets a
+// reset, one that resumes after it gets the events, and the App closes.
+func TestOutboxWithAHoleResumesOrResets(t *testing.T) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			first, second := sameDatabase(t, kind)
+			dbs := []*gorm.DB{first, second}
+			start := func() (*ws.Manager, *easy.App, string) {
+				app := easy.New(easy.DB(dbs[0]), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+				dbs = dbs[1:]
+				app.Include(easy.CRUDRouter[Product]())
+				m := ws.NewManager(ws.Heartbeat(0))
+				m.Watch(app, Product{})
+				srv := testkit.Serve(t, app)
+				return m, app, "ws" + srv.URL[len("http"):] + "/ws/products"
+			}
+			m, app, _ := start()
+			db := app.DB()
+			db.Create(&Product{Name: "p1", Price: 1})
+			since := m.Seq("products")
+			for i := 2; i <= 5; i++ {
+				db.Create(&Product{Name: "p" + strconv.Itoa(i), Price: float64(i)})
+			}
+			if err := db.Exec("DELETE FROM easy_outbox_products WHERE seq = ?", since+2).Error; err != nil {
+				t.Fatal(err)
+			}
+			app.Close(context.Background())
+
+			_, app, url := start()
+			before := dial(t, url+"?since="+strconv.FormatUint(since, 10))
+			if w := receive(t, before); w.Type != ws.TypeReset {
+				t.Errorf("resumed from before the hole: %+v, want a reset", w)
+			}
+			after := &stream{t: t, c: dial(t, url+"?since="+strconv.FormatUint(since+2, 10)), last: since + 2}
+			after.expect("create", "4", `{"id":4,"name":"p4","price":4}`)
+			after.expect("create", "5", `{"id":5,"name":"p5","price":5}`)
+
+			closed := make(chan struct{})
+			go func() { app.Close(context.Background()); close(closed) }()
+			select {
+			case <-closed:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the App did not close in 10 s")
+			}
+		})
+	}
 }
 
 // Child has a foreign key checked at COMMIT, so that a COMMIT can fail

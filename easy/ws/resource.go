@@ -264,15 +264,22 @@ func (r *resource) deliver(evs []*event) {
 	}
 }
 
-// restart replaces the history with evs, the tail of a broker's log up to
-// seq, and sends reset to every connection: the events they have may not
-// be continuous with it.
+// restart replaces the history with evs, the tail of a broker's log (or
+// of the outbox) up to seq, and sends reset to every connection: the
+// events they have may not be continuous with it. Of evs it keeps those
+// after the last hole, as the history holds one seq after the other: a
+// log read back may have one (a row deleted out of turn), and a client
+// resuming from before it gets a reset.
 func (r *resource) restart(evs []*event, seq uint64) {
 	r.fanMu.Lock()
 	defer r.fanMu.Unlock()
+	from := len(evs)
+	for from > 0 && evs[from-1].seq == seq-uint64(len(evs)-from) {
+		from--
+	}
 	r.pubMu.Lock()
 	r.hist = newHistory(len(r.hist.ring))
-	for _, ev := range evs {
+	for _, ev := range evs[from:] {
 		r.hist.add(ev)
 	}
 	r.pending = nil
