@@ -323,34 +323,49 @@ func (o *outbox) published(r *resource, changes []Change, encoded bool) (int, bo
 // are written to the table between two commits, then published, so that
 // the seqs of captured and published events never collide and the
 // history read back at the next start has no hole.
+//
+// Its transaction begins before it takes the commit lock, as a writer's
+// does: on SQLite the BEGIN takes the database's write lock, which a
+// writer holds while it waits for the commit lock. Taken the other way
+// round, the two waited for each other until SQLite's busy timeout, and
+// the events were lost.
 func (o *outbox) publish(r *resource, changes []Change) int {
 	n := 0
-	err := o.c.Hold(o.m.ctx, func(ctx context.Context) error {
-		if o.dirty.Load() {
-			if err := o.catchUp(ctx, o.sql); err != nil {
+	tx, err := o.sql.BeginTx(o.m.ctx, nil)
+	if err == nil {
+		err = o.c.Hold(o.m.ctx, func(ctx context.Context) error {
+			if o.dirty.Load() {
+				if err := o.catchUp(ctx, tx); err != nil {
+					return err
+				}
+			}
+			o.mu.Lock()
+			seq := o.last[r.name]
+			good := r.publishable(changes)
+			rows := make([]outboxRow, 0, len(good))
+			for _, c := range good {
+				seq++
+				rows = append(rows, o.row(r.name, seq, c))
+			}
+			err := o.insert(ctx, tx, rows)
+			if err == nil {
+				if err = tx.Commit(); err != nil {
+					o.dirty.Store(true) // whether it committed is the database's to say
+				}
+			}
+			if err == nil {
+				o.last[r.name] = seq
+			}
+			o.mu.Unlock()
+			if err != nil {
 				return err
 			}
-		}
-		o.mu.Lock()
-		seq := o.last[r.name]
-		good := r.publishable(changes)
-		rows := make([]outboxRow, 0, len(good))
-		for _, c := range good {
-			seq++
-			rows = append(rows, o.row(r.name, seq, c))
-		}
-		err := o.insert(ctx, o.sql, rows)
-		if err == nil {
-			o.last[r.name] = seq
-		}
-		o.mu.Unlock()
-		if err != nil {
-			return err
-		}
-		o.wrote(len(rows))
-		n = r.publish(good, true, nil)
-		return nil
-	})
+			o.wrote(len(rows))
+			n = r.publish(good, true, nil)
+			return nil
+		})
+		tx.Rollback() // a no-op once committed
+	}
 	if err != nil {
 		o.m.log.Error("ws: events not published: outbox write failed", "resource", r.name, "events", len(changes), "error", err)
 	}

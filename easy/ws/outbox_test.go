@@ -309,6 +309,46 @@ func TestOutboxWithAHoleResumesOrResets(t *testing.T) {
 	}
 }
 
+// TestOutboxPublishBesideAnOpenWriteOnSQLite: Manager.Publish on a
+// watched resource while a write transaction is open on SQLite waits for
+// that transaction, which commits at once, and then publishes. It took
+// the commit lock before SQLite's write lock, which the writer held while
+// it waited for the commit lock: the two waited for each other until the
+// busy timeout (5 s), and the published events were lost.
+func TestOutboxPublishBesideAnOpenWriteOnSQLite(t *testing.T) {
+	db := testkit.SQLite(t, nil)
+	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app.Include(easy.CRUDRouter[Product]())
+	m := ws.NewManager(ws.Heartbeat(0))
+	m.Watch(app, Product{})
+	srv := testkit.Serve(t, app)
+	t.Cleanup(func() { app.Close(context.Background()) })
+	db = app.DB()
+	db.Create(&Product{Name: "a", Price: 1})
+	s := &stream{t: t, c: listen(t, srv, "products"), last: m.Seq("products")}
+
+	tx := db.Begin() // SQLite's write lock is the transaction's from here (BEGIN IMMEDIATE)
+	if err := tx.Create(&Product{Name: "b", Price: 2}).Error; err != nil {
+		t.Fatal(err)
+	}
+	published := make(chan struct{})
+	go func() {
+		m.Publish("products", ws.Change{Op: ws.TypeUpdate, Key: 1, Data: []byte(`{"id":1,"name":"a","price":9}`)})
+		close(published)
+	}()
+	time.Sleep(200 * time.Millisecond) // Publish is under way
+	began := time.Now()
+	if err := tx.Commit().Error; err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Errorf("the commit waited %v for a Publish that waited for it", took)
+	}
+	<-published
+	s.expect("create", "2", `{"id":2,"name":"b","price":2}`)
+	s.expect("update", "1", `{"id":1,"name":"a","price":9}`)
+}
+
 // Child has a foreign key checked at COMMIT, so that a COMMIT can fail
 // after the outbox was written.
 type Child struct {
