@@ -266,17 +266,7 @@ func TestOutboxTrimsByAgeOnlyTheOldest(t *testing.T) {
 func TestOutboxWithAHoleResumesOrResets(t *testing.T) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
-			first, second := sameDatabase(t, kind)
-			dbs := []*gorm.DB{first, second}
-			start := func() (*ws.Manager, *easy.App, string) {
-				app := easy.New(easy.DB(dbs[0]), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-				dbs = dbs[1:]
-				app.Include(easy.CRUDRouter[Product]())
-				m := ws.NewManager(ws.Heartbeat(0))
-				m.Watch(app, Product{})
-				srv := testkit.Serve(t, app)
-				return m, app, "ws" + srv.URL[len("http"):] + "/ws/products"
-			}
+			start := twoStarts(t, kind)
 			m, app, _ := start()
 			db := app.DB()
 			db.Create(&Product{Name: "p1", Price: 1})
@@ -410,10 +400,13 @@ func TestOutboxResumesAcrossARestart(t *testing.T) {
 	}
 }
 
-func resumeAcrossARestart(t *testing.T, kind string) {
+// twoStarts returns a function that starts the products app on a database
+// of kind, twice at most, each time on a connection of its own to the same
+// database, and returns its Manager, the App and the URL of /ws/products.
+func twoStarts(t *testing.T, kind string) func() (*ws.Manager, *easy.App, string) {
 	first, second := sameDatabase(t, kind)
 	dbs := []*gorm.DB{first, second}
-	start := func() (*ws.Manager, *easy.App, string) {
+	return func() (*ws.Manager, *easy.App, string) {
 		app := easy.New(easy.DB(dbs[0]), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 		dbs = dbs[1:]
 		app.Include(easy.CRUDRouter[Product]())
@@ -422,6 +415,10 @@ func resumeAcrossARestart(t *testing.T, kind string) {
 		srv := testkit.Serve(t, app)
 		return m, app, "ws" + srv.URL[len("http"):] + "/ws/products"
 	}
+}
+
+func resumeAcrossARestart(t *testing.T, kind string) {
+	start := twoStarts(t, kind)
 	m, app, url := start()
 	db := app.DB()
 	db.Create(&Product{Name: "a", Price: 1})
