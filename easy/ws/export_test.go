@@ -36,3 +36,12 @@ func SetOutboxRelayStep(d time.Duration) (restore func()) {
 	outboxRelayStep = d
 	return func() { outboxRelayStep = old }
 }
+
+// SetOutboxFollowEvery sets how often a Manager without a broker looks
+// for other processes' events in the outbox, for a test, and returns what
+// puts it back.
+func SetOutboxFollowEvery(d time.Duration) (restore func()) {
+	old := outboxFollowEvery
+	outboxFollowEvery = d
+	return func() { outboxFollowEvery = old }
+}

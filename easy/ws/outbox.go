@@ -64,6 +64,11 @@ type outbox struct {
 	fresh     []string          // tables without a row in the outbox at start
 	appended  map[string]uint64 // the last seq known to be in the broker's log; under mu
 	pending   atomic.Int64      // rows not yet in the broker's log, as of the relay's last failure
+
+	// Without a broker, the tables that were empty at start and that this
+	// process has neither written to nor read from since (see
+	// outbox_procs.go); under mu.
+	adopt map[string]bool
 }
 
 const (
@@ -125,7 +130,7 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 	}
 	o := &outbox{m: m, c: c, sql: sqlDB, pg: name == "postgres", last: make(map[string]uint64), wake: make(chan struct{}, 1),
 		shared: shared, relayWake: make(chan struct{}, 1), due: make(map[string]bool), appended: make(map[string]uint64),
-		names: make(map[string]string), insertOne: make(map[string]string)}
+		names: make(map[string]string), insertOne: make(map[string]string), adopt: make(map[string]bool)}
 	ctx := context.Background()
 	// A table per resource, keyed by seq alone: on SQLite seq is then the
 	// rowid, and a new event goes at the end of the table's one B-tree,
@@ -161,6 +166,7 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 		o.last[t] = seq
 		if fresh {
 			o.fresh = append(o.fresh, t)
+			o.adopt[t] = shared == nil
 		}
 	}
 	if shared != nil {
@@ -259,6 +265,10 @@ func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// Other processes may write the table too: see outbox_procs.go.
+	if err := o.claimAll(ctx, tx, changes); err != nil {
+		return err
+	}
 	rows := make([]outboxRow, 0, len(changes))
 	var next []tableSeq // the last seq given out here, by table: few tables a commit
 	for _, c := range changes {
@@ -278,10 +288,11 @@ func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture
 		rows = append(rows, o.row(c.Table, next[i].seq, ch))
 	}
 	if err := o.insert(ctx, tx, rows); err != nil {
-		return err
+		return seqTaken(err)
 	}
 	for _, n := range next {
 		o.last[n.table] = n.seq
+		delete(o.adopt, n.table)
 	}
 	o.wrote(len(rows))
 	return nil
@@ -340,6 +351,8 @@ func (o *outbox) publish(r *resource, changes []Change) int {
 				}
 			}
 			o.mu.Lock()
+			// Other processes may write the table too: see outbox_procs.go.
+			err := o.claimTables(ctx, tx, []string{r.name})
 			seq := o.last[r.name]
 			good := r.publishable(changes)
 			rows := make([]outboxRow, 0, len(good))
@@ -347,7 +360,9 @@ func (o *outbox) publish(r *resource, changes []Change) int {
 				seq++
 				rows = append(rows, o.row(r.name, seq, c))
 			}
-			err := o.insert(ctx, tx, rows)
+			if err == nil {
+				err = o.insert(ctx, tx, rows)
+			}
 			if err == nil {
 				if err = tx.Commit(); err != nil {
 					o.dirty.Store(true) // whether it committed is the database's to say
@@ -355,6 +370,7 @@ func (o *outbox) publish(r *resource, changes []Change) int {
 			}
 			if err == nil {
 				o.last[r.name] = seq
+				delete(o.adopt, r.name)
 			}
 			o.mu.Unlock()
 			if err != nil {

@@ -96,6 +96,7 @@ func (m *Manager) Watch(app *easy.App, models ...any) {
 		if err := o.start(); err != nil {
 			panic("ws: Watch: outbox: " + err.Error())
 		}
+		o.startFollower()
 	}
 	app.Handle(prefix+"/client.js", http.HandlerFunc(serveClientJS))
 	app.Handle(prefix+"/{resource}", m)

@@ -1,0 +1,209 @@
+package ws_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/ws"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
+)
+
+// processApp starts an app on db that watches products, as the server and
+// a job built from it each do, without a broker.
+func processApp(t *testing.T, db *gorm.DB) (*ws.Manager, *easy.App) {
+	t.Helper()
+	app := easy.New(easy.DB(db), easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	app.Include(easy.CRUDRouter[Product]())
+	m := ws.NewManager(ws.Heartbeat(0))
+	m.Watch(app, Product{})
+	t.Cleanup(func() { app.Close(context.Background()) })
+	return m, app
+}
+
+// TestSecondProcessOnOneDatabaseLeavesWritesWorking: without a broker a
+// job built from the app (or a second replica) writes to the database the
+// server writes to, as realtime.md advises for writes made while the
+// server is down. Each numbered its outbox rows from its own memory, so
+// the server's next write took the seq the job had taken: its outbox
+// INSERT broke the primary key and the write failed with 409, and every
+// later one too.
+func TestSecondProcessOnOneDatabaseLeavesWritesWorking(t *testing.T) {
+	t.Cleanup(ws.SetOutboxFollowEvery(time.Hour)) // the server learns of the job's write only by writing
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			serverDB, jobDB := sameDatabase(t, kind)
+			server, serverApp := processApp(t, serverDB)
+			srv := testkit.Serve(t, serverApp)
+			s := &stream{t: t, c: dial(t, "ws"+srv.URL[len("http"):]+"/ws/products")}
+			if err := serverApp.DB().Create(&Product{Name: "a", Price: 1}).Error; err != nil {
+				t.Fatal(err)
+			}
+			s.expect("create", "1", "")
+			_, jobApp := processApp(t, jobDB) // the job starts: it reads the same last seq
+			if err := jobApp.DB().Create(&Product{Name: "from job", Price: 2}).Error; err != nil {
+				t.Fatalf("job's write: %v", err)
+			}
+			if err := serverApp.DB().Create(&Product{Name: "c", Price: 3}).Error; err != nil {
+				t.Errorf("the server's write failed because a job wrote through ws.Setup meanwhile: %v", err)
+			}
+			var n int64
+			serverApp.DB().Model(&Product{}).Where("name = ?", "c").Count(&n)
+			if n != 1 {
+				t.Errorf("row c stored: %d rows, want 1", n)
+			}
+			for i := range 3 {
+				code, body := request(t, srv, "POST", "/products", `{"name":"later","price":1}`)
+				if code != 201 {
+					t.Errorf("POST /products #%d after the job's write: %d %s", i, code, body)
+				}
+			}
+			// The server's client gets the job's event before the server's own, with no gap.
+			s.expect("create", "2", `{"id":2,"name":"from job","price":2}`)
+			s.expect("create", "3", "")
+			for _, id := range []string{"4", "5", "6"} {
+				s.expect("create", id, "")
+			}
+			if got := server.Seq("products"); got != s.last {
+				t.Errorf("server seq %d, its client's last %d", got, s.last)
+			}
+		})
+	}
+}
+
+// TestServerSendsAnotherProcessesEvents: the server's WebSocket client
+// receives the events another process on the same database commits, in
+// seq order with no gap and no duplicate: when the server writes nothing
+// (its follower reads the table), and interleaved with its own writes
+// (each of its commits delivers what came before it first). Both start on
+// an empty outbox: the client gets one reset when the server adopts the
+// numbers of the job, which wrote first.
+func TestServerSendsAnotherProcessesEvents(t *testing.T) {
+	t.Cleanup(ws.SetOutboxFollowEvery(50 * time.Millisecond))
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			serverDB, jobDB := sameDatabase(t, kind)
+			server, serverApp := processApp(t, serverDB)
+			job, jobApp := processApp(t, jobDB)
+			srv := testkit.Serve(t, serverApp)
+			s := &stream{t: t, c: dial(t, "ws"+srv.URL[len("http"):]+"/ws/products")}
+			create := func(app *easy.App, name string) {
+				t.Helper()
+				if err := app.DB().Create(&Product{Name: name, Price: 1}).Error; err != nil {
+					t.Fatalf("create %s: %v", name, err)
+				}
+			}
+			// Both started on an empty outbox, each on a seq of its own: the
+			// first write sets the log's, and the other process adopts it.
+			create(jobApp, "job 1")
+			if w := receive(t, s.c); w.Type != "reset" {
+				t.Fatalf("got %+v, want reset: the server adopts the job's numbers", w)
+			}
+			s.last = job.Seq("products")
+			create(serverApp, "server 2")
+			s.expect("create", "2", "")
+			create(jobApp, "job 3") // the server writes nothing: its follower finds it
+			s.expect("create", "3", `{"id":3,"name":"job 3","price":1}`)
+			for i := range 20 { // job and server in turn, then bursts of the job's
+				create(jobApp, "job")
+				if i%4 != 3 {
+					create(serverApp, "server")
+				}
+			}
+			for id := 4; id < 4+20+15; id++ { // in commit order, which is the ids' here
+				s.expect("create", strconv.Itoa(id), "")
+			}
+			if got, want := server.Seq("products"), s.last; got != want {
+				t.Errorf("server seq %d, its client's last %d", got, want)
+			}
+			create(jobApp, "last")
+			s.expect("create", "39", `{"id":39,"name":"last","price":1}`)
+			if got, want := job.Seq("products"), s.last; got != want {
+				t.Errorf("job seq %d, the server's client's last %d", got, want)
+			}
+		})
+	}
+}
+
+// TestStaleSnapshotCommitFailsWithoutAConflict: on PostgreSQL a
+// transaction at REPEATABLE READ cannot see a commit of another process
+// made after its snapshot, nor the seq that commit took. Its own commit
+// then fails with an error that says to retry it (not a unique violation,
+// which the CRUD router would report as 409), it neither hangs nor drops
+// an event, and the next write goes on after the other process's event.
+func TestStaleSnapshotCommitFailsWithoutAConflict(t *testing.T) {
+	t.Cleanup(ws.SetOutboxFollowEvery(time.Hour))
+	serverDB, jobDB := sameDatabase(t, "postgres")
+	_, serverApp := processApp(t, serverDB)
+	_, jobApp := processApp(t, jobDB)
+	srv := testkit.Serve(t, serverApp)
+	s := &stream{t: t, c: dial(t, "ws"+srv.URL[len("http"):]+"/ws/products")}
+	if err := serverApp.DB().Create(&Product{Name: "a", Price: 1}).Error; err != nil {
+		t.Fatal(err)
+	}
+	s.expect("create", "1", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := serverApp.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&Product{}).Count(&n).Error; err != nil { // takes the snapshot
+			return err
+		}
+		if err := jobApp.DB().Create(&Product{Name: "from job", Price: 2}).Error; err != nil {
+			t.Fatalf("job's write: %v", err)
+		}
+		return tx.Create(&Product{Name: "stale", Price: 3}).Error
+	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	if err == nil || !strings.Contains(err.Error(), "retry the transaction") {
+		t.Fatalf("commit at REPEATABLE READ after another process's: %v, want the error that says to retry", err)
+	}
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) {
+		t.Errorf("the error unwraps to SQLSTATE %s: the CRUD router would take it for the client's", pg.SQLState())
+	}
+	code, body := request(t, srv, "POST", "/products", `{"name":"retried","price":3}`)
+	if code != 201 {
+		t.Fatalf("POST /products after the failed commit: %d %s", code, body)
+	}
+	s.expect("create", "2", `{"id":2,"name":"from job","price":2}`)
+	s.expect("create", "4", `{"id":4,"name":"retried","price":3}`) // id 3 went with the rolled-back insert
+}
+
+// TestPublishAfterAnotherProcessesWrite: Manager.Publish on a watched
+// resource numbers its events after those another process wrote, as a
+// write does, and delivers those first. It numbered from memory, took the
+// seq of the job's event, and its events were dropped (only logged).
+func TestPublishAfterAnotherProcessesWrite(t *testing.T) {
+	t.Cleanup(ws.SetOutboxFollowEvery(time.Hour)) // the server learns of the job's write only by publishing
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			serverDB, jobDB := sameDatabase(t, kind)
+			server, serverApp := processApp(t, serverDB)
+			srv := testkit.Serve(t, serverApp)
+			s := &stream{t: t, c: dial(t, "ws"+srv.URL[len("http"):]+"/ws/products")}
+			if err := serverApp.DB().Create(&Product{Name: "a", Price: 1}).Error; err != nil {
+				t.Fatal(err)
+			}
+			s.expect("create", "1", "")
+			_, jobApp := processApp(t, jobDB)
+			if err := jobApp.DB().Create(&Product{Name: "from job", Price: 2}).Error; err != nil {
+				t.Fatalf("job's write: %v", err)
+			}
+			server.Publish("products", ws.Change{Op: ws.TypeUpdate, Key: 1, Data: []byte(`{"id":1,"name":"a","price":9}`)})
+			s.expect("create", "2", `{"id":2,"name":"from job","price":2}`)
+			s.expect("update", "1", `{"id":1,"name":"a","price":9}`)
+			if got := server.Seq("products"); got != s.last {
+				t.Errorf("server seq %d, its client's last %d", got, s.last)
+			}
+		})
+	}
+}
