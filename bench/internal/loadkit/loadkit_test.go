@@ -47,7 +47,7 @@ func TestProcReadsThisProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Spin until the kernel has counted a tick (10ms) more.
+	// Spin until the clock has counted some more.
 	var c1 time.Duration
 	for c1 <= c0 {
 		if c1, err = CPUTime(pid); err != nil {
@@ -56,6 +56,9 @@ func TestProcReadsThisProcess(t *testing.T) {
 	}
 	if _, err := RSS(-1); err == nil {
 		t.Fatal("RSS of no process: no error")
+	}
+	if _, err := CPUTime(-1); err == nil {
+		t.Fatal("CPUTime of no process: no error")
 	}
 	if avg, err := LoadAvg(); err != nil || avg[2] == "" {
 		t.Fatalf("LoadAvg = %q, %v", avg, err)

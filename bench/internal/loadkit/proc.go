@@ -44,35 +44,6 @@ func WriteCalls(pid int) (uint64, error) {
 	return 0, fmt.Errorf("no syscw in /proc/%d/io", pid)
 }
 
-// CPUTime returns the processor time, user and system, that process pid
-// has used: fields 14 and 15 of /proc/PID/stat, in USER_HZ (100 a second
-// on Linux).
-func CPUTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name, in parentheses, may hold anything; the fields
-	// after it start with the state (field 3).
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
-	}
-	var ticks int64
-	for _, v := range f[11:13] {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / 100, nil
-}
-
 // LoadAvg returns the machine's load averages over 1, 5 and 15 minutes,
 // from /proc/loadavg, as the kernel writes them: the machine is shared,
 // and what else runs on it shows in the numbers.
