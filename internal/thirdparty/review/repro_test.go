@@ -1,0 +1,288 @@
+package review_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/fastapi-easy/easy-go/easy"
+	"github.com/fastapi-easy/easy-go/easy/crud"
+	"github.com/fastapi-easy/easy-go/internal/testkit"
+	"github.com/fastapi-easy/easy-go/internal/thirdparty/spectest"
+)
+
+func quiet() easy.Option { return easy.Logger(slog.New(slog.DiscardHandler)) }
+
+// ---------------------------------------------------------------------
+// 1. Constraint tags on a list field are shown on the array, not on its
+// elements, and are not enforced on the elements.
+
+type Member struct {
+	ID    uint     `json:"id" gorm:"primaryKey"`
+	Name  string   `json:"name" required:"true"`
+	Roles []string `json:"roles" gorm:"serializer:json" enum:"admin,user"`
+	Codes []string `json:"codes" gorm:"serializer:json" pattern:"^[A-Z]+$" maxLength:"3"`
+}
+
+type TagsBody struct {
+	Tags  []string `json:"tags" enum:"a,b"`
+	Names []string `json:"names" minLength:"2"`
+	Nums  []int    `json:"nums" minimum:"1"`
+}
+
+type TagsParams struct {
+	Tags []string `query:"tag" enum:"a,b"`
+	Nums []int    `query:"n" minimum:"1"`
+}
+
+func TestReproListElementConstraints(t *testing.T) {
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), quiet())
+	app.Include(easy.CRUDRouter[Member]())
+	easy.Post(app, "/tags", func(ctx context.Context, in *TagsBody) (*TagsBody, error) { return in, nil })
+	easy.Get(app, "/tags", func(ctx context.Context, in *TagsParams) (*TagsBody, error) {
+		return &TagsBody{Tags: in.Tags, Nums: in.Nums}, nil
+	})
+	srv := testkit.Serve(t, app)
+	v, spec := spectest.Fetch(t, srv.URL+"/openapi.json")
+	rv := newRequestValidator(t, spec)
+
+	// Values the tags forbid are refused (as a string field's are).
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/members", `{"name":"ann","roles":["root"]}`},
+		{"POST", "/members", `{"name":"bob","codes":["lower","TOOLONG"]}`},
+		{"POST", "/tags", `{"tags":["c"]}`},
+		{"POST", "/tags", `{"names":["x"]}`},
+		{"POST", "/tags", `{"nums":[0]}`},
+		{"GET", "/tags?tag=c", ``},
+		{"GET", "/tags?n=0", ``},
+	} {
+		r := testkit.Do(t, srv, c.method, c.path, c.body)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("%s %s %s: %d %s, want 422", c.method, c.path, c.body, r.Status, r.Body)
+		}
+	}
+	// Values the tags allow are accepted, and by the document too, and
+	// the answers echoing them match the document.
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/members", `{"name":"cy","roles":["admin"],"codes":["AB"]}`},
+		{"POST", "/tags", `{"tags":["a"],"names":["xy"],"nums":[1]}`},
+		{"GET", "/tags?tag=a&n=1", ``},
+	} {
+		r := testkit.Do(t, srv, c.method, c.path, c.body)
+		if r.Status >= 300 {
+			t.Errorf("%s %s %s: %d %s", c.method, c.path, c.body, r.Status, r.Body)
+		}
+		agree(t, rv, r, c.body)
+		v.Response(t, r.Request, r.HTTP, []byte(r.Body))
+	}
+}
+
+// ---------------------------------------------------------------------
+// 2. DELETE /items (crud.DeleteAll) ignores its query: a filter, a typo
+// or a malformed query string deletes every row.
+
+func TestReproDeleteAllIgnoresQuery(t *testing.T) {
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), quiet())
+	app.Include(easy.CRUDRouter[Item](crud.DeleteAll()))
+	srv := testkit.Serve(t, app)
+	for _, n := range []string{"apple", "pear", "plum"} {
+		if r := testkit.Do(t, srv, "POST", "/items", `{"name":"`+n+`"}`); r.Status != 201 {
+			t.Fatalf("create %s: %d %s", n, r.Status, r.Body)
+		}
+	}
+	for _, q := range []string{"?name=apple", "?id__in=1", "?x=%zz", "?name=a;b"} {
+		r := testkit.Do(t, srv, "DELETE", "/items"+q, "")
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("DELETE /items%s: %d %s, want 422 (the list answers 422 to this query)", q, r.Status, r.Body)
+		}
+	}
+	if r := testkit.Do(t, srv, "GET", "/items", ""); r.Header.Get("X-Total-Count") != "3" {
+		t.Errorf("after the refused deletes, %s rows are left of 3: %s", r.Header.Get("X-Total-Count"), r.Body)
+	}
+}
+
+// ---------------------------------------------------------------------
+// 3. A list parameter in a header is documented as an array (style
+// simple: X-Ids: 1,2) but only separate header lines are read; a list in
+// a cookie can hold one value only.
+
+type HeaderListIn struct {
+	IDs  []int    `header:"X-Ids"`
+	Tags []string `header:"X-Tags"`
+}
+
+type CookieListIn struct {
+	IDs []int `cookie:"ids"`
+}
+
+type ListOut struct {
+	IDs  []int    `json:"ids"`
+	Tags []string `json:"tags"`
+}
+
+func TestReproHeaderListNotSplit(t *testing.T) {
+	app := easy.New(quiet())
+	easy.Get(app, "/h", func(ctx context.Context, in *HeaderListIn) (*ListOut, error) {
+		return &ListOut{IDs: in.IDs, Tags: in.Tags}, nil
+	})
+	srv := testkit.Serve(t, app)
+	_, spec := spectest.Fetch(t, srv.URL+"/openapi.json")
+	rv := newRequestValidator(t, spec)
+
+	r := testkit.Do(t, srv, "GET", "/h", "", "X-Ids", "1,2", "X-Tags", "a,b")
+	agree(t, rv, r, "")
+	if r.Status != 200 || r.Body != `{"ids":[1,2],"tags":["a","b"]}` {
+		t.Errorf("X-Ids: 1,2 and X-Tags: a,b: %d %s, want 200 {\"ids\":[1,2],\"tags\":[\"a\",\"b\"]}", r.Status, r.Body)
+	}
+}
+
+func TestReproCookieListHoldsOneValue(t *testing.T) {
+	app := easy.New(quiet())
+	easy.Get(app, "/c", func(ctx context.Context, in *CookieListIn) (*ListOut, error) {
+		return &ListOut{IDs: in.IDs}, nil
+	})
+	srv := testkit.Serve(t, app)
+	// Two values, as two cookies: the first is dropped without a word.
+	r := testkit.Do(t, srv, "GET", "/c", "", "Cookie", "ids=1; ids=2")
+	if !(r.Status == 200 && r.Body == `{"ids":[1,2],"tags":null}` || r.Status == 422) {
+		t.Errorf("Cookie: ids=1; ids=2: %d %s, want both values or a 422", r.Status, r.Body)
+	}
+	// Two values in one cookie: a 422.
+	r = testkit.Do(t, srv, "GET", "/c", "", "Cookie", "ids=1,2")
+	if r.Status != 200 || r.Body != `{"ids":[1,2],"tags":null}` {
+		t.Errorf("Cookie: ids=1,2: %d %s, want both values", r.Status, r.Body)
+	}
+}
+
+// ---------------------------------------------------------------------
+// 4. The range of a sized integer (uint8, int16, ...) is enforced but not
+// documented, and reported with a wrong type and message.
+
+type Gauge struct {
+	ID   uint  `json:"id" gorm:"primaryKey"`
+	Age  uint8 `json:"age"`
+	Temp int16 `json:"temp"`
+}
+
+func TestReproSizedIntegerRange(t *testing.T) {
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), quiet())
+	app.Include(easy.CRUDRouter[Gauge]())
+	srv := testkit.Serve(t, app)
+	_, spec := spectest.Fetch(t, srv.URL+"/openapi.json")
+	rv := newRequestValidator(t, spec)
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/gauges", `{"age":300}`},
+		{"POST", "/gauges", `{"temp":40000}`},
+		{"GET", "/gauges?age=300", ``},
+		{"GET", "/gauges?temp=-40000", ``},
+		{"GET", "/gauges/1?fields=id", ``}, // control: unrelated
+	} {
+		r := testkit.Do(t, srv, c.method, c.path, c.body)
+		if c.path == "/gauges/1?fields=id" {
+			continue
+		}
+		agree(t, rv, r, c.body)
+		var body struct {
+			Detail []struct {
+				Type string `json:"type"`
+				Msg  string `json:"msg"`
+			} `json:"detail"`
+		}
+		json.Unmarshal([]byte(r.Body), &body)
+		if r.Status != 422 || len(body.Detail) != 1 || (body.Detail[0].Type != "less_than_equal" && body.Detail[0].Type != "greater_than_equal") ||
+			strings.Contains(c.path+c.body, "300") && body.Detail[0].Type != "less_than_equal" {
+			t.Errorf("%s %s %s: %d %s, want 422 less_than_equal (greater_than_equal for -40000) with the bound", c.method, c.path, c.body, r.Status, r.Body)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------
+// 5. A fixed-size array field: extra elements are silently dropped,
+// missing ones silently zeroed, and null, which the document allows, is
+// refused.
+
+type PairBody struct {
+	Pair [2]int `json:"pair"`
+}
+
+func TestReproFixedArray(t *testing.T) {
+	app := easy.New(quiet())
+	easy.Post(app, "/pair", func(ctx context.Context, in *PairBody) (*PairBody, error) { return in, nil })
+	srv := testkit.Serve(t, app)
+	_, spec := spectest.Fetch(t, srv.URL+"/openapi.json")
+	rv := newRequestValidator(t, spec)
+	for _, body := range []string{`{"pair":[1,2,3]}`, `{"pair":[1]}`} {
+		r := testkit.Do(t, srv, "POST", "/pair", body)
+		if r.Status != 422 {
+			t.Errorf("POST /pair %s: %d %s, want 422 (the array holds exactly 2)", body, r.Status, r.Body)
+		}
+		agree(t, rv, r, body)
+	}
+	r := testkit.Do(t, srv, "POST", "/pair", `{"pair":null}`)
+	agree(t, rv, r, `{"pair":null}`)
+}
+
+// ---------------------------------------------------------------------
+// 6. Answers that do not match their own schema: a nil []byte is null
+// (documented as a non-null string), a `json:",string"` integer is a
+// string (documented as an integer), a non-string detail (which
+// easy.NewHTTPError documents as allowed) against HTTPError's string.
+
+type Blob struct {
+	Data  []byte `json:"data"`
+	Count int    `json:"count,string"`
+}
+
+func TestReproAnswersOffSchema(t *testing.T) {
+	app := easy.New(quiet())
+	easy.Post(app, "/blob", func(ctx context.Context, in *Blob) (*Blob, error) { return in, nil })
+	easy.Get(app, "/conflict", func(ctx context.Context, _ *easy.NoInput) (*Blob, error) {
+		return nil, easy.NewHTTPError(409, map[string]any{"code": "taken"})
+	}, easy.Errors(409))
+	srv := testkit.Serve(t, app)
+	v, _ := spectest.Fetch(t, srv.URL+"/openapi.json")
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/blob", `{}`},
+		{"POST", "/blob", `{"data":"aGk=","count":5}`},
+		{"GET", "/conflict", ``},
+	} {
+		r := testkit.Do(t, srv, c.method, c.path, c.body)
+		v.Response(t, r.Request, r.HTTP, []byte(r.Body))
+	}
+}
+
+// ---------------------------------------------------------------------
+// 7. skip is documented as any integer >= 0 but refused above 2^31-1.
+
+func TestReproSkipBound(t *testing.T) {
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), quiet())
+	app.Include(easy.CRUDRouter[Item]())
+	srv := testkit.Serve(t, app)
+	_, spec := spectest.Fetch(t, srv.URL+"/openapi.json")
+	rv := newRequestValidator(t, spec)
+	r := testkit.Do(t, srv, "GET", "/items?skip=2147483648", "")
+	agree(t, rv, r, "")
+}
+
+// ---------------------------------------------------------------------
+// 8. A JSON number with an integer value written with a fraction or an
+// exponent (1.0, 1e2) is an integer for JSON Schema, and so for the
+// document; the server refuses it saying it has a fractional part.
+
+func TestReproIntegerValuedNumber(t *testing.T) {
+	app := easy.New(easy.DB(testkit.SQLite(t, nil)), quiet())
+	app.Include(easy.CRUDRouter[Item]())
+	srv := testkit.Serve(t, app)
+	_, spec := spectest.Fetch(t, srv.URL+"/openapi.json")
+	rv := newRequestValidator(t, spec)
+	for _, body := range []string{`{"name":"a","stock":1.0}`, `{"name":"b","stock":1e2}`} {
+		r := testkit.Do(t, srv, "POST", "/items", body)
+		agree(t, rv, r, body)
+		if strings.Contains(r.Body, "fractional part") {
+			t.Errorf("POST /items %s: %s: the number has no fractional part", body, r.Body)
+		}
+	}
+}
