@@ -38,4 +38,3 @@ func newApp(t testing.TB, db *gorm.DB, opts ...easy.Option) *easy.App {
 	app.Include(easy.CRUDRouter[Item](crud.DeleteAll(), crud.Batch()), easy.CRUDRouter[Task](crud.IncludeDeleted()))
 	return app
 }
-

@@ -176,6 +176,7 @@ func TestReproSizedIntegerRange(t *testing.T) {
 	for _, c := range []struct{ method, path, body string }{
 		{"POST", "/gauges", `{"age":300}`},
 		{"POST", "/gauges", `{"temp":40000}`},
+		{"POST", "/gauges", `{"age":-1}`},
 		{"GET", "/gauges?age=300", ``},
 		{"GET", "/gauges?temp=-40000", ``},
 		{"GET", "/gauges/1?fields=id", ``}, // control: unrelated
@@ -284,5 +285,38 @@ func TestReproIntegerValuedNumber(t *testing.T) {
 		if strings.Contains(r.Body, "fractional part") {
 			t.Errorf("POST /items %s: %s: the number has no fractional part", body, r.Body)
 		}
+	}
+}
+
+// ---------------------------------------------------------------------
+// 9. A typed operation's request body is documented as optional (no
+// requestBody.required), though the server answers 422 missing at
+// ["body"] without one, even when no field of it is required. CRUD's
+// bodies say required: true.
+
+type OptionalFields struct {
+	Note string `json:"note"`
+}
+
+func TestReproTypedBodyNotRequired(t *testing.T) {
+	app := easy.New(quiet())
+	easy.Post(app, "/notes", func(ctx context.Context, in *OptionalFields) (*OptionalFields, error) { return in, nil })
+	srv := testkit.Serve(t, app)
+	_, spec := spectest.Fetch(t, srv.URL+"/openapi.json")
+	rv := newRequestValidator(t, spec)
+	for _, h := range [][]string{nil, {"Content-Type", "application/json"}} {
+		r := testkit.Do(t, srv, "POST", "/notes", "", h...)
+		agree(t, rv, r, "")
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			RequestBody struct {
+				Required bool `json:"required"`
+			} `json:"requestBody"`
+		} `json:"paths"`
+	}
+	json.Unmarshal(spec, &doc)
+	if !doc.Paths["/notes"]["post"].RequestBody.Required {
+		t.Errorf("POST /notes: requestBody.required is not true, yet a request without a body is a 422")
 	}
 }
