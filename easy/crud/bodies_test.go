@@ -1,6 +1,7 @@
 package crud_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -173,6 +174,39 @@ func ids2(t testing.TB, body string) []uint {
 		out = append(out, it.ID)
 	}
 	return out
+}
+
+// TestDeleteAllTakesNoFilter checks that DELETE on the collection refuses
+// a query parameter, as the list does one it does not know, before it
+// deletes anything: a filter it dropped would delete every row. Its
+// dependencies' parameters are theirs. A read refuses one too.
+func TestDeleteAllTakesNoFilter(t *testing.T) {
+	type keyIn struct {
+		Key string `query:"api_key"`
+	}
+	key := easy.Depends(func(ctx context.Context, in *keyIn) (string, error) {
+		if in.Key != "k" {
+			return "", easy.Forbidden("Bad key")
+		}
+		return in.Key, nil
+	})
+	s := serve(t, testkit.SQLite(t, nil), easy.CRUDRouter[Item](crud.DeleteAll(), crud.RouteUses(crud.DeleteAllRoute, key)))
+	seedItems(t, s.db)
+	const noFilter = `"msg":"Unknown query parameter: deleting all rows takes no filter"`
+	for _, c := range []struct{ query, body string }{
+		{"?name=apple&api_key=k", `{"detail":[{"type":"extra_forbidden","loc":["query","name"],` + noFilter + `,"input":"apple"}]}`},
+		{"?api_key=k&skip=1&limit=2", `{"detail":[{"type":"extra_forbidden","loc":["query","limit"],` + noFilter + `,"input":"2"},` +
+			`{"type":"extra_forbidden","loc":["query","skip"],` + noFilter + `,"input":"1"}]}`},
+		{"?api_key=k&x=%zz", `{"detail":[{"type":"query_parsing","loc":["query"],"msg":"Invalid query string: a % must start an escape of two hexadecimal digits, such as %25","input":"x=%zz"}]}`},
+	} {
+		s.expect("DELETE", "/items"+c.query, "", 422, c.body)
+	}
+	if n := count(t, s.db, &Item{}); n != 5 {
+		t.Fatalf("rows = %d after refused deletes, want 5", n)
+	}
+	s.expect("GET", "/items/1?name=pear", "", 422,
+		`{"detail":[{"type":"extra_forbidden","loc":["query","name"],"msg":"Unknown query parameter: a read takes fields","input":"pear"}]}`)
+	s.expect("DELETE", "/items?api_key=k", "", 200, `{"deleted":5}`)
 }
 
 // TestDeleteAll checks DELETE on the collection: absent by default,

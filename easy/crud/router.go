@@ -54,6 +54,9 @@ type core struct {
 	patch         *binding.Plan // the body of PATCH: any subset of PUT's
 	replaceCols   []string      // the columns PUT writes
 	names         names
+	// queryNames are the query parameters each route but the list
+	// documents, its dependencies' among them: the only ones it takes.
+	queryNames map[Route][]string
 }
 
 // names are the names a Router gives its operations and schemas.
@@ -102,8 +105,17 @@ func (rt *Router[T]) Mount(r route.Site) error {
 		ListRoute: rt.list, CreateRoute: rt.createOne, GetRoute: rt.get, ReplaceRoute: rt.replaceOne,
 		UpdateRoute: rt.update, DeleteRoute: rt.deleteOne, DeleteAllRoute: rt.deleteAll, BatchRoute: rt.batch,
 	}
+	rt.queryNames = map[Route][]string{}
 	for _, op := range rt.operations() {
 		h := r.Require(&op.op, handlers[op.route], rt.requirements(op.route)...)
+		rt.queryNames[op.route] = binding.ParamNames(op.op.Input, "query")
+		for _, p := range op.op.Params {
+			rt.queryNames[op.route] = append(rt.queryNames[op.route], binding.ParamNames(p, "query")...)
+		}
+		if op.route == GetRoute {
+			// Parser.Deleted says whether a read takes include_deleted.
+			rt.queryNames[op.route] = append(rt.queryNames[op.route], "include_deleted")
+		}
 		if op.route == ListRoute {
 			// The query parameters the route's requirements read (a
 			// credential in the query, say) are theirs, not filters.

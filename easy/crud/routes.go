@@ -234,6 +234,9 @@ func (rt *Router[T]) get(w http.ResponseWriter, r *http.Request) {
 	}
 	db := rt.db.WithContext(ctx)
 	values, err := binding.Query(r)
+	if err == nil {
+		err = rt.readTakes(values)
+	}
 	if err != nil {
 		rt.fail(w, r, err)
 		return
@@ -291,6 +294,18 @@ func (rt *Router[T]) get(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("ETag", tag)
 	writeJSON(w, http.StatusOK, b)
+}
+
+// readTakes refuses a query parameter a read does not take, as the list
+// does: GET /items/1?name=pear does not answer a row of another name.
+// include_deleted is left to Parser.Deleted, which says whether it is
+// taken.
+func (rt *Router[T]) readTakes(values url.Values) error {
+	msg := "Unknown query parameter: a read takes fields"
+	if rt.parser.IncludeDeleted() {
+		msg += " and include_deleted"
+	}
+	return query.Only(values, rt.queryNames[GetRoute], msg)
 }
 
 // replaceOne serves PUT /items/{id}: every field a client may write is
@@ -504,8 +519,19 @@ func (rt *Router[T]) remove(ctx context.Context, tx *gorm.DB, item *T) error {
 
 // deleteAll serves DELETE /items. With delete hooks it deletes row by row,
 // so that every hook sees every row.
+// It takes no filter: a query parameter other than its dependencies' is
+// a 422 before anything is deleted, as the list refuses one it does not
+// know.
 func (rt *Router[T]) deleteAll(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	values, err := binding.Query(r)
+	if err == nil {
+		err = query.Only(values, rt.queryNames[DeleteAllRoute], "Unknown query parameter: deleting all rows takes no filter")
+	}
+	if err != nil {
+		rt.fail(w, r, err)
+		return
+	}
 	sc, err := rt.scopeOf(ctx)
 	if err != nil {
 		rt.fail(w, r, rt.failure(ctx, DeleteAllRoute, nil, err))

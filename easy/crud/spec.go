@@ -146,7 +146,8 @@ func (c *core) operations() []routeOp {
 		}},
 		{DeleteAllRoute, openapi.Operation{
 			Method: http.MethodDelete, Path: prefix, Summary: "Delete all " + c.names.plural,
-			Output: new(DeleteAllResult), Errors: []int{http.StatusConflict},
+			Description: "Takes no filter: any query parameter is a 422, and nothing is deleted.",
+			Output:      new(DeleteAllResult), Errors: []int{http.StatusConflict, http.StatusUnprocessableEntity},
 		}},
 		{BatchRoute, openapi.Operation{
 			Method: http.MethodPost, Path: prefix + "/batch", Summary: "Write " + c.names.plural + " in one transaction",

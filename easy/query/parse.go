@@ -636,8 +636,29 @@ func parseBool(key, s string) (bool, *problem.FieldError) {
 }
 
 func unknownParam(key, value string) problem.FieldError {
-	return problem.FieldError{Type: "extra_forbidden", Loc: []any{"query", key}, Input: problem.Truncate(value),
-		Msg: "Unknown query parameter: not skip, limit, sort or a filterable field"}
+	return extraParam(key, value, "Unknown query parameter: not skip, limit, sort or a filterable field")
+}
+
+func extraParam(key, value, msg string) problem.FieldError {
+	return problem.FieldError{Type: "extra_forbidden", Loc: []any{"query", key}, Input: problem.Truncate(value), Msg: msg}
+}
+
+// Only refuses the parameters of values that are not in takes, each as
+// List refuses a parameter it does not know (extra_forbidden at ["query",
+// name]), msg saying what the route takes instead. A route that reads
+// some of the query and drops the rest would drop a filter the client
+// meant: DELETE /items?name=apple would delete every row.
+func Only(values url.Values, takes []string, msg string) error {
+	var errs problem.ValidationError
+	for _, key := range slices.Sorted(maps.Keys(values)) {
+		if errs.Full() {
+			break
+		}
+		if !slices.Contains(takes, key) {
+			errs.Errors = append(errs.Errors, extraParam(key, binding.QueryValue(values, key), msg))
+		}
+	}
+	return errs.Err()
 }
 
 // cutLast is strings.Cut at the last sep.

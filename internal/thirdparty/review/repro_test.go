@@ -81,10 +81,11 @@ func TestReproListElementConstraints(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------
-// 2. DELETE /items (crud.DeleteAll) ignores its query: a filter, a typo
-// or a malformed query string deletes every row.
+// 2. DELETE /items (crud.DeleteAll) takes no filter: a filter, a typo or
+// a malformed query string is a 422, as the list answers it, and deletes
+// nothing (it used to be ignored, and every row deleted).
 
-func TestReproDeleteAllIgnoresQuery(t *testing.T) {
+func TestDeleteAllRefusesQuery(t *testing.T) {
 	app := easy.New(easy.DB(testkit.SQLite(t, nil)), quiet())
 	app.Include(easy.CRUDRouter[Item](crud.DeleteAll()))
 	srv := testkit.Serve(t, app)
