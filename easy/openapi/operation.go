@@ -11,6 +11,8 @@ type Operation struct {
 	Deprecated  bool
 	// Input is a pointer to the input struct: its path, query, header and
 	// cookie fields are parameters, its json fields the request body.
+	// A request body is documented as required, as the binding requires
+	// one.
 	Input any
 	// Params are more pointers to structures whose path, query, header
 	// and cookie fields are parameters of the operation: those of the

@@ -193,15 +193,17 @@ func (s *Spec) Add(op Operation) error {
 		}
 	}
 	if op.BodyRef != "" {
-		req := true
 		stored.RequestBody = &openapi31.RequestBodyOrReference{RequestBody: &openapi31.RequestBody{
-			Required: &req,
 			Content: map[string]openapi31.MediaType{"application/json": {
 				Schema: map[string]any{"$ref": "#/components/schemas/" + op.BodyRef},
 			}},
 		}}
 	}
 	if rb := stored.RequestBody; rb != nil && rb.RequestBody != nil {
+		// The binding answers a request without a body 422 missing at
+		// ["body"], even when no field of it is required, as FastAPI
+		// does for a model body: the body is required.
+		rb.RequestBody.WithRequired(true)
 		if mt, ok := rb.RequestBody.Content["application/json"]; ok {
 			for _, t := range op.BodyTypes {
 				rb.RequestBody.Content[t] = mt

@@ -48,6 +48,42 @@ func dig(m any, path ...string) any {
 	return m
 }
 
+// TestRequestBodyRequired checks that a request body is documented as
+// required however it is given (the binding answers a request without
+// one 422 missing at ["body"]), even when none of its fields is, and
+// that an operation without a body has none.
+func TestRequestBodyRequired(t *testing.T) {
+	type note struct {
+		Note string `json:"note"`
+	}
+	type query struct {
+		Q string `query:"q"`
+	}
+	s := openapi.New(openapi.Info{})
+	if _, err := s.Derive("NotePatch", new(note), nil, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []openapi.Operation{
+		{Method: "POST", Path: "/input", ID: "input", Input: new(note)},
+		{Method: "PUT", Path: "/body", ID: "body", Input: new(query), Body: new(note)},
+		{Method: "PATCH", Path: "/ref", ID: "ref", BodyRef: "NotePatch"},
+		{Method: "GET", Path: "/none", ID: "none", Input: new(query)},
+	} {
+		if err := s.Add(op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := render(t, s)
+	for _, c := range []struct{ path, method string }{{"/input", "post"}, {"/body", "put"}, {"/ref", "patch"}} {
+		if req := dig(m, "paths", c.path, c.method, "requestBody", "required"); req != true {
+			t.Errorf("%s %s: requestBody.required = %v, want true", c.method, c.path, req)
+		}
+	}
+	if rb := dig(m, "paths", "/none", "get", "requestBody"); rb != nil {
+		t.Errorf("get /none: requestBody %v, want none", rb)
+	}
+}
+
 // TestBodyRefAndResponseHeaders checks that an operation's BodyRef is its
 // request body and its ResponseHeaders are on its success response.
 func TestBodyRefAndResponseHeaders(t *testing.T) {

@@ -290,16 +290,15 @@ func TestReproIntegerValuedNumber(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------
-// 9. A typed operation's request body is documented as optional (no
-// requestBody.required), though the server answers 422 missing at
-// ["body"] without one, even when no field of it is required. CRUD's
-// bodies say required: true.
+// 9. A typed operation's request body is documented as required, as
+// CRUD's are: the server answers 422 missing at ["body"] without one,
+// even when no field of it is required (it was documented as optional).
 
 type OptionalFields struct {
 	Note string `json:"note"`
 }
 
-func TestReproTypedBodyNotRequired(t *testing.T) {
+func TestTypedBodyRequired(t *testing.T) {
 	app := easy.New(quiet())
 	easy.Post(app, "/notes", func(ctx context.Context, in *OptionalFields) (*OptionalFields, error) { return in, nil })
 	srv := testkit.Serve(t, app)
