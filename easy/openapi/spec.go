@@ -175,6 +175,7 @@ func (s *Spec) Add(op Operation) error {
 	if err != nil || stored == nil {
 		return fmt.Errorf("openapi: %s %s: the operation was not stored", op.Method, op.Path)
 	}
+	cookieLists(stored)
 	if len(op.Security) > 0 {
 		// One requirement naming every scheme: all of them are required.
 		req := make(map[string][]string, len(op.Security))
@@ -211,6 +212,21 @@ func (s *Spec) Add(op Operation) error {
 		}
 	}
 	return nil
+}
+
+// cookieLists documents a list in a cookie as the binding reads it, one
+// cookie whose value separates the elements with commas (ids=1,2): style
+// form without explode. OpenAPI's default for a cookie, form with
+// explode, would be a cookie per element (ids=1; ids=2), of which a
+// server reads one, as it reads any cookie sent twice.
+func cookieLists(o *openapi31.Operation) {
+	for _, pr := range o.Parameters {
+		p := pr.Parameter
+		if p == nil || p.In != openapi31.ParameterInCookie || p.Schema["type"] != "array" {
+			continue
+		}
+		p.WithStyle(openapi31.ParameterStyleForm).WithExplode(false)
+	}
 }
 
 func addResponseHeaders(o *openapi31.Operation, status int, headers []Header) {

@@ -77,13 +77,14 @@ func compileParams(t reflect.Type, in string, opt Options) ([]*param, error) {
 			if scalar.Kind() == reflect.Pointer {
 				scalar = scalar.Elem()
 			}
-			if scalar.Kind() == reflect.Slice && !scalar.Implements(textUnmarshalerType) && scalar.Elem().Kind() != reflect.Uint8 {
+			list := scalar.Kind() == reflect.Slice && !scalar.Implements(textUnmarshalerType) && scalar.Elem().Kind() != reflect.Uint8
+			if list {
 				scalar = scalar.Elem()
 			}
 			if p.parse, err = parserFor(scalar); err != nil {
 				return fmt.Errorf("%s parameter %s: %w", in, name, err)
 			}
-			if p.value, err = source(in, name, opt); err != nil {
+			if p.value, err = source(in, name, list, opt); err != nil {
 				return err
 			}
 			out = append(out, p)
@@ -93,7 +94,10 @@ func compileParams(t reflect.Type, in string, opt Options) ([]*param, error) {
 	return out, walk(t, nil)
 }
 
-func source(in, name string, opt Options) (func(*http.Request, url.Values) ([]string, string), error) {
+// source returns the function that reads a parameter's values. A list in
+// a header or a cookie is comma-separated, as the document says (style
+// simple, and form without explode): see headerList and cookieList.
+func source(in, name string, list bool, opt Options) (func(*http.Request, url.Values) ([]string, string), error) {
 	switch in {
 	case "path":
 		if opt.PathValue == nil {
@@ -105,6 +109,9 @@ func source(in, name string, opt Options) (func(*http.Request, url.Values) ([]st
 		return func(_ *http.Request, q url.Values) ([]string, string) { return q[name], "" }, nil
 	case "header":
 		key := http.CanonicalHeaderKey(name)
+		if list {
+			return func(r *http.Request, _ url.Values) ([]string, string) { return headerList(r.Header[key]), "" }, nil
+		}
 		return func(r *http.Request, _ url.Values) ([]string, string) { return r.Header[key], "" }, nil
 	default:
 		return func(r *http.Request, _ url.Values) ([]string, string) {
@@ -112,9 +119,45 @@ func source(in, name string, opt Options) (func(*http.Request, url.Values) ([]st
 			if !ok {
 				return nil, ""
 			}
+			if list {
+				return cookieList(v), ""
+			}
 			return []string{v}, "" // present, though it may be empty
 		}, nil
 	}
+}
+
+// headerList is the elements of a list header sent as lines: each line
+// split at its commas, the optional whitespace around an element trimmed.
+// RFC 9110 (section 5.3) makes several lines of a list header equal to one
+// line that joins them with commas, and OpenAPI's style simple, which the
+// document gives a header list, writes one as "1,2". An empty line adds no
+// element; an empty element between commas is one ("a,,b" has three).
+func headerList(lines []string) []string {
+	var out []string
+	for _, line := range lines {
+		line = strings.Trim(line, " \t")
+		if line == "" {
+			continue
+		}
+		for elem := range strings.SplitSeq(line, ",") {
+			out = append(out, strings.Trim(elem, " \t"))
+		}
+	}
+	return out
+}
+
+// cookieList is the elements of a list cookie's value, separated by
+// commas, as OpenAPI's style form without explode writes it (ids=1,2),
+// which the document gives a cookie list. The cookie is the one
+// CookieValue reads: the last of its name, since a Cookie header that
+// names it twice (ids=1; ids=2) holds two cookies, not two elements. An
+// empty value is an empty list.
+func cookieList(value string) []string {
+	if value == "" {
+		return nil
+	}
+	return strings.Split(value, ",")
 }
 
 func (p *param) bind(r *http.Request, q url.Values, v reflect.Value, errs *problem.ValidationError) {
