@@ -8,9 +8,12 @@ import (
 // schemas. They are unexported (users read and make errors with
 // easy/problem) and name their components as FastAPI does.
 
-// httpError is the body of every error response but 422.
+// httpError is the body of every error response but 422. Its detail is
+// any JSON value, as FastAPI's HTTPException's is: easy writes a string,
+// but a handler's easy.NewHTTPError(409, map[string]any{...}) writes an
+// object, and a client generated from a string schema could not read it.
 type httpError struct {
-	Detail string `json:"detail" required:"true" description:"What went wrong."`
+	Detail any `json:"detail" required:"true" description:"What went wrong: a message, as in every error easy writes itself, or any JSON value a handler gives (easy.NewHTTPError)."`
 }
 
 func (httpError) SchemaName() string { return "HTTPError" }

@@ -84,6 +84,28 @@ func TestRequestBodyRequired(t *testing.T) {
 	}
 }
 
+// TestHTTPErrorDetailIsAny checks that HTTPError's detail admits any
+// JSON value, as easy.NewHTTPError takes one (FastAPI's HTTPException's
+// detail is Any), and is required.
+func TestHTTPErrorDetailIsAny(t *testing.T) {
+	s := openapi.New(openapi.Info{})
+	if err := s.Add(openapi.Operation{Method: "GET", Path: "/x", ID: "x", Errors: []int{409}}); err != nil {
+		t.Fatal(err)
+	}
+	m := render(t, s)
+	if ref := dig(m, "paths", "/x", "get", "responses", "409", "content", "application/json", "schema", "$ref"); ref != "#/components/schemas/HTTPError" {
+		t.Fatalf("409 schema %v", ref)
+	}
+	he := dig(m, "components", "schemas", "HTTPError")
+	detail, _ := dig(he, "properties", "detail").(map[string]any)
+	if detail == nil || len(detail) != 1 || detail["description"] == nil {
+		t.Errorf("HTTPError detail %v, want a schema with a description alone (any value)", detail)
+	}
+	if req, _ := dig(he, "required").([]any); len(req) != 1 || req[0] != "detail" {
+		t.Errorf("HTTPError required %v, want [detail]", req)
+	}
+}
+
 // TestBodyRefAndResponseHeaders checks that an operation's BodyRef is its
 // request body and its ResponseHeaders are on its success response.
 func TestBodyRefAndResponseHeaders(t *testing.T) {
