@@ -209,6 +209,28 @@ func TestDeleteAllTakesNoFilter(t *testing.T) {
 	s.expect("DELETE", "/items?api_key=k", "", 200, `{"deleted":5}`)
 }
 
+// TestWritesTakeNoQuery: a write reads no query parameter, and refuses
+// one rather than drop it: DELETE /items/1?name=pear deleted row 1,
+// whatever its name. Nothing is written.
+func TestWritesTakeNoQuery(t *testing.T) {
+	s := serve(t, testkit.SQLite(t, nil), easy.CRUDRouter[Item](crud.Batch()))
+	seedItems(t, s.db)
+	const refused = `{"detail":[{"type":"extra_forbidden","loc":["query","name"],"msg":"Unknown query parameter: a write takes none","input":"pear"}]}`
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/items?name=pear", `{"name":"fig"}`},
+		{"PUT", "/items/1?name=pear", `{"name":"fig"}`},
+		{"PATCH", "/items/1?name=pear", `{"name":"fig"}`},
+		{"DELETE", "/items/1?name=pear", ""},
+		{"POST", "/items/batch?name=pear", `[{"op":"delete","id":1}]`},
+	} {
+		s.expect(c.method, c.path, c.body, 422, refused)
+	}
+	if n := count(t, s.db, &Item{}); n != 5 {
+		t.Errorf("rows = %d after refused writes, want 5", n)
+	}
+	s.expect("GET", "/items?name=fig", "", 200, `[]`)
+}
+
 // TestDeleteAll checks DELETE on the collection: absent by default,
 // deleting every row when enabled.
 func TestDeleteAll(t *testing.T) {

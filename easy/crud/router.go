@@ -107,7 +107,11 @@ func (rt *Router[T]) Mount(r route.Site) error {
 	}
 	rt.queryNames = map[Route][]string{}
 	for _, op := range rt.operations() {
-		h := r.Require(&op.op, handlers[op.route], rt.requirements(op.route)...)
+		handler := handlers[op.route]
+		if op.route != ListRoute && op.route != GetRoute { // those two read the query
+			handler = rt.takingNoQuery(op.route, handler)
+		}
+		h := r.Require(&op.op, handler, rt.requirements(op.route)...)
 		rt.queryNames[op.route] = binding.ParamNames(op.op.Input, "query")
 		for _, p := range op.op.Params {
 			rt.queryNames[op.route] = append(rt.queryNames[op.route], binding.ParamNames(p, "query")...)

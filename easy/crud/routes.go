@@ -296,6 +296,32 @@ func (rt *Router[T]) get(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, b)
 }
 
+// takingNoQuery serves a route that reads no query parameter of its own
+// (the writes, delete-all) with next, once it has refused every query
+// parameter but its dependencies', as the list refuses one it does not
+// know: a route that dropped the query would drop a condition the client
+// meant (DELETE /items?name=apple deleted every row, DELETE
+// /items/1?name=pear row 1 whatever its name).
+func (rt *Router[T]) takingNoQuery(route Route, next http.HandlerFunc) http.HandlerFunc {
+	msg := "Unknown query parameter: a write takes none"
+	if route == DeleteAllRoute {
+		msg = "Unknown query parameter: deleting all rows takes no filter"
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != "" {
+			values, err := binding.Query(r)
+			if err == nil {
+				err = query.Only(values, rt.queryNames[route], msg)
+			}
+			if err != nil {
+				rt.fail(w, r, err)
+				return
+			}
+		}
+		next(w, r)
+	}
+}
+
 // readTakes refuses a query parameter a read does not take, as the list
 // does: GET /items/1?name=pear does not answer a row of another name.
 // include_deleted is left to Parser.Deleted, which says whether it is
@@ -518,20 +544,9 @@ func (rt *Router[T]) remove(ctx context.Context, tx *gorm.DB, item *T) error {
 }
 
 // deleteAll serves DELETE /items. With delete hooks it deletes row by row,
-// so that every hook sees every row.
-// It takes no filter: a query parameter other than its dependencies' is
-// a 422 before anything is deleted, as the list refuses one it does not
-// know.
+// so that every hook sees every row. It takes no filter (takingNoQuery).
 func (rt *Router[T]) deleteAll(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	values, err := binding.Query(r)
-	if err == nil {
-		err = query.Only(values, rt.queryNames[DeleteAllRoute], "Unknown query parameter: deleting all rows takes no filter")
-	}
-	if err != nil {
-		rt.fail(w, r, err)
-		return
-	}
 	sc, err := rt.scopeOf(ctx)
 	if err != nil {
 		rt.fail(w, r, rt.failure(ctx, DeleteAllRoute, nil, err))
