@@ -8,6 +8,7 @@ import (
 	"github.com/swaggest/jsonschema-go"
 
 	"github.com/fastapi-easy/easy-go/easy/openapi"
+	"github.com/fastapi-easy/easy-go/internal/typeschema"
 )
 
 // documentBatch adds the schemas of a batch's body to the document:
@@ -18,7 +19,7 @@ import (
 func (c *core) documentBatch(spec *openapi.Spec) error {
 	name := c.names.schema
 	ref := func(s string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + s} }
-	var head jsonschema.Reflector
+	head := jsonschema.Reflector{DefaultOptions: typeschema.Options()}
 	hs, err := head.Reflect(reflect.New(c.batchHeadType).Interface(), jsonschema.PropertyNameTag("json"))
 	if err != nil {
 		return fmt.Errorf("crud: batch: %w", err)

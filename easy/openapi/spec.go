@@ -13,6 +13,8 @@ import (
 	oapi "github.com/swaggest/openapi-go"
 	"github.com/swaggest/openapi-go/openapi31"
 	"gopkg.in/yaml.v2"
+
+	"github.com/fastapi-easy/easy-go/internal/typeschema"
 )
 
 // Spec collects operations into an OpenAPI 3.1 document. It is safe for
@@ -56,6 +58,7 @@ func New(info Info) *Spec {
 	r.DefaultOptions = append(r.DefaultOptions,
 		jsonschema.InterceptDefName(s.defName),
 		jsonschema.InterceptNullability(paramsNotNull))
+	r.DefaultOptions = append(r.DefaultOptions, typeschema.Options()...)
 	return s
 }
 

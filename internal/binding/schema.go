@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/swaggest/jsonschema-go"
+
+	"github.com/fastapi-easy/easy-go/internal/typeschema"
 )
 
 // reflectSchema reflects t as the OpenAPI document does, naming properties
@@ -15,6 +17,7 @@ import (
 func reflectSchema(t reflect.Type, tag string) (*jsonschema.Schema, error) {
 	var r jsonschema.Reflector
 	defs := map[string]jsonschema.Schema{}
+	r.DefaultOptions = typeschema.Options()
 	s, err := r.Reflect(reflect.New(t).Interface(),
 		jsonschema.PropertyNameTag(tag),
 		jsonschema.DefinitionsPrefix("#/defs/"),

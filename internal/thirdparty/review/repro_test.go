@@ -17,8 +17,9 @@ import (
 func quiet() easy.Option { return easy.Logger(slog.New(slog.DiscardHandler)) }
 
 // ---------------------------------------------------------------------
-// 1. Constraint tags on a list field are shown on the array, not on its
-// elements, and are not enforced on the elements.
+// 1. Constraint tags on a list field describe its elements: the document
+// shows them on the items, and the server checks each element by them
+// (they were shown on the array and never checked).
 
 type Member struct {
 	ID    uint     `json:"id" gorm:"primaryKey"`
@@ -38,7 +39,7 @@ type TagsParams struct {
 	Nums []int    `query:"n" minimum:"1"`
 }
 
-func TestReproListElementConstraints(t *testing.T) {
+func TestListElementConstraintsAreCheckedAndShownOnTheItems(t *testing.T) {
 	app := easy.New(easy.DB(testkit.SQLite(t, nil)), quiet())
 	app.Include(easy.CRUDRouter[Member]())
 	easy.Post(app, "/tags", func(ctx context.Context, in *TagsBody) (*TagsBody, error) { return in, nil })

@@ -1,0 +1,68 @@
+// Package typeschema holds the rules by which easy describes a Go type in
+// JSON Schema where swaggest/jsonschema-go's defaults would not say what
+// the server does. The OpenAPI document (easy/openapi) and the binder
+// (internal/binding) both reflect with Options, and the binder reads its
+// checks from the schema it gets, so what the document shows and what
+// the binder enforces are one rule, written here.
+package typeschema
+
+import (
+	"github.com/swaggest/jsonschema-go"
+)
+
+// Options are the reflection options that apply the rules.
+func Options() []func(*jsonschema.ReflectContext) {
+	return []func(*jsonschema.ReflectContext){
+		jsonschema.InterceptProp(fieldRules),
+	}
+}
+
+// fieldRules adjusts a property after its tags are read.
+func fieldRules(p jsonschema.InterceptPropParams) error {
+	if !p.Processed || p.PropertySchema == nil {
+		return nil
+	}
+	moveToItems(p.PropertySchema)
+	return nil
+}
+
+// moveToItems moves the constraints that, on a list field, describe each
+// element into its items, as Huma does: no list is a string or a number,
+// so on the array they would refuse every list, and the binder, reading
+// them from the items, checks each element. minItems, maxItems and
+// uniqueItems stay on the array.
+func moveToItems(s *jsonschema.Schema) {
+	if !s.HasType(jsonschema.Array) || s.Items == nil || s.Items.SchemaOrBool == nil || s.Items.SchemaOrBool.TypeObject == nil {
+		return
+	}
+	it := s.Items.SchemaOrBool.TypeObject
+	if s.Enum != nil {
+		it.Enum, s.Enum = s.Enum, nil
+	}
+	move := func(from, to **float64) {
+		if *from != nil {
+			*to, *from = *from, nil
+		}
+	}
+	move(&s.Minimum, &it.Minimum)
+	move(&s.Maximum, &it.Maximum)
+	move(&s.ExclusiveMinimum, &it.ExclusiveMinimum)
+	move(&s.ExclusiveMaximum, &it.ExclusiveMaximum)
+	move(&s.MultipleOf, &it.MultipleOf)
+	if s.MinLength != 0 {
+		it.MinLength, s.MinLength = s.MinLength, 0
+	}
+	if s.MaxLength != nil {
+		it.MaxLength, s.MaxLength = s.MaxLength, nil
+	}
+	if s.Pattern != nil {
+		it.Pattern, s.Pattern = s.Pattern, nil
+	}
+	if s.Format != nil {
+		it.Format, s.Format = s.Format, nil
+	}
+	if s.Const != nil {
+		it.Const, s.Const = s.Const, nil
+	}
+	moveToItems(it)
+}
