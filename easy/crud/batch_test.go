@@ -199,7 +199,7 @@ func TestBatch(t *testing.T) {
 		// body.
 		s.expect("POST", "/items/batch", `[{"op":"create","body":{}},{"op":"update","id":-1,"body":{"name":""}},{"id":1}]`, 422,
 			`{"detail":[{"type":"missing","loc":["body",0,"body","name"],"msg":"Field required","input":{}},`+
-				`{"type":"int_type","loc":["body",1,"id"],"msg":"Input should be a valid integer","input":-1},`+
+				`{"type":"greater_than_equal","loc":["body",1,"id"],"msg":"Input should be greater than or equal to 0","input":-1,"ctx":{"ge":0}},`+
 				`{"type":"string_too_short","loc":["body",1,"body","name"],"msg":"String should have at least 1 character","input":"","ctx":{"min_length":1}},`+
 				`{"type":"missing","loc":["body",2,"op"],"msg":"Field required","input":{"id":1}}]}`)
 		s.expect("POST", "/items/batch", `{"op":"create"}`, 422,

@@ -37,7 +37,7 @@ func TestBodiesInvalid(t *testing.T) {
 		{"POST", "/items", `{"name":1}`, 422, `{"detail":[{"type":"string_type","loc":["body","name"],"msg":"Input should be a valid string","input":1}]}`},
 		{"POST", "/items", `{"name":"x","price":"abc"}`, 422, `{"detail":[{"type":"float_type","loc":["body","price"],"msg":"Input should be a valid number","input":"abc"}]}`},
 		{"POST", "/items", `{"name":"x","stock":1.5}`, 422, `{"detail":[{"type":"int_from_float","loc":["body","stock"],"msg":"Input should be a valid integer, got a number with a fractional part","input":1.5}]}`},
-		{"POST", "/items", `{"name":"x","stock":99999999999999999999}`, 422, `{"detail":[{"type":"int_type","loc":["body","stock"],"msg":"Input should be a valid integer","input":100000000000000000000}]}`},
+		{"POST", "/items", `{"name":"x","stock":99999999999999999999}`, 422, `{"detail":[{"type":"less_than_equal","loc":["body","stock"],"msg":"Input should be less than or equal to 9223372036854775807","input":99999999999999999999,"ctx":{"le":9223372036854775807}}]}`},
 		{"POST", "/items", `{"name":"x","active":"yes"}`, 422, `{"detail":[{"type":"bool_type","loc":["body","active"],"msg":"Input should be a valid boolean","input":"yes"}]}`},
 		{"POST", "/items", `{"name":null}`, 422, `{"detail":[{"type":"string_type","loc":["body","name"],"msg":"Input should be a valid string","input":null}]}`},
 		{"POST", "/items", `[{"name":"x"}]`, 422, `{"detail":[{"type":"model_attributes_type","loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","input":[{"name":"x"}]}]}`},

@@ -98,7 +98,7 @@ func TestKeys(t *testing.T) {
 
 		s.expect("POST", "/events", `{"kind":"start"}`, 201, `{"id":1,"kind":"start"}`)
 		s.expect("GET", "/events/-5", "", 404, `{"detail":"Event not found"}`)
-		s.expect("GET", "/events/9223372036854775808", "", 422, `{"detail":[{"type":"int_parsing_size","loc":["path","id"],"msg":"Unable to parse input string as an integer, exceeded maximum size","input":"9223372036854775808"}]}`)
+		s.expect("GET", "/events/9223372036854775808", "", 422, `{"detail":[{"type":"less_than_equal","loc":["path","id"],"msg":"Input should be less than or equal to 9223372036854775807","input":"9223372036854775808","ctx":{"le":9223372036854775807}}]}`)
 		s.expect("GET", "/events?id__lt=0", "", 200, `[]`)
 	})
 }

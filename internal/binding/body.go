@@ -222,10 +222,7 @@ func (f *field) decode(raw json.RawMessage, fv reflect.Value, loc []any, errs *p
 		return
 	}
 	before := len(errs.Errors)
-	if err := json.Unmarshal(raw, fv.Addr().Interface()); err != nil {
-		errs.Errors = append(errs.Errors, decodeError(err, fv.Type(), loc, raw))
-		return
-	}
+	decodeValue(raw, fv, loc, errs)
 	if len(errs.Errors) == before {
 		f.rules.check(fv, loc, errs)
 	}

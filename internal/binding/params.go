@@ -293,28 +293,18 @@ func parserFor(t reflect.Type) (func(string, reflect.Value) *problem.FieldError,
 			}
 			return nil
 		}, nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		bits := t.Bits()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		kind := t.Kind()
 		return func(s string, v reflect.Value) *problem.FieldError {
-			n, err := strconv.ParseInt(s, 10, bits)
-			if err != nil {
-				return intError(err, s)
+			n, ok := parseInt(s)
+			if !ok {
+				return &problem.FieldError{Type: "int_parsing", Msg: "Input should be a valid integer, unable to parse string as an integer", Input: s}
 			}
-			v.SetInt(n)
-			return nil
-		}, nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		bits := t.Bits()
-		return func(s string, v reflect.Value) *problem.FieldError {
-			n, err := strconv.ParseUint(s, 10, bits)
-			if err != nil {
-				if _, ierr := strconv.ParseInt(s, 10, 64); ierr == nil {
-					return &problem.FieldError{Type: "greater_than_equal", Msg: "Input should be greater than or equal to 0",
-						Input: s, Ctx: map[string]any{"ge": 0}}
-				}
-				return intError(err, s)
+			if fe := intInRange(n, kind, s); fe != nil {
+				return fe
 			}
-			v.SetUint(n)
+			setInt(v, n)
 			return nil
 		}, nil
 	case reflect.Float32, reflect.Float64:
@@ -329,11 +319,4 @@ func parserFor(t reflect.Type) (func(string, reflect.Value) *problem.FieldError,
 		}, nil
 	}
 	return nil, fmt.Errorf("unsupported parameter type %s", t)
-}
-
-func intError(err error, s string) *problem.FieldError {
-	if errors.Is(err, strconv.ErrRange) {
-		return &problem.FieldError{Type: "int_parsing_size", Msg: "Unable to parse input string as an integer, exceeded maximum size", Input: s}
-	}
-	return &problem.FieldError{Type: "int_parsing", Msg: "Input should be a valid integer, unable to parse string as an integer", Input: s}
 }

@@ -20,7 +20,9 @@ func TestParser(t *testing.T) {
 		errType string
 	}{
 		{reflect.TypeFor[int](), "-12", -12, ""},
-		{reflect.TypeFor[int8](), "300", nil, "int_parsing_size"},
+		{reflect.TypeFor[int8](), "300", nil, "less_than_equal"},
+		{reflect.TypeFor[int8](), "-300", nil, "greater_than_equal"},
+		{reflect.TypeFor[int](), "1e2", nil, "int_parsing"},
 		{reflect.TypeFor[uint](), "-1", nil, "greater_than_equal"},
 		{reflect.TypeFor[float64](), "1.5", 1.5, ""},
 		{reflect.TypeFor[float64](), "NaN", nil, "float_parsing"},
@@ -81,10 +83,11 @@ func TestUnknownFieldsInOrder(t *testing.T) {
 }
 
 // TestIntegerTooLarge checks that an integer too large for its field is
-// an int_type error, not one about a fractional part.
+// a less_than_equal error with the type's bound, not one about a
+// fractional part.
 func TestIntegerTooLarge(t *testing.T) {
 	ve := bind(t, binding.ObjectOptions{}, `{"count":99999999999999999999}`)
-	if ve == nil || len(ve.Errors) != 1 || ve.Errors[0].Type != "int_type" {
+	if ve == nil || len(ve.Errors) != 1 || ve.Errors[0].Type != "less_than_equal" {
 		t.Fatalf("errors %+v", ve)
 	}
 	ve = bind(t, binding.ObjectOptions{}, `{"count":1.5}`)

@@ -135,49 +135,54 @@ func (r *rules) checkString(s string, loc []any, errs *problem.ValidationError) 
 }
 
 func (r *rules) checkNumber(f float64, input any, loc []any, errs *problem.ValidationError) {
-	add := func(typ, op string, bound float64) {
-		errs.Errors = append(errs.Errors, problem.FieldError{Type: typ, Loc: loc, Input: input,
-			Msg: fmt.Sprintf("Input should be %s %s", op, formatNumber(bound)),
-			Ctx: map[string]any{ctxKey[typ]: bound}})
+	add := func(typ string, bound float64) {
+		fe := boundError(typ, bound, input)
+		fe.Loc = loc
+		errs.Errors = append(errs.Errors, *fe)
 	}
 	if r.min != nil && f < *r.min {
-		add("greater_than_equal", "greater than or equal to", *r.min)
+		add("greater_than_equal", *r.min)
 	}
 	if r.exMin != nil && f <= *r.exMin {
-		add("greater_than", "greater than", *r.exMin)
+		add("greater_than", *r.exMin)
 	}
 	if r.max != nil && f > *r.max {
-		add("less_than_equal", "less than or equal to", *r.max)
+		add("less_than_equal", *r.max)
 	}
 	if r.exMax != nil && f >= *r.exMax {
-		add("less_than", "less than", *r.exMax)
+		add("less_than", *r.exMax)
 	}
 	if len(r.enum) > 0 && !enumHas(r.enum, f) {
 		errs.Errors = append(errs.Errors, enumError(r.enum, loc, input))
 	}
 }
 
-var ctxKey = map[string]string{
-	"greater_than_equal": "ge", "greater_than": "gt", "less_than_equal": "le", "less_than": "lt",
-}
-
 func (r *rules) checkList(v reflect.Value, loc []any, errs *problem.ValidationError) {
-	n := int64(v.Len())
-	if r.minItems > 0 && n < r.minItems {
-		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_short", Loc: loc, Input: v.Interface(),
-			Msg: fmt.Sprintf("List should have at least %d %s after validation, not %d", r.minItems, plural(r.minItems, "item"), n),
-			Ctx: map[string]any{"min_length": r.minItems, "actual_length": n}})
+	maxItems := int64(-1)
+	if r.maxItems != nil {
+		maxItems = *r.maxItems
 	}
-	if r.maxItems != nil && n > *r.maxItems {
-		errs.Errors = append(errs.Errors, problem.FieldError{Type: "too_long", Loc: loc, Input: v.Interface(),
-			Msg: fmt.Sprintf("List should have at most %d %s after validation, not %d", *r.maxItems, plural(*r.maxItems, "item"), n),
-			Ctx: map[string]any{"max_length": *r.maxItems, "actual_length": n}})
+	if n := int64(v.Len()); n < r.minItems || maxItems >= 0 && n > maxItems {
+		errs.Errors = append(errs.Errors, lengthError(n, r.minItems, maxItems, loc, v.Interface()))
 	}
 	if r.items != nil && v.Type().Elem().Kind() != reflect.Uint8 {
 		for i := 0; i < v.Len() && !errs.Full(); i++ {
 			r.items.check(v.Index(i), appendLoc(loc, i), errs)
 		}
 	}
+}
+
+// lengthError is the error for a list of n items where min to max are
+// allowed (max < 0: no upper bound).
+func lengthError(n, min, max int64, loc []any, input any) problem.FieldError {
+	if n < min {
+		return problem.FieldError{Type: "too_short", Loc: loc, Input: input,
+			Msg: fmt.Sprintf("List should have at least %d %s after validation, not %d", min, plural(min, "item"), n),
+			Ctx: map[string]any{"min_length": min, "actual_length": n}}
+	}
+	return problem.FieldError{Type: "too_long", Loc: loc, Input: input,
+		Msg: fmt.Sprintf("List should have at most %d %s after validation, not %d", max, plural(max, "item"), n),
+		Ctx: map[string]any{"max_length": max, "actual_length": n}}
 }
 
 func enumHas(enum []any, v any) bool {

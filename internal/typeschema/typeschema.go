@@ -7,14 +7,35 @@
 package typeschema
 
 import (
+	"reflect"
+
 	"github.com/swaggest/jsonschema-go"
 )
 
 // Options are the reflection options that apply the rules.
 func Options() []func(*jsonschema.ReflectContext) {
 	return []func(*jsonschema.ReflectContext){
+		jsonschema.InterceptSchema(typeRules),
 		jsonschema.InterceptProp(fieldRules),
 	}
+}
+
+// typeRules describes what a type itself limits: a sized integer its
+// range.
+func typeRules(p jsonschema.InterceptSchemaParams) (bool, error) {
+	if !p.Processed || !p.Value.IsValid() {
+		return false, nil
+	}
+	t := p.Value.Type()
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if s := p.Schema; s.HasType(jsonschema.Integer) && IsInt(t) {
+		if lo, hi, exact := documentedRange(t.Kind()); exact {
+			s.WithMinimum(lo).WithMaximum(hi)
+		}
+	}
+	return false, nil
 }
 
 // fieldRules adjusts a property after its tags are read.
@@ -23,6 +44,7 @@ func fieldRules(p jsonschema.InterceptPropParams) error {
 		return nil
 	}
 	moveToItems(p.PropertySchema)
+	clampToType(p.PropertySchema, p.Field.Type)
 	return nil
 }
 
@@ -65,4 +87,36 @@ func moveToItems(s *jsonschema.Schema) {
 		it.Const, s.Const = s.Const, nil
 	}
 	moveToItems(it)
+}
+
+// clampToType keeps a minimum or maximum tag within the range of the
+// field's integer type (of its elements, for a list), which the binder
+// enforces however wide the tag is.
+func clampToType(s *jsonschema.Schema, t reflect.Type) {
+	for {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if (t.Kind() != reflect.Slice && t.Kind() != reflect.Array) || t == reflect.TypeFor[[]byte]() || s.Items == nil ||
+			s.Items.SchemaOrBool == nil || s.Items.SchemaOrBool.TypeObject == nil {
+			break
+		}
+		t, s = t.Elem(), s.Items.SchemaOrBool.TypeObject
+	}
+	if !IsInt(t) || !s.HasType(jsonschema.Integer) {
+		return
+	}
+	lo, hi, exact := documentedRange(t.Kind())
+	if !exact {
+		if isUnsigned(t.Kind()) && (s.Minimum == nil || *s.Minimum < 0) {
+			s.WithMinimum(0)
+		}
+		return
+	}
+	if s.Minimum == nil || *s.Minimum < lo {
+		s.WithMinimum(lo)
+	}
+	if s.Maximum == nil || *s.Maximum > hi {
+		s.WithMaximum(hi)
+	}
 }

@@ -166,8 +166,10 @@ func TestCookieListIsCommaSeparated(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------
-// 4. The range of a sized integer (uint8, int16, ...) is enforced but not
-// documented, and reported with a wrong type and message.
+// 4. The range of a sized integer (uint8, int16, ...) is documented and
+// enforced, and out of range is reported with greater_than_equal or
+// less_than_equal and the bound (it was not documented, and reported as
+// int_type or with a false message).
 
 type Gauge struct {
 	ID   uint  `json:"id" gorm:"primaryKey"`
@@ -175,7 +177,7 @@ type Gauge struct {
 	Temp int16 `json:"temp"`
 }
 
-func TestReproSizedIntegerRange(t *testing.T) {
+func TestSizedIntegerRangeIsDocumentedAndReportedWithItsBound(t *testing.T) {
 	app := easy.New(easy.DB(testkit.SQLite(t, nil)), quiet())
 	app.Include(easy.CRUDRouter[Gauge]())
 	srv := testkit.Serve(t, app)
@@ -289,9 +291,10 @@ func TestReproSkipBound(t *testing.T) {
 // ---------------------------------------------------------------------
 // 8. A JSON number with an integer value written with a fraction or an
 // exponent (1.0, 1e2) is an integer for JSON Schema, and so for the
-// document; the server refuses it saying it has a fractional part.
+// document, and the server takes it (it refused it, saying it had a
+// fractional part).
 
-func TestReproIntegerValuedNumber(t *testing.T) {
+func TestIntegerValuedNumberIsAnInteger(t *testing.T) {
 	app := easy.New(easy.DB(testkit.SQLite(t, nil)), quiet())
 	app.Include(easy.CRUDRouter[Item]())
 	srv := testkit.Serve(t, app)
