@@ -21,7 +21,7 @@ func Options() []func(*jsonschema.ReflectContext) {
 }
 
 // typeRules describes what a type itself limits: a sized integer its
-// range.
+// range, a Go array its length.
 func typeRules(p jsonschema.InterceptSchemaParams) (bool, error) {
 	if !p.Processed || !p.Value.IsValid() {
 		return false, nil
@@ -30,10 +30,13 @@ func typeRules(p jsonschema.InterceptSchemaParams) (bool, error) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if s := p.Schema; s.HasType(jsonschema.Integer) && IsInt(t) {
+	switch s := p.Schema; {
+	case s.HasType(jsonschema.Integer) && IsInt(t):
 		if lo, hi, exact := documentedRange(t.Kind()); exact {
 			s.WithMinimum(lo).WithMaximum(hi)
 		}
+	case s.HasType(jsonschema.Array) && t.Kind() == reflect.Array:
+		s.WithMinItems(int64(t.Len())).WithMaxItems(int64(t.Len()))
 	}
 	return false, nil
 }
@@ -45,6 +48,10 @@ func fieldRules(p jsonschema.InterceptPropParams) error {
 	}
 	moveToItems(p.PropertySchema)
 	clampToType(p.PropertySchema, p.Field.Type)
+	if _, tagged := p.Field.Tag.Lookup("nullable"); p.Field.Type.Kind() == reflect.Array && !tagged {
+		// encoding/json writes a Go array in full, never as null.
+		p.PropertySchema.RemoveType(jsonschema.Null)
+	}
 	return nil
 }
 

@@ -211,15 +211,16 @@ func TestSizedIntegerRangeIsDocumentedAndReportedWithItsBound(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------
-// 5. A fixed-size array field: extra elements are silently dropped,
-// missing ones silently zeroed, and null, which the document allows, is
-// refused.
+// 5. A fixed-size array field holds exactly its length: the document says
+// minItems = maxItems = 2 and not null, and the server refuses other
+// lengths (extra elements were silently dropped, missing ones silently
+// zeroed, and null, which the document allowed, was refused).
 
 type PairBody struct {
 	Pair [2]int `json:"pair"`
 }
 
-func TestReproFixedArray(t *testing.T) {
+func TestFixedArrayHoldsExactlyItsLength(t *testing.T) {
 	app := easy.New(quiet())
 	easy.Post(app, "/pair", func(ctx context.Context, in *PairBody) (*PairBody, error) { return in, nil })
 	srv := testkit.Serve(t, app)
