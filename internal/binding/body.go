@@ -32,6 +32,7 @@ type field struct {
 	required bool
 	def      []byte // JSON of the default value, set when absent
 	rules    *rules
+	quoted   bool    // read from a string, the ,string option of its json tag
 	obj      *object // for a struct, or a pointer to one
 	elem     *object // for a slice or a map of structs, or of pointers to them
 }
@@ -77,7 +78,7 @@ func compileObject(t reflect.Type, s *jsonschema.Schema, opt ObjectOptions, dept
 				continue
 			}
 			ps := property(s, name)
-			f := &field{name: name, index: idx, typ: sf.Type, required: requiredIn(s, name) && !opt.Optional}
+			f := &field{name: name, index: idx, typ: sf.Type, required: requiredIn(s, name) && !opt.Optional, quoted: isQuoted(sf)}
 			if ps != nil && ps.Default != nil {
 				b, err := json.Marshal(*ps.Default)
 				if err != nil {
@@ -222,7 +223,11 @@ func (f *field) decode(raw json.RawMessage, fv reflect.Value, loc []any, errs *p
 		return
 	}
 	before := len(errs.Errors)
-	decodeValue(raw, fv, loc, errs)
+	if f.quoted {
+		decodeQuoted(raw, fv, loc, errs)
+	} else {
+		decodeValue(raw, fv, loc, errs)
+	}
 	if len(errs.Errors) == before {
 		f.rules.check(fv, loc, errs)
 	}

@@ -8,6 +8,8 @@ package typeschema
 
 import (
 	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/swaggest/jsonschema-go"
 )
@@ -48,12 +50,26 @@ func fieldRules(p jsonschema.InterceptPropParams) error {
 	}
 	moveToItems(p.PropertySchema)
 	clampToType(p.PropertySchema, p.Field.Type)
-	if _, tagged := p.Field.Tag.Lookup("nullable"); p.Field.Type.Kind() == reflect.Array && !tagged {
+	_, nullTag := p.Field.Tag.Lookup("nullable")
+	if p.Field.Type.Kind() == reflect.Array && !nullTag {
 		// encoding/json writes a Go array in full, never as null.
 		p.PropertySchema.RemoveType(jsonschema.Null)
 	}
+	if p.Context.PropertyNameTag != "json" {
+		return nil
+	}
+	opts := strings.Split(p.Field.Tag.Get("json"), ",")[1:]
+	if p.Field.Type == bytesType && !nullTag && !slices.Contains(opts, "omitempty") {
+		// encoding/json writes a nil []byte as null, as any nil slice.
+		p.PropertySchema.AddType(jsonschema.Null)
+	}
+	if slices.Contains(opts, "string") {
+		quoted(p.PropertySchema, p.Field.Type)
+	}
 	return nil
 }
+
+var bytesType = reflect.TypeFor[[]byte]()
 
 // moveToItems moves the constraints that, on a list field, describe each
 // element into its items, as Huma does: no list is a string or a number,
@@ -104,7 +120,7 @@ func clampToType(s *jsonschema.Schema, t reflect.Type) {
 		for t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}
-		if (t.Kind() != reflect.Slice && t.Kind() != reflect.Array) || t == reflect.TypeFor[[]byte]() || s.Items == nil ||
+		if (t.Kind() != reflect.Slice && t.Kind() != reflect.Array) || t == bytesType || s.Items == nil ||
 			s.Items.SchemaOrBool == nil || s.Items.SchemaOrBool.TypeObject == nil {
 			break
 		}
@@ -127,3 +143,43 @@ func clampToType(s *jsonschema.Schema, t reflect.Type) {
 		s.WithMaximum(hi)
 	}
 }
+
+// quoted documents a field with the json tag's ,string option as
+// encoding/json writes and reads it: the value's JSON inside a string.
+func quoted(s *jsonschema.Schema, t reflect.Type) {
+	if t.Name() == "" && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var pattern string
+	switch {
+	case IsInt(t):
+		pattern = IntPattern
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		pattern = NumberPattern
+	case t.Kind() == reflect.Bool:
+		pattern = "^(true|false)$"
+	default:
+		return // a string's ,string is a JSON string in a string: still a string
+	}
+	null := s.HasType(jsonschema.Null)
+	s.Type = nil
+	s.AddType(jsonschema.String)
+	if null {
+		s.AddType(jsonschema.Null)
+	}
+	s.WithPattern(pattern)
+	// The type's own bounds and format describe the number, not the text.
+	s.Format = nil
+	if lo, hi, exact := documentedRange(t.Kind()); exact && s.Minimum != nil && *s.Minimum == lo && s.Maximum != nil && *s.Maximum == hi {
+		s.Minimum, s.Maximum = nil, nil
+	}
+	if isUnsigned(t.Kind()) && s.Minimum != nil && *s.Minimum == 0 {
+		s.Minimum = nil
+	}
+}
+
+// IntPattern and NumberPattern are the texts of a JSON integer and number.
+const (
+	IntPattern    = `^-?(0|[1-9][0-9]*)$`
+	NumberPattern = `^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`
+)
