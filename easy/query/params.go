@@ -15,7 +15,9 @@ import (
 // and the OR groups.
 func (p *Parser) Params() reflect.Type {
 	fields := []reflect.StructField{
-		{Name: "Skip", Type: reflect.TypeFor[int](), Tag: `query:"skip" default:"0" minimum:"0" description:"How many rows to skip."`},
+		{Name: "Skip", Type: reflect.TypeFor[int](), Tag: reflect.StructTag(fmt.Sprintf(
+			`query:"skip" default:"0" minimum:"0" maximum:"%d" description:"How many rows to skip, at most %d; a cursor goes further."`,
+			maxSkip, maxSkip))},
 		{Name: "Limit", Type: reflect.TypeFor[int](), Tag: reflect.StructTag(fmt.Sprintf(
 			`query:"limit" default:"%d" minimum:"0" maximum:"%d" description:"How many rows to return, at most %d."`,
 			p.def, p.max, p.max))},

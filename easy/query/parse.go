@@ -286,7 +286,7 @@ func (p *Parser) List(values url.Values) (*List, error) {
 		case p.others[key]:
 			continue
 		case key == paramSkip:
-			if n, fe := parseCount(key, last, -1); fe != nil {
+			if n, fe := parseCount(key, last, maxSkip); fe != nil {
 				errs.Errors = append(errs.Errors, *fe)
 			} else {
 				q.skip = n
@@ -602,22 +602,31 @@ func (p *Parser) sortKeys(s string, errs *problem.ValidationError) []sortKey {
 	return keys
 }
 
-// parseCount parses skip or limit: an integer from 0 to max (no bound
-// when max < 0).
+// maxSkip is the largest skip of a list, as the document shows it. Both
+// databases would take a 64-bit OFFSET, but a page two billion rows in is
+// read by scanning every row before it, and an int of 32 bits holds it
+// wherever easy runs; past it, a cursor (X-Next-Cursor) pages in constant
+// time.
+const maxSkip = math.MaxInt32
+
+// parseCount parses skip or limit: an integer from 0 to max.
 func parseCount(key, s string, max int) (int, *problem.FieldError) {
-	n, err := strconv.ParseInt(s, 10, 32)
+	n, err := strconv.ParseInt(s, 10, 64)
 	loc := []any{"query", key}
+	if errors.Is(err, strconv.ErrRange) {
+		n, err = math.MaxInt64, nil // past every max; a sign makes it past the minimum
+		if strings.HasPrefix(s, "-") {
+			n = -1
+		}
+	}
 	switch {
-	case errors.Is(err, strconv.ErrRange):
-		return 0, &problem.FieldError{Type: "int_parsing_size", Loc: loc, Input: s,
-			Msg: "Unable to parse input string as an integer, exceeded maximum size"}
 	case err != nil:
 		return 0, &problem.FieldError{Type: "int_parsing", Loc: loc, Input: s,
 			Msg: "Input should be a valid integer, unable to parse string as an integer"}
 	case n < 0:
 		return 0, &problem.FieldError{Type: "greater_than_equal", Loc: loc, Input: s,
 			Msg: "Input should be greater than or equal to 0", Ctx: map[string]any{"ge": 0}}
-	case max >= 0 && n > int64(max):
+	case n > int64(max):
 		return 0, &problem.FieldError{Type: "less_than_equal", Loc: loc, Input: s,
 			Msg: fmt.Sprintf("Input should be less than or equal to %d", max), Ctx: map[string]any{"le": max}}
 	}

@@ -277,9 +277,11 @@ func TestHTTPErrorDetailAnyValue(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------
-// 7. skip is documented as any integer >= 0 but refused above 2^31-1.
+// 7. skip is documented with the maximum it is checked against,
+// 2147483647 (it was documented as any integer >= 0 but refused above
+// 2^31-1).
 
-func TestReproSkipBound(t *testing.T) {
+func TestSkipIsDocumentedWithItsMaximum(t *testing.T) {
 	app := easy.New(easy.DB(testkit.SQLite(t, nil)), quiet())
 	app.Include(easy.CRUDRouter[Item]())
 	srv := testkit.Serve(t, app)
