@@ -1,7 +1,8 @@
-// Package review_test holds reproductions of defects found by a review of
-// whether the OpenAPI document tells the truth about what the server does
-// and whether bad input gets a clear 4xx. Each TestRepro... fails now.
-package review_test
+// Package agreement_test checks that the OpenAPI document tells the truth
+// about what the server does: a request the document admits (by
+// libopenapi-validator) is served, one it refuses gets a clear 4xx in
+// FastAPI's shape, and answers match their schemas.
+package agreement_test
 
 import (
 	"log/slog"

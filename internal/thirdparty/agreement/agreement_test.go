@@ -1,4 +1,4 @@
-package review_test
+package agreement_test
 
 import (
 	"context"
@@ -16,8 +16,7 @@ import (
 
 func quiet() easy.Option { return easy.Logger(slog.New(slog.DiscardHandler)) }
 
-// ---------------------------------------------------------------------
-// 1. Constraint tags on a list field describe its elements: the document
+// Constraint tags on a list field describe its elements: the document
 // shows them on the items, and the server checks each element by them
 // (they were shown on the array and never checked).
 
@@ -81,8 +80,7 @@ func TestListElementConstraintsAreCheckedAndShownOnTheItems(t *testing.T) {
 	}
 }
 
-// ---------------------------------------------------------------------
-// 2. DELETE /items (crud.DeleteAll) takes no filter: a filter, a typo or
+// DELETE /items (crud.DeleteAll) takes no filter: a filter, a typo or
 // a malformed query string is a 422, as the list answers it, and deletes
 // nothing (it used to be ignored, and every row deleted).
 
@@ -106,8 +104,7 @@ func TestDeleteAllRefusesQuery(t *testing.T) {
 	}
 }
 
-// ---------------------------------------------------------------------
-// 3. A list parameter in a header is documented as an array (style
+// A list parameter in a header is documented as an array (style
 // simple: X-Ids: 1,2) and read so (each line used to be one element); a
 // list in a cookie is one cookie whose value is comma-separated,
 // documented as style form with explode false (it used to hold one value).
@@ -165,8 +162,7 @@ func TestCookieListIsCommaSeparated(t *testing.T) {
 	}
 }
 
-// ---------------------------------------------------------------------
-// 4. The range of a sized integer (uint8, int16, ...) is documented and
+// The range of a sized integer (uint8, int16, ...) is documented and
 // enforced, and out of range is reported with greater_than_equal or
 // less_than_equal and the bound (it was not documented, and reported as
 // int_type or with a false message).
@@ -210,8 +206,7 @@ func TestSizedIntegerRangeIsDocumentedAndReportedWithItsBound(t *testing.T) {
 	}
 }
 
-// ---------------------------------------------------------------------
-// 5. A fixed-size array field holds exactly its length: the document says
+// A fixed-size array field holds exactly its length: the document says
 // minItems = maxItems = 2 and not null, and the server refuses other
 // lengths (extra elements were silently dropped, missing ones silently
 // zeroed, and null, which the document allowed, was refused).
@@ -237,8 +232,7 @@ func TestFixedArrayHoldsExactlyItsLength(t *testing.T) {
 	agree(t, rv, r, `{"pair":null}`)
 }
 
-// ---------------------------------------------------------------------
-// 6. Answers that do not match their own schema: a nil []byte is null
+// Answers that do not match their own schema: a nil []byte is null
 // (documented as a non-null string), a `json:",string"` integer is a
 // string (documented as an integer). (A non-string detail, which
 // easy.NewHTTPError documents as allowed, against HTTPError's string:
@@ -249,7 +243,7 @@ type Blob struct {
 	Count int    `json:"count,string"`
 }
 
-func TestReproAnswersOffSchema(t *testing.T) {
+func TestAnswersMatchTheirSchema(t *testing.T) {
 	app := easy.New(quiet())
 	easy.Post(app, "/blob", func(ctx context.Context, in *Blob) (*Blob, error) { return in, nil })
 	srv := testkit.Serve(t, app)
@@ -276,8 +270,7 @@ func TestHTTPErrorDetailAnyValue(t *testing.T) {
 	v.Response(t, r.Request, r.HTTP, []byte(r.Body))
 }
 
-// ---------------------------------------------------------------------
-// 7. skip is documented with the maximum it is checked against,
+// skip is documented with the maximum it is checked against,
 // 2147483647 (it was documented as any integer >= 0 but refused above
 // 2^31-1).
 
@@ -291,8 +284,7 @@ func TestSkipIsDocumentedWithItsMaximum(t *testing.T) {
 	agree(t, rv, r, "")
 }
 
-// ---------------------------------------------------------------------
-// 8. A JSON number with an integer value written with a fraction or an
+// A JSON number with an integer value written with a fraction or an
 // exponent (1.0, 1e2) is an integer for JSON Schema, and so for the
 // document, and the server takes it (it refused it, saying it had a
 // fractional part).
@@ -312,8 +304,7 @@ func TestIntegerValuedNumberIsAnInteger(t *testing.T) {
 	}
 }
 
-// ---------------------------------------------------------------------
-// 9. A typed operation's request body is documented as required, as
+// A typed operation's request body is documented as required, as
 // CRUD's are: the server answers 422 missing at ["body"] without one,
 // even when no field of it is required (it was documented as optional).
 

@@ -1,4 +1,4 @@
-package review_test
+package agreement_test
 
 import (
 	"bytes"
