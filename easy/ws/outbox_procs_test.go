@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +31,27 @@ func processApp(t *testing.T, db *gorm.DB) (*ws.Manager, *easy.App) {
 	return m, app
 }
 
+// serverThenJob starts the server's app on a database of kind, with a
+// client of /ws/products that has the create of product 1, then a job
+// built from the same app on the same database (it reads the same last
+// seq), which creates product 2.
+func serverThenJob(t *testing.T, kind string) (*ws.Manager, *easy.App, *httptest.Server, *stream) {
+	t.Helper()
+	serverDB, jobDB := sameDatabase(t, kind)
+	server, serverApp := processApp(t, serverDB)
+	srv := testkit.Serve(t, serverApp)
+	s := &stream{t: t, c: dial(t, "ws"+srv.URL[len("http"):]+"/ws/products")}
+	if err := serverApp.DB().Create(&Product{Name: "a", Price: 1}).Error; err != nil {
+		t.Fatal(err)
+	}
+	s.expect("create", "1", "")
+	_, jobApp := processApp(t, jobDB)
+	if err := jobApp.DB().Create(&Product{Name: "from job", Price: 2}).Error; err != nil {
+		t.Fatalf("job's write: %v", err)
+	}
+	return server, serverApp, srv, s
+}
+
 // TestSecondProcessOnOneDatabaseLeavesWritesWorking: without a broker a
 // job built from the app (or a second replica) writes to the database the
 // server writes to, as realtime.md advises for writes made while the
@@ -41,18 +63,7 @@ func TestSecondProcessOnOneDatabaseLeavesWritesWorking(t *testing.T) {
 	t.Cleanup(ws.SetOutboxFollowEvery(time.Hour)) // the server learns of the job's write only by writing
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
-			serverDB, jobDB := sameDatabase(t, kind)
-			server, serverApp := processApp(t, serverDB)
-			srv := testkit.Serve(t, serverApp)
-			s := &stream{t: t, c: dial(t, "ws"+srv.URL[len("http"):]+"/ws/products")}
-			if err := serverApp.DB().Create(&Product{Name: "a", Price: 1}).Error; err != nil {
-				t.Fatal(err)
-			}
-			s.expect("create", "1", "")
-			_, jobApp := processApp(t, jobDB) // the job starts: it reads the same last seq
-			if err := jobApp.DB().Create(&Product{Name: "from job", Price: 2}).Error; err != nil {
-				t.Fatalf("job's write: %v", err)
-			}
+			server, serverApp, srv, s := serverThenJob(t, kind)
 			if err := serverApp.DB().Create(&Product{Name: "c", Price: 3}).Error; err != nil {
 				t.Errorf("the server's write failed because a job wrote through ws.Setup meanwhile: %v", err)
 			}
@@ -186,18 +197,7 @@ func TestPublishAfterAnotherProcessesWrite(t *testing.T) {
 	t.Cleanup(ws.SetOutboxFollowEvery(time.Hour)) // the server learns of the job's write only by publishing
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
-			serverDB, jobDB := sameDatabase(t, kind)
-			server, serverApp := processApp(t, serverDB)
-			srv := testkit.Serve(t, serverApp)
-			s := &stream{t: t, c: dial(t, "ws"+srv.URL[len("http"):]+"/ws/products")}
-			if err := serverApp.DB().Create(&Product{Name: "a", Price: 1}).Error; err != nil {
-				t.Fatal(err)
-			}
-			s.expect("create", "1", "")
-			_, jobApp := processApp(t, jobDB)
-			if err := jobApp.DB().Create(&Product{Name: "from job", Price: 2}).Error; err != nil {
-				t.Fatalf("job's write: %v", err)
-			}
+			server, _, _, s := serverThenJob(t, kind)
 			server.Publish("products", ws.Change{Op: ws.TypeUpdate, Key: 1, Data: []byte(`{"id":1,"name":"a","price":9}`)})
 			s.expect("create", "2", `{"id":2,"name":"from job","price":2}`)
 			s.expect("update", "1", `{"id":1,"name":"a","price":9}`)
