@@ -44,8 +44,9 @@ type outbox struct {
 	// table of Watch. Read-only after newOutbox.
 	names map[string]string
 	// insertOne is the INSERT of one row (most commits write one event),
-	// by outbox table. Read-only after newOutbox.
-	insertOne map[string]string
+	// by outbox table, and insertOneIf insertIfLast's. Read-only after
+	// newOutbox.
+	insertOne, insertOneIf map[string]string
 
 	// last is the seq of the last event written per resource (by table).
 	// Written under the commit lock; mu lets trim and tests read it.
@@ -69,6 +70,9 @@ type outbox struct {
 	// process has neither written to nor read from since (see
 	// outbox_procs.go); under mu.
 	adopt map[string]bool
+	// crowded: another process was seen writing the tables; from then on
+	// a commit takes the numbering lock first (claimAll). Under mu.
+	crowded bool
 }
 
 const (
@@ -130,7 +134,8 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 	}
 	o := &outbox{m: m, c: c, sql: sqlDB, pg: name == "postgres", last: make(map[string]uint64), wake: make(chan struct{}, 1),
 		shared: shared, relayWake: make(chan struct{}, 1), due: make(map[string]bool), appended: make(map[string]uint64),
-		names: make(map[string]string), insertOne: make(map[string]string), adopt: make(map[string]bool)}
+		names: make(map[string]string), insertOne: make(map[string]string), insertOneIf: make(map[string]string),
+		adopt: make(map[string]bool)}
 	ctx := context.Background()
 	// A table per resource, keyed by seq alone: on SQLite seq is then the
 	// rowid, and a new event goes at the end of the table's one B-tree,
@@ -144,6 +149,9 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 	for _, t := range tables {
 		o.names[t] = outboxName(t)
 		o.insertOne[o.names[t]] = o.insertSQL(o.names[t], 1)
+		if o.pg {
+			o.insertOneIf[o.names[t]] = o.insertIfSQL(o.names[t], 1)
+		}
 		err = o.create(ctx, `CREATE TABLE IF NOT EXISTS `+o.names[t]+` (
 	`+key+`,
 	op VARCHAR(8) NOT NULL,
@@ -265,10 +273,43 @@ func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	// Other processes may write the table too: see outbox_procs.go.
+	rows, next := o.numbered(changes)
+	if len(rows) == 0 {
+		return nil
+	}
+	// Other processes may write the table too: see outbox_procs.go. On
+	// PostgreSQL, until one is seen, the rows of a commit to one table go
+	// in only while the table's last seq is the one this process knows,
+	// which saves the round trips of the lock and the read. (On SQLite
+	// the read is cheap, and an INSERT whose SELECT reads its own table
+	// copies the rows into a table of its own first, which is not.)
+	if o.pg && !o.crowded && len(next) == 1 && len(rows) <= outboxChunk {
+		ok, err := o.insertIfLast(ctx, tx, rows, o.tableLast(next[0].table))
+		if err != nil {
+			return seqTaken(err)
+		}
+		if ok {
+			o.advance(next, len(rows))
+			return nil
+		}
+		o.crowded = true
+	}
 	if err := o.claimAll(ctx, tx, changes); err != nil {
 		return err
 	}
+	rows, next = o.numbered(changes)
+	if err := o.insert(ctx, tx, rows); err != nil {
+		return seqTaken(err)
+	}
+	o.advance(next, len(rows))
+	return nil
+}
+
+// numbered returns the outbox rows of changes, numbered after the last
+// seq of each resource, and the last seq each resource got. A change that
+// Publish would skip (see checkChange) takes no seq. The caller holds
+// o.mu.
+func (o *outbox) numbered(changes []capture.Change) ([]outboxRow, []tableSeq) {
 	rows := make([]outboxRow, 0, len(changes))
 	var next []tableSeq // the last seq given out here, by table: few tables a commit
 	for _, c := range changes {
@@ -287,15 +328,17 @@ func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture
 		next[i].seq++
 		rows = append(rows, o.row(c.Table, next[i].seq, ch))
 	}
-	if err := o.insert(ctx, tx, rows); err != nil {
-		return seqTaken(err)
+	return rows, next
+}
+
+// advance moves the last seq of each resource of next to the one its n
+// rows were written with. The caller holds o.mu.
+func (o *outbox) advance(next []tableSeq, n int) {
+	for _, t := range next {
+		o.last[t.table] = t.seq
+		delete(o.adopt, t.table)
 	}
-	for _, n := range next {
-		o.last[n.table] = n.seq
-		delete(o.adopt, n.table)
-	}
-	o.wrote(len(rows))
-	return nil
+	o.wrote(n)
 }
 
 // tableSeq is a seq of a table's.
@@ -509,6 +552,63 @@ func (o *outbox) insert(ctx context.Context, q capture.Execer, rows []outboxRow)
 	return nil
 }
 
+// insertIfLast writes rows, all of one resource and at most a chunk, if
+// the last seq in its table is last (0: the table is empty), and reports
+// whether it did: all of them or none. PostgreSQL only. A last seq other than the one this
+// process knows means that another process wrote events since.
+func (o *outbox) insertIfLast(ctx context.Context, q capture.Execer, rows []outboxRow, last uint64) (bool, error) {
+	table := o.names[rows[0].resource]
+	args := make([]any, 0, 5*len(rows)+1)
+	for _, r := range rows {
+		args = append(args, int64(r.seq), opArg(r.op), o.text(r.key), o.text(r.data), r.created)
+	}
+	args = append(args, lastArg(last))
+	query := o.insertOneIf[table]
+	if len(rows) > 1 {
+		query = o.insertIfSQL(table, len(rows))
+	}
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return false, fmt.Errorf("write %s: %w", table, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("write %s: %w", table, err)
+	}
+	return n == int64(len(rows)), nil
+}
+
+// insertIfSQL is insertIfLast's INSERT of n rows into table, on
+// PostgreSQL: one row is a SELECT of its values, more a VALUES list.
+// PostgreSQL types the parameters of a SELECT list by themselves: the
+// integers are cast to the columns' type.
+func (o *outbox) insertIfSQL(table string, n int) string {
+	row := func(i int) string {
+		return fmt.Sprintf("$%d::bigint,$%d,$%d,$%d,$%d::bigint", 5*i+1, 5*i+2, 5*i+3, 5*i+4, 5*i+5)
+	}
+	var source string
+	if n == 1 {
+		source = "SELECT " + row(0)
+	} else {
+		rows := make([]string, n)
+		for i := range rows {
+			rows[i] = "(" + row(i) + ")"
+		}
+		source = "SELECT * FROM (VALUES " + strings.Join(rows, ",") + ") AS v"
+	}
+	// The last seq of an empty table is NULL (see lastArg).
+	return "INSERT INTO " + table + " (seq, op, row_key, row_data, created) " + source +
+		" WHERE (SELECT MAX(seq) FROM " + table + ") IS NOT DISTINCT FROM " + o.ph(5*n+1)
+}
+
+// lastArg is last as a statement argument: NULL for 0, an empty table.
+func lastArg(last uint64) any {
+	if last == 0 {
+		return nil
+	}
+	return int64(last)
+}
+
 // insertSQL is the INSERT of n rows into table.
 func (o *outbox) insertSQL(table string, n int) string {
 	var b strings.Builder
@@ -565,16 +665,18 @@ func (o *outbox) read(ctx context.Context, q capture.Execer, resource, where str
 
 func (o *outbox) maxSeq(ctx context.Context, q capture.Execer, resource string) (uint64, error) {
 	table := o.names[resource]
-	rows, err := q.QueryContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM "+table)
+	// A bare MAX, which SQLite reads off the end of the table (in
+	// COALESCE it reads the whole table); NULL for an empty one.
+	rows, err := q.QueryContext(ctx, "SELECT MAX(seq) FROM "+table)
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w", table, err)
 	}
 	defer rows.Close()
-	var seq int64
+	var seq sql.NullInt64
 	if rows.Next() {
 		err = rows.Scan(&seq)
 	}
-	return uint64(seq), errors.Join(err, rows.Err())
+	return uint64(seq.Int64), errors.Join(err, rows.Err())
 }
 
 // wrote counts n events written and wakes the trimmer once as many as

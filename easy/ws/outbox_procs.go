@@ -20,7 +20,11 @@ import (
 // transaction that has written a watched row holds already (and its view
 // is then the latest: SQLite lets no stale snapshot write); on
 // PostgreSQL it is a transaction-level advisory lock per outbox table.
-// So seqs follow commit order across processes, with no gap.
+// So seqs follow commit order across processes, with no gap. On
+// PostgreSQL, until another process is seen (crowded), a commit to one
+// resource saves the lock's and the read's round trips: its INSERT goes in
+// only if the table's last seq is the one this process knows
+// (insertIfLast), and claims when it does not.
 //
 // A last seq above the one this process knows means another process
 // committed events in between: Write delivers them (follow) before
@@ -99,6 +103,16 @@ func seqTaken(err error) error {
 	return err
 }
 
+// tableLast is the last seq of resource's table as this process knows
+// it: 0 while the table is one that was empty at start and that it has
+// neither written to nor read from. The caller holds o.mu.
+func (o *outbox) tableLast(resource string) uint64 {
+	if o.adopt[resource] {
+		return 0
+	}
+	return o.last[resource]
+}
+
 // behind reports whether seq, the last seq of resource's table, says that
 // another process wrote events this one has not delivered: events after
 // its last, or any events at all while this process is still on the seq
@@ -126,6 +140,7 @@ func (o *outbox) follow(ctx context.Context, q capture.Execer, resource string) 
 		return err
 	}
 	delete(o.adopt, resource)
+	o.crowded = true
 	end := entries[len(entries)-1].Seq
 	o.last[resource] = end
 	r := o.m.resource(resource)
