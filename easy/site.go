@@ -24,8 +24,9 @@ func (a *App) site() site   { return site{app: a} }
 func (g *Group) site() site { return site{app: g.app, g: g} }
 
 // Add adds op under the group's prefix, with its tags, dependencies and
-// middleware, routes it to h and documents it.
-func (s site) Add(op openapi.Operation, h http.Handler) {
+// middleware, routes it to h and documents it; it returns op as
+// documented.
+func (s site) Add(op openapi.Operation, h http.Handler) openapi.Operation {
 	if g := s.g; g != nil {
 		g.sealed = true
 		op.Path = g.prefix + op.Path
@@ -42,6 +43,7 @@ func (s site) Add(op openapi.Operation, h http.Handler) {
 		panic("easy: " + err.Error())
 	}
 	s.app.mux.Method(op.Method, op.Path, h)
+	return op
 }
 
 // Require returns h behind reqs, which must be Dependencies, and

@@ -112,22 +112,23 @@ func (rt *Router[T]) Mount(r route.Site) error {
 			handler = rt.takingNoQuery(op.route, handler)
 		}
 		h := r.Require(&op.op, handler, rt.requirements(op.route)...)
-		rt.queryNames[op.route] = binding.ParamNames(op.op.Input, "query")
-		for _, p := range op.op.Params {
-			rt.queryNames[op.route] = append(rt.queryNames[op.route], binding.ParamNames(p, "query")...)
+		// The parameters of the route's dependencies, its own and its
+		// Group's, as documented: the query parameters among them are
+		// theirs, not unknown, nor filters of the list.
+		added := r.Add(op.op, rt.wrap(op.route, h))
+		var deps []string
+		for _, p := range added.Params {
+			deps = append(deps, binding.ParamNames(p, "query")...)
 		}
-		if op.route == GetRoute {
+		switch op.route {
+		case ListRoute:
+			rt.parser.Accept(deps...)
+		case GetRoute:
 			// Parser.Deleted says whether a read takes include_deleted.
-			rt.queryNames[op.route] = append(rt.queryNames[op.route], "include_deleted")
+			rt.queryNames[op.route] = append(binding.ParamNames(added.Input, "query"), append(deps, "include_deleted")...)
+		default:
+			rt.queryNames[op.route] = append(binding.ParamNames(added.Input, "query"), deps...)
 		}
-		if op.route == ListRoute {
-			// The query parameters the route's requirements read (a
-			// credential in the query, say) are theirs, not filters.
-			for _, p := range op.op.Params {
-				rt.parser.Accept(binding.ParamNames(p, "query")...)
-			}
-		}
-		r.Add(op.op, rt.wrap(op.route, h))
 	}
 	rt.mounted = true
 	return nil

@@ -46,8 +46,10 @@ type Migrator interface {
 // tags, dependencies and middleware to each operation.
 type Site interface {
 	// Add routes op.Method op.Path to h and adds op to the OpenAPI
-	// document. A mistake in op (an operation ID taken, say) panics.
-	Add(op openapi.Operation, h http.Handler)
+	// document. A mistake in op (an operation ID taken, say) panics. It
+	// returns op as documented: with the Site's prefix, and the
+	// parameters of its dependencies among op.Params.
+	Add(op openapi.Operation, h http.Handler) openapi.Operation
 	// Require returns h behind reqs, resolved in order for each request
 	// (the first error is the response), and documents them in op: their
 	// parameters, security and error statuses. It panics when one of reqs
