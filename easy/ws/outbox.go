@@ -150,7 +150,7 @@ func (m *Manager) newOutbox(db *gorm.DB, c *capture.Capture, tables []string) (*
 		o.names[t] = outboxName(t)
 		o.insertOne[o.names[t]] = o.insertSQL(o.names[t], 1)
 		if o.pg {
-			o.insertOneIf[o.names[t]] = o.insertIfSQL(o.names[t], 1)
+			o.insertOneIf[o.names[t]] = insertIfSQL(o.names[t])
 		}
 		err = o.create(ctx, `CREATE TABLE IF NOT EXISTS `+o.names[t]+` (
 	`+key+`,
@@ -278,13 +278,13 @@ func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture
 		return nil
 	}
 	// Other processes may write the table too: see outbox_procs.go. On
-	// PostgreSQL, until one is seen, the rows of a commit to one table go
+	// PostgreSQL, until one is seen, the row of a commit of one event goes
 	// in only while the table's last seq is the one this process knows,
 	// which saves the round trips of the lock and the read. (On SQLite
 	// the read is cheap, and an INSERT whose SELECT reads its own table
 	// copies the rows into a table of its own first, which is not.)
-	if o.pg && !o.crowded && len(next) == 1 && len(rows) <= outboxChunk {
-		ok, err := o.insertIfLast(ctx, tx, rows, o.tableLast(next[0].table))
+	if o.pg && !o.crowded && len(rows) == 1 {
+		ok, err := o.insertIfLast(ctx, tx, rows[0], o.tableLast(next[0].table))
 		if err != nil {
 			return seqTaken(err)
 		}
@@ -552,22 +552,19 @@ func (o *outbox) insert(ctx context.Context, q capture.Execer, rows []outboxRow)
 	return nil
 }
 
-// insertIfLast writes rows, all of one resource and at most a chunk, if
-// the last seq in its table is last (0: the table is empty), and reports
-// whether it did: all of them or none. PostgreSQL only. A last seq other than the one this
-// process knows means that another process wrote events since.
-func (o *outbox) insertIfLast(ctx context.Context, q capture.Execer, rows []outboxRow, last uint64) (bool, error) {
-	table := o.names[rows[0].resource]
-	args := make([]any, 0, 5*len(rows)+1)
-	for _, r := range rows {
-		args = append(args, int64(r.seq), opArg(r.op), o.text(r.key), o.text(r.data), r.created)
-	}
-	args = append(args, lastArg(last))
-	query := o.insertOneIf[table]
-	if len(rows) > 1 {
-		query = o.insertIfSQL(table, len(rows))
-	}
-	res, err := q.ExecContext(ctx, query, args...)
+// insertIfLast writes row if it can take the table's numbering lock at
+// once and the last seq in the table is last (0: the table is empty), and
+// reports whether it did; when it did not, another process numbers events
+// of the table, or has since this one last looked. PostgreSQL only. The
+// lock, held until COMMIT as claim's is, keeps every other process's
+// INSERT off the table meanwhile; a row committed after the statement
+// began, which its read of the last seq cannot see, holds the seq, and the
+// INSERT does nothing (ON CONFLICT) rather than fail the transaction. One
+// row: of several, some could go in and some not.
+func (o *outbox) insertIfLast(ctx context.Context, q capture.Execer, row outboxRow, last uint64) (bool, error) {
+	table := o.names[row.resource]
+	res, err := q.ExecContext(ctx, o.insertOneIf[table],
+		int64(row.seq), opArg(row.op), o.text(row.key), o.text(row.data), row.created, lastArg(last))
 	if err != nil {
 		return false, fmt.Errorf("write %s: %w", table, err)
 	}
@@ -575,30 +572,18 @@ func (o *outbox) insertIfLast(ctx context.Context, q capture.Execer, rows []outb
 	if err != nil {
 		return false, fmt.Errorf("write %s: %w", table, err)
 	}
-	return n == int64(len(rows)), nil
+	return n == 1, nil
 }
 
-// insertIfSQL is insertIfLast's INSERT of n rows into table, on
-// PostgreSQL: one row is a SELECT of its values, more a VALUES list.
-// PostgreSQL types the parameters of a SELECT list by themselves: the
-// integers are cast to the columns' type.
-func (o *outbox) insertIfSQL(table string, n int) string {
-	row := func(i int) string {
-		return fmt.Sprintf("$%d::bigint,$%d,$%d,$%d,$%d::bigint", 5*i+1, 5*i+2, 5*i+3, 5*i+4, 5*i+5)
-	}
-	var source string
-	if n == 1 {
-		source = "SELECT " + row(0)
-	} else {
-		rows := make([]string, n)
-		for i := range rows {
-			rows[i] = "(" + row(i) + ")"
-		}
-		source = "SELECT * FROM (VALUES " + strings.Join(rows, ",") + ") AS v"
-	}
+// insertIfSQL is insertIfLast's INSERT into table: a SELECT of the row's
+// values, whose integers are cast to the columns' type (PostgreSQL types
+// the parameters of a SELECT list by themselves). The lock is claim's, on
+// the table's name, which outboxName keeps to [a-z0-9_].
+func insertIfSQL(table string) string {
 	// The last seq of an empty table is NULL (see lastArg).
-	return "INSERT INTO " + table + " (seq, op, row_key, row_data, created) " + source +
-		" WHERE (SELECT MAX(seq) FROM " + table + ") IS NOT DISTINCT FROM " + o.ph(5*n+1)
+	return "INSERT INTO " + table + " (seq, op, row_key, row_data, created) SELECT $1::bigint,$2,$3,$4,$5::bigint" +
+		" WHERE pg_try_advisory_xact_lock(hashtext('easy_outbox'), hashtext('" + table + "'))" +
+		" AND (SELECT MAX(seq) FROM " + table + ") IS NOT DISTINCT FROM $6 ON CONFLICT (seq) DO NOTHING"
 }
 
 // lastArg is last as a statement argument: NULL for 0, an empty table.
@@ -728,7 +713,7 @@ func (o *outbox) trim(ctx context.Context) error {
 	var errs []error
 	for _, t := range o.tables() {
 		r := o.m.resource(t)
-		if r == nil {
+		if r == nil || o.adopting(t) {
 			continue
 		}
 		last := r.seq.Load()

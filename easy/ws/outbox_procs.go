@@ -96,7 +96,9 @@ func (o *outbox) claim(ctx context.Context, tx capture.Execer, resource string) 
 // to a transaction whose snapshot is older than another process's commit.
 func seqTaken(err error) error {
 	var pg interface{ SQLState() string }
-	if errors.As(err, &pg) && pg.SQLState() == "23505" ||
+	// 40001: at REPEATABLE READ, an INSERT ... ON CONFLICT that meets a row
+	// its snapshot cannot see (insertIfLast's).
+	if errors.As(err, &pg) && (pg.SQLState() == "23505" || pg.SQLState() == "40001") ||
 		strings.Contains(err.Error(), "UNIQUE constraint failed: "+outboxPrefix) {
 		return fmt.Errorf("%w (%v)", errSeqTaken, err)
 	}
@@ -111,6 +113,17 @@ func (o *outbox) tableLast(resource string) uint64 {
 		return 0
 	}
 	return o.last[resource]
+}
+
+// adopting reports whether resource's table is one that was empty at
+// start and that this process has neither written to nor read from: its
+// seq, the time it started, says nothing of the table's, which another
+// process may have written from a seq of its own, below it (and which
+// trim, going by that seq, would delete).
+func (o *outbox) adopting(resource string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.adopt[resource]
 }
 
 // behind reports whether seq, the last seq of resource's table, says that

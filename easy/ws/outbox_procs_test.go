@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,6 +204,125 @@ func TestPublishAfterAnotherProcessesWrite(t *testing.T) {
 			s.expect("update", "1", `{"id":1,"name":"a","price":9}`)
 			if got := server.Seq("products"); got != s.last {
 				t.Errorf("server seq %d, its client's last %d", got, s.last)
+			}
+		})
+	}
+}
+
+// TestFirstWriteBesideAnotherProcessesOnPostgreSQL: on PostgreSQL a
+// process that has not yet seen another writes with insertIfLast, which
+// waits for no lock. While another process numbers an event (here raw SQL
+// that does what claim does: the lock, the last seq, the INSERT) and has
+// not committed, the write goes on once it has, with the next seq. It read
+// the same last seq, met the other's row on the primary key, and failed.
+func TestFirstWriteBesideAnotherProcessesOnPostgreSQL(t *testing.T) {
+	t.Cleanup(ws.SetOutboxFollowEvery(time.Hour))
+	serverDB, jobDB := sameDatabase(t, "postgres")
+	_, serverApp := processApp(t, serverDB)
+	processApp(t, jobDB)
+	if err := serverApp.DB().Create(&Product{Name: "a", Price: 1}).Error; err != nil {
+		t.Fatal(err)
+	}
+	raw, err := jobDB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tx, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('easy_outbox'), hashtext($1))", "easy_outbox_products"); err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	if err := tx.QueryRowContext(ctx, "SELECT MAX(seq) FROM easy_outbox_products").Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO easy_outbox_products (seq, op, row_key, row_data, created) VALUES ($1,'create','99','{\"id\":99}',$2)",
+		last+1, time.Now().UnixMicro()); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var werr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		werr = serverApp.DB().Create(&Product{Name: "b", Price: 2}).Error
+	}()
+	time.Sleep(300 * time.Millisecond) // the server's INSERT waits on the key
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if werr != nil {
+		t.Errorf("the server's write at READ COMMITTED failed because another process committed meanwhile: %v", werr)
+	}
+}
+
+// TestTwoProcessesWriteAtOnceFromAnEmptyOutbox: the same, with two apps
+// on an empty outbox on PostgreSQL, each with four writers: every write
+// commits.
+func TestTwoProcessesWriteAtOnceFromAnEmptyOutbox(t *testing.T) {
+	t.Cleanup(ws.SetOutboxFollowEvery(time.Hour))
+	serverDB, jobDB := sameDatabase(t, "postgres")
+	_, serverApp := processApp(t, serverDB)
+	_, jobApp := processApp(t, jobDB)
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db := serverApp.DB()
+			if w%2 == 1 {
+				db = jobApp.DB()
+			}
+			for range 25 {
+				if err := db.Create(&Product{Name: "x", Price: 1}).Error; err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Errorf("%d of 200 writes failed, first: %v", len(errs), errs[0])
+	}
+}
+
+// TestAProcessThatHasNotJoinedTheOutboxTrimsNothing: two processes start
+// on an empty outbox, each on a seq of its own, the time it started, in
+// µs. The one that started later, until it has read or written the table,
+// trims nothing: it trimmed by its own seq, above every seq of the
+// earlier one, and deleted the earlier one's rows, the last one included.
+// The follower is slowed down here to make that certain; with the
+// defaults (follow every 500 ms, trim every 1 s) it was a race.
+func TestAProcessThatHasNotJoinedTheOutboxTrimsNothing(t *testing.T) {
+	t.Cleanup(ws.SetOutboxFollowEvery(time.Hour))
+	t.Cleanup(ws.SetOutboxTrimEvery(20 * time.Millisecond))
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			serverDB, jobDB := sameDatabase(t, kind)
+			_, serverApp := processApp(t, serverDB)
+			time.Sleep(20 * time.Millisecond)
+			processApp(t, jobDB) // started later: a larger seq
+			for i := range 3 {
+				if err := serverApp.DB().Create(&Product{Name: "a", Price: float64(i)}).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(300 * time.Millisecond)
+			var n int64
+			if err := serverDB.Raw("SELECT COUNT(*) FROM easy_outbox_products").Scan(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			if n != 3 {
+				t.Errorf("outbox rows of the server's 3 commits: %d left, want 3 (the job's trimmer deleted them)", n)
 			}
 		})
 	}
