@@ -102,3 +102,23 @@ func TestIntegerValuedNumber(t *testing.T) {
 		`{"type":"int_type","loc":["body","list",0],"msg":"Input should be a valid integer","input":null},`+
 		`{"type":"int_type","loc":["body","list",1],"msg":"Input should be a valid integer","input":"1"}]}`)
 }
+
+// SizedMap holds sized integers by name.
+type SizedMap struct {
+	M map[string]int8 `json:"m,omitempty"`
+}
+
+// TestIntegersInAMap: the values of a map are integers as a field's are,
+// as the document says (each with its type's range): 1.0 is 1, and 300 is
+// out of an int8's range at the value's own location. encoding/json
+// decoded the map: 1.0 was int_from_float and 300 int_type at the map.
+func TestIntegersInAMap(t *testing.T) {
+	app, _ := newApp(t)
+	easy.Post(app, "/m", func(ctx context.Context, in *SizedMap) (*SizedMap, error) { return in, nil })
+	srv := testkit.Serve(t, app)
+	testkit.Do(t, srv, "POST", "/m", `{"m":{"a":1.0,"b":-128}}`).Expect(t, 200, `{"m":{"a":1,"b":-128}}`)
+	testkit.Do(t, srv, "POST", "/m", `{"m":{"b":300,"a":"x"}}`).Expect(t, 422, `{"detail":[`+
+		`{"type":"int_type","loc":["body","m","a"],"msg":"Input should be a valid integer","input":"x"},`+
+		`{"type":"less_than_equal","loc":["body","m","b"],"msg":"Input should be less than or equal to 127","input":300,"ctx":{"le":127}}]}`)
+	testkit.Do(t, srv, "POST", "/m", `{"m":[1]}`).Expect(t, 422, `{"detail":[{"type":"dict_type","loc":["body","m"],"msg":"Input should be a valid dictionary","input":[1]}]}`)
+}

@@ -3,7 +3,9 @@ package binding
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"reflect"
+	"slices"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
 	"github.com/fastapi-easy/easy-go/internal/typeschema"
@@ -56,14 +58,34 @@ func decodeValue(raw json.RawMessage, v reflect.Value, loc []any, errs *problem.
 			decodeValue(item, s.Index(i), appendLoc(loc, i), errs)
 		}
 		v.Set(s)
+	case reflect.Map:
+		var items map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			errs.Errors = append(errs.Errors, typeError(t, loc, rawInput(raw)))
+			return
+		}
+		if items == nil { // null
+			v.SetZero()
+			return
+		}
+		m := reflect.MakeMapWithSize(t, len(items))
+		for _, key := range slices.Sorted(maps.Keys(items)) { // the errors in one order
+			if errs.Full() {
+				break
+			}
+			item := reflect.New(t.Elem()).Elem()
+			decodeValue(items[key], item, appendLoc(loc, key), errs)
+			m.SetMapIndex(reflect.ValueOf(key).Convert(t.Key()), item)
+		}
+		v.Set(m)
 	default:
 		decodeInt(raw, v, loc, errs)
 	}
 }
 
 // ownDecoding reports whether decodeValue decodes t itself: an integer,
-// an array, or a pointer, slice or array of one, that does not decode
-// itself.
+// an array, or a pointer, slice, array or map by string of one, that does
+// not decode itself.
 func ownDecoding(t reflect.Type) bool {
 	if p := reflect.PointerTo(t); p.Implements(jsonUnmarshalerType) || p.Implements(textUnmarshalerType) {
 		return false
@@ -71,6 +93,8 @@ func ownDecoding(t reflect.Type) bool {
 	switch t.Kind() {
 	case reflect.Pointer:
 		return ownDecoding(t.Elem())
+	case reflect.Map:
+		return t.Key().Kind() == reflect.String && !reflect.PointerTo(t.Key()).Implements(textUnmarshalerType) && ownDecoding(t.Elem())
 	case reflect.Slice:
 		return t.Elem().Kind() != reflect.Uint8 && ownDecoding(t.Elem())
 	case reflect.Array:
