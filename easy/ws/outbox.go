@@ -435,7 +435,9 @@ func (o *outbox) publish(r *resource, changes []Change) int {
 // unknown: Write moved last past the events of that transaction. If the
 // database committed it all the same, its events are in the table after
 // the last one published, and are published now; if not, last goes back.
-// The caller holds the commit lock.
+// It reads the table as follow does, so that another process's events
+// there, or a hole, are taken as they are there. The caller holds the
+// commit lock.
 func (o *outbox) catchUp(ctx context.Context, q capture.Execer) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -444,18 +446,9 @@ func (o *outbox) catchUp(ctx context.Context, q capture.Execer) error {
 		if r == nil {
 			continue
 		}
-		seq := r.seq.Load()
-		entries, err := o.read(ctx, q, t, "seq > "+o.ph(1)+" ORDER BY seq", seq)
-		if err != nil {
+		o.last[t] = r.seq.Load()
+		if err := o.follow(ctx, q, t); err != nil {
 			return err
-		}
-		if len(entries) == 0 {
-			o.last[t] = seq
-			continue
-		}
-		o.last[t] = entries[len(entries)-1].Seq
-		if o.m.ctx.Err() == nil {
-			r.deliver(eventsOf(r, entries))
 		}
 	}
 	o.dirty.Store(false)
