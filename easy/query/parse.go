@@ -2,14 +2,12 @@ package query
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
 	"net/url"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -611,24 +609,10 @@ const maxSkip = math.MaxInt32
 
 // parseCount parses skip or limit: an integer from 0 to max.
 func parseCount(key, s string, max int) (int, *problem.FieldError) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	loc := []any{"query", key}
-	if errors.Is(err, strconv.ErrRange) {
-		n, err = math.MaxInt64, nil // past every max; a sign makes it past the minimum
-		if strings.HasPrefix(s, "-") {
-			n = -1
-		}
-	}
-	switch {
-	case err != nil:
-		return 0, &problem.FieldError{Type: "int_parsing", Loc: loc, Input: s,
-			Msg: "Input should be a valid integer, unable to parse string as an integer"}
-	case n < 0:
-		return 0, &problem.FieldError{Type: "greater_than_equal", Loc: loc, Input: s,
-			Msg: "Input should be greater than or equal to 0", Ctx: map[string]any{"ge": 0}}
-	case n > int64(max):
-		return 0, &problem.FieldError{Type: "less_than_equal", Loc: loc, Input: s,
-			Msg: fmt.Sprintf("Input should be less than or equal to %d", max), Ctx: map[string]any{"le": max}}
+	n, fe := binding.IntIn(s, 0, int64(max))
+	if fe != nil {
+		fe.Loc = []any{"query", key}
+		return 0, fe
 	}
 	return int(n), nil
 }

@@ -126,6 +126,29 @@ func integral(num string) (n *big.Int, whole bool) {
 	return n, true
 }
 
+// IntIn reads s, the text of an integer parameter, as one from lo to hi:
+// int_parsing for a text that is no integer, greater_than_equal or
+// less_than_equal with the bound past one. The error has no location: the
+// caller's. The binder's integer parameters and the list's skip and limit
+// read integers by it.
+func IntIn(s string, lo, hi int64) (int64, *problem.FieldError) {
+	n, ok := parseInt(s)
+	switch {
+	case !ok:
+		return 0, intParsing(s)
+	case n.Cmp(big.NewInt(lo)) < 0:
+		return 0, boundError("greater_than_equal", lo, s)
+	case n.Cmp(big.NewInt(hi)) > 0:
+		return 0, boundError("less_than_equal", hi, s)
+	}
+	return n.Int64(), nil
+}
+
+// intParsing is the error for s, a text that is no integer.
+func intParsing(s string) *problem.FieldError {
+	return &problem.FieldError{Type: "int_parsing", Msg: "Input should be a valid integer, unable to parse string as an integer", Input: s}
+}
+
 // parseInt reads the text of an integer parameter: decimal digits with
 // an optional sign, as strconv.ParseInt reads it, but of any length, so
 // that a value past the range of its type is told apart from a text that

@@ -299,7 +299,7 @@ func parserFor(t reflect.Type) (func(string, reflect.Value) *problem.FieldError,
 		return func(s string, v reflect.Value) *problem.FieldError {
 			n, ok := parseInt(s)
 			if !ok {
-				return &problem.FieldError{Type: "int_parsing", Msg: "Input should be a valid integer, unable to parse string as an integer", Input: s}
+				return intParsing(s)
 			}
 			if fe := intInRange(n, kind, s); fe != nil {
 				return fe

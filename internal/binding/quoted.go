@@ -51,7 +51,9 @@ func decodeQuoted(raw json.RawMessage, v reflect.Value, loc []any, errs *problem
 	case typeschema.IsInt(v.Type()):
 		n, ok := parseInt(s)
 		if !ok || !intText.MatchString(s) {
-			fail("int_parsing", "Input should be a valid integer, unable to parse string as an integer")
+			fe := intParsing(s)
+			fe.Loc = loc
+			errs.Errors = append(errs.Errors, *fe)
 			return
 		}
 		if fe := intInRange(n, v.Kind(), s); fe != nil {
