@@ -387,48 +387,51 @@ func (o *outbox) publish(r *resource, changes []Change) int {
 	n := 0
 	tx, err := o.sql.BeginTx(o.m.ctx, nil)
 	if err == nil {
+		defer tx.Rollback() // a no-op once committed
 		err = o.c.Hold(o.m.ctx, func(ctx context.Context) error {
 			if o.dirty.Load() {
 				if err := o.catchUp(ctx, tx); err != nil {
 					return err
 				}
 			}
-			o.mu.Lock()
-			// Other processes may write the table too: see outbox_procs.go.
-			err := o.claimTables(ctx, tx, []string{r.name})
-			seq := o.last[r.name]
 			good := r.publishable(changes)
-			rows := make([]outboxRow, 0, len(good))
-			for _, c := range good {
-				seq++
-				rows = append(rows, o.row(r.name, seq, c))
-			}
-			if err == nil {
-				err = o.insert(ctx, tx, rows)
-			}
-			if err == nil {
-				if err = tx.Commit(); err != nil {
-					o.dirty.Store(true) // whether it committed is the database's to say
-				}
-			}
-			if err == nil {
-				o.last[r.name] = seq
-				delete(o.adopt, r.name)
-			}
-			o.mu.Unlock()
-			if err != nil {
+			if err := o.writeCommitted(ctx, tx, r.name, good); err != nil {
 				return err
 			}
-			o.wrote(len(rows))
 			n = r.publish(good, true, nil)
 			return nil
 		})
-		tx.Rollback() // a no-op once committed
 	}
 	if err != nil {
 		o.m.log.Error("ws: events not published: outbox write failed", "resource", r.name, "events", len(changes), "error", err)
 	}
 	return n
+}
+
+// writeCommitted numbers changes of resource after the table's last seq
+// (another process may write the table too: see outbox_procs.go), writes
+// them in tx and commits it. The caller holds the commit lock.
+func (o *outbox) writeCommitted(ctx context.Context, tx *sql.Tx, resource string, changes []Change) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := o.claimTables(ctx, tx, []string{resource}); err != nil {
+		return err
+	}
+	next := tableSeq{resource, o.last[resource]}
+	rows := make([]outboxRow, 0, len(changes))
+	for _, c := range changes {
+		next.seq++
+		rows = append(rows, o.row(resource, next.seq, c))
+	}
+	if err := o.insert(ctx, tx, rows); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		o.dirty.Store(true) // whether it committed is the database's to say
+		return err
+	}
+	o.advance([]tableSeq{next}, len(rows))
+	return nil
 }
 
 // catchUp sets last from the table after a COMMIT whose result is
