@@ -109,11 +109,12 @@ func (a *App) setupObserve() {
 	oc := a.cfg.observe
 	if oc.metricsPath != "" {
 		a.obs.metrics = observe.NewMetrics()
-		a.mux.Use(a.obs.metrics.Middleware)
 	}
 	if oc.tp != nil {
 		a.obs.tracer = observe.NewTracer(oc.tp)
-		a.mux.Use(a.obs.tracer.Middleware)
+	}
+	if a.obs.metrics != nil || a.obs.tracer != nil {
+		a.mux.Use(observe.Middleware(a.obs.metrics, a.obs.tracer))
 	}
 	if oc.health {
 		a.obs.health = observe.NewHealth(a.logger)

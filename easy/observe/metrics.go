@@ -2,9 +2,11 @@ package observe
 
 import (
 	"database/sql"
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -29,19 +31,24 @@ const Unmatched = "unmatched"
 // Metrics holds an App's Prometheus registry and the HTTP server metrics
 // it records. Its zero value is not usable; call NewMetrics.
 type Metrics struct {
-	reg      *prometheus.Registry
-	duration *prometheus.HistogramVec
-	size     *prometheus.HistogramVec
-	active   *prometheus.GaugeVec
+	reg       *prometheus.Registry
+	duration  *prometheus.HistogramVec
+	size      *prometheus.HistogramVec
+	activeVec *prometheus.GaugeVec
 
-	series         sync.Map // series → observerPair
-	activeByMethod sync.Map // method → prometheus.Gauge
+	series   atomic.Pointer[map[series]observerPair] // copied to add one
+	seriesMu sync.Mutex                              // held to add one
+	active   [len(methods)]struct {
+		once  sync.Once
+		gauge prometheus.Gauge
+	}
 }
 
 // NewMetrics returns Metrics on a new registry that holds the Go runtime
 // and process collectors and the HTTP server metrics.
 func NewMetrics() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.series.Store(&map[series]observerPair{})
 	labels := []string{"http_request_method", "http_route", "http_response_status_code"}
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "http_server_request_duration_seconds",
@@ -53,11 +60,11 @@ func NewMetrics() *Metrics {
 		Help:    "Size of HTTP server response bodies, by method, route template and status code.",
 		Buckets: SizeBuckets,
 	}, labels)
-	m.active = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	m.activeVec = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "http_server_active_requests",
 		Help: "HTTP server requests being served, by method.",
 	}, []string{"http_request_method"})
-	m.reg.MustRegister(m.duration, m.size, m.active,
+	m.reg.MustRegister(m.duration, m.size, m.activeVec,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -89,31 +96,23 @@ func (m *Metrics) WatchDB(name string, db *sql.DB) error {
 // label is the route's template (/items/{id}), never the path, and
 // Unmatched for a request that matched none. A request whose connection
 // a handler takes over (a WebSocket) is recorded with status 101 when its
-// handler returns.
-func (m *Metrics) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		method := Method(r.Method)
-		active := m.activeOf(method)
-		active.Inc()
-		start := time.Now()
-		ww := Recorder(w, r)
-		// The labels are taken once the handler returns, also when it
-		// panics: the recoverer inside has written the 500 by then.
-		defer func() {
-			active.Dec()
-			status := Status(ww)
-			o := m.observers(method, Route(r), status)
-			o.duration.Observe(time.Since(start).Seconds())
-			o.size.Observe(float64(ww.BytesWritten()))
-		}()
-		next.ServeHTTP(ww, r)
-	})
+// handler returns. It is Middleware(m, nil).
+func (m *Metrics) Middleware(next http.Handler) http.Handler { return Middleware(m, nil)(next) }
+
+// record records one request served: its duration and its response's
+// size in the series of its labels, and its end in the in-flight gauge.
+func (m *Metrics) record(method int, route string, status int, took time.Duration, size int) {
+	m.activeOf(method).Dec()
+	o := m.observers(method, route, status)
+	o.duration.Observe(took.Seconds())
+	o.size.Observe(float64(size))
 }
 
 // series is one label set of the request histograms.
 type series struct {
-	method, route string
-	status        int
+	route  string
+	method int
+	status int
 }
 
 // observerPair is the histograms' children of one series.
@@ -122,26 +121,34 @@ type observerPair struct{ duration, size prometheus.Observer }
 // observers returns the children of one series, looked up by their
 // labels once: WithLabelValues hashes the three values on every call.
 // The series are bounded as the labels are (route templates, methods,
-// status codes).
-func (m *Metrics) observers(method, route string, status int) observerPair {
-	key := series{method, route, status}
-	if o, ok := m.series.Load(key); ok {
-		return o.(observerPair)
+// status codes), so the map is copied to add one and read without a
+// lock. (A sync.Map would hash the key as an interface, field by field.)
+func (m *Metrics) observers(method int, route string, status int) observerPair {
+	key := series{route, method, status}
+	if o, ok := (*m.series.Load())[key]; ok {
+		return o
+	}
+	m.seriesMu.Lock()
+	defer m.seriesMu.Unlock()
+	old := *m.series.Load()
+	if o, ok := old[key]; ok {
+		return o
 	}
 	code := strconv.Itoa(status)
-	o := observerPair{m.duration.WithLabelValues(method, route, code), m.size.WithLabelValues(method, route, code)}
-	m.series.Store(key, o)
+	o := observerPair{m.duration.WithLabelValues(methods[method], route, code), m.size.WithLabelValues(methods[method], route, code)}
+	next := make(map[series]observerPair, len(old)+1)
+	maps.Copy(next, old)
+	next[key] = o
+	m.series.Store(&next)
 	return o
 }
 
-// activeOf returns the in-flight gauge of method, looked up once.
-func (m *Metrics) activeOf(method string) prometheus.Gauge {
-	if g, ok := m.activeByMethod.Load(method); ok {
-		return g.(prometheus.Gauge)
-	}
-	g := m.active.WithLabelValues(method)
-	m.activeByMethod.Store(method, g)
-	return g
+// activeOf returns the in-flight gauge of a method, made on its first
+// request.
+func (m *Metrics) activeOf(method int) prometheus.Gauge {
+	a := &m.active[method]
+	a.once.Do(func() { a.gauge = m.activeVec.WithLabelValues(methods[method]) })
+	return a.gauge
 }
 
 // Recorder returns a writer that records the status and size of r's
@@ -177,14 +184,21 @@ func Route(r *http.Request) string {
 	return Unmatched
 }
 
-// Method returns the method as a label: one of the methods of RFC 9110 and
-// PATCH, or "_OTHER", as the semantic conventions say, so that a client
-// cannot make a series per made-up method.
-func Method(m string) string {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
-		return m
+// methods are the values of the method label: the methods of RFC 9110
+// and PATCH, and "_OTHER" for any other, as the semantic conventions say,
+// so that a client cannot make a series per made-up method.
+var methods = [...]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace, "_OTHER"}
+
+// methodOf returns the index in methods of the label of method m.
+func methodOf(m string) int {
+	for i, label := range methods[:len(methods)-1] {
+		if m == label {
+			return i
+		}
 	}
-	return "_OTHER"
+	return len(methods) - 1
 }
+
+// Method returns the method as a label: one of methods.
+func Method(m string) string { return methods[methodOf(m)] }

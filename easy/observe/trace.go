@@ -49,54 +49,56 @@ var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer
 // into the request's context), with the attributes of the semantic
 // conventions for HTTP servers. It must run inside a chi router: once the
 // route has served, the span is named "METHOD /route/{template}" and
-// carries http.route. A span the sampler drops costs no attributes: they
-// are computed only for a span that records (otelhttp computes them for
-// every request, which cost a sampled-out GET a tenth more).
+// carries http.route. It is Middleware(nil, t).
+func (t *Tracer) Middleware(next http.Handler) http.Handler { return Middleware(nil, t)(next) }
+
+// start starts the server span of r, continuing the trace of a W3C
+// traceparent header (and taking a W3C baggage header's members into the
+// request's context), and returns r with the span in its context. A span
+// that records has the attributes known when the request arrives; one the
+// sampler drops costs none (otelhttp computes them for every request,
+// which cost a sampled-out GET a tenth more).
 //
 // The span's context goes where a BaseContext says, when the request's
-// context is one; else the request is copied with it.
-func (t *Tracer) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		var slot *context.Context // where the span's context goes; nil: into a copy of r
-		if bc, ok := ctx.(BaseContext); ok {
-			slot = bc.Base()
-			ctx = *slot
-		}
-		// The keys as net/http stores them: Header.Get would make them so
-		// on every request.
-		if len(r.Header["Traceparent"]) != 0 || len(r.Header["Baggage"]) != 0 {
-			ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
-		}
-		method := Method(r.Method)
-		ctx, span := t.tracer.Start(ctx, method, serverSpan...)
-		if slot != nil {
-			*slot = ctx
-		} else {
-			r = r.WithContext(ctx)
-		}
-		if !span.IsRecording() {
-			next.ServeHTTP(w, r)
-			span.End()
-			return
-		}
+// context is one; else r is copied with it.
+func (t *Tracer) start(r *http.Request, method string) (*http.Request, trace.Span) {
+	ctx := r.Context()
+	var slot *context.Context // where the span's context goes; nil: into a copy of r
+	if bc, ok := ctx.(BaseContext); ok {
+		slot = bc.Base()
+		ctx = *slot
+	}
+	// The keys as net/http stores them: Header.Get would make them so on
+	// every request.
+	if len(r.Header["Traceparent"]) != 0 || len(r.Header["Baggage"]) != 0 {
+		ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
+	}
+	ctx, span := t.tracer.Start(ctx, method, serverSpan...)
+	if slot != nil {
+		*slot = ctx
+	} else {
+		r = r.WithContext(ctx)
+	}
+	if span.IsRecording() {
 		span.SetAttributes(requestAttributes(r, method)...)
-		ww := Recorder(w, r)
-		defer func() {
-			status := Status(ww)
-			if route := Route(r); route != Unmatched {
-				span.SetName(method + " " + route)
-				span.SetAttributes(semconv.HTTPRoute(route))
-			}
-			span.SetAttributes(semconv.HTTPResponseStatusCode(status), semconv.HTTPResponseBodySize(ww.BytesWritten()))
-			if status >= 500 {
-				span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
-				span.SetStatus(codes.Error, "")
-			}
-			span.End()
-		}()
-		next.ServeHTTP(ww, r)
-	})
+	}
+	return r, span
+}
+
+// endServerSpan ends the server span of a request once it is served:
+// named "METHOD /route/{template}" with http.route when a route matched,
+// with the response's status and size, and an error for a 5xx.
+func endServerSpan(span trace.Span, method, route string, status int, size int) {
+	if route != Unmatched {
+		span.SetName(method + " " + route)
+		span.SetAttributes(semconv.HTTPRoute(route))
+	}
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status), semconv.HTTPResponseBodySize(size))
+	if status >= 500 {
+		span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+		span.SetStatus(codes.Error, "")
+	}
+	span.End()
 }
 
 // A BaseContext is a request's context, made by the router that serves

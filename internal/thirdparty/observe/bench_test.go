@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	otelgorm "gorm.io/plugin/opentelemetry/tracing"
 
 	"github.com/fastapi-easy/easy-go/easy"
@@ -27,25 +28,34 @@ import (
 	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
-// benchApps returns the items app five ways, on SQLite files of their
+// benchApps returns the items app seven ways, on SQLite files of their
 // own, each with a watched model and one row: without observability (and
-// a second time, as a control of the comparison's noise), with metrics, with metrics and every request traced, and with metrics and
-// one request in a hundred traced (a production's sampler). The spans go
-// to an exporter that drops them, through the SDK's span processor.
+// a second time, as a control of the comparison's noise), with metrics,
+// with nothing but the SDK's span per request (sdkSpan: the floor of any
+// tracing with the SDK), with traces, one request in a hundred sampled (a
+// production's sampler), with metrics and every request traced, and with
+// metrics and one request in a hundred traced. The spans go to an exporter
+// that drops them, through the SDK's span processor.
 func benchApps(b *testing.B) (names []string, apps []*easy.App) {
 	quiet := easy.Logger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	tracing := func(s sdktrace.Sampler) easy.Option { return easy.Tracing(dropSpans(b, s)) }
 	for _, c := range []struct {
 		name string
 		opts []easy.Option
+		use  func(http.Handler) http.Handler
 	}{
-		{"off", nil},
-		{"control", nil}, // off too: the noise of the comparison
-		{"metrics", []easy.Option{easy.Metrics()}},
-		{"metrics+traces", []easy.Option{easy.Metrics(), tracing(sdktrace.AlwaysSample())}},
-		{"metrics+traces-1%", []easy.Option{easy.Metrics(), tracing(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01)))}},
+		{"off", nil, nil},
+		{"control", nil, nil}, // off too: the noise of the comparison
+		{"metrics", []easy.Option{easy.Metrics()}, nil},
+		{"sdkspan-1%", nil, sdkSpan(dropSpans(b, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))))},
+		{"traces-1%", []easy.Option{tracing(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01)))}, nil},
+		{"metrics+traces", []easy.Option{easy.Metrics(), tracing(sdktrace.AlwaysSample())}, nil},
+		{"metrics+traces-1%", []easy.Option{easy.Metrics(), tracing(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01)))}, nil},
 	} {
 		app := easy.New(append([]easy.Option{easy.DB(testkit.SQLite(b, nil)), quiet}, c.opts...)...)
+		if c.use != nil {
+			app.Use(c.use)
+		}
 		app.Include(easy.CRUDRouter[Item]())
 		m := ws.NewManager(ws.Heartbeat(0))
 		m.Watch(app, Item{})
@@ -56,6 +66,22 @@ func benchApps(b *testing.B) (names []string, apps []*easy.App) {
 		names, apps = append(names, c.name), append(apps, app)
 	}
 	return names, apps
+}
+
+// sdkSpan is the least a server traced with the SDK does for a request:
+// the SDK's Start and End of its server span, which tp's sampler decides.
+// The span's context is not used, so nothing else (the request's copy,
+// statement spans, attributes) costs anything.
+func sdkSpan(tp trace.TracerProvider) func(http.Handler) http.Handler {
+	tracer := tp.Tracer("floor")
+	server := trace.WithSpanKind(trace.SpanKindServer)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, span := tracer.Start(r.Context(), r.Method, server)
+			next.ServeHTTP(w, r)
+			span.End()
+		})
+	}
 }
 
 // dropSpans returns an SDK TracerProvider with sampler s whose spans go
