@@ -4,10 +4,13 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"gorm.io/gorm"
 
 	"github.com/fastapi-easy/easy-go/easy"
@@ -228,5 +231,47 @@ func TestDrainDelayServesNotReadyBeforeStopping(t *testing.T) {
 	<-stopped
 	if got := get("/healthz"); got != 0 {
 		t.Errorf("the listener still serves after the drain: %d", got)
+	}
+}
+
+// panickyTracer is a TracerProvider whose server spans panic as they
+// start, as a faulty one might.
+type panickyTracer struct{ noop.TracerProvider }
+
+func (panickyTracer) Tracer(string, ...trace.TracerOption) trace.Tracer { return panickyStart{} }
+
+type panickyStart struct{ noop.Tracer }
+
+func (panickyStart) Start(context.Context, string, ...trace.SpanStartOption) (context.Context, trace.Span) {
+	panic("the tracer failed")
+}
+
+// A request counts in the in-flight gauge only once nothing before its
+// handler can fail: a tracer that panics as the request's span starts
+// leaves the gauge where it was.
+func TestInFlightGaugeSurvivesATracerThatPanics(t *testing.T) {
+	app, _ := newApp(t, easy.Metrics(), easy.Tracing(panickyTracer{}))
+	easy.Get(app, "/hello", func(ctx context.Context, in *struct{}) (*Gauge, error) { return &Gauge{ID: 1}, nil })
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the tracer's panic did not reach the server")
+			}
+		}()
+		app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/hello", nil))
+	}()
+	families, err := app.Metrics().Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "http_server_active_requests" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if v := m.GetGauge().GetValue(); v != 0 {
+				t.Errorf("http_server_active_requests%v = %v after the request ended, want 0", m.GetLabel(), v)
+			}
+		}
 	}
 }

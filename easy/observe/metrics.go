@@ -99,9 +99,12 @@ func (m *Metrics) WatchDB(name string, db *sql.DB) error {
 // handler returns. It is Middleware(m, nil).
 func (m *Metrics) Middleware(next http.Handler) http.Handler { return Middleware(m, nil)(next) }
 
-// record records one request served: its duration and its response's
-// size in the series of its labels, and its end in the in-flight gauge.
-func (m *Metrics) record(method int, route string, status int, took time.Duration, size int) {
+// begin counts a request of method in flight; end counts it out.
+func (m *Metrics) begin(method methodLabel) { m.activeOf(method).Inc() }
+
+// end records one request served: its end in the in-flight gauge, and its
+// duration and its response's size in the series of its labels.
+func (m *Metrics) end(method methodLabel, route string, status int, took time.Duration, size int) {
 	m.activeOf(method).Dec()
 	o := m.observers(method, route, status)
 	o.duration.Observe(took.Seconds())
@@ -111,7 +114,7 @@ func (m *Metrics) record(method int, route string, status int, took time.Duratio
 // series is one label set of the request histograms.
 type series struct {
 	route  string
-	method int
+	method methodLabel
 	status int
 }
 
@@ -120,10 +123,12 @@ type observerPair struct{ duration, size prometheus.Observer }
 
 // observers returns the children of one series, looked up by their
 // labels once: WithLabelValues hashes the three values on every call.
-// The series are bounded as the labels are (route templates, methods,
-// status codes), so the map is copied to add one and read without a
-// lock. (A sync.Map would hash the key as an interface, field by field.)
-func (m *Metrics) observers(method int, route string, status int) observerPair {
+// The series are bounded as the labels are (route templates, the methods
+// each takes, the status codes its handlers answer), so the map is read
+// without a lock and copied to add one: an App's series are made in its
+// first requests, and a few hundred cost a few milliseconds once. (A
+// sync.Map would hash the key as an interface, field by field.)
+func (m *Metrics) observers(method methodLabel, route string, status int) observerPair {
 	key := series{route, method, status}
 	if o, ok := (*m.series.Load())[key]; ok {
 		return o
@@ -135,7 +140,7 @@ func (m *Metrics) observers(method int, route string, status int) observerPair {
 		return o
 	}
 	code := strconv.Itoa(status)
-	o := observerPair{m.duration.WithLabelValues(methods[method], route, code), m.size.WithLabelValues(methods[method], route, code)}
+	o := observerPair{m.duration.WithLabelValues(method.String(), route, code), m.size.WithLabelValues(method.String(), route, code)}
 	next := make(map[series]observerPair, len(old)+1)
 	maps.Copy(next, old)
 	next[key] = o
@@ -145,9 +150,9 @@ func (m *Metrics) observers(method int, route string, status int) observerPair {
 
 // activeOf returns the in-flight gauge of a method, made on its first
 // request.
-func (m *Metrics) activeOf(method int) prometheus.Gauge {
+func (m *Metrics) activeOf(method methodLabel) prometheus.Gauge {
 	a := &m.active[method]
-	a.once.Do(func() { a.gauge = m.activeVec.WithLabelValues(methods[method]) })
+	a.once.Do(func() { a.gauge = m.activeVec.WithLabelValues(method.String()) })
 	return a.gauge
 }
 
@@ -190,15 +195,20 @@ func Route(r *http.Request) string {
 var methods = [...]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
 	http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace, "_OTHER"}
 
-// methodOf returns the index in methods of the label of method m.
-func methodOf(m string) int {
+// A methodLabel is a value of the method label, by its index in methods.
+type methodLabel uint8
+
+// methodOf returns the label of method m.
+func methodOf(m string) methodLabel {
 	for i, label := range methods[:len(methods)-1] {
 		if m == label {
-			return i
+			return methodLabel(i)
 		}
 	}
-	return len(methods) - 1
+	return methodLabel(len(methods) - 1)
 }
 
+func (l methodLabel) String() string { return methods[l] }
+
 // Method returns the method as a label: one of methods.
-func Method(m string) string { return methods[methodOf(m)] }
+func Method(m string) string { return methodOf(m).String() }

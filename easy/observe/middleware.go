@@ -14,6 +14,9 @@ import (
 // Tracer.Middleware are this with one of the two.
 func Middleware(m *Metrics, t *Tracer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
+		if m == nil && t == nil {
+			return next
+		}
 		return &observed{metrics: m, tracer: t, next: next}
 	}
 }
@@ -29,31 +32,30 @@ func (o *observed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	method := methodOf(r.Method)
 	var start time.Time
 	if o.metrics != nil {
-		o.metrics.activeOf(method).Inc()
 		start = time.Now()
 	}
 	var span trace.Span
 	if o.tracer != nil {
-		r, span = o.tracer.start(r, methods[method])
-		if !span.IsRecording() {
+		r, span = o.tracer.start(r, method.String())
+		if o.metrics == nil && !span.IsRecording() {
+			o.next.ServeHTTP(w, r)
 			span.End() // all there is to a span the sampler dropped
-			span = nil
+			return
 		}
 	}
-	if o.metrics == nil && span == nil {
-		o.next.ServeHTTP(w, r)
-		return
-	}
 	ww := Recorder(w, r)
+	if o.metrics != nil {
+		o.metrics.begin(method)
+	}
 	// The labels are taken once the handler returns, also when it panics:
 	// the recoverer inside has written the 500 by then.
 	defer func() {
 		status, route := Status(ww), Route(r)
 		if o.metrics != nil {
-			o.metrics.record(method, route, status, time.Since(start), ww.BytesWritten())
+			o.metrics.end(method, route, status, time.Since(start), ww.BytesWritten())
 		}
 		if span != nil {
-			endServerSpan(span, methods[method], route, status, ww.BytesWritten())
+			endServerSpan(span, method.String(), route, status, ww.BytesWritten())
 		}
 	}()
 	o.next.ServeHTTP(ww, r)

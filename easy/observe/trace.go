@@ -52,15 +52,12 @@ var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer
 // carries http.route. It is Middleware(nil, t).
 func (t *Tracer) Middleware(next http.Handler) http.Handler { return Middleware(nil, t)(next) }
 
-// start starts the server span of r, continuing the trace of a W3C
-// traceparent header (and taking a W3C baggage header's members into the
-// request's context), and returns r with the span in its context. A span
-// that records has the attributes known when the request arrives; one the
-// sampler drops costs none (otelhttp computes them for every request,
-// which cost a sampled-out GET a tenth more).
-//
-// The span's context goes where a BaseContext says, when the request's
-// context is one; else r is copied with it.
+// start starts the server span of r, and returns r with the span in its
+// context: where a BaseContext says, when the request's context is one;
+// else r is copied with it. A span that records has the attributes known
+// when the request arrives; one the sampler drops costs none (otelhttp
+// computes them for every request, which cost a sampled-out GET a tenth
+// more).
 func (t *Tracer) start(r *http.Request, method string) (*http.Request, trace.Span) {
 	ctx := r.Context()
 	var slot *context.Context // where the span's context goes; nil: into a copy of r
@@ -87,8 +84,13 @@ func (t *Tracer) start(r *http.Request, method string) (*http.Request, trace.Spa
 
 // endServerSpan ends the server span of a request once it is served:
 // named "METHOD /route/{template}" with http.route when a route matched,
-// with the response's status and size, and an error for a 5xx.
+// with the response's status and size, and an error for a 5xx. A span the
+// sampler dropped is only ended.
 func endServerSpan(span trace.Span, method, route string, status int, size int) {
+	if !span.IsRecording() {
+		span.End()
+		return
+	}
 	if route != Unmatched {
 		span.SetName(method + " " + route)
 		span.SetAttributes(semconv.HTTPRoute(route))
