@@ -210,5 +210,14 @@ func methodOf(m string) methodLabel {
 
 func (l methodLabel) String() string { return methods[l] }
 
+// spanName is the method as a server span's name begins: "HTTP" for a
+// method the label does not know, as the semantic conventions say.
+func (l methodLabel) spanName() string {
+	if int(l) == len(methods)-1 {
+		return "HTTP"
+	}
+	return l.String()
+}
+
 // Method returns the method as a label: one of methods.
 func Method(m string) string { return methodOf(m).String() }

@@ -36,7 +36,7 @@ func (o *observed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var span trace.Span
 	if o.tracer != nil {
-		r, span = o.tracer.start(r, method.String())
+		r, span = o.tracer.start(r, method)
 		if o.metrics == nil && !span.IsRecording() {
 			o.next.ServeHTTP(w, r)
 			span.End() // all there is to a span the sampler dropped
@@ -55,7 +55,7 @@ func (o *observed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			o.metrics.end(method, route, status, time.Since(start), ww.BytesWritten())
 		}
 		if span != nil {
-			endServerSpan(span, method.String(), route, status, ww.BytesWritten())
+			endServerSpan(span, method, route, status, ww.BytesWritten())
 		}
 	}()
 	o.next.ServeHTTP(ww, r)

@@ -58,7 +58,7 @@ func (t *Tracer) Middleware(next http.Handler) http.Handler { return Middleware(
 // when the request arrives; one the sampler drops costs none (otelhttp
 // computes them for every request, which cost a sampled-out GET a tenth
 // more).
-func (t *Tracer) start(r *http.Request, method string) (*http.Request, trace.Span) {
+func (t *Tracer) start(r *http.Request, method methodLabel) (*http.Request, trace.Span) {
 	ctx := r.Context()
 	var slot *context.Context // where the span's context goes; nil: into a copy of r
 	if bc, ok := ctx.(BaseContext); ok {
@@ -70,29 +70,29 @@ func (t *Tracer) start(r *http.Request, method string) (*http.Request, trace.Spa
 	if len(r.Header["Traceparent"]) != 0 || len(r.Header["Baggage"]) != 0 {
 		ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
 	}
-	ctx, span := t.tracer.Start(ctx, method, serverSpan...)
+	ctx, span := t.tracer.Start(ctx, method.spanName(), serverSpan...)
 	if slot != nil {
 		*slot = ctx
 	} else {
 		r = r.WithContext(ctx)
 	}
 	if span.IsRecording() {
-		span.SetAttributes(requestAttributes(r, method)...)
+		span.SetAttributes(requestAttributes(r, method.String())...)
 	}
 	return r, span
 }
 
 // endServerSpan ends the server span of a request once it is served:
-// named "METHOD /route/{template}" with http.route when a route matched,
+// named "METHOD /route/{template}" (see spanName) with http.route when a route matched,
 // with the response's status and size, and an error for a 5xx. A span the
 // sampler dropped is only ended.
-func endServerSpan(span trace.Span, method, route string, status int, size int) {
+func endServerSpan(span trace.Span, method methodLabel, route string, status int, size int) {
 	if !span.IsRecording() {
 		span.End()
 		return
 	}
 	if route != Unmatched {
-		span.SetName(method + " " + route)
+		span.SetName(method.spanName() + " " + route)
 		span.SetAttributes(semconv.HTTPRoute(route))
 	}
 	span.SetAttributes(semconv.HTTPResponseStatusCode(status), semconv.HTTPResponseBodySize(size))

@@ -115,7 +115,7 @@ func TestMetricsAndSpansOfOneApp(t *testing.T) {
 			}
 			// The handshake's span ends just after its sample is recorded.
 			spans := waitSpans(t, exp, "GET /ws/{resource}", 1)
-			wantServer := []string{"GET /boom", "GET /items/{id}", "GET /ws/{resource}", "_OTHER"}
+			wantServer := []string{"GET /boom", "GET /items/{id}", "GET /ws/{resource}", "HTTP"}
 			if got := serverSpanNames(spans); !slices.Equal(got, wantServer) {
 				t.Errorf("server spans %q, want %q", got, wantServer)
 			}
