@@ -153,6 +153,10 @@ func TestMountErrors(t *testing.T) {
 			"crud: filtered: tags is not a field of crud_test.Doc that can be filtered"},
 		{"policy on json", crud.New[Sheet](crud.Policy(query.Rows("data", func(context.Context) (any, error) { return "{}", nil }))),
 			"crud: Policy: Sheet.data is stored as json, which PostgreSQL cannot compare: store it as jsonb, or limit the rows by another field"},
+		{"sortable point", crud.New[Place](crud.Sortable("spot")),
+			"crud: sorted: spot of crud_test.Place is stored as point, which PostgreSQL can neither compare nor order: leave it out of Sortable"},
+		{"policy on xml", crud.New[Place](crud.Policy(query.Rows("note", func(context.Context) (any, error) { return "<a/>", nil }))),
+			"crud: Policy: Place.note is stored as xml, which PostgreSQL cannot compare: limit the rows by another field"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -46,8 +46,11 @@ func (p *Parser) Check(pol *Policy) error {
 	case f.Kind == model.KindOther:
 		return fmt.Errorf("%s.%s is a %s, which a policy cannot compare", p.m.Name, pol.field, f.Type)
 	case !f.Comparable():
-		return fmt.Errorf("%s.%s is stored as %s, which PostgreSQL cannot compare: store it as jsonb, or limit the rows by another field",
-			p.m.Name, pol.field, f.GORM.DataType)
+		fix := "limit the rows by another field"
+		if as := f.ComparableAs(); as != "" {
+			fix = "store it as " + as + ", or " + fix
+		}
+		return fmt.Errorf("%s.%s is stored as %s, which PostgreSQL cannot compare: %s", p.m.Name, pol.field, f.GORM.DataType, fix)
 	}
 	return nil
 }

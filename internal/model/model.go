@@ -75,11 +75,28 @@ func (f *Field) UUID() bool {
 	return f.Kind == KindString && f.columnType() == "uuid"
 }
 
+// incomparable are the column types for which PostgreSQL has neither an
+// equality nor an order (no btree operator class): json (jsonb has both),
+// xml, and the geometric types.
+var incomparable = map[string]bool{
+	"json": true, "xml": true,
+	"point": true, "line": true, "lseg": true, "box": true, "path": true, "polygon": true, "circle": true,
+}
+
 // Comparable reports whether f's column has an equality and an order:
-// every column but a json one, for which PostgreSQL has neither (jsonb
-// has both). The rule holds on every database, so that a query means the
-// same on SQLite, where the column is text.
-func (f *Field) Comparable() bool { return f.columnType() != "json" }
+// every column but one of a type in incomparable. The rule holds on every
+// database, so that a query means the same on SQLite, where the column is
+// text.
+func (f *Field) Comparable() bool { return !incomparable[f.columnType()] }
+
+// ComparableAs names the type to store f's column as, for it to be
+// compared, when f is not Comparable and there is one: jsonb for json.
+func (f *Field) ComparableAs() string {
+	if f.columnType() == "json" {
+		return "jsonb"
+	}
+	return ""
+}
 
 // columnType is the type the gorm tag gives f's column, in lower case,
 // or "" when it gives none (or f is not a column).
@@ -169,9 +186,13 @@ func New(t reflect.Type, sch *schema.Schema, filter, sort []string) (*Model, err
 		allowed := map[string]bool{}
 		for _, n := range names {
 			switch f := m.ByName[n]; {
-			case f != nil && !set(f) && !f.Comparable() && f.Kind != KindOther: // as jsonb it would be filtered and sorted
-				errs = append(errs, fmt.Errorf("%s: %s of %s is stored as %s, which PostgreSQL can neither compare nor order: "+
-					"leave it out of %s, or store it as jsonb", what, n, t, f.GORM.DataType, option))
+			case f != nil && !set(f) && !f.Comparable() && f.Kind != KindOther: // stored otherwise it would be filtered and sorted
+				fix := "leave it out of " + option
+				if as := f.ComparableAs(); as != "" {
+					fix += ", or store it as " + as
+				}
+				errs = append(errs, fmt.Errorf("%s: %s of %s is stored as %s, which PostgreSQL can neither compare nor order: %s",
+					what, n, t, f.GORM.DataType, fix))
 			case f == nil || !set(f):
 				errs = append(errs, fmt.Errorf("%s: %s is not a field of %s that can be %s", what, n, t, what))
 			}
