@@ -75,9 +75,10 @@ func (f *Field) UUID() bool {
 	return f.Kind == KindString && f.columnType() == "uuid"
 }
 
-// incomparable are the column types for which PostgreSQL has neither an
-// equality nor an order (no btree operator class): json (jsonb has both),
-// xml, and the geometric types.
+// incomparable are the column types for which PostgreSQL has no order
+// (no btree operator class) and no equality of values: json (jsonb has
+// both), xml, and the geometric types (= on a box or a circle compares
+// their areas, on a path its number of points).
 var incomparable = map[string]bool{
 	"json": true, "xml": true,
 	"point": true, "line": true, "lseg": true, "box": true, "path": true, "polygon": true, "circle": true,
