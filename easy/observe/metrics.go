@@ -2,8 +2,8 @@ package observe
 
 import (
 	"database/sql"
-	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -36,8 +36,8 @@ type Metrics struct {
 	size      *prometheus.HistogramVec
 	activeVec *prometheus.GaugeVec
 
-	series   atomic.Pointer[map[series]observerPair] // copied to add one
-	seriesMu sync.Mutex                              // held to add one
+	series   sync.Map   // route template → *routeSeries
+	seriesMu sync.Mutex // held to add a series
 	active   [len(methods)]struct {
 		once  sync.Once
 		gauge prometheus.Gauge
@@ -48,7 +48,6 @@ type Metrics struct {
 // and process collectors and the HTTP server metrics.
 func NewMetrics() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
-	m.series.Store(&map[series]observerPair{})
 	labels := []string{"http_request_method", "http_route", "http_response_status_code"}
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "http_server_request_duration_seconds",
@@ -111,40 +110,57 @@ func (m *Metrics) end(method methodLabel, route string, status int, took time.Du
 	o.size.Observe(float64(size))
 }
 
-// series is one label set of the request histograms.
-type series struct {
-	route  string
-	method methodLabel
-	status int
-}
-
 // observerPair is the histograms' children of one series.
 type observerPair struct{ duration, size prometheus.Observer }
 
+// routeSeries are the series of one route template: a few, one per
+// method and status code its handlers answer, so the list is scanned and
+// copied to add one, and read without a lock.
+type routeSeries struct {
+	list atomic.Pointer[[]codeSeries]
+}
+
+// codeSeries is the series of a route for one method and status code.
+type codeSeries struct {
+	method methodLabel
+	status int
+	observerPair
+}
+
 // observers returns the children of one series, looked up by their
 // labels once: WithLabelValues hashes the three values on every call.
-// The series are bounded as the labels are (route templates, the methods
-// each takes, the status codes its handlers answer), so the map is read
-// without a lock and copied to add one: an App's series are made in its
-// first requests, and a few hundred cost a few milliseconds once. (A
-// sync.Map would hash the key as an interface, field by field.)
+// The series are bounded as the labels are: route templates, the methods
+// each takes, the status codes its handlers answer. (A sync.Map keyed by
+// all three would hash the key as an interface, field by field; keyed by
+// the route alone, it hashes a string.)
 func (m *Metrics) observers(method methodLabel, route string, status int) observerPair {
-	key := series{route, method, status}
-	if o, ok := (*m.series.Load())[key]; ok {
-		return o
+	v, ok := m.series.Load(route)
+	if !ok {
+		v, _ = m.series.LoadOrStore(route, new(routeSeries))
+	}
+	rs := v.(*routeSeries)
+	if list := rs.list.Load(); list != nil {
+		for _, c := range *list {
+			if c.method == method && c.status == status {
+				return c.observerPair
+			}
+		}
 	}
 	m.seriesMu.Lock()
 	defer m.seriesMu.Unlock()
-	old := *m.series.Load()
-	if o, ok := old[key]; ok {
-		return o
+	var list []codeSeries
+	if old := rs.list.Load(); old != nil {
+		list = *old
+	}
+	for _, c := range list {
+		if c.method == method && c.status == status {
+			return c.observerPair
+		}
 	}
 	code := strconv.Itoa(status)
 	o := observerPair{m.duration.WithLabelValues(method.String(), route, code), m.size.WithLabelValues(method.String(), route, code)}
-	next := make(map[series]observerPair, len(old)+1)
-	maps.Copy(next, old)
-	next[key] = o
-	m.series.Store(&next)
+	list = append(slices.Clip(list), codeSeries{method, status, o})
+	rs.list.Store(&list)
 	return o
 }
 
