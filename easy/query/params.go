@@ -80,5 +80,6 @@ func (p *Parser) filterFields() []reflect.StructField {
 func (p *Parser) fieldsParam() reflect.StructField {
 	return reflect.StructField{Name: "Fields", Type: reflect.TypeFor[string](), Tag: reflect.StructTag(fmt.Sprintf(
 		`query:"fields" description:%q`, "Comma-separated fields each row of the answer keeps, of "+
-			strings.Join(p.m.Names(func(*model.Field) bool { return true }), ", ")+"; every field by default."))}
+			strings.Join(p.m.Names(func(*model.Field) bool { return true }), ", ")+
+			"; every field by default. The rows then hold these alone, also where the schema marks others required."))}
 }
