@@ -45,3 +45,21 @@ func SetOutboxFollowEvery(d time.Duration) (restore func()) {
 	outboxFollowEvery = d
 	return func() { outboxFollowEvery = old }
 }
+
+// SetOutboxCrowdedFor sets how long a process on PostgreSQL claims its
+// numbers after it last saw another process write, for a test, and
+// returns what puts it back.
+func SetOutboxCrowdedFor(d time.Duration) (restore func()) {
+	old := outboxCrowdedFor
+	outboxCrowdedFor = d
+	return func() { outboxCrowdedFor = old }
+}
+
+// OutboxCrowded reports whether m's next commit would claim its numbers
+// first, having seen another process write lately.
+func OutboxCrowded(m *Manager) bool {
+	o := m.outbox
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return time.Since(o.crowded) < outboxCrowdedFor
+}

@@ -70,9 +70,10 @@ type outbox struct {
 	// process has neither written to nor read from since (see
 	// outbox_procs.go); under mu.
 	adopt map[string]bool
-	// crowded: another process was seen writing the tables; from then on
-	// a commit takes the numbering lock first (claimAll). Under mu.
-	crowded bool
+	// crowded: when another process was last seen writing the tables;
+	// for outboxCrowdedFor from then, a commit takes the numbering lock
+	// first (claimAll). Under mu.
+	crowded time.Time
 }
 
 const (
@@ -278,12 +279,12 @@ func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture
 		return nil
 	}
 	// Other processes may write the table too: see outbox_procs.go. On
-	// PostgreSQL, until one is seen, the row of a commit of one event goes
+	// PostgreSQL, while none has been seen lately, the row of a commit of one event goes
 	// in only while the table's last seq is the one this process knows,
 	// which saves the round trips of the lock and the read. (On SQLite
 	// the read is cheap, and an INSERT whose SELECT reads its own table
 	// copies the rows into a table of its own first, which is not.)
-	if o.pg && !o.crowded && len(rows) == 1 {
+	if o.pg && time.Since(o.crowded) >= outboxCrowdedFor && len(rows) == 1 {
 		ok, err := o.insertIfLast(ctx, tx, rows[0], o.tableLast(next[0].table))
 		if err != nil {
 			return seqTaken(err)
@@ -292,7 +293,7 @@ func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture
 			o.advance(next, len(rows))
 			return nil
 		}
-		o.crowded = true
+		o.crowded = time.Now()
 	}
 	if err := o.claimAll(ctx, tx, changes); err != nil {
 		return err

@@ -21,10 +21,12 @@ import (
 // is then the latest: SQLite lets no stale snapshot write); on
 // PostgreSQL it is a transaction-level advisory lock per outbox table.
 // So seqs follow commit order across processes, with no gap. On
-// PostgreSQL, until another process is seen (crowded), a commit to one
-// resource saves the lock's and the read's round trips: its INSERT goes in
-// only if the table's last seq is the one this process knows
-// (insertIfLast), and claims when it does not.
+// PostgreSQL, while no other process has been seen for outboxCrowdedFor
+// (crowded), a commit to one resource saves the lock's and the read's
+// round trips: its INSERT goes in only if the table's last seq is the one
+// this process knows (insertIfLast), and claims when it does not. A guess
+// that no other process writes costs, when wrong, the one INSERT that
+// found another's row.
 //
 // A last seq above the one this process knows means another process
 // committed events in between: Write delivers them (follow) before
@@ -35,6 +37,11 @@ import (
 // outboxFollowEvery is how often a Manager without a broker looks for
 // events other processes wrote to the outbox.
 var outboxFollowEvery = 500 * time.Millisecond
+
+// outboxCrowdedFor is how long after it last saw another process write
+// the outbox a process on PostgreSQL claims its numbers before each
+// commit, rather than trying insertIfLast first.
+var outboxCrowdedFor = 10 * time.Second
 
 // errSeqTaken is the error of a commit whose events' seqs were taken by a
 // commit its transaction cannot see.
@@ -153,7 +160,7 @@ func (o *outbox) follow(ctx context.Context, q capture.Execer, resource string) 
 		return err
 	}
 	delete(o.adopt, resource)
-	o.crowded = true
+	o.crowded = time.Now()
 	end := entries[len(entries)-1].Seq
 	o.last[resource] = end
 	r := o.m.resource(resource)

@@ -327,3 +327,51 @@ func TestAProcessThatHasNotJoinedTheOutboxTrimsNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestACrowdedProcessTriesItsShortcutAgain: on PostgreSQL a process that
+// has seen another write claims its numbers (the lock and the read) before
+// each commit, but only for a while (outboxCrowdedFor): it paid them for
+// the rest of its life. Past that it tries insertIfLast again; when the
+// other has written meanwhile, that finds the other's row, and the write
+// claims and commits as before, its client getting every event in order.
+func TestACrowdedProcessTriesItsShortcutAgain(t *testing.T) {
+	t.Cleanup(ws.SetOutboxFollowEvery(time.Hour)) // the server learns of the job's writes only by writing
+	t.Cleanup(ws.SetOutboxCrowdedFor(time.Hour))
+	serverDB, jobDB := sameDatabase(t, "postgres")
+	server, serverApp := processApp(t, serverDB)
+	_, jobApp := processApp(t, jobDB)
+	srv := testkit.Serve(t, serverApp)
+	s := &stream{t: t, c: dial(t, "ws"+srv.URL[len("http"):]+"/ws/products")}
+	create := func(app *easy.App, name string) {
+		t.Helper()
+		if err := app.DB().Create(&Product{Name: name, Price: 1}).Error; err != nil {
+			t.Fatalf("create %s: %v", name, err)
+		}
+	}
+	create(serverApp, "server 1")
+	s.expect("create", "1", "")
+	if ws.OutboxCrowded(server) {
+		t.Fatal("crowded before any other process wrote")
+	}
+	create(jobApp, "job 2")
+	create(serverApp, "server 3") // finds the job's event: crowded
+	s.expect("create", "2", `{"id":2,"name":"job 2","price":1}`)
+	s.expect("create", "3", "")
+	if !ws.OutboxCrowded(server) {
+		t.Fatal("not crowded after another process's event")
+	}
+
+	ws.SetOutboxCrowdedFor(0) // the while has passed
+	if ws.OutboxCrowded(server) {
+		t.Fatal("still crowded once the while has passed")
+	}
+	create(serverApp, "server 4")
+	create(jobApp, "job 5")
+	create(serverApp, "server 6") // the shortcut finds the job's row
+	for _, id := range []string{"4", "5", "6"} {
+		s.expect("create", id, "")
+	}
+	if got := server.Seq("products"); got != s.last {
+		t.Errorf("server seq %d, its client's last %d", got, s.last)
+	}
+}
