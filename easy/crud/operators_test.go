@@ -418,6 +418,33 @@ func TestXMLAndGeometricColumnsAreNotCompared(t *testing.T) {
 	})
 }
 
+// Track has such columns written as gorm takes them too: with spaces
+// around the type, and as an array.
+type Track struct {
+	ID    uint    `json:"id" gorm:"primaryKey"`
+	Start string  `json:"start" gorm:"type: point"`
+	Stops *string `json:"stops" gorm:"type:point[]"`
+}
+
+// The type is read as PostgreSQL reads it: " point" is a point, and an
+// array of points can be neither compared nor ordered either. Both were
+// 500s on PostgreSQL.
+func TestIncomparableColumnsAsGORMWritesThem(t *testing.T) {
+	testkit.Each(t, nil, func(t *testing.T, db *gorm.DB) {
+		s := serve(t, db, easy.CRUDRouter[Track]())
+		s.expect("POST", "/tracks", `{"start":"(0,0)"}`, 201, `{"id":1,"start":"(0,0)","stops":null}`)
+		s.expect("GET", "/tracks?start=(0,0)", "", 422,
+			`{"detail":[{"type":"filter_field","loc":["query","start"],"msg":"Cannot filter by start, a column of type point","input":"(0,0)"}]}`)
+		s.expect("GET", "/tracks?stops=x", "", 422,
+			`{"detail":[{"type":"filter_operator","loc":["query","stops"],"msg":"Operator \"eq\" does not apply to stops, a column of type point[]","input":"x"}]}`)
+		s.expect("GET", "/tracks?stops__isnull=true", "", 200, `[{"id":1,"start":"(0,0)","stops":null}]`)
+		for _, key := range []string{"start", "stops"} {
+			s.expect("GET", "/tracks?sort="+key, "", 422,
+				`{"detail":[{"type":"sort_field","loc":["query","sort"],"msg":"Cannot sort by \"`+key+`\": use a comma-separated list of id, each with - in front to sort descending","input":"`+key+`"}]}`)
+		}
+	})
+}
+
 // A row policy's value for a uuid column is a UUID as the column stores
 // it: in canonical form, whatever form the program gives, so that the
 // rows it fills and the rows it finds agree on both databases. It was

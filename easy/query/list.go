@@ -59,7 +59,7 @@ func (p *Parser) Resolve(q *Query) (*List, error) {
 			return nil, fmt.Errorf("cannot sort by %q", s.Field)
 		}
 		if !f.Comparable() {
-			return nil, fmt.Errorf("cannot sort by %q, a column of type %s, which PostgreSQL cannot order", s.Field, f.GORM.DataType)
+			return nil, fmt.Errorf("cannot sort by %q, a column of type %s, which PostgreSQL cannot order", s.Field, f.ColumnType())
 		}
 		out.sort = append(out.sort, sortKey{f: f, desc: s.Desc})
 	}

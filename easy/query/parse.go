@@ -462,7 +462,7 @@ func (p *Parser) condOf(param, key, value string, errs *problem.ValidationError)
 	if !f.Filter {
 		msg := "Cannot filter by " + f.Name
 		if !f.Comparable() {
-			msg += ", a column of type " + string(f.GORM.DataType)
+			msg += ", a column of type " + f.ColumnType()
 		}
 		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_field", Loc: []any{"query", param}, Input: value, Msg: msg})
 		return cond{}, false
@@ -473,7 +473,7 @@ func (p *Parser) condOf(param, key, value string, errs *problem.ValidationError)
 		case op == IsNull:
 			what = "which cannot be null"
 		case !f.Comparable() || f.Kind == model.KindString && !f.Text():
-			what = "a column of type " + string(f.GORM.DataType)
+			what = "a column of type " + f.ColumnType()
 		}
 		errs.Errors = append(errs.Errors, problem.FieldError{Type: "filter_operator", Loc: []any{"query", param}, Input: value,
 			Msg: fmt.Sprintf("Operator %q does not apply to %s, %s", op, f.Name, what)})

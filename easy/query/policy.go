@@ -50,7 +50,7 @@ func (p *Parser) Check(pol *Policy) error {
 		if as := f.ComparableAs(); as != "" {
 			fix = "store it as " + as + ", or " + fix
 		}
-		return fmt.Errorf("%s.%s is stored as %s, which PostgreSQL cannot compare: %s", p.m.Name, pol.field, f.GORM.DataType, fix)
+		return fmt.Errorf("%s.%s is stored as %s, which PostgreSQL cannot compare: %s", p.m.Name, pol.field, f.ColumnType(), fix)
 	}
 	return nil
 }

@@ -63,7 +63,7 @@ func (f *Field) Text() bool {
 	if f.Kind != KindString {
 		return false
 	}
-	t := f.columnType()
+	t := f.ColumnType()
 	return t == "" || t == string(schema.String) || strings.Contains(t, "char") || strings.Contains(t, "text")
 }
 
@@ -72,40 +72,58 @@ func (f *Field) Text() bool {
 // refused before the database is asked, on SQLite too, where the column
 // is text and would take anything.
 func (f *Field) UUID() bool {
-	return f.Kind == KindString && f.columnType() == "uuid"
+	return f.Kind == KindString && f.ColumnType() == "uuid"
 }
 
 // incomparable are the column types for which PostgreSQL has no order
-// (no btree operator class) and no equality of values: json (jsonb has
-// both), xml, and the geometric types (= on a box or a circle compares
-// their areas, on a path its number of points).
+// (no btree operator class), and mostly no equality of values either:
+// json (jsonb has both), jsonpath, xml, the geometric types (= on a box
+// or a circle compares their areas, on a path its number of points), and
+// the system's transaction types. An array of one has neither.
 var incomparable = map[string]bool{
-	"json": true, "xml": true,
+	"json": true, "jsonpath": true, "xml": true,
 	"point": true, "line": true, "lseg": true, "box": true, "path": true, "polygon": true, "circle": true,
+	"xid": true, "cid": true, "txid_snapshot": true, "pg_snapshot": true,
 }
 
 // Comparable reports whether f's column has an equality and an order:
-// every column but one of a type in incomparable. The rule holds on every
-// database, so that a query means the same on SQLite, where the column is
-// text.
-func (f *Field) Comparable() bool { return !incomparable[f.columnType()] }
+// every column but one of a type in incomparable, or an array of one. The
+// rule holds on every database, so that a query means the same on SQLite,
+// where the column is text.
+func (f *Field) Comparable() bool {
+	elem, _ := elementType(f.ColumnType())
+	return !incomparable[elem]
+}
+
+// elementType splits a column type into the type of its elements and
+// its array brackets, "" when it is not an array: "point[]" is "point"
+// and "[]".
+func elementType(t string) (elem, brackets string) {
+	elem = t
+	for strings.HasSuffix(elem, "[]") {
+		elem = strings.TrimSpace(strings.TrimSuffix(elem, "[]"))
+		brackets += "[]"
+	}
+	return elem, brackets
+}
 
 // ComparableAs names the type to store f's column as, for it to be
 // compared, when f is not Comparable and there is one: jsonb for json.
 func (f *Field) ComparableAs() string {
-	if f.columnType() == "json" {
-		return "jsonb"
+	if elem, brackets := elementType(f.ColumnType()); elem == "json" {
+		return "jsonb" + brackets
 	}
 	return ""
 }
 
-// columnType is the type the gorm tag gives f's column, in lower case,
-// or "" when it gives none (or f is not a column).
-func (f *Field) columnType() string {
+// ColumnType is the type the gorm tag gives f's column, in lower case
+// and without the spaces around it (gorm keeps them: "type: point"), or
+// "" when it gives none (or f is not a column).
+func (f *Field) ColumnType() string {
 	if f.GORM == nil {
 		return ""
 	}
-	return strings.ToLower(string(f.GORM.DataType))
+	return strings.ToLower(strings.TrimSpace(string(f.GORM.DataType)))
 }
 
 // Model is what a Router knows of T: its table, key and fields, parsed
@@ -193,7 +211,7 @@ func New(t reflect.Type, sch *schema.Schema, filter, sort []string) (*Model, err
 					fix += ", or store it as " + as
 				}
 				errs = append(errs, fmt.Errorf("%s: %s of %s is stored as %s, which PostgreSQL can neither compare nor order: %s",
-					what, n, t, f.GORM.DataType, fix))
+					what, n, t, f.ColumnType(), fix))
 			case f == nil || !set(f):
 				errs = append(errs, fmt.Errorf("%s: %s is not a field of %s that can be %s", what, n, t, what))
 			}
