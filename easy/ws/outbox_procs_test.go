@@ -53,6 +53,34 @@ func serverThenJob(t *testing.T, kind string) (*ws.Manager, *easy.App, *httptest
 	return server, serverApp, srv, s
 }
 
+// processes are a server's app and a job's on one database, both started
+// before either writes, with a client of the server's /ws/products.
+type processes struct {
+	server, job       *ws.Manager
+	serverApp, jobApp *easy.App
+	s                 *stream
+}
+
+// twoProcesses starts processes on a database of kind.
+func twoProcesses(t *testing.T, kind string) processes {
+	t.Helper()
+	serverDB, jobDB := sameDatabase(t, kind)
+	var p processes
+	p.server, p.serverApp = processApp(t, serverDB)
+	p.job, p.jobApp = processApp(t, jobDB)
+	srv := testkit.Serve(t, p.serverApp)
+	p.s = &stream{t: t, c: dial(t, "ws"+srv.URL[len("http"):]+"/ws/products")}
+	return p
+}
+
+// createProduct creates a product named name through app.
+func createProduct(t *testing.T, app *easy.App, name string) {
+	t.Helper()
+	if err := app.DB().Create(&Product{Name: name, Price: 1}).Error; err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+}
+
 // TestSecondProcessOnOneDatabaseLeavesWritesWorking: without a broker a
 // job built from the app (or a second replica) writes to the database the
 // server writes to, as realtime.md advises for writes made while the
@@ -103,32 +131,23 @@ func TestServerSendsAnotherProcessesEvents(t *testing.T) {
 	t.Cleanup(ws.SetOutboxFollowEvery(50 * time.Millisecond))
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
-			serverDB, jobDB := sameDatabase(t, kind)
-			server, serverApp := processApp(t, serverDB)
-			job, jobApp := processApp(t, jobDB)
-			srv := testkit.Serve(t, serverApp)
-			s := &stream{t: t, c: dial(t, "ws"+srv.URL[len("http"):]+"/ws/products")}
-			create := func(app *easy.App, name string) {
-				t.Helper()
-				if err := app.DB().Create(&Product{Name: name, Price: 1}).Error; err != nil {
-					t.Fatalf("create %s: %v", name, err)
-				}
-			}
+			p := twoProcesses(t, kind)
+			server, job, serverApp, jobApp, s := p.server, p.job, p.serverApp, p.jobApp, p.s
 			// Both started on an empty outbox, each on a seq of its own: the
 			// first write sets the log's, and the other process adopts it.
-			create(jobApp, "job 1")
+			createProduct(t, jobApp, "job 1")
 			if w := receive(t, s.c); w.Type != "reset" {
 				t.Fatalf("got %+v, want reset: the server adopts the job's numbers", w)
 			}
 			s.last = job.Seq("products")
-			create(serverApp, "server 2")
+			createProduct(t, serverApp, "server 2")
 			s.expect("create", "2", "")
-			create(jobApp, "job 3") // the server writes nothing: its follower finds it
+			createProduct(t, jobApp, "job 3") // the server writes nothing: its follower finds it
 			s.expect("create", "3", `{"id":3,"name":"job 3","price":1}`)
 			for i := range 20 { // job and server in turn, then bursts of the job's
-				create(jobApp, "job")
+				createProduct(t, jobApp, "job")
 				if i%4 != 3 {
-					create(serverApp, "server")
+					createProduct(t, serverApp, "server")
 				}
 			}
 			for id := 4; id < 4+20+15; id++ { // in commit order, which is the ids' here
@@ -137,7 +156,7 @@ func TestServerSendsAnotherProcessesEvents(t *testing.T) {
 			if got, want := server.Seq("products"), s.last; got != want {
 				t.Errorf("server seq %d, its client's last %d", got, want)
 			}
-			create(jobApp, "last")
+			createProduct(t, jobApp, "last")
 			s.expect("create", "39", `{"id":39,"name":"last","price":1}`)
 			if got, want := job.Seq("products"), s.last; got != want {
 				t.Errorf("job seq %d, the server's client's last %d", got, want)
@@ -337,24 +356,15 @@ func TestAProcessThatHasNotJoinedTheOutboxTrimsNothing(t *testing.T) {
 func TestACrowdedProcessTriesItsShortcutAgain(t *testing.T) {
 	t.Cleanup(ws.SetOutboxFollowEvery(time.Hour)) // the server learns of the job's writes only by writing
 	t.Cleanup(ws.SetOutboxCrowdedFor(time.Hour))
-	serverDB, jobDB := sameDatabase(t, "postgres")
-	server, serverApp := processApp(t, serverDB)
-	_, jobApp := processApp(t, jobDB)
-	srv := testkit.Serve(t, serverApp)
-	s := &stream{t: t, c: dial(t, "ws"+srv.URL[len("http"):]+"/ws/products")}
-	create := func(app *easy.App, name string) {
-		t.Helper()
-		if err := app.DB().Create(&Product{Name: name, Price: 1}).Error; err != nil {
-			t.Fatalf("create %s: %v", name, err)
-		}
-	}
-	create(serverApp, "server 1")
+	p := twoProcesses(t, "postgres")
+	server, serverApp, jobApp, s := p.server, p.serverApp, p.jobApp, p.s
+	createProduct(t, serverApp, "server 1")
 	s.expect("create", "1", "")
 	if ws.OutboxCrowded(server) {
 		t.Fatal("crowded before any other process wrote")
 	}
-	create(jobApp, "job 2")
-	create(serverApp, "server 3") // finds the job's event: crowded
+	createProduct(t, jobApp, "job 2")
+	createProduct(t, serverApp, "server 3") // finds the job's event: crowded
 	s.expect("create", "2", `{"id":2,"name":"job 2","price":1}`)
 	s.expect("create", "3", "")
 	if !ws.OutboxCrowded(server) {
@@ -365,9 +375,9 @@ func TestACrowdedProcessTriesItsShortcutAgain(t *testing.T) {
 	if ws.OutboxCrowded(server) {
 		t.Fatal("still crowded once the while has passed")
 	}
-	create(serverApp, "server 4")
-	create(jobApp, "job 5")
-	create(serverApp, "server 6") // the shortcut finds the job's row
+	createProduct(t, serverApp, "server 4")
+	createProduct(t, jobApp, "job 5")
+	createProduct(t, serverApp, "server 6") // the shortcut finds the job's row
 	for _, id := range []string{"4", "5", "6"} {
 		s.expect("create", id, "")
 	}
