@@ -201,7 +201,7 @@ func (rt *Router[T]) createAll(tx *gorm.DB, sc scoped, items []batchItem[T], res
 	}
 	for lo, size := 0, rt.batchRows(); lo < len(rows); lo += size {
 		part := rows[lo:min(lo+size, len(rows))]
-		if err := tx.Create(&part).Error; err != nil {
+		if err := tx.Clauses(stored).Create(&part).Error; err != nil {
 			return false, tx.RollbackTo(sp).Error
 		}
 	}

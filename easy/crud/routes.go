@@ -198,7 +198,7 @@ func (rt *Router[T]) createOne(w http.ResponseWriter, r *http.Request) {
 func (rt *Router[T]) insert(ctx context.Context, item *T) (string, error) {
 	db := rt.db.WithContext(ctx)
 	if !rt.hooks.has(beforeCreate, afterCreate) {
-		if err := db.Create(item).Error; err != nil {
+		if err := db.Clauses(stored).Create(item).Error; err != nil {
 			return "", err
 		}
 		return rt.etag(item), nil
@@ -211,13 +211,20 @@ func (rt *Router[T]) insert(ctx context.Context, item *T) (string, error) {
 	return tag, err
 }
 
+// stored makes a write read back the row it wrote (RETURNING), so that
+// the answer and its entity tag are the row as the database stores it:
+// PostgreSQL rounds a numeric, orders a box's corners, drops an xml
+// declaration; SQLite turns "007" into 7 in an integer column. They were
+// the values the client sent, and an If-Match with the tag failed.
+var stored = clause.Returning{}
+
 // create1 inserts item in tx with the create hooks and returns the
 // entity tag of the row as written.
 func (rt *Router[T]) create1(ctx context.Context, tx *gorm.DB, item *T) (string, error) {
 	if err := rt.hooks.run(beforeCreate, ctx, tx, item); err != nil {
 		return "", err
 	}
-	if err := tx.Create(item).Error; err != nil {
+	if err := tx.Clauses(stored).Create(item).Error; err != nil {
 		return "", err
 	}
 	tag := rt.etag(item)
@@ -487,7 +494,7 @@ func (rt *Router[T]) change1(ctx context.Context, tx *gorm.DB, sc scoped, id any
 	pk := reflect.ValueOf(item).Elem().FieldByIndex(rt.m.PK.Index)
 	pk.Set(reflect.ValueOf(old).Elem().FieldByIndex(rt.m.PK.Index))
 	if len(cols) > 0 {
-		res := tx.Model(item).Select(cols).Updates(item)
+		res := tx.Model(item).Clauses(stored).Select(cols).Updates(item)
 		if res.Error != nil {
 			return "", res.Error
 		}
