@@ -264,14 +264,9 @@ func TestInFlightGaugeSurvivesATracerThatPanics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range families {
-		if f.GetName() != "http_server_active_requests" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if v := m.GetGauge().GetValue(); v != 0 {
-				t.Errorf("http_server_active_requests%v = %v after the request ended, want 0", m.GetLabel(), v)
-			}
+	for _, s := range testkit.Samples(families, "http_server_active_requests") {
+		if s.Value != 0 {
+			t.Errorf("http_server_active_requests%v = %v after the request ended, want 0", s.Labels, s.Value)
 		}
 	}
 }

@@ -114,8 +114,8 @@ func (m *Metrics) end(method methodLabel, route string, status int, took time.Du
 type observerPair struct{ duration, size prometheus.Observer }
 
 // routeSeries are the series of one route template: a few, one per
-// method and status code its handlers answer, so the list is scanned and
-// copied to add one, and read without a lock.
+// method and status code its handlers answer, so the list is scanned,
+// read without a lock, and copied to add one.
 type routeSeries struct {
 	list atomic.Pointer[[]codeSeries]
 }
@@ -125,6 +125,19 @@ type codeSeries struct {
 	method methodLabel
 	status int
 	observerPair
+}
+
+// find returns the list and the children of method and status in it.
+func (rs *routeSeries) find(method methodLabel, status int) (list []codeSeries, o observerPair, ok bool) {
+	if l := rs.list.Load(); l != nil {
+		list = *l
+	}
+	for _, c := range list {
+		if c.method == method && c.status == status {
+			return list, c.observerPair, true
+		}
+	}
+	return list, observerPair{}, false
 }
 
 // observers returns the children of one series, looked up by their
@@ -139,26 +152,17 @@ func (m *Metrics) observers(method methodLabel, route string, status int) observ
 		v, _ = m.series.LoadOrStore(route, new(routeSeries))
 	}
 	rs := v.(*routeSeries)
-	if list := rs.list.Load(); list != nil {
-		for _, c := range *list {
-			if c.method == method && c.status == status {
-				return c.observerPair
-			}
-		}
+	if _, o, ok := rs.find(method, status); ok {
+		return o
 	}
 	m.seriesMu.Lock()
 	defer m.seriesMu.Unlock()
-	var list []codeSeries
-	if old := rs.list.Load(); old != nil {
-		list = *old
-	}
-	for _, c := range list {
-		if c.method == method && c.status == status {
-			return c.observerPair
-		}
+	list, o, ok := rs.find(method, status) // another request may have added it meanwhile
+	if ok {
+		return o
 	}
 	code := strconv.Itoa(status)
-	o := observerPair{m.duration.WithLabelValues(method.String(), route, code), m.size.WithLabelValues(method.String(), route, code)}
+	o = observerPair{m.duration.WithLabelValues(method.String(), route, code), m.size.WithLabelValues(method.String(), route, code)}
 	list = append(slices.Clip(list), codeSeries{method, status, o})
 	rs.list.Store(&list)
 	return o

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fastapi-easy/easy-go/internal/testkit"
 )
 
 // Requests recorded at once, on routes and statuses seen for the first
@@ -31,26 +33,20 @@ func TestSeriesMadeAtOnceCountEveryRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var series, count uint64
-	for _, f := range families {
-		if f.GetName() == "http_server_request_duration_seconds" {
-			for _, s := range f.GetMetric() {
-				series++
-				count += s.GetHistogram().GetSampleCount()
-			}
-		}
-		if f.GetName() == "http_server_active_requests" {
-			for _, s := range f.GetMetric() {
-				if v := s.GetGauge().GetValue(); v != 0 {
-					t.Errorf("in flight %v: %v, want 0", s.GetLabel(), v)
-				}
-			}
+	served := testkit.Samples(families, "http_server_request_duration_seconds")
+	var count uint64
+	for _, s := range served {
+		count += uint64(s.Value)
+	}
+	for _, s := range testkit.Samples(families, "http_server_active_requests") {
+		if s.Value != 0 {
+			t.Errorf("in flight %v: %v, want 0", s.Labels, s.Value)
 		}
 	}
 	if want := uint64(workers * routes * len(statuses)); count != want {
 		t.Errorf("%d requests counted, want %d", count, want)
 	}
-	if want := uint64(3 * routes * len(statuses)); series != want {
-		t.Errorf("%d series, want %d (three methods, %d routes, %d statuses)", series, want, routes, len(statuses))
+	if want := 3 * routes * len(statuses); len(served) != want {
+		t.Errorf("%d series, want %d (three methods, %d routes, %d statuses)", len(served), want, routes, len(statuses))
 	}
 }

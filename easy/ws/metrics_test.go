@@ -59,21 +59,9 @@ func sample(t *testing.T, families map[string]*dto.MetricFamily, name string, la
 	for i := 0; i+1 < len(labels); i += 2 {
 		want[labels[i]] = labels[i+1]
 	}
-	for _, m := range f.Metric {
-		got := make(map[string]string)
-		for _, l := range m.Label {
-			got[l.GetName()] = l.GetValue()
-		}
-		if !maps.Equal(got, want) {
-			continue
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount())
+	for _, s := range testkit.Samples([]*dto.MetricFamily{f}, name) {
+		if maps.Equal(s.Labels, want) {
+			return s.Value
 		}
 	}
 	t.Fatalf("no sample %s%v; have %v", name, labels, f.Metric)

@@ -2,7 +2,6 @@ package observe
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -31,7 +30,8 @@ import (
 // handshake each make exactly one sample of their series (method, route,
 // status), and the in-flight gauge is back to 0, whatever the sampler
 // decides. A sampler that samples gets a server span per request, named
-// by its route (the unmatched 405 by its method label alone), the 500's
+// by its route (the unmatched 405 of a method the label does not know
+// "HTTP", as the semantic conventions say), the 500's
 // an error, the 404's not, with the handler's statement under the GET's;
 // one that drops every span has none exported.
 func TestMetricsAndSpansOfOneApp(t *testing.T) {
@@ -158,10 +158,9 @@ func waitSeries(t *testing.T, gather func() ([]*dto.MetricFamily, error), key st
 // histogram name, by "METHOD route status".
 func histogramCounts(families []*dto.MetricFamily, name string) map[string]uint64 {
 	out := map[string]uint64{}
-	for _, m := range family(families, name) {
-		l := labels(m)
-		key := fmt.Sprintf("%s %s %s", l["http_request_method"], l["http_route"], l["http_response_status_code"])
-		out[key] = m.GetHistogram().GetSampleCount()
+	for _, s := range testkit.Samples(families, name) {
+		l := s.Labels
+		out[l["http_request_method"]+" "+l["http_route"]+" "+l["http_response_status_code"]] = uint64(s.Value)
 	}
 	return out
 }
@@ -169,25 +168,8 @@ func histogramCounts(families []*dto.MetricFamily, name string) map[string]uint6
 // gauges returns the value of each series of the gauge name, by method.
 func gauges(families []*dto.MetricFamily, name string) map[string]float64 {
 	out := map[string]float64{}
-	for _, m := range family(families, name) {
-		out[labels(m)["http_request_method"]] = m.GetGauge().GetValue()
-	}
-	return out
-}
-
-func family(families []*dto.MetricFamily, name string) []*dto.Metric {
-	for _, f := range families {
-		if f.GetName() == name {
-			return f.GetMetric()
-		}
-	}
-	return nil
-}
-
-func labels(m *dto.Metric) map[string]string {
-	out := map[string]string{}
-	for _, l := range m.GetLabel() {
-		out[l.GetName()] = l.GetValue()
+	for _, s := range testkit.Samples(families, name) {
+		out[s.Labels["http_request_method"]] = s.Value
 	}
 	return out
 }
