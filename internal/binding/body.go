@@ -13,6 +13,7 @@ import (
 	"github.com/swaggest/jsonschema-go"
 
 	"github.com/fastapi-easy/easy-go/easy/problem"
+	"github.com/fastapi-easy/easy-go/internal/typeschema"
 )
 
 // object decodes a JSON object into a struct field by field, so that a
@@ -256,7 +257,7 @@ func decodeError(err error, t reflect.Type, loc []any, raw json.RawMessage) prob
 		if te.Type != nil {
 			t = te.Type
 		}
-		if num, ok := strings.CutPrefix(te.Value, "number "); ok && isInt(t) && strings.ContainsAny(num, ".eE") {
+		if num, ok := strings.CutPrefix(te.Value, "number "); ok && typeschema.IsInt(t) && strings.ContainsAny(num, ".eE") {
 			return problem.FieldError{Type: "int_from_float", Loc: loc, Input: rawInput(raw),
 				Msg: "Input should be a valid integer, got a number with a fractional part"}
 		}
@@ -264,15 +265,6 @@ func decodeError(err error, t reflect.Type, loc []any, raw json.RawMessage) prob
 	}
 	// A type's own decoder may quote the whole input in its error (time.Time does).
 	return problem.FieldError{Type: "value_error", Loc: loc, Input: rawInput(raw), Msg: "Value error, " + problem.Truncate(err.Error())}
-}
-
-func isInt(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return true
-	}
-	return false
 }
 
 // typeError is the error for a value that is not of t's JSON type.
@@ -288,7 +280,7 @@ func typeError(t reflect.Type, loc []any, input any) problem.FieldError {
 		typ, msg = "string_type", "Input should be a valid string"
 	case t.Kind() == reflect.Bool:
 		typ, msg = "bool_type", "Input should be a valid boolean"
-	case isInt(t):
+	case typeschema.IsInt(t):
 		typ, msg = "int_type", "Input should be a valid integer"
 	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
 		typ, msg = "float_type", "Input should be a valid number"

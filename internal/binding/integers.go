@@ -25,6 +25,15 @@ func decodeInt(raw json.RawMessage, v reflect.Value, loc []any, errs *problem.Va
 		return
 	}
 	input := json.Number(text)
+	if n, err := strconv.ParseInt(text, 10, 64); err == nil { // most integers, without big.Int's allocations
+		if fe := int64InRange(n, v.Kind(), input); fe != nil {
+			fe.Loc = loc
+			errs.Errors = append(errs.Errors, *fe)
+			return
+		}
+		setInt64(v, n)
+		return
+	}
 	n, whole := integral(text)
 	if !whole {
 		errs.Errors = append(errs.Errors, problem.FieldError{Type: "int_from_float", Loc: loc, Input: input,
@@ -42,13 +51,50 @@ func decodeInt(raw json.RawMessage, v reflect.Value, loc []any, errs *problem.Va
 // intInRange is the error for n, the value of input, when an integer of
 // kind k cannot hold it; nil when it can.
 func intInRange(n *big.Int, k reflect.Kind, input any) *problem.FieldError {
+	if n.IsInt64() {
+		return int64InRange(n.Int64(), k, input)
+	}
 	lo, hi := typeschema.IntRange(k)
-	if n.Cmp(big.NewInt(lo)) < 0 {
+	if n.Sign() < 0 { // below every int64, so below lo
 		return boundError("greater_than_equal", lo, input)
 	}
-	if n.Cmp(new(big.Int).SetUint64(hi)) > 0 {
+	if !n.IsUint64() || n.Uint64() > hi {
 		return boundError("less_than_equal", hi, input)
 	}
+	return nil
+}
+
+// int64InRange is intInRange for an n that an int64 holds.
+func int64InRange(n int64, k reflect.Kind, input any) *problem.FieldError {
+	lo, hi := typeschema.IntRange(k)
+	if n < lo {
+		return boundError("greater_than_equal", lo, input)
+	}
+	if n > 0 && uint64(n) > hi {
+		return boundError("less_than_equal", hi, input)
+	}
+	return nil
+}
+
+// setIntText sets v, of an integer kind, from s, the text of an integer
+// parameter: int_parsing when s is none, a bound error when v's kind
+// cannot hold its value. The error has no location: the caller's.
+func setIntText(s string, v reflect.Value) *problem.FieldError {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil { // most integers, without big.Int's allocations
+		if fe := int64InRange(n, v.Kind(), s); fe != nil {
+			return fe
+		}
+		setInt64(v, n)
+		return nil
+	}
+	n, ok := parseInt(s)
+	if !ok {
+		return intParsing(s)
+	}
+	if fe := intInRange(n, v.Kind(), s); fe != nil {
+		return fe
+	}
+	setInt(v, n)
 	return nil
 }
 
@@ -80,6 +126,14 @@ func setInt(v reflect.Value, n *big.Int) {
 		v.SetInt(n.Int64())
 	} else {
 		v.SetUint(n.Uint64())
+	}
+}
+
+func setInt64(v reflect.Value, n int64) {
+	if v.CanInt() {
+		v.SetInt(n)
+	} else {
+		v.SetUint(uint64(n))
 	}
 }
 
@@ -132,16 +186,24 @@ func integral(num string) (n *big.Int, whole bool) {
 // caller's. The binder's integer parameters and the list's skip and limit
 // read integers by it.
 func IntIn(s string, lo, hi int64) (int64, *problem.FieldError) {
-	n, ok := parseInt(s)
-	switch {
-	case !ok:
-		return 0, intParsing(s)
-	case n.Cmp(big.NewInt(lo)) < 0:
-		return 0, boundError("greater_than_equal", lo, s)
-	case n.Cmp(big.NewInt(hi)) > 0:
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil { // not an integer, or past every int64
+		huge, ok := parseInt(s)
+		switch {
+		case !ok:
+			return 0, intParsing(s)
+		case huge.Sign() < 0:
+			return 0, boundError("greater_than_equal", lo, s)
+		}
 		return 0, boundError("less_than_equal", hi, s)
 	}
-	return n.Int64(), nil
+	switch {
+	case n < lo:
+		return 0, boundError("greater_than_equal", lo, s)
+	case n > hi:
+		return 0, boundError("less_than_equal", hi, s)
+	}
+	return n, nil
 }
 
 // intParsing is the error for s, a text that is no integer.

@@ -295,18 +295,7 @@ func parserFor(t reflect.Type) (func(string, reflect.Value) *problem.FieldError,
 		}, nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		kind := t.Kind()
-		return func(s string, v reflect.Value) *problem.FieldError {
-			n, ok := parseInt(s)
-			if !ok {
-				return intParsing(s)
-			}
-			if fe := intInRange(n, kind, s); fe != nil {
-				return fe
-			}
-			setInt(v, n)
-			return nil
-		}, nil
+		return setIntText, nil
 	case reflect.Float32, reflect.Float64:
 		bits := t.Bits()
 		return func(s string, v reflect.Value) *problem.FieldError {

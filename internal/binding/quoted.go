@@ -49,19 +49,14 @@ func decodeQuoted(raw json.RawMessage, v reflect.Value, loc []any, errs *problem
 	}
 	switch {
 	case typeschema.IsInt(v.Type()):
-		n, ok := parseInt(s)
-		if !ok || !intText.MatchString(s) {
-			fe := intParsing(s)
+		fe := intParsing(s)
+		if intText.MatchString(s) {
+			fe = setIntText(s, v)
+		}
+		if fe != nil {
 			fe.Loc = loc
 			errs.Errors = append(errs.Errors, *fe)
-			return
 		}
-		if fe := intInRange(n, v.Kind(), s); fe != nil {
-			fe.Loc = loc
-			errs.Errors = append(errs.Errors, *fe)
-			return
-		}
-		setInt(v, n)
 	case v.Kind() == reflect.Bool:
 		if s != "true" && s != "false" {
 			fail("bool_parsing", "Input should be a valid boolean, unable to interpret input")
