@@ -61,5 +61,5 @@ func OutboxCrowded(m *Manager) bool {
 	o := m.outbox
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return time.Since(o.crowded) < outboxCrowdedFor
+	return o.crowdedNow()
 }

@@ -72,7 +72,7 @@ type outbox struct {
 	adopt map[string]bool
 	// crowded: when another process was last seen writing the tables;
 	// for outboxCrowdedFor from then, a commit takes the numbering lock
-	// first (claimAll). Under mu.
+	// first (claimTables). Under mu.
 	crowded time.Time
 }
 
@@ -279,12 +279,13 @@ func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture
 		return nil
 	}
 	// Other processes may write the table too: see outbox_procs.go. On
-	// PostgreSQL, while none has been seen lately, the row of a commit of one event goes
-	// in only while the table's last seq is the one this process knows,
-	// which saves the round trips of the lock and the read. (On SQLite
-	// the read is cheap, and an INSERT whose SELECT reads its own table
-	// copies the rows into a table of its own first, which is not.)
-	if o.pg && time.Since(o.crowded) >= outboxCrowdedFor && len(rows) == 1 {
+	// PostgreSQL, while none has been seen lately, the row of a commit of
+	// one event goes in only while the table's last seq is the one this
+	// process knows, which saves the round trips of the lock and the read.
+	// (On SQLite the read is cheap, and an INSERT whose SELECT reads its
+	// own table copies the rows into a table of its own first, which is
+	// not.)
+	if o.pg && !o.crowdedNow() && len(rows) == 1 {
 		ok, err := o.insertIfLast(ctx, tx, rows[0], o.tableLast(next[0].table))
 		if err != nil {
 			return seqTaken(err)
@@ -295,10 +296,18 @@ func (o *outbox) Write(ctx context.Context, tx capture.Execer, changes []capture
 		}
 		o.crowded = time.Now()
 	}
-	if err := o.claimAll(ctx, tx, changes); err != nil {
+	tables := make([]string, len(next))
+	for i, n := range next {
+		tables[i] = n.table
+	}
+	slices.Sort(tables)
+	moved, err := o.claimTables(ctx, tx, tables)
+	if err != nil {
 		return err
 	}
-	rows, next = o.numbered(changes)
+	if moved { // numbered after events this process did not know of
+		rows, next = o.numbered(changes)
+	}
 	if err := o.insert(ctx, tx, rows); err != nil {
 		return seqTaken(err)
 	}
@@ -415,7 +424,7 @@ func (o *outbox) publish(r *resource, changes []Change) int {
 func (o *outbox) writeCommitted(ctx context.Context, tx *sql.Tx, resource string, changes []Change) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if err := o.claimTables(ctx, tx, []string{resource}); err != nil {
+	if _, err := o.claimTables(ctx, tx, []string{resource}); err != nil {
 		return err
 	}
 	next := tableSeq{resource, o.last[resource]}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -48,40 +47,34 @@ var outboxCrowdedFor = 10 * time.Second
 var errSeqTaken = errors.New("ws: outbox: the next seq was taken by a commit this transaction cannot see " +
 	"(another process committed after its snapshot, under REPEATABLE READ or SERIALIZABLE): retry the transaction")
 
-// claimAll takes the numbering lock of each resource of changes, in one
-// order in every process so that two commits do not each wait for a lock
-// the other holds, and delivers the events other processes committed
-// before. The caller holds the commit lock and o.mu.
-func (o *outbox) claimAll(ctx context.Context, tx capture.Execer, changes []capture.Change) error {
-	var tables []string
-	for _, c := range changes {
-		if _, ok := o.last[c.Table]; ok && !slices.Contains(tables, c.Table) {
-			tables = append(tables, c.Table)
-		}
-	}
-	slices.Sort(tables)
-	return o.claimTables(ctx, tx, tables)
-}
-
-// claimTables is claimAll for tables, sorted, each a resource of o.
-func (o *outbox) claimTables(ctx context.Context, tx capture.Execer, tables []string) error {
+// claimTables takes the numbering lock of each of tables, sorted, so that
+// two commits in any processes take them in one order and do not each
+// wait for a lock the other holds, and delivers the events other
+// processes committed before. moved reports that there were some: the
+// last seq of a table moved. The caller holds the commit lock and o.mu.
+func (o *outbox) claimTables(ctx context.Context, tx capture.Execer, tables []string) (moved bool, err error) {
 	for _, t := range tables {
 		seq, err := o.claim(ctx, tx, t)
 		if err != nil {
-			return err
+			return moved, err
 		}
 		if !o.behind(t, seq) {
 			continue // nobody else wrote (or this transaction cannot see it: see seqTaken)
 		}
+		moved, o.crowded = true, time.Now()
 		if err := o.follow(ctx, tx, t); err != nil {
-			return err
+			return moved, err
 		}
 		if o.last[t] < seq {
-			return fmt.Errorf("ws: outbox: %s holds seq %d, but the events up to it cannot be read", o.names[t], seq)
+			return moved, fmt.Errorf("ws: outbox: %s holds seq %d, but the events up to it cannot be read", o.names[t], seq)
 		}
 	}
-	return nil
+	return moved, nil
 }
+
+// crowdedNow reports whether another process was seen writing the
+// tables in the last outboxCrowdedFor. The caller holds o.mu.
+func (o *outbox) crowdedNow() bool { return time.Since(o.crowded) < outboxCrowdedFor }
 
 // claim makes the commits of other processes that number events of
 // resource wait until tx ends, and returns the seq of the last event of
@@ -160,7 +153,6 @@ func (o *outbox) follow(ctx context.Context, q capture.Execer, resource string) 
 		return err
 	}
 	delete(o.adopt, resource)
-	o.crowded = time.Now()
 	end := entries[len(entries)-1].Seq
 	o.last[resource] = end
 	r := o.m.resource(resource)
@@ -256,6 +248,7 @@ func (o *outbox) followAll(ctx context.Context) error {
 		}
 		o.mu.Lock()
 		defer o.mu.Unlock()
+		o.crowded = time.Now()
 		var errs []error
 		for _, t := range behind {
 			step, cancel := context.WithTimeout(ctx, outboxRelayStep)

@@ -372,9 +372,6 @@ func TestACrowdedProcessTriesItsShortcutAgain(t *testing.T) {
 	}
 
 	ws.SetOutboxCrowdedFor(0) // the while has passed
-	if ws.OutboxCrowded(server) {
-		t.Fatal("still crowded once the while has passed")
-	}
 	createProduct(t, serverApp, "server 4")
 	createProduct(t, jobApp, "job 5")
 	createProduct(t, serverApp, "server 6") // the shortcut finds the job's row
