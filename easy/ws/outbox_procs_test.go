@@ -270,7 +270,7 @@ func TestFirstWriteBesideAnotherProcessesOnPostgreSQL(t *testing.T) {
 		defer wg.Done()
 		werr = serverApp.DB().Create(&Product{Name: "b", Price: 2}).Error
 	}()
-	time.Sleep(300 * time.Millisecond) // the server's INSERT waits on the key
+	time.Sleep(300 * time.Millisecond) // the server's INSERT finds the lock held, and its claim waits for it
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
