@@ -19,11 +19,8 @@ func isQuoted(sf reflect.StructField) bool {
 	if !slices.Contains(strings.Split(sf.Tag.Get("json"), ",")[1:], "string") {
 		return false
 	}
-	t := sf.Type
-	if t.Name() == "" && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return typeschema.IsInt(t) || t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64 || t.Kind() == reflect.Bool
+	_, ok := typeschema.QuotedPattern(sf.Type)
+	return ok
 }
 
 var (

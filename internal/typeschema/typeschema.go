@@ -144,21 +144,37 @@ func clampToType(s *jsonschema.Schema, t reflect.Type) {
 	}
 }
 
+// QuotedPattern returns the pattern of the text of a field of type t
+// with the json tag's ,string option, which encoding/json applies to a
+// number or a bool, or an unnamed pointer to one; ok is false for a type
+// the option leaves as it is.
+func QuotedPattern(t reflect.Type) (pattern string, ok bool) {
+	switch t = quotedValue(t); {
+	case IsInt(t):
+		return IntPattern, true
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return NumberPattern, true
+	case t.Kind() == reflect.Bool:
+		return "^(true|false)$", true
+	}
+	return "", false
+}
+
+// quotedValue is the type of the value a ,string field of type t holds:
+// t, or what t points to when it is an unnamed pointer.
+func quotedValue(t reflect.Type) reflect.Type {
+	if t.Name() == "" && t.Kind() == reflect.Pointer {
+		return t.Elem()
+	}
+	return t
+}
+
 // quoted documents a field with the json tag's ,string option as
 // encoding/json writes and reads it: the value's JSON inside a string.
 func quoted(s *jsonschema.Schema, t reflect.Type) {
-	if t.Name() == "" && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	var pattern string
-	switch {
-	case IsInt(t):
-		pattern = IntPattern
-	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
-		pattern = NumberPattern
-	case t.Kind() == reflect.Bool:
-		pattern = "^(true|false)$"
-	default:
+	t = quotedValue(t)
+	pattern, ok := QuotedPattern(t)
+	if !ok {
 		return // a string's ,string is a JSON string in a string: still a string
 	}
 	null := s.HasType(jsonschema.Null)
