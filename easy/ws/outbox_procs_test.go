@@ -58,6 +58,7 @@ func serverThenJob(t *testing.T, kind string) (*ws.Manager, *easy.App, *httptest
 type processes struct {
 	server, job       *ws.Manager
 	serverApp, jobApp *easy.App
+	srv               *httptest.Server // the server's
 	s                 *stream
 }
 
@@ -68,8 +69,8 @@ func twoProcesses(t *testing.T, kind string) processes {
 	var p processes
 	p.server, p.serverApp = processApp(t, serverDB)
 	p.job, p.jobApp = processApp(t, jobDB)
-	srv := testkit.Serve(t, p.serverApp)
-	p.s = &stream{t: t, c: dial(t, "ws"+srv.URL[len("http"):]+"/ws/products")}
+	p.srv = testkit.Serve(t, p.serverApp)
+	p.s = &stream{t: t, c: dial(t, "ws"+p.srv.URL[len("http"):]+"/ws/products")}
 	return p
 }
 
@@ -173,14 +174,9 @@ func TestServerSendsAnotherProcessesEvents(t *testing.T) {
 // an event, and the next write goes on after the other process's event.
 func TestStaleSnapshotCommitFailsWithoutAConflict(t *testing.T) {
 	t.Cleanup(ws.SetOutboxFollowEvery(time.Hour))
-	serverDB, jobDB := sameDatabase(t, "postgres")
-	_, serverApp := processApp(t, serverDB)
-	_, jobApp := processApp(t, jobDB)
-	srv := testkit.Serve(t, serverApp)
-	s := &stream{t: t, c: dial(t, "ws"+srv.URL[len("http"):]+"/ws/products")}
-	if err := serverApp.DB().Create(&Product{Name: "a", Price: 1}).Error; err != nil {
-		t.Fatal(err)
-	}
+	p := twoProcesses(t, "postgres")
+	serverApp, jobApp, srv, s := p.serverApp, p.jobApp, p.srv, p.s
+	createProduct(t, serverApp, "a")
 	s.expect("create", "1", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
